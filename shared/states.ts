@@ -1,0 +1,21 @@
+// Job and part life, as in docs/architecture.md. Text states, so the database reads plainly.
+export const JOB_STATES = ['queued', 'running', 'completing', 'paused', 'failed', 'done', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** States a job never leaves by itself (retry and resume are explicit commands). */
+export const TERMINAL_JOB_STATES: readonly JobState[] = ['done', 'cancelled'];
+/** States in which the engine may send traffic for a job. */
+export const ACTIVE_JOB_STATES: readonly JobState[] = ['running', 'completing'];
+
+export const PART_STATES = ['pending', 'sending', 'done'] as const;
+export type PartState = (typeof PART_STATES)[number];
+
+export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha256', 'crc64nvme'] as const;
+export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+
+export const PRIORITIES = ['high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+/** How a job's bytes go out: one PutObject, or a multipart upload. */
+export type UploadMode = 'single' | 'multipart';

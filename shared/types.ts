@@ -1,0 +1,106 @@
+import type { ChecksumAlgorithm, JobState, PartState, Priority, UploadMode } from './states.js';
+import type { ErrorInfo } from './errors.js';
+
+/** Where jobs go: one bucket on one endpoint, with its upload settings. */
+export interface Destination {
+  id: number;
+  name: string;
+  /** null means Amazon S3's own endpoint for the region. */
+  endpoint: string | null;
+  region: string;
+  bucket: string;
+  prefix: string;
+  pathStyle: boolean;
+  /** The AWS profile whose credentials this destination uses (null: the default chain). */
+  profile: string | null;
+  storageClass: string | null;
+  /** Server-side encryption: 'AES256', 'aws:kms' or null for the bucket's default. */
+  sse: string | null;
+  sseKmsKeyId: string | null;
+  partSize: number;
+  concurrency: number;
+  singlePutThreshold: number;
+  maxObjectSize: number;
+  /** Parts one upload may have: 10,000 on S3; some servers are configured lower. */
+  maxParts: number;
+  checksumAlgorithm: ChecksumAlgorithm | null;
+}
+
+export type DestinationInput = Omit<Destination, 'id'>;
+
+/** A job as every host and `hoist jobs --json` show it. Field names are a stable contract. */
+export interface Job {
+  id: number;
+  destinationId: number;
+  sourcePath: string;
+  bucket: string;
+  key: string;
+  size: number;
+  state: JobState;
+  priority: Priority;
+  mode: UploadMode;
+  partSize: number;
+  partCount: number;
+  partsDone: number;
+  /** Bytes the server has acknowledged (parts done). */
+  bytesDone: number;
+  checksumAlgorithm: ChecksumAlgorithm | null;
+  uploadId: string | null;
+  etag: string | null;
+  error: ErrorInfo | null;
+  attempts: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface Part {
+  partNumber: number;
+  offset: number;
+  length: number;
+  state: PartState;
+  etag: string | null;
+  md5: string | null;
+  checksum: string | null;
+  sends: number;
+}
+
+export interface JobEvent {
+  at: string;
+  kind: string;
+  code: string | null;
+  operation: string | null;
+  message: string;
+}
+
+/** Live progress of one job: acknowledged bytes plus bytes on the wire. */
+export interface JobProgress {
+  jobId: number;
+  state: JobState;
+  bytesSent: number;
+  size: number;
+  partsDone: number;
+  partCount: number;
+  /** Bytes per second over the last few seconds. */
+  rate: number;
+  /** Seconds left at the current rate; null when unknown. */
+  etaSeconds: number | null;
+}
+
+/** An in-progress multipart upload on the bucket. */
+export interface RemoteUpload {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  initiated: string | null;
+  storageClass: string | null;
+  /** The Hoist job that owns it, or null for an orphan. */
+  jobId: number | null;
+}
+
+export interface RemotePart {
+  partNumber: number;
+  size: number;
+  etag: string;
+  lastModified: string | null;
+}

@@ -1,0 +1,108 @@
+// How the `hoist` command shows jobs and progress: a live bar on a terminal, plain lines otherwise.
+import type { Job, JobProgress, RemoteUpload } from '../shared/types.js';
+import type { JobRecord } from './engine/store/job-store.js';
+import { formatBytes } from './engine/upload/part-plan.js';
+
+/** The stable `--json` shape of a job: the shared Job contract, without internal columns. */
+export function publicJob(j: JobRecord): Job {
+  return {
+    id: j.id,
+    destinationId: j.destinationId,
+    sourcePath: j.sourcePath,
+    bucket: j.bucket,
+    key: j.key,
+    size: j.size,
+    state: j.state,
+    priority: j.priority,
+    mode: j.mode,
+    partSize: j.partSize,
+    partCount: j.partCount,
+    partsDone: j.partsDone,
+    bytesDone: j.bytesDone,
+    checksumAlgorithm: j.checksumAlgorithm,
+    uploadId: j.uploadId,
+    etag: j.etag,
+    error: j.error,
+    attempts: j.attempts,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+  };
+}
+
+export function formatRate(bytesPerSecond: number): string {
+  return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
+}
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function jobLine(j: JobRecord): string {
+  const pct = j.size > 0 ? ((100 * j.bytesDone) / j.size).toFixed(1) : j.state === 'done' ? '100.0' : '0.0';
+  const err = j.error && j.state !== 'done' ? `  ${j.error.code}${j.error.operation ? ` (${j.error.operation})` : ''}: ${j.error.message}` : '';
+  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}${err}`;
+}
+
+export function uploadLine(u: RemoteUpload): string {
+  return `${(u.jobId === null ? 'orphan' : `job ${u.jobId}`).padEnd(9)} ${u.initiated ?? '-'}  s3://${u.bucket}/${u.key}  ${u.uploadId}`;
+}
+
+/** Totals over the jobs a command waits for: acknowledged bytes plus bytes on the wire. */
+export function totals(jobs: JobRecord[], live: JobProgress[]): { sent: number; size: number; rate: number; done: number } {
+  const byId = new Map(live.map((p) => [p.jobId, p]));
+  let sent = 0;
+  let size = 0;
+  let rate = 0;
+  let done = 0;
+  for (const j of jobs) {
+    const p = byId.get(j.id);
+    sent += p ? p.bytesSent : j.state === 'done' ? j.size : j.bytesDone;
+    size += j.size;
+    rate += p?.rate ?? 0;
+    if (j.state === 'done') done++;
+  }
+  return { sent, size, rate, done };
+}
+
+/** Renders progress: rewrites one line on a terminal, prints a line every few seconds elsewhere. */
+export class ProgressView {
+  private lastPlain = 0;
+  private drawn = false;
+
+  constructor(private readonly out: NodeJS.WriteStream, private readonly plainEveryMs = 5_000) {}
+
+  get isTty(): boolean {
+    return Boolean(this.out.isTTY);
+  }
+
+  update(jobs: JobRecord[], live: JobProgress[]): void {
+    const t = totals(jobs, live);
+    const frac = t.size > 0 ? t.sent / t.size : 1;
+    const eta = t.rate > 0 ? (t.size - t.sent) / t.rate : null;
+    const summary = `${(100 * frac).toFixed(1).padStart(5)}%  ${formatBytes(t.sent)} of ${formatBytes(t.size)}  ${formatRate(t.rate)}  ETA ${formatDuration(eta)}  ${t.done}/${jobs.length} done`;
+    if (this.isTty) {
+      const width = 30;
+      const filled = Math.round(frac * width);
+      this.out.write(`\r\x1b[2K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${summary}`);
+      this.drawn = true;
+    } else if (Date.now() - this.lastPlain >= this.plainEveryMs) {
+      this.lastPlain = Date.now();
+      this.out.write(`progress ${summary}\n`);
+    }
+  }
+
+  /** Prints a line above the bar. */
+  say(line: string): void {
+    if (this.isTty && this.drawn) this.out.write('\r\x1b[2K');
+    this.out.write(line + '\n');
+  }
+
+  end(): void {
+    if (this.isTty && this.drawn) this.out.write('\n');
+  }
+}

@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** Static credentials, resolved in the main thread and handed to workers. */
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** Epoch ms; refreshed in the main thread before it passes. */
+  expiration?: number;
+}
+
+/** Everything a thread needs to build a client: plain data, so it crosses postMessage. */
+export interface ConnectionSettings {
+  endpoint: string | null;
+  region: string;
+  pathStyle: boolean;
+  credentials: StaticCredentials;
+  /** PEM bundle path (AWS_CA_BUNDLE or the profile's ca_bundle); replaces the default roots, as the AWS CLI does. */
+  caBundle: string | null;
+  /** A request that sends or receives nothing for this long is dropped (a stall). */
+  idleTimeoutMs: number;
+  /** SDK attempts per request; the part workers use 1 because the scheduler retries. */
+  maxAttempts: number;
+  maxSockets: number;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+const caCache = new Map<string, Buffer>();
+
+function readCa(file: string): Buffer {
+  let ca = caCache.get(file);
+  if (!ca) {
+    ca = fs.readFileSync(file);
+    caCache.set(file, ca);
+  }
+  return ca;
+}
+
+export function createS3Client(c: ConnectionSettings): S3Client {
+  const agentOptions = { keepAlive: true, maxSockets: c.maxSockets };
+  return new S3Client({
+    region: c.region,
+    ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+    forcePathStyle: c.pathStyle,
+    credentials: {
+      accessKeyId: c.credentials.accessKeyId,
+      secretAccessKey: c.credentials.secretAccessKey,
+      ...(c.credentials.sessionToken ? { sessionToken: c.credentials.sessionToken } : {}),
+    },
+    maxAttempts: c.maxAttempts,
+    // Hoist computes and sends its own checksums; the SDK's aws-chunked trailers break several S3-compatible servers.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent({ ...agentOptions, ...(c.caBundle ? { ca: readCa(c.caBundle) } : {}) }),
+      connectionTimeout: 10_000,
+      requestTimeout: c.idleTimeoutMs,
+    }),
+  });
+}
+
+/** A small cache so threads reuse one client (and its sockets) per connection. */
+export class ClientCache {
+  private readonly clients = new Map<string, S3Client>();
+
+  get(c: ConnectionSettings): S3Client {
+    const key = JSON.stringify(c);
+    let client = this.clients.get(key);
+    if (!client) {
+      if (this.clients.size >= 8) this.clear();
+      client = createS3Client(c);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  clear(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+  }
+}

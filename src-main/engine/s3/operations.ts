@@ -1,0 +1,133 @@
+// The control-plane S3 calls the main thread makes, each mapped to Hoist's errors with its operation name.
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { HoistError } from '../../../shared/errors.js';
+import { MAX_LIST_PAGE } from '../../../shared/limits.js';
+import type { RemotePart } from '../../../shared/types.js';
+import type { ChecksumAlgorithm } from '../../../shared/states.js';
+import { SDK_CHECKSUM_ALGORITHM } from '../upload/checksums.js';
+import type { ObjectSettings } from '../upload/tasks.js';
+import { toHoistError } from './errors.js';
+
+const UPLOAD_SCOPED = new Set(['UploadPart', 'ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
+
+async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    // radosgw answers NoSuchKey (not NoSuchUpload) for an upload id that was completed or aborted.
+    if (UPLOAD_SCOPED.has(operation) && (err as { name?: string }).name === 'NoSuchKey') {
+      throw new HoistError('s3.no-such-upload', { operation, detail: 'NoSuchKey' });
+    }
+    throw toHoistError(err, operation);
+  }
+}
+
+export async function createMultipartUpload(client: S3Client, bucket: string, key: string, object: ObjectSettings, checksum: ChecksumAlgorithm | null): Promise<string> {
+  const out = await call('CreateMultipartUpload', () =>
+    client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ContentType: object.contentType,
+        Metadata: object.metadata,
+        ...(object.storageClass ? { StorageClass: object.storageClass as never } : {}),
+        ...(object.sse ? { ServerSideEncryption: object.sse as never } : {}),
+        ...(object.sseKmsKeyId ? { SSEKMSKeyId: object.sseKmsKeyId } : {}),
+        ...(checksum ? { ChecksumAlgorithm: SDK_CHECKSUM_ALGORITHM[checksum] as never } : {}),
+      }),
+    ),
+  );
+  if (!out.UploadId) throw toHoistError(new Error('the server returned no UploadId'), 'CreateMultipartUpload');
+  return out.UploadId;
+}
+
+export interface RecordedPart {
+  partNumber: number;
+  etag: string;
+  checksum: string | null;
+}
+
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string }> {
+  const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
+  const completed: CompletedPart[] = parts.map((p) => ({
+    PartNumber: p.partNumber,
+    ETag: p.etag,
+    ...(field && p.checksum ? { [field]: p.checksum } : {}),
+  }));
+  const out = await call('CompleteMultipartUpload', () =>
+    client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } })),
+  );
+  return { etag: out.ETag ?? '' };
+}
+
+export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
+  await call('AbortMultipartUpload', () => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })));
+}
+
+export async function headObject(client: S3Client, bucket: string, key: string): Promise<{ etag: string; size: number; metadata: Record<string, string> } | null> {
+  try {
+    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} };
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
+    throw toHoistError(err, 'HeadObject');
+  }
+}
+
+/** Every part of an upload, page after page (the server returns at most 1,000 a page). */
+export async function* listParts(client: S3Client, bucket: string, key: string, uploadId: string, pageSize = MAX_LIST_PAGE): AsyncGenerator<RemotePart> {
+  let marker: string | undefined;
+  for (;;) {
+    const out = await call('ListParts', () =>
+      client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: pageSize, ...(marker ? { PartNumberMarker: marker } : {}) })),
+    );
+    for (const p of out.Parts ?? []) {
+      yield { partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '', lastModified: p.LastModified?.toISOString() ?? null };
+    }
+    if (!out.IsTruncated || !out.NextPartNumberMarker || out.NextPartNumberMarker === marker) return;
+    marker = out.NextPartNumberMarker;
+  }
+}
+
+export interface ListedUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date | null;
+  storageClass: string | null;
+}
+
+/** Every in-progress multipart upload under a prefix, page after page. */
+export async function* listMultipartUploads(client: S3Client, bucket: string, prefix = '', pageSize = MAX_LIST_PAGE): AsyncGenerator<ListedUpload> {
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    const out = await call('ListMultipartUploads', () =>
+      client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: bucket,
+          MaxUploads: pageSize,
+          ...(prefix ? { Prefix: prefix } : {}),
+          ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+          ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+        }),
+      ),
+    );
+    for (const u of out.Uploads ?? []) {
+      yield { key: u.Key ?? '', uploadId: u.UploadId ?? '', initiated: u.Initiated ?? null, storageClass: u.StorageClass ?? null };
+    }
+    if (!out.IsTruncated) return;
+    if (out.NextKeyMarker === keyMarker && out.NextUploadIdMarker === uploadIdMarker) return;
+    keyMarker = out.NextKeyMarker;
+    uploadIdMarker = out.NextUploadIdMarker;
+  }
+}

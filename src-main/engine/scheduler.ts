@@ -1,0 +1,773 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { HoistError, isRetryable, type ErrorInfo } from '../../shared/errors.js';
+import type { Destination, JobProgress } from '../../shared/types.js';
+import type { JobState } from '../../shared/states.js';
+import { ClientCache, type ConnectionSettings } from './s3/client.js';
+import { connectionFor, type CredentialSource } from './s3/connection.js';
+import { fromErrorInfo, toHoistError } from './s3/errors.js';
+import * as ops from './s3/operations.js';
+import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
+import { multipartEtag, normalizeEtag } from './upload/checksums.js';
+import { planParts } from './upload/part-plan.js';
+import type { ObjectSettings, SourceSnapshot } from './upload/tasks.js';
+import type { TaskOutcome, WorkerPool } from './upload/worker-pool.js';
+
+export interface RetryPolicy {
+  /** First back-off; each further attempt doubles it (with jitter) up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Attempts of one part before its job counts as failed. */
+  partAttempts: number;
+  /** Failures of a job with a retryable error before it stays failed. */
+  jobAttempts: number;
+  /** Source changes tolerated (restarting the upload each time) before `source.changed` fails the job. */
+  sourceRestarts: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { baseDelayMs: 500, maxDelayMs: 60_000, partAttempts: 6, jobAttempts: 4, sourceRestarts: 3 };
+
+export interface SchedulerOptions {
+  retry?: Partial<RetryPolicy>;
+  /** How often the loop looks for work and for commands from other processes. */
+  tickMs?: number;
+  /** Part ETags are MD5s unless the destination uses SSE-KMS (or SSE-C). */
+  caBundle?: string | null;
+  idleTimeoutMs?: number;
+  /** Page size for ListParts during reconciliation (tests lower it to exercise paging). */
+  listPageSize?: number;
+}
+
+interface InFlight {
+  taskId: number;
+  partNumber: number;
+  length: number;
+  bytesSent: number;
+}
+
+interface ActiveJob {
+  job: JobRecord;
+  dest: Destination;
+  phase: 'preparing' | 'sending' | 'completing';
+  inflight: Map<number, InFlight>;
+  /** Bytes of parts the server acknowledged. */
+  bytesAcked: number;
+  partsDone: number;
+  /** Set when traffic must stop: the job was paused, cancelled, failed or is restarting. */
+  stopping: boolean;
+  samples: Array<{ at: number; bytes: number }>;
+}
+
+interface DestinationLane {
+  /** Current limit of parts in flight; lowered on SlowDown, raised back while all is well. */
+  limit: number;
+  inflight: number;
+  lastSlowDown: number;
+  lastRaise: number;
+}
+
+const RATE_WINDOW_MS = 5_000;
+const SLOWDOWN_RECOVERY_MS = 5_000;
+
+export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  // Equal jitter: never less than half the ceiling, so retries spread without bunching at zero.
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+export interface SchedulerEvents {
+  job: [job: JobRecord];
+  progress: [progress: JobProgress[]];
+  concurrency: [info: { destinationId: number; limit: number; reason: string }];
+}
+
+/**
+ * Picks parts to send, hands them to the worker pool, records what S3 acknowledged, and settles
+ * each upload with Complete or Abort. The database is the truth; this holds only what is in flight.
+ */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  private readonly active = new Map<number, ActiveJob>();
+  private readonly lanes = new Map<number, DestinationLane>();
+  private readonly clients = new ClientCache();
+  private readonly retry: RetryPolicy;
+  private timer: NodeJS.Timeout | null = null;
+  private progressTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private ticking = false;
+  private abortsRunning = false;
+  private dataVersion = -1;
+  private readonly tasks = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly pool: WorkerPool,
+    private readonly credentials: CredentialSource,
+    private readonly opts: SchedulerOptions = {},
+  ) {
+    super();
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const recovered = this.store.recoverInterrupted();
+    if (recovered > 0) this.emitAll();
+    this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 200);
+    this.progressTimer = setInterval(() => this.emitProgress(), 200);
+    this.tick();
+  }
+
+  /** Stops all traffic; jobs that were running go back to the queue, to resume at the next start. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    for (const a of this.active.values()) this.halt(a);
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    this.store.recoverInterrupted();
+    this.clients.clear();
+  }
+
+  /** Jobs whose traffic is live, for hosts that show progress. */
+  progress(): JobProgress[] {
+    const now = Date.now();
+    return [...this.active.values()].map((a) => this.progressOf(a, now));
+  }
+
+  /** Called after a command changed job states in this process, so the loop reacts at once. */
+  poke(): void {
+    this.dataVersion = -1;
+    this.tick();
+  }
+
+  // ---- the loop ----
+
+  private tick(): void {
+    if (!this.running || this.ticking) return;
+    this.ticking = true;
+    try {
+      const version = this.store.dataVersion();
+      if (version !== this.dataVersion) {
+        this.dataVersion = version;
+        this.noticeStateChanges();
+      }
+      this.recoverConcurrency();
+      this.fillSlots();
+      if (!this.abortsRunning && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
+    } catch (err) {
+      this.reportLoopError(err);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private track<T>(p: Promise<T>): void {
+    const wrapped = p.catch((err) => this.reportLoopError(err)).finally(() => this.tasks.delete(wrapped));
+    this.tasks.add(wrapped);
+  }
+
+  private reportLoopError(err: unknown): void {
+    const e = toHoistError(err);
+    // The loop must not die; a full disk under the database is retried at the next tick.
+    process.emitWarning(`hoist scheduler: ${e.info.code}: ${e.message}${e.info.detail ? ` (${e.info.detail})` : ''}`);
+  }
+
+  /** Another process (or a command here) changed states: stop what may no longer run. */
+  private noticeStateChanges(): void {
+    for (const a of this.active.values()) {
+      const fresh = this.store.getJob(a.job.id);
+      if (!fresh || (fresh.state !== 'running' && fresh.state !== 'completing')) {
+        if (!a.stopping) this.halt(a);
+      }
+    }
+  }
+
+  private lane(dest: Destination): DestinationLane {
+    let lane = this.lanes.get(dest.id);
+    if (!lane) {
+      lane = { limit: dest.concurrency, inflight: 0, lastSlowDown: 0, lastRaise: 0 };
+      this.lanes.set(dest.id, lane);
+    }
+    return lane;
+  }
+
+  private fillSlots(): void {
+    // Parts of jobs already under way first, in priority order; then open the next queued job.
+    const ordered = [...this.active.values()].filter((a) => a.phase === 'sending' && !a.stopping).sort(byPriority);
+    for (const a of ordered) {
+      const lane = this.lane(a.dest);
+      const free = lane.limit - lane.inflight;
+      if (free <= 0) continue;
+      for (const part of this.store.nextPendingParts(a.job.id, free)) {
+        if (a.inflight.has(part.partNumber)) continue;
+        this.dispatch(a, part, lane);
+      }
+    }
+    this.maybeFinish();
+    const preparing = [...this.active.values()].filter((a) => a.phase === 'preparing').length;
+    if (preparing > 0) return;
+    const idleLanes = (dest: Destination) => {
+      const lane = this.lane(dest);
+      return lane.inflight < lane.limit && ![...this.active.values()].some((a) => a.dest.id === dest.id && a.phase === 'sending' && !a.stopping && this.store.nextPendingParts(a.job.id, 1).length > 0);
+    };
+    for (const job of this.store.nextQueuedJobs(8)) {
+      if (this.active.has(job.id)) continue;
+      const dest = this.store.getDestination(job.destinationId);
+      if (!dest) continue;
+      if (!idleLanes(dest)) continue;
+      this.activate(job, dest);
+      return;
+    }
+  }
+
+  private maybeFinish(): void {
+    for (const a of this.active.values()) {
+      if (a.phase !== 'sending' || a.stopping || a.inflight.size > 0) continue;
+      if (this.store.unfinishedPartCount(a.job.id) === 0) {
+        a.phase = 'completing';
+        this.track(this.complete(a));
+      }
+    }
+  }
+
+  // ---- preparing a job: create or reconcile its upload ----
+
+  private activate(job: JobRecord, dest: Destination): void {
+    if (!this.store.transition(job.id, ['queued'], 'running')) return;
+    const a: ActiveJob = {
+      job: { ...job, state: 'running' },
+      dest,
+      phase: 'preparing',
+      inflight: new Map(),
+      bytesAcked: job.bytesDone,
+      partsDone: job.partsDone,
+      stopping: false,
+      samples: [],
+    };
+    this.active.set(job.id, a);
+    this.emitJob(job.id);
+    this.track(
+      this.prepare(a).catch((err) => {
+        this.failJob(a, toHoistError(err));
+      }),
+    );
+  }
+
+  private async conn(dest: Destination, maxAttempts = 3): Promise<ConnectionSettings> {
+    return connectionFor(dest, this.credentials, {
+      maxAttempts,
+      ...(this.opts.caBundle !== undefined ? { caBundle: this.opts.caBundle } : {}),
+      ...(this.opts.idleTimeoutMs ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
+    });
+  }
+
+  private async client(dest: Destination): Promise<S3Client> {
+    return this.clients.get(await this.conn(dest));
+  }
+
+  private async prepare(a: ActiveJob): Promise<void> {
+    const { job } = a;
+    const snap = await this.statSource(job.sourcePath);
+    if (!snap) throw new HoistError('source.missing', { detail: job.sourcePath });
+    if (!sameSnapshot(snap, job)) {
+      await this.restartForChangedSource(a, snap);
+      return;
+    }
+    if (job.mode === 'multipart') {
+      const client = await this.client(a.dest);
+      if (job.uploadId) {
+        const alive = await this.reconcile(a, client, job.uploadId);
+        if (!alive && (await this.alreadyCompleted(a, client))) return;
+        if (!alive) {
+          this.store.addEvent(job.id, 'upload-lost', 'The multipart upload no longer exists on the server (aborted outside Hoist or by a lifecycle rule); starting it afresh.', { code: 's3.no-such-upload' });
+          this.store.resetParts(job.id);
+          this.store.setUploadId(job.id, null);
+          a.job.uploadId = null;
+          a.bytesAcked = 0;
+          a.partsDone = 0;
+        }
+      }
+      if (!a.job.uploadId) {
+        if (job.createStartedAt) await this.cleanUpInterruptedCreate(a, client, job.createStartedAt);
+        this.store.markCreateStarted(job.id, Date.now());
+        const uploadId = await ops.createMultipartUpload(client, job.bucket, job.key, this.objectSettings(a), job.checksumAlgorithm);
+        this.store.db.transaction(() => {
+          this.store.setUploadId(job.id, uploadId);
+          this.store.markCreateStarted(job.id, null);
+        })();
+        a.job.uploadId = uploadId;
+        this.store.addEvent(job.id, 'upload-created', `Multipart upload created (${job.partCount} parts of up to ${job.partSize} bytes).`);
+      }
+    }
+    if (a.stopping) {
+      this.release(a);
+      return;
+    }
+    a.phase = 'sending';
+    this.tick();
+  }
+
+  /**
+   * Brings our record in line with the server after a crash: a part S3 holds that we did not
+   * record is adopted only if its ETag equals the MD5 of the same local bytes (invariant 2).
+   * Returns false when the upload is gone.
+   */
+  private async reconcile(a: ActiveJob, client: S3Client, uploadId: string): Promise<boolean> {
+    const recorded = new Map(this.store.parts(a.job.id).map((p) => [p.partNumber, p]));
+    const candidates: Array<{ part: PartRecord; etag: string }> = [];
+    try {
+      for await (const remote of ops.listParts(client, a.job.bucket, a.job.key, uploadId, this.opts.listPageSize)) {
+        const local = recorded.get(remote.partNumber);
+        if (!local || local.state === 'done' || remote.size !== local.length) continue;
+        candidates.push({ part: local, etag: normalizeEtag(remote.etag) });
+      }
+    } catch (err) {
+      const e = toHoistError(err);
+      if (e.code === 's3.no-such-upload') return false;
+      if (e.code === 's3.access-denied') {
+        this.store.addEvent(a.job.id, 'reconcile-skipped', 'ListParts is not permitted, so parts sent but not recorded before the interruption are sent again.', e.info);
+        return true;
+      }
+      throw e;
+    }
+    let adopted = 0;
+    for (const { part, etag } of candidates) {
+      if (a.stopping) break;
+      const { outcome } = this.pool.run({
+        kind: 'hash-range',
+        path: a.job.sourcePath,
+        offset: part.offset,
+        length: part.length,
+        snapshot: snapshotOf(a.job),
+        checksumAlgorithm: a.job.checksumAlgorithm,
+      });
+      const o = await outcome;
+      if (!o.ok) throw fromErrorInfo(o.error);
+      if (o.result.md5Hex === etag) {
+        this.store.markPartDone(a.job.id, part.partNumber, etag, o.result.md5Hex, o.result.checksum);
+        a.bytesAcked += part.length;
+        a.partsDone++;
+        adopted++;
+      }
+    }
+    if (candidates.length > 0) {
+      this.store.addEvent(a.job.id, 'reconciled', `Found ${candidates.length} unrecorded part(s) on the server; adopted ${adopted} whose bytes match the file, the rest are sent again.`);
+    }
+    return true;
+  }
+
+  /**
+   * An upload that is gone while every part is recorded may have been completed just before an
+   * interruption: if the object carries exactly our multipart ETag, the job is done.
+   */
+  private async alreadyCompleted(a: ActiveJob, client: S3Client): Promise<boolean> {
+    const parts = this.store.parts(a.job.id);
+    if (parts.some((p) => p.state !== 'done' || !p.md5)) return false;
+    const head = await ops.headObject(client, a.job.bucket, a.job.key);
+    const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5!)));
+    if (!head || normalizeEtag(head.etag) !== expected || head.size !== a.job.size) return false;
+    this.store.db.transaction(() => {
+      this.store.transition(a.job.id, ['running'], 'completing');
+      this.store.transition(a.job.id, ['completing'], 'done', { etag: expected, error: null });
+      this.store.addEvent(a.job.id, 'done', `The upload had already been completed before an interruption; the object's ETag ${expected} matches our record.`);
+    })();
+    this.release(a);
+    return true;
+  }
+
+  /** A crash between CreateMultipartUpload and recording its id leaves an upload only we know of: abort it. */
+  private async cleanUpInterruptedCreate(a: ActiveJob, client: S3Client, since: number): Promise<void> {
+    const live = this.store.liveUploadIds();
+    try {
+      for await (const u of ops.listMultipartUploads(client, a.job.bucket, a.job.key)) {
+        if (u.key !== a.job.key || live.has(u.uploadId)) continue;
+        if (u.initiated && u.initiated.getTime() < since - 60_000) continue;
+        this.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: a.job.bucket, key: a.job.key, uploadId: u.uploadId, jobId: a.job.id, reason: 'created before an interruption, never recorded' });
+      }
+    } catch (err) {
+      this.store.addEvent(a.job.id, 'cleanup-skipped', 'Could not list uploads to clean up after an interrupted create; an unrecorded upload may remain until a lifecycle rule removes it.', toHoistError(err).info);
+    }
+    this.store.markCreateStarted(a.job.id, null);
+  }
+
+  private objectSettings(a: ActiveJob): ObjectSettings {
+    return {
+      contentType: a.job.contentType,
+      metadata: { 'source-mtime': new Date(a.job.mtimeMs).toISOString(), 'source-size': String(a.job.size) },
+      storageClass: a.dest.storageClass,
+      sse: a.dest.sse,
+      sseKmsKeyId: a.dest.sseKmsKeyId,
+    };
+  }
+
+  // ---- sending parts ----
+
+  private dispatch(a: ActiveJob, part: PartRecord, lane: DestinationLane): void {
+    if (!this.store.markPartSending(a.job.id, part.partNumber)) return;
+    lane.inflight++;
+    const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0 };
+    a.inflight.set(part.partNumber, flight);
+    this.track(
+      (async () => {
+        let outcome: TaskOutcome;
+        try {
+          const conn = await this.conn(a.dest, 1);
+          if (a.stopping) {
+            outcome = { ok: false, error: new HoistError('internal.unexpected').info, aborted: true, bytesSent: 0 };
+          } else {
+            const etagIsMd5 = a.dest.sse !== 'aws:kms' && a.dest.sse !== 'aws:kms:dsse';
+            const base = { path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm, conn, bucket: a.job.bucket, key: a.job.key, etagIsMd5 };
+            const run =
+              a.job.mode === 'single'
+                ? this.pool.run({ ...base, kind: 'put-object', object: this.objectSettings(a) }, (n) => (flight.bytesSent = n))
+                : this.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, (n) => (flight.bytesSent = n));
+            flight.taskId = run.taskId;
+            outcome = await run.outcome;
+          }
+        } catch (err) {
+          outcome = { ok: false, error: toHoistError(err).info, aborted: false, bytesSent: 0 };
+        }
+        lane.inflight--;
+        a.inflight.delete(part.partNumber);
+        this.onPartSettled(a, part, outcome, lane);
+      })(),
+    );
+  }
+
+  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: DestinationLane): void {
+    if (o.ok) {
+      // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
+      this.store.markPartDone(a.job.id, part.partNumber, normalizeEtag(o.result.etag ?? ''), o.result.md5Hex, o.result.checksum);
+      a.bytesAcked += part.length;
+      a.partsDone++;
+      a.samples.push({ at: Date.now(), bytes: a.bytesAcked });
+      if (a.job.attempts > 0) this.store.resetAttempts(a.job.id), (a.job.attempts = 0);
+    } else if (o.aborted || a.stopping) {
+      this.store.markPartPending(a.job.id, part.partNumber, 0, o.bytesSent > 0);
+    } else {
+      this.onPartFailed(a, part, o.error, lane);
+    }
+    if (a.stopping && a.inflight.size === 0 && a.phase !== 'preparing') this.release(a);
+    else this.tick();
+  }
+
+  private onPartFailed(a: ActiveJob, part: PartRecord, error: ErrorInfo, lane: DestinationLane): void {
+    const err = fromErrorInfo(error);
+    if (err.code === 'source.changed' || err.code === 'source.missing' || err.code === 'source.unreadable') {
+      this.store.markPartPending(a.job.id, part.partNumber);
+      this.track(this.onSourceProblem(a, err));
+      return;
+    }
+    if (err.code === 's3.no-such-upload') {
+      this.store.markPartPending(a.job.id, part.partNumber);
+      this.store.addEvent(a.job.id, 'upload-lost', 'The multipart upload vanished from the server while parts were being sent; starting it afresh.', err.info);
+      this.halt(a);
+      this.afterHalt(a, () => {
+        this.store.resetParts(a.job.id);
+        this.store.setUploadId(a.job.id, null);
+        this.store.transition(a.job.id, ['running'], 'queued', { availableAt: 0 });
+      });
+      return;
+    }
+    if (err.code === 's3.slow-down') this.slowDown(a.dest, lane);
+    const attempts = this.store.parts(a.job.id).find((p) => p.partNumber === part.partNumber)?.attempts ?? 1;
+    if (isRetryable(err.code) && attempts < this.retry.partAttempts) {
+      const delay = backoffDelay(attempts, this.retry);
+      this.store.markPartPending(a.job.id, part.partNumber, Date.now() + delay);
+      this.store.addEvent(a.job.id, 'part-retry', `Part ${part.partNumber} failed (${err.message}); retrying in ${(delay / 1000).toFixed(1)} s.`, err.info);
+      return;
+    }
+    this.store.markPartPending(a.job.id, part.partNumber);
+    this.failJob(a, err);
+  }
+
+  private slowDown(dest: Destination, lane: DestinationLane): void {
+    const now = Date.now();
+    lane.lastSlowDown = now;
+    // One halving per burst: many parts answered SlowDown at once are one signal.
+    if (now - lane.lastRaise < 1_000 && lane.limit < dest.concurrency) return;
+    const next = Math.max(1, Math.floor(lane.limit / 2));
+    if (next !== lane.limit) {
+      lane.limit = next;
+      lane.lastRaise = now;
+      this.emit('concurrency', { destinationId: dest.id, limit: next, reason: 'SlowDown' });
+    }
+  }
+
+  private recoverConcurrency(): void {
+    const now = Date.now();
+    for (const [destId, lane] of this.lanes) {
+      const dest = this.store.getDestination(destId);
+      if (!dest) continue;
+      if (lane.limit > dest.concurrency) lane.limit = dest.concurrency;
+      if (lane.limit < dest.concurrency && now - lane.lastSlowDown > SLOWDOWN_RECOVERY_MS && now - lane.lastRaise > SLOWDOWN_RECOVERY_MS) {
+        lane.limit++;
+        lane.lastRaise = now;
+        this.emit('concurrency', { destinationId: destId, limit: lane.limit, reason: 'recovered' });
+      }
+    }
+  }
+
+  // ---- completing ----
+
+  private async complete(a: ActiveJob): Promise<void> {
+    const { job } = a;
+    try {
+      if (!this.store.transition(job.id, ['running'], 'completing')) {
+        this.release(a);
+        return;
+      }
+      this.emitJob(job.id);
+      const snap = await this.statSource(job.sourcePath);
+      if (!snap) throw new HoistError('source.missing', { detail: job.sourcePath });
+      if (!sameSnapshot(snap, job)) {
+        this.store.transition(job.id, ['completing'], 'running');
+        await this.restartForChangedSource(a, snap);
+        return;
+      }
+      const parts = this.store.parts(job.id);
+      let etag: string;
+      if (job.mode === 'single') {
+        etag = parts[0]?.etag ?? '';
+      } else {
+        const client = await this.client(a.dest);
+        const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? '')));
+        try {
+          // Invariant 2: Complete is sent from our own record, never from a listing.
+          const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm);
+          etag = normalizeEtag(out.etag);
+          // Some servers (radosgw 16) answer Complete with an empty ETag; the object itself has it.
+          if (!etag) etag = normalizeEtag((await ops.headObject(client, job.bucket, job.key))?.etag ?? '');
+        } catch (err) {
+          const e = toHoistError(err);
+          if (e.code !== 's3.no-such-upload') throw e;
+          // A Complete that succeeded just before a crash looks like this: the object is there with our ETag.
+          const head = await ops.headObject(client, job.bucket, job.key);
+          if (!head || normalizeEtag(head.etag) !== expected) {
+            this.store.addEvent(job.id, 'upload-lost', 'The multipart upload vanished before it could be completed; starting it afresh.', e.info);
+            this.store.resetParts(job.id);
+            this.store.setUploadId(job.id, null);
+            this.store.transition(job.id, ['completing'], 'queued', { availableAt: 0 });
+            this.release(a);
+            return;
+          }
+          etag = normalizeEtag(head.etag);
+        }
+        const verifiable = a.dest.sse !== 'aws:kms' && a.dest.sse !== 'aws:kms:dsse';
+        if (verifiable && etag !== expected) {
+          throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
+        }
+      }
+      this.store.db.transaction(() => {
+        this.store.transition(job.id, ['completing'], 'done', { etag, error: null });
+        this.store.addEvent(job.id, 'done', `Uploaded and verified (ETag ${etag}).`);
+      })();
+      this.release(a);
+    } catch (err) {
+      this.failJob(a, toHoistError(err));
+    }
+  }
+
+  // ---- source changes ----
+
+  private async statSource(file: string): Promise<SourceSnapshot | null> {
+    try {
+      const st = await fs.promises.stat(file, { bigint: true });
+      return { size: Number(st.size), mtimeMs: Number(st.mtimeMs), inode: st.ino.toString() };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw toHoistError(err, 'ReadSource');
+    }
+  }
+
+  private async onSourceProblem(a: ActiveJob, err: HoistError): Promise<void> {
+    if (a.stopping) return;
+    if (err.code !== 'source.changed') {
+      this.failJob(a, err);
+      return;
+    }
+    const snap = await this.statSource(a.job.sourcePath);
+    if (!snap) {
+      this.failJob(a, new HoistError('source.missing', { detail: a.job.sourcePath }));
+      return;
+    }
+    await this.restartForChangedSource(a, snap);
+  }
+
+  /** Invariant 3: a changed source is never completed with mixed content; the upload starts again. */
+  private async restartForChangedSource(a: ActiveJob, snap: SourceSnapshot): Promise<void> {
+    const job = this.store.getJob(a.job.id)!;
+    if (job.restarts >= this.retry.sourceRestarts) {
+      this.failJob(a, new HoistError('source.changed', { detail: `changed ${job.restarts + 1} times during upload` }));
+      return;
+    }
+    this.halt(a);
+    await this.whenIdle(a);
+    let plan;
+    try {
+      plan = planParts(snap.size, a.dest);
+    } catch (e) {
+      this.failJob(a, toHoistError(e));
+      return;
+    }
+    this.store.db.transaction(() => {
+      if (job.uploadId) {
+        this.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId: job.id, reason: 'source changed' });
+      }
+      this.store.replanJob(job.id, { ...snap, mode: plan.mode, partSize: plan.partSize }, plan.parts);
+      this.store.addEvent(job.id, 'source-changed', 'The source file changed during the upload; the upload starts again so the object is never a mix of old and new bytes.', { code: 'source.changed' });
+      this.store.transition(job.id, ['running', 'completing'], 'queued', { availableAt: 0 });
+    })();
+    this.active.delete(a.job.id);
+    this.emitJob(job.id);
+    this.tick();
+  }
+
+  // ---- failing, halting, releasing ----
+
+  private failJob(a: ActiveJob, err: HoistError): void {
+    this.halt(a);
+    this.afterHalt(a, () => {
+      const job = this.store.getJob(a.job.id);
+      if (!job || (job.state !== 'running' && job.state !== 'completing')) return;
+      const fatalSource = err.code === 'source.missing' || err.code === 'source.changed' || err.code === 'source.unreadable';
+      if (fatalSource && job.uploadId) {
+        // No object can come of this upload: settle it now rather than bill the user for its parts.
+        this.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId: job.id, reason: err.code });
+        this.store.setUploadId(job.id, null);
+        this.store.resetParts(job.id);
+      }
+      const attempts = this.store.bumpAttempts(job.id);
+      if (isRetryable(err.code) && attempts < this.retry.jobAttempts) {
+        const delay = backoffDelay(attempts, { ...this.retry, baseDelayMs: this.retry.baseDelayMs * 4 });
+        this.store.transition(job.id, ['running', 'completing'], 'queued', { error: err.info, availableAt: Date.now() + delay });
+        this.store.addEvent(job.id, 'retry', `${err.message} Retrying the job in ${(delay / 1000).toFixed(1)} s.`, err.info);
+      } else {
+        this.store.transition(job.id, ['running', 'completing'], 'failed', { error: err.info });
+        this.store.addEvent(job.id, 'failed', err.message + (err.info.detail ? ` (${err.info.detail})` : ''), err.info);
+      }
+    });
+  }
+
+  /** Stops the traffic of a job: aborts its parts in flight. */
+  private halt(a: ActiveJob): void {
+    a.stopping = true;
+    for (const f of a.inflight.values()) if (f.taskId) this.pool.abort(f.taskId);
+    if (a.inflight.size === 0 && a.phase !== 'preparing') this.release(a);
+  }
+
+  private afterHalt(a: ActiveJob, fn: () => void): void {
+    this.track(
+      this.whenIdle(a).then(() => {
+        fn();
+        this.active.delete(a.job.id);
+        this.emitJob(a.job.id);
+        this.tick();
+      }),
+    );
+  }
+
+  private async whenIdle(a: ActiveJob): Promise<void> {
+    while (a.inflight.size > 0) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private release(a: ActiveJob): void {
+    if (this.active.get(a.job.id) !== a) return;
+    if (a.inflight.size > 0) return;
+    this.active.delete(a.job.id);
+    this.emitJob(a.job.id);
+  }
+
+  // ---- remote aborts owed (invariant 4) ----
+
+  private async settleRemoteAborts(): Promise<void> {
+    this.abortsRunning = true;
+    try {
+      for (const item of this.store.dueRemoteAborts(20)) {
+        const dest = this.store.getDestination(item.destinationId);
+        if (!dest) {
+          this.store.remoteAbortDone(item.id);
+          continue;
+        }
+        try {
+          await ops.abortMultipartUpload(await this.client(dest), item.bucket, item.key, item.uploadId);
+          this.store.remoteAbortDone(item.id);
+          if (item.jobId) this.store.addEvent(item.jobId, 'aborted', `Aborted multipart upload ${item.uploadId} (${item.reason}).`);
+        } catch (err) {
+          const e = toHoistError(err);
+          if (e.code === 's3.no-such-upload') {
+            this.store.remoteAbortDone(item.id);
+          } else {
+            this.store.remoteAbortFailed(item.id, `${e.code}: ${e.message}`, Date.now() + backoffDelay(item.attempts + 1, this.retry));
+            if (item.jobId) this.store.addEvent(item.jobId, 'abort-retry', `Could not abort upload ${item.uploadId} yet; Hoist keeps trying.`, e.info);
+          }
+        }
+      }
+    } finally {
+      this.abortsRunning = false;
+    }
+  }
+
+  /** Runs the owed aborts now (for commands that must finish them before they return). */
+  async drainRemoteAborts(): Promise<void> {
+    await this.settleRemoteAborts();
+  }
+
+  // ---- events ----
+
+  private emitJob(jobId: number): void {
+    const job = this.store.getJob(jobId);
+    if (job) this.emit('job', job);
+  }
+
+  private emitAll(): void {
+    for (const job of this.store.listJobs({ states: ['queued'] })) this.emit('job', job);
+  }
+
+  private progressOf(a: ActiveJob, now: number): JobProgress {
+    let onWire = 0;
+    for (const f of a.inflight.values()) onWire += f.bytesSent;
+    const bytesSent = Math.min(a.job.size, a.bytesAcked + onWire);
+    a.samples.push({ at: now, bytes: bytesSent });
+    while (a.samples.length > 2 && now - a.samples[0]!.at > RATE_WINDOW_MS) a.samples.shift();
+    const first = a.samples[0]!;
+    const span = (now - first.at) / 1000;
+    const rate = span > 0.5 ? Math.max(0, (bytesSent - first.bytes) / span) : 0;
+    return {
+      jobId: a.job.id,
+      state: a.phase === 'completing' ? 'completing' : ('running' as JobState),
+      bytesSent,
+      size: a.job.size,
+      partsDone: a.partsDone,
+      partCount: a.job.partCount,
+      rate,
+      etaSeconds: rate > 0 ? (a.job.size - bytesSent) / rate : null,
+    };
+  }
+
+  private emitProgress(): void {
+    if (this.active.size === 0) return;
+    this.emit('progress', this.progress());
+  }
+
+  /** True while any job has traffic or preparation under way. */
+  get busy(): boolean {
+    return this.active.size > 0 || this.tasks.size > 0;
+  }
+}
+
+function byPriority(x: ActiveJob, y: ActiveJob): number {
+  const rank = { high: 0, normal: 1, low: 2 } as const;
+  return rank[x.job.priority] - rank[y.job.priority] || x.job.id - y.job.id;
+}
+
+function snapshotOf(job: JobRecord): SourceSnapshot {
+  return { size: job.size, mtimeMs: job.mtimeMs, inode: job.inode };
+}
+
+function sameSnapshot(s: SourceSnapshot, job: JobRecord): boolean {
+  return s.size === job.size && s.mtimeMs === job.mtimeMs && s.inode === job.inode;
+}

@@ -1,0 +1,73 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+
+export type Db = Database.Database;
+
+export interface OpenedDb {
+  db: Db;
+  /** Set when a damaged file was moved aside and a fresh database created in its place. */
+  movedAside?: string;
+}
+
+const DAMAGED_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_VTAB']);
+
+function isDamaged(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return typeof code === 'string' && DAMAGED_CODES.has(code);
+}
+
+function configure(db: Db): void {
+  // WAL: readers never block the writer, and a crash mid-write loses at most the open transaction.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+}
+
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`This database was written by a newer Hoist (schema ${current}; this one knows ${MIGRATIONS.length}). Update Hoist.`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
+
+function openAndMigrate(file: string): Db {
+  const db = new Database(file);
+  try {
+    configure(db);
+    // A cheap structural check: reading the schema fails on a file that is not a database.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * Opens (creating if needed) the job database. A damaged file is moved aside, never deleted,
+ * and a new one is created; the caller reports `movedAside` to the user.
+ */
+export function openDatabase(file: string): OpenedDb {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    return { db: openAndMigrate(file) };
+  } catch (err) {
+    if (!isDamaged(err) || file === ':memory:') throw err;
+    const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    fs.renameSync(file, aside);
+    for (const suffix of ['-wal', '-shm']) {
+      if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
+    }
+    return { db: openAndMigrate(file), movedAside: aside };
+  }
+}

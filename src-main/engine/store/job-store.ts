@@ -1,0 +1,465 @@
+import os from 'node:os';
+import type { Db } from './db.js';
+import type { Destination, DestinationInput, Job, JobEvent, Part } from '../../../shared/types.js';
+import type { ChecksumAlgorithm, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import { PRIORITIES } from '../../../shared/states.js';
+import type { ErrorInfo } from '../../../shared/errors.js';
+import { isErrorCode } from '../../../shared/errors.js';
+
+/** A job row as the engine needs it (internal fields included). */
+export interface JobRecord extends Job {
+  mtimeMs: number;
+  inode: string;
+  contentType: string;
+  createStartedAt: number | null;
+  availableAt: number;
+  restarts: number;
+}
+
+export interface NewJob {
+  destinationId: number;
+  sourcePath: string;
+  bucket: string;
+  key: string;
+  size: number;
+  mtimeMs: number;
+  inode: string;
+  contentType: string;
+  mode: UploadMode;
+  partSize: number;
+  priority: Priority;
+  checksumAlgorithm: ChecksumAlgorithm | null;
+}
+
+export interface PlannedPart {
+  partNumber: number;
+  offset: number;
+  length: number;
+}
+
+export interface PartRecord extends Part {
+  jobId: number;
+  attempts: number;
+  availableAt: number;
+}
+
+export interface RemoteAbort {
+  id: number;
+  destinationId: number;
+  bucket: string;
+  key: string;
+  uploadId: string;
+  jobId: number | null;
+  reason: string;
+  attempts: number;
+}
+
+type Row = Record<string, unknown>;
+
+const iso = (ms: unknown): string | null => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
+
+function toDestination(r: Row): Destination {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    endpoint: (r.endpoint as string | null) ?? null,
+    region: r.region as string,
+    bucket: r.bucket as string,
+    prefix: r.prefix as string,
+    pathStyle: r.path_style === 1,
+    profile: (r.profile as string | null) ?? null,
+    storageClass: (r.storage_class as string | null) ?? null,
+    sse: (r.sse as string | null) ?? null,
+    sseKmsKeyId: (r.sse_kms_key_id as string | null) ?? null,
+    partSize: r.part_size as number,
+    concurrency: r.concurrency as number,
+    singlePutThreshold: r.single_put_threshold as number,
+    maxObjectSize: r.max_object_size as number,
+    maxParts: r.max_parts as number,
+    checksumAlgorithm: (r.checksum_algorithm as ChecksumAlgorithm | null) ?? null,
+  };
+}
+
+function toError(r: Row): ErrorInfo | null {
+  if (!isErrorCode(r.error_code)) return null;
+  return {
+    code: r.error_code,
+    message: (r.error_message as string) ?? '',
+    ...(r.error_operation ? { operation: r.error_operation as string } : {}),
+  };
+}
+
+function toJob(r: Row): JobRecord {
+  return {
+    id: r.id as number,
+    destinationId: r.destination_id as number,
+    sourcePath: r.source_path as string,
+    bucket: r.bucket as string,
+    key: r.key as string,
+    size: r.size as number,
+    state: r.state as JobState,
+    priority: PRIORITIES[r.priority as number] ?? 'normal',
+    mode: r.mode as UploadMode,
+    partSize: r.part_size as number,
+    partCount: r.part_count as number,
+    partsDone: (r.parts_done as number) ?? 0,
+    bytesDone: (r.bytes_done as number) ?? 0,
+    checksumAlgorithm: (r.checksum_algorithm as ChecksumAlgorithm | null) ?? null,
+    uploadId: (r.upload_id as string | null) ?? null,
+    etag: (r.etag as string | null) ?? null,
+    error: toError(r),
+    attempts: r.attempts as number,
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    mtimeMs: r.mtime_ms as number,
+    inode: r.inode as string,
+    contentType: r.content_type as string,
+    createStartedAt: (r.create_started_at as number | null) ?? null,
+    availableAt: r.available_at as number,
+    restarts: r.restarts as number,
+  };
+}
+
+function toPart(r: Row): PartRecord {
+  return {
+    jobId: r.job_id as number,
+    partNumber: r.part_number as number,
+    offset: r.offset as number,
+    length: r.length as number,
+    state: r.state as Part['state'],
+    etag: (r.etag as string | null) ?? null,
+    md5: (r.md5_hex as string | null) ?? null,
+    checksum: (r.checksum as string | null) ?? null,
+    sends: r.sends as number,
+    attempts: r.attempts as number,
+    availableAt: r.available_at as number,
+  };
+}
+
+const JOB_SELECT = `SELECT j.*,
+  (SELECT count(*) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS parts_done,
+  (SELECT coalesce(sum(length), 0) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS bytes_done
+  FROM jobs j`;
+
+/**
+ * The only module that speaks SQL. The scheduler sees this interface, so another store
+ * (PostgreSQL with leases, for a shared queue) can replace it without the scheduler changing.
+ */
+export class JobStore {
+  private readonly s;
+
+  constructor(readonly db: Db, private readonly now: () => number = Date.now) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      destById: p('SELECT * FROM destinations WHERE id = ?'),
+      destByName: p('SELECT * FROM destinations WHERE name = ?'),
+      destList: p('SELECT * FROM destinations ORDER BY id'),
+      jobById: p(`${JOB_SELECT} WHERE j.id = ?`),
+      jobsByUpload: p('SELECT id FROM jobs WHERE upload_id = ?'),
+      parts: p('SELECT * FROM parts WHERE job_id = ? ORDER BY part_number'),
+      nextParts: p(`SELECT * FROM parts WHERE job_id = ? AND state = 'pending' AND available_at <= ?
+                    ORDER BY part_number LIMIT ?`),
+      countPending: p(`SELECT count(*) AS n FROM parts WHERE job_id = ? AND state != 'done'`),
+      setPartSending: p(`UPDATE parts SET state = 'sending', attempts = attempts + 1, sends = sends + 1, updated_at = ?
+                         WHERE job_id = ? AND part_number = ? AND state = 'pending'`),
+      setPartDone: p(`UPDATE parts SET state = 'done', etag = ?, md5_hex = ?, checksum = ?, available_at = 0, updated_at = ?
+                      WHERE job_id = ? AND part_number = ?`),
+      setPartPending: p(`UPDATE parts SET state = 'pending', available_at = ?, updated_at = ?
+                         WHERE job_id = ? AND part_number = ? AND state = 'sending'`),
+      setPartUnsent: p(`UPDATE parts SET sends = sends - 1 WHERE job_id = ? AND part_number = ? AND sends > 0`),
+      resetParts: p(`UPDATE parts SET state = 'pending', etag = NULL, md5_hex = NULL, checksum = NULL, attempts = 0, available_at = 0, updated_at = ? WHERE job_id = ?`),
+      deleteParts: p('DELETE FROM parts WHERE job_id = ?'),
+      insertPart: p(`INSERT INTO parts (job_id, part_number, offset, length, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`),
+      addEvent: p('INSERT INTO job_events (job_id, at, kind, code, operation, message) VALUES (?, ?, ?, ?, ?, ?)'),
+      events: p('SELECT * FROM job_events WHERE job_id = ? ORDER BY id'),
+      queueAbort: p(`INSERT INTO remote_aborts (destination_id, bucket, key, upload_id, job_id, reason, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(upload_id) DO NOTHING`),
+      dueAborts: p('SELECT * FROM remote_aborts WHERE available_at <= ? ORDER BY id LIMIT ?'),
+      abortDone: p('DELETE FROM remote_aborts WHERE id = ?'),
+      abortRetry: p('UPDATE remote_aborts SET attempts = attempts + 1, last_error = ?, available_at = ? WHERE id = ?'),
+      pendingAbortIds: p('SELECT upload_id FROM remote_aborts'),
+    };
+  }
+
+  // ---- destinations ----
+
+  getDestination(id: number): Destination | undefined {
+    const r = this.s.destById.get(id) as Row | undefined;
+    return r ? toDestination(r) : undefined;
+  }
+
+  getDestinationByName(name: string): Destination | undefined {
+    const r = this.s.destByName.get(name) as Row | undefined;
+    return r ? toDestination(r) : undefined;
+  }
+
+  listDestinations(): Destination[] {
+    return (this.s.destList.all() as Row[]).map(toDestination);
+  }
+
+  /** Creates the destination, or updates the one of that name to these settings. */
+  upsertDestination(d: DestinationInput): Destination {
+    this.db
+      .prepare(
+        `INSERT INTO destinations (name, endpoint, region, bucket, prefix, path_style, profile, storage_class, sse,
+           sse_kms_key_id, part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, created_at)
+         VALUES (@name, @endpoint, @region, @bucket, @prefix, @pathStyle, @profile, @storageClass, @sse,
+           @sseKmsKeyId, @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, @now)
+         ON CONFLICT(name) DO UPDATE SET endpoint = excluded.endpoint, region = excluded.region, bucket = excluded.bucket,
+           prefix = excluded.prefix, path_style = excluded.path_style, profile = excluded.profile,
+           storage_class = excluded.storage_class, sse = excluded.sse, sse_kms_key_id = excluded.sse_kms_key_id,
+           part_size = excluded.part_size, concurrency = excluded.concurrency,
+           single_put_threshold = excluded.single_put_threshold, max_object_size = excluded.max_object_size, max_parts = excluded.max_parts,
+           checksum_algorithm = excluded.checksum_algorithm`,
+      )
+      .run({ ...d, pathStyle: d.pathStyle ? 1 : 0, now: this.now() });
+    return this.getDestinationByName(d.name)!;
+  }
+
+  // ---- jobs ----
+
+  /** Records a job and its planned parts in one transaction. */
+  insertJob(job: NewJob, parts: PlannedPart[]): JobRecord {
+    const now = this.now();
+    const id = this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO jobs (destination_id, source_path, bucket, key, size, mtime_ms, inode, content_type, mode,
+             part_size, part_count, checksum_algorithm, state, priority, created_at, updated_at)
+           VALUES (@destinationId, @sourcePath, @bucket, @key, @size, @mtimeMs, @inode, @contentType, @mode,
+             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @now, @now)`,
+        )
+        .run({ ...job, partCount: parts.length, priority: PRIORITIES.indexOf(job.priority), now });
+      const jobId = Number(info.lastInsertRowid);
+      for (const part of parts) this.s.insertPart.run(jobId, part.partNumber, part.offset, part.length, now);
+      this.s.addEvent.run(jobId, now, 'queued', null, null, `Queued ${job.sourcePath} for s3://${job.bucket}/${job.key}`);
+      return jobId;
+    })();
+    return this.getJob(id)!;
+  }
+
+  /** Replaces a job's source snapshot and part plan (after the file changed, before a fresh upload). */
+  replanJob(jobId: number, snapshot: { size: number; mtimeMs: number; inode: string; mode: UploadMode; partSize: number }, parts: PlannedPart[]): void {
+    const now = this.now();
+    this.db.transaction(() => {
+      this.s.deleteParts.run(jobId);
+      for (const part of parts) this.s.insertPart.run(jobId, part.partNumber, part.offset, part.length, now);
+      this.db
+        .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = ?, mode = ?, part_size = ?, part_count = ?, upload_id = NULL,
+                  create_started_at = NULL, etag = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
+        .run(snapshot.size, snapshot.mtimeMs, snapshot.inode, snapshot.mode, snapshot.partSize, parts.length, now, jobId);
+    })();
+  }
+
+  getJob(id: number): JobRecord | undefined {
+    const r = this.s.jobById.get(id) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  listJobs(opts: { states?: readonly JobState[]; limit?: number; offset?: number; ids?: readonly number[] } = {}): JobRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (opts.states?.length) {
+      where.push(`j.state IN (${opts.states.map(() => '?').join(',')})`);
+      args.push(...opts.states);
+    }
+    if (opts.ids) {
+      where.push(`j.id IN (${opts.ids.map(() => '?').join(',') || 'NULL'})`);
+      args.push(...opts.ids);
+    }
+    const sql = `${JOB_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY j.id LIMIT ? OFFSET ?`;
+    args.push(opts.limit ?? -1, opts.offset ?? 0);
+    return (this.db.prepare(sql).all(...args) as Row[]).map(toJob);
+  }
+
+  /** The next queued jobs that are due, highest priority first, then oldest. */
+  nextQueuedJobs(limit: number): JobRecord[] {
+    const rows = this.db
+      .prepare(`${JOB_SELECT} WHERE j.state = 'queued' AND j.available_at <= ? ORDER BY j.priority, j.id LIMIT ?`)
+      .all(this.now(), limit) as Row[];
+    return rows.map(toJob);
+  }
+
+  /** Compare-and-set on the state, so a pause or cancel from elsewhere is never overwritten. */
+  transition(jobId: number, from: readonly JobState[], to: JobState, extra: { error?: ErrorInfo | null; availableAt?: number; etag?: string } = {}): boolean {
+    const now = this.now();
+    const sets = ['state = ?', 'updated_at = ?'];
+    const args: unknown[] = [to, now];
+    if (to === 'running') sets.push('started_at = coalesce(started_at, ?)'), args.push(now);
+    if (to === 'done' || to === 'cancelled' || to === 'failed') sets.push('finished_at = ?'), args.push(now);
+    if (to === 'queued' || to === 'running') sets.push('finished_at = NULL');
+    if (extra.error !== undefined) {
+      sets.push('error_code = ?', 'error_message = ?', 'error_operation = ?');
+      args.push(extra.error?.code ?? null, extra.error?.message ?? null, extra.error?.operation ?? null);
+    }
+    if (extra.availableAt !== undefined) sets.push('available_at = ?'), args.push(extra.availableAt);
+    if (extra.etag !== undefined) sets.push('etag = ?'), args.push(extra.etag);
+    const info = this.db
+      .prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`)
+      .run(...args, jobId, ...from);
+    return info.changes === 1;
+  }
+
+  setUploadId(jobId: number, uploadId: string | null): void {
+    this.db.prepare('UPDATE jobs SET upload_id = ?, updated_at = ? WHERE id = ?').run(uploadId, this.now(), jobId);
+  }
+
+  /** Marks the moment before CreateMultipartUpload, so a crash in between can be cleaned up. */
+  markCreateStarted(jobId: number, at: number | null): void {
+    this.db.prepare('UPDATE jobs SET create_started_at = ? WHERE id = ?').run(at, jobId);
+  }
+
+  bumpAttempts(jobId: number): number {
+    this.db.prepare('UPDATE jobs SET attempts = attempts + 1 WHERE id = ?').run(jobId);
+    return (this.db.prepare('SELECT attempts FROM jobs WHERE id = ?').get(jobId) as { attempts: number }).attempts;
+  }
+
+  resetAttempts(jobId: number): void {
+    this.db.prepare('UPDATE jobs SET attempts = 0 WHERE id = ?').run(jobId);
+  }
+
+  setPriority(jobId: number, priority: Priority): boolean {
+    return this.db.prepare('UPDATE jobs SET priority = ? WHERE id = ?').run(PRIORITIES.indexOf(priority), jobId).changes === 1;
+  }
+
+  jobIdsForUpload(uploadId: string): number[] {
+    return (this.s.jobsByUpload.all(uploadId) as { id: number }[]).map((r) => r.id);
+  }
+
+  /** Upload ids that still belong to a job that may complete them. */
+  liveUploadIds(): Set<string> {
+    const rows = this.db
+      .prepare(`SELECT upload_id FROM jobs WHERE upload_id IS NOT NULL AND state NOT IN ('done', 'cancelled')`)
+      .all() as { upload_id: string }[];
+    return new Set(rows.map((r) => r.upload_id));
+  }
+
+  /** After a crash: what was in flight goes back to waiting; the parts are re-sent or adopted. */
+  recoverInterrupted(): number {
+    const now = this.now();
+    return this.db.transaction(() => {
+      this.db.prepare(`UPDATE parts SET state = 'pending', updated_at = ? WHERE state = 'sending'`).run(now);
+      return this.db
+        .prepare(`UPDATE jobs SET state = 'queued', available_at = 0, updated_at = ? WHERE state IN ('running', 'completing')`)
+        .run(now).changes;
+    })();
+  }
+
+  // ---- parts ----
+
+  parts(jobId: number): PartRecord[] {
+    return (this.s.parts.all(jobId) as Row[]).map(toPart);
+  }
+
+  nextPendingParts(jobId: number, limit: number): PartRecord[] {
+    return (this.s.nextParts.all(jobId, this.now(), limit) as Row[]).map(toPart);
+  }
+
+  unfinishedPartCount(jobId: number): number {
+    return (this.s.countPending.get(jobId) as { n: number }).n;
+  }
+
+  markPartSending(jobId: number, partNumber: number): boolean {
+    return this.s.setPartSending.run(this.now(), jobId, partNumber).changes === 1;
+  }
+
+  markPartDone(jobId: number, partNumber: number, etag: string, md5Hex: string, checksum: string | null): void {
+    this.s.setPartDone.run(etag, md5Hex, checksum, this.now(), jobId, partNumber);
+  }
+
+  /** Puts a part back to wait; `sent` false means no byte of it reached the wire (a pause before sending). */
+  markPartPending(jobId: number, partNumber: number, availableAt = 0, sent = true): void {
+    this.s.setPartPending.run(availableAt, this.now(), jobId, partNumber);
+    if (!sent) this.s.setPartUnsent.run(jobId, partNumber);
+  }
+
+  resetParts(jobId: number): void {
+    this.s.resetParts.run(this.now(), jobId);
+  }
+
+  // ---- history ----
+
+  addEvent(jobId: number, kind: string, message: string, error?: Pick<ErrorInfo, 'code' | 'operation'>): void {
+    this.s.addEvent.run(jobId, this.now(), kind, error?.code ?? null, error?.operation ?? null, message);
+  }
+
+  events(jobId: number): JobEvent[] {
+    return (this.s.events.all(jobId) as Row[]).map((r) => ({
+      at: iso(r.at)!,
+      kind: r.kind as string,
+      code: (r.code as string | null) ?? null,
+      operation: (r.operation as string | null) ?? null,
+      message: r.message as string,
+    }));
+  }
+
+  // ---- remote aborts still owed (invariant 4) ----
+
+  queueRemoteAbort(a: { destinationId: number; bucket: string; key: string; uploadId: string; jobId: number | null; reason: string }): void {
+    this.s.queueAbort.run(a.destinationId, a.bucket, a.key, a.uploadId, a.jobId, a.reason, this.now());
+  }
+
+  dueRemoteAborts(limit = 50): RemoteAbort[] {
+    return (this.s.dueAborts.all(this.now(), limit) as Row[]).map((r) => ({
+      id: r.id as number,
+      destinationId: r.destination_id as number,
+      bucket: r.bucket as string,
+      key: r.key as string,
+      uploadId: r.upload_id as string,
+      jobId: (r.job_id as number | null) ?? null,
+      reason: r.reason as string,
+      attempts: r.attempts as number,
+    }));
+  }
+
+  pendingAbortUploadIds(): Set<string> {
+    return new Set((this.s.pendingAbortIds.all() as { upload_id: string }[]).map((r) => r.upload_id));
+  }
+
+  remoteAbortDone(id: number): void {
+    this.s.abortDone.run(id);
+  }
+
+  remoteAbortFailed(id: number, error: string, retryAt: number): void {
+    this.s.abortRetry.run(error, retryAt, id);
+  }
+
+  // ---- the runner lease: one process works the queue at a time ----
+
+  /** Takes or renews the lease; returns the holder when another live process has it. */
+  acquireLease(owner: string, staleAfterMs: number): { ok: true } | { ok: false; pid: number; host: string } {
+    const now = this.now();
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT * FROM runner_lease WHERE id = 1').get() as Row | undefined;
+      if (row && row.owner !== owner && now - (row.heartbeat_at as number) < staleAfterMs && leaseHolderAlive(row)) {
+        return { ok: false as const, pid: row.pid as number, host: row.host as string };
+      }
+      this.db
+        .prepare(`INSERT INTO runner_lease (id, owner, pid, host, heartbeat_at) VALUES (1, ?, ?, ?, ?)
+                  ON CONFLICT(id) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, host = excluded.host, heartbeat_at = excluded.heartbeat_at`)
+        .run(owner, process.pid, os.hostname(), now);
+      return { ok: true as const };
+    }).immediate();
+  }
+
+  releaseLease(owner: string): void {
+    this.db.prepare('DELETE FROM runner_lease WHERE id = 1 AND owner = ?').run(owner);
+  }
+
+  /** Changes whenever another connection commits: a cheap way to notice commands from another process. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+}
+
+/** A lease held by a dead process on this host can be taken at once. */
+function leaseHolderAlive(row: Row): boolean {
+  if (row.host !== os.hostname()) return true;
+  try {
+    process.kill(row.pid as number, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

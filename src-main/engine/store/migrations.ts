@@ -1,0 +1,105 @@
+// Forward-only schema migrations, applied in order and recorded in PRAGMA user_version.
+// Never edit a shipped migration: add the next one.
+export const MIGRATIONS: readonly string[] = [
+  /* 1: destinations, jobs, parts, history, pending remote aborts, the runner lease */ `
+  CREATE TABLE destinations (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    endpoint TEXT,
+    region TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    prefix TEXT NOT NULL DEFAULT '',
+    path_style INTEGER NOT NULL DEFAULT 0,
+    profile TEXT,
+    storage_class TEXT,
+    sse TEXT,
+    sse_kms_key_id TEXT,
+    part_size INTEGER NOT NULL,
+    concurrency INTEGER NOT NULL,
+    single_put_threshold INTEGER NOT NULL,
+    max_object_size INTEGER NOT NULL,
+    max_parts INTEGER NOT NULL DEFAULT 10000,
+    checksum_algorithm TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    destination_id INTEGER NOT NULL REFERENCES destinations(id),
+    source_path TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    inode TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('single', 'multipart')),
+    part_size INTEGER NOT NULL,
+    part_count INTEGER NOT NULL,
+    checksum_algorithm TEXT,
+    state TEXT NOT NULL CHECK (state IN ('queued','running','completing','paused','failed','done','cancelled')),
+    priority INTEGER NOT NULL DEFAULT 1,
+    upload_id TEXT,
+    create_started_at INTEGER,
+    etag TEXT,
+    checksum TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    error_operation TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    restarts INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX jobs_by_state ON jobs(state, priority, id);
+  CREATE INDEX jobs_by_upload ON jobs(upload_id) WHERE upload_id IS NOT NULL;
+  CREATE TABLE parts (
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    part_number INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending','sending','done')),
+    etag TEXT,
+    md5_hex TEXT,
+    checksum TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    sends INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, part_number)
+  ) WITHOUT ROWID;
+  CREATE INDEX parts_by_state ON parts(job_id, state, part_number);
+  CREATE TABLE job_events (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    code TEXT,
+    operation TEXT,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX job_events_by_job ON job_events(job_id, id);
+  CREATE TABLE remote_aborts (
+    id INTEGER PRIMARY KEY,
+    destination_id INTEGER NOT NULL REFERENCES destinations(id),
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    upload_id TEXT NOT NULL UNIQUE,
+    job_id INTEGER,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    available_at INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE runner_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  `,
+];

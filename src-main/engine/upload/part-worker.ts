@@ -1,0 +1,178 @@
+// A worker thread: streams one byte range of a file at a time to S3, hashing it first so that
+// Content-MD5 (and any additional checksum) can go in the headers before the body.
+import fs from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
+import { parentPort } from 'node:worker_threads';
+import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HoistError } from '../../../shared/errors.js';
+import { ClientCache } from '../s3/client.js';
+import { isAbort, toErrorInfo } from '../s3/errors.js';
+import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
+import type { HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
+
+const READ_CHUNK = 1024 * 1024;
+const PROGRESS_INTERVAL_MS = 100;
+
+const clients = new ClientCache();
+const running = new Map<number, AbortController>();
+/** Bytes each running task has put on the wire, for the failure report. */
+const progressOf = new Map<number, () => number>();
+
+function post(msg: WorkerReply): void {
+  parentPort!.postMessage(msg);
+}
+
+async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): Promise<void> {
+  const st = await fd.stat({ bigint: true });
+  if (Number(st.size) !== snap.size || Number(st.mtimeMs) !== snap.mtimeMs || st.ino.toString() !== snap.inode) {
+    throw new HoistError('source.changed', {
+      message: 'The source file changed (size, modification time or inode) since its upload began.',
+      detail: `expected size ${snap.size} mtime ${snap.mtimeMs} inode ${snap.inode}; found ${st.size} ${st.mtimeMs} ${st.ino}`,
+    });
+  }
+}
+
+function rangeStream(fd: fs.promises.FileHandle, offset: number, length: number): Readable {
+  // autoClose off: the same handle serves the hashing pass, the sending pass and the final stat.
+  return fd.createReadStream({ start: offset, end: offset + length - 1, autoClose: false, highWaterMark: READ_CHUNK });
+}
+
+async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: AbortSignal): Promise<PartDigest> {
+  const hasher = new PartHasher(task.checksumAlgorithm);
+  let read = 0;
+  if (task.length > 0) {
+    const stream = rangeStream(fd, task.offset, task.length);
+    const onAbort = () => stream.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const chunk of stream) {
+        hasher.update(chunk as Buffer);
+        read += (chunk as Buffer).length;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+  if (read !== task.length) {
+    throw new HoistError('source.changed', { message: 'The source file became shorter while it was being uploaded.', detail: `read ${read} of ${task.length} bytes at ${task.offset}` });
+  }
+  return hasher.digest();
+}
+
+/** The body as the HTTP layer pulls it: counting here measures bytes going onto the wire, not bytes read. */
+function countingBody(fd: fs.promises.FileHandle, task: WorkerTask, onBytes: (n: number) => void): Readable {
+  const source = rangeStream(fd, task.offset, task.length);
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  source.on('error', (err) => counter.destroy(err));
+  return source.pipe(counter);
+}
+
+function checksumFields(task: WorkerTask, digest: PartDigest): Record<string, string> {
+  if (!task.checksumAlgorithm || !digest.checksum) return {};
+  const name = SDK_CHECKSUM_ALGORITHM[task.checksumAlgorithm];
+  return { [`Checksum${name}`]: digest.checksum.base64 };
+}
+
+async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: fs.promises.FileHandle, digest: PartDigest, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean }> {
+  const body = task.length === 0 ? Buffer.alloc(0) : countingBody(fd, task, progress);
+  const common = {
+    Bucket: task.bucket,
+    Key: task.key,
+    Body: body,
+    ContentLength: task.length,
+    ContentMD5: digest.md5Base64,
+    ...checksumFields(task, digest),
+  };
+  const out =
+    task.kind === 'upload-part'
+      ? await client.send(new UploadPartCommand({ ...common, UploadId: task.uploadId, PartNumber: task.partNumber }), { abortSignal: signal })
+      : await client.send(
+          new PutObjectCommand({
+            ...common,
+            ContentType: task.object.contentType,
+            Metadata: task.object.metadata,
+            ...(task.object.storageClass ? { StorageClass: task.object.storageClass as never } : {}),
+            ...(task.object.sse ? { ServerSideEncryption: task.object.sse as never } : {}),
+            ...(task.object.sseKmsKeyId ? { SSEKMSKeyId: task.object.sseKmsKeyId } : {}),
+          }),
+          { abortSignal: signal },
+        );
+  if (!out.ETag) throw new HoistError('s3.invalid-request', { operation: opName(task), message: 'The server accepted the data but returned no ETag.' });
+  const echoedField = task.checksumAlgorithm ? (out as unknown as Record<string, unknown>)[`Checksum${SDK_CHECKSUM_ALGORITHM[task.checksumAlgorithm]}`] : undefined;
+  if (echoedField !== undefined && echoedField !== digest.checksum?.base64) {
+    throw new HoistError('s3.bad-digest', { operation: opName(task), detail: `server checksum ${String(echoedField)} differs from ${digest.checksum?.base64}` });
+  }
+  return { etag: out.ETag, echoed: echoedField !== undefined };
+}
+
+function opName(task: WorkerTask): string {
+  return task.kind === 'upload-part' ? 'UploadPart' : task.kind === 'put-object' ? 'PutObject' : 'ReadSource';
+}
+
+async function run(task: WorkerTask, signal: AbortSignal): Promise<TaskSuccess> {
+  let fd: fs.promises.FileHandle;
+  try {
+    fd = await fs.promises.open(task.path, 'r');
+  } catch (err) {
+    throw toErrorInfoError(err, 'ReadSource');
+  }
+  try {
+    await checkSnapshot(fd, task.snapshot);
+    const digest = await hashRange(fd, task, signal);
+    if (task.kind === 'hash-range') return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null };
+    let sent = 0;
+    let lastPost = 0;
+    const progress = (n: number) => {
+      sent += n;
+      const now = Date.now();
+      if (now - lastPost >= PROGRESS_INTERVAL_MS) {
+        lastPost = now;
+        post({ type: 'progress', taskId: task.taskId, bytesSent: sent });
+      }
+    };
+    progressOf.set(task.taskId, () => sent);
+    const { etag, echoed } = await send(task, clients.get(task.conn), fd, digest, signal, progress);
+    if (task.etagIsMd5 && normalizeEtag(etag) !== digest.md5Hex) {
+      throw new HoistError('s3.etag-mismatch', { operation: opName(task), detail: `server ETag ${etag}, local MD5 ${digest.md5Hex}` });
+    }
+    // Bytes hashed and sent came from the file as it was at the start; prove it still is.
+    await checkSnapshot(fd, task.snapshot);
+    return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null, etag, checksumVerified: echoed };
+  } finally {
+    await fd.close().catch(() => undefined);
+  }
+}
+
+
+function toErrorInfoError(err: unknown, operation: string): HoistError {
+  const info = toErrorInfo(err, operation);
+  return new HoistError(info.code, info);
+}
+
+parentPort!.on('message', (msg: WorkerRequest) => {
+  if (msg.type === 'abort') {
+    running.get(msg.taskId)?.abort();
+    return;
+  }
+  const { task } = msg;
+  const controller = new AbortController();
+  running.set(task.taskId, controller);
+  run(task, controller.signal).then(
+    (result) => post({ type: 'done', taskId: task.taskId, result }),
+    (err) => {
+      const aborted = controller.signal.aborted || isAbort(err);
+      const bytesSent = progressOf.get(task.taskId)?.() ?? 0;
+      post({ type: 'failed', taskId: task.taskId, error: toErrorInfo(err, opName(task)), aborted, bytesSent });
+    },
+  ).finally(() => {
+    running.delete(task.taskId);
+    progressOf.delete(task.taskId);
+  });
+});
+
+export type { HashRangeTask, PutObjectTask, UploadPartTask };

@@ -1,0 +1,73 @@
+import type { ErrorInfo } from '../../../shared/errors.js';
+import type { ChecksumAlgorithm } from '../../../shared/states.js';
+import type { ConnectionSettings } from '../s3/client.js';
+
+/** What the source looked like when the job was made; a part is refused if it no longer does. */
+export interface SourceSnapshot {
+  size: number;
+  mtimeMs: number;
+  inode: string;
+}
+
+export interface ObjectSettings {
+  contentType: string;
+  metadata: Record<string, string>;
+  storageClass: string | null;
+  sse: string | null;
+  sseKmsKeyId: string | null;
+}
+
+interface TaskBase {
+  taskId: number;
+  path: string;
+  offset: number;
+  length: number;
+  snapshot: SourceSnapshot;
+  checksumAlgorithm: ChecksumAlgorithm | null;
+}
+
+/** Send one part of a multipart upload. */
+export interface UploadPartTask extends TaskBase {
+  kind: 'upload-part';
+  conn: ConnectionSettings;
+  bucket: string;
+  key: string;
+  uploadId: string;
+  partNumber: number;
+  /** Whether the server's ETag is the part's MD5 (not under SSE-KMS or SSE-C). */
+  etagIsMd5: boolean;
+}
+
+/** Send a whole small file as one PutObject. */
+export interface PutObjectTask extends TaskBase {
+  kind: 'put-object';
+  conn: ConnectionSettings;
+  bucket: string;
+  key: string;
+  object: ObjectSettings;
+  etagIsMd5: boolean;
+}
+
+/** Hash a local byte range (to decide whether a part found on the server can be adopted). */
+export interface HashRangeTask extends TaskBase {
+  kind: 'hash-range';
+}
+
+export type WorkerTask = UploadPartTask | PutObjectTask | HashRangeTask;
+
+export interface TaskSuccess {
+  md5Hex: string;
+  /** Base64 of the additional checksum, when one was asked for. */
+  checksum: string | null;
+  /** The ETag the server returned (absent for hash-range). */
+  etag?: string;
+  /** True when the server echoed the additional checksum, i.e. it verified it. */
+  checksumVerified?: boolean;
+}
+
+export type WorkerRequest = { type: 'run'; task: WorkerTask } | { type: 'abort'; taskId: number };
+
+export type WorkerReply =
+  | { type: 'progress'; taskId: number; bytesSent: number }
+  | { type: 'done'; taskId: number; result: TaskSuccess }
+  | { type: 'failed'; taskId: number; error: ErrorInfo; aborted: boolean; bytesSent: number };
