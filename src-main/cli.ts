@@ -85,26 +85,32 @@ function openEngine(g: GlobalOpts): Engine {
   return engine;
 }
 
+/** Settings of the destination itself (they stay for later uploads to it). */
 interface DestinationFlags {
   bucket: string;
-  partSize?: number;
   concurrency?: number;
-  checksum?: string;
   storageClass?: string;
   sse?: string;
   sseKmsKeyId?: string;
+}
+
+interface UploadFlags extends DestinationFlags {
+  key?: string;
+  prefix?: string;
+  partSize?: number;
+  checksum?: string;
   maxObjectSize?: number;
   maxParts?: number;
   singlePutThreshold?: number;
+  json?: boolean;
 }
 
-/** The destination for --bucket on the resolved endpoint: created once, then updated by the flags given. */
+/** The destination for --bucket on the resolved endpoint; the flags in DestinationFlags update it, the rest are per upload. */
 async function destinationFor(engine: Engine, g: GlobalOpts, f: DestinationFlags): Promise<Destination> {
   const aws = await resolveAwsSettings({ profile: g.profile ?? null, region: g.region ?? null, endpoint: g.endpoint ?? null, ...(g.pathStyle ? { pathStyle: true } : {}) });
   const name = aws.endpoint ? `${f.bucket}@${new URL(aws.endpoint).host}` : f.bucket;
   const existing = engine.store.getDestinationByName(name);
   const isAmazon = !aws.endpoint || /\.amazonaws\.com(\.cn)?$/i.test(new URL(aws.endpoint).hostname);
-  const checksum = f.checksum === undefined ? (existing?.checksumAlgorithm ?? null) : f.checksum === 'none' ? null : (f.checksum as ChecksumAlgorithm);
   return engine.upsertDestination({
     name,
     endpoint: aws.endpoint,
@@ -116,12 +122,12 @@ async function destinationFor(engine: Engine, g: GlobalOpts, f: DestinationFlags
     storageClass: f.storageClass ?? existing?.storageClass ?? null,
     sse: f.sse ?? existing?.sse ?? null,
     sseKmsKeyId: f.sseKmsKeyId ?? existing?.sseKmsKeyId ?? null,
-    partSize: f.partSize ?? existing?.partSize ?? DEFAULT_PART_SIZE,
+    partSize: existing?.partSize ?? DEFAULT_PART_SIZE,
     concurrency: f.concurrency ?? existing?.concurrency ?? DEFAULT_CONCURRENCY,
-    singlePutThreshold: f.singlePutThreshold ?? existing?.singlePutThreshold ?? DEFAULT_SINGLE_PUT_THRESHOLD,
-    maxObjectSize: f.maxObjectSize ?? existing?.maxObjectSize ?? (isAmazon ? AMAZON_S3_MAX_OBJECT_SIZE : COMPATIBLE_MAX_OBJECT_SIZE),
-    maxParts: f.maxParts ?? existing?.maxParts ?? MAX_PARTS,
-    checksumAlgorithm: checksum,
+    singlePutThreshold: existing?.singlePutThreshold ?? DEFAULT_SINGLE_PUT_THRESHOLD,
+    maxObjectSize: existing?.maxObjectSize ?? (isAmazon ? AMAZON_S3_MAX_OBJECT_SIZE : COMPATIBLE_MAX_OBJECT_SIZE),
+    maxParts: existing?.maxParts ?? MAX_PARTS,
+    checksumAlgorithm: existing?.checksumAlgorithm ?? null,
   });
 }
 
@@ -200,7 +206,7 @@ export function buildProgram(): Command {
     .option('--max-object-size <size>', 'largest object the destination accepts (default 48.8TiB on Amazon S3, 5TiB elsewhere)', sizeArg)
     .option('--max-parts <n>', 'parts one upload may have, for servers configured below 10,000', intArg(1, MAX_PARTS))
     .option('--json', 'print the jobs as JSON when they end')
-    .action(async (files: string[], o: DestinationFlags & { key?: string; prefix?: string; json?: boolean }) => {
+    .action(async (files: string[], o: UploadFlags) => {
       if (o.key !== undefined && o.prefix !== undefined) throw new HoistError('config.invalid', { message: 'Use --key or --prefix, not both.' });
       const engine = openEngine(g());
       try {
@@ -210,6 +216,10 @@ export function buildProgram(): Command {
           ...(o.key !== undefined ? { key: o.key } : {}),
           ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
           ...(o.partSize !== undefined ? { partSize: o.partSize } : {}),
+          ...(o.singlePutThreshold !== undefined ? { singlePutThreshold: o.singlePutThreshold } : {}),
+          ...(o.maxObjectSize !== undefined ? { maxObjectSize: o.maxObjectSize } : {}),
+          ...(o.maxParts !== undefined ? { maxParts: o.maxParts } : {}),
+          ...(o.checksum !== undefined ? { checksum: o.checksum === 'none' ? null : (o.checksum as ChecksumAlgorithm) } : {}),
         });
         if (!o.json) for (const j of jobs) process.stderr.write(`queued ${jobLine(j).trimStart()}\n`);
         process.exitCode = await workUntilSettled(engine, jobs.map((j) => j.id), Boolean(o.json));

@@ -33,7 +33,11 @@ export interface EnqueueOptions {
   key?: string;
   /** Prepended to each file's name when no key is given. */
   prefix?: string;
+  /** These override the destination's settings for the jobs made by this call only. */
   partSize?: number;
+  singlePutThreshold?: number;
+  maxObjectSize?: number;
+  maxParts?: number;
   checksum?: ChecksumAlgorithm | null;
   priority?: Priority;
 }
@@ -151,7 +155,12 @@ export class Engine extends EventEmitter<EngineEvents> {
       });
       const key = objectKey(o.key ?? joinKey(o.destination.prefix, o.prefix ?? '', path.basename(abs)));
       const size = Number(st.size);
-      const plan = planParts(size, { ...o.destination, partSize: o.partSize ?? o.destination.partSize });
+      const plan = planParts(size, {
+        partSize: o.partSize ?? o.destination.partSize,
+        singlePutThreshold: o.singlePutThreshold ?? o.destination.singlePutThreshold,
+        maxObjectSize: o.maxObjectSize ?? o.destination.maxObjectSize,
+        maxParts: o.maxParts ?? o.destination.maxParts,
+      });
       planned.push({ abs, key, size, st, plan });
     }
     const jobs: JobRecord[] = [];

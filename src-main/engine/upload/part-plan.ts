@@ -33,10 +33,10 @@ export function planParts(fileSize: number, settings: PlanSettings): PartPlan {
   if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new HoistError('config.invalid', { message: `Invalid file size ${fileSize}.` });
   if (fileSize > settings.maxObjectSize) {
     throw new HoistError('limits.too-large', {
-      message: `The file is ${formatBytes(fileSize)}, larger than the ${formatBytes(settings.maxObjectSize)} this destination accepts as one object.`,
+      message: `The file is ${formatBytes(fileSize)} (${fileSize} bytes), larger than the ${formatBytes(settings.maxObjectSize)} (${settings.maxObjectSize} bytes) this destination accepts as one object.`,
     });
   }
-  if (fileSize < settings.singlePutThreshold && fileSize <= MAX_SINGLE_PUT_SIZE) {
+  if (fileSize === 0 || (fileSize < settings.singlePutThreshold && fileSize <= MAX_SINGLE_PUT_SIZE)) {
     return { mode: 'single', partSize: fileSize, parts: [{ partNumber: 1, offset: 0, length: fileSize }] };
   }
   const maxParts = settings.maxParts ?? MAX_PARTS;
@@ -64,7 +64,7 @@ export function formatBytes(n: number): string {
     value /= 1024;
     unit++;
   }
-  return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1)} ${UNITS[unit]}`;
+  return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1).replace(/\.0$/, '')} ${UNITS[unit]}`;
 }
 
 /** Parses sizes such as "64MiB", "64M", "5 GB", "1048576", "1.5GiB". */

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../src-main/engine/store/migrations.js';
+import { openDatabase } from '../src-main/engine/store/db.js';
+import { JobStore } from '../src-main/engine/store/job-store.js';
+import { tempDir } from './support/s3.js';
+
+const destination = {
+  name: 'd', endpoint: 'http://127.0.0.1:1', region: 'us-east-1', bucket: 'bucket', prefix: '', pathStyle: true, profile: null,
+  storageClass: null, sse: null, sseKmsKeyId: null, partSize: 5 << 20, concurrency: 2, singlePutThreshold: 0,
+  maxObjectSize: 2 ** 40, maxParts: 10_000, checksumAlgorithm: null,
+};
+
+function newStore(dir: string): JobStore {
+  return new JobStore(openDatabase(path.join(dir, 'hoist.db')).db);
+}
+
+function addJob(store: JobStore, parts = 3) {
+  const d = store.upsertDestination(destination);
+  return store.insertJob(
+    { destinationId: d.id, sourcePath: '/x', bucket: 'bucket', key: 'k', size: parts * 10, mtimeMs: 1, inode: '1', contentType: 'video/mp4', mode: 'multipart', partSize: 10, priority: 'normal', checksumAlgorithm: null },
+    Array.from({ length: parts }, (_, i) => ({ partNumber: i + 1, offset: i * 10, length: 10 })),
+  );
+}
+
+test('a new database is in WAL mode at the latest schema version', () => {
+  const dir = tempDir('store');
+  const { db } = openDatabase(path.join(dir, 'hoist.db'));
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  db.close();
+});
+
+test('a database from a newer Hoist is refused, not downgraded', () => {
+  const dir = tempDir('store');
+  const file = path.join(dir, 'hoist.db');
+  const raw = new Database(file);
+  raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+  raw.close();
+  assert.throws(() => openDatabase(file), /newer Hoist/);
+});
+
+test('a damaged database file is moved aside, never deleted, and a fresh one created', () => {
+  const dir = tempDir('store');
+  const file = path.join(dir, 'hoist.db');
+  fs.writeFileSync(file, Buffer.alloc(8192, 0x5a));
+  const { db, movedAside } = openDatabase(file);
+  assert.ok(movedAside, 'reports where the damaged file went');
+  assert.deepEqual(fs.readFileSync(movedAside!), Buffer.alloc(8192, 0x5a), 'the damaged bytes are kept');
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  db.close();
+});
+
+test('state changes are compare-and-set: a pause is never overwritten by a stale transition', () => {
+  const store = newStore(tempDir('store'));
+  const job = addJob(store);
+  assert.ok(store.transition(job.id, ['queued'], 'running'));
+  assert.ok(store.transition(job.id, ['running'], 'paused'));
+  assert.equal(store.transition(job.id, ['running'], 'completing'), false);
+  assert.equal(store.getJob(job.id)!.state, 'paused');
+});
+
+test('after a crash, running jobs are queued again and parts in flight wait to be re-sent; done parts stay done', () => {
+  const store = newStore(tempDir('store'));
+  const job = addJob(store);
+  store.transition(job.id, ['queued'], 'running');
+  store.markPartSending(job.id, 1);
+  store.markPartDone(job.id, 1, 'e1', 'e1', null);
+  store.markPartSending(job.id, 2);
+  assert.equal(store.recoverInterrupted(), 1);
+  assert.equal(store.getJob(job.id)!.state, 'queued');
+  assert.deepEqual(store.parts(job.id).map((p) => p.state), ['done', 'pending', 'pending']);
+  assert.equal(store.getJob(job.id)!.bytesDone, 10);
+});
+
+test('one runner at a time holds the lease; a dead holder on this host is replaced at once', () => {
+  const store = newStore(tempDir('store'));
+  assert.deepEqual(store.acquireLease('a', 60_000), { ok: true });
+  const other = store.acquireLease('b', 60_000);
+  assert.equal(other.ok, false);
+  // A pid that cannot be alive: the lease is taken over.
+  store.db.prepare('UPDATE runner_lease SET pid = ?').run(2 ** 22 + 12345);
+  assert.deepEqual(store.acquireLease('b', 60_000), { ok: true });
+});
+
+test('remote aborts owed are kept until done, once per upload id', () => {
+  const store = newStore(tempDir('store'));
+  const job = addJob(store);
+  const a = { destinationId: job.destinationId, bucket: 'bucket', key: 'k', uploadId: 'u1', jobId: job.id, reason: 'cancelled' };
+  store.queueRemoteAbort(a);
+  store.queueRemoteAbort(a);
+  const due = store.dueRemoteAborts();
+  assert.equal(due.length, 1);
+  store.remoteAbortFailed(due[0]!.id, 'net.unreachable', Date.now() + 60_000);
+  assert.equal(store.dueRemoteAborts().length, 0, 'waits for its back-off');
+  assert.deepEqual([...store.pendingAbortUploadIds()], ['u1']);
+});

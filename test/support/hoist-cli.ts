@@ -1,0 +1,31 @@
+// Runs the real `hoist` command in a child process, as a user or a script would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const HOIST_BIN = path.join(REPO, 'bin', 'hoist.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [HOIST_BIN, ...args], {
+    env: { ...process.env, HOIST_RETRY_BASE_MS: '50', HOIST_RETRY_MAX_MS: '500', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+export function hoist(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return startHoist(args, env).done;
+}
