@@ -1,0 +1,52 @@
+// An in-process engine against a real endpoint, for tests that pause, resume and inspect state.
+import path from 'node:path';
+import { DEFAULT_SINGLE_PUT_THRESHOLD, MiB } from '../../shared/limits.js';
+import type { Destination, DestinationInput } from '../../shared/types.js';
+import { Engine } from '../../src-main/engine/engine.js';
+import type { JobRecord } from '../../src-main/engine/store/job-store.js';
+
+export function testEngine(dir: string, opts: { endpoint: string; bucket: string } & Partial<DestinationInput>): { engine: Engine; dest: Destination } {
+  const engine = new Engine({
+    dbPath: path.join(dir, 'hoist.db'),
+    scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 } },
+  });
+  const dest = engine.upsertDestination({
+    name: `${opts.bucket}@test`,
+    region: 'us-east-1',
+    prefix: '',
+    pathStyle: true,
+    profile: null,
+    storageClass: null,
+    sse: null,
+    sseKmsKeyId: null,
+    partSize: 5 * MiB,
+    concurrency: 2,
+    singlePutThreshold: DEFAULT_SINGLE_PUT_THRESHOLD,
+    maxObjectSize: 5 * 2 ** 40,
+    maxParts: 10_000,
+    checksumAlgorithm: null,
+    ...opts,
+  });
+  return { engine, dest };
+}
+
+/** Polls until `check` holds; fails the test with `what` after `timeoutMs` (a guard, never a timing assertion). */
+export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function doneParts(engine: Engine, jobId: number): number[] {
+  return engine.parts(jobId).filter((p) => p.state === 'done').map((p) => p.partNumber);
+}
+
+export function jobOf(engine: Engine, id: number): JobRecord {
+  return engine.getJob(id)!;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
