@@ -5,8 +5,18 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 DATA=${HOIST_S3_DATA:-$(cd "$HERE/.." && pwd -P)/.s3-data}
 started=0
+port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
+# A port for S3 (and its mon at +10000) that no other server holds, unless our own server already runs there.
+pick_port() {
+  local port=${HOIST_S3_PORT:-7480} ours
+  ours=$(cat "$DATA/run/rgw.port" 2>/dev/null || true)
+  [[ -s $DATA/ceph.conf && -n $ours ]] && { echo "$ours"; return; }
+  while port_busy "$port" || port_busy $((port + 10000)); do port=$((port + 7)); done
+  echo "$port"
+}
 if [[ -z ${S3_ENDPOINT:-} ]]; then
-  eval "$("$HERE/s3-server.sh" up "$DATA")"
+  bash "$HERE/s3-server.sh" install
+  eval "$("$HERE/s3-server.sh" up "$DATA" "$(pick_port)")"
   started=1
 fi
 # Tests talk to loopback only; a proxy or a stray endpoint from the environment must not interfere.

@@ -57,6 +57,7 @@ interface ActiveJob {
   /** Set when traffic must stop: the job was paused, cancelled, failed or is restarting. */
   stopping: boolean;
   samples: Array<{ at: number; bytes: number }>;
+  checksumUnverifiedNoted?: boolean;
 }
 
 interface DestinationLane {
@@ -444,6 +445,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       a.bytesAcked += part.length;
       a.partsDone++;
       a.samples.push({ at: Date.now(), bytes: a.bytesAcked });
+      if (a.job.checksumAlgorithm && !o.result.checksumVerified && !a.checksumUnverifiedNoted) {
+        a.checksumUnverifiedNoted = true;
+        this.store.addEvent(a.job.id, 'checksum-unverified', `The server accepted the ${a.job.checksumAlgorithm} checksum without verifying it (it did not echo it back); Content-MD5 still protects every part.`);
+      }
       if (a.job.attempts > 0) this.store.resetAttempts(a.job.id), (a.job.attempts = 0);
     } else if (o.aborted || a.stopping) {
       this.store.markPartPending(a.job.id, part.partNumber, 0, o.bytesSent > 0);
