@@ -77,8 +77,10 @@ function schedulerOptionsFromEnv(env = process.env): SchedulerOptions {
   };
 }
 
-function openEngine(g: GlobalOpts): Engine {
-  const engine = new Engine({ dbPath: g.db ?? defaultDbPath(), scheduler: schedulerOptionsFromEnv() });
+async function openEngine(g: GlobalOpts): Promise<Engine> {
+  // AWS_CA_BUNDLE, or the profile's ca_bundle, as the AWS tools read them.
+  const { caBundle } = await resolveAwsSettings({ profile: g.profile ?? null, endpoint: g.endpoint ?? null });
+  const engine = new Engine({ dbPath: g.db ?? defaultDbPath(), scheduler: { ...schedulerOptionsFromEnv(), caBundle } });
   if (engine.movedAside) {
     process.stderr.write(`hoist: ${describeError('db.corrupt')} The damaged file is at ${engine.movedAside}.\n`);
   }
@@ -208,7 +210,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the jobs as JSON when they end')
     .action(async (files: string[], o: UploadFlags) => {
       if (o.key !== undefined && o.prefix !== undefined) throw new HoistError('config.invalid', { message: 'Use --key or --prefix, not both.' });
-      const engine = openEngine(g());
+      const engine = await openEngine(g());
       try {
         const dest = await destinationFor(engine, g(), o);
         const jobs = await engine.enqueue(files, {
@@ -234,7 +236,7 @@ export function buildProgram(): Command {
     .description('work the queue until it is empty (resumes what a crash or Ctrl-C interrupted)')
     .option('--json', 'print the jobs as JSON when they end')
     .action(async (o: { json?: boolean }) => {
-      const engine = openEngine(g());
+      const engine = await openEngine(g());
       process.exitCode = await workUntilSettled(engine, 'all', Boolean(o.json));
     });
 
@@ -243,8 +245,8 @@ export function buildProgram(): Command {
     .description('list jobs')
     .option('--json', 'machine-readable output (stable; see docs/cli.md)')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices([...JOB_STATES]))
-    .action((o: { json?: boolean; state?: JobState }) => {
-      const engine = openEngine(g());
+    .action(async (o: { json?: boolean; state?: JobState }) => {
+      const engine = await openEngine(g());
       try {
         const jobs = engine.listJobs(o.state ? { states: [o.state] } : {});
         if (o.json) process.stdout.write(JSON.stringify({ jobs: jobs.map(publicJob) }, null, 2) + '\n');
@@ -260,8 +262,8 @@ export function buildProgram(): Command {
     .description('one job with its parts and history')
     .argument('<id>', 'job id', jobIdArg)
     .option('--json', 'machine-readable output')
-    .action((id: number, o: { json?: boolean }) => {
-      const engine = openEngine(g());
+    .action(async (id: number, o: { json?: boolean }) => {
+      const engine = await openEngine(g());
       try {
         const job = engine.getJob(id);
         if (!job) throw new HoistError('config.invalid', { message: `There is no job ${id}.` });
@@ -286,7 +288,7 @@ export function buildProgram(): Command {
       .option('--all', 'every job')
       .action(async (id: number | undefined, o: { all?: boolean }) => {
         if ((id === undefined) === !o.all) throw new HoistError('config.invalid', { message: `Give a job id or --all to ${name}.` });
-        const engine = openEngine(g());
+        const engine = await openEngine(g());
         try {
           const n = await act(engine, o.all ? 'all' : id!);
           process.stderr.write(`${name}: ${n} job(s)\n`);
@@ -303,7 +305,7 @@ export function buildProgram(): Command {
     .description('cancel a job and abort its multipart upload on the server')
     .argument('<id>', 'job id', jobIdArg)
     .action(async (id: number) => {
-      const engine = openEngine(g());
+      const engine = await openEngine(g());
       try {
         const ok = await engine.cancel(id);
         process.stderr.write(ok ? `cancelled job ${id}\n` : `job ${id} was already ${engine.getJob(id)?.state}\n`);
@@ -317,7 +319,7 @@ export function buildProgram(): Command {
     .description('queue a failed job again (its finished parts are kept)')
     .argument('<id>', 'job id', jobIdArg)
     .action(async (id: number) => {
-      const engine = openEngine(g());
+      const engine = await openEngine(g());
       try {
         engine.retry(id);
         process.stderr.write(`job ${id} queued again; \`hoist run\` works the queue\n`);
@@ -335,7 +337,7 @@ export function buildProgram(): Command {
     .option('--page-size <n>', 'uploads per ListMultipartUploads page', intArg(1, 1000))
     .option('--json', 'machine-readable output')
     .action(async (o: { bucket: string; prefix: string; pageSize?: number; json?: boolean }) => {
-      const engine = openEngine(g());
+      const engine = await openEngine(g());
       try {
         const list = await engine.listUploads(await destinationFor(engine, g(), o), o.prefix, o.pageSize);
         if (o.json) process.stdout.write(JSON.stringify({ uploads: list }, null, 2) + '\n');
@@ -354,7 +356,7 @@ export function buildProgram(): Command {
     .option('--page-size <n>', 'parts per ListParts page', intArg(1, 1000))
     .option('--json', 'machine-readable output')
     .action(async (o: { bucket: string; key: string; uploadId: string; pageSize?: number; json?: boolean }) => {
-      const engine = openEngine(g());
+      const engine = await openEngine(g());
       try {
         const parts = await engine.listRemoteParts(await destinationFor(engine, g(), o), o.key, o.uploadId, o.pageSize);
         if (o.json) process.stdout.write(JSON.stringify({ parts }, null, 2) + '\n');
@@ -370,7 +372,7 @@ export function buildProgram(): Command {
     .requiredOption('--key <key>', 'object key')
     .requiredOption('--upload-id <id>', 'upload id')
     .action(async (o: { bucket: string; key: string; uploadId: string }) => {
-      const engine = openEngine(g());
+      const engine = await openEngine(g());
       try {
         await engine.abortUpload(await destinationFor(engine, g(), o), o.key, o.uploadId);
         process.stderr.write(`aborted ${o.uploadId}\n`);
@@ -387,7 +389,7 @@ export function buildProgram(): Command {
     .option('--page-size <n>', 'uploads per ListMultipartUploads page', intArg(1, 1000))
     .option('--json', 'machine-readable output')
     .action(async (o: { bucket: string; prefix: string; olderThan?: number; pageSize?: number; json?: boolean }) => {
-      const engine = openEngine(g());
+      const engine = await openEngine(g());
       try {
         const r = await engine.abortOrphans(await destinationFor(engine, g(), o), {
           prefix: o.prefix,

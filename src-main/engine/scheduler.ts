@@ -545,7 +545,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm);
           etag = normalizeEtag(out.etag);
           // Some servers (radosgw 16) answer Complete with an empty ETag; the object itself has it.
-          if (!etag) etag = normalizeEtag((await ops.headObject(client, job.bucket, job.key))?.etag ?? '');
+          if (!etag) etag = await this.etagFromHead(a, client);
         } catch (err) {
           const e = toHoistError(err);
           if (e.code !== 's3.no-such-upload') throw e;
@@ -561,18 +561,30 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           }
           etag = normalizeEtag(head.etag);
         }
-        const verifiable = a.dest.sse !== 'aws:kms' && a.dest.sse !== 'aws:kms:dsse';
+        const verifiable = a.dest.sse !== 'aws:kms' && a.dest.sse !== 'aws:kms:dsse' && etag !== '';
         if (verifiable && etag !== expected) {
           throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
         }
       }
       this.store.db.transaction(() => {
-        this.store.transition(job.id, ['completing'], 'done', { etag, error: null });
-        this.store.addEvent(job.id, 'done', `Uploaded and verified (ETag ${etag}).`);
+        this.store.transition(job.id, ['completing'], 'done', { etag: etag || null, error: null });
+        this.store.addEvent(job.id, 'done', etag ? `Uploaded and verified (ETag ${etag}).` : 'Uploaded; every part was verified by Content-MD5 (the final ETag was not available to check).');
       })();
       this.release(a);
     } catch (err) {
       this.failJob(a, toHoistError(err));
+    }
+  }
+
+  /** The object's ETag by HeadObject; '' (and a note in the history) when HeadObject is not permitted. */
+  private async etagFromHead(a: ActiveJob, client: S3Client): Promise<string> {
+    try {
+      return normalizeEtag((await ops.headObject(client, a.job.bucket, a.job.key))?.etag ?? '');
+    } catch (err) {
+      const e = toHoistError(err);
+      if (e.code !== 's3.access-denied') throw e;
+      this.store.addEvent(a.job.id, 'etag-unverified', 'The server returned no ETag for the completed object and HeadObject is not permitted, so the final ETag could not be checked (every part was verified by Content-MD5).', e.info);
+      return '';
     }
   }
 

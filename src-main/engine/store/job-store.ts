@@ -282,7 +282,7 @@ export class JobStore {
   }
 
   /** Compare-and-set on the state, so a pause or cancel from elsewhere is never overwritten. */
-  transition(jobId: number, from: readonly JobState[], to: JobState, extra: { error?: ErrorInfo | null; availableAt?: number; etag?: string } = {}): boolean {
+  transition(jobId: number, from: readonly JobState[], to: JobState, extra: { error?: ErrorInfo | null; availableAt?: number; etag?: string | null } = {}): boolean {
     const now = this.now();
     const sets = ['state = ?', 'updated_at = ?'];
     const args: unknown[] = [to, now];
