@@ -104,3 +104,56 @@ export interface RemotePart {
   etag: string;
   lastModified: string | null;
 }
+
+/** A folder whose finished files are uploaded to a destination (issue 3). */
+export interface WatchedFolder {
+  id: number;
+  path: string;
+  destinationId: number;
+  /** Prepended to each file's path relative to the folder. */
+  prefix: string;
+  /** Glob patterns (picomatch) on the relative path; empty = everything. */
+  include: string[];
+  exclude: string[];
+  /** Files below this go as one PutObject; null = the destination's setting. */
+  singlePutThreshold: number | null;
+  /** Send parts while a file is still being written (recorders, growing files). */
+  growing: boolean;
+  /** How long size and mtime must stay unchanged before a file counts as finished. */
+  stableMs: number;
+  enabled: boolean;
+  createdAt: string;
+}
+
+export type WatchedFolderInput = Omit<WatchedFolder, 'id' | 'createdAt' | 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled'> &
+  Partial<Pick<WatchedFolder, 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled'>>;
+
+/** Counts across the whole queue, for headers, the tray and the throughput chart. */
+export interface Totals {
+  byState: Record<string, number>;
+  bytesTotal: number;
+  bytesDone: number;
+  /** Bytes per second across all jobs now. */
+  rate: number;
+}
+
+/** An in-progress upload on the bucket with what it holds (parts and bytes so far). */
+export interface RemoteUploadSummary extends RemoteUpload {
+  parts: number | null;
+  bytes: number | null;
+}
+
+/** The result of "Test connection": one line per permission Hoist needs. */
+export interface ConnectionCheck {
+  permission: 'PutObject' | 'ListBucketMultipartUploads' | 'ListMultipartUploadParts' | 'AbortMultipartUpload';
+  ok: boolean;
+  /** Error code when not ok (for example s3.access-denied, s3.no-such-bucket, net.unreachable). */
+  code: string | null;
+  message: string;
+}
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}

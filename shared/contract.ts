@@ -1,0 +1,89 @@
+// The HoistApi: everything the renderer can ask of a host. The Electron preload and the headless
+// host's WebSocket client both implement it, so the renderer cannot tell them apart.
+import type { JobState, Priority } from './states.js';
+import type {
+  ConnectionCheck,
+  Credentials,
+  Destination,
+  DestinationInput,
+  Job,
+  JobEvent,
+  JobProgress,
+  Part,
+  RemoteUploadSummary,
+  Totals,
+  WatchedFolder,
+  WatchedFolderInput,
+} from './types.js';
+
+export type Unsubscribe = () => void;
+
+export type JobSortKey = 'id' | 'state' | 'size' | 'progress' | 'createdAt';
+
+export interface JobQuery {
+  states?: JobState[];
+  offset?: number;
+  /** At most 500. */
+  limit?: number;
+  sort?: JobSortKey;
+  descending?: boolean;
+}
+
+export interface JobDetail {
+  job: Job;
+  parts: Part[];
+  history: JobEvent[];
+}
+
+export interface HoistApi {
+  // ---- queries ----
+  listJobs(query: JobQuery): Promise<{ jobs: Job[]; total: number }>;
+  getJob(id: number): Promise<JobDetail | null>;
+  listFolders(): Promise<WatchedFolder[]>;
+  listDestinations(): Promise<Destination[]>;
+  totals(): Promise<Totals>;
+  /** Every in-progress multipart upload on the destination's bucket (all pages), ours or orphans. */
+  listRemoteUploads(destinationId: number, prefix?: string): Promise<RemoteUploadSummary[]>;
+
+  // ---- commands ----
+  addFolder(input: WatchedFolderInput): Promise<WatchedFolder>;
+  /** `cancel` also aborts the unfinished jobs' uploads; `keep` leaves them to finish. */
+  removeFolder(id: number, unfinished: 'keep' | 'cancel'): Promise<void>;
+  /** Creates (no id) or updates a destination; credentials, when given, are stored encrypted by the host. */
+  saveDestination(input: DestinationInput & { id?: number }, credentials?: Credentials): Promise<Destination>;
+  removeDestination(id: number): Promise<void>;
+  testConnection(destinationId: number): Promise<ConnectionCheck[]>;
+  pauseJob(id: number): Promise<boolean>;
+  resumeJob(id: number): Promise<boolean>;
+  cancelJob(id: number): Promise<boolean>;
+  retryJob(id: number): Promise<boolean>;
+  setPriority(id: number, priority: Priority): Promise<boolean>;
+  pauseAll(): Promise<number>;
+  resumeAll(): Promise<number>;
+  abortRemoteUpload(destinationId: number, key: string, uploadId: string): Promise<void>;
+  abortOrphans(destinationId: number, olderThanDays: number): Promise<{ aborted: number; kept: number }>;
+  /** Adds (or updates Hoist's own) AbortIncompleteMultipartUpload rule, keeping every other rule. */
+  installLifecycleRule(destinationId: number, days: number): Promise<{ rules: number }>;
+
+  // ---- events ----
+  onJobChanged(listener: (job: Job) => void): Unsubscribe;
+  /** Coalesced: at most about 10 a second. */
+  onProgress(listener: (progress: JobProgress[]) => void): Unsubscribe;
+  onRemoteChanged(listener: (destinationId: number) => void): Unsubscribe;
+}
+
+/** Method names callable over a bridge (IPC or WebSocket): every key of HoistApi but the events. */
+export type HoistCommand = Exclude<keyof HoistApi, 'onJobChanged' | 'onProgress' | 'onRemoteChanged'>;
+
+export const HOIST_COMMANDS = [
+  'listJobs', 'getJob', 'listFolders', 'listDestinations', 'totals', 'listRemoteUploads',
+  'addFolder', 'removeFolder', 'saveDestination', 'removeDestination', 'testConnection',
+  'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll',
+  'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule',
+] as const satisfies readonly HoistCommand[];
+
+/** Events a host pushes to the renderer. */
+export type HoistEvent =
+  | { type: 'job'; job: Job }
+  | { type: 'progress'; progress: JobProgress[] }
+  | { type: 'remote'; destinationId: number };
