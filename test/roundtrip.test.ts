@@ -106,3 +106,15 @@ test('an additional checksum goes with every part; a server that ignores it is n
     assert.ok(history.some((e) => e.kind === 'checksum-unverified'));
   }
 });
+
+test('200 small files in one call all arrive, several in flight at once', async () => {
+  const files: string[] = [];
+  for (let i = 0; i < 200; i++) files.push(await writeRandomFile(path.join(dir, `still_${String(i).padStart(4, '0')}.dpx`), 20_000 + i));
+  const r = await hoist([...base(), 'upload', ...files, '--bucket', bucket, '--prefix', 'stills', '--concurrency', '8', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const { jobs } = JSON.parse(r.stdout) as { jobs: Job[] };
+  assert.equal(jobs.length, 200);
+  assert.ok(jobs.every((j) => j.state === 'done' && j.mode === 'single'));
+  assert.deepEqual(new Set(jobs.map((j) => j.key)).size, 200);
+  await assertSameBytes(files[123]!, 'stills/still_0123.dpx');
+});

@@ -69,6 +69,8 @@ interface DestinationLane {
 }
 
 const RATE_WINDOW_MS = 5_000;
+/** Jobs opened at once (stat, create or reconcile); small files need several to keep the lane full. */
+const MAX_PREPARING = 4;
 const SLOWDOWN_RECOVERY_MS = 5_000;
 
 export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
@@ -208,19 +210,30 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
     }
     this.maybeFinish();
-    const preparing = [...this.active.values()].filter((a) => a.phase === 'preparing').length;
-    if (preparing > 0) return;
-    const idleLanes = (dest: Destination) => {
+    this.openQueuedJobs();
+  }
+
+  /** Opens queued jobs while a destination has slots that the jobs already open cannot fill. */
+  private openQueuedJobs(): void {
+    const active = [...this.active.values()];
+    let preparing = active.filter((a) => a.phase === 'preparing').length;
+    if (preparing >= MAX_PREPARING) return;
+    const spare = (dest: Destination): boolean => {
       const lane = this.lane(dest);
-      return lane.inflight < lane.limit && ![...this.active.values()].some((a) => a.dest.id === dest.id && a.phase === 'sending' && !a.stopping && this.store.nextPendingParts(a.job.id, 1).length > 0);
+      const mine = active.filter((a) => a.dest.id === dest.id && !a.stopping);
+      if (mine.some((a) => a.phase === 'sending' && this.store.nextPendingParts(a.job.id, 1).length > 0)) return false;
+      return lane.inflight + mine.filter((a) => a.phase === 'preparing').length < lane.limit;
     };
-    for (const job of this.store.nextQueuedJobs(8)) {
+    for (const job of this.store.nextQueuedJobs(MAX_PREPARING * 4)) {
+      if (preparing >= MAX_PREPARING) return;
       if (this.active.has(job.id)) continue;
       const dest = this.store.getDestination(job.destinationId);
-      if (!dest) continue;
-      if (!idleLanes(dest)) continue;
-      this.activate(job, dest);
-      return;
+      if (!dest || !spare(dest)) continue;
+      const opened = this.activate(job, dest);
+      if (opened) {
+        active.push(opened);
+        preparing++;
+      }
     }
   }
 
@@ -236,8 +249,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   // ---- preparing a job: create or reconcile its upload ----
 
-  private activate(job: JobRecord, dest: Destination): void {
-    if (!this.store.transition(job.id, ['queued'], 'running')) return;
+  private activate(job: JobRecord, dest: Destination): ActiveJob | null {
+    if (!this.store.transition(job.id, ['queued'], 'running')) return null;
     const a: ActiveJob = {
       job: { ...job, state: 'running' },
       dest,
@@ -255,6 +268,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.failJob(a, toHoistError(err));
       }),
     );
+    return a;
   }
 
   private async conn(dest: Destination, maxAttempts = 3): Promise<ConnectionSettings> {
