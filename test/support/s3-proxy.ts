@@ -1,0 +1,497 @@
+// Test-only reverse proxy between an S3 client and a real S3 server: counts operations and injects faults.
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type S3Operation =
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
+  | 'ListMultipartUploads'
+  | 'PutObject'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'Other';
+
+export const S3_OPERATIONS: readonly S3Operation[] = [
+  'CreateMultipartUpload',
+  'UploadPart',
+  'UploadPartCopy',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'ListParts',
+  'ListMultipartUploads',
+  'PutObject',
+  'GetObject',
+  'HeadObject',
+  'Other',
+];
+
+export type FaultAction =
+  | { kind: 'status'; status: number; code: string; message?: string }
+  | { kind: 'reset'; afterBytes?: number }
+  | { kind: 'stall'; ms: number };
+
+export interface FaultRule {
+  operation?: S3Operation | S3Operation[];
+  /** 0..1, default 1 */
+  probability?: number;
+  /** max times the rule fires, default Infinity */
+  times?: number;
+  action: FaultAction;
+}
+
+export interface ProxiedRequest {
+  operation: S3Operation;
+  method: string;
+  path: string;
+  query: string;
+  /** status sent to the client; undefined if the exchange was reset/aborted before a response */
+  status?: number;
+  /** request body bytes accepted from the client (forwarded upstream, or drained for a status fault) */
+  requestBytes: number;
+  /** description of the fault applied, e.g. 'status 503 SlowDown', 'reset after 0 bytes', 'stall 200ms' */
+  faulted?: string;
+}
+
+export interface S3Proxy {
+  url: string;
+  port: number;
+  counts(): Record<S3Operation, number>;
+  requests(): ProxiedRequest[];
+  uploadPartNumbers(): number[];
+  readonly bytesPerSecond?: number;
+  setBandwidth(bytesPerSecond: number | null): void;
+  addFault(rule: FaultRule): void;
+  clearFaults(): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+// Query keys that still leave a request a plain object GET/PUT/HEAD (anything else is a sub-resource).
+const PLAIN_OBJECT_QUERY = new Set(['x-id', 'versionId', 'partNumber']);
+
+function splitUrl(url: string): { path: string; query: string } {
+  // Absolute-form targets (forward-proxy style) are reduced to origin-form.
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
+  const rest = abs ? url.slice(abs[0].length) || '/' : url;
+  const q = rest.indexOf('?');
+  return q < 0 ? { path: rest, query: '' } : { path: rest.slice(0, q), query: rest.slice(q + 1) };
+}
+
+/** Classify a path-style S3 request (`/bucket/key?...`) from method, query and x-amz-copy-source. */
+export function classifyS3Request(method: string, url: string, headers: IncomingHttpHeaders): S3Operation {
+  const m = method.toUpperCase();
+  const { path, query } = splitUrl(url);
+  const params = new URLSearchParams(query);
+  const isObject = /^\/[^/]+\/./.test(path);
+  const copySource = headers['x-amz-copy-source'] !== undefined;
+
+  if (params.has('uploadId')) {
+    if (!isObject) return 'Other';
+    if (m === 'PUT' && params.has('partNumber')) return copySource ? 'UploadPartCopy' : 'UploadPart';
+    if (m === 'POST') return 'CompleteMultipartUpload';
+    if (m === 'DELETE') return 'AbortMultipartUpload';
+    if (m === 'GET') return 'ListParts';
+    return 'Other';
+  }
+  if (params.has('uploads')) {
+    if (m === 'POST' && isObject) return 'CreateMultipartUpload';
+    if (m === 'GET' && !isObject) return 'ListMultipartUploads';
+    return 'Other';
+  }
+  if (!isObject) return 'Other';
+  for (const key of params.keys()) {
+    const lower = key.toLowerCase();
+    // response-* overrides and presigned-URL X-Amz-* params don't change the operation.
+    if (!PLAIN_OBJECT_QUERY.has(key) && !lower.startsWith('response-') && !lower.startsWith('x-amz-')) return 'Other';
+  }
+  if (m === 'GET') return 'GetObject';
+  if (m === 'HEAD') return 'HeadObject';
+  if (m === 'PUT' && !copySource && !params.has('partNumber')) return 'PutObject';
+  return 'Other'; // CopyObject, DeleteObject, POST forms, ...
+}
+
+const DEFAULT_MESSAGES: Record<string, string> = {
+  SlowDown: 'Please reduce your request rate.',
+  InternalError: 'We encountered an internal error. Please try again.',
+  AccessDenied: 'Access Denied',
+  ServiceUnavailable: 'Service is unable to handle request.',
+};
+
+function xmlEscape(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function s3ErrorXml(code: string, message?: string): string {
+  const msg = message ?? DEFAULT_MESSAGES[code] ?? code;
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>' +
+    `<Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(msg)}</Message><RequestId>proxy</RequestId></Error>`
+  );
+}
+
+// Hop-by-hop headers describe one connection; the proxy manages each side's connection itself.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection']);
+
+function endToEndRawHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1]!);
+  }
+  return out;
+}
+
+// RST rather than FIN so the client sees ECONNRESET/EPIPE, like a dropped connection.
+function hardReset(socket: Socket | null | undefined): void {
+  if (!socket || socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
+/** Shared token bucket limiting request-body bytes across all proxied requests. */
+class TokenBucket {
+  rate: number | null = null;
+  private tokens = 0;
+  private burst = 0;
+  private last = 0;
+  closed = false;
+
+  set(rate: number | null): void {
+    if (rate !== null && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`bad bandwidth ${rate}`);
+    this.rate = rate;
+    if (rate === null) return;
+    this.burst = Math.max(1024, Math.floor(rate / 10));
+    this.tokens = Math.min(this.tokens, this.burst);
+    this.last = performance.now();
+  }
+
+  /** Largest piece a caller should request at once. */
+  sliceSize(): number {
+    return this.rate === null ? Infinity : Math.min(this.burst, 64 * 1024);
+  }
+
+  async take(n: number): Promise<void> {
+    for (;;) {
+      if (this.rate === null || this.closed) return;
+      const now = performance.now();
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+      this.last = now;
+      if (this.tokens >= n) {
+        this.tokens -= n;
+        return;
+      }
+      // Re-check at least every 100 ms so setBandwidth()/close() take effect promptly.
+      const waitMs = Math.min(100, Math.ceil(((n - this.tokens) / this.rate) * 1000));
+      await new Promise<void>((r) => setTimeout(r, Math.max(1, waitMs)).unref());
+    }
+  }
+}
+
+interface ActiveRule {
+  ops: S3Operation[] | null;
+  probability: number;
+  remaining: number;
+  action: FaultAction;
+}
+
+function describeAction(action: FaultAction): string {
+  switch (action.kind) {
+    case 'status':
+      return `status ${action.status} ${action.code}`;
+    case 'reset':
+      return `reset after ${action.afterBytes ?? 0} bytes`;
+    case 'stall':
+      return `stall ${action.ms}ms`;
+  }
+}
+
+function validate(rule: FaultRule): void {
+  const p = rule.probability ?? 1;
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`probability must be in [0,1], got ${p}`);
+  const t = rule.times ?? Infinity;
+  if (!(t >= 0)) throw new RangeError(`times must be >= 0, got ${t}`);
+  const a = rule.action;
+  if (a.kind === 'status' && !(Number.isInteger(a.status) && a.status >= 200 && a.status <= 599)) {
+    throw new RangeError(`bad status ${a.status}`);
+  }
+  if (a.kind === 'reset' && !((a.afterBytes ?? 0) >= 0)) throw new RangeError(`bad afterBytes ${a.afterBytes}`);
+  if (a.kind === 'stall' && !(a.ms >= 0)) throw new RangeError(`bad stall ms ${a.ms}`);
+}
+
+function emptyCounts(): Record<S3Operation, number> {
+  return Object.fromEntries(S3_OPERATIONS.map((op) => [op, 0])) as Record<S3Operation, number>;
+}
+
+export function startS3Proxy(target: string, opts: { port?: number; host?: string } = {}): Promise<S3Proxy> {
+  const upstream = new URL(target);
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') {
+    return Promise.reject(new Error(`unsupported target protocol ${upstream.protocol}`));
+  }
+  const isTls = upstream.protocol === 'https:';
+  const upstreamHost = upstream.hostname.replace(/^\[(.*)\]$/, '$1');
+  const upstreamPort = Number(upstream.port || (isTls ? 443 : 80));
+  const agent = isTls ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const requestFn = isTls ? https.request : http.request;
+
+  const bucket = new TokenBucket();
+  let faults: ActiveRule[] = [];
+  let counts = emptyCounts();
+  let log: ProxiedRequest[] = [];
+  let parts: number[] = [];
+  let generation = 0;
+  const stallTimers = new Set<NodeJS.Timeout>();
+
+  function pickFault(op: S3Operation): FaultAction | undefined {
+    for (const f of faults) {
+      if (f.remaining <= 0) continue;
+      if (f.ops && !f.ops.includes(op)) continue;
+      if (Math.random() >= f.probability) continue;
+      f.remaining--;
+      return f.action;
+    }
+    return undefined;
+  }
+
+  function answerWithError(req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, action: Extract<FaultAction, { kind: 'status' }>, expectContinue: boolean): void {
+    const send = (close: boolean) => {
+      if (res.headersSent || res.destroyed) return;
+      const body = s3ErrorXml(action.code, action.message);
+      const headers: http.OutgoingHttpHeaders = {
+        'content-type': 'application/xml',
+        'content-length': Buffer.byteLength(body),
+        'x-amz-request-id': 'proxy',
+      };
+      // The body was never sent/read, so the connection can't be reused.
+      if (close) headers.connection = 'close';
+      rec.status = action.status;
+      res.writeHead(action.status, headers);
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (expectContinue) {
+      // Final status without 100 Continue: the client skips the body (RFC 9110 §10.1.1).
+      send(true);
+      return;
+    }
+    // Drain the body first so the client sees the response instead of EPIPE.
+    req.on('data', (chunk: Buffer) => {
+      rec.requestBytes += chunk.length;
+    });
+    req.on('end', () => send(false));
+    req.resume();
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, gen: number, expectContinue: boolean, resetAfter?: number): void {
+    const upReq = requestFn({
+      host: upstreamHost,
+      port: upstreamPort,
+      method: req.method,
+      path: req.url,
+      headers: endToEndRawHeaders(req.rawHeaders), // includes the client's Host, which SigV4 signed
+      agent,
+      setHost: false,
+    });
+    let tripped = false;
+
+    const trip = () => {
+      if (tripped) return;
+      tripped = true;
+      hardReset(upReq.socket);
+      upReq.destroy();
+      hardReset(req.socket);
+    };
+
+    // Upstream failure: the client's connection can't carry a sensible answer any more.
+    upReq.on('error', () => {
+      if (!tripped) req.socket.destroy();
+    });
+    // Client went away (or reset fired): stop the upstream exchange.
+    res.on('close', () => {
+      if (!res.writableFinished) upReq.destroy();
+    });
+    if (expectContinue) upReq.on('continue', () => res.writeContinue());
+
+    upReq.on('response', (upRes) => {
+      upRes.on('error', () => req.socket.destroy());
+      if (tripped) {
+        upRes.destroy();
+        return;
+      }
+      const status = upRes.statusCode ?? 502;
+      rec.status = status;
+      if (rec.operation === 'UploadPart' && status === 200 && gen === generation) {
+        parts.push(Number(new URLSearchParams(rec.query).get('partNumber')));
+      }
+      const headers = endToEndRawHeaders(upRes.rawHeaders);
+      // Early answer before the whole body arrived: the client connection can't be reused.
+      if (!req.complete) headers.push('Connection', 'close');
+      res.writeHead(status, upRes.statusMessage, headers);
+      upRes.pipe(res);
+      upRes.on('close', () => {
+        if (!upRes.complete) req.socket.destroy();
+      });
+    });
+
+    void pumpBody(req, upReq, rec, resetAfter, trip).catch(() => {
+      // Client aborted mid-body or upstream died; tear down the upstream side.
+      upReq.destroy();
+    });
+  }
+
+  // Stream the request body upstream chunk by chunk, with throttling, counting and the reset trip-wire.
+  async function pumpBody(req: IncomingMessage, upReq: http.ClientRequest, rec: ProxiedRequest, resetAfter: number | undefined, trip: () => void): Promise<void> {
+    if (resetAfter !== undefined) upReq.flushHeaders();
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      let buf = chunk;
+      let tripNow = false;
+      if (resetAfter !== undefined && rec.requestBytes + buf.length >= resetAfter) {
+        buf = buf.subarray(0, resetAfter - rec.requestBytes);
+        tripNow = true;
+      }
+      while (buf.length > 0) {
+        const n = Math.min(buf.length, bucket.sliceSize());
+        await bucket.take(n);
+        if (upReq.destroyed) throw new Error('upstream gone');
+        const slice = buf.subarray(0, n);
+        buf = buf.subarray(n);
+        if (tripNow && buf.length === 0) await writeFlushed(upReq, slice);
+        else if (!upReq.write(slice)) await drainOrClose(upReq);
+        rec.requestBytes += n;
+      }
+      if (tripNow) {
+        trip();
+        return;
+      }
+    }
+    // Body shorter than afterBytes: reset once all of it has passed, before any response.
+    if (resetAfter !== undefined) {
+      trip();
+      return;
+    }
+    upReq.end();
+  }
+
+  function writeFlushed(upReq: http.ClientRequest, data: Buffer): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        upReq.off('close', done);
+        resolve();
+      };
+      upReq.once('close', done);
+      upReq.write(data, () => done());
+    });
+  }
+
+  function drainOrClose(upReq: http.ClientRequest): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        upReq.off('drain', done);
+        upReq.off('close', done);
+        resolve();
+      };
+      upReq.once('drain', done);
+      upReq.once('close', done);
+    });
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    // Never let a stray stream error crash the test process.
+    req.on('error', () => {});
+    res.on('error', () => {});
+
+    const method = req.method ?? 'GET';
+    const operation = classifyS3Request(method, req.url ?? '/', req.headers);
+    const { path, query } = splitUrl(req.url ?? '/');
+    counts[operation]++;
+    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0 };
+    log.push(rec);
+    const gen = generation;
+
+    const action = pickFault(operation);
+    if (action) rec.faulted = describeAction(action);
+
+    if (!action) return forward(req, res, rec, gen, expectContinue);
+    switch (action.kind) {
+      case 'status':
+        return answerWithError(req, res, rec, action, expectContinue);
+      case 'reset': {
+        const after = action.afterBytes ?? 0;
+        if (after <= 0) return hardReset(req.socket);
+        return forward(req, res, rec, gen, expectContinue, after);
+      }
+      case 'stall': {
+        const timer = setTimeout(() => {
+          stallTimers.delete(timer);
+          if (!res.destroyed) forward(req, res, rec, gen, expectContinue);
+        }, action.ms);
+        stallTimers.add(timer);
+        res.on('close', () => {
+          clearTimeout(timer);
+          stallTimers.delete(timer);
+        });
+        return;
+      }
+    }
+  }
+
+  const server = http.createServer({ keepAlive: true });
+  server.on('request', (req, res) => handle(req, res, false));
+  // Handle Expect: 100-continue ourselves so 100 is relayed from upstream (or withheld for a fault).
+  server.on('checkContinue', (req, res) => handle(req, res, true));
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  const proxy: S3Proxy = {
+    url: '',
+    port: 0,
+    counts: () => ({ ...counts }),
+    requests: () => log.map((r) => ({ ...r })),
+    uploadPartNumbers: () => [...parts],
+    get bytesPerSecond() {
+      return bucket.rate ?? undefined;
+    },
+    setBandwidth: (bps) => bucket.set(bps),
+    addFault(rule) {
+      validate(rule);
+      const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
+      faults.push({ ops, probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, action: rule.action });
+    },
+    clearFaults() {
+      faults = [];
+    },
+    reset() {
+      generation++;
+      counts = emptyCounts();
+      log = [];
+      parts = [];
+    },
+    close() {
+      bucket.closed = true;
+      for (const t of stallTimers) clearTimeout(t);
+      stallTimers.clear();
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        agent.destroy();
+      });
+    },
+  };
+
+  const host = opts.host ?? '127.0.0.1';
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      const { port } = server.address() as AddressInfo;
+      proxy.port = port;
+      proxy.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      resolve(proxy);
+    });
+  });
+}
