@@ -1,4 +1,4 @@
-// Tests for the fault-injecting S3 proxy, against the real S3 server (radosgw) on 127.0.0.1:7480.
+// Tests for the fault-injecting S3 proxy, against the real local S3 server (radosgw) of the test run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -22,9 +22,10 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import { s3Env } from './support/s3.js';
 import { classifyS3Request, startS3Proxy, S3_OPERATIONS, type S3Operation, type S3Proxy } from './support/s3-proxy.js';
 
-const S3_TARGET = process.env.HOIST_TEST_S3_ENDPOINT ?? 'http://127.0.0.1:7480';
+const S3_TARGET = s3Env().endpoint;
 const MiB = 1024 * 1024;
 
 function makeClient(endpoint: string): S3Client {
@@ -32,7 +33,7 @@ function makeClient(endpoint: string): S3Client {
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
-    credentials: { accessKeyId: 'testkey', secretAccessKey: 'testsecret' },
+    credentials: { accessKeyId: s3Env().accessKeyId, secretAccessKey: s3Env().secretAccessKey },
     maxAttempts: 1,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
