@@ -1,0 +1,248 @@
+// The UI end to end, as a person uses it: Debian's Chromium on the headless host, with a real
+// engine and the real local S3 server behind it (a counting proxy in between, to see the traffic).
+// Screenshots of every screen, light and dark, land in build/screenshots/.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { CreateMultipartUploadCommand, PutBucketLifecycleConfigurationCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { RENDERER_DIR } from '../src-main/cli-serve.js';
+import { EngineApi } from '../src-main/engine/api.js';
+import type { Engine } from '../src-main/engine/engine.js';
+import { HOIST_LIFECYCLE_RULE_ID, readLifecycleRules } from '../src-main/engine/remote/lifecycle.js';
+import { startHeadlessHost, type HeadlessHost } from '../src-main/hosts/headless/host.js';
+import type { Destination } from '../shared/types.js';
+import { collectPageErrors, launchBrowser, screenshotBothThemes } from './support/browser.js';
+import { testEngine } from './support/engine.js';
+import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
+import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, tempDir } from './support/s3.js';
+
+/** Generous: a guard against a hang, never a statement about speed. */
+const WAIT_MS = 60_000;
+
+const client = s3Client();
+const dir = tempDir('e2e-ui');
+let bucket: string;
+let proxy: S3Proxy;
+let engine: Engine;
+let dest: Destination;
+let api: EngineApi;
+let host: HeadlessHost;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let pageErrors: string[];
+
+before(async () => {
+  bucket = await createBucket(client, 'e2e-ui');
+  proxy = await startS3Proxy(s3Env().endpoint);
+  ({ engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, name: 'Dailies (local S3)' }));
+  api = new EngineApi(engine);
+  engine.start();
+  host = await startHeadlessHost({ api, staticDir: RENDERER_DIR });
+  browser = await launchBrowser();
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  context.setDefaultTimeout(WAIT_MS);
+  page = await context.newPage();
+  pageErrors = collectPageErrors(page);
+  await page.goto(host.url);
+});
+
+after(async () => {
+  await browser?.close();
+  await host?.close();
+  api?.dispose();
+  await engine?.close();
+  proxy?.setBandwidth(null);
+  await proxy?.close();
+  if (bucket) await removeBucket(client, bucket);
+});
+
+async function go(nav: 'queue' | 'uploads' | 'folders' | 'destinations'): Promise<void> {
+  await page.getByTestId(`nav-${nav}`).click();
+  await page.getByTestId(`screen-${nav}`).waitFor();
+}
+
+/** An upload begun with the SDK and left open: what another tool, or a crash, leaves behind. */
+async function leaveOrphan(key: string): Promise<string> {
+  const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const body = crypto.randomBytes(5 * MiB);
+  const md5 = crypto.createHash('md5').update(body).digest('base64');
+  await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId, PartNumber: 1, Body: body, ContentMD5: md5 }));
+  return created.UploadId!;
+}
+
+test('an orphan upload made with the SDK shows as an orphan and is aborted from the UI', async () => {
+  const key = 'left-behind/A002_C019_0925RT.mov';
+  const uploadId = await leaveOrphan(key);
+  await go('uploads');
+
+  const row = page.locator(`[data-testid="remote-row"][data-upload-id="${uploadId}"]`);
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-owner'), 'orphan');
+  await row.getByTestId('owner-orphan').waitFor();
+  assert.match(await row.innerText(), /5\.0 MiB/, 'the row shows the bytes the orphan holds');
+  await screenshotBothThemes(page, 'uploads');
+
+  await row.getByTestId('remote-abort').click();
+  const dialog = page.getByTestId('abort-dialog');
+  await dialog.getByText(uploadId).waitFor();
+  await screenshotBothThemes(page, 'uploads-abort-dialog');
+  await dialog.getByTestId('confirm-abort').click();
+  await row.waitFor({ state: 'detached' });
+  assert.ok(!(await listUploads(client, bucket)).some((u) => u.uploadId === uploadId), 'the upload is gone from the bucket');
+});
+
+test('the lifecycle rule is installed from the UI beside an existing rule, which survives', async () => {
+  const existing = { ID: 'expire-proxies', Status: 'Enabled' as const, Filter: { Prefix: 'proxies/' }, Expiration: { Days: 30 } };
+  await putLifecycleRules([existing]);
+  await go('uploads');
+  await page.getByTestId('install-lifecycle').click();
+  const dialog = page.getByTestId('lifecycle-dialog');
+  await dialog.getByTestId('lifecycle-days').fill('3');
+  await screenshotBothThemes(page, 'uploads-lifecycle-dialog');
+  await dialog.getByTestId('confirm-lifecycle').click();
+  await page.getByTestId('notice-success').filter({ hasText: 'Lifecycle rule installed' }).waitFor();
+  await dialog.waitFor({ state: 'hidden' });
+
+  const rules = await readLifecycleRules(client, bucket);
+  const ours = rules.find((r) => r.ID === HOIST_LIFECYCLE_RULE_ID);
+  const theirs = rules.find((r) => r.ID === existing.ID);
+  assert.equal(ours?.AbortIncompleteMultipartUpload?.DaysAfterInitiation, 3);
+  assert.ok(theirs, 'the existing rule survives');
+  assert.equal(theirs.Expiration?.Days, 30);
+  assert.equal(theirs.Filter?.Prefix ?? theirs.Prefix, 'proxies/');
+});
+
+/** Sets the bucket's lifecycle rules directly (radosgw wants Content-MD5 on this call). */
+async function putLifecycleRules(rules: NonNullable<ConstructorParameters<typeof PutBucketLifecycleConfigurationCommand>[0]['LifecycleConfiguration']>['Rules']): Promise<void> {
+  const put = new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } });
+  put.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; body?: string };
+      if (typeof request.body === 'string') request.headers['content-md5'] = crypto.createHash('md5').update(request.body).digest('base64');
+      return next(args);
+    },
+    { step: 'build', name: 'e2eLifecycleContentMd5' },
+  );
+  await client.send(put);
+}
+
+test('Destinations: Test connection lists each permission; a destination added in the UI with a wrong bucket says why it fails', async () => {
+  await go('destinations');
+  const ours = page.locator(`[data-testid="destination-card"][data-destination-id="${dest.id}"]`);
+  await ours.getByTestId('test-connection').click();
+  await ours.locator('[data-testid="test-verdict"][data-ok="true"]').waitFor();
+  for (const permission of ['PutObject', 'ListBucketMultipartUploads', 'ListMultipartUploadParts', 'AbortMultipartUpload']) {
+    assert.equal(await ours.locator(`[data-permission="${permission}"]`).getAttribute('data-ok'), 'true', `${permission} is granted`);
+  }
+
+  // A bucket that does not exist: every check fails, each naming the reason.
+  await page.getByTestId('add-destination').click();
+  const form = page.getByTestId('destination-dialog');
+  await form.getByTestId('dest-name').fill('Archive (wrong bucket)');
+  await form.getByTestId('dest-bucket').fill(`missing-${crypto.randomBytes(4).toString('hex')}`);
+  await form.getByTestId('dest-endpoint').fill(proxy.url);
+  await form.getByTestId('dest-path-style').check();
+  await screenshotBothThemes(page, 'destinations-add-dialog');
+  await form.getByTestId('destination-dialog-save').click();
+  await form.waitFor({ state: 'hidden' });
+  const added = page.getByTestId('destination-card').filter({ hasText: 'Archive (wrong bucket)' });
+  await added.getByTestId('test-connection').click();
+  const verdict = added.locator('[data-testid="test-verdict"][data-ok="false"]');
+  await verdict.waitFor();
+  assert.match(await verdict.innerText(), /Could not check: s3\.no-such-bucket/);
+  for (const permission of ['PutObject', 'ListBucketMultipartUploads', 'ListMultipartUploadParts', 'AbortMultipartUpload']) {
+    assert.equal(await added.locator(`[data-permission="${permission}"]`).getAttribute('data-ok'), 'false', `${permission} is not confirmed`);
+  }
+  // The reason, once, in words a person can act on.
+  assert.match(await added.getByTestId('error-detail').innerText(), /The bucket does not exist.*Check the bucket name and the endpoint/s);
+  await screenshotBothThemes(page, 'destinations');
+});
+
+test('keyboard alone: Enter opens a dialog, Tab stays inside it, Escape closes it and focus returns', async () => {
+  await go('destinations');
+  const opener = page.getByTestId('add-destination');
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  const form = page.getByTestId('destination-dialog');
+  await form.waitFor();
+  for (let i = 0; i < 25; i++) {
+    await page.keyboard.press('Tab');
+    assert.ok(await form.evaluate((d) => d.contains(d.ownerDocument.activeElement)), 'focus stays inside the open dialog');
+  }
+  await page.keyboard.press('Escape');
+  await form.waitFor({ state: 'hidden' });
+  assert.ok(await opener.evaluate((b) => b === b.ownerDocument.activeElement), 'focus is back on the button that opened the dialog');
+  // Every control on the screen has a name a screen reader can say.
+  const unnamed = await page.locator('button, a[href], select, input').evaluateAll((els) =>
+    els.filter((el) => !(el.getAttribute('aria-label') || el.innerText?.trim() || el.labels?.length)).map((el) => el.outerHTML.slice(0, 120)),
+  );
+  assert.deepEqual(unnamed, []);
+});
+
+test('the bridge refuses a request without the token, and one from another Origin', async () => {
+  const bridge = `ws://127.0.0.1:${host.port}/bridge`;
+  const origin = `http://127.0.0.1:${host.port}`;
+  assert.equal(await upgradeStatus(bridge, { Origin: origin }), 401, 'no token: refused');
+  assert.equal(await upgradeStatus(`${bridge}?token=${host.token}`, { Origin: 'http://evil.example' }), 403, 'another Origin: refused');
+  assert.equal(await upgradeStatus(`${bridge}?token=${host.token}`, { Origin: origin }), 101, 'the same request with both is accepted');
+
+  // In the browser: a tab without the token gets nothing, and a page on another local port, in the
+  // same browser that holds the cookie, cannot open the bridge either.
+  const stranger = await browser.newContext();
+  const strangerPage = await stranger.newPage();
+  const answer = await strangerPage.goto(origin + '/');
+  assert.equal(answer?.status(), 401);
+  await stranger.close();
+
+  const other = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'));
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  const otherPage = await context.newPage();
+  try {
+    await otherPage.goto(`http://127.0.0.1:${(other.address() as AddressInfo).port}/`);
+    assert.equal(await tryBridge(otherPage, bridge), 'refused');
+    assert.equal(await tryBridge(page, bridge), 'open', 'the app’s own page, with the cookie, connects');
+  } finally {
+    await otherPage.close();
+    other.close();
+  }
+});
+
+/** The HTTP status the bridge answers an upgrade with (101 when it accepts). */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    ws.once('error', reject);
+  });
+}
+
+function tryBridge(from: Page, url: string): Promise<string> {
+  return from.evaluate(
+    (u) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(u);
+        ws.onopen = () => {
+          ws.close();
+          resolve('open');
+        };
+        ws.onclose = () => resolve('refused');
+      }),
+    url,
+  );
+}
+
+test('the page logged no error', () => {
+  assert.deepEqual(pageErrors, []);
+});
