@@ -37,6 +37,7 @@ export function formatEta(seconds: number | null | undefined): string {
 export function formatPercent(fraction: number): string {
   if (!Number.isFinite(fraction)) return '—';
   const pct = Math.max(0, Math.min(1, fraction)) * 100;
+  if (pct === 0) return '0%';
   return `${pct >= 99.95 && fraction < 1 ? '99.9' : pct.toFixed(pct < 10 ? 1 : 0)}%`;
 }
 
