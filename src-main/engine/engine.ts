@@ -133,8 +133,30 @@ export class Engine extends EventEmitter<EngineEvents> {
   // ---- destinations and jobs ----
 
   upsertDestination(d: DestinationInput): Destination {
-    if (!d.bucket || d.bucket.length < 3) throw new HoistError('config.invalid', { message: `"${d.bucket}" is not a valid bucket name (3 to 63 characters).` });
+    checkBucketName(d.bucket);
     return this.store.upsertDestination(d);
+  }
+
+  /** Creates a destination (no id; its name must be new) or changes the one with that id. */
+  saveDestination(d: DestinationInput & { id?: number }): Destination {
+    const { id, ...input } = d;
+    const sameName = this.store.getDestinationByName(input.name);
+    if (sameName && sameName.id !== id) throw new HoistError('config.invalid', { message: `A destination named "${input.name}" already exists.` });
+    if (id === undefined) return this.upsertDestination(input);
+    checkBucketName(input.bucket);
+    const saved = this.store.updateDestination(id, input);
+    if (!saved) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
+    return saved;
+  }
+
+  /** Removes a destination and its finished jobs; refused while any of its jobs is unfinished. */
+  removeDestination(id: number): void {
+    if (!this.store.getDestination(id)) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
+    const removed = this.store.removeDestination(id);
+    if (!removed.ok) {
+      const why = removed.unfinishedJobs > 0 ? `${removed.unfinishedJobs} of its jobs are not finished: cancel them first` : `${removed.owedAborts} upload abort(s) are still owed there: run the queue first`;
+      throw new HoistError('config.invalid', { message: `Destination ${id} cannot be removed yet: ${why}.` });
+    }
   }
 
   /** Records jobs for files; a file already queued for the same key is not queued twice, it is resumed. */
@@ -193,6 +215,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       );
     }
     this.scheduler.poke();
+    // Hosts show a job from the moment it is queued, not only once the scheduler opens it.
+    for (const job of jobs) this.emit('job', job);
     return jobs;
   }
 
@@ -222,6 +246,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.requireJob(id);
     const ok = this.store.transition(id, ['queued', 'running'], 'paused');
     if (ok) this.store.addEvent(id, 'paused', 'Paused; finished parts are kept.');
+    this.scheduler.poke();
+    return ok;
+  }
+
+  setPriority(id: number, priority: Priority): boolean {
+    this.requireJob(id);
+    const ok = this.store.setPriority(id, priority);
     this.scheduler.poke();
     return ok;
   }
@@ -282,6 +313,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   // ---- the bucket's side: in-progress uploads ----
+
+  /** The control-plane client for a destination, for bucket-side calls a host makes (tests, lifecycle). */
+  async clientFor(dest: Destination): Promise<S3Client> {
+    return this.client(dest);
+  }
 
   private async client(dest: Destination): Promise<S3Client> {
     return this.clients.get(await connectionFor(dest, this.credentials, { ...(this.opts.scheduler?.caBundle !== undefined ? { caBundle: this.opts.scheduler.caBundle } : {}) }));
@@ -347,6 +383,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     return { aborted, kept };
   }
+}
+
+function checkBucketName(bucket: string): void {
+  if (!bucket || bucket.length < 3) throw new HoistError('config.invalid', { message: `"${bucket}" is not a valid bucket name (3 to 63 characters).` });
 }
 
 /** Joins key segments with single slashes. */

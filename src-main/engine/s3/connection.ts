@@ -2,6 +2,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
 import { HoistError } from '../../../shared/errors.js';
 import type { Destination } from '../../../shared/types.js';
+import type { SecretStore } from '../secrets.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, type ConnectionSettings, type StaticCredentials } from './client.js';
 import { toHoistError } from './errors.js';
 
@@ -65,6 +66,16 @@ export class CredentialSource {
   private readonly providers = new Map<string, () => Promise<StaticCredentials>>();
   private readonly cached = new Map<string, StaticCredentials>();
 
+  /** `secrets`: credentials a host saved per destination, consulted before the standard chain. */
+  constructor(private readonly secrets?: SecretStore) {}
+
+  /** The destination's saved credentials when the host keeps some, else its profile's chain. */
+  async forDestination(dest: Pick<Destination, 'id' | 'profile'>): Promise<StaticCredentials> {
+    const saved = await this.secrets?.get(dest.id);
+    if (saved) return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey, ...(saved.sessionToken ? { sessionToken: saved.sessionToken } : {}) };
+    return this.get(dest.profile);
+  }
+
   async get(profile: string | null): Promise<StaticCredentials> {
     const key = profile ?? '';
     const hit = this.cached.get(key);
@@ -108,7 +119,7 @@ export async function connectionFor(dest: Destination, creds: CredentialSource, 
     endpoint: dest.endpoint,
     region: dest.region,
     pathStyle: dest.pathStyle,
-    credentials: await creds.get(dest.profile),
+    credentials: await creds.forDestination(dest),
     caBundle: opts.caBundle ?? process.env.AWS_CA_BUNDLE ?? null,
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxAttempts: opts.maxAttempts ?? 3,

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Db } from './db.js';
+import type { JobSortKey } from '../../../shared/contract.js';
 import type { Destination, DestinationInput, Job, JobEvent, Part } from '../../../shared/types.js';
 import type { ChecksumAlgorithm, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { PRIORITIES } from '../../../shared/states.js';
@@ -137,6 +138,15 @@ function toPart(r: Row): PartRecord {
   };
 }
 
+/** SQL for each sort key of the jobs table (fixed strings: nothing from the caller reaches the SQL). */
+const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
+  id: 'j.id',
+  state: 'j.state',
+  size: 'j.size',
+  progress: `CASE WHEN j.state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(j.size, 1) END`,
+  createdAt: 'j.created_at',
+};
+
 const JOB_SELECT = `SELECT j.*,
   (SELECT count(*) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS parts_done,
   (SELECT coalesce(sum(length), 0) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS bytes_done
@@ -217,6 +227,35 @@ export class JobStore {
     return this.getDestinationByName(d.name)!;
   }
 
+  /** Changes a destination's settings in place (its name too); its jobs keep their own bucket and key. */
+  updateDestination(id: number, d: DestinationInput): Destination | undefined {
+    const info = this.db
+      .prepare(
+        `UPDATE destinations SET name = @name, endpoint = @endpoint, region = @region, bucket = @bucket, prefix = @prefix,
+           path_style = @pathStyle, profile = @profile, storage_class = @storageClass, sse = @sse, sse_kms_key_id = @sseKmsKeyId,
+           part_size = @partSize, concurrency = @concurrency, single_put_threshold = @singlePutThreshold,
+           max_object_size = @maxObjectSize, max_parts = @maxParts, checksum_algorithm = @checksumAlgorithm
+         WHERE id = @id`,
+      )
+      .run({ ...d, id, pathStyle: d.pathStyle ? 1 : 0 });
+    return info.changes === 1 ? this.getDestination(id) : undefined;
+  }
+
+  /**
+   * Removes a destination with its finished jobs' records. Refused (returns the reason) while a job
+   * may still send to it or an abort is still owed there: invariant 4 needs the destination.
+   */
+  removeDestination(id: number): { ok: true } | { ok: false; unfinishedJobs: number; owedAborts: number } {
+    return this.db.transaction(() => {
+      const unfinishedJobs = (this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE destination_id = ? AND state NOT IN ('done', 'cancelled')`).get(id) as { n: number }).n;
+      const owedAborts = (this.db.prepare('SELECT count(*) AS n FROM remote_aborts WHERE destination_id = ?').get(id) as { n: number }).n;
+      if (unfinishedJobs > 0 || owedAborts > 0) return { ok: false as const, unfinishedJobs, owedAborts };
+      this.db.prepare('DELETE FROM jobs WHERE destination_id = ?').run(id);
+      this.db.prepare('DELETE FROM destinations WHERE id = ?').run(id);
+      return { ok: true as const };
+    })();
+  }
+
   // ---- jobs ----
 
   /** Records a job and its planned parts in one transaction. */
@@ -271,6 +310,33 @@ export class JobStore {
     const sql = `${JOB_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY j.id LIMIT ? OFFSET ?`;
     args.push(opts.limit ?? -1, opts.offset ?? 0);
     return (this.db.prepare(sql).all(...args) as Row[]).map(toJob);
+  }
+
+  /** One page of jobs in the given order, with how many match in all (for a paged, sorted table). */
+  queryJobs(q: { states?: readonly JobState[]; offset?: number; limit?: number; sort?: JobSortKey; descending?: boolean } = {}): { jobs: JobRecord[]; total: number } {
+    const where = q.states?.length ? `WHERE j.state IN (${q.states.map(() => '?').join(',')})` : '';
+    const states = q.states ?? [];
+    const direction = q.descending ? 'DESC' : 'ASC';
+    // The id breaks ties, so pages neither repeat nor skip a job.
+    const order = `${JOB_SORT_COLUMNS[q.sort ?? 'id']} ${direction}, j.id ${direction}`;
+    const rows = this.db.prepare(`${JOB_SELECT} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...states, q.limit ?? -1, q.offset ?? 0) as Row[];
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs j ${where}`).get(...states) as { n: number }).n;
+    return { jobs: rows.map(toJob), total };
+  }
+
+  /** Jobs per state across the queue, and the bytes of the unfinished ones (acknowledged and in all). */
+  totals(): { byState: Record<string, number>; bytesTotal: number; bytesDone: number } {
+    const byState: Record<string, number> = {};
+    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: string; n: number }[]) byState[r.state] = r.n;
+    const bytes = this.db
+      .prepare(
+        `SELECT coalesce(sum(j.size), 0) AS total,
+           coalesce((SELECT sum(p.length) FROM parts p JOIN jobs u ON u.id = p.job_id
+                     WHERE p.state = 'done' AND u.state NOT IN ('done', 'cancelled')), 0) AS done
+         FROM jobs j WHERE j.state NOT IN ('done', 'cancelled')`,
+      )
+      .get() as { total: number; done: number };
+    return { byState, bytesTotal: bytes.total, bytesDone: bytes.done };
   }
 
   /** The next queued jobs that are due, highest priority first, then oldest. */

@@ -1,0 +1,382 @@
+// The HoistApi over an Engine: what both hosts (Electron IPC, the headless WebSocket bridge) carry
+// to the renderer. Arguments arrive already validated (src-main/hosts/schemas.ts); this module
+// turns engine records into the shared contract's plain data and events into coalesced pushes.
+import { EventEmitter } from 'node:events';
+import type { HoistApi, JobDetail, JobQuery, Unsubscribe } from '../../shared/contract.js';
+import { HoistError } from '../../shared/errors.js';
+import type { Priority } from '../../shared/states.js';
+import type {
+  ConnectionCheck,
+  Credentials,
+  Destination,
+  DestinationInput,
+  Job,
+  JobProgress,
+  Part,
+  RemoteUploadSummary,
+  Totals,
+  WatchedFolder,
+  WatchedFolderInput,
+} from '../../shared/types.js';
+import type { Engine } from './engine.js';
+import { installAbortIncompleteRule } from './remote/lifecycle.js';
+import { testConnection } from './remote/connection-test.js';
+import { toHoistError } from './s3/errors.js';
+import type { SecretStore } from './secrets.js';
+import type { JobRecord, PartRecord } from './store/job-store.js';
+
+/** The watch-folder side the API needs (src-main/engine/watch/folder-watcher.ts implements it). */
+export interface FolderService {
+  addFolder(input: WatchedFolderInput): Promise<WatchedFolder>;
+  removeFolder(id: number, unfinished: 'keep' | 'cancel'): Promise<void>;
+  listFolders(): WatchedFolder[];
+}
+
+export interface EngineApiOptions {
+  folders?: FolderService;
+  /** Where saved credentials go; without one (the headless host) saving credentials is refused. */
+  secrets?: SecretStore;
+  /** Progress pushes are at least this far apart (the contract promises about 10 a second). */
+  progressIntervalMs?: number;
+  /** Remote-changed pushes for one destination are gathered over this long. */
+  remoteIntervalMs?: number;
+}
+
+export const MAX_JOBS_PAGE = 500;
+const DEFAULT_JOBS_PAGE = 100;
+/** ListParts calls in flight while sizing the bucket's uploads. */
+const LIST_PARTS_CONCURRENCY = 8;
+const DAY_MS = 86_400_000;
+
+const NO_SECRETS_MESSAGE =
+  'This host keeps no credentials (it has no OS keychain to encrypt them). Start `hoist serve` with AWS_PROFILE, ' +
+  'or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in its environment, and name the profile in the destination.';
+
+interface ApiEvents {
+  job: [job: Job];
+  progress: [progress: JobProgress[]];
+  remote: [destinationId: number];
+}
+
+/** The contract's fields, listed so that a column the engine adds never leaks to a renderer by itself. */
+const JOB_FIELDS = {
+  id: true, destinationId: true, sourcePath: true, bucket: true, key: true, size: true, state: true, priority: true, mode: true,
+  partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, etag: true,
+  error: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
+} as const satisfies Record<keyof Job, true>;
+
+const PART_FIELDS = {
+  partNumber: true, offset: true, length: true, state: true, etag: true, md5: true, checksum: true, sends: true,
+} as const satisfies Record<keyof Part, true>;
+
+function pick<T>(record: T, fields: Record<keyof T, true>): T {
+  const out = {} as T;
+  for (const field of Object.keys(fields) as (keyof T)[]) out[field] = record[field];
+  return out;
+}
+
+/** A job as the contract shows it, without the engine's internal columns. */
+export function publicJobOf(record: JobRecord): Job {
+  return pick<Job>(record, JOB_FIELDS);
+}
+
+function publicPartOf(record: PartRecord): Part {
+  return pick<Part>(record, PART_FIELDS);
+}
+
+export class EngineApi implements HoistApi {
+  private readonly events = new EventEmitter<ApiEvents>();
+  private readonly progressIntervalMs: number;
+  private readonly remoteIntervalMs: number;
+  private latestProgress: JobProgress[] | null = null;
+  private lastProgressAt = 0;
+  /** Whether the last push listed live jobs. */
+  private progressShowing = false;
+  private progressTimer: NodeJS.Timeout | null = null;
+  private readonly remoteDirty = new Set<number>();
+  private remoteTimer: NodeJS.Timeout | null = null;
+  /** The upload id each unfinished multipart job was last seen with, to notice the bucket's list changing. */
+  private readonly knownUploads = new Map<number, string | null>();
+  private readonly detach: () => void;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly opts: EngineApiOptions = {},
+  ) {
+    this.progressIntervalMs = opts.progressIntervalMs ?? 100;
+    this.remoteIntervalMs = opts.remoteIntervalMs ?? 250;
+    // Every connected window or browser tab subscribes; the default cap of 10 would only warn.
+    this.events.setMaxListeners(0);
+    const onJob = (record: JobRecord) => this.jobChanged(record);
+    const onProgress = (progress: JobProgress[]) => this.queueProgress(progress);
+    engine.on('job', onJob);
+    engine.on('progress', onProgress);
+    this.detach = () => {
+      engine.off('job', onJob);
+      engine.off('progress', onProgress);
+    };
+  }
+
+  /** Stops listening to the engine and drops pending pushes (the engine itself is closed by its owner). */
+  dispose(): void {
+    this.detach();
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    if (this.remoteTimer) clearTimeout(this.remoteTimer);
+    this.progressTimer = this.remoteTimer = null;
+    this.events.removeAllListeners();
+  }
+
+  // ---- queries ----
+
+  async listJobs(query: JobQuery): Promise<{ jobs: Job[]; total: number }> {
+    const page = this.engine.store.queryJobs({
+      ...(query.states?.length ? { states: query.states } : {}),
+      offset: query.offset ?? 0,
+      limit: Math.min(query.limit ?? DEFAULT_JOBS_PAGE, MAX_JOBS_PAGE),
+      sort: query.sort ?? 'id',
+      descending: query.descending ?? false,
+    });
+    return { jobs: page.jobs.map(publicJobOf), total: page.total };
+  }
+
+  async getJob(id: number): Promise<JobDetail | null> {
+    const record = this.engine.getJob(id);
+    if (!record) return null;
+    return { job: publicJobOf(record), parts: this.engine.parts(id).map(publicPartOf), history: this.engine.events(id) };
+  }
+
+  async listFolders(): Promise<WatchedFolder[]> {
+    return this.opts.folders?.listFolders() ?? [];
+  }
+
+  async listDestinations(): Promise<Destination[]> {
+    return this.engine.store.listDestinations();
+  }
+
+  /** Jobs per state; bytes of the unfinished jobs as the database records them; the live rate. */
+  async totals(): Promise<Totals> {
+    const rate = this.engine.progress().reduce((sum, p) => sum + p.rate, 0);
+    return { ...this.engine.store.totals(), rate };
+  }
+
+  async listRemoteUploads(destinationId: number, prefix?: string): Promise<RemoteUploadSummary[]> {
+    const dest = this.destination(destinationId);
+    const uploads = await this.engine.listUploads(dest, prefix ?? '');
+    let partsDenied = false;
+    const sized = await mapLimit(uploads, LIST_PARTS_CONCURRENCY, async (u): Promise<RemoteUploadSummary | null> => {
+      if (partsDenied) return { ...u, parts: null, bytes: null };
+      try {
+        const parts = await this.engine.listRemoteParts(dest, u.key, u.uploadId);
+        return { ...u, parts: parts.length, bytes: parts.reduce((sum, p) => sum + p.size, 0) };
+      } catch (err) {
+        const e = toHoistError(err, 'ListParts');
+        if (e.code === 's3.no-such-upload') return null; // completed or aborted since the listing
+        // Without ListParts permission the sizes are unknown, not an error: say so once, not per upload.
+        if (e.code === 's3.access-denied') partsDenied = true;
+        return { ...u, parts: null, bytes: null };
+      }
+    });
+    return sized.filter((u): u is RemoteUploadSummary => u !== null);
+  }
+
+  // ---- commands ----
+
+  async addFolder(input: WatchedFolderInput): Promise<WatchedFolder> {
+    this.destination(input.destinationId);
+    return this.folders().addFolder(input);
+  }
+
+  async removeFolder(id: number, unfinished: 'keep' | 'cancel'): Promise<void> {
+    await this.folders().removeFolder(id, unfinished);
+  }
+
+  async saveDestination(input: DestinationInput & { id?: number }, credentials?: Credentials): Promise<Destination> {
+    if (credentials && !this.opts.secrets) throw new HoistError('config.invalid', { message: NO_SECRETS_MESSAGE });
+    const saved = this.engine.saveDestination(input);
+    if (credentials) await this.opts.secrets!.set(saved.id, credentials);
+    return saved;
+  }
+
+  async removeDestination(id: number): Promise<void> {
+    this.engine.removeDestination(id);
+    await this.opts.secrets?.delete(id);
+  }
+
+  async testConnection(destinationId: number): Promise<ConnectionCheck[]> {
+    const dest = this.destination(destinationId);
+    return testConnection(dest, () => this.engine.clientFor(dest));
+  }
+
+  async pauseJob(id: number): Promise<boolean> {
+    return this.afterCommand([id], this.engine.pause(id));
+  }
+
+  async resumeJob(id: number): Promise<boolean> {
+    return this.afterCommand([id], this.engine.resume(id));
+  }
+
+  async cancelJob(id: number): Promise<boolean> {
+    const ok = await this.engine.cancel(id);
+    const job = this.engine.getJob(id);
+    if (ok && job?.uploadId) this.remoteChanged(job.destinationId);
+    return this.afterCommand([id], ok);
+  }
+
+  async retryJob(id: number): Promise<boolean> {
+    return this.afterCommand([id], this.engine.retry(id));
+  }
+
+  async setPriority(id: number, priority: Priority): Promise<boolean> {
+    return this.afterCommand([id], this.engine.setPriority(id, priority));
+  }
+
+  async pauseAll(): Promise<number> {
+    const ids = this.engine.listJobs({ states: ['queued', 'running'] }).map((j) => j.id);
+    return this.afterCommand(ids, this.engine.pauseAll());
+  }
+
+  async resumeAll(): Promise<number> {
+    const ids = this.engine.listJobs({ states: ['paused'] }).map((j) => j.id);
+    return this.afterCommand(ids, this.engine.resumeAll());
+  }
+
+  async abortRemoteUpload(destinationId: number, key: string, uploadId: string): Promise<void> {
+    const dest = this.destination(destinationId);
+    const owners = this.engine.store.jobIdsForUpload(uploadId);
+    try {
+      await this.engine.abortUpload(dest, key, uploadId);
+    } finally {
+      this.emitJobs(owners);
+      this.remoteChanged(destinationId);
+    }
+  }
+
+  async abortOrphans(destinationId: number, olderThanDays: number): Promise<{ aborted: number; kept: number }> {
+    const dest = this.destination(destinationId);
+    const result = await this.engine.abortOrphans(dest, { olderThanMs: olderThanDays * DAY_MS });
+    if (result.aborted.length > 0) this.remoteChanged(destinationId);
+    return { aborted: result.aborted.length, kept: result.kept.length };
+  }
+
+  async installLifecycleRule(destinationId: number, days: number): Promise<{ rules: number }> {
+    const dest = this.destination(destinationId);
+    return installAbortIncompleteRule(await this.engine.clientFor(dest), dest.bucket, days);
+  }
+
+  // ---- events ----
+
+  onJobChanged(listener: (job: Job) => void): Unsubscribe {
+    return this.subscribe('job', listener);
+  }
+
+  onProgress(listener: (progress: JobProgress[]) => void): Unsubscribe {
+    return this.subscribe('progress', listener);
+  }
+
+  onRemoteChanged(listener: (destinationId: number) => void): Unsubscribe {
+    return this.subscribe('remote', listener);
+  }
+
+  // ---- inside ----
+
+  private subscribe<K extends keyof ApiEvents>(event: K, listener: (...args: ApiEvents[K]) => void): Unsubscribe {
+    // A listener that throws must not break the engine's emitter or the other listeners.
+    const guarded = ((...args: ApiEvents[K]) => {
+      try {
+        listener(...args);
+      } catch (err) {
+        process.emitWarning(`hoist: a ${event} listener failed: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }) as never;
+    this.events.on(event, guarded);
+    return () => {
+      this.events.off(event, guarded);
+    };
+  }
+
+  private destination(id: number): Destination {
+    const dest = this.engine.store.getDestination(id);
+    if (!dest) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
+    return dest;
+  }
+
+  private folders(): FolderService {
+    if (!this.opts.folders) throw new HoistError('config.invalid', { message: 'Watch folders are not available in this host.' });
+    return this.opts.folders;
+  }
+
+  /** Commands change the database directly; the scheduler only reports jobs it works, so say so here. */
+  private afterCommand<T>(ids: readonly number[], result: T): T {
+    this.emitJobs(ids);
+    return result;
+  }
+
+  private emitJobs(ids: readonly number[]): void {
+    if (ids.length === 0) return;
+    for (const record of this.engine.listJobs({ ids })) this.jobChanged(record);
+  }
+
+  private jobChanged(record: JobRecord): void {
+    this.noticeRemoteChange(record);
+    this.events.emit('job', publicJobOf(record));
+    // The scheduler goes quiet when nothing is live; one empty snapshot clears the hosts' bars.
+    if (this.progressShowing && this.engine.progress().length === 0) this.queueProgress([]);
+  }
+
+  /** A multipart job that gets an upload id, or ends, changes the bucket's in-progress list. */
+  private noticeRemoteChange(record: JobRecord): void {
+    if (record.mode !== 'multipart') return;
+    const ended = record.state === 'done' || record.state === 'cancelled';
+    const before = this.knownUploads.get(record.id);
+    if (ended) {
+      if (before) this.remoteChanged(record.destinationId);
+      this.knownUploads.delete(record.id);
+    } else if (before !== record.uploadId) {
+      if (before !== undefined || record.uploadId !== null) this.remoteChanged(record.destinationId);
+      this.knownUploads.set(record.id, record.uploadId);
+    }
+  }
+
+  private remoteChanged(destinationId: number): void {
+    this.remoteDirty.add(destinationId);
+    if (this.remoteTimer) return;
+    this.remoteTimer = setTimeout(() => {
+      this.remoteTimer = null;
+      const ids = [...this.remoteDirty];
+      this.remoteDirty.clear();
+      for (const id of ids) this.events.emit('remote', id);
+    }, this.remoteIntervalMs);
+    this.remoteTimer.unref();
+  }
+
+  /** Keeps only the latest snapshot and pushes it at most once per interval. */
+  private queueProgress(progress: JobProgress[]): void {
+    this.latestProgress = progress;
+    if (this.progressTimer) return;
+    const wait = Math.max(0, this.lastProgressAt + this.progressIntervalMs - Date.now());
+    this.progressTimer = setTimeout(() => {
+      this.progressTimer = null;
+      this.lastProgressAt = Date.now();
+      const latest = this.latestProgress;
+      this.latestProgress = null;
+      if (!latest) return;
+      this.progressShowing = latest.length > 0;
+      this.events.emit('progress', latest);
+    }, wait);
+    this.progressTimer.unref();
+  }
+}
+
+/** Maps with at most `limit` calls in flight, keeping the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
