@@ -243,6 +243,28 @@ function tryBridge(from: Page, url: string): Promise<string> {
   );
 }
 
+test('when the host goes away the page says so, reconnects when it is back, and reloads', async () => {
+  const { port, token } = host;
+  await go('destinations');
+  await host.close();
+  await page.getByTestId('reconnecting').waitFor();
+  assert.equal(await page.getByTestId('connection-status').getAttribute('data-state'), 'reconnecting');
+  // Something changes while the page cannot hear about it.
+  const { id: _id, ...input } = dest;
+  engine.saveDestination({ ...input, name: 'Added while the page was away' });
+  // The same port and token, as a restarted desktop app would have: the page's cookie still holds.
+  host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, port, token });
+  await page.getByTestId('reconnecting').waitFor({ state: 'detached' });
+  await page.locator('[data-testid="connection-status"][data-state="open"]').waitFor();
+  await page.getByTestId('destination-card').filter({ hasText: 'Added while the page was away' }).waitFor();
+  // It works again: a command goes through and its answer shows.
+  const ours = page.locator(`[data-testid="destination-card"][data-destination-id="${dest.id}"]`);
+  await ours.getByTestId('test-connection').click();
+  await ours.locator('[data-testid="test-verdict"][data-ok="true"]').waitFor();
+  // Chromium logs each refused reconnection attempt; those are expected here, nothing else is.
+  pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((e) => !/WebSocket connection to .*\/bridge' failed/.test(e)));
+});
+
 test('the page logged no error', () => {
   assert.deepEqual(pageErrors, []);
 });
