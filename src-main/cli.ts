@@ -16,6 +16,7 @@ import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type JobState } from '../s
 import { JOB_STATES } from '../shared/states.js';
 import type { Destination } from '../shared/types.js';
 import { publicJob, jobLine, uploadLine, ProgressView } from './cli-output.js';
+import { registerServeCommand } from './cli-serve.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { resolveAwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions } from './engine/scheduler.js';
@@ -402,6 +403,8 @@ export function buildProgram(): Command {
         await engine.close();
       }
     });
+
+  registerServeCommand(program, () => openEngine(g()));
 
   return program;
 }

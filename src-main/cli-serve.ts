@@ -1,0 +1,79 @@
+// `hoist serve`: the desktop app without Electron. Works the queue (and the watch folders) and
+// serves the UI on 127.0.0.1 behind a token, until Ctrl-C, which pauses cleanly.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, type Command } from 'commander';
+import { EngineApi } from './engine/api.js';
+import type { Engine } from './engine/engine.js';
+import { startHeadlessHost } from './hosts/headless/host.js';
+
+/** Where `npm run build` puts the renderer, next to the compiled src-main. */
+export const RENDERER_DIR = fileURLToPath(new URL('../renderer/', import.meta.url));
+
+function portArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port from 0 to 65535 (0: any free port)');
+  return n;
+}
+
+/**
+ * Opens the address in the default browser without putting the token on a command line (which
+ * other users of the machine can read): the opener gets a private file that redirects to it.
+ */
+function openInBrowser(url: string): () => void {
+  let dir: string;
+  try {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-open-'));
+    const page = path.join(dir, 'open.html');
+    fs.writeFileSync(page, `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${url}"><title>Hoist</title>`, { mode: 0o600 });
+    const [command, args] =
+      process.platform === 'darwin' ? ['open', [page]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', page]] : ['xdg-open', [page]];
+    const child = spawn(command as string, args as string[], { stdio: 'ignore', detached: true });
+    child.on('error', () => undefined); // no browser here: the printed address still works
+    child.unref();
+  } catch {
+    return () => undefined;
+  }
+  return () => fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export function registerServeCommand(program: Command, openEngine: () => Promise<Engine>): void {
+  program
+    .command('serve')
+    .description('serve the Hoist UI on 127.0.0.1 (behind a token it prints) and work the queue, until Ctrl-C')
+    .option('--port <n>', 'port to listen on (default: any free port)', portArg)
+    .option('--open', 'open the address in the default browser')
+    .action(async (o: { port?: number; open?: boolean }) => {
+      const engine = await openEngine();
+      const started = engine.start();
+      if (!started.ok) {
+        process.stderr.write(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this UI commands it, but live progress shows only in that process.\n`);
+      }
+      const api = new EngineApi(engine);
+      const host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, ...(o.port !== undefined ? { port: o.port } : {}) }).catch(async (err) => {
+        api.dispose();
+        await engine.close();
+        throw err;
+      });
+      if (!fs.existsSync(path.join(RENDERER_DIR, 'index.html'))) process.stderr.write(`hoist: the UI is not built (${RENDERER_DIR}); run \`npm run build\`.\n`);
+      // The address alone on stdout, so a script can read it; the rest goes to stderr.
+      process.stdout.write(`${host.url}\n`);
+      process.stderr.write('Hoist is serving its UI at the address above (this machine only). Ctrl-C stops; uploads pause and resume at the next start.\n');
+      const forgetOpener = o.open ? openInBrowser(host.url) : () => undefined;
+
+      const signal = await new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('interrupted'));
+        process.once('SIGTERM', () => resolve('terminated'));
+      });
+      // A second Ctrl-C while stopping leaves at once; the next start resumes from the database.
+      process.once('SIGINT', () => process.exit(130));
+      process.stderr.write(`hoist: ${signal}: stopping cleanly.\n`);
+      forgetOpener();
+      await host.close();
+      api.dispose();
+      await engine.close();
+    });
+}
