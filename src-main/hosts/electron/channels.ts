@@ -1,0 +1,19 @@
+// IPC channel names shared by the main process and the preload. The sandboxed preload cannot load
+// this file at run time, so it repeats the names typed against these: a drift fails to compile.
+import type { HoistCommand } from '../../../shared/contract.js';
+import type { ErrorInfo } from '../../../shared/errors.js';
+
+export type CommandChannel = `hoist:command:${HoistCommand}`;
+
+export function commandChannel(name: HoistCommand): CommandChannel {
+  return `hoist:command:${name}`;
+}
+
+export const EVENT_CHANNELS = {
+  job: 'hoist:event:job',
+  progress: 'hoist:event:progress',
+  remote: 'hoist:event:remote',
+} as const;
+
+/** What a command handler answers: ipcMain.handle would keep only the message of a thrown error. */
+export type CommandAnswer = { ok: true; result: unknown } | { ok: false; error: ErrorInfo };

@@ -1,0 +1,141 @@
+// The desktop app: one instance, one locked-down window over the engine, a tray and notifications.
+// Thin on purpose: the engine, the API and the argument checks are the same the headless host uses.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BrowserWindow, app, safeStorage, session, shell, type IpcMainInvokeEvent, type Session } from 'electron';
+import type { Unsubscribe } from '../../../shared/contract.js';
+import { EngineApi } from '../../engine/api.js';
+import { Engine, defaultDbPath } from '../../engine/engine.js';
+import { CredentialSource, resolveAwsSettings } from '../../engine/s3/connection.js';
+import { forwardEvents, registerCommandHandlers } from './ipc.js';
+import { notifyWhenJobsEnd } from './notifications.js';
+import { RENDERER_ENTRY, isRendererUrl, registerRendererScheme, serveRenderer } from './renderer-protocol.js';
+import { SafeStorageSecretStore } from './secret-store.js';
+import { createTray } from './tray.js';
+
+/** Compiled to build/src-main/hosts/electron/; the renderer is built to build/renderer/. */
+const RENDERER_DIR = fileURLToPath(new URL('../../../renderer/', import.meta.url));
+const PRELOAD = fileURLToPath(new URL('./preload.cjs', import.meta.url));
+/** Permissions a page of ours may use; every other request (camera, geolocation, …) is refused. */
+const ALLOWED_PERMISSIONS = new Set(['clipboard-sanitized-write']);
+
+interface Running {
+  engine: Engine;
+  api: EngineApi;
+  stops: Unsubscribe[];
+}
+
+let running: Running | null = null;
+let window: BrowserWindow | null = null;
+
+function showWindow(): void {
+  if (!running) return;
+  if (!window || window.isDestroyed()) window = createWindow(running.api);
+  if (window.isMinimized()) window.restore();
+  window.show();
+  window.focus();
+}
+
+function createWindow(api: EngineApi): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1360,
+    height: 860,
+    minWidth: 960,
+    minHeight: 600,
+    show: false,
+    title: 'Hoist',
+    webPreferences: {
+      preload: PRELOAD,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  win.once('ready-to-show', () => win.show());
+  forwardEvents(api, win.webContents);
+  void win.loadURL(RENDERER_ENTRY);
+  return win;
+}
+
+/** Only the top frame of our own window, showing our own renderer, may call the engine. */
+function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  return window !== null && !window.isDestroyed() && event.sender === window.webContents && frame !== null && frame.parent === null && isRendererUrl(frame.url);
+}
+
+function lockDown(ses: Session): void {
+  ses.setPermissionRequestHandler((contents, permission, callback) => callback(ALLOWED_PERMISSIONS.has(permission) && isRendererUrl(contents.getURL())));
+  ses.setPermissionCheckHandler((_contents, permission, origin) => ALLOWED_PERMISSIONS.has(permission) && isRendererUrl(origin));
+  app.on('web-contents-created', (_event, contents) => {
+    // No new windows: a web link opens in the user's browser, anything else goes nowhere.
+    contents.setWindowOpenHandler(({ url }) => {
+      if (url.startsWith('https://')) void shell.openExternal(url);
+      return { action: 'deny' };
+    });
+    contents.on('will-navigate', (event, url) => {
+      if (!isRendererUrl(url)) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+  });
+}
+
+async function start(): Promise<void> {
+  app.setAppUserModelId('app.hoist.desktop');
+  lockDown(session.defaultSession);
+  serveRenderer(session.defaultSession, RENDERER_DIR);
+
+  const secrets = new SafeStorageSecretStore(path.join(app.getPath('userData'), 'credentials.json'), safeStorage);
+  const { caBundle } = await resolveAwsSettings();
+  // The same database the `hoist` command uses, so either can resume what the other began.
+  const engine = new Engine({ dbPath: defaultDbPath(), credentials: new CredentialSource(secrets), scheduler: { caBundle } });
+  const started = engine.start();
+  if (!started.ok) process.emitWarning(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this window commands it.`);
+  const api = new EngineApi(engine, { secrets });
+  running = { engine, api, stops: [] };
+  running.stops.push(registerCommandHandlers(api, isTrustedSender), notifyWhenJobsEnd(api));
+  const tray = createTray(api, { show: showWindow, quit: () => app.quit() });
+  running.stops.push(() => tray.dispose());
+  showWindow();
+}
+
+/** Quitting pauses cleanly: running parts stop, the database keeps what was acknowledged, the next start resumes. */
+async function stop(): Promise<void> {
+  const r = running;
+  running = null;
+  if (!r) return;
+  for (const s of r.stops) s();
+  r.api.dispose();
+  await r.engine.close();
+}
+
+registerRendererScheme();
+app.enableSandbox();
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', showWindow);
+  app.on('activate', showWindow);
+  app.on('window-all-closed', () => {
+    // macOS keeps an app alive without windows (the tray and the dock reopen it).
+    if (process.platform !== 'darwin') app.quit();
+  });
+  let stopping: Promise<void> | null = null;
+  app.on('before-quit', (event) => {
+    if (!running && !stopping) return;
+    event.preventDefault();
+    stopping ??= stop().finally(() => {
+      stopping = null;
+      app.quit();
+    });
+  });
+  app.whenReady().then(start, (err: unknown) => {
+    process.stderr.write(`hoist: could not start: ${(err as Error)?.stack ?? String(err)}\n`);
+    app.exit(1);
+  });
+}

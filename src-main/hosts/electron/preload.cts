@@ -1,0 +1,53 @@
+// The renderer's only door to Hoist: `window.hoist`, a HoistApi over IPC. Sandboxed and
+// context-isolated, so this file may load nothing but `electron` at run time (the imports below
+// are types only). A failed command rejects with its ErrorInfo, as the WebSocket client does.
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { HoistApi, HoistCommand } from '../../../shared/contract.js';
+import type { CommandAnswer, CommandChannel, EVENT_CHANNELS } from './channels.js';
+
+const EVENTS: typeof EVENT_CHANNELS = { job: 'hoist:event:job', progress: 'hoist:event:progress', remote: 'hoist:event:remote' };
+
+async function invoke<K extends HoistCommand>(name: K, args: Parameters<HoistApi[K]>): Promise<Awaited<ReturnType<HoistApi[K]>>> {
+  const channel: CommandChannel = `hoist:command:${name}`;
+  const answer = (await ipcRenderer.invoke(channel, ...args)) as CommandAnswer;
+  if (!answer.ok) throw answer.error;
+  return answer.result as Awaited<ReturnType<HoistApi[K]>>;
+}
+
+function subscribe<T>(channel: string, listener: (value: T) => void): () => void {
+  // The IPC event itself (with its sender) never reaches the page.
+  const handler = (_event: IpcRendererEvent, value: T) => listener(value);
+  ipcRenderer.on(channel, handler);
+  return () => {
+    ipcRenderer.removeListener(channel, handler);
+  };
+}
+
+const hoist = {
+  listJobs: (...a) => invoke('listJobs', a),
+  getJob: (...a) => invoke('getJob', a),
+  listFolders: (...a) => invoke('listFolders', a),
+  listDestinations: (...a) => invoke('listDestinations', a),
+  totals: (...a) => invoke('totals', a),
+  listRemoteUploads: (...a) => invoke('listRemoteUploads', a),
+  addFolder: (...a) => invoke('addFolder', a),
+  removeFolder: (...a) => invoke('removeFolder', a),
+  saveDestination: (...a) => invoke('saveDestination', a),
+  removeDestination: (...a) => invoke('removeDestination', a),
+  testConnection: (...a) => invoke('testConnection', a),
+  pauseJob: (...a) => invoke('pauseJob', a),
+  resumeJob: (...a) => invoke('resumeJob', a),
+  cancelJob: (...a) => invoke('cancelJob', a),
+  retryJob: (...a) => invoke('retryJob', a),
+  setPriority: (...a) => invoke('setPriority', a),
+  pauseAll: (...a) => invoke('pauseAll', a),
+  resumeAll: (...a) => invoke('resumeAll', a),
+  abortRemoteUpload: (...a) => invoke('abortRemoteUpload', a),
+  abortOrphans: (...a) => invoke('abortOrphans', a),
+  installLifecycleRule: (...a) => invoke('installLifecycleRule', a),
+  onJobChanged: (listener) => subscribe(EVENTS.job, listener),
+  onProgress: (listener) => subscribe(EVENTS.progress, listener),
+  onRemoteChanged: (listener) => subscribe(EVENTS.remote, listener),
+} satisfies HoistApi;
+
+contextBridge.exposeInMainWorld('hoist', hoist);
