@@ -13,7 +13,7 @@ import {
   PutBucketPolicyCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { Credentials, DestinationInput } from '../shared/types.js';
+import type { Credentials, DestinationInput, JobProgress } from '../shared/types.js';
 import { EngineApi } from '../src-main/engine/api.js';
 import { Engine } from '../src-main/engine/engine.js';
 import { HOIST_LIFECYCLE_RULE_ID } from '../src-main/engine/remote/lifecycle.js';
@@ -251,6 +251,30 @@ test('listJobs pages, sorts and filters with a total; totals count the queue; de
     await api.removeDestination(dest.id);
     assert.deepEqual(await api.listDestinations(), []);
     assert.equal((await api.listJobs({})).total, 0, 'its finished jobs went with it');
+  } finally {
+    api.dispose();
+    await engine.close();
+  }
+});
+
+test('progress is coalesced: a burst of engine snapshots reaches a listener as its latest one; unsubscribing stops delivery', async () => {
+  const { engine } = testEngine(tempDir('api-progress'), { endpoint: s3Env().endpoint, bucket: 'never-contacted' });
+  const api = new EngineApi(engine);
+  const received: JobProgress[][] = [];
+  const snapshot = (bytesSent: number): JobProgress[] => [{ jobId: 1, state: 'running', bytesSent, size: 1000, partsDone: 0, partCount: 1, rate: 0, etaSeconds: null }];
+  try {
+    const stop = api.onProgress((p) => received.push(p));
+    for (let sent = 1; sent <= 100; sent++) engine.emit('progress', snapshot(sent));
+    await until('the coalesced snapshot', () => received.length > 0);
+    assert.deepEqual(received, [snapshot(100)], 'one push, carrying the latest snapshot');
+
+    stop();
+    engine.emit('progress', snapshot(200));
+    const other: JobProgress[][] = [];
+    api.onProgress((p) => other.push(p));
+    engine.emit('progress', snapshot(300));
+    await until('a push to the remaining listener', () => other.length > 0);
+    assert.equal(received.length, 1, 'the unsubscribed listener heard nothing more');
   } finally {
     api.dispose();
     await engine.close();
