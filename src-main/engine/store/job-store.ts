@@ -15,7 +15,11 @@ export interface JobRecord extends Job {
   createStartedAt: number | null;
   availableAt: number;
   restarts: number;
+  /** 0: an ordinary job; 1: its file is still growing; 2: grown, parts are verified before Complete (issue 3). */
+  growing: GrowingState;
 }
+
+export type GrowingState = 0 | 1 | 2;
 
 export interface NewJob {
   destinationId: number;
@@ -30,6 +34,8 @@ export interface NewJob {
   partSize: number;
   priority: Priority;
   checksumAlgorithm: ChecksumAlgorithm | null;
+  /** 1 for a file that is still being written (its parts are appended as it grows). */
+  growing?: GrowingState;
 }
 
 export interface PlannedPart {
@@ -119,6 +125,7 @@ function toJob(r: Row): JobRecord {
     createStartedAt: (r.create_started_at as number | null) ?? null,
     availableAt: r.available_at as number,
     restarts: r.restarts as number,
+    growing: ((r.growing as number | undefined) ?? 0) as GrowingState,
   };
 }
 
@@ -265,11 +272,11 @@ export class JobStore {
       const info = this.db
         .prepare(
           `INSERT INTO jobs (destination_id, source_path, bucket, key, size, mtime_ms, inode, content_type, mode,
-             part_size, part_count, checksum_algorithm, state, priority, created_at, updated_at)
+             part_size, part_count, checksum_algorithm, state, priority, growing, created_at, updated_at)
            VALUES (@destinationId, @sourcePath, @bucket, @key, @size, @mtimeMs, @inode, @contentType, @mode,
-             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @now, @now)`,
+             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @now, @now)`,
         )
-        .run({ ...job, partCount: parts.length, priority: PRIORITIES.indexOf(job.priority), now });
+        .run({ ...job, partCount: parts.length, priority: PRIORITIES.indexOf(job.priority), growing: job.growing ?? 0, now });
       const jobId = Number(info.lastInsertRowid);
       for (const part of parts) this.s.insertPart.run(jobId, part.partNumber, part.offset, part.length, now);
       this.s.addEvent.run(jobId, now, 'queued', null, null, `Queued ${job.sourcePath} for s3://${job.bucket}/${job.key}`);
@@ -442,6 +449,46 @@ export class JobStore {
 
   resetParts(jobId: number): void {
     this.s.resetParts.run(this.now(), jobId);
+  }
+
+  // ---- growing files (issue 3): the watcher appends parts; the scheduler verifies them before Complete ----
+
+  /**
+   * Adds parts to a job whose file is still growing and records how far it has grown.
+   * Returns false (and changes nothing) once the job is no longer growing or has ended.
+   */
+  appendGrowingParts(jobId: number, parts: PlannedPart[], grown: { size: number; mtimeMs: number }): boolean {
+    return this.updateGrowing(jobId, 1, parts, grown);
+  }
+
+  /** The file stopped growing: records its final snapshot and last parts; the scheduler verifies every part before Complete. */
+  finishGrowing(jobId: number, parts: PlannedPart[], final: { size: number; mtimeMs: number; inode: string }): boolean {
+    return this.updateGrowing(jobId, 2, parts, final);
+  }
+
+  private updateGrowing(jobId: number, next: GrowingState, parts: PlannedPart[], snap: { size: number; mtimeMs: number; inode?: string }): boolean {
+    const now = this.now();
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = coalesce(?, inode), part_count = part_count + ?, growing = ?, updated_at = ?
+                  WHERE id = ? AND growing = 1 AND state NOT IN ('done', 'cancelled')`)
+        .run(snap.size, snap.mtimeMs, snap.inode ?? null, parts.length, next, now, jobId);
+      if (info.changes !== 1) return false;
+      for (const part of parts) this.s.insertPart.run(jobId, part.partNumber, part.offset, part.length, now);
+      return true;
+    })();
+  }
+
+  setGrowing(jobId: number, growing: GrowingState): void {
+    this.db.prepare('UPDATE jobs SET growing = ? WHERE id = ?').run(growing, jobId);
+  }
+
+  /** A sent part whose bytes changed since (a rewritten header): it goes again under the same number. */
+  resendPart(jobId: number, partNumber: number): void {
+    this.db
+      .prepare(`UPDATE parts SET state = 'pending', etag = NULL, md5_hex = NULL, checksum = NULL, attempts = 0, available_at = 0, updated_at = ?
+                WHERE job_id = ? AND part_number = ? AND state = 'done'`)
+      .run(this.now(), jobId, partNumber);
   }
 
   // ---- history ----

@@ -102,4 +102,38 @@ export const MIGRATIONS: readonly string[] = [
     heartbeat_at INTEGER NOT NULL
   );
   `,
+  /* 2: watched folders, what each watched file last became (issue 3), and growing-file jobs */ `
+  CREATE TABLE watched_folders (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    destination_id INTEGER NOT NULL REFERENCES destinations(id),
+    prefix TEXT NOT NULL DEFAULT '',
+    include_globs TEXT NOT NULL DEFAULT '[]',
+    exclude_globs TEXT NOT NULL DEFAULT '[]',
+    single_put_threshold INTEGER,
+    growing INTEGER NOT NULL DEFAULT 0,
+    stable_ms INTEGER NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    UNIQUE (path, destination_id)
+  );
+  CREATE TABLE watched_files (
+    folder_id INTEGER NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    rel_path TEXT NOT NULL,
+    key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    inode TEXT NOT NULL,
+    how TEXT NOT NULL CHECK (how IN ('upload', 'growing', 'copy', 'adopted')),
+    job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+    etag TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, rel_path)
+  ) WITHOUT ROWID;
+  CREATE INDEX watched_files_by_key ON watched_files(key);
+  CREATE INDEX watched_files_by_snapshot ON watched_files(size, mtime_ms);
+  CREATE INDEX watched_files_by_job ON watched_files(job_id) WHERE job_id IS NOT NULL;
+  -- 0: an ordinary job; 1: its file is still growing (parts are appended); 2: grown, its parts are verified before Complete.
+  ALTER TABLE jobs ADD COLUMN growing INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
