@@ -201,6 +201,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Parts of jobs already under way first, in priority order; then open the next queued job.
     const ordered = [...this.active.values()].filter((a) => a.phase === 'sending' && !a.stopping).sort(byPriority);
     for (const a of ordered) {
+      if (a.job.growing) this.refreshGrowing(a);
       const lane = this.lane(a.dest);
       const free = lane.limit - lane.inflight;
       if (free <= 0) continue;
@@ -240,6 +241,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private maybeFinish(): void {
     for (const a of this.active.values()) {
       if (a.phase !== 'sending' || a.stopping || a.inflight.size > 0) continue;
+      // A growing file gets more parts until the watcher sees it stable.
+      if (a.job.growing === 1) continue;
       if (this.store.unfinishedPartCount(a.job.id) === 0) {
         a.phase = 'completing';
         this.track(this.complete(a));
@@ -287,7 +290,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { job } = a;
     const snap = await this.statSource(job.sourcePath);
     if (!snap) throw new HoistError('source.missing', { detail: job.sourcePath });
-    if (!sameSnapshot(snap, job)) {
+    if (job.growing !== 1 && !sameSnapshot(snap, job)) {
       await this.restartForChangedSource(a, snap);
       return;
     }
@@ -411,7 +414,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private objectSettings(a: ActiveJob): ObjectSettings {
     return {
       contentType: a.job.contentType,
-      metadata: { 'source-mtime': new Date(a.job.mtimeMs).toISOString(), 'source-size': String(a.job.size) },
+      // A growing file's size and mtime are not known yet when its upload is created.
+      metadata: a.job.growing ? {} : { 'source-mtime': new Date(a.job.mtimeMs).toISOString(), 'source-size': String(a.job.size) },
       storageClass: a.dest.storageClass,
       sse: a.dest.sse,
       sseKmsKeyId: a.dest.sseKmsKeyId,
@@ -540,6 +544,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         return;
       }
       this.emitJob(job.id);
+      if (job.growing === 2 && !(await this.verifyGrownParts(a))) return;
       const snap = await this.statSource(job.sourcePath);
       if (!snap) throw new HoistError('source.missing', { detail: job.sourcePath });
       if (!sameSnapshot(snap, job)) {
@@ -602,6 +607,54 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
+  // ---- growing files (issue 3) ----
+
+  /** The watcher appends parts and, once the file is stable, its final snapshot: take both up. */
+  private refreshGrowing(a: ActiveJob): void {
+    const fresh = this.store.getJob(a.job.id);
+    if (fresh) a.job = { ...fresh, uploadId: a.job.uploadId ?? fresh.uploadId };
+  }
+
+  /**
+   * Invariant 3's exception: a grown file's parts are hashed again before Complete, and a part whose
+   * bytes changed since it was sent (a header rewritten at the end) goes again under the same number.
+   * Returns true when every part still matches and Complete may follow.
+   */
+  private async verifyGrownParts(a: ActiveJob): Promise<boolean> {
+    const parts = this.store.parts(a.job.id);
+    const changed: PartRecord[] = [];
+    for (let i = 0; i < parts.length && !a.stopping; i += a.dest.concurrency) {
+      const batch = parts.slice(i, i + a.dest.concurrency);
+      const outcomes = await Promise.all(
+        batch.map((p) => this.pool.run({ kind: 'hash-range', path: a.job.sourcePath, offset: p.offset, length: p.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm }).outcome),
+      );
+      outcomes.forEach((o, k) => {
+        if (!o.ok) throw fromErrorInfo(o.error);
+        if (o.result.md5Hex !== batch[k]!.md5) changed.push(batch[k]!);
+      });
+    }
+    if (a.stopping) {
+      this.release(a);
+      return false;
+    }
+    this.store.db.transaction(() => {
+      for (const p of changed) this.store.resendPart(a.job.id, p.partNumber);
+      this.store.setGrowing(a.job.id, 0);
+      if (changed.length > 0) {
+        this.store.addEvent(a.job.id, 'parts-changed', `Part(s) ${changed.map((p) => p.partNumber).join(', ')} changed after they were sent (the file was rewritten as it was finished); they are sent again before Complete.`);
+      }
+    })();
+    a.job.growing = 0;
+    if (changed.length === 0) return true;
+    for (const p of changed) a.bytesAcked -= p.length;
+    a.partsDone -= changed.length;
+    this.store.transition(a.job.id, ['completing'], 'running');
+    a.phase = 'sending';
+    this.emitJob(a.job.id);
+    this.tick();
+    return false;
+  }
+
   // ---- source changes ----
 
   private async statSource(file: string): Promise<SourceSnapshot | null> {
@@ -649,6 +702,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId: job.id, reason: 'source changed' });
       }
       this.store.replanJob(job.id, { ...snap, mode: plan.mode, partSize: plan.partSize }, plan.parts);
+      // A grown file that changed again is uploaded afresh as it now is, like any other.
+      if (job.growing) this.store.setGrowing(job.id, 0);
       this.store.addEvent(job.id, 'source-changed', 'The source file changed during the upload; the upload starts again so the object is never a mix of old and new bytes.', { code: 'source.changed' });
       this.store.transition(job.id, ['running', 'completing'], 'queued', { availableAt: 0 });
     })();
@@ -796,7 +851,7 @@ function byPriority(x: ActiveJob, y: ActiveJob): number {
 }
 
 function snapshotOf(job: JobRecord): SourceSnapshot {
-  return { size: job.size, mtimeMs: job.mtimeMs, inode: job.inode };
+  return { size: job.size, mtimeMs: job.mtimeMs, inode: job.inode, ...(job.growing === 1 ? { growing: true } : {}) };
 }
 
 function sameSnapshot(s: SourceSnapshot, job: JobRecord): boolean {

@@ -24,6 +24,7 @@ function post(msg: WorkerReply): void {
 
 async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): Promise<void> {
   const st = await fd.stat({ bigint: true });
+  if (snap.growing && st.ino.toString() === snap.inode && Number(st.size) >= snap.size) return;
   if (Number(st.size) !== snap.size || Number(st.mtimeMs) !== snap.mtimeMs || st.ino.toString() !== snap.inode) {
     throw new HoistError('source.changed', {
       message: 'The source file changed (size, modification time or inode) since its upload began.',

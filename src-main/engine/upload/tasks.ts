@@ -7,6 +7,8 @@ export interface SourceSnapshot {
   size: number;
   mtimeMs: number;
   inode: string;
+  /** A file still being written (issue 3): it may only grow; its parts are verified again before Complete. */
+  growing?: boolean;
 }
 
 export interface ObjectSettings {
