@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
+import { HoistError } from '../shared/errors.js';
 import { EngineApi } from './engine/api.js';
 import type { Engine } from './engine/engine.js';
 import { startHeadlessHost } from './hosts/headless/host.js';
@@ -53,9 +54,12 @@ export function registerServeCommand(program: Command, openEngine: () => Promise
         process.stderr.write(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this UI commands it, but live progress shows only in that process.\n`);
       }
       const api = new EngineApi(engine);
-      const host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, ...(o.port !== undefined ? { port: o.port } : {}) }).catch(async (err) => {
+      const host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, ...(o.port !== undefined ? { port: o.port } : {}) }).catch(async (err: NodeJS.ErrnoException) => {
         api.dispose();
         await engine.close();
+        if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+          throw new HoistError('config.invalid', { message: `Port ${o.port} cannot be used (${err.code === 'EADDRINUSE' ? 'another program listens there' : 'not permitted'}); choose another with --port, or 0 for any free port.` });
+        }
         throw err;
       });
       if (!fs.existsSync(path.join(RENDERER_DIR, 'index.html'))) process.stderr.write(`hoist: the UI is not built (${RENDERER_DIR}); run \`npm run build\`.\n`);

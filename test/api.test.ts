@@ -280,3 +280,19 @@ test('progress is coalesced: a burst of engine snapshots reaches a listener as i
     await engine.close();
   }
 });
+
+test('a new destination whose credentials cannot be kept is not left half made', async () => {
+  const refusing = new MemorySecrets();
+  refusing.set = async () => {
+    throw new Error('no keychain');
+  };
+  const engine = new Engine({ dbPath: path.join(tempDir('api-refusing'), 'hoist.db'), credentials: new CredentialSource(refusing) });
+  const api = new EngineApi(engine, { secrets: refusing });
+  try {
+    await assert.rejects(api.saveDestination(destinationInput('kept-nowhere'), { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret' }), /no keychain/);
+    assert.deepEqual(await api.listDestinations(), []);
+  } finally {
+    api.dispose();
+    await engine.close();
+  }
+});

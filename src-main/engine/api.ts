@@ -193,7 +193,15 @@ export class EngineApi implements HoistApi {
   async saveDestination(input: DestinationInput & { id?: number }, credentials?: Credentials): Promise<Destination> {
     if (credentials && !this.opts.secrets) throw new HoistError('config.invalid', { message: NO_SECRETS_MESSAGE });
     const saved = this.engine.saveDestination(input);
-    if (credentials) await this.opts.secrets!.set(saved.id, credentials);
+    if (credentials) {
+      try {
+        await this.opts.secrets!.set(saved.id, credentials);
+      } catch (err) {
+        // A new destination whose credentials could not be kept is not left half made.
+        if (input.id === undefined) this.engine.removeDestination(saved.id);
+        throw err;
+      }
+    }
     return saved;
   }
 
