@@ -390,7 +390,7 @@ function checkBucketName(bucket: string): void {
 }
 
 /** Joins key segments with single slashes. */
-function joinKey(...parts: string[]): string {
+export function joinKey(...parts: string[]): string {
   return parts
     .filter(Boolean)
     .map((p, i, all) => (i < all.length - 1 ? p.replace(/\/+$/, '') + '/' : p))

@@ -1,0 +1,228 @@
+// What becomes of a finished (or growing) file in a watched folder: nothing (already in the
+// bucket), a server-side copy (a rename), an upload, or a clear refusal (key too long, two files
+// for one key). Each decision ends in one synchronous step that re-checks and claims the key, so
+// two files settled at once cannot both take it.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ErrorCode } from '../../../shared/errors.js';
+import type { Destination, WatchedFolder } from '../../../shared/types.js';
+import type { Engine } from '../engine.js';
+import * as ops from '../s3/operations.js';
+import { toHoistError } from '../s3/errors.js';
+import type { FolderStore, WatchedFileView } from '../store/folder-store.js';
+import type { JobRecord } from '../store/job-store.js';
+import { planParts, type PlanSettings } from '../upload/part-plan.js';
+import { GrowingUploads } from './growing.js';
+import { fileMatchesEtag } from './local-etag.js';
+import { keyFor } from './object-key.js';
+import { RenameCopier, renamedFrom, uploadedEtag, type CopyJob } from './renames.js';
+import { sameSnapshot, type FileSnapshot } from './stability.js';
+
+/** Why a file was not uploaded: an error code, or two files mapping to one key. */
+export type SkipReason = ErrorCode | 'key-collision';
+
+export interface SkippedFile {
+  folderId: number;
+  path: string;
+  reason: SkipReason;
+  message: string;
+}
+
+export type FileAction = 'queued' | 'copied' | 'adopted' | 'growing' | 'grown' | 'copy-failed';
+
+export interface FileActivity {
+  folderId: number;
+  path: string;
+  key: string;
+  action: FileAction;
+  jobId: number | null;
+  /** For a copy: the key it was copied from. */
+  fromKey?: string;
+}
+
+/** One file of one watched folder, as the watcher hands it over. */
+export interface FileContext {
+  folder: WatchedFolder;
+  dest: Destination;
+  file: string;
+  relPath: string;
+}
+
+export interface IngestHooks {
+  skipped(s: SkippedFile): void;
+  activity(a: FileActivity): void;
+  /** A copy runs on after `settle` returns; the watcher waits for it on stop. */
+  background(work: Promise<unknown>): void;
+}
+
+const UNFINISHED = new Set(['queued', 'running', 'completing', 'paused']);
+
+export class Ingest {
+  readonly growing: GrowingUploads;
+  /** Keys being queued right now (enqueue awaits), so a second file for the same key sees them taken. */
+  private readonly claimed = new Map<string, string>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly folders: FolderStore,
+    private readonly copier: RenameCopier,
+    private readonly hooks: IngestHooks,
+    private readonly stopping: AbortSignal,
+  ) {
+    this.growing = new GrowingUploads(engine.store);
+  }
+
+  /** The file has stopped changing: decide what it becomes. */
+  async settle(ctx: FileContext, snap: FileSnapshot): Promise<void> {
+    const key = this.keyOrSkip(ctx);
+    if (key === null) return;
+    const row = this.folders.file(ctx.folder.id, ctx.relPath);
+    const job = row?.jobId ? this.engine.getJob(row.jobId) : undefined;
+    if (row?.how === 'growing' && job?.growing === 1 && UNFINISHED.has(job.state)) {
+      this.finishGrowing(ctx, key, job, snap);
+      return;
+    }
+    if (row && sameSnapshot(row, snap)) return;
+    if (this.collides(ctx, key)) return;
+    if (job && UNFINISHED.has(job.state)) {
+      // The scheduler restarts an unfinished upload whose source changed; only our record moves on.
+      this.folders.recordFile({ ...row!, key, ...snap });
+      return;
+    }
+    const uploadPlan = this.uploadPlan(ctx);
+    const renamed = await renamedFrom(this.folders.filesWithSnapshot(snap.size, snap.mtimeMs, ctx.dest.id), snap, { folderId: ctx.folder.id, relPath: ctx.relPath });
+    if (renamed) return this.startCopy(ctx, key, snap, renamed, uploadPlan);
+    const client = await this.engine.clientFor(ctx.dest);
+    if (await this.alreadyInBucket(ctx, client, key, snap, uploadPlan)) return;
+    const duplicate = await this.sameBytesUploaded(ctx, snap);
+    if (duplicate) return this.startCopy(ctx, key, snap, duplicate, uploadPlan);
+    await this.upload(ctx, key, snap, job);
+  }
+
+  /** The file got longer: in a growing folder, its parts start (or keep) going out. */
+  grew(ctx: FileContext, snap: FileSnapshot): void {
+    const key = this.keyOrSkip(ctx);
+    if (key === null) return;
+    const row = this.folders.file(ctx.folder.id, ctx.relPath);
+    const job = row?.jobId ? this.engine.getJob(row.jobId) : undefined;
+    if (row?.how === 'growing' && job && job.growing === 1 && UNFINISHED.has(job.state)) {
+      this.growing.extend(job, snap);
+      return;
+    }
+    if (job && UNFINISHED.has(job.state)) return;
+    if (this.collides(ctx, key)) return;
+    const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key }, snap);
+    if (!started) return;
+    this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: started.id, etag: null });
+    this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'growing', jobId: started.id });
+  }
+
+  private finishGrowing(ctx: FileContext, key: string, job: JobRecord, snap: FileSnapshot): void {
+    if (this.growing.finish(job, snap)) {
+      this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: job.id, etag: null });
+      this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'grown', jobId: job.id });
+    }
+  }
+
+  private keyOrSkip(ctx: FileContext): string | null {
+    try {
+      return keyFor(ctx.dest, ctx.folder, ctx.relPath);
+    } catch (err) {
+      const e = toHoistError(err);
+      this.hooks.skipped({ folderId: ctx.folder.id, path: ctx.file, reason: e.code, message: e.message });
+      return null;
+    }
+  }
+
+  /** Another file that still exists already maps to this key: report, never overwrite. */
+  private collides(ctx: FileContext, key: string): boolean {
+    const claims = this.folders.filesWithKey(key, ctx.dest.id).map((r) => path.join(r.folderPath, ...r.relPath.split('/')));
+    const claimedNow = this.claimed.get(`${ctx.dest.id}:${key}`);
+    if (claimedNow) claims.push(claimedNow);
+    for (const otherFile of claims) {
+      if (otherFile === ctx.file || !fs.existsSync(otherFile)) continue;
+      this.hooks.skipped({
+        folderId: ctx.folder.id,
+        path: ctx.file,
+        reason: 'key-collision',
+        message: `${ctx.file} and ${otherFile} both map to s3://${ctx.dest.bucket}/${key}; the object stays the one from ${otherFile}. Rename one of them.`,
+      });
+      return true;
+    }
+    return false;
+  }
+
+  private uploadPlan(ctx: FileContext): PlanSettings {
+    return { ...ctx.dest, singlePutThreshold: ctx.folder.singlePutThreshold ?? ctx.dest.singlePutThreshold };
+  }
+
+  /** An object already at the key with the same size and our bytes (by ETag) is not sent again. */
+  private async alreadyInBucket(ctx: FileContext, client: S3Client, key: string, snap: FileSnapshot, plan: PlanSettings): Promise<boolean> {
+    let head: Awaited<ReturnType<typeof ops.headObject>>;
+    try {
+      head = await ops.headObject(client, ctx.dest.bucket, key);
+    } catch {
+      // Nothing can be known (no s3:GetObject for a PutObject-only user, or no network): upload, and let the scheduler retry.
+      return false;
+    }
+    if (!head || head.size !== snap.size) return false;
+    const ourPartSize = planParts(snap.size, { ...plan, singlePutThreshold: 0 }).partSize;
+    if (!(await fileMatchesEtag(ctx.file, head.etag, [ourPartSize]))) return false;
+    if (this.collides(ctx, key)) return true;
+    this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'adopted', jobId: null, etag: head.etag });
+    this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'adopted', jobId: null });
+    return true;
+  }
+
+  /** A copy of an uploaded file (same size and mtime, another inode) whose bytes match: copy, do not upload. */
+  private async sameBytesUploaded(ctx: FileContext, snap: FileSnapshot): Promise<WatchedFileView | null> {
+    for (const c of this.folders.filesWithSnapshot(snap.size, snap.mtimeMs, ctx.dest.id)) {
+      if (c.inode === snap.inode || (c.folderId === ctx.folder.id && c.relPath === ctx.relPath)) continue;
+      const etag = uploadedEtag(c);
+      const partSize = c.jobId ? this.engine.getJob(c.jobId)?.partSize : undefined;
+      if (etag && (await fileMatchesEtag(ctx.file, etag, partSize ? [partSize] : []))) return c;
+    }
+    return null;
+  }
+
+  private startCopy(ctx: FileContext, key: string, snap: FileSnapshot, from: WatchedFileView, uploadPlan: PlanSettings): void {
+    if (this.collides(ctx, key)) return;
+    const c: CopyJob = { dest: ctx.dest, file: ctx.file, key, snap, from, uploadPlan };
+    const job = this.copier.begin(c);
+    this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'copy', jobId: job.id, etag: null });
+    this.hooks.background(
+      (async () => {
+        const end = await this.copier.run(job, c, await this.engine.clientFor(ctx.dest), this.stopping);
+        if (end === 'interrupted') this.folders.forgetFile(ctx.folder.id, ctx.relPath);
+        if (end === 'uploading') this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
+        this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: end === 'copied' ? 'copied' : 'copy-failed', jobId: job.id, fromKey: from.key });
+      })(),
+    );
+  }
+
+  private async upload(ctx: FileContext, key: string, snap: FileSnapshot, previous: JobRecord | undefined): Promise<void> {
+    // A failed upload of an older version would be resumed by enqueue; that version is gone, so end it.
+    if (previous?.state === 'failed') await this.engine.cancel(previous.id);
+    if (this.collides(ctx, key)) return;
+    const claim = `${ctx.dest.id}:${key}`;
+    this.claimed.set(claim, ctx.file);
+    let jobs: JobRecord[];
+    try {
+      jobs = await this.engine.enqueue([ctx.file], {
+        destination: ctx.dest,
+        key,
+        ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
+      });
+    } catch (err) {
+      const e = toHoistError(err);
+      this.hooks.skipped({ folderId: ctx.folder.id, path: ctx.file, reason: e.code, message: e.message });
+      return;
+    } finally {
+      this.claimed.delete(claim);
+    }
+    const job = jobs[0]!;
+    this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
+    this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'queued', jobId: job.id });
+  }
+}
