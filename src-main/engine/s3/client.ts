@@ -60,7 +60,8 @@ export function createS3Client(c: ConnectionSettings): S3Client {
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent({ ...agentOptions, ...(c.caBundle ? { ca: readCa(c.caBundle) } : {}) }),
       connectionTimeout: 10_000,
-      requestTimeout: c.idleTimeoutMs,
+      // An idle timeout: requestTimeout is a whole-request timer that only logs a warning in @smithy/node-http-handler 4.
+      socketTimeout: c.idleTimeoutMs,
     }),
   });
 }
