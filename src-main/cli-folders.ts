@@ -1,0 +1,265 @@
+// `hoist folders add|list|remove`, `hoist watch` and `hoist copy`: watched folders and server-side
+// copies from the command line (issue 3).
+import readline from 'node:readline/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { HoistError } from '../shared/errors.js';
+import type { Destination, WatchedFolder } from '../shared/types.js';
+import { ProgressView, jobLine } from './cli-output.js';
+import { SETTLED_STATES, type Engine } from './engine/engine.js';
+import { copyObject, type ObjectRef } from './engine/s3/copy.js';
+import type { JobRecord } from './engine/store/job-store.js';
+import { formatBytes, parseSize } from './engine/upload/part-plan.js';
+import { DEFAULT_POLL_INTERVAL_MS, FolderWatcher } from './engine/watch/folder-watcher.js';
+
+export interface FolderCommandDeps {
+  /** Opens the engine with the global options (--db, --endpoint, …). */
+  openEngine(): Promise<Engine>;
+  /** The destination for a bucket on the resolved endpoint, as `hoist upload` makes it. */
+  destinationFor(engine: Engine, flags: { bucket: string }): Promise<Destination>;
+}
+
+const EXIT_FAILED = 1;
+const EXIT_INTERRUPTED = 130;
+
+function sizeArg(v: string): number {
+  try {
+    return parseSize(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** "3s", "500ms", "1.5s", "2m" or plain seconds, in milliseconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 3s, 500ms or 2m');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function folderIdArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a folder id (see `hoist folders list`)');
+  return n;
+}
+
+/** s3://BUCKET/KEY */
+export function parseS3Url(v: string): ObjectRef {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`"${v}" is not of the form s3://BUCKET/KEY`);
+  return { bucket: m[1]!, key: m[2]! };
+}
+
+function folderLine(f: WatchedFolder, bucket: string): string {
+  const flags = [
+    f.growing ? 'growing' : '',
+    `stable ${f.stableMs / 1000}s`,
+    f.include.length ? `include ${f.include.join(',')}` : '',
+    f.exclude.length ? `exclude ${f.exclude.join(',')}` : '',
+    f.singlePutThreshold !== null ? `single-put below ${formatBytes(f.singlePutThreshold)}` : '',
+    f.enabled ? '' : 'disabled',
+  ].filter(Boolean);
+  return `${String(f.id).padStart(4)}  ${f.path}  ->  s3://${bucket}/${f.prefix}  (${flags.join('; ')})`;
+}
+
+/** Asks on the terminal until the answer is keep or cancel. */
+async function askKeepOrCancel(folder: WatchedFolder, unfinished: number): Promise<'keep' | 'cancel'> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    for (;;) {
+      const answer = (await rl.question(`Folder ${folder.id} (${folder.path}) has ${unfinished} unfinished upload(s). Keep them to finish (k), or cancel them and abort their uploads (c)? [k/c] `)).trim().toLowerCase();
+      if (answer === 'k' || answer === 'keep') return 'keep';
+      if (answer === 'c' || answer === 'cancel') return 'cancel';
+    }
+  } finally {
+    rl.close();
+  }
+}
+
+export function registerFolderCommands(program: Command, deps: FolderCommandDeps): void {
+  const folders = program.command('folders').description('folders whose finished files are uploaded (see `hoist watch`)');
+
+  folders
+    .command('add')
+    .description('watch a folder: every finished file under it goes to the bucket, once')
+    .argument('<dir>', 'the folder')
+    .requiredOption('--bucket <bucket>', 'destination bucket')
+    .option('--prefix <prefix>', 'key prefix; a file goes to PREFIX/PATH-RELATIVE-TO-DIR', '')
+    .option('--include <glob>', 'only files matching this pattern (repeatable; a pattern without / matches the name at any depth)', collect, [])
+    .option('--exclude <glob>', 'never files matching this pattern (repeatable)', collect, [])
+    .option('--growing', 'send parts while files are still being written (recorders, long renders)')
+    .option('--stable-for <duration>', 'how long size and mtime must stay unchanged before a file counts as finished (default 3s)', parseDuration)
+    .option('--single-put-threshold <size>', "files below this go as one PutObject (default: the destination's)", sizeArg)
+    .option('--json', 'print the folder as JSON')
+    .action(async (dir: string, o: { bucket: string; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; json?: boolean }) => {
+      const engine = await deps.openEngine();
+      try {
+        const dest = await deps.destinationFor(engine, o);
+        const folder = await new FolderWatcher(engine).addFolder({
+          path: dir,
+          destinationId: dest.id,
+          prefix: o.prefix,
+          include: o.include,
+          exclude: o.exclude,
+          growing: Boolean(o.growing),
+          ...(o.stableFor !== undefined ? { stableMs: o.stableFor } : {}),
+          ...(o.singlePutThreshold !== undefined ? { singlePutThreshold: o.singlePutThreshold } : {}),
+        });
+        if (o.json) process.stdout.write(JSON.stringify({ folder: { ...folder, bucket: dest.bucket } }, null, 2) + '\n');
+        else process.stderr.write(`watching ${folderLine(folder, dest.bucket).trimStart()}\n\`hoist watch\` uploads what arrives there.\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+
+  folders
+    .command('list')
+    .description('the watched folders')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const engine = await deps.openEngine();
+      try {
+        const list = new FolderWatcher(engine).listFolders().map((f) => ({ ...f, bucket: engine.store.getDestination(f.destinationId)?.bucket ?? '?' }));
+        if (o.json) process.stdout.write(JSON.stringify({ folders: list }, null, 2) + '\n');
+        else if (list.length === 0) process.stdout.write('no watched folders (add one with `hoist folders add DIR --bucket B`)\n');
+        else for (const f of list) process.stdout.write(folderLine(f, f.bucket) + '\n');
+      } finally {
+        await engine.close();
+      }
+    });
+
+  folders
+    .command('remove')
+    .description('stop watching a folder; asks whether its unfinished uploads are kept or cancelled')
+    .argument('<id>', 'folder id', folderIdArg)
+    .addOption(new Option('--unfinished <what>', 'its unfinished uploads: keep them to finish, or cancel them and abort their uploads').choices(['keep', 'cancel']))
+    .action(async (id: number, o: { unfinished?: 'keep' | 'cancel' }) => {
+      const engine = await deps.openEngine();
+      try {
+        const watcher = new FolderWatcher(engine);
+        const folder = watcher.folders.getFolder(id);
+        if (!folder) throw new HoistError('config.invalid', { message: `There is no watched folder ${id} (see \`hoist folders list\`).` });
+        const unfinished = watcher.folders.unfinishedJobIds(id).length;
+        let choice = o.unfinished;
+        if (!choice && !process.stdin.isTTY) {
+          throw new HoistError('config.invalid', {
+            message: `Say what becomes of folder ${id}'s unfinished uploads (${unfinished} now): --unfinished keep lets them finish, --unfinished cancel cancels them and aborts their uploads.`,
+          });
+        }
+        choice ??= unfinished > 0 ? await askKeepOrCancel(folder, unfinished) : 'keep';
+        await watcher.removeFolder(id, choice);
+        process.stderr.write(`stopped watching ${folder.path}; ${unfinished} unfinished upload(s) ${choice === 'keep' ? 'kept' : 'cancelled and aborted'}\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+
+  program
+    .command('watch')
+    .description('watch the folders and upload what arrives, in the foreground; Ctrl-C pauses cleanly')
+    .option('--poll', 'scan every folder on a timer instead of waiting for events (network shares that send none)')
+    .option('--poll-interval <duration>', `time between scans when polling (default ${DEFAULT_POLL_INTERVAL_MS / 1000}s)`, parseDuration)
+    .option('--once', 'scan, upload what is there, wait for it to finish, and exit (0 only if all arrived)')
+    .action(async (o: { poll?: boolean; pollInterval?: number; once?: boolean }) => {
+      process.exitCode = await watch(deps, o);
+    });
+
+  program
+    .command('copy')
+    .description('copy an object server-side (CopyObject up to 5 GiB, parallel UploadPartCopy ranges above)')
+    .argument('<source>', 's3://BUCKET/KEY', parseS3Url)
+    .argument('<target>', 's3://BUCKET/KEY', parseS3Url)
+    .option('--part-size <size>', 'range size above the threshold (default 512MiB)', sizeArg)
+    .option('--multipart-threshold <size>', 'objects above this are copied in ranges (default and maximum 5GiB)', sizeArg)
+    .option('--concurrency <n>', 'ranges copied at once (default 8)', (v) => folderIdArg(v))
+    .option('--json', 'print the result as JSON')
+    .action(async (source: ObjectRef, target: ObjectRef, o: { partSize?: number; multipartThreshold?: number; concurrency?: number; json?: boolean }) => {
+      const engine = await deps.openEngine();
+      try {
+        const client = await engine.clientFor(await deps.destinationFor(engine, { bucket: source.bucket }));
+        await deps.destinationFor(engine, { bucket: target.bucket });
+        const r = await copyObject(client, source, target, {
+          ...(o.partSize !== undefined ? { partSize: o.partSize } : {}),
+          ...(o.multipartThreshold !== undefined ? { multipartThreshold: o.multipartThreshold } : {}),
+          ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+        });
+        if (o.json) process.stdout.write(JSON.stringify({ source, target, ...r }, null, 2) + '\n');
+        else process.stderr.write(`copied ${formatBytes(r.size)} server-side to s3://${target.bucket}/${target.key} (${r.mode === 'single' ? 'CopyObject' : `${r.parts} UploadPartCopy ranges`}; ETag ${r.etag})\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+}
+
+/** `hoist watch`: runs until Ctrl-C (or, with --once, until what was found has settled); returns the exit status. */
+async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?: number; once?: boolean }): Promise<number> {
+  const engine = await deps.openEngine();
+  const watcher = new FolderWatcher(engine, { ...(o.poll ? { poll: true } : {}), ...(o.pollInterval !== undefined ? { pollIntervalMs: o.pollInterval } : {}) });
+  const enabled = watcher.listFolders().filter((f) => f.enabled);
+  if (enabled.length === 0) {
+    await engine.close();
+    throw new HoistError('config.invalid', { message: 'No folder is watched. Add one first: hoist folders add DIR --bucket BUCKET' });
+  }
+  const started = engine.start();
+  if (!started.ok) {
+    await engine.close();
+    // One process decides the files (the one that works the queue), so no file is decided twice.
+    throw new HoistError('config.invalid', { message: `Hoist pid ${started.pid} on ${started.host} already works this queue; only that process watches the folders. Stop it first, or leave the watching to it.` });
+  }
+  const view = new ProgressView(process.stderr);
+  let problems = 0;
+  const mine = new Set<number>();
+  const reported = new Map<number, string>();
+  watcher.on('file', (a) => {
+    if (a.jobId !== null) mine.add(a.jobId);
+    const from = a.fromKey ? ` from ${a.fromKey}` : '';
+    view.say(`${a.action.padEnd(10)} ${a.path} -> ${a.key}${from}`);
+  });
+  watcher.on('skipped', (s) => {
+    problems++;
+    view.say(`skipped    ${s.path}: ${s.reason}: ${s.message}`);
+  });
+  watcher.on('notice', (n) => view.say(`hoist: ${n.message}`));
+  engine.on('job', (j: JobRecord) => {
+    if (!SETTLED_STATES.includes(j.state) || reported.get(j.id) === j.state) return;
+    reported.set(j.id, j.state);
+    view.say(jobLine(j));
+  });
+
+  let stopping: Promise<number> | null = null;
+  const stop = (status: number, reason?: string): Promise<number> => {
+    stopping ??= (async () => {
+      if (reason) view.say(`hoist: ${reason}: pausing cleanly; \`hoist watch\` resumes where this stopped.`);
+      await watcher.stop();
+      view.end();
+      await engine.close();
+      return status;
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: string) => {
+    if (stopping) process.exit(EXIT_INTERRUPTED);
+    void stop(EXIT_INTERRUPTED, signal).then((status) => process.exit(status));
+  };
+  process.once('SIGINT', () => onSignal('interrupted'));
+  process.once('SIGTERM', () => onSignal('terminated'));
+
+  await watcher.start();
+  view.say(`watching ${enabled.length} folder(s)${o.once ? '' : '; Ctrl-C pauses cleanly'}`);
+  for (;;) {
+    if (stopping) return stopping;
+    const jobs = engine.listJobs({ ids: [...mine] });
+    const active = jobs.filter((j) => !SETTLED_STATES.includes(j.state));
+    if (active.length > 0) view.update(active, engine.progress());
+    const unsettled = engine.listJobs({ states: ['queued', 'running', 'completing'] }).length;
+    if (o.once && watcher.idle && unsettled === 0) {
+      const failed = jobs.filter((j) => j.state !== 'done').length;
+      return stop(failed + problems === 0 ? 0 : EXIT_FAILED);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
