@@ -17,6 +17,7 @@ import { JOB_STATES } from '../shared/states.js';
 import type { Destination } from '../shared/types.js';
 import { publicJob, jobLine, uploadLine, ProgressView } from './cli-output.js';
 import { registerServeCommand } from './cli-serve.js';
+import { registerFolderCommands } from './cli-folders.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { resolveAwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions } from './engine/scheduler.js';
@@ -405,6 +406,7 @@ export function buildProgram(): Command {
     });
 
   registerServeCommand(program, () => openEngine(g()));
+  registerFolderCommands(program, { openEngine: () => openEngine(g()), destinationFor: (engine, flags) => destinationFor(engine, g(), flags) });
 
   return program;
 }
