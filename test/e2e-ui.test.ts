@@ -3,22 +3,25 @@
 // Screenshots of every screen, light and dark, land in build/screenshots/.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateMultipartUploadCommand, PutBucketLifecycleConfigurationCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { RENDERER_DIR } from '../src-main/cli-serve.js';
 import { EngineApi } from '../src-main/engine/api.js';
 import type { Engine } from '../src-main/engine/engine.js';
 import { HOIST_LIFECYCLE_RULE_ID, readLifecycleRules } from '../src-main/engine/remote/lifecycle.js';
+import { FolderWatcher } from '../src-main/engine/watch/folder-watcher.js';
 import { startHeadlessHost, type HeadlessHost } from '../src-main/hosts/headless/host.js';
 import type { Destination } from '../shared/types.js';
 import { collectPageErrors, launchBrowser, screenshotBothThemes } from './support/browser.js';
-import { testEngine } from './support/engine.js';
+import { doneParts, sleep, testEngine, until } from './support/engine.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, tempDir } from './support/s3.js';
+import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from './support/s3.js';
 
 /** Generous: a guard against a hang, never a statement about speed. */
 const WAIT_MS = 60_000;
@@ -29,6 +32,7 @@ let bucket: string;
 let proxy: S3Proxy;
 let engine: Engine;
 let dest: Destination;
+let folders: FolderWatcher;
 let api: EngineApi;
 let host: HeadlessHost;
 let browser: Browser;
@@ -40,8 +44,10 @@ before(async () => {
   bucket = await createBucket(client, 'e2e-ui');
   proxy = await startS3Proxy(s3Env().endpoint);
   ({ engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, name: 'Dailies (local S3)' }));
-  api = new EngineApi(engine);
+  folders = new FolderWatcher(engine);
+  api = new EngineApi(engine, { folders });
   engine.start();
+  await folders.start();
   host = await startHeadlessHost({ api, staticDir: RENDERER_DIR });
   browser = await launchBrowser();
   context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -55,6 +61,7 @@ after(async () => {
   await browser?.close();
   await host?.close();
   api?.dispose();
+  await folders?.stop();
   await engine?.close();
   proxy?.setBandwidth(null);
   await proxy?.close();
@@ -65,6 +72,99 @@ async function go(nav: 'queue' | 'uploads' | 'folders' | 'destinations'): Promis
   await page.getByTestId(`nav-${nav}`).click();
   await page.getByTestId(`screen-${nav}`).waitFor();
 }
+
+/** Waits until a progress bar shows more than `min` percent; returns what it shows then. */
+async function progressAbove(bar: Locator, min: number): Promise<number> {
+  const handle = await bar.elementHandle();
+  await page.waitForFunction(([el, m]) => Number(el!.getAttribute('aria-valuenow')) > m, [handle, min] as const);
+  return Number(await bar.getAttribute('aria-valuenow'));
+}
+
+function jobIdOf(key: string): number {
+  const job = engine.listJobs().find((j) => j.key === key);
+  assert.ok(job, `a job for ${key}`);
+  return job.id;
+}
+
+test('a folder added in the UI: a file dropped in is queued, its bar moves, pause stops traffic, resume ends Done, byte-identical', async () => {
+  const ingest = path.join(dir, 'Offload_Day01');
+  fs.mkdirSync(ingest);
+  await go('folders');
+  await page.getByTestId('add-folder').click();
+  const form = page.getByTestId('folder-dialog');
+  await form.getByTestId('folder-path').fill(ingest);
+  await form.getByTestId('folder-destination').selectOption(String(dest.id));
+  await form.getByTestId('folder-prefix').fill('day01/');
+  await form.getByTestId('folder-stable').fill('1');
+  // Below the destination's single-PUT threshold, but sent in parts so that pause has parts to keep.
+  await form.getByTestId('folder-single-put').fill('0');
+  await screenshotBothThemes(page, 'folders-add-dialog');
+  await form.getByTestId('folder-dialog-save').click();
+  await form.waitFor({ state: 'hidden' });
+  await page.locator(`[data-testid="folder-row"][data-path="${ingest}"]`).waitFor();
+  await screenshotBothThemes(page, 'folders');
+
+  // Slow enough to be caught in the act: the bar must be seen moving, then stopped.
+  proxy.reset();
+  proxy.setBandwidth(3 * MiB);
+  const file = await writeRandomFile(path.join(ingest, 'A001_C003_0925XY.mov'), 30 * MiB);
+  const key = 'day01/A001_C003_0925XY.mov';
+  await go('queue');
+  const row = page.locator(`[data-testid="job-row"][data-key="${key}"]`);
+  await row.waitFor();
+  const bar = row.getByRole('progressbar');
+  const seen = await progressAbove(bar, 0);
+  await progressAbove(bar, seen);
+
+  await row.getByTestId('job-pause').click();
+  await page.locator(`[data-testid="job-row"][data-key="${key}"][data-state="paused"]`).waitFor();
+  await until('the engine to have no traffic in flight', () => engine.progress().length === 0);
+  const requestsAtPause = proxy.counts().UploadPart;
+  const partsAtPause = doneParts(engine, jobIdOf(key));
+  const barAtPause = await bar.getAttribute('aria-valuenow');
+  await sleep(1500);
+  assert.equal(proxy.counts().UploadPart, requestsAtPause, 'no part request goes out while paused');
+  assert.deepEqual(doneParts(engine, jobIdOf(key)), partsAtPause, 'no part completes while paused');
+  assert.equal(await bar.getAttribute('aria-valuenow'), barAtPause, 'the bar stands still');
+  assert.equal(await row.getByTestId('job-rate').innerText(), '—', 'a paused job shows no speed');
+
+  // While paused, its upload is open on the bucket and shown as ours, not as an orphan.
+  await go('uploads');
+  await page.locator(`[data-testid="remote-row"][data-key="${key}"][data-owner="ours"]`).waitFor();
+
+  await go('queue');
+  await row.getByTestId('job-link').click();
+  await page.getByTestId('screen-job').waitFor();
+  await page.getByTestId('detail-resume').click();
+  await page.locator('[data-testid="part-map"] rect[data-state="sending"]').first().waitFor();
+  await page.locator('[data-testid="part-map"] rect[data-state="done"]').first().waitFor();
+  await screenshotBothThemes(page, 'job');
+
+  proxy.setBandwidth(null);
+  await page.locator('[data-testid="screen-job"] [data-testid="job-state"][data-state="done"]').waitFor();
+  assert.match(await page.getByTestId('job-etag').innerText(), /^"?[0-9a-f]{32}-6"?$/, 'the object ETag of 6 parts is shown');
+  await go('queue');
+  await page.locator(`[data-testid="job-row"][data-key="${key}"][data-state="done"]`).waitFor();
+  assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file), 'the object in the bucket is byte-identical');
+});
+
+test('several files dropped at once are all queued, shown moving with the overall throughput, and all arrive', async () => {
+  const ingest = path.join(dir, 'Offload_Day01');
+  proxy.setBandwidth(4 * MiB);
+  const names = ['B001_C001_0925KD.mxf', 'B001_C002_0925KD.mxf', 'B001_C003_0925KD.mxf'];
+  const files = await Promise.all(names.map((n) => writeRandomFile(path.join(ingest, n), 8 * MiB)));
+  await go('queue');
+  for (const n of names) await page.locator(`[data-testid="job-row"][data-key="day01/${n}"]`).waitFor();
+  // Caught while moving: a row shows its speed, and so does the overall rate.
+  await page.getByTestId('job-rate').filter({ hasText: 'MB/s' }).first().waitFor();
+  await page.getByTestId('queue-rate').filter({ hasText: 'MB/s' }).waitFor();
+  await screenshotBothThemes(page, 'queue');
+  proxy.setBandwidth(null);
+  for (const [i, n] of names.entries()) {
+    await page.locator(`[data-testid="job-row"][data-key="day01/${n}"][data-state="done"]`).waitFor();
+    assert.equal(await sha256OfObject(client, bucket, `day01/${n}`), await sha256OfFile(files[i]!), `${n} is byte-identical`);
+  }
+});
 
 /** An upload begun with the SDK and left open: what another tool, or a crash, leaves behind. */
 async function leaveOrphan(key: string): Promise<string> {
@@ -163,13 +263,15 @@ test('Destinations: Test connection lists each permission; a destination added i
   await screenshotBothThemes(page, 'destinations');
 });
 
-test('keyboard alone: Enter opens a dialog, Tab stays inside it, Escape closes it and focus returns', async () => {
+test('keyboard alone: Enter opens a dialog, Tab stays inside it, Escape closes it and focus returns; every control has a name', async () => {
   await go('destinations');
+  assert.deepEqual(await unnamedControls(), [], 'controls on the screen');
   const opener = page.getByTestId('add-destination');
   await opener.focus();
   await page.keyboard.press('Enter');
   const form = page.getByTestId('destination-dialog');
   await form.waitFor();
+  assert.deepEqual(await unnamedControls(), [], 'controls in the dialog');
   for (let i = 0; i < 25; i++) {
     await page.keyboard.press('Tab');
     assert.ok(await form.evaluate((d) => d.contains(d.ownerDocument.activeElement)), 'focus stays inside the open dialog');
@@ -177,12 +279,16 @@ test('keyboard alone: Enter opens a dialog, Tab stays inside it, Escape closes i
   await page.keyboard.press('Escape');
   await form.waitFor({ state: 'hidden' });
   assert.ok(await opener.evaluate((b) => b === b.ownerDocument.activeElement), 'focus is back on the button that opened the dialog');
-  // Every control on the screen has a name a screen reader can say.
-  const unnamed = await page.locator('button, a[href], select, input').evaluateAll((els) =>
-    els.filter((el) => !(el.getAttribute('aria-label') || el.innerText?.trim() || el.labels?.length)).map((el) => el.outerHTML.slice(0, 120)),
-  );
-  assert.deepEqual(unnamed, []);
 });
+
+/** Visible controls with no name a screen reader could say (no aria-label, no text, no label). */
+function unnamedControls(): Promise<string[]> {
+  return page.locator('button, a[href], select, input, textarea, [role="slider"]').evaluateAll((els) =>
+    els
+      .filter((el) => el.checkVisibility() && !(el.getAttribute('aria-label') || el.innerText?.trim() || el.labels?.length))
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+}
 
 test('the bridge refuses a request without the token, and one from another Origin', async () => {
   const bridge = `ws://127.0.0.1:${host.port}/bridge`;

@@ -45,12 +45,14 @@ export class RemoteUploadsManager {
     return this.orphans.reduce((n, u) => n + (u.bytes ?? 0), 0);
   }
 
+  /** Shows a destination's uploads, listed afresh: other tools open and abort uploads without telling Hoist. */
   select(destinationId: number | null): void {
-    if (destinationId === this.#destinationId) return;
-    this.#destinationId = destinationId;
-    this.#uploads = [];
-    this.#loaded = false;
-    this.#error = null;
+    if (destinationId !== this.#destinationId) {
+      this.#destinationId = destinationId;
+      this.#uploads = [];
+      this.#loaded = false;
+      this.#error = null;
+    }
     void this.refresh();
   }
 
