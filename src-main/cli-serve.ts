@@ -1,4 +1,4 @@
-// `hoist serve`: the desktop app without Electron. Works the queue (and the watch folders) and
+// `hoist serve`: the desktop app without Electron. Works the queue and the watch folders, and
 // serves the UI on 127.0.0.1 behind a token, until Ctrl-C, which pauses cleanly.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { HoistError } from '../shared/errors.js';
 import { EngineApi } from './engine/api.js';
 import type { Engine } from './engine/engine.js';
+import { FolderWatcher } from './engine/watch/folder-watcher.js';
 import { startHeadlessHost } from './hosts/headless/host.js';
 
 /** Where `npm run build` puts the renderer, next to the compiled src-main. */
@@ -51,11 +52,18 @@ export function registerServeCommand(program: Command, openEngine: () => Promise
       const engine = await openEngine();
       const started = engine.start();
       if (!started.ok) {
-        process.stderr.write(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this UI commands it, but live progress shows only in that process.\n`);
+        process.stderr.write(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this UI commands it, but live progress and watch folders run in that process.\n`);
       }
-      const api = new EngineApi(engine);
+      // Folders are listed and changed through the database by any process; only the one that works
+      // the queue watches them, so no file is decided twice.
+      const folders = new FolderWatcher(engine);
+      folders.on('skipped', (s) => process.stderr.write(`hoist: skipped ${s.path}: ${s.message}\n`));
+      folders.on('notice', (n) => process.stderr.write(`hoist: folder ${n.folderId}: ${n.message}\n`));
+      if (started.ok) await folders.start();
+      const api = new EngineApi(engine, { folders });
       const host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, ...(o.port !== undefined ? { port: o.port } : {}) }).catch(async (err: NodeJS.ErrnoException) => {
         api.dispose();
+        await folders.stop();
         await engine.close();
         if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
           throw new HoistError('config.invalid', { message: `Port ${o.port} cannot be used (${err.code === 'EADDRINUSE' ? 'another program listens there' : 'not permitted'}); choose another with --port, or 0 for any free port.` });
@@ -78,6 +86,7 @@ export function registerServeCommand(program: Command, openEngine: () => Promise
       forgetOpener();
       await host.close();
       api.dispose();
+      await folders.stop();
       await engine.close();
     });
 }

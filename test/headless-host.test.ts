@@ -97,8 +97,8 @@ class Bridge {
     ws.on('message', (data) => this.frames.push(JSON.parse(String(data)) as BridgeServerMessage));
   }
 
-  static async open(): Promise<Bridge> {
-    const ws = await connect({ Origin: origin(), Cookie: cookie });
+  static async open(headers: Record<string, string> = { Origin: origin(), Cookie: cookie }, url = bridgeUrl()): Promise<Bridge> {
+    const ws = await connect(headers, url);
     assert.ok(ws instanceof WebSocket, `upgrade refused with ${String(ws)}`);
     return new Bridge(ws);
   }
@@ -297,14 +297,37 @@ test('malformed frames are answered with errors and the host keeps serving', asy
   }
 });
 
-test('`hoist serve` prints its address alone on stdout, answers only with the token, and stops cleanly on Ctrl-C', async () => {
+test('`hoist serve` prints its address, works the queue and the watch folders, answers only with the token, and stops cleanly on Ctrl-C', async () => {
   const served = startHoist(['--db', path.join(tempDir('serve'), 'hoist.db'), 'serve', '--port', '0']);
   let stdout = '';
   served.child.stdout!.on('data', (d) => (stdout += d));
-  const url = await until('the address', () => /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{43})\n/.exec(stdout)?.[1]);
-  assert.equal((await get(url)).status, 303);
-  assert.equal((await get(new URL('/', url).href)).status, 401);
-  served.child.kill('SIGINT');
+  try {
+    const url = await until('the address', () => /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{43})\n/.exec(stdout)?.[1]);
+    assert.equal((await get(url)).status, 303);
+    assert.equal((await get(new URL('/', url).href)).status, 401);
+
+    const { port, searchParams } = new URL(url);
+    const bridge = await Bridge.open({ Origin: `http://127.0.0.1:${port}` }, `ws://127.0.0.1:${port}/bridge?token=${searchParams.get('token')}`);
+    try {
+      const dest = await bridge.call<Destination>('saveDestination', {
+        name: 'Served', endpoint: s3Env().endpoint, region: 'us-east-1', bucket, prefix: 'served/', pathStyle: true, profile: null,
+        storageClass: null, sse: null, sseKmsKeyId: null, partSize: 5 * MiB, concurrency: 2, singlePutThreshold: MiB,
+        maxObjectSize: 5 * 2 ** 40, maxParts: 10_000, checksumAlgorithm: null,
+      });
+      const watched = tempDir('serve-watched');
+      await bridge.call('addFolder', { path: watched, destinationId: dest.id, stableMs: 100 });
+      await writeRandomFile(path.join(watched, 'B002.mov'), 2048);
+      const job = await until('the dropped file to be uploaded', async () => {
+        const { jobs } = await bridge.call<{ jobs: Job[] }>('listJobs', { states: ['done'] });
+        return jobs.find((j) => j.key === 'served/B002.mov');
+      });
+      assert.equal(job.size, 2048);
+    } finally {
+      bridge.close();
+    }
+  } finally {
+    served.child.kill('SIGINT');
+  }
   const result = await served.done;
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /stopping cleanly/);

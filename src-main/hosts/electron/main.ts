@@ -7,6 +7,7 @@ import type { Unsubscribe } from '../../../shared/contract.js';
 import { EngineApi } from '../../engine/api.js';
 import { Engine, defaultDbPath } from '../../engine/engine.js';
 import { CredentialSource, resolveAwsSettings } from '../../engine/s3/connection.js';
+import { FolderWatcher } from '../../engine/watch/folder-watcher.js';
 import { forwardEvents, registerCommandHandlers } from './ipc.js';
 import { notifyWhenJobsEnd } from './notifications.js';
 import { RENDERER_ENTRY, isRendererUrl, registerRendererScheme, serveRenderer } from './renderer-protocol.js';
@@ -22,6 +23,7 @@ const ALLOWED_PERMISSIONS = new Set(['clipboard-sanitized-write']);
 interface Running {
   engine: Engine;
   api: EngineApi;
+  folders: FolderWatcher;
   stops: Unsubscribe[];
 }
 
@@ -95,8 +97,11 @@ async function start(): Promise<void> {
   const engine = new Engine({ dbPath: defaultDbPath(), credentials: new CredentialSource(secrets), scheduler: { caBundle } });
   const started = engine.start();
   if (!started.ok) process.emitWarning(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this window commands it.`);
-  const api = new EngineApi(engine, { secrets });
-  running = { engine, api, stops: [] };
+  // Only the process that works the queue watches the folders, so no file is decided twice.
+  const folders = new FolderWatcher(engine);
+  if (started.ok) await folders.start();
+  const api = new EngineApi(engine, { secrets, folders });
+  running = { engine, api, folders, stops: [] };
   running.stops.push(registerCommandHandlers(api, isTrustedSender), notifyWhenJobsEnd(api));
   const tray = createTray(api, { show: showWindow, quit: () => app.quit() });
   running.stops.push(() => tray.dispose());
@@ -110,6 +115,7 @@ async function stop(): Promise<void> {
   if (!r) return;
   for (const s of r.stops) s();
   r.api.dispose();
+  await r.folders.stop();
   await r.engine.close();
 }
 
