@@ -628,9 +628,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const outcomes = await Promise.all(
         batch.map((p) => this.pool.run({ kind: 'hash-range', path: a.job.sourcePath, offset: p.offset, length: p.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm }).outcome),
       );
+      const failed = outcomes.find((o) => !o.ok);
+      if (failed && !failed.ok) {
+        const err = fromErrorInfo(failed.error);
+        const snap = err.code === 'source.changed' ? await this.statSource(a.job.sourcePath) : null;
+        if (!snap) throw err;
+        // Changed again after it stopped growing: uploaded afresh as it now is, like any other file.
+        await this.restartForChangedSource(a, snap);
+        return false;
+      }
       outcomes.forEach((o, k) => {
-        if (!o.ok) throw fromErrorInfo(o.error);
-        if (o.result.md5Hex !== batch[k]!.md5) changed.push(batch[k]!);
+        if (o.ok && o.result.md5Hex !== batch[k]!.md5) changed.push(batch[k]!);
       });
     }
     if (a.stopping) {
