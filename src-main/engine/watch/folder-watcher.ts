@@ -95,7 +95,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   private readonly settling = new Map<string, Promise<void>>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly limiter = new Limiter(SETTLE_CONCURRENCY);
-  private readonly stopping = new AbortController();
+  private stopping = new AbortController();
   private syncTimer: NodeJS.Timeout | null = null;
   private started = false;
 
@@ -114,7 +114,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         activity: (a) => this.emit('file', a),
         background: (work) => this.track(work),
       },
-      this.stopping.signal,
+      () => this.stopping.signal,
     );
   }
 
@@ -194,6 +194,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.stopping = new AbortController();
+    this.noticed.clear();
     await this.syncFolders();
     this.syncTimer = setInterval(() => void this.syncFolders(), FOLDER_SYNC_MS);
   }

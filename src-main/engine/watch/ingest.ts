@@ -68,7 +68,8 @@ export class Ingest {
     private readonly folders: FolderStore,
     private readonly copier: RenameCopier,
     private readonly hooks: IngestHooks,
-    private readonly stopping: AbortSignal,
+    /** Aborted when the watcher stops: copies under way end and are redone at the next start. */
+    private readonly stopping: () => AbortSignal,
   ) {
     this.growing = new GrowingUploads(engine.store);
   }
@@ -193,7 +194,7 @@ export class Ingest {
     this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'copy', jobId: job.id, etag: null });
     this.hooks.background(
       (async () => {
-        const end = await this.copier.run(job, c, await this.engine.clientFor(ctx.dest), this.stopping);
+        const end = await this.copier.run(job, c, await this.engine.clientFor(ctx.dest), this.stopping());
         if (end === 'interrupted') this.folders.forgetFile(ctx.folder.id, ctx.relPath);
         if (end === 'uploading') this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
         this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: end === 'copied' ? 'copied' : 'copy-failed', jobId: job.id, fromKey: from.key });
