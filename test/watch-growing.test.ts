@@ -84,3 +84,34 @@ test('a file that stops growing below one part is uploaded as an ordinary file',
     await rig.stop();
   }
 });
+
+test('a grown file that changes again before its upload completes ends as its final content', async () => {
+  const dir = tempDir('growing-again');
+  const watched = path.join(dir, 'recorder');
+  fs.mkdirSync(watched);
+  const rig = await startWatching(dir, watched, { endpoint: proxy.url, bucket, prefix: 'again' }, { growing: true, stableMs: 800 });
+  try {
+    const file = path.join(watched, 'take.mov');
+    const fh = await fs.promises.open(file, 'w');
+    for (let i = 0; i < 12; i++) {
+      await fh.write(crypto.randomBytes(MiB));
+      await sleep(150);
+    }
+    await fh.close();
+    // Slow enough that the last parts are still on the wire when the file changes again.
+    proxy.setBandwidth(2 * MiB);
+    await until('the file to be seen as grown', () => rig.activity.some((a) => a.action === 'grown'), 30_000);
+    fs.appendFileSync(file, crypto.randomBytes(MiB));
+    proxy.setBandwidth(null);
+    await until('the final content in the bucket', async () => {
+      const jobs = rig.engine.listJobs();
+      return jobs.length > 0 && jobs.every((j) => j.state === 'done') && (await sha256OfObject(client, bucket, 'again/take.mov')) === (await sha256OfFile(file));
+    }, 60_000);
+    await untilQuiet(rig, 'the watcher to settle');
+    assert.equal(await sha256OfObject(client, bucket, 'again/take.mov'), await sha256OfFile(file));
+    assert.deepEqual(await listUploads(client, bucket), [], 'every upload was completed or aborted');
+  } finally {
+    proxy.setBandwidth(null);
+    await rig.stop();
+  }
+});

@@ -1,5 +1,6 @@
 // Renames and moves inside a watched folder become server-side copies: no byte is uploaded again.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -100,6 +101,30 @@ test('a rename whose old object is gone from the bucket is uploaded instead, and
     assert.equal(job.state, 'done');
     assert.ok(rig.engine.events(job.id).some((e) => e.kind === 'copy-failed' && /uploaded instead/.test(e.message)));
     assert.equal(await sha256OfObject(client, bucket, 'gone/take2.wav'), await sha256OfFile(moved));
+  } finally {
+    await rig.stop();
+  }
+});
+
+test('a copy of an uploaded file (same size and mtime, another inode) is copied server-side once its bytes match', async () => {
+  const dir = tempDir('rename-dup');
+  const watched = path.join(dir, 'ingest');
+  fs.mkdirSync(watched);
+  const rig = await startWatching(dir, watched, { endpoint: proxy.url, bucket, prefix: 'dup' });
+  try {
+    const file = await writeRandomFile(path.join(watched, 'master.mov'), 7 * MiB);
+    await until('the upload', () => rig.engine.listJobs().some((j) => j.key === 'dup/master.mov' && j.state === 'done'), 60_000);
+    await untilQuiet(rig, 'the upload to settle');
+    proxy.reset();
+    // `cp -p` to another disk and back: new inode, same bytes and mtime.
+    const copy = path.join(watched, 'backup', 'master copy.mov');
+    fs.mkdirSync(path.dirname(copy));
+    execFileSync('cp', ['-p', file, copy]);
+    await until('the copy', () => rig.engine.listJobs().some((j) => j.key === 'dup/backup/master copy.mov' && j.state === 'done'), 60_000);
+    await untilQuiet(rig, 'the copy to settle');
+    assert.equal(uploads(), 0, 'no byte uploaded again');
+    assert.ok(rig.activity.some((a) => a.action === 'copied' && a.fromKey === 'dup/master.mov'));
+    assert.equal(await sha256OfObject(client, bucket, 'dup/backup/master copy.mov'), await sha256OfFile(copy));
   } finally {
     await rig.stop();
   }
