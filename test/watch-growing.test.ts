@@ -115,3 +115,39 @@ test('a grown file that changes again before its upload completes ends as its fi
     await rig.stop();
   }
 });
+
+test('stopping the watcher while a file grows parks its upload; the next start resumes and finishes it', async () => {
+  const dir = tempDir('growing-restart');
+  const watched = path.join(dir, 'recorder');
+  fs.mkdirSync(watched);
+  const s3 = { endpoint: proxy.url, bucket, prefix: 'restart' };
+  const file = path.join(watched, 'long take.mov');
+  const fh = await fs.promises.open(file, 'w');
+  let rig = await startWatching(dir, watched, s3, { growing: true, stableMs: 1000 });
+  let jobId: number;
+  try {
+    for (let i = 0; i < 12; i++) {
+      await fh.write(crypto.randomBytes(MiB));
+      await sleep(100);
+    }
+    jobId = (await until('a part sent while growing', () => rig.engine.listJobs().find((j) => j.partsDone >= 1), 30_000)).id;
+    await rig.watcher.stop();
+    assert.equal(rig.engine.getJob(jobId)!.state, 'paused', 'parked, so that `hoist run` does not wait on it');
+  } finally {
+    await rig.stop();
+  }
+  // The recorder goes on while Hoist is stopped, then finishes.
+  for (let i = 0; i < 4; i++) await fh.write(crypto.randomBytes(MiB));
+  await fh.close();
+  rig = await startWatching(dir, watched, s3, { growing: true, stableMs: 1000 });
+  try {
+    const [done] = await rig.engine.waitFor([jobId]);
+    assert.equal(done!.state, 'done', JSON.stringify(rig.engine.events(jobId)));
+    assert.ok(rig.engine.events(jobId).some((e) => e.kind === 'watch-stopped'), 'it was parked while no watcher ran');
+    assert.equal(await sha256OfObject(client, bucket, 'restart/long take.mov'), await sha256OfFile(file));
+    await untilQuiet(rig, 'the watcher to settle');
+    assert.equal(rig.engine.listJobs().length, 1);
+  } finally {
+    await rig.stop();
+  }
+});

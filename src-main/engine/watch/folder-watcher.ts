@@ -23,6 +23,8 @@ export const DEFAULT_STABLE_MS = 3000;
 export const DEFAULT_POLL_INTERVAL_MS = 5000;
 const FOLDER_SYNC_MS = 2000;
 const SETTLE_CONCURRENCY = 8;
+/** History entry of a growing upload paused because its watcher stopped (resumed by the next one). */
+const PARKED_EVENT = 'watch-stopped';
 
 export interface FolderWatcherOptions {
   /** Poll every folder by scanning it (network shares that send no events); else only shares detected as such are polled. */
@@ -196,6 +198,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.started = true;
     this.stopping = new AbortController();
     this.noticed.clear();
+    this.resumeParkedGrowing();
     await this.syncFolders();
     this.syncTimer = setInterval(() => void this.syncFolders(), FOLDER_SYNC_MS);
   }
@@ -208,6 +211,21 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.stopping.abort();
     await Promise.all([...this.runtimes.values()].map((rt) => this.stopFolder(rt)));
     while (this.settling.size > 0 || this.background.size > 0) await Promise.allSettled([...this.settling.values(), ...this.background]);
+    this.parkGrowing();
+  }
+
+  /** Without a watcher a growing upload can never finish: park it so `hoist run` does not wait on it forever. */
+  private parkGrowing(): void {
+    for (const job of this.engine.listJobs({ states: ['queued', 'running'] })) {
+      if (job.growing !== 1 || !this.engine.pause(job.id)) continue;
+      this.engine.store.addEvent(job.id, PARKED_EVENT, 'Paused: Hoist stopped watching while the file was still growing. It resumes when the folder is watched again.');
+    }
+  }
+
+  private resumeParkedGrowing(): void {
+    for (const job of this.engine.listJobs({ states: ['paused'] })) {
+      if (job.growing === 1 && this.engine.events(job.id).at(-1)?.kind === PARKED_EVENT) this.engine.resume(job.id);
+    }
   }
 
   /** True when every folder has been scanned and no file is waiting, being decided or being copied. */
