@@ -101,9 +101,9 @@ export class Ingest {
     await this.upload(ctx, key, snap, job);
   }
 
-  /** The file got longer: in a growing folder, its parts start (or keep) going out. */
+  /** The file got longer: in a growing folder, its parts start (or keep) going out. Problems wait for `settle` to report them once. */
   grew(ctx: FileContext, snap: FileSnapshot): void {
-    const key = this.keyOrSkip(ctx);
+    const key = this.keyOrSkip(ctx, false);
     if (key === null) return;
     const row = this.folders.file(ctx.folder.id, ctx.relPath);
     const job = row?.jobId ? this.engine.getJob(row.jobId) : undefined;
@@ -112,38 +112,46 @@ export class Ingest {
       return;
     }
     if (job && UNFINISHED.has(job.state)) return;
-    if (this.collides(ctx, key)) return;
+    if (this.collides(ctx, key, false)) return;
     const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key }, snap);
     if (!started) return;
     this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: started.id, etag: null });
+    this.announce(started.id);
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'growing', jobId: started.id });
   }
 
   private finishGrowing(ctx: FileContext, key: string, job: JobRecord, snap: FileSnapshot): void {
     if (this.growing.finish(job, snap)) {
       this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: job.id, etag: null });
+      this.announce(job.id);
       this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'grown', jobId: job.id });
     }
   }
 
-  private keyOrSkip(ctx: FileContext): string | null {
+  /** Jobs made or moved on here, not by the scheduler: hosts still hear of them. */
+  private announce(jobId: number): void {
+    const job = this.engine.getJob(jobId);
+    if (job) this.engine.emit('job', job);
+  }
+
+  private keyOrSkip(ctx: FileContext, report = true): string | null {
     try {
       return keyFor(ctx.dest, ctx.folder, ctx.relPath);
     } catch (err) {
       const e = toHoistError(err);
-      this.hooks.skipped({ folderId: ctx.folder.id, path: ctx.file, reason: e.code, message: e.message });
+      if (report) this.hooks.skipped({ folderId: ctx.folder.id, path: ctx.file, reason: e.code, message: e.message });
       return null;
     }
   }
 
   /** Another file that still exists already maps to this key: report, never overwrite. */
-  private collides(ctx: FileContext, key: string): boolean {
+  private collides(ctx: FileContext, key: string, report = true): boolean {
     const claims = this.folders.filesWithKey(key, ctx.dest.id).map((r) => path.join(r.folderPath, ...r.relPath.split('/')));
     const claimedNow = this.claimed.get(`${ctx.dest.id}:${key}`);
     if (claimedNow) claims.push(claimedNow);
     for (const otherFile of claims) {
       if (otherFile === ctx.file || !fs.existsSync(otherFile)) continue;
-      this.hooks.skipped({
+      if (report) this.hooks.skipped({
         folderId: ctx.folder.id,
         path: ctx.file,
         reason: 'key-collision',
@@ -192,9 +200,11 @@ export class Ingest {
     const c: CopyJob = { dest: ctx.dest, file: ctx.file, key, snap, from, uploadPlan };
     const job = this.copier.begin(c);
     this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'copy', jobId: job.id, etag: null });
+    this.announce(job.id);
     this.hooks.background(
       (async () => {
-        const end = await this.copier.run(job, c, await this.engine.clientFor(ctx.dest), this.stopping());
+        const end = await this.copier.run(job, c, (dest) => this.engine.clientFor(dest), this.stopping());
+        this.announce(job.id);
         if (end === 'interrupted') this.folders.forgetFile(ctx.folder.id, ctx.relPath);
         if (end === 'uploading') this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
         this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: end === 'copied' ? 'copied' : 'copy-failed', jobId: job.id, fromKey: from.key });

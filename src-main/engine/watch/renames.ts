@@ -83,12 +83,13 @@ export class RenameCopier {
   }
 
   /** Copies; on failure the job becomes an ordinary upload, on `signal` it is cancelled (the rename is found again at the next start). */
-  async run(job: JobRecord, c: CopyJob, client: S3Client, signal: AbortSignal): Promise<CopyEnd> {
+  async run(job: JobRecord, c: CopyJob, clientFor: (dest: Destination) => Promise<S3Client>, signal: AbortSignal): Promise<CopyEnd> {
     const source: ObjectRef = { bucket: c.dest.bucket, key: c.from.key };
     const target: ObjectRef = { bucket: c.dest.bucket, key: c.key };
     const expectedEtag = uploadedEtag(c.from)!;
     const object = { storageClass: c.dest.storageClass, sse: c.dest.sse, sseKmsKeyId: c.dest.sseKmsKeyId };
     try {
+      const client = await clientFor(c.dest);
       // Some servers (radosgw 16) ignore x-amz-copy-source-if-match: look first as well.
       const head = await headSource(client, source);
       if (head.size !== c.snap.size || head.etag !== expectedEtag) {
