@@ -102,7 +102,6 @@ test('a folder added in the UI: a file dropped in is queued, its bar moves, paus
   await form.getByTestId('folder-dialog-save').click();
   await form.waitFor({ state: 'hidden' });
   await page.locator(`[data-testid="folder-row"][data-path="${ingest}"]`).waitFor();
-  await screenshotBothThemes(page, 'folders');
 
   // Slow enough to be caught in the act: the bar must be seen moving, then stopped.
   proxy.reset();
@@ -164,6 +163,55 @@ test('several files dropped at once are all queued, shown moving with the overal
     await page.locator(`[data-testid="job-row"][data-key="day01/${n}"][data-state="done"]`).waitFor();
     assert.equal(await sha256OfObject(client, bucket, `day01/${n}`), await sha256OfFile(files[i]!), `${n} is byte-identical`);
   }
+});
+
+test('Folders: a folder is added with patterns, edited, and removed with its unfinished upload cancelled and aborted', async () => {
+  const renders = path.join(dir, 'Renders');
+  fs.mkdirSync(renders);
+  await go('folders');
+  await page.getByTestId('add-folder').click();
+  const form = page.getByTestId('folder-dialog');
+  await form.getByTestId('folder-path').fill(renders);
+  await form.getByTestId('folder-destination').selectOption(String(dest.id));
+  await form.getByTestId('folder-prefix').fill('renders/');
+  await form.getByTestId('folder-include').fill('**/*.mov');
+  await form.getByTestId('folder-exclude').fill('**/proxies/**');
+  await form.getByTestId('folder-stable').fill('1');
+  await form.getByTestId('folder-growing').check();
+  await form.getByTestId('folder-dialog-save').click();
+  await form.waitFor({ state: 'hidden' });
+  const row = page.locator(`[data-testid="folder-row"][data-path="${renders}"]`);
+  await row.getByText('growing files').waitFor();
+  await screenshotBothThemes(page, 'folders');
+
+  // Edit: another prefix, no growing mode, and files sent in parts.
+  await row.getByTestId('folder-edit').click();
+  assert.equal(await form.getByTestId('folder-prefix').inputValue(), 'renders/', 'the form opens with the folder as it is');
+  await form.getByTestId('folder-prefix').fill('finals/');
+  await form.getByTestId('folder-growing').uncheck();
+  await form.getByTestId('folder-single-put').fill('0');
+  await screenshotBothThemes(page, 'folders-edit-dialog');
+  await form.getByTestId('folder-dialog-save').click();
+  await form.waitFor({ state: 'hidden' });
+  await row.getByText(`s3://${bucket}/finals/`).waitFor();
+  assert.equal(await row.getByText('growing files').count(), 0);
+
+  // A file caught mid-upload, then the folder removed with "cancel": the job ends, its upload is aborted.
+  proxy.setBandwidth(2 * MiB);
+  await writeRandomFile(path.join(renders, 'reel2_v07.mov'), 12 * MiB);
+  const key = 'finals/reel2_v07.mov';
+  await until('the job to have its multipart upload', () => engine.listJobs().find((j) => j.key === key)?.uploadId);
+  await row.getByTestId('folder-remove').click();
+  const dialog = page.getByTestId('remove-folder-dialog');
+  await dialog.getByText('1 upload from this folder is not finished').waitFor();
+  await dialog.getByTestId('remove-cancel').check();
+  await screenshotBothThemes(page, 'folders-remove-dialog');
+  await dialog.getByTestId('confirm-remove-folder').click();
+  await row.waitFor({ state: 'detached' });
+  proxy.setBandwidth(null);
+  await go('queue');
+  await page.locator(`[data-testid="job-row"][data-key="${key}"][data-state="cancelled"]`).waitFor();
+  await until('its upload to be aborted on the bucket', async () => !(await listUploads(client, bucket)).some((u) => u.key === key));
 });
 
 /** An upload begun with the SDK and left open: what another tool, or a crash, leaves behind. */
