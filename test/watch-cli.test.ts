@@ -105,6 +105,7 @@ test('1,000 small files and a few large ones dropped at once all arrive; a resta
   assert.equal(c.PutObject, 2, 'only the two files added while stopped were sent');
   assert.equal(c.UploadPart + c.CreateMultipartUpload, 0);
   for (const file of added) assert.equal(await sha256OfObject(client, bucket, `bulk/${path.relative(watched, file)}`), await sha256OfFile(file));
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('hoist folders remove --unfinished cancel cancels the folder’s uploads and aborts them on the server', async () => {

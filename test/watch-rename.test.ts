@@ -54,6 +54,7 @@ test('renaming an uploaded 200 MB file gives the new key with zero UploadPart re
   } finally {
     await rig.stop();
     for (const key of ['big/A001_C007.mov', 'big/selects/A001_C007 hero.mov']) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
