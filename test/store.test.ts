@@ -98,3 +98,13 @@ test('remote aborts owed are kept until done, once per upload id', () => {
   assert.equal(store.dueRemoteAborts().length, 0, 'waits for its back-off');
   assert.deepEqual([...store.pendingAbortUploadIds()], ['u1']);
 });
+
+test('a destination that a watched folder sends to cannot be removed; the folder is named as the reason', () => {
+  const store = newStore(tempDir('store'));
+  const d = store.upsertDestination(destination);
+  store.db.prepare(`INSERT INTO watched_folders (path, destination_id, stable_ms, created_at) VALUES ('/ingest', ?, 3000, 0)`).run(d.id);
+  assert.deepEqual(store.removeDestination(d.id), { ok: false, unfinishedJobs: 0, owedAborts: 0, folders: 1 });
+  assert.ok(store.getDestination(d.id), 'still there');
+  store.db.prepare('DELETE FROM watched_folders').run();
+  assert.deepEqual(store.removeDestination(d.id), { ok: true });
+});

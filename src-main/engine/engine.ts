@@ -154,7 +154,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (!this.store.getDestination(id)) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
     const removed = this.store.removeDestination(id);
     if (!removed.ok) {
-      const why = removed.unfinishedJobs > 0 ? `${removed.unfinishedJobs} of its jobs are not finished: cancel them first` : `${removed.owedAborts} upload abort(s) are still owed there: run the queue first`;
+      const why =
+        removed.folders > 0
+          ? `${removed.folders} watched folder(s) send to it: remove them or point them elsewhere first`
+          : removed.unfinishedJobs > 0
+            ? `${removed.unfinishedJobs} of its jobs are not finished: cancel them first`
+            : `${removed.owedAborts} upload abort(s) are still owed there: run the queue first`;
       throw new HoistError('config.invalid', { message: `Destination ${id} cannot be removed yet: ${why}.` });
     }
   }

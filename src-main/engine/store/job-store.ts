@@ -252,11 +252,12 @@ export class JobStore {
    * Removes a destination with its finished jobs' records. Refused (returns the reason) while a job
    * may still send to it or an abort is still owed there: invariant 4 needs the destination.
    */
-  removeDestination(id: number): { ok: true } | { ok: false; unfinishedJobs: number; owedAborts: number } {
+  removeDestination(id: number): { ok: true } | { ok: false; unfinishedJobs: number; owedAborts: number; folders: number } {
     return this.db.transaction(() => {
       const unfinishedJobs = (this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE destination_id = ? AND state NOT IN ('done', 'cancelled')`).get(id) as { n: number }).n;
       const owedAborts = (this.db.prepare('SELECT count(*) AS n FROM remote_aborts WHERE destination_id = ?').get(id) as { n: number }).n;
-      if (unfinishedJobs > 0 || owedAborts > 0) return { ok: false as const, unfinishedJobs, owedAborts };
+      const folders = (this.db.prepare('SELECT count(*) AS n FROM watched_folders WHERE destination_id = ?').get(id) as { n: number }).n;
+      if (unfinishedJobs > 0 || owedAborts > 0 || folders > 0) return { ok: false as const, unfinishedJobs, owedAborts, folders };
       this.db.prepare('DELETE FROM jobs WHERE destination_id = ?').run(id);
       this.db.prepare('DELETE FROM destinations WHERE id = ?').run(id);
       return { ok: true as const };
