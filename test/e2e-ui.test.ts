@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import { CreateMultipartUploadCommand, PutBucketLifecycleConfigurationCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import WebSocket from 'ws';
@@ -66,6 +66,12 @@ after(async () => {
   proxy?.setBandwidth(null);
   await proxy?.close();
   if (bucket) await removeBucket(client, bucket);
+});
+
+// A test that failed half-way must not leave the next one throttled or faulted.
+beforeEach(() => {
+  proxy.setBandwidth(null);
+  proxy.clearFaults();
 });
 
 async function go(nav: 'queue' | 'uploads' | 'folders' | 'destinations'): Promise<void> {
@@ -147,7 +153,7 @@ test('a folder added in the UI: a file dropped in is queued, its bar moves, paus
   assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file), 'the object in the bucket is byte-identical');
 });
 
-test('several files dropped at once are all queued, shown moving with the overall throughput, and all arrive', async () => {
+test('several files dropped at once are all queued and shown moving with the overall throughput; pause all, resume all, and all arrive', async () => {
   const ingest = path.join(dir, 'Offload_Day01');
   proxy.setBandwidth(4 * MiB);
   const names = ['B001_C001_0925KD.mxf', 'B001_C002_0925KD.mxf', 'B001_C003_0925KD.mxf'];
@@ -158,11 +164,42 @@ test('several files dropped at once are all queued, shown moving with the overal
   await page.getByTestId('job-rate').filter({ hasText: 'MB/s' }).first().waitFor();
   await page.getByTestId('queue-rate').filter({ hasText: 'MB/s' }).waitFor();
   await screenshotBothThemes(page, 'queue');
+
+  await page.getByTestId('pause-all').click();
+  for (const n of names) await page.locator(`[data-testid="job-row"][data-key="day01/${n}"]:is([data-state="paused"], [data-state="done"])`).waitFor();
+  await until('the engine to have no traffic in flight', () => engine.progress().length === 0);
+  await page.getByTestId('resume-all').click();
   proxy.setBandwidth(null);
   for (const [i, n] of names.entries()) {
     await page.locator(`[data-testid="job-row"][data-key="day01/${n}"][data-state="done"]`).waitFor();
     assert.equal(await sha256OfObject(client, bucket, `day01/${n}`), await sha256OfFile(files[i]!), `${n} is byte-identical`);
   }
+});
+
+test('a failed upload says what failed and what to do, in the queue and in its history; Retry finishes it', async () => {
+  const ingest = path.join(dir, 'Offload_Day01');
+  // The server refuses every part as a bucket policy would: not retryable, so the job fails at once.
+  proxy.addFault({ operation: 'UploadPart', action: { kind: 'status', status: 403, code: 'AccessDenied', message: 'Access Denied' } });
+  const file = await writeRandomFile(path.join(ingest, 'C007_C012_0925FX.mov'), 10 * MiB);
+  const key = 'day01/C007_C012_0925FX.mov';
+  await go('queue');
+  const row = page.locator(`[data-testid="job-row"][data-key="${key}"]`);
+  await page.locator(`[data-testid="job-row"][data-key="${key}"][data-state="failed"]`).waitFor();
+  const shown = await row.getByTestId('error-detail').innerText();
+  assert.match(shown, /Upload part failed/, 'the operation that failed');
+  assert.match(shown, /Permission denied for UploadPart\. Ask for that permission on the bucket, or use other credentials\./, 'what to do about it');
+  assert.equal(await page.getByTestId('nav-queue').locator('.count.failed').innerText(), '1', 'the sidebar counts the failure');
+
+  await row.getByTestId('job-link').click();
+  const history = page.getByTestId('job-history');
+  await history.locator('li.error').filter({ hasText: 's3.access-denied' }).first().waitFor();
+  assert.match(await page.getByTestId('screen-job').getByRole('alert').innerText(), /Permission denied for UploadPart[^]*s3\.access-denied/);
+  await screenshotBothThemes(page, 'job-failed');
+
+  proxy.clearFaults();
+  await page.getByTestId('detail-retry').click();
+  await page.locator('[data-testid="screen-job"] [data-testid="job-state"][data-state="done"]').waitFor();
+  assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file));
 });
 
 test('Folders: a folder is added with patterns, edited, and removed with its unfinished upload cancelled and aborted', async () => {
@@ -223,7 +260,7 @@ async function leaveOrphan(key: string): Promise<string> {
   return created.UploadId!;
 }
 
-test('an orphan upload made with the SDK shows as an orphan and is aborted from the UI', async () => {
+test('an orphan upload made with the SDK shows as an orphan and is aborted from the UI; abort orphans clears the rest', async () => {
   const key = 'left-behind/A002_C019_0925RT.mov';
   const uploadId = await leaveOrphan(key);
   await go('uploads');
@@ -242,6 +279,19 @@ test('an orphan upload made with the SDK shows as an orphan and is aborted from 
   await dialog.getByTestId('confirm-abort').click();
   await row.waitFor({ state: 'detached' });
   assert.ok(!(await listUploads(client, bucket)).some((u) => u.uploadId === uploadId), 'the upload is gone from the bucket');
+
+  // Several left behind: "abort orphans" clears those older than the days given (0: all of them).
+  const more = [await leaveOrphan('left-behind/A002_C020_0925RT.mov'), await leaveOrphan('left-behind/A002_C021_0925RT.mov')];
+  await page.getByTestId('uploads-refresh').click();
+  await page.locator('[data-testid="orphans-count"]').filter({ hasText: '2' }).waitFor();
+  await page.getByTestId('abort-orphans').click();
+  const orphans = page.getByTestId('orphans-dialog');
+  await orphans.getByTestId('orphans-days').fill('0');
+  await orphans.getByText('2 of 2 orphans qualify').waitFor();
+  await orphans.getByTestId('confirm-orphans').click();
+  await page.getByTestId('uploads-empty').waitFor();
+  const left = await listUploads(client, bucket);
+  assert.ok(!more.some((id) => left.some((u) => u.uploadId === id)), 'both orphans are gone from the bucket');
 });
 
 test('the lifecycle rule is installed from the UI beside an existing rule, which survives', async () => {

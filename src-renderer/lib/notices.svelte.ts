@@ -21,8 +21,10 @@ export interface Notice {
 }
 
 /** Confirmations leave by themselves; errors stay until dismissed, so none is missed. */
-const SUCCESS_VISIBLE_MS = 5000;
-const MAX_NOTICES = 4;
+const SUCCESS_VISIBLE_MS = 4000;
+/** A burst of confirmations should not bury the screen: only the latest few stay. */
+const MAX_SUCCESSES = 2;
+const MAX_ERRORS = 4;
 
 export class NoticeManager {
   #notices = $state.raw<Notice[]>([]);
@@ -62,6 +64,8 @@ export class NoticeManager {
   }
 
   #push(n: Notice): void {
-    this.#notices = [...this.#notices, n].slice(-MAX_NOTICES);
+    const all = [...this.#notices, n];
+    const keep = new Set([...all.filter((x) => x.kind === 'error').slice(-MAX_ERRORS), ...all.filter((x) => x.kind === 'success').slice(-MAX_SUCCESSES)]);
+    this.#notices = all.filter((x) => keep.has(x));
   }
 }
