@@ -84,7 +84,7 @@ async function openEngine(g: GlobalOpts): Promise<Engine> {
   const { caBundle } = await resolveAwsSettings({ profile: g.profile ?? null, endpoint: g.endpoint ?? null });
   const engine = new Engine({ dbPath: g.db ?? defaultDbPath(), scheduler: { ...schedulerOptionsFromEnv(), caBundle } });
   if (engine.movedAside) {
-    process.stderr.write(`hoist: ${describeError('db.corrupt')} The damaged file is at ${engine.movedAside}.\n`);
+    process.stderr.write(`hoist: db.corrupt: ${describeError('db.corrupt')} The damaged file is at ${engine.movedAside}.\n`);
   }
   return engine;
 }

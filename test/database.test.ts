@@ -68,7 +68,7 @@ async function realDatabase(name: string): Promise<string> {
 async function expectMovedAside(db: string, original: Buffer): Promise<void> {
   const r = await hoist(['--db', db, 'jobs', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /The Hoist database is damaged\. It was moved aside and a new one created\. The damaged file is at .*\.damaged-/);
+  assert.match(r.stderr, /hoist: db\.corrupt: The Hoist database is damaged\. It was moved aside and a new one created\. The damaged file is at .*\.damaged-/);
   const aside = /The damaged file is at (.*)\.$/m.exec(r.stderr)![1]!;
   assert.deepEqual(fs.readFileSync(aside), original, 'the damaged file is kept byte for byte');
   assert.deepEqual((JSON.parse(r.stdout) as { jobs: Job[] }).jobs, []);
