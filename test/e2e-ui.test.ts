@@ -260,15 +260,30 @@ async function leaveOrphan(key: string): Promise<string> {
   return created.UploadId!;
 }
 
-test('an orphan upload made with the SDK shows as an orphan and is aborted from the UI; abort orphans clears the rest', async () => {
+test('Uploads in the bucket: ours and an orphan side by side; the orphan is aborted, abort orphans spares ours, cancelling our job aborts its upload', async () => {
+  // One of ours, paused half-way so its upload stays open on the bucket.
+  proxy.setBandwidth(4 * MiB);
+  await writeRandomFile(path.join(dir, 'Offload_Day01', 'A003_C001_0926XY.mov'), 20 * MiB);
+  const oursKey = 'day01/A003_C001_0926XY.mov';
+  await go('queue');
+  const job = page.locator(`[data-testid="job-row"][data-key="${oursKey}"]`);
+  await until('a part of it on the bucket', () => {
+    const ours = engine.listJobs().find((j) => j.key === oursKey);
+    return ours !== undefined && doneParts(engine, ours.id).length > 0;
+  });
+  await job.getByTestId('job-pause').click();
+  await page.locator(`[data-testid="job-row"][data-key="${oursKey}"][data-state="paused"]`).waitFor();
+  proxy.setBandwidth(null);
+
   const key = 'left-behind/A002_C019_0925RT.mov';
   const uploadId = await leaveOrphan(key);
   await go('uploads');
-
+  const ours = page.locator(`[data-testid="remote-row"][data-key="${oursKey}"]`);
   const row = page.locator(`[data-testid="remote-row"][data-upload-id="${uploadId}"]`);
   await row.waitFor();
+  await ours.waitFor();
   assert.equal(await row.getAttribute('data-owner'), 'orphan');
-  await row.getByTestId('owner-orphan').waitFor();
+  assert.equal(await ours.getAttribute('data-owner'), 'ours');
   assert.match(await row.innerText(), /5\.0 MiB/, 'the row shows the bytes the orphan holds');
   await screenshotBothThemes(page, 'uploads');
 
@@ -280,7 +295,7 @@ test('an orphan upload made with the SDK shows as an orphan and is aborted from 
   await row.waitFor({ state: 'detached' });
   assert.ok(!(await listUploads(client, bucket)).some((u) => u.uploadId === uploadId), 'the upload is gone from the bucket');
 
-  // Several left behind: "abort orphans" clears those older than the days given (0: all of them).
+  // Several left behind: "abort orphans" clears those older than the days given (0: all of them), never ours.
   const more = [await leaveOrphan('left-behind/A002_C020_0925RT.mov'), await leaveOrphan('left-behind/A002_C021_0925RT.mov')];
   await page.getByTestId('uploads-refresh').click();
   await page.locator('[data-testid="orphans-count"]').filter({ hasText: '2' }).waitFor();
@@ -289,9 +304,22 @@ test('an orphan upload made with the SDK shows as an orphan and is aborted from 
   await orphans.getByTestId('orphans-days').fill('0');
   await orphans.getByText('2 of 2 orphans qualify').waitFor();
   await orphans.getByTestId('confirm-orphans').click();
-  await page.getByTestId('uploads-empty').waitFor();
+  await page.locator('[data-testid="orphans-count"]').filter({ hasText: '0' }).waitFor();
   const left = await listUploads(client, bucket);
   assert.ok(!more.some((id) => left.some((u) => u.uploadId === id)), 'both orphans are gone from the bucket');
+  assert.ok(left.some((u) => u.key === oursKey), 'the paused job keeps its upload');
+  await ours.waitFor();
+
+  // Cancelling our job asks first, then aborts its upload too: nothing is left to bill.
+  await go('queue');
+  await job.getByTestId('job-cancel').click();
+  await page.getByTestId('cancel-dialog').getByText(oursKey).waitFor();
+  await screenshotBothThemes(page, 'queue-cancel-dialog');
+  await page.getByTestId('confirm-cancel').click();
+  await page.locator(`[data-testid="job-row"][data-key="${oursKey}"][data-state="cancelled"]`).waitFor();
+  await until('its upload to be aborted on the bucket', async () => !(await listUploads(client, bucket)).some((u) => u.key === oursKey));
+  await go('uploads');
+  await page.getByTestId('uploads-empty').waitFor();
 });
 
 test('the lifecycle rule is installed from the UI beside an existing rule, which survives', async () => {
