@@ -475,10 +475,18 @@ function tryBridge(from: Page, url: string): Promise<string> {
   );
 }
 
-test('when the host goes away the page says so, reconnects when it is back, and reloads', async () => {
+test('when the host goes away a command on the wire is rejected, the page says so, reconnects when it is back, and reloads', async () => {
   const { port, token } = host;
   await go('destinations');
+  const ours = page.locator(`[data-testid="destination-card"][data-destination-id="${dest.id}"]`);
+  // A command still waiting for its answer when the connection drops.
+  proxy.addFault({ times: 1, action: { kind: 'stall', ms: 5000 } });
+  await ours.getByTestId('test-connection').click();
+  await until('the check to be held at the server', () => proxy.requests().some((r) => r.faulted?.startsWith('stall')));
   await host.close();
+  const lost = page.locator('[data-testid="notice-error"] [data-testid="error-detail"][data-code="net.reset"]');
+  await lost.waitFor();
+  assert.match(await lost.innerText(), /The connection to Hoist was lost before it answered \(testConnection\)\. It may or may not have been carried out/);
   await page.getByTestId('reconnecting').waitFor();
   assert.equal(await page.getByTestId('connection-status').getAttribute('data-state'), 'reconnecting');
   // Something changes while the page cannot hear about it.
@@ -490,7 +498,6 @@ test('when the host goes away the page says so, reconnects when it is back, and 
   await page.locator('[data-testid="connection-status"][data-state="open"]').waitFor();
   await page.getByTestId('destination-card').filter({ hasText: 'Added while the page was away' }).waitFor();
   // It works again: a command goes through and its answer shows.
-  const ours = page.locator(`[data-testid="destination-card"][data-destination-id="${dest.id}"]`);
   await ours.getByTestId('test-connection').click();
   await ours.locator('[data-testid="test-verdict"][data-ok="true"]').waitFor();
   // Chromium logs each refused reconnection attempt; those are expected here, nothing else is.
