@@ -143,6 +143,7 @@ test('a folder added in the UI: a file dropped in is queued, its bar moves, paus
   await page.getByTestId('detail-resume').click();
   await page.locator('[data-testid="part-map"] rect[data-state="sending"]').first().waitFor();
   await page.locator('[data-testid="part-map"] rect[data-state="done"]').first().waitFor();
+  await page.getByTestId('detail-rate').filter({ hasText: 'MB/s' }).waitFor();
   await screenshotBothThemes(page, 'job');
 
   proxy.setBandwidth(null);
