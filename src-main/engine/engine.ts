@@ -25,6 +25,8 @@ export interface EngineOptions {
   /** Upper bound on worker threads; parts in flight are bounded per destination by its concurrency. */
   maxWorkers?: number;
   credentials?: CredentialSource;
+  /** better-sqlite3's addon built for this runtime, when it is not node_modules' own (Electron). */
+  sqliteNativeBinding?: string;
 }
 
 export interface EnqueueOptions {
@@ -67,7 +69,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   constructor(private readonly opts: EngineOptions) {
     super();
-    const { db, movedAside } = openDatabase(opts.dbPath);
+    const { db, movedAside } = openDatabase(opts.dbPath, opts.sqliteNativeBinding ? { nativeBinding: opts.sqliteNativeBinding } : {});
     this.movedAside = movedAside;
     this.store = new JobStore(db);
     this.credentials = opts.credentials ?? new CredentialSource();

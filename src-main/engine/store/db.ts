@@ -39,8 +39,13 @@ export function migrate(db: Db): void {
   }
 }
 
-function openAndMigrate(file: string): Db {
-  const db = new Database(file);
+/** Where better-sqlite3's addon lives when it is not node_modules' own (Electron needs one built for its ABI). */
+export interface DatabaseOptions {
+  nativeBinding?: string;
+}
+
+function openAndMigrate(file: string, opts: DatabaseOptions): Db {
+  const db = new Database(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {});
   try {
     configure(db);
     // A cheap structural check: reading the schema fails on a file that is not a database.
@@ -57,10 +62,10 @@ function openAndMigrate(file: string): Db {
  * Opens (creating if needed) the job database. A damaged file is moved aside, never deleted,
  * and a new one is created; the caller reports `movedAside` to the user.
  */
-export function openDatabase(file: string): OpenedDb {
+export function openDatabase(file: string, opts: DatabaseOptions = {}): OpenedDb {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   try {
-    return { db: openAndMigrate(file) };
+    return { db: openAndMigrate(file, opts) };
   } catch (err) {
     if (!isDamaged(err) || file === ':memory:') throw err;
     const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -68,6 +73,6 @@ export function openDatabase(file: string): OpenedDb {
     for (const suffix of ['-wal', '-shm']) {
       if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
     }
-    return { db: openAndMigrate(file), movedAside: aside };
+    return { db: openAndMigrate(file, opts), movedAside: aside };
   }
 }

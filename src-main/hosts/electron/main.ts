@@ -1,5 +1,6 @@
 // The desktop app: one instance, one locked-down window over the engine, a tray and notifications.
 // Thin on purpose: the engine, the API and the argument checks are the same the headless host uses.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrowserWindow, app, safeStorage, session, shell, type IpcMainInvokeEvent, type Session } from 'electron';
@@ -86,6 +87,9 @@ function lockDown(ses: Session): void {
   });
 }
 
+// In a checkout, node_modules' better-sqlite3 is built for Node (the CLI's); scripts/start.sh builds Electron's copy here.
+const ELECTRON_SQLITE_ADDON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../electron-native/better_sqlite3.node');
+
 async function start(): Promise<void> {
   app.setAppUserModelId('app.hoist.desktop');
   lockDown(session.defaultSession);
@@ -94,7 +98,12 @@ async function start(): Promise<void> {
   const secrets = new SafeStorageSecretStore(path.join(app.getPath('userData'), 'credentials.json'), safeStorage);
   const { caBundle } = await resolveAwsSettings();
   // The same database the `hoist` command uses, so either can resume what the other began.
-  const engine = new Engine({ dbPath: defaultDbPath(), credentials: new CredentialSource(secrets), scheduler: { caBundle } });
+  const engine = new Engine({
+    dbPath: defaultDbPath(),
+    credentials: new CredentialSource(secrets),
+    scheduler: { caBundle },
+    ...(!app.isPackaged && fs.existsSync(ELECTRON_SQLITE_ADDON) ? { sqliteNativeBinding: ELECTRON_SQLITE_ADDON } : {}),
+  });
   const started = engine.start();
   if (!started.ok) process.emitWarning(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this window commands it.`);
   // Only the process that works the queue watches the folders, so no file is decided twice.
