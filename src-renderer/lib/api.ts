@@ -72,6 +72,7 @@ export class BridgeClient {
   private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
   private status: ConnectionStatus = { state: 'connecting', failures: 0, generation: 0 };
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private everOpened = false;
 
   constructor(private readonly url: string) {
     this.api = this.makeApi();
@@ -93,6 +94,7 @@ export class BridgeClient {
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.onopen = () => {
+      this.everOpened = true;
       this.setStatus({ state: 'open', failures: 0, generation: this.status.generation + 1 });
       for (const [id, p] of this.pending) if (!p.sent) this.transmit(id, p);
     };
@@ -108,7 +110,7 @@ export class BridgeClient {
         p.reject(lostInFlight(p.method));
       }
       const failures = wasOpen ? 0 : this.status.failures + 1;
-      this.setStatus({ state: wasOpen || this.status.state === 'reconnecting' || failures > 0 ? 'reconnecting' : 'connecting', failures });
+      this.setStatus({ state: this.everOpened ? 'reconnecting' : 'connecting', failures });
       const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(failures, 6));
       // Jitter, so several tabs do not knock on a restarted host in step.
       this.retryTimer = setTimeout(() => this.open(), delay / 2 + Math.random() * (delay / 2));

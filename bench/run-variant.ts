@@ -1,0 +1,166 @@
+// Child process: uploads the file once with one variant and reports its wall time, CPU, peak RSS and
+// UploadPart count to the parent over IPC. One process per variant keeps RSS and CPU apart.
+import fs from 'node:fs';
+import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Engine, SETTLED_STATES } from '../src-main/engine/engine.js';
+import type { JobRecord } from '../src-main/engine/store/job-store.js';
+import { RssSampler, peakRssBytes } from './process-stats.js';
+
+export type VariantName = 'hoist' | 'lib-storage-defaults' | 'lib-storage-same';
+
+export interface VariantRequest {
+  variant: VariantName;
+  file: string;
+  size: number;
+  endpoint: string;
+  bucket: string;
+  key: string;
+  partSize: number;
+  concurrency: number;
+  workDir: string;
+}
+
+export interface VariantResult {
+  variant: VariantName;
+  wallSeconds: number;
+  cpuSeconds: number;
+  rssBeforeBytes: number;
+  peakRssBytes: number;
+  /** UploadPart requests sent, retries included (a single-PUT upload counts its PutObject). */
+  uploadPartRequests: number;
+  /** The part size the variant actually used. */
+  partSize: number;
+  concurrency: number;
+}
+
+const REGION = 'us-east-1';
+/** lib-storage's own defaults, for the report (the variant itself passes no options). */
+const LIB_STORAGE_DEFAULT_PART_SIZE = 5 * 1024 * 1024;
+const LIB_STORAGE_DEFAULT_QUEUE_SIZE = 4;
+
+interface UploadOutcome {
+  uploadPartRequests: number;
+  partSize: number;
+  concurrency: number;
+}
+
+/** Wall and CPU time between start() and stop(); process.cpuUsage() includes worker threads. */
+class Stopwatch {
+  rssBeforeBytes = 0;
+  wallSeconds = 0;
+  cpuSeconds = 0;
+  private t0 = 0;
+  private cpu0 = process.cpuUsage();
+
+  start(): void {
+    this.rssBeforeBytes = process.memoryUsage.rss();
+    this.cpu0 = process.cpuUsage();
+    this.t0 = performance.now();
+  }
+
+  stop(): void {
+    this.wallSeconds = (performance.now() - this.t0) / 1000;
+    const cpu = process.cpuUsage(this.cpu0);
+    this.cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  }
+}
+
+async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<UploadOutcome> {
+  const engine = new Engine({ dbPath: path.join(r.workDir, `${r.key}.db`), scheduler: {} });
+  try {
+    const destination = engine.upsertDestination({
+      name: 'bench',
+      endpoint: r.endpoint,
+      region: REGION,
+      bucket: r.bucket,
+      prefix: '',
+      pathStyle: true,
+      profile: null,
+      storageClass: null,
+      sse: null,
+      sseKmsKeyId: null,
+      partSize: r.partSize,
+      concurrency: r.concurrency,
+      singlePutThreshold: 100 * 1024 * 1024,
+      maxObjectSize: 5 * 2 ** 40,
+      maxParts: 10_000,
+      checksumAlgorithm: null,
+    });
+    // The job event stops the clock at once; waitFor's 250 ms poll would add up to a quarter second.
+    const settledEvent = new Promise<JobRecord>((resolve) => {
+      engine.on('job', (j) => {
+        if (j.key === r.key && SETTLED_STATES.includes(j.state)) resolve(j);
+      });
+    });
+    watch.start();
+    const [job] = await engine.enqueue([r.file], { destination, key: r.key });
+    const lease = engine.start();
+    if (!lease.ok) throw new Error(`another process runs this queue (pid ${lease.pid})`);
+    const settled = await Promise.race([settledEvent, engine.waitFor([job!.id]).then(([j]) => j)]);
+    watch.stop();
+    if (settled?.state !== 'done') {
+      const events = engine.events(job!.id).map((e) => `${e.kind}: ${e.message}`).join('\n  ');
+      throw new Error(`Hoist job ended ${settled?.state}: ${JSON.stringify(settled?.error)}\n  ${events}`);
+    }
+    const parts = engine.parts(job!.id);
+    return { uploadPartRequests: parts.reduce((n, p) => n + p.sends, 0), partSize: settled.partSize, concurrency: destination.concurrency };
+  } finally {
+    await engine.close();
+  }
+}
+
+async function uploadWithLibStorage(r: VariantRequest, sameSettings: boolean, watch: Stopwatch): Promise<UploadOutcome> {
+  const client = new S3Client({ endpoint: r.endpoint, region: REGION, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  let uploadPartRequests = 0;
+  // The deserialize step runs once per HTTP attempt, so retries are counted too.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'UploadPartCommand' || context.commandName === 'PutObjectCommand') uploadPartRequests++;
+      return next(args);
+    },
+    { step: 'deserialize', name: 'benchCountUploadParts' },
+  );
+  try {
+    watch.start();
+    const upload = new Upload({
+      client,
+      params: { Bucket: r.bucket, Key: r.key, Body: fs.createReadStream(r.file) },
+      ...(sameSettings ? { partSize: r.partSize, queueSize: r.concurrency } : {}),
+    });
+    await upload.done();
+    watch.stop();
+    return {
+      uploadPartRequests,
+      partSize: sameSettings ? r.partSize : LIB_STORAGE_DEFAULT_PART_SIZE,
+      concurrency: sameSettings ? r.concurrency : LIB_STORAGE_DEFAULT_QUEUE_SIZE,
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
+async function measure(r: VariantRequest): Promise<VariantResult> {
+  const sampler = new RssSampler();
+  const watch = new Stopwatch();
+  const outcome = r.variant === 'hoist' ? await uploadWithHoist(r, watch) : await uploadWithLibStorage(r, r.variant === 'lib-storage-same', watch);
+  sampler.stop();
+  return {
+    variant: r.variant,
+    wallSeconds: watch.wallSeconds,
+    cpuSeconds: watch.cpuSeconds,
+    rssBeforeBytes: watch.rssBeforeBytes,
+    peakRssBytes: peakRssBytes(sampler),
+    ...outcome,
+  };
+}
+
+const request = JSON.parse(process.argv[2] ?? '{}') as VariantRequest;
+try {
+  const result = await measure(request);
+  process.send!(result, () => process.exit(0));
+} catch (err) {
+  process.stderr.write(`bench: ${request.variant} failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+}

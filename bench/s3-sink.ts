@@ -1,0 +1,235 @@
+// A minimal S3-compatible sink for benchmarks only: it hashes and discards what clients send.
+// Path-style addressing, no signature checks, state in memory. Run as a program it listens on an
+// ephemeral loopback port and reports the port over IPC (or on stdout without IPC).
+import { createHash } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+
+interface StoredPart {
+  size: number;
+  md5: Buffer;
+}
+
+interface MultipartUpload {
+  objectPath: string;
+  parts: Map<number, StoredPart>;
+}
+
+interface StoredObject {
+  size: number;
+  etag: string;
+}
+
+export interface SinkServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+class S3Failure extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(lt|gt|amp|quot|apos);/g, (_, name: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[name]!);
+}
+
+const quoted = (hex: string) => `"${hex}"`;
+const unquoted = (etag: string) => etag.trim().replace(/^"|"$/g, '').toLowerCase();
+
+/** Streams the request body through MD5 without keeping it. */
+async function hashBody(req: IncomingMessage): Promise<StoredPart> {
+  const md5 = createHash('md5');
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    md5.update(chunk);
+    size += chunk.length;
+  }
+  return { size, md5: md5.digest() };
+}
+
+async function readSmallBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Hashes the body and answers BadDigest when Content-MD5 was sent and differs. */
+async function receiveData(req: IncomingMessage): Promise<StoredPart> {
+  if ((req.headers['x-amz-content-sha256'] ?? '').toString().startsWith('STREAMING-')) {
+    throw new S3Failure(501, 'NotImplemented', 'The sink does not decode aws-chunked bodies; use requestChecksumCalculation WHEN_REQUIRED.');
+  }
+  const part = await hashBody(req);
+  const contentMd5 = req.headers['content-md5'];
+  if (typeof contentMd5 === 'string' && contentMd5 !== part.md5.toString('base64')) {
+    throw new S3Failure(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) !== part.size) {
+    throw new S3Failure(400, 'IncompleteBody', `Received ${part.size} of ${declared} bytes.`);
+  }
+  return part;
+}
+
+/** The multipart ETag: MD5 of the concatenated binary part MD5s, then "-N". */
+function multipartEtag(parts: StoredPart[]): string {
+  const md5 = createHash('md5');
+  for (const p of parts) md5.update(p.md5);
+  return quoted(`${md5.digest('hex')}-${parts.length}`);
+}
+
+function completedParts(xml: string): Array<{ partNumber: number; etag: string }> {
+  const out: Array<{ partNumber: number; etag: string }> = [];
+  for (const [, body] of xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)) {
+    const partNumber = Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(body!)?.[1]);
+    const etag = unescapeXml(/<ETag>([\s\S]*?)<\/ETag>/.exec(body!)?.[1] ?? '');
+    out.push({ partNumber, etag });
+  }
+  return out;
+}
+
+export function createSinkHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+  const objects = new Map<string, StoredObject>();
+  const uploads = new Map<string, MultipartUpload>();
+  let nextUploadId = 1;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sink');
+    const [bucket = '', ...keyParts] = url.pathname.slice(1).split('/');
+    const key = decodeURIComponent(keyParts.join('/'));
+    const objectPath = `${decodeURIComponent(bucket)}/${key}`;
+    const q = url.searchParams;
+    const method = req.method ?? 'GET';
+    const xml = (body: string) => {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(XML_HEADER + body);
+    };
+    const empty = (status: number, headers: http.OutgoingHttpHeaders = {}) => {
+      res.writeHead(status, headers);
+      res.end();
+    };
+
+    if (!bucket) throw new S3Failure(501, 'NotImplemented', 'ListBuckets is not part of the sink.');
+    if (!key) {
+      await readSmallBody(req);
+      if (method === 'PUT' || method === 'HEAD') return empty(200); // CreateBucket, HeadBucket
+      if (method === 'DELETE') return empty(204); // DeleteBucket
+      throw new S3Failure(501, 'NotImplemented', `${method} on a bucket is not part of the sink.`);
+    }
+
+    const uploadId = q.get('uploadId');
+    const findUpload = () => {
+      const upload = uploadId ? uploads.get(uploadId) : undefined;
+      if (!upload || upload.objectPath !== objectPath) throw new S3Failure(404, 'NoSuchUpload', 'The specified upload does not exist.');
+      return upload;
+    };
+
+    if (method === 'POST' && q.has('uploads')) {
+      await readSmallBody(req);
+      const id = `sink-${process.pid}-${nextUploadId++}`;
+      uploads.set(id, { objectPath, parts: new Map() });
+      return xml(`<InitiateMultipartUploadResult><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+    }
+    if (method === 'PUT' && uploadId) {
+      if (req.headers['x-amz-copy-source']) throw new S3Failure(501, 'NotImplemented', 'UploadPartCopy is not part of the sink.');
+      const upload = findUpload();
+      const partNumber = Number(q.get('partNumber'));
+      if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new S3Failure(400, 'InvalidArgument', 'Part number must be an integer from 1 to 10000.');
+      const part = await receiveData(req);
+      upload.parts.set(partNumber, part);
+      return empty(200, { etag: quoted(part.md5.toString('hex')) });
+    }
+    if (method === 'POST' && uploadId) {
+      const upload = findUpload();
+      const listed = completedParts(await readSmallBody(req));
+      if (listed.length === 0) throw new S3Failure(400, 'MalformedXML', 'The request lists no parts.');
+      const parts: StoredPart[] = [];
+      let previous = 0;
+      for (const { partNumber, etag } of listed) {
+        if (partNumber <= previous) throw new S3Failure(400, 'InvalidPartOrder', 'The list of parts was not in ascending order.');
+        previous = partNumber;
+        const part = upload.parts.get(partNumber);
+        if (!part || unquoted(etag) !== part.md5.toString('hex')) throw new S3Failure(400, 'InvalidPart', `Part ${partNumber} was not uploaded or its ETag differs.`);
+        parts.push(part);
+      }
+      const etag = multipartEtag(parts);
+      objects.set(objectPath, { size: parts.reduce((n, p) => n + p.size, 0), etag });
+      uploads.delete(uploadId);
+      return xml(`<CompleteMultipartUploadResult><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(etag)}</ETag></CompleteMultipartUploadResult>`);
+    }
+    if (method === 'DELETE' && uploadId) {
+      findUpload();
+      uploads.delete(uploadId);
+      return empty(204);
+    }
+    if (method === 'PUT') {
+      if (req.headers['x-amz-copy-source']) throw new S3Failure(501, 'NotImplemented', 'CopyObject is not part of the sink.');
+      const part = await receiveData(req);
+      const etag = quoted(part.md5.toString('hex'));
+      objects.set(objectPath, { size: part.size, etag });
+      return empty(200, { etag });
+    }
+    if (method === 'HEAD') {
+      const object = objects.get(objectPath);
+      if (!object) return empty(404);
+      return empty(200, { 'content-length': object.size, etag: object.etag, 'content-type': 'application/octet-stream', 'last-modified': new Date().toUTCString() });
+    }
+    if (method === 'DELETE') {
+      objects.delete(objectPath);
+      return empty(204);
+    }
+    throw new S3Failure(501, 'NotImplemented', `${method} ${url.pathname}${url.search} is not part of the sink.`);
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      const failure = err instanceof S3Failure ? err : new S3Failure(500, 'InternalError', (err as Error).message);
+      if (res.headersSent) return void res.destroy();
+      // Drain what is left of the body so the connection stays usable.
+      req.resume();
+      const body = req.method === 'HEAD' ? undefined : `${XML_HEADER}<Error><Code>${failure.code}</Code><Message>${escapeXml(failure.message)}</Message></Error>`;
+      res.writeHead(failure.status, { 'content-type': 'application/xml' });
+      res.end(body);
+    });
+  };
+}
+
+export async function startSink(port = 0): Promise<SinkServer> {
+  const server = http.createServer(createSinkHandler());
+  // Large parts on a busy machine can take longer than Node's default request timeout.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const sink = await startSink();
+  if (process.send) {
+    process.send({ url: sink.url });
+    // Ctrl-C goes to the whole process group; the parent decides when the sink stops.
+    process.on('SIGINT', () => undefined);
+    // The parent's exit (or an explicit disconnect) ends the sink.
+    process.on('disconnect', () => void sink.close().then(() => process.exit(0)));
+  } else {
+    process.stdout.write(`S3_ENDPOINT=${sink.url}\n`);
+  }
+}
