@@ -15,6 +15,8 @@ import { toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { openDatabase } from './store/db.js';
+import { OutboxStore } from './store/outbox-store.js';
+import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
 import { JobStore, type JobRecord, type PartRecord } from './store/job-store.js';
 import { planParts } from './upload/part-plan.js';
 import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
@@ -27,6 +29,7 @@ export interface EngineOptions {
   credentials?: CredentialSource;
   /** better-sqlite3's addon built for this runtime, when it is not node_modules' own (Electron). */
   sqliteNativeBinding?: string;
+  webhooks?: WebhookOptions;
 }
 
 export interface EnqueueOptions {
@@ -62,6 +65,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly movedAside: string | undefined;
   private readonly pool: WorkerPool;
   private readonly scheduler: Scheduler;
+  /** Delivers the watched folders' webhook events while this engine works the queue. */
+  readonly webhooks: WebhookDispatcher;
   private readonly credentials: CredentialSource;
   private readonly clients = new ClientCache();
   private readonly owner = randomUUID();
@@ -75,6 +80,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.credentials = opts.credentials ?? new CredentialSource();
     this.pool = new WorkerPool(opts.maxWorkers ?? Math.max(16, defaultPoolSize()));
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, opts.scheduler);
+    this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db), opts.webhooks);
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
@@ -98,6 +104,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
     }, LEASE_HEARTBEAT_MS);
     this.scheduler.start();
+    this.webhooks.start();
     return { ok: true };
   }
 
@@ -111,6 +118,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       clearInterval(this.heartbeat);
       this.heartbeat = null;
       await this.scheduler.stop();
+      await this.webhooks.stop();
       this.store.releaseLease(this.owner);
     }
     await this.pool.close();

@@ -73,7 +73,7 @@ const RATE_WINDOW_MS = 5_000;
 const MAX_PREPARING = 4;
 const SLOWDOWN_RECOVERY_MS = 5_000;
 
-export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
+export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   // Equal jitter: never less than half the ceiling, so retries spread without bunching at zero.
   return Math.round(ceiling / 2 + random() * (ceiling / 2));

@@ -136,4 +136,29 @@ export const MIGRATIONS: readonly string[] = [
   -- 0: an ordinary job; 1: its file is still growing (parts are appended); 2: grown, its parts are verified before Complete.
   ALTER TABLE jobs ADD COLUMN growing INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 3: webhooks per watched folder, and the persistent outbox their events are delivered from (issue 8) */ `
+  CREATE TABLE folder_webhooks (
+    folder_id INTEGER PRIMARY KEY REFERENCES watched_folders(id) ON DELETE CASCADE,
+    url TEXT NOT NULL
+  );
+  CREATE TABLE webhook_outbox (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL DEFAULT 0,
+    delivered_at INTEGER,
+    given_up_at INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX webhook_outbox_due ON webhook_outbox(available_at) WHERE delivered_at IS NULL AND given_up_at IS NULL;
+  -- How far the job history has been turned into webhook events: events from before this migration are never sent.
+  CREATE TABLE webhook_cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_event_id INTEGER NOT NULL
+  );
+  INSERT INTO webhook_cursor (id, last_event_id) SELECT 1, coalesce(max(id), 0) FROM job_events;
+  `,
 ];

@@ -1,0 +1,63 @@
+// A webhook receiver for tests: records every POST it reads, and can be stopped, restarted on the
+// same port, or told to read a request and then drop the connection without answering.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedHook {
+  id: string;
+  kind: string;
+  attempt: number;
+  body: Record<string, unknown> & { id: string; type: string; text: string };
+}
+
+export class WebhookReceiver {
+  readonly received: ReceivedHook[] = [];
+  /** How many of the next requests are read and then dropped without an answer (a lost answer). */
+  dropAnswers = 0;
+  private server: http.Server | null = null;
+  private port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hooks/hoist`;
+  }
+
+  /** Unique event ids, in the order first received. */
+  get ids(): string[] {
+    return [...new Set(this.received.map((r) => r.id))];
+  }
+
+  async start(): Promise<void> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.received.push({
+          id: String(req.headers['x-hoist-event-id']),
+          kind: String(req.headers['x-hoist-event']),
+          attempt: Number(req.headers['x-hoist-delivery-attempt']),
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        });
+        if (this.dropAnswers > 0) {
+          this.dropAnswers--;
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

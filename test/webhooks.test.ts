@@ -1,0 +1,104 @@
+// Webhooks of watched folders, against the real server: one event per job, delivered from the
+// persistent outbox to a receiver that loses an answer, goes down, and comes back after a restart.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { until } from './support/engine.js';
+import { createBucket, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from './support/s3.js';
+import { startWatching, untilQuiet } from './support/watch.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
+
+const client = s3Client();
+let bucket: string;
+
+before(async () => {
+  bucket = await createBucket(client, 'hooks');
+});
+after(async () => {
+  await removeBucket(client, bucket);
+});
+
+function eventsFor(receiver: WebhookReceiver, key: string) {
+  return receiver.received.filter((r) => (r.body.job as { key?: string } | undefined)?.key === key);
+}
+
+test('one event per job, with a stable id: a lost answer is re-sent under the same id; a receiver down during the uploads gets every event after a restart', async () => {
+  const dir = tempDir('hooks');
+  const watched = path.join(dir, 'ingest');
+  fs.mkdirSync(watched);
+  const receiver = new WebhookReceiver();
+  await receiver.start();
+  let rig = await startWatching(dir, watched, { endpoint: s3Env().endpoint, bucket, prefix: 'hooks' });
+  try {
+    rig.engine.webhooks.outbox.setWebhook(rig.folder.id, receiver.url);
+
+    await writeRandomFile(path.join(watched, 'A001_C001.mov'), 1024 * 1024);
+    const [first] = await until('the first event', () => eventsFor(receiver, 'hooks/A001_C001.mov').length > 0 && eventsFor(receiver, 'hooks/A001_C001.mov'));
+    assert.equal(first!.kind, 'job.done');
+    assert.equal(first!.body.type, 'job.done');
+    assert.equal(first!.body.id, first!.id, 'the body carries the same id as the header');
+    const job = first!.body.job as Record<string, unknown>;
+    assert.equal(job.bucket, bucket);
+    assert.equal(job.size, 1024 * 1024);
+    assert.equal(typeof job.durationSeconds, 'number');
+    assert.equal(job.error, null);
+    assert.match(first!.body.text, /A001_C001\.mov \(1 MiB\) arrived in s3:\/\/.+\/hooks\/A001_C001\.mov/);
+
+    // The receiver reads the next event and drops the connection: Hoist cannot know it arrived, so it sends it again.
+    receiver.dropAnswers = 1;
+    await writeRandomFile(path.join(watched, 'A001_C002.mov'), 256 * 1024);
+    const twice = await until('the event and its repeat', () => eventsFor(receiver, 'hooks/A001_C002.mov').length >= 2 && eventsFor(receiver, 'hooks/A001_C002.mov'), 60_000);
+    assert.equal(twice[0]!.id, twice[1]!.id, 'a repeat carries the id of the first attempt');
+    assert.deepEqual(twice.map((r) => r.attempt).slice(0, 2), [1, 2]);
+
+    // The receiver goes away while two more files upload.
+    await receiver.stop();
+    await writeRandomFile(path.join(watched, 'A001_C003.mov'), 256 * 1024);
+    await writeRandomFile(path.join(watched, 'A001_C004.mov'), 256 * 1024);
+    await untilQuiet(rig, 'the uploads while the receiver is down');
+    // One URL hears its events in order, so the second waits behind the first.
+    const owed = await until('a failed delivery attempt', () => {
+      const undelivered = rig.engine.webhooks.outbox.all().filter((o) => o.deliveredAt === null);
+      return undelivered.length === 2 && undelivered[0]!.attempts > 0 && undelivered;
+    });
+    assert.match(owed[0]!.lastError ?? '', /ECONNREFUSED/, 'the outbox says why');
+    assert.equal(owed[1]!.attempts, 0, 'the later event waits for the earlier one');
+    await rig.stop();
+
+    // Hoist restarts, then the receiver comes back on its address: the events owed are delivered.
+    rig = await startWatching(dir, watched, { endpoint: s3Env().endpoint, bucket, prefix: 'hooks' });
+    await receiver.start();
+    await until('the events owed', () => eventsFor(receiver, 'hooks/A001_C003.mov').length > 0 && eventsFor(receiver, 'hooks/A001_C004.mov').length > 0, 90_000);
+    assert.equal(receiver.ids.length, 4, 'four jobs, four distinct event ids');
+    for (const key of ['A001_C001', 'A001_C002', 'A001_C003', 'A001_C004']) {
+      assert.equal(new Set(eventsFor(receiver, `hooks/${key}.mov`).map((r) => r.id)).size, 1, `${key}: one event id however often it was sent`);
+    }
+    assert.equal(rig.engine.webhooks.outbox.undeliveredCount(), 0);
+  } finally {
+    await rig.stop();
+    await receiver.stop();
+  }
+});
+
+test('a job that fails sends job.failed with its error code and a readable text', async () => {
+  const dir = tempDir('hooks-failed');
+  const watched = path.join(dir, 'ingest');
+  fs.mkdirSync(watched);
+  const receiver = new WebhookReceiver();
+  await receiver.start();
+  const rig = await startWatching(dir, watched, { endpoint: s3Env().endpoint, bucket: `${bucket}-missing` });
+  try {
+    rig.engine.webhooks.outbox.setWebhook(rig.folder.id, receiver.url);
+    await writeRandomFile(path.join(watched, 'B002_C001.mxf'), 64 * 1024);
+    const [event] = await until('the failure event', () => receiver.received.length > 0 && receiver.received, 60_000);
+    assert.equal(event!.kind, 'job.failed');
+    const job = event!.body.job as { error: { code: string; operation: string | null } };
+    assert.equal(job.error.code, 's3.no-such-bucket');
+    assert.equal(job.error.operation, 'PutObject');
+    assert.match(event!.body.text, /B002_C001\.mxf failed .*s3\.no-such-bucket/);
+  } finally {
+    await rig.stop();
+    await receiver.stop();
+  }
+});
