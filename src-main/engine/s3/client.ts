@@ -32,6 +32,13 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 const caCache = new Map<string, Buffer>();
 
+const ignore = (): void => undefined;
+/**
+ * The SDK prints "An error was encountered in a non-retryable streaming request." to the console
+ * (when it has no logger) each time a part is stopped; Hoist reports every failure itself.
+ */
+const QUIET_LOGGER = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
+
 function readCa(file: string): Buffer {
   let ca = caCache.get(file);
   if (!ca) {
@@ -53,6 +60,7 @@ export function createS3Client(c: ConnectionSettings): S3Client {
       ...(c.credentials.sessionToken ? { sessionToken: c.credentials.sessionToken } : {}),
     },
     maxAttempts: c.maxAttempts,
+    logger: QUIET_LOGGER,
     // Hoist computes and sends its own checksums; the SDK's aws-chunked trailers break several S3-compatible servers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
