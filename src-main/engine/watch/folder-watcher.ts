@@ -7,7 +7,9 @@ import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import { HoistError } from '../../../shared/errors.js';
+import { DEFAULT_FILE_HASHES } from '../../../shared/states.js';
 import type { Destination, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
+import { requireMhlHash } from '../mhl/manifest.js';
 import type { Engine } from '../engine.js';
 import type { CopyPlanSettings } from '../s3/copy.js';
 import { toHoistError } from '../s3/errors.js';
@@ -143,6 +145,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         throw new HoistError('config.invalid', { message: `"${glob}" is not a valid pattern: ${(err as Error).message}` });
       }
     }
+    const hashAlgorithms = [...(input.hashAlgorithms ?? DEFAULT_FILE_HASHES)];
+    if (input.mhl) requireMhlHash(hashAlgorithms);
     for (const other of this.folders.listFolders()) {
       if (other.destinationId !== input.destinationId) continue;
       if (other.path === dir) throw new HoistError('config.invalid', { message: `${dir} is already watched for this destination (folder ${other.id}).` });
@@ -160,6 +164,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       growing: input.growing ?? false,
       stableMs,
       enabled: input.enabled ?? true,
+      hashAlgorithms: hashAlgorithms,
+      mhl: input.mhl ?? false,
     });
     this.emit('folder', folder, 'added');
     if (this.started && folder.enabled) await this.startFolder(folder);
