@@ -17,14 +17,13 @@ import { JOB_STATES } from '../shared/states.js';
 import type { Destination } from '../shared/types.js';
 import { publicJob, jobLine, uploadLine, batchLine, ProgressView } from './cli-output.js';
 import { publicBatchOf } from './engine/api.js';
-import { parseHashList } from './engine/upload/file-hashes.js';
+import { hashListArg, sizeArg } from './cli-args.js';
 import { registerServeCommand } from './cli-serve.js';
 import { registerFolderCommands } from './cli-folders.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { resolveAwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions } from './engine/scheduler.js';
 import type { JobRecord } from './engine/store/job-store.js';
-import { parseSize } from './engine/upload/part-plan.js';
 
 interface GlobalOpts {
   db?: string;
@@ -38,29 +37,12 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
 
-function sizeArg(v: string): number {
-  try {
-    return parseSize(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
 function intArg(min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
     return n;
   };
-}
-
-/** `xxh64,md5` or `none`. */
-export function hashListArg(v: string): FileHashAlgorithm[] {
-  try {
-    return parseHashList(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
 }
 
 function jobIdArg(v: string): number {

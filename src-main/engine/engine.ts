@@ -11,7 +11,7 @@ import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, ty
 import type { Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
 import { requireMhlHash } from './mhl/manifest.js';
 import { MhlService, type MhlServiceOptions } from './mhl/mhl-service.js';
-import { isHistoryPath, mhlRootOf } from './mhl/source-history.js';
+import { isHistoryPath, mhlPlacement } from './mhl/source-history.js';
 import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
 import { toHoistError } from './s3/errors.js';
@@ -19,7 +19,7 @@ import * as ops from './s3/operations.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { openDatabase } from './store/db.js';
 import { BatchStore, type BatchRecord } from './store/batch-store.js';
-import { JobStore, type JobRecord, type MhlPlace, type PartRecord } from './store/job-store.js';
+import { JobStore, type JobRecord, type PartRecord } from './store/job-store.js';
 import { planParts } from './upload/part-plan.js';
 import { folderFilter } from './watch/filters.js';
 import { relativePath } from './watch/object-key.js';
@@ -220,12 +220,9 @@ export class Engine extends EventEmitter<EngineEvents> {
         maxObjectSize: o.maxObjectSize ?? o.destination.maxObjectSize,
         maxParts: o.maxParts ?? o.destination.maxParts,
       });
-      const root = mhlRootOf(f.base, f.abs);
-      const place: MhlPlace = { root, path: relativePath(root, f.abs).normalize('NFC') };
-      if (o.mhl && !f.key.endsWith(place.path)) {
-        throw new HoistError('config.invalid', { message: `An ASC MHL history lists ${place.path} under its root, but the object key is ${f.key}: use --prefix, not --key, with --mhl.` });
-      }
-      return { ...f, size, plan, place, rootPrefix: f.key.slice(0, f.key.length - place.path.length) };
+      // Without ASC MHL a file is still checked against a history its root carries; its key need not follow its path.
+      const { rootPrefix, ...place } = mhlPlacement(f.base, f.abs, o.mhl ? f.key : null);
+      return { ...f, size, plan, place, rootPrefix };
     });
     const unfinished = new Map<string, JobRecord>();
     for (const j of this.store.listJobs({ states: ['queued', 'running', 'completing', 'paused', 'failed'] })) {

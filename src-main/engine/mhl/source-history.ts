@@ -119,6 +119,20 @@ export function mhlRootOf(base: string, file: string): string {
   }
 }
 
+/**
+ * Where a file sits for ASC MHL (its root and path under it) and, given its object key, where that
+ * root lands in the bucket (the key must end with the path, so the bucket's history lists its objects).
+ */
+export function mhlPlacement(base: string, file: string, key: string | null): { root: string; path: string; rootPrefix: string } {
+  const root = mhlRootOf(base, file);
+  const rel = path.relative(root, file).split(path.sep).join('/').normalize('NFC');
+  if (key === null) return { root, path: rel, rootPrefix: '' };
+  if (!key.endsWith(rel)) {
+    throw new HoistError('config.invalid', { message: `An ASC MHL history lists ${rel} under its root, but the object key is ${key}: use a prefix, not a key of its own, with ASC MHL.` });
+  }
+  return { root, path: rel, rootPrefix: key.slice(0, key.length - rel.length) };
+}
+
 /** True for a path (relative to its root, `/`-separated) inside an `ascmhl/` folder: the history itself, not media. */
 export function isHistoryPath(relPath: string): boolean {
   return relPath.split('/').slice(0, -1).includes(ASCMHL_FOLDER);
