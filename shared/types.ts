@@ -101,6 +101,8 @@ export interface JobProgress {
   rate: number;
   /** Seconds left at the current rate; null when unknown. */
   etaSeconds: number | null;
+  /** Bytes the whole-file hash pass has read (issue 8), while it runs; Complete waits for it to reach `size`. */
+  hashedBytes?: number;
 }
 
 /** An in-progress multipart upload on the bucket. */

@@ -266,9 +266,10 @@ export function buildProgram(): Command {
       }
     });
 
-  program
-    .command('batches')
-    .description('ASC MHL batches: files sent together under one root, and the generation written for them')
+  const batches = program.command('batches').description('ASC MHL batches: files sent together under one root, and the generation written for them');
+  batches
+    .command('list')
+    .description('every batch, with its root, its files and the generation written (or owed)')
     .option('--json', 'machine-readable output (stable; see docs/cli.md)')
     .action(async (o: { json?: boolean }) => {
       const engine = await openEngine(g());
@@ -279,6 +280,19 @@ export function buildProgram(): Command {
         else for (const b of list) process.stdout.write(batchLine(b) + '\n');
       } finally {
         void engine.close();
+      }
+    });
+  batches
+    .command('retry')
+    .description('write the generation of a batch whose write failed, again (`hoist run` writes it)')
+    .argument('<id>', 'batch id', jobIdArg)
+    .action(async (id: number) => {
+      const engine = await openEngine(g());
+      try {
+        engine.retryBatch(id);
+        process.stderr.write(`batch ${id} queued again; \`hoist run\` writes its generation\n`);
+      } finally {
+        await engine.close();
       }
     });
 

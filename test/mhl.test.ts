@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Job, MhlBatch } from '../shared/types.js';
 import { until } from './support/engine.js';
 import { hoist, startHoist } from './support/hoist-cli.js';
@@ -237,7 +237,7 @@ test('a crash after the last file arrived and before its generation was written:
   const run = startHoist([...cli(dir, proxy.url), 'upload', root, '--bucket', bucket, '--prefix', 'day03', '--mhl']);
   try {
     await until('both files done and a failed attempt at the generation', async () => {
-      const r = await hoist([...cli(dir), 'batches', '--json']);
+      const r = await hoist([...cli(dir), 'batches', 'list', '--json']);
       const { batches } = JSON.parse(r.stdout || '{"batches":[]}') as { batches: Array<MhlBatch & { error: unknown }> };
       return batches.length === 1 && batches[0]!.state === 'sealed' && batches[0]!.error !== null;
     });
@@ -260,6 +260,35 @@ test('a crash after the last file arrived and before its generation was written:
   assert.equal(schemaErrors(manifests[0]!, 'ASCMHL.xsd'), '');
   assert.deepEqual(chainEntries(chain), [['1', path.basename(manifests[0]!), c4ByHand(manifests[0]!)]]);
   for (const rel of ['a.mov', 'sub/b.mov']) assert.equal(hashOf(manifests[0]!, rel, 'xxh64'), toolHash('xxhsum', ['-H1', path.join(got, rel)]));
+});
+
+test('a history in the bucket that cannot be read: the generation fails with a clear error, is not overwritten, and `hoist batches retry` writes it once the chain is mended', async () => {
+  const dir = tempDir('mhl-broken');
+  const root = path.join(dir, 'C001');
+  fs.mkdirSync(root);
+  await writeRandomFile(path.join(root, 'c.mov'), 1000);
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'day04/ascmhl/ascmhl_chain.xml', Body: 'not xml at all' }));
+  const r = await upload(dir, [root, '--prefix', 'day04', '--mhl']);
+  assert.equal(r.code, 1, 'the file arrived but its generation did not');
+  assert.deepEqual(r.jobs.map((j) => j.state), ['done']);
+  assert.equal(r.batches[0]!.state, 'failed');
+  assert.equal(r.batches[0]!.error?.code, 'config.invalid');
+  assert.match(r.batches[0]!.error!.message, /ASC MHL history under s3:\/\/.*\/day04\/ascmhl\/ cannot be read/);
+  assert.deepEqual(await downloadPrefix(client, bucket, 'day04/ascmhl/', path.join(dir, 'broken')), ['ascmhl_chain.xml']);
+
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'day04/ascmhl/ascmhl_chain.xml' }));
+  const retried = await hoist([...cli(dir), 'batches', 'retry', String(r.batches[0]!.id)]);
+  assert.equal(retried.code, 0, retried.stderr);
+  const again = await hoist([...cli(dir), 'batches', 'retry', String(r.batches[0]!.id)]);
+  assert.equal(again.code, 2, 'only a failed batch can be retried');
+  const run = await hoist([...cli(dir), 'run', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const got = path.join(dir, 'download');
+  await downloadPrefix(client, bucket, 'day04/ascmhl/', got);
+  const names = fs.readdirSync(got).sort();
+  assert.equal(names.length, 2);
+  assert.match(names[0]!, /^0001_C001_.*Z\.mhl$/);
+  assert.equal(schemaErrors(path.join(got, names[0]!), 'ASCMHL.xsd'), '');
 });
 
 test('bad input: --mhl with --key, or with no hash a manifest can record, or an empty folder, is refused and queues nothing', async () => {

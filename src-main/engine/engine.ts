@@ -328,6 +328,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.batches.list(opts);
   }
 
+  /** Queues the generation of a batch whose write failed again. */
+  retryBatch(id: number): void {
+    const b = this.batches.get(id);
+    if (!b) throw new HoistError('config.invalid', { message: `There is no ASC MHL batch ${id} (see \`hoist batches list\`).` });
+    if (!this.batches.requeue(id)) throw new HoistError('config.invalid', { message: `Batch ${id} is ${b.state}; only a batch whose generation failed to be written can be retried.` });
+  }
+
   /**
    * Resolves once every given batch is written or failed (the process that works the queue writes
    * them), or waits on a job nobody works now (paused): its generation comes when that job ends.

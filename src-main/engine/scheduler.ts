@@ -63,6 +63,7 @@ interface ActiveJob {
   /** The whole-file hash pass (issue 8): resolves with the problem that ended it, or null once hashed (and verified). */
   hashing?: Promise<HoistError | null>;
   hashTaskId?: number;
+  hashedBytes?: number;
 }
 
 interface DestinationLane {
@@ -717,10 +718,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     let hashes: FileHashes = job.hashes;
     const missing = wanted.filter((alg) => hashes[alg] === undefined);
     if (missing.length > 0) {
-      const run = this.pool.run({ kind: 'hash-file', path: job.sourcePath, offset: 0, length: job.size, snapshot: snapshotOf(job), checksumAlgorithm: null, algorithms: wanted });
+      a.hashedBytes = 0;
+      const run = this.pool.run({ kind: 'hash-file', path: job.sourcePath, offset: 0, length: job.size, snapshot: snapshotOf(job), checksumAlgorithm: null, algorithms: wanted }, (n) => (a.hashedBytes = n));
       a.hashTaskId = run.taskId;
       const o = await run.outcome;
       a.hashTaskId = undefined;
+      a.hashedBytes = undefined;
       if (!o.ok) {
         if (o.aborted || a.stopping) return;
         throw fromErrorInfo(o.error);
@@ -920,6 +923,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       partCount: a.job.partCount,
       rate,
       etaSeconds: rate > 0 ? (a.job.size - bytesSent) / rate : null,
+      ...(a.hashedBytes !== undefined ? { hashedBytes: a.hashedBytes } : {}),
     };
   }
 
