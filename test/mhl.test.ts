@@ -4,12 +4,13 @@
 // source history that disagrees with a file stops that file and nothing else.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Job, MhlBatch } from '../shared/types.js';
-import { until } from './support/engine.js';
+import { doneParts, testEngine, until } from './support/engine.js';
 import { hoist, startHoist } from './support/hoist-cli.js';
 import { c4ByHand, downloadObject, downloadPrefix, schemaErrors, toolHash } from './support/mhl.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
@@ -289,6 +290,36 @@ test('a history in the bucket that cannot be read: the generation fails with a c
   assert.equal(names.length, 2);
   assert.match(names[0]!, /^0001_C001_.*Z\.mhl$/);
   assert.equal(schemaErrors(path.join(got, names[0]!), 'ASCMHL.xsd'), '');
+});
+
+test('the hashes describe the bytes uploaded: a file rewritten in place after its hash pass, while its parts are still going out, is hashed again with the upload it restarts', async () => {
+  const dir = tempDir('mhl-rewrite');
+  const file = await writeRandomFile(path.join(dir, 'grade.mov'), 30 * MiB);
+  const before = toolHash('xxhsum', ['-H1', file]);
+  proxy.setBandwidth(8 * MiB);
+  const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, singlePutThreshold: 0 });
+  try {
+    const [job] = await engine.enqueue([file], { destination: dest, key: 'rewrite/grade.mov', hashes: ['xxh64', 'md5'] });
+    engine.start();
+    await until('the hash pass done and a part sent', () => engine.getJob(job!.id)!.hashes.xxh64 !== undefined && doneParts(engine, job!.id).length >= 1);
+    assert.equal(engine.getJob(job!.id)!.hashes.xxh64, before);
+    // Rewritten in place: same inode and size, new bytes and mtime.
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, crypto.randomBytes(MiB), 0, MiB, 10 * MiB);
+    fs.closeSync(fd);
+    proxy.setBandwidth(null);
+    const [final] = await engine.waitFor([job!.id]);
+    assert.equal(final!.state, 'done', JSON.stringify(engine.events(job!.id)));
+    assert.ok(engine.events(job!.id).some((e) => e.kind === 'source-changed'));
+    const got = path.join(dir, 'download.mov');
+    await downloadObject(client, bucket, 'rewrite/grade.mov', got);
+    assert.notEqual(final!.hashes.xxh64, before);
+    assert.equal(final!.hashes.xxh64, toolHash('xxhsum', ['-H1', got]), 'xxh64 of the object as it is in the bucket');
+    assert.equal(final!.hashes.md5, toolHash('md5sum', [got]));
+  } finally {
+    proxy.setBandwidth(null);
+    await engine.close();
+  }
 });
 
 test('bad input: --mhl with --key, or with no hash a manifest can record, or an empty folder, is refused and queues nothing', async () => {
