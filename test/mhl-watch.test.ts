@@ -7,9 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Job, WatchedFolder } from '../shared/types.js';
+import { until } from './support/engine.js';
 import { hoist } from './support/hoist-cli.js';
 import { downloadPrefix, schemaErrors, toolHash } from './support/mhl.js';
 import { MiB, createBucket, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from './support/s3.js';
+import { startWatching } from './support/watch.js';
 
 const client = s3Client();
 let bucket: string;
@@ -85,4 +87,31 @@ test('a watched folder with --mhl: one generation per root for what arrived, the
   assert.equal(xpath(next[1]!, `string(//${el('hash')}/${el('path')})`), 'later.mov');
   assert.equal(Number(xpath(next[1]!, `count(//${el('hash')})`)), 1);
   assert.equal(Number(xpath(path.join(got2, 'ascmhl_chain.xml'), `count(//${el('hashlist')})`)), 2);
+});
+
+test('a watched folder that keeps running: files arriving while a batch uploads join it; the batch is sealed only once the folder has been idle for the settle time', async () => {
+  const dir = tempDir('mhl-watch-live');
+  const watched = path.join(dir, 'dailies');
+  fs.mkdirSync(watched);
+  const rig = await startWatching(dir, watched, { endpoint: s3Env().endpoint, bucket, prefix: 'live' }, { mhl: true, stableMs: 200 }, { batchSettleMs: 4000 });
+  try {
+    await writeRandomFile(path.join(watched, 'a.mov'), 2 * MiB);
+    await until('a.mov uploaded', () => rig.engine.listJobs({ states: ['done'] }).length === 1);
+    // Within the settle time: the same batch.
+    await writeRandomFile(path.join(watched, 'b.mov'), 2 * MiB);
+    const written = await until('the first batch written', () => rig.engine.listBatches({ states: ['written'] })[0]);
+    assert.equal(written.jobs, 2, 'a file that came before the folder was idle for 4 s is in the same batch');
+    assert.equal(written.generation, 1);
+    await writeRandomFile(path.join(watched, 'c.mov'), 1 * MiB);
+    const second = await until('the second batch written', () => rig.engine.listBatches({ states: ['written'] })[1]);
+    assert.deepEqual([second.generation, second.jobs], [2, 1]);
+    const got = path.join(dir, 'download');
+    await downloadPrefix(client, bucket, 'live/ascmhl/', got);
+    const manifests = manifestsIn(got);
+    assert.deepEqual(manifests.map((m) => Number(xpath(m, `count(//${el('hash')})`))), [2, 1]);
+    assert.equal(xpath(manifests[1]!, `string(//${el('hash')}/${el('path')})`), 'c.mov');
+    for (const m of manifests) assert.equal(schemaErrors(m, 'ASCMHL.xsd'), '');
+  } finally {
+    await rig.stop();
+  }
 });
