@@ -3,8 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildChain, buildManifest, generationOf, manifestFileName, parseChain, parseManifest } from '../src-main/engine/mhl/manifest.js';
-import { isHistoryPath } from '../src-main/engine/mhl/source-history.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { HoistError, isRetryable } from '../shared/errors.js';
+import { SourceHistory, isHistoryPath, mhlPlacement, mhlRootOf, verifyAgainstHistory } from '../src-main/engine/mhl/source-history.js';
+import { c4Of } from '../src-main/engine/upload/file-hashes.js';
 import { schemaErrors } from './support/mhl.js';
+import { tempDir } from './support/s3.js';
 
 const at = new Date('2024-05-01T10:15:00.250Z');
 
@@ -80,4 +85,61 @@ test('generation file names: NNNN_<root>_<UTC time>Z.mhl, and only those count a
   assert.equal(isHistoryPath('A002R2EC/ascmhl/ascmhl_chain.xml'), true);
   assert.equal(isHistoryPath('Clips/ascmhl.mov'), false);
   assert.equal(isHistoryPath('ascmhl'), false);
+});
+
+function writeGeneration(root: string, name: string, files: Record<string, string>): string {
+  const xml = buildManifest({
+    createdAt: at,
+    hostname: 'cart',
+    tool: { name: 'offload', version: '1' },
+    process: 'transfer',
+    ignorePatterns: [],
+    entries: Object.entries(files).map(([p, xxh64]) => ({ path: p, size: 1, lastModified: at, hashes: { xxh64 }, action: 'original' as const, hashDate: at })),
+  });
+  fs.mkdirSync(path.join(root, 'ascmhl'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'ascmhl', name), xml);
+  return xml;
+}
+
+test('a source history: the newest generation listing a file is the reference; a manifest changed after its chain sealed it vouches for nothing', async () => {
+  const root = path.join(tempDir('history'), 'A002R2EC');
+  const g1 = writeGeneration(root, '0001_A002R2EC_2024-05-01_101500Z.mhl', { 'Clips/a.mov': '1111111111111111', 'Clips/b.mov': '2222222222222222' });
+  const g2 = writeGeneration(root, '0002_A002R2EC_2024-05-02_101500Z.mhl', { 'Clips/a.mov': 'aaaaaaaaaaaaaaaa' });
+  fs.writeFileSync(path.join(root, 'ascmhl', 'ascmhl_chain.xml'), buildChain([
+    { sequence: 1, path: '0001_A002R2EC_2024-05-01_101500Z.mhl', c4: c4Of(g1) },
+    { sequence: 2, path: '0002_A002R2EC_2024-05-02_101500Z.mhl', c4: c4Of(g2) },
+  ]));
+  const history = (await SourceHistory.load(root))!;
+  assert.deepEqual(history.lookup('Clips/a.mov'), { manifest: 'ascmhl/0002_A002R2EC_2024-05-02_101500Z.mhl', generation: 2, size: 1, hashes: { xxh64: 'aaaaaaaaaaaaaaaa' } });
+  assert.equal(history.lookup('Clips/b.mov')!.generation, 1);
+  assert.equal(history.lookup('Clips/c.mov'), null);
+  // Names compare in NFC whatever the disk wrote (macOS writes NFD).
+  writeGeneration(root, '0003_A002R2EC_2024-05-03_101500Z.mhl', { 'Clips/cafe\u0301.mov': '3333333333333333' });
+  assert.equal((await SourceHistory.load(root))!.lookup('Clips/caf\u00e9.mov')!.generation, 3);
+
+  const record = history.lookup('Clips/a.mov')!;
+  assert.deepEqual(verifyAgainstHistory('/x/Clips/a.mov', root, record, { xxh64: 'aaaaaaaaaaaaaaaa', md5: 'ff' }), { manifest: record.manifest, algorithms: ['xxh64'] });
+  assert.equal(verifyAgainstHistory('/x/Clips/a.mov', root, record, { md5: 'ff' }), null, 'nothing in common: nothing vouched');
+  assert.throws(
+    () => verifyAgainstHistory('/x/Clips/a.mov', root, record, { xxh64: 'bbbbbbbbbbbbbbbb' }),
+    (e: unknown) => e instanceof HoistError && e.code === 'source.hash-mismatch' && !isRetryable(e.code) &&
+      e.message.includes('/x/Clips/a.mov') && e.message.includes('bbbbbbbbbbbbbbbb') && e.message.includes('aaaaaaaaaaaaaaaa') && e.message.includes(path.join(root, 'ascmhl', '0002_A002R2EC_2024-05-02_101500Z.mhl')),
+  );
+
+  // A generation edited after the chain recorded its C4 ID.
+  fs.appendFileSync(path.join(root, 'ascmhl', '0001_A002R2EC_2024-05-01_101500Z.mhl'), '\n');
+  await assert.rejects(SourceHistory.load(root), (e: unknown) => e instanceof HoistError && e.code === 'source.hash-mismatch' && /changed after it was written/.test(e.message));
+  assert.equal(await SourceHistory.load(path.join(root, 'Clips')), null, 'no ascmhl/ folder: no history');
+});
+
+test("a file's root is the nearest folder with an ascmhl/ folder up to the folder given, else that folder", () => {
+  const base = tempDir('roots');
+  fs.mkdirSync(path.join(base, 'A002R2EC', 'ascmhl'), { recursive: true });
+  fs.mkdirSync(path.join(base, 'A002R2EC', 'Clips', 'sub'), { recursive: true });
+  fs.mkdirSync(path.join(base, 'loose'), { recursive: true });
+  assert.equal(mhlRootOf(base, path.join(base, 'A002R2EC', 'Clips', 'sub', 'x.mov')), path.join(base, 'A002R2EC'));
+  assert.equal(mhlRootOf(base, path.join(base, 'loose', 'y.mov')), base);
+  assert.equal(mhlRootOf(base, path.join(base, 'z.mov')), base);
+  assert.deepEqual(mhlPlacement(base, path.join(base, 'A002R2EC', 'Clips', 'x.mov'), 'day1/A002R2EC/Clips/x.mov'), { root: path.join(base, 'A002R2EC'), path: 'Clips/x.mov', rootPrefix: 'day1/A002R2EC/' });
+  assert.throws(() => mhlPlacement(base, path.join(base, 'z.mov'), 'renamed.mov'), /use a prefix, not a key of its own/);
 });

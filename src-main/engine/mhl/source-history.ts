@@ -6,6 +6,7 @@ import path from 'node:path';
 import { HoistError } from '../../../shared/errors.js';
 import { FILE_HASH_ALGORITHMS, type FileHashAlgorithm, type FileHashes } from '../../../shared/states.js';
 import type { HashVerification } from '../../../shared/types.js';
+import { c4Of } from '../upload/file-hashes.js';
 import { ASCMHL_FOLDER, CHAIN_FILE, generationOf, parseChain, parseManifest, type ChainEntry } from './manifest.js';
 
 export interface HistoryRecord {
@@ -46,20 +47,6 @@ export class SourceHistory {
       .map((name) => ({ name, generation: generationOf(name), file: path.join(dir, name) }))
       .filter((g): g is GenerationFile => g.generation !== null)
       .sort((a, b) => a.generation - b.generation);
-    const newest = new Map<string, HistoryRecord>();
-    for (const g of generations) {
-      let listed;
-      try {
-        listed = parseManifest(await fs.promises.readFile(g.file));
-      } catch (err) {
-        throw new HoistError('source.unreadable', { message: `The ASC MHL manifest ${g.file} cannot be read: ${(err as Error).message}` });
-      }
-      // Later generations replace earlier ones: the newest record of a file is the reference.
-      for (const f of listed) {
-        if (Object.keys(f.hashes).length === 0) continue;
-        newest.set(f.path.normalize('NFC'), { manifest: `${ASCMHL_FOLDER}/${g.name}`, generation: g.generation, size: f.size, hashes: f.hashes });
-      }
-    }
     let chain: ChainEntry[] = [];
     const chainFile = path.join(dir, CHAIN_FILE);
     if (names.includes(CHAIN_FILE)) {
@@ -67,6 +54,29 @@ export class SourceHistory {
         chain = parseChain(await fs.promises.readFile(chainFile));
       } catch (err) {
         throw new HoistError('source.unreadable', { message: `The ASC MHL chain ${chainFile} cannot be read: ${(err as Error).message}` });
+      }
+    }
+    const newest = new Map<string, HistoryRecord>();
+    for (const g of generations) {
+      let listed;
+      let bytes: Buffer;
+      try {
+        bytes = await fs.promises.readFile(g.file);
+        listed = parseManifest(bytes);
+      } catch (err) {
+        throw new HoistError('source.unreadable', { message: `The ASC MHL manifest ${g.file} cannot be read: ${(err as Error).message}` });
+      }
+      // The chain's C4 ID seals each manifest: one changed since it was written vouches for nothing.
+      const sealed = chain.find((e) => e.path === g.name);
+      if (sealed && sealed.c4 !== c4Of(bytes)) {
+        throw new HoistError('source.hash-mismatch', {
+          message: `The ASC MHL manifest ${g.file} is not the one its chain (${chainFile}) recorded: its C4 ID is ${c4Of(bytes)}, the chain says ${sealed.c4}. It was changed after it was written, so it cannot vouch for any file.`,
+        });
+      }
+      // Later generations replace earlier ones: the newest record of a file is the reference.
+      for (const f of listed) {
+        if (Object.keys(f.hashes).length === 0) continue;
+        newest.set(f.path.normalize('NFC'), { manifest: `${ASCMHL_FOLDER}/${g.name}`, generation: g.generation, size: f.size, hashes: f.hashes });
       }
     }
     return new SourceHistory(root, generations, chain, newest);
