@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Prepares a fresh machine: the local S3 server's packages, Chromium for UI tests, the npm dependencies, the build.
+# Prepares a fresh machine: the local S3 server's packages, Chromium for UI tests, the tools the ASC MHL
+# tests check Hoist's output with, the npm dependencies, the build.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Installs Debian packages, refreshing the package lists once if they are stale.
+apt_install() {
+  local sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2 ||
+    { "${sudo[@]}" apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2; }
+}
+
 bash scripts/s3-server.sh install
 # Debian's Chromium drives the end-to-end UI tests (playwright-core never downloads a browser).
-if ! command -v chromium >/dev/null; then
-  sudo=()
-  ((EUID == 0)) || sudo=(sudo)
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium >&2 ||
-    { "${sudo[@]}" apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium >&2; }
-fi
+command -v chromium >/dev/null || apt_install chromium
+# xmllint validates manifests against the ASC's schema; xxhsum computes hashes independently of Hoist.
+{ command -v xmllint >/dev/null && command -v xxhsum >/dev/null; } || apt_install libxml2-utils xxhash
 # Electron's binary is fetched from outside at install; the engine, CLI and tests do not need it.
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi

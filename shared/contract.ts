@@ -9,6 +9,7 @@ import type {
   Job,
   JobEvent,
   JobProgress,
+  MhlBatch,
   Part,
   RemoteUploadSummary,
   Totals,
@@ -33,6 +34,8 @@ export interface JobDetail {
   job: Job;
   parts: Part[];
   history: JobEvent[];
+  /** The ASC MHL batch the job belongs to, or null. */
+  batch: MhlBatch | null;
 }
 
 export interface HoistApi {

@@ -13,6 +13,14 @@ export type PartState = (typeof PART_STATES)[number];
 export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha256', 'crc64nvme'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 
+/** Whole-file hashes Hoist records per job (issue 8); the names are ASC MHL's element names. */
+export const FILE_HASH_ALGORITHMS = ['xxh64', 'md5', 'sha1', 'sha256', 'xxh3', 'xxh128', 'c4'] as const;
+export type FileHashAlgorithm = (typeof FILE_HASH_ALGORITHMS)[number];
+/** What offload tools write (Silverstack, OffShoot, ShotPut Pro): every job gets it unless told otherwise. */
+export const DEFAULT_FILE_HASHES: readonly FileHashAlgorithm[] = ['xxh64'];
+/** Hash values by algorithm: xxh* and md5/sha* in lowercase hex, c4 as its 90-character C4 ID. */
+export type FileHashes = Partial<Record<FileHashAlgorithm, string>>;
+
 export const PRIORITIES = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 export const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };

@@ -1,4 +1,4 @@
-import type { ChecksumAlgorithm, JobState, PartState, Priority, UploadMode } from './states.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, PartState, Priority, UploadMode } from './states.js';
 import type { ErrorInfo } from './errors.js';
 
 /** Where jobs go: one bucket on one endpoint, with its upload settings. */
@@ -52,6 +52,22 @@ export interface Job {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Whole-file hashes asked for (issue 8); empty when none. */
+  hashAlgorithms: FileHashAlgorithm[];
+  /** The hashes of exactly the bytes uploaded, once computed ({} before). */
+  hashes: FileHashes;
+  /** The source ASC MHL history entry that vouched for the file's hash, when one did. */
+  verifiedBy: HashVerification | null;
+  /** The ASC MHL batch the file belongs to (its root's next generation), or null. */
+  batchId: number | null;
+}
+
+/** A file checked against the ASC MHL history its root carried (written at offload). */
+export interface HashVerification {
+  /** The manifest that listed the file, relative to the root (e.g. `ascmhl/0001_A002R2EC_2024-05-01_101500Z.mhl`). */
+  manifest: string;
+  /** The algorithms whose values matched. */
+  algorithms: FileHashAlgorithm[];
 }
 
 export interface Part {
@@ -85,6 +101,8 @@ export interface JobProgress {
   rate: number;
   /** Seconds left at the current rate; null when unknown. */
   etaSeconds: number | null;
+  /** Bytes the whole-file hash pass has read (issue 8), while it runs; Complete waits for it to reach `size`. */
+  hashedBytes?: number;
 }
 
 /** An in-progress multipart upload on the bucket. */
@@ -122,11 +140,40 @@ export interface WatchedFolder {
   /** How long size and mtime must stay unchanged before a file counts as finished. */
   stableMs: number;
   enabled: boolean;
+  /** Whole-file hashes recorded for each file (default xxh64). */
+  hashAlgorithms: FileHashAlgorithm[];
+  /** Write an ASC MHL generation under each root's prefix once a batch of files has arrived. */
+  mhl: boolean;
   createdAt: string;
 }
 
-export type WatchedFolderInput = Omit<WatchedFolder, 'id' | 'createdAt' | 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled'> &
-  Partial<Pick<WatchedFolder, 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled'>>;
+type FolderDefaults = 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl';
+export type WatchedFolderInput = Omit<WatchedFolder, 'id' | 'createdAt' | FolderDefaults> & Partial<Pick<WatchedFolder, FolderDefaults>>;
+
+export type MhlBatchState = 'open' | 'sealed' | 'written' | 'failed';
+
+/**
+ * The files sent together under one root to one destination (issue 8): once all are settled, their
+ * ASC MHL generation is written under the root's prefix in the bucket.
+ */
+export interface MhlBatch {
+  id: number;
+  destinationId: number;
+  /** The local folder the history belongs to (a card, a watched folder, an uploaded directory). */
+  root: string;
+  bucket: string;
+  /** Where the root lands in the bucket ('' or ending in `/`); its history is `<prefix>ascmhl/`. */
+  keyPrefix: string;
+  /** `open`: still taking files (a watched folder that is not idle); `sealed`: complete, written once its jobs settle. */
+  state: MhlBatchState;
+  /** The generation number written (or being written), and its object key. */
+  generation: number | null;
+  manifestKey: string | null;
+  jobs: number;
+  error: ErrorInfo | null;
+  createdAt: string;
+  writtenAt: string | null;
+}
 
 /** Counts across the whole queue, for headers, the tray and the throughput chart. */
 export interface Totals {

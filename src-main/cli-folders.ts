@@ -3,12 +3,14 @@
 import readline from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HoistError } from '../shared/errors.js';
+import { FILE_HASH_ALGORITHMS, type FileHashAlgorithm } from '../shared/states.js';
 import type { Destination, WatchedFolder } from '../shared/types.js';
-import { ProgressView, jobLine } from './cli-output.js';
+import { ProgressView, batchLine, jobLine } from './cli-output.js';
+import { hashListArg, sizeArg } from './cli-args.js';
 import { SETTLED_STATES, type Engine } from './engine/engine.js';
 import { copyObject, type ObjectRef } from './engine/s3/copy.js';
 import type { JobRecord } from './engine/store/job-store.js';
-import { formatBytes, parseSize } from './engine/upload/part-plan.js';
+import { formatBytes } from './engine/upload/part-plan.js';
 import { DEFAULT_POLL_INTERVAL_MS, FolderWatcher } from './engine/watch/folder-watcher.js';
 
 export interface FolderCommandDeps {
@@ -20,14 +22,6 @@ export interface FolderCommandDeps {
 
 const EXIT_FAILED = 1;
 const EXIT_INTERRUPTED = 130;
-
-function sizeArg(v: string): number {
-  try {
-    return parseSize(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
 
 /** "3s", "500ms", "1.5s", "2m" or plain seconds, in milliseconds. */
 export function parseDuration(v: string): number {
@@ -61,6 +55,8 @@ function folderLine(f: WatchedFolder, bucket: string): string {
     f.include.length ? `include ${f.include.join(',')}` : '',
     f.exclude.length ? `exclude ${f.exclude.join(',')}` : '',
     f.singlePutThreshold !== null ? `single-put below ${formatBytes(f.singlePutThreshold)}` : '',
+    f.hashAlgorithms.length ? `hashes ${f.hashAlgorithms.join(',')}` : 'no hashes',
+    f.mhl ? 'ASC MHL' : '',
     f.enabled ? '' : 'disabled',
   ].filter(Boolean);
   return `${String(f.id).padStart(4)}  ${f.path}  ->  s3://${bucket}/${f.prefix}  (${flags.join('; ')})`;
@@ -94,8 +90,10 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
     .option('--growing', 'send parts while files are still being written (recorders, long renders)')
     .option('--stable-for <duration>', 'how long size and mtime must stay unchanged before a file counts as finished (default 3s)', parseDuration)
     .option('--single-put-threshold <size>', "files below this go as one PutObject (default: the destination's)", sizeArg)
+    .option('--hash <list>', `whole-file hashes to record, comma-separated: ${FILE_HASH_ALGORITHMS.join(', ')}, or none (default xxh64)`, hashListArg)
+    .option('--mhl', "write an ASC MHL generation under each root's prefix once a batch of files has arrived (the folder went idle)")
     .option('--json', 'print the folder as JSON')
-    .action(async (dir: string, o: { bucket: string; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; json?: boolean }) => {
+    .action(async (dir: string, o: { bucket: string; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; hash?: FileHashAlgorithm[]; mhl?: boolean; json?: boolean }) => {
       const engine = await deps.openEngine();
       try {
         const dest = await deps.destinationFor(engine, o);
@@ -108,6 +106,8 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
           growing: Boolean(o.growing),
           ...(o.stableFor !== undefined ? { stableMs: o.stableFor } : {}),
           ...(o.singlePutThreshold !== undefined ? { singlePutThreshold: o.singlePutThreshold } : {}),
+          ...(o.hash !== undefined ? { hashAlgorithms: o.hash } : {}),
+          mhl: Boolean(o.mhl),
         });
         if (o.json) process.stdout.write(JSON.stringify({ folder: { ...folder, bucket: dest.bucket } }, null, 2) + '\n');
         else process.stderr.write(`watching ${folderLine(folder, dest.bucket).trimStart()}\n\`hoist watch\` uploads what arrives there.\n`);
@@ -198,7 +198,12 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
 /** `hoist watch`: runs until Ctrl-C (or, with --once, until what was found has settled); returns the exit status. */
 async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?: number; once?: boolean }): Promise<number> {
   const engine = await deps.openEngine();
-  const watcher = new FolderWatcher(engine, { ...(o.poll ? { poll: true } : {}), ...(o.pollInterval !== undefined ? { pollIntervalMs: o.pollInterval } : {}) });
+  const settle = process.env.HOIST_BATCH_SETTLE_MS ? Number(process.env.HOIST_BATCH_SETTLE_MS) : undefined;
+  const watcher = new FolderWatcher(engine, {
+    ...(o.poll ? { poll: true } : {}),
+    ...(o.pollInterval !== undefined ? { pollIntervalMs: o.pollInterval } : {}),
+    ...(settle !== undefined ? { batchSettleMs: settle } : {}),
+  });
   const enabled = watcher.listFolders().filter((f) => f.enabled);
   if (enabled.length === 0) {
     await engine.close();
@@ -229,6 +234,12 @@ async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?
     reported.set(j.id, j.state);
     view.say(jobLine(j));
   });
+  let batchesFailed = 0;
+  engine.on('batch', (b) => {
+    if (b.state !== 'written' && b.state !== 'failed') return;
+    if (b.state === 'failed') batchesFailed++;
+    view.say(batchLine(b));
+  });
 
   let stopping: Promise<number> | null = null;
   const stop = (status: number, reason?: string): Promise<number> => {
@@ -257,8 +268,11 @@ async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?
     if (active.length > 0) view.update(active, engine.progress());
     const unsettled = engine.listJobs({ states: ['queued', 'running', 'completing'] }).length;
     if (o.once && watcher.idle && unsettled === 0) {
+      // What arrived is one batch per root: its generation is written before --once exits.
+      watcher.sealQuietBatches(true);
+      await engine.waitForBatches(engine.listBatches({ states: ['sealed'] }).map((b) => b.id));
       const failed = jobs.filter((j) => j.state !== 'done').length;
-      return stop(failed + problems === 0 ? 0 : EXIT_FAILED);
+      return stop(failed + problems + batchesFailed === 0 ? 0 : EXIT_FAILED);
     }
     await new Promise((r) => setTimeout(r, 250));
   }

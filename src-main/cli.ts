@@ -12,17 +12,18 @@ import {
   MIN_PART_SIZE,
   MAX_PART_SIZE,
 } from '../shared/limits.js';
-import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type JobState } from '../shared/states.js';
+import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState } from '../shared/states.js';
 import { JOB_STATES } from '../shared/states.js';
 import type { Destination } from '../shared/types.js';
-import { publicJob, jobLine, uploadLine, ProgressView } from './cli-output.js';
+import { publicJob, jobLine, uploadLine, batchLine, ProgressView } from './cli-output.js';
+import { publicBatchOf } from './engine/api.js';
+import { hashListArg, sizeArg } from './cli-args.js';
 import { registerServeCommand } from './cli-serve.js';
 import { registerFolderCommands } from './cli-folders.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { resolveAwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions } from './engine/scheduler.js';
 import type { JobRecord } from './engine/store/job-store.js';
-import { parseSize } from './engine/upload/part-plan.js';
 
 interface GlobalOpts {
   db?: string;
@@ -35,14 +36,6 @@ interface GlobalOpts {
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
-
-function sizeArg(v: string): number {
-  try {
-    return parseSize(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
 
 function intArg(min: number, max: number) {
   return (v: string): number => {
@@ -100,6 +93,8 @@ interface DestinationFlags {
 
 interface UploadFlags extends DestinationFlags {
   key?: string;
+  hash?: FileHashAlgorithm[];
+  mhl?: boolean;
   prefix?: string;
   partSize?: number;
   checksum?: string;
@@ -175,10 +170,17 @@ async function workUntilSettled(engine: Engine, jobIds: number[] | 'all', json: 
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+  // The ASC MHL generations of these jobs' batches come last (the queue's runner writes them).
+  const batchIds = [...new Set(finalJobs.map((j) => j.batchId).filter((id): id is number => id !== null))];
+  const owed = jobIds === 'all' ? engine.listBatches({ states: ['sealed'] }).map((b) => b.id) : [];
+  const batches = await engine.waitForBatches([...new Set([...batchIds, ...owed])]);
+  if (!json) for (const b of batches) view.say(batchLine(b));
+  // Aborts owed for jobs that failed are sent now, so nothing is left on the bucket when this exits.
+  await engine.settleOwedAborts().catch(() => undefined);
   view.end();
   await engine.close();
-  if (json) process.stdout.write(JSON.stringify({ jobs: finalJobs.map(publicJob) }, null, 2) + '\n');
-  return finalJobs.every((j) => j.state === 'done') ? 0 : EXIT_FAILED;
+  if (json) process.stdout.write(JSON.stringify({ jobs: finalJobs.map(publicJob), ...(batches.length ? { batches: batches.map(publicBatchOf) } : {}) }, null, 2) + '\n');
+  return finalJobs.every((j) => j.state === 'done') && batches.every((b) => b.state === 'written') ? 0 : EXIT_FAILED;
 }
 
 export function buildProgram(): Command {
@@ -195,11 +197,13 @@ export function buildProgram(): Command {
 
   program
     .command('upload')
-    .description('queue files and upload them; exits 0 only if all succeeded')
-    .argument('<files...>', 'files to upload')
+    .description('queue files and folders and upload them; exits 0 only if all succeeded')
+    .argument('<paths...>', 'files, or folders (their files recursively, each to PREFIX/PATH-UNDER-THE-FOLDER)')
     .requiredOption('--bucket <bucket>', 'destination bucket')
     .option('--key <key>', 'object key (one file only)')
-    .option('--prefix <prefix>', 'key prefix; each file goes to PREFIX/NAME')
+    .option('--prefix <prefix>', 'key prefix; each file goes to PREFIX/NAME, a folder\'s files to PREFIX/PATH')
+    .option('--hash <list>', `whole-file hashes to record, comma-separated: ${FILE_HASH_ALGORITHMS.join(', ')}, or none (default xxh64)`, hashListArg)
+    .option('--mhl', "write an ASC MHL generation under each root's prefix once its files have arrived (a root is the folder given, or a card folder in it with its own ascmhl/)")
     .option('--part-size <size>', `part size (default 64MiB; ${MIN_PART_SIZE / 2 ** 20}MiB..${MAX_PART_SIZE / 2 ** 30}GiB; raised automatically for very large files)`, sizeArg)
     .option('--concurrency <n>', `parts in flight for this destination (default ${DEFAULT_CONCURRENCY})`, intArg(1, MAX_CONCURRENCY))
     .addOption(new Option('--checksum <algorithm>', 'additional checksum per part, besides Content-MD5').choices([...CHECKSUM_ALGORITHMS, 'none']))
@@ -212,6 +216,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the jobs as JSON when they end')
     .action(async (files: string[], o: UploadFlags) => {
       if (o.key !== undefined && o.prefix !== undefined) throw new HoistError('config.invalid', { message: 'Use --key or --prefix, not both.' });
+      if (o.key !== undefined && o.mhl) throw new HoistError('config.invalid', { message: 'An ASC MHL history lists files by their path under a root: use --prefix, not --key, with --mhl.' });
       const engine = await openEngine(g());
       try {
         const dest = await destinationFor(engine, g(), o);
@@ -224,6 +229,8 @@ export function buildProgram(): Command {
           ...(o.maxObjectSize !== undefined ? { maxObjectSize: o.maxObjectSize } : {}),
           ...(o.maxParts !== undefined ? { maxParts: o.maxParts } : {}),
           ...(o.checksum !== undefined ? { checksum: o.checksum === 'none' ? null : (o.checksum as ChecksumAlgorithm) } : {}),
+          ...(o.hash !== undefined ? { hashes: o.hash } : {}),
+          ...(o.mhl ? { mhl: 'upload' as const } : {}),
         });
         if (!o.json) for (const j of jobs) process.stderr.write(`queued ${jobLine(j).trimStart()}\n`);
         process.exitCode = await workUntilSettled(engine, jobs.map((j) => j.id), Boolean(o.json));
@@ -259,6 +266,36 @@ export function buildProgram(): Command {
       }
     });
 
+  const batches = program.command('batches').description('ASC MHL batches: files sent together under one root, and the generation written for them');
+  batches
+    .command('list')
+    .description('every batch, with its root, its files and the generation written (or owed)')
+    .option('--json', 'machine-readable output (stable; see docs/cli.md)')
+    .action(async (o: { json?: boolean }) => {
+      const engine = await openEngine(g());
+      try {
+        const list = engine.listBatches();
+        if (o.json) process.stdout.write(JSON.stringify({ batches: list.map(publicBatchOf) }, null, 2) + '\n');
+        else if (list.length === 0) process.stdout.write('no ASC MHL batches\n');
+        else for (const b of list) process.stdout.write(batchLine(b) + '\n');
+      } finally {
+        void engine.close();
+      }
+    });
+  batches
+    .command('retry')
+    .description('write the generation of a batch whose write failed, again (`hoist run` writes it)')
+    .argument('<id>', 'batch id', jobIdArg)
+    .action(async (id: number) => {
+      const engine = await openEngine(g());
+      try {
+        engine.retryBatch(id);
+        process.stderr.write(`batch ${id} queued again; \`hoist run\` writes its generation\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+
   program
     .command('job')
     .description('one job with its parts and history')
@@ -271,11 +308,14 @@ export function buildProgram(): Command {
         if (!job) throw new HoistError('config.invalid', { message: `There is no job ${id}.` });
         const parts = engine.parts(id).map(({ jobId: _j, availableAt: _a, attempts: _t, ...p }) => p);
         const history = engine.events(id);
+        const batch = job.batchId === null ? undefined : engine.batch(job.batchId);
         if (o.json) {
-          process.stdout.write(JSON.stringify({ job: publicJob(job), parts, history }, null, 2) + '\n');
+          process.stdout.write(JSON.stringify({ job: publicJob(job), parts, history, batch: batch ? publicBatchOf(batch) : null }, null, 2) + '\n');
           return;
         }
         process.stdout.write(jobLine(job) + '\n');
+        for (const [alg, value] of Object.entries(job.hashes)) process.stdout.write(`  ${alg.padEnd(7)} ${value}${job.verifiedBy?.algorithms.includes(alg as FileHashAlgorithm) ? `  (matches ${job.verifiedBy.manifest})` : ''}\n`);
+        if (batch) process.stdout.write(`  ${batchLine(batch)}\n`);
         for (const e of history) process.stdout.write(`  ${e.at}  ${e.kind.padEnd(16)} ${e.message}\n`);
       } finally {
         void engine.close();

@@ -12,6 +12,7 @@ import type {
   DestinationInput,
   Job,
   JobProgress,
+  MhlBatch,
   Part,
   RemoteUploadSummary,
   Totals,
@@ -23,6 +24,7 @@ import { installAbortIncompleteRule } from './remote/lifecycle.js';
 import { testConnection } from './remote/connection-test.js';
 import { toHoistError } from './s3/errors.js';
 import type { SecretStore } from './secrets.js';
+import type { BatchRecord } from './store/batch-store.js';
 import type { JobRecord, PartRecord } from './store/job-store.js';
 
 /** The watch-folder side the API needs (src-main/engine/watch/folder-watcher.ts implements it). */
@@ -63,6 +65,7 @@ const JOB_FIELDS = {
   id: true, destinationId: true, sourcePath: true, bucket: true, key: true, size: true, state: true, priority: true, mode: true,
   partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, etag: true,
   error: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
+  hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true,
 } as const satisfies Record<keyof Job, true>;
 
 const PART_FIELDS = {
@@ -78,6 +81,16 @@ function pick<T>(record: T, fields: Record<keyof T, true>): T {
 /** A job as the contract shows it, without the engine's internal columns. */
 export function publicJobOf(record: JobRecord): Job {
   return pick<Job>(record, JOB_FIELDS);
+}
+
+const BATCH_FIELDS = {
+  id: true, destinationId: true, root: true, bucket: true, keyPrefix: true, state: true, generation: true, manifestKey: true,
+  jobs: true, error: true, createdAt: true, writtenAt: true,
+} as const satisfies Record<keyof MhlBatch, true>;
+
+/** An ASC MHL batch as the contract shows it. */
+export function publicBatchOf(record: BatchRecord): MhlBatch {
+  return pick<MhlBatch>(record, BATCH_FIELDS);
 }
 
 function publicPartOf(record: PartRecord): Part {
@@ -142,7 +155,8 @@ export class EngineApi implements HoistApi {
   async getJob(id: number): Promise<JobDetail | null> {
     const record = this.engine.getJob(id);
     if (!record) return null;
-    return { job: publicJobOf(record), parts: this.engine.parts(id).map(publicPartOf), history: this.engine.events(id) };
+    const batch = record.batchId === null ? undefined : this.engine.batch(record.batchId);
+    return { job: publicJobOf(record), parts: this.engine.parts(id).map(publicPartOf), history: this.engine.events(id), batch: batch ? publicBatchOf(batch) : null };
   }
 
   async listFolders(): Promise<WatchedFolder[]> {

@@ -7,8 +7,11 @@ import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
 import { MAX_KEY_BYTES } from '../../shared/limits.js';
-import type { ChecksumAlgorithm, JobState, Priority } from '../../shared/states.js';
-import type { Destination, DestinationInput, JobEvent, JobProgress, RemotePart, RemoteUpload } from '../../shared/types.js';
+import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../../shared/states.js';
+import type { Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
+import { requireMhlHash } from './mhl/manifest.js';
+import { MhlService, type MhlServiceOptions } from './mhl/mhl-service.js';
+import { isHistoryPath, mhlPlacement } from './mhl/source-history.js';
 import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
 import { toHoistError } from './s3/errors.js';
@@ -17,8 +20,12 @@ import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { openDatabase } from './store/db.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
+import { BatchStore, type BatchRecord } from './store/batch-store.js';
 import { JobStore, type JobRecord, type PartRecord } from './store/job-store.js';
 import { planParts } from './upload/part-plan.js';
+import { folderFilter } from './watch/filters.js';
+import { relativePath } from './watch/object-key.js';
+import { walkFolder } from './watch/scan.js';
 import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
 
 export interface EngineOptions {
@@ -30,6 +37,8 @@ export interface EngineOptions {
   /** better-sqlite3's addon built for this runtime, when it is not node_modules' own (Electron). */
   sqliteNativeBinding?: string;
   webhooks?: WebhookOptions;
+  /** ASC MHL generation writing (issue 8): its pace and retries. */
+  mhl?: MhlServiceOptions;
 }
 
 export interface EnqueueOptions {
@@ -45,6 +54,24 @@ export interface EnqueueOptions {
   maxParts?: number;
   checksum?: ChecksumAlgorithm | null;
   priority?: Priority;
+  /** Whole-file hashes to record (default xxh64; [] for none). */
+  hashes?: readonly FileHashAlgorithm[];
+  /** The folder single files are taken relative to for ASC MHL (a watched folder); default: each file's own folder. */
+  base?: string;
+  /**
+   * ASC MHL generations (issue 8): `upload` makes one complete batch per root of this call;
+   * `{ folderId }` adds each file to its watched folder's open batch for its root.
+   */
+  mhl?: false | 'upload' | { folderId: number };
+}
+
+/** One file of an enqueue call, before it becomes a job. */
+interface EnqueuedFile {
+  abs: string;
+  key: string;
+  /** What a relative path is taken from: the uploaded directory, the watched folder, or the file's own folder. */
+  base: string;
+  st: fs.BigIntStats;
 }
 
 /** States in which a job has reached an end that waiting callers care about. */
@@ -57,12 +84,16 @@ export interface EngineEvents {
   job: [job: JobRecord];
   progress: [progress: JobProgress[]];
   concurrency: [info: { destinationId: number; limit: number; reason: string }];
+  /** An ASC MHL batch changed: made, written, failed. */
+  batch: [batch: MhlBatch];
 }
 
 /** The engine facade: one object the CLI and both hosts drive. Plain Node; knows nothing of Electron. */
 export class Engine extends EventEmitter<EngineEvents> {
   readonly store: JobStore;
+  readonly batches: BatchStore;
   readonly movedAside: string | undefined;
+  private readonly mhl: MhlService;
   private readonly pool: WorkerPool;
   private readonly scheduler: Scheduler;
   /** Delivers the watched folders' webhook events while this engine works the queue. */
@@ -84,6 +115,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
+    this.batches = new BatchStore(db);
+    this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), opts.mhl);
+    this.mhl.on('batch', (b) => this.emit('batch', b));
   }
 
   // ---- running the queue ----
@@ -105,6 +139,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }, LEASE_HEARTBEAT_MS);
     this.scheduler.start();
     this.webhooks.start();
+    this.mhl.start();
     return { ok: true };
   }
 
@@ -117,6 +152,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.heartbeat) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;
+      await this.mhl.stop();
       await this.scheduler.stop();
       await this.webhooks.stop();
       this.store.releaseLease(this.owner);
@@ -174,43 +210,55 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  /** Records jobs for files; a file already queued for the same key is not queued twice, it is resumed. */
-  async enqueue(files: readonly string[], o: EnqueueOptions): Promise<JobRecord[]> {
-    if (o.key !== undefined && files.length !== 1) throw new HoistError('config.invalid', { message: '--key names one object; with several files use --prefix.' });
-    const planned = [];
-    for (const file of files) {
-      const abs = path.resolve(file);
-      let st: fs.BigIntStats;
-      try {
-        st = await fs.promises.stat(abs, { bigint: true });
-      } catch (err) {
-        throw new HoistError(toHoistError(err).code === 'source.missing' ? 'source.missing' : 'source.unreadable', { message: `Cannot read ${abs}: ${(err as Error).message}` });
-      }
-      if (!st.isFile()) throw new HoistError('source.unreadable', { message: `${abs} is not a regular file.` });
-      await fs.promises.access(abs, fs.constants.R_OK).catch((err) => {
-        throw new HoistError('source.unreadable', { message: `Cannot read ${abs}: ${(err as Error).message}` });
-      });
-      const key = objectKey(o.key ?? joinKey(o.destination.prefix, o.prefix ?? '', path.basename(abs)));
-      const size = Number(st.size);
+  /**
+   * Records jobs for files and folders (a folder's files recursively, keys = prefix + path under
+   * it); a file already queued for the same key is not queued twice, it is resumed. Nothing is
+   * queued unless every path can be read and every key is valid and distinct.
+   */
+  async enqueue(paths: readonly string[], o: EnqueueOptions): Promise<JobRecord[]> {
+    if (o.key !== undefined && paths.length !== 1) throw new HoistError('config.invalid', { message: '--key names one object; with several files use --prefix.' });
+    const hashes = o.hashes ?? DEFAULT_FILE_HASHES;
+    if (o.mhl) requireMhlHash(hashes);
+    const files = await this.expandPaths(paths, o);
+    const planned = files.map((f) => {
+      const size = Number(f.st.size);
       const plan = planParts(size, {
         partSize: o.partSize ?? o.destination.partSize,
         singlePutThreshold: o.singlePutThreshold ?? o.destination.singlePutThreshold,
         maxObjectSize: o.maxObjectSize ?? o.destination.maxObjectSize,
         maxParts: o.maxParts ?? o.destination.maxParts,
       });
-      planned.push({ abs, key, size, st, plan });
+      // Without ASC MHL a file is still checked against a history its root carries; its key need not follow its path.
+      const { rootPrefix, ...place } = mhlPlacement(f.base, f.abs, o.mhl ? f.key : null);
+      return { ...f, size, plan, place, rootPrefix };
+    });
+    const unfinished = new Map<string, JobRecord>();
+    for (const j of this.store.listJobs({ states: ['queued', 'running', 'completing', 'paused', 'failed'] })) {
+      if (j.destinationId === o.destination.id) unfinished.set(`${j.key}\0${j.sourcePath}`, j);
     }
-    const jobs: JobRecord[] = [];
-    for (const p of planned) {
-      const existing = this.store.listJobs({ states: ['queued', 'running', 'completing', 'paused', 'failed'] })
-        .find((j) => j.destinationId === o.destination.id && j.key === p.key && j.sourcePath === p.abs);
-      if (existing) {
-        if (existing.state === 'failed' || existing.state === 'paused') this.resume(existing.id, true);
-        jobs.push(this.store.getJob(existing.id)!);
-        continue;
+    const batchIds = new Map<string, number>();
+    const batchOf = (p: (typeof planned)[number]): number | null => {
+      if (!o.mhl) return null;
+      const id = `${p.place.root}\0${p.rootPrefix}`;
+      let batchId = batchIds.get(id);
+      if (batchId === undefined) {
+        const key = { destinationId: o.destination.id, root: p.place.root, bucket: o.destination.bucket, keyPrefix: p.rootPrefix, folderId: o.mhl === 'upload' ? null : o.mhl.folderId };
+        batchId = this.batches.batchFor(key, o.mhl === 'upload' ? 'sealed' : 'open').id;
+        batchIds.set(id, batchId);
       }
-      jobs.push(
-        this.store.insertJob(
+      return batchId;
+    };
+    // One transaction: a batch is never seen (and written) before all its jobs are in it.
+    const jobs = this.store.db.transaction(() =>
+      planned.map((p) => {
+        const existing = unfinished.get(`${p.key}\0${p.abs}`);
+        if (existing) {
+          if (existing.state === 'failed' || existing.state === 'paused') this.resume(existing.id, true);
+          const batchId = existing.batchId === null ? batchOf(p) : null;
+          if (batchId !== null) this.batches.setJobBatch(existing.id, batchId);
+          return this.store.getJob(existing.id)!;
+        }
+        return this.store.insertJob(
           {
             destinationId: o.destination.id,
             sourcePath: p.abs,
@@ -224,15 +272,97 @@ export class Engine extends EventEmitter<EngineEvents> {
             partSize: p.plan.partSize,
             priority: o.priority ?? 'normal',
             checksumAlgorithm: o.checksum === undefined ? o.destination.checksumAlgorithm : o.checksum,
+            hashAlgorithms: hashes,
+            mhl: p.place,
+            batchId: batchOf(p),
           },
           p.plan.parts,
-        ),
-      );
-    }
+        );
+      }),
+    )();
     this.scheduler.poke();
     // Hosts show a job from the moment it is queued, not only once the scheduler opens it.
     for (const job of jobs) this.emit('job', job);
+    for (const id of new Set(batchIds.values())) this.emit('batch', this.batches.get(id)!);
     return jobs;
+  }
+
+  /** Files behind the paths given, each with its key; refuses unreadable paths and two files for one key. */
+  private async expandPaths(paths: readonly string[], o: EnqueueOptions): Promise<EnqueuedFile[]> {
+    const out: EnqueuedFile[] = [];
+    const readable = async (abs: string) => {
+      try {
+        await fs.promises.access(abs, fs.constants.R_OK);
+        return await fs.promises.stat(abs, { bigint: true });
+      } catch (err) {
+        throw new HoistError(toHoistError(err).code === 'source.missing' ? 'source.missing' : 'source.unreadable', { message: `Cannot read ${abs}: ${(err as Error).message}` });
+      }
+    };
+    for (const p of paths) {
+      const abs = path.resolve(p);
+      const st = await readable(abs);
+      if (st.isDirectory()) {
+        if (o.key !== undefined) throw new HoistError('config.invalid', { message: `${abs} is a folder: --key names one object; a folder goes under --prefix.` });
+        const before = out.length;
+        const problems: string[] = [];
+        for await (const f of walkFolder(abs, folderFilter([], []), (pr) => problems.push(`${pr.file}: ${pr.error.message}`))) {
+          // With --mhl the folder's ASC MHL history travels with its generation, not as files of its own.
+          if (o.mhl && isHistoryPath(f.relPath)) continue;
+          out.push({ abs: f.file, key: objectKey(joinKey(o.destination.prefix, o.prefix ?? '', f.relPath)), base: abs, st: f.stats });
+        }
+        if (problems.length > 0) throw new HoistError('source.unreadable', { message: `Cannot read everything under ${abs}; nothing was queued: ${problems.slice(0, 5).join('; ')}` });
+        if (out.length === before) throw new HoistError('config.invalid', { message: `${abs} holds no file to upload.` });
+        continue;
+      }
+      if (!st.isFile()) throw new HoistError('source.unreadable', { message: `${abs} is not a regular file.` });
+      out.push({ abs, key: objectKey(o.key ?? joinKey(o.destination.prefix, o.prefix ?? '', path.basename(abs))), base: o.base ?? path.dirname(abs), st });
+    }
+    const byKey = new Map<string, string>();
+    for (const f of out) {
+      const other = byKey.get(f.key);
+      if (other !== undefined && other !== f.abs) throw new HoistError('config.invalid', { message: `${other} and ${f.abs} both map to s3://${o.destination.bucket}/${f.key}; nothing was queued.` });
+      byKey.set(f.key, f.abs);
+    }
+    return out;
+  }
+
+  // ---- ASC MHL batches (issue 8) ----
+
+  batch(id: number): BatchRecord | undefined {
+    return this.batches.get(id);
+  }
+
+  listBatches(opts: Parameters<BatchStore['list']>[0] = {}): BatchRecord[] {
+    return this.batches.list(opts);
+  }
+
+  /** Queues the generation of a batch whose write failed again. */
+  retryBatch(id: number): void {
+    const b = this.batches.get(id);
+    if (!b) throw new HoistError('config.invalid', { message: `There is no ASC MHL batch ${id} (see \`hoist batches list\`).` });
+    if (!this.batches.requeue(id)) throw new HoistError('config.invalid', { message: `Batch ${id} is ${b.state}; only a batch whose generation failed to be written can be retried.` });
+  }
+
+  /**
+   * Resolves once every given batch is written or failed (the process that works the queue writes
+   * them), or waits on a job nobody works now (paused): its generation comes when that job ends.
+   */
+  async waitForBatches(ids: readonly number[], pollMs = 250): Promise<BatchRecord[]> {
+    const stalled = (b: BatchRecord) => {
+      const jobs = this.store.listJobs({ batchId: b.id });
+      return !jobs.some((j) => j.state === 'queued' || j.state === 'running' || j.state === 'completing') && jobs.some((j) => !SETTLED_STATES.includes(j.state));
+    };
+    for (;;) {
+      const list = this.batches.list({ ids });
+      if (list.every((b) => b.state === 'written' || b.state === 'failed' || b.state === 'open' || stalled(b))) return list;
+      if (this.running) this.mhl.poke();
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  /** Aborts owed right now (a command about to exit sends them rather than leave them to the next run). */
+  async settleOwedAborts(): Promise<void> {
+    if (this.running) await this.scheduler.drainRemoteAborts();
   }
 
   getJob(id: number): JobRecord | undefined {

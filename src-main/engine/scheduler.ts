@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError, isRetryable, type ErrorInfo } from '../../shared/errors.js';
 import type { Destination, JobProgress } from '../../shared/types.js';
-import type { JobState } from '../../shared/states.js';
+import { FILE_HASH_ALGORITHMS, type FileHashes, type JobState } from '../../shared/states.js';
+import type { HashVerification } from '../../shared/types.js';
+import { SourceHistories, recordAlgorithms, verifyAgainstHistory } from './mhl/source-history.js';
 import { ClientCache, type ConnectionSettings } from './s3/client.js';
 import { connectionFor, type CredentialSource } from './s3/connection.js';
 import { fromErrorInfo, toHoistError } from './s3/errors.js';
@@ -58,6 +60,10 @@ interface ActiveJob {
   stopping: boolean;
   samples: Array<{ at: number; bytes: number }>;
   checksumUnverifiedNoted?: boolean;
+  /** The whole-file hash pass (issue 8): resolves with the problem that ended it, or null once hashed (and verified). */
+  hashing?: Promise<HoistError | null>;
+  hashTaskId?: number;
+  hashedBytes?: number;
 }
 
 interface DestinationLane {
@@ -101,6 +107,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private abortsRunning = false;
   private dataVersion = -1;
   private readonly tasks = new Set<Promise<unknown>>();
+  private readonly histories = new SourceHistories();
 
   constructor(
     private readonly store: JobStore,
@@ -320,6 +327,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.store.addEvent(job.id, 'upload-created', `Multipart upload created (${job.partCount} parts of up to ${job.partSize} bytes).`);
       }
     }
+    if (a.stopping) {
+      this.release(a);
+      return;
+    }
+    // Whole-file hashes: beside the parts of a multipart upload (Complete waits for them); before a
+    // single PutObject, so that a file its history does not vouch for leaves no object at all.
+    if (job.growing !== 1) this.startHashing(a);
+    if (job.mode === 'single' && (await a.hashing)) return;
     if (a.stopping) {
       this.release(a);
       return;
@@ -552,6 +567,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         await this.restartForChangedSource(a, snap);
         return;
       }
+      // Never completed before its hashes are known and agree with the source's history.
+      this.startHashing(a);
+      if (await a.hashing) return;
+      if (a.stopping) {
+        this.release(a);
+        return;
+      }
       const parts = this.store.parts(job.id);
       let etag: string;
       if (job.mode === 'single') {
@@ -663,6 +685,67 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return false;
   }
 
+  // ---- whole-file hashes and the source's ASC MHL history (issue 8) ----
+
+  /** Starts the hash pass once per activation; its problem (a mismatch, a changed file) is handled here, whoever waits. */
+  private startHashing(a: ActiveJob): void {
+    if (a.hashing) return;
+    a.hashing = this.hashAndVerify(a).then(
+      () => null,
+      (err) => toHoistError(err),
+    );
+    this.track(
+      a.hashing.then(async (err) => {
+        if (!err || a.stopping) return;
+        if (err.code === 'source.changed' || err.code === 'source.missing' || err.code === 'source.unreadable') await this.onSourceProblem(a, err);
+        else this.failJob(a, err);
+      }),
+    );
+  }
+
+  /**
+   * Hashes the whole file in one in-order read (worker thread, snapshot checked before and after, as
+   * every part is) and checks the result against the newest generation of the root's history that
+   * lists the file. Hashes already recorded for this snapshot (before a crash) are not computed again.
+   */
+  private async hashAndVerify(a: ActiveJob): Promise<void> {
+    const { job } = a;
+    const history = job.mhlRoot && job.mhlPath ? await this.histories.forRoot(job.mhlRoot) : null;
+    const record = history?.lookup(job.mhlPath!) ?? null;
+    // The history's own formats are added, so that it can vouch for the file whatever was asked for.
+    const wanted = FILE_HASH_ALGORITHMS.filter((alg) => job.hashAlgorithms.includes(alg) || (record && recordAlgorithms(record).includes(alg)));
+    if (wanted.length === 0) return;
+    let hashes: FileHashes = job.hashes;
+    const missing = wanted.filter((alg) => hashes[alg] === undefined);
+    if (missing.length > 0) {
+      a.hashedBytes = 0;
+      const run = this.pool.run({ kind: 'hash-file', path: job.sourcePath, offset: 0, length: job.size, snapshot: snapshotOf(job), checksumAlgorithm: null, algorithms: wanted }, (n) => (a.hashedBytes = n));
+      a.hashTaskId = run.taskId;
+      const o = await run.outcome;
+      a.hashTaskId = undefined;
+      a.hashedBytes = undefined;
+      if (!o.ok) {
+        if (o.aborted || a.stopping) return;
+        throw fromErrorInfo(o.error);
+      }
+      hashes = { ...hashes, ...o.result.fileHashes };
+    }
+    if (a.stopping) return;
+    let verifiedBy: HashVerification | null = null;
+    try {
+      verifiedBy = record ? verifyAgainstHistory(job.sourcePath, job.mhlRoot!, record, hashes) : null;
+    } finally {
+      // Kept even on a mismatch: the user sees both values.
+      this.store.setHashes(job.id, hashes, verifiedBy);
+      a.job.hashes = hashes;
+      a.job.verifiedBy = verifiedBy;
+    }
+    if (missing.length > 0 || verifiedBy) {
+      const list = wanted.map((alg) => `${alg} ${hashes[alg]}`).join(', ');
+      this.store.addEvent(job.id, 'hashed', verifiedBy ? `Hashed (${list}); matches ${verifiedBy.manifest} of the source's ASC MHL history.` : `Hashed (${list}).`);
+    }
+  }
+
   // ---- source changes ----
 
   private async statSource(file: string): Promise<SourceSnapshot | null> {
@@ -727,7 +810,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.afterHalt(a, () => {
       const job = this.store.getJob(a.job.id);
       if (!job || (job.state !== 'running' && job.state !== 'completing')) return;
-      const fatalSource = err.code === 'source.missing' || err.code === 'source.changed' || err.code === 'source.unreadable';
+      const fatalSource = err.code === 'source.missing' || err.code === 'source.changed' || err.code === 'source.unreadable' || err.code === 'source.hash-mismatch';
       if (fatalSource && job.uploadId) {
         // No object can come of this upload: settle it now rather than bill the user for its parts.
         this.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId: job.id, reason: err.code });
@@ -750,6 +833,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private halt(a: ActiveJob): void {
     a.stopping = true;
     for (const f of a.inflight.values()) if (f.taskId) this.pool.abort(f.taskId);
+    if (a.hashTaskId) this.pool.abort(a.hashTaskId);
     if (a.inflight.size === 0 && a.phase !== 'preparing') this.release(a);
   }
 
@@ -839,6 +923,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       partCount: a.job.partCount,
       rate,
       etaSeconds: rate > 0 ? (a.job.size - bytesSent) / rate : null,
+      ...(a.hashedBytes !== undefined ? { hashedBytes: a.hashedBytes } : {}),
     };
   }
 

@@ -14,7 +14,7 @@ import {
   MAX_SINGLE_PUT_SIZE,
   MIN_PART_SIZE,
 } from '../../shared/limits.js';
-import { CHECKSUM_ALGORITHMS, JOB_STATES, PRIORITIES } from '../../shared/states.js';
+import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES } from '../../shared/states.js';
 
 const MAX_DAYS = 36_500;
 const MAX_GLOBS = 200;
@@ -74,6 +74,8 @@ const folderInput = z.strictObject({
   growing: z.boolean().optional(),
   stableMs: z.int().min(0).max(86_400_000).optional(),
   enabled: z.boolean().optional(),
+  hashAlgorithms: z.array(z.enum(FILE_HASH_ALGORITHMS)).max(FILE_HASH_ALGORITHMS.length).optional(),
+  mhl: z.boolean().optional(),
 });
 
 const uploadId = z.string().min(1).max(1024);

@@ -1,9 +1,13 @@
 // The control-plane S3 calls the main thread makes, each mapped to Hoist's errors with its operation name.
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
   type CompletedPart,
@@ -13,7 +17,7 @@ import { HoistError } from '../../../shared/errors.js';
 import { MAX_LIST_PAGE } from '../../../shared/limits.js';
 import type { RemotePart } from '../../../shared/types.js';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
-import { SDK_CHECKSUM_ALGORITHM } from '../upload/checksums.js';
+import { SDK_CHECKSUM_ALGORITHM, normalizeEtag } from '../upload/checksums.js';
 import type { ObjectSettings } from '../upload/tasks.js';
 import { toHoistError } from './errors.js';
 
@@ -130,4 +134,51 @@ export async function* listMultipartUploads(client: S3Client, bucket: string, pr
     keyMarker = out.NextKeyMarker;
     uploadIdMarker = out.NextUploadIdMarker;
   }
+}
+
+/** A small object (a manifest, a chain file) from memory, checked by Content-MD5 and its ETag. */
+export async function putSmallObject(client: S3Client, bucket: string, key: string, body: Buffer, object: Pick<ObjectSettings, 'contentType' | 'storageClass' | 'sse' | 'sseKmsKeyId'>): Promise<string> {
+  const md5 = createHash('md5').update(body).digest();
+  const out = await call('PutObject', () =>
+    client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        ContentMD5: md5.toString('base64'),
+        ContentType: object.contentType,
+        ...(object.storageClass ? { StorageClass: object.storageClass as never } : {}),
+        ...(object.sse ? { ServerSideEncryption: object.sse as never } : {}),
+        ...(object.sseKmsKeyId ? { SSEKMSKeyId: object.sseKmsKeyId } : {}),
+      }),
+    ),
+  );
+  const etag = normalizeEtag(out.ETag ?? '');
+  if (!object.sse?.startsWith('aws:kms') && etag && etag !== md5.toString('hex')) {
+    throw new HoistError('s3.etag-mismatch', { operation: 'PutObject', detail: `server ETag ${etag}, local MD5 ${md5.toString('hex')}` });
+  }
+  return etag;
+}
+
+/** A small object's bytes, or null when there is no such key. */
+export async function getSmallObject(client: S3Client, bucket: string, key: string): Promise<Buffer | null> {
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await out.Body!.transformToByteArray());
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
+    throw toHoistError(err, 'GetObject');
+  }
+}
+
+/** Every key under a prefix (all pages). */
+export async function* listObjectKeys(client: S3Client, bucket: string, prefix: string, pageSize = MAX_LIST_PAGE): AsyncGenerator<{ key: string; size: number; etag: string }> {
+  let token: string | undefined;
+  do {
+    const page = await call('ListObjectsV2', () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: pageSize })));
+    for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, etag: normalizeEtag(o.ETag ?? '') };
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
 }

@@ -2,7 +2,7 @@
 // object already in the bucket): the SQL behind issue 3, beside JobStore on the same database.
 import type { Db } from './db.js';
 import type { WatchedFolder } from '../../../shared/types.js';
-import type { JobState } from '../../../shared/states.js';
+import type { FileHashAlgorithm, JobState } from '../../../shared/states.js';
 
 /** How a watched file's current version reached the bucket. */
 export type FileOutcome = 'upload' | 'growing' | 'copy' | 'adopted';
@@ -46,6 +46,8 @@ function toFolder(r: Row): WatchedFolder {
     growing: r.growing === 1,
     stableMs: r.stable_ms as number,
     enabled: r.enabled === 1,
+    hashAlgorithms: JSON.parse(r.hash_algorithms as string) as FileHashAlgorithm[],
+    mhl: r.mhl === 1,
     createdAt: new Date(r.created_at as number).toISOString(),
   };
 }
@@ -80,8 +82,8 @@ export class FolderStore {
       folderById: p('SELECT * FROM watched_folders WHERE id = ?'),
       folderByPath: p('SELECT * FROM watched_folders WHERE path = ? AND destination_id = ?'),
       folders: p('SELECT * FROM watched_folders ORDER BY id'),
-      insertFolder: p(`INSERT INTO watched_folders (path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled, created_at)
-                       VALUES (@path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled, @now)`),
+      insertFolder: p(`INSERT INTO watched_folders (path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled, hash_algorithms, mhl, created_at)
+                       VALUES (@path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled, @hashAlgorithms, @mhl, @now)`),
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
       file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.rel_path = ?`),
       filesOfFolder: p(`${FILE_SELECT} WHERE wf.folder_id = ?`),
@@ -106,6 +108,8 @@ export class FolderStore {
       exclude: JSON.stringify(f.exclude),
       growing: f.growing ? 1 : 0,
       enabled: f.enabled ? 1 : 0,
+      hashAlgorithms: JSON.stringify(f.hashAlgorithms),
+      mhl: f.mhl ? 1 : 0,
       now: this.now(),
     });
     return this.getFolder(Number(info.lastInsertRowid))!;

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type { Db } from './db.js';
 import type { JobSortKey } from '../../../shared/contract.js';
-import type { Destination, DestinationInput, Job, JobEvent, Part } from '../../../shared/types.js';
-import type { ChecksumAlgorithm, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import type { Destination, DestinationInput, HashVerification, Job, JobEvent, Part } from '../../../shared/types.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { isErrorCode } from '../../../shared/errors.js';
@@ -17,9 +17,20 @@ export interface JobRecord extends Job {
   restarts: number;
   /** 0: an ordinary job; 1: its file is still growing; 2: grown, parts are verified before Complete (issue 3). */
   growing: GrowingState;
+  /** The local folder whose ASC MHL history describes the file (issue 8), and the file's path under it. */
+  mhlRoot: string | null;
+  mhlPath: string | null;
+  /** The generation of the root's history in the bucket that lists the file, once written. */
+  mhlGeneration: number | null;
 }
 
 export type GrowingState = 0 | 1 | 2;
+
+/** Where a file sits for ASC MHL: its root folder and `/`-separated path under it. */
+export interface MhlPlace {
+  root: string;
+  path: string;
+}
 
 export interface NewJob {
   destinationId: number;
@@ -36,6 +47,10 @@ export interface NewJob {
   checksumAlgorithm: ChecksumAlgorithm | null;
   /** 1 for a file that is still being written (its parts are appended as it grows). */
   growing?: GrowingState;
+  /** Whole-file hashes to compute (issue 8). */
+  hashAlgorithms?: readonly FileHashAlgorithm[];
+  mhl?: MhlPlace | null;
+  batchId?: number | null;
 }
 
 export interface PlannedPart {
@@ -126,7 +141,18 @@ function toJob(r: Row): JobRecord {
     availableAt: r.available_at as number,
     restarts: r.restarts as number,
     growing: ((r.growing as number | undefined) ?? 0) as GrowingState,
+    hashAlgorithms: parseJson<FileHashAlgorithm[]>(r.hash_algorithms, []),
+    hashes: parseJson<FileHashes>(r.hashes, {}),
+    verifiedBy: parseJson<HashVerification | null>(r.verified_by, null),
+    batchId: (r.batch_id as number | null) ?? null,
+    mhlRoot: (r.mhl_root as string | null) ?? null,
+    mhlPath: (r.mhl_path as string | null) ?? null,
+    mhlGeneration: (r.mhl_generation as number | null) ?? null,
   };
+}
+
+function parseJson<T>(v: unknown, fallback: T): T {
+  return typeof v === 'string' ? (JSON.parse(v) as T) : fallback;
 }
 
 function toPart(r: Row): PartRecord {
@@ -273,11 +299,21 @@ export class JobStore {
       const info = this.db
         .prepare(
           `INSERT INTO jobs (destination_id, source_path, bucket, key, size, mtime_ms, inode, content_type, mode,
-             part_size, part_count, checksum_algorithm, state, priority, growing, created_at, updated_at)
+             part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, created_at, updated_at)
            VALUES (@destinationId, @sourcePath, @bucket, @key, @size, @mtimeMs, @inode, @contentType, @mode,
-             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @now, @now)`,
+             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @now, @now)`,
         )
-        .run({ ...job, partCount: parts.length, priority: PRIORITIES.indexOf(job.priority), growing: job.growing ?? 0, now });
+        .run({
+          ...job,
+          partCount: parts.length,
+          priority: PRIORITIES.indexOf(job.priority),
+          growing: job.growing ?? 0,
+          hashAlgorithms: JSON.stringify(job.hashAlgorithms ?? []),
+          mhlRoot: job.mhl?.root ?? null,
+          mhlPath: job.mhl?.path ?? null,
+          batchId: job.batchId ?? null,
+          now,
+        });
       const jobId = Number(info.lastInsertRowid);
       for (const part of parts) this.s.insertPart.run(jobId, part.partNumber, part.offset, part.length, now);
       this.s.addEvent.run(jobId, now, 'queued', null, null, `Queued ${job.sourcePath} for s3://${job.bucket}/${job.key}`);
@@ -294,7 +330,7 @@ export class JobStore {
       for (const part of parts) this.s.insertPart.run(jobId, part.partNumber, part.offset, part.length, now);
       this.db
         .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = ?, mode = ?, part_size = ?, part_count = ?, upload_id = NULL,
-                  create_started_at = NULL, etag = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
+                  create_started_at = NULL, etag = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
         .run(snapshot.size, snapshot.mtimeMs, snapshot.inode, snapshot.mode, snapshot.partSize, parts.length, now, jobId);
     })();
   }
@@ -304,9 +340,10 @@ export class JobStore {
     return r ? toJob(r) : undefined;
   }
 
-  listJobs(opts: { states?: readonly JobState[]; limit?: number; offset?: number; ids?: readonly number[] } = {}): JobRecord[] {
+  listJobs(opts: { states?: readonly JobState[]; limit?: number; offset?: number; ids?: readonly number[]; batchId?: number } = {}): JobRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
+    if (opts.batchId !== undefined) where.push('j.batch_id = ?'), args.push(opts.batchId);
     if (opts.states?.length) {
       where.push(`j.state IN (${opts.states.map(() => '?').join(',')})`);
       args.push(...opts.states);
@@ -373,6 +410,13 @@ export class JobStore {
       .prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`)
       .run(...args, jobId, ...from);
     return info.changes === 1;
+  }
+
+  /** The file's hashes (of the bytes as the job's snapshot has them) and the source history entry that vouched for them, if any. */
+  setHashes(jobId: number, hashes: FileHashes, verifiedBy: HashVerification | null): void {
+    this.db
+      .prepare('UPDATE jobs SET hashes = ?, verified_by = ?, updated_at = ? WHERE id = ?')
+      .run(JSON.stringify(hashes), verifiedBy ? JSON.stringify(verifiedBy) : null, this.now(), jobId);
   }
 
   setUploadId(jobId: number, uploadId: string | null): void {

@@ -136,7 +136,43 @@ export const MIGRATIONS: readonly string[] = [
   -- 0: an ordinary job; 1: its file is still growing (parts are appended); 2: grown, its parts are verified before Complete.
   ALTER TABLE jobs ADD COLUMN growing INTEGER NOT NULL DEFAULT 0;
   `,
-  /* 3: webhooks per watched folder, and the persistent outbox their events are delivered from (issue 8) */ `
+  /* 3: whole-file hashes per job, ASC MHL batches and where each job's file sits under its root (issue 8) */ `
+  CREATE TABLE mhl_batches (
+    id INTEGER PRIMARY KEY,
+    destination_id INTEGER NOT NULL REFERENCES destinations(id),
+    root TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    key_prefix TEXT NOT NULL,
+    folder_id INTEGER,
+    state TEXT NOT NULL CHECK (state IN ('open', 'sealed', 'written', 'failed')),
+    generation INTEGER,
+    manifest_key TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    sealed_at INTEGER,
+    written_at INTEGER,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX mhl_batches_by_state ON mhl_batches(state, id);
+  -- JSON array of the algorithms asked for, JSON object of the values once computed.
+  ALTER TABLE jobs ADD COLUMN hash_algorithms TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE jobs ADD COLUMN hashes TEXT;
+  -- The local folder whose ASC MHL history describes the file, and the file's path under it.
+  ALTER TABLE jobs ADD COLUMN mhl_root TEXT;
+  ALTER TABLE jobs ADD COLUMN mhl_path TEXT;
+  -- JSON {manifest, algorithms}: the source history entry that vouched for the hashes.
+  ALTER TABLE jobs ADD COLUMN verified_by TEXT;
+  ALTER TABLE jobs ADD COLUMN batch_id INTEGER REFERENCES mhl_batches(id);
+  -- The generation of the root's history in the bucket that lists this job's file.
+  ALTER TABLE jobs ADD COLUMN mhl_generation INTEGER;
+  CREATE INDEX jobs_by_batch ON jobs(batch_id) WHERE batch_id IS NOT NULL;
+  ALTER TABLE watched_folders ADD COLUMN hash_algorithms TEXT NOT NULL DEFAULT '["xxh64"]';
+  ALTER TABLE watched_folders ADD COLUMN mhl INTEGER NOT NULL DEFAULT 0;
+  `,
+  /* 4: webhooks per watched folder, and the persistent outbox their events are delivered from (issue 8) */ `
   CREATE TABLE folder_webhooks (
     folder_id INTEGER PRIMARY KEY REFERENCES watched_folders(id) ON DELETE CASCADE,
     url TEXT NOT NULL

@@ -8,9 +8,12 @@ import { HoistError } from '../../../shared/errors.js';
 import { ClientCache } from '../s3/client.js';
 import { isAbort, toErrorInfo } from '../s3/errors.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
-import type { HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
+import { FileHasher } from './file-hashes.js';
+import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
 const READ_CHUNK = 1024 * 1024;
+/** The whole-file pass reads in larger steps: one sequential stream, no body to feed. */
+const HASH_FILE_CHUNK = 4 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 
 const clients = new ClientCache();
@@ -111,6 +114,30 @@ async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: 
   return { etag: out.ETag, echoed: echoedField !== undefined };
 }
 
+/** Every whole-file hash over one in-order read; the file must be its snapshot before and after, so the hashes describe the bytes the parts sent. */
+async function hashFile(fd: fs.promises.FileHandle, task: HashFileTask, signal: AbortSignal): Promise<TaskSuccess> {
+  const hasher = await FileHasher.create(task.algorithms);
+  const buf = Buffer.allocUnsafe(HASH_FILE_CHUNK);
+  let read = 0;
+  let lastPost = 0;
+  for (;;) {
+    if (signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+    const { bytesRead } = await fd.read(buf, 0, buf.length, read);
+    if (bytesRead === 0) break;
+    hasher.update(buf.subarray(0, bytesRead));
+    read += bytesRead;
+    if (Date.now() - lastPost >= PROGRESS_INTERVAL_MS) {
+      lastPost = Date.now();
+      post({ type: 'progress', taskId: task.taskId, bytesSent: read });
+    }
+  }
+  if (read !== task.snapshot.size) {
+    throw new HoistError('source.changed', { message: 'The source file changed size while it was being hashed.', detail: `read ${read} of ${task.snapshot.size} bytes` });
+  }
+  await checkSnapshot(fd, task.snapshot);
+  return { md5Hex: '', checksum: null, fileHashes: hasher.digest() };
+}
+
 function opName(task: WorkerTask): string {
   return task.kind === 'upload-part' ? 'UploadPart' : task.kind === 'put-object' ? 'PutObject' : 'ReadSource';
 }
@@ -124,6 +151,7 @@ async function run(task: WorkerTask, signal: AbortSignal): Promise<TaskSuccess> 
   }
   try {
     await checkSnapshot(fd, task.snapshot);
+    if (task.kind === 'hash-file') return await hashFile(fd, task, signal);
     const digest = await hashRange(fd, task, signal);
     if (task.kind === 'hash-range') return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null };
     let sent = 0;
@@ -176,4 +204,4 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   });
 });
 
-export type { HashRangeTask, PutObjectTask, UploadPartTask };
+export type { HashFileTask, HashRangeTask, PutObjectTask, UploadPartTask };

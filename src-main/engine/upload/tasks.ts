@@ -1,5 +1,5 @@
 import type { ErrorInfo } from '../../../shared/errors.js';
-import type { ChecksumAlgorithm } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes } from '../../../shared/states.js';
 import type { ConnectionSettings } from '../s3/client.js';
 
 /** What the source looked like when the job was made; a part is refused if it no longer does. */
@@ -55,7 +55,13 @@ export interface HashRangeTask extends TaskBase {
   kind: 'hash-range';
 }
 
-export type WorkerTask = UploadPartTask | PutObjectTask | HashRangeTask;
+/** Read the whole file once, in order, for its whole-file hashes (issue 8); the snapshot is checked before and after. */
+export interface HashFileTask extends TaskBase {
+  kind: 'hash-file';
+  algorithms: FileHashAlgorithm[];
+}
+
+export type WorkerTask = UploadPartTask | PutObjectTask | HashRangeTask | HashFileTask;
 
 export interface TaskSuccess {
   md5Hex: string;
@@ -65,11 +71,14 @@ export interface TaskSuccess {
   etag?: string;
   /** True when the server echoed the additional checksum, i.e. it verified it. */
   checksumVerified?: boolean;
+  /** For hash-file: the whole file's hashes. */
+  fileHashes?: FileHashes;
 }
 
 export type WorkerRequest = { type: 'run'; task: WorkerTask } | { type: 'abort'; taskId: number };
 
 export type WorkerReply =
+  /** Bytes on the wire (for hash-file: bytes hashed). */
   | { type: 'progress'; taskId: number; bytesSent: number }
   | { type: 'done'; taskId: number; result: TaskSuccess }
   | { type: 'failed'; taskId: number; error: ErrorInfo; aborted: boolean; bytesSent: number };

@@ -7,7 +7,9 @@ import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import { HoistError } from '../../../shared/errors.js';
+import { DEFAULT_FILE_HASHES } from '../../../shared/states.js';
 import type { Destination, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
+import { requireMhlHash } from '../mhl/manifest.js';
 import type { Engine } from '../engine.js';
 import type { CopyPlanSettings } from '../s3/copy.js';
 import { toHoistError } from '../s3/errors.js';
@@ -21,6 +23,9 @@ import { StabilityTracker, sameSnapshot, snapshotOf, type FileSnapshot } from '.
 
 export const DEFAULT_STABLE_MS = 3000;
 export const DEFAULT_POLL_INTERVAL_MS = 5000;
+/** How long a folder with ASC MHL on stays idle (nothing arriving, every upload settled) before its batch is sealed. */
+export const DEFAULT_BATCH_SETTLE_MS = 5000;
+const BATCH_CHECK_MS = 250;
 const FOLDER_SYNC_MS = 2000;
 const SETTLE_CONCURRENCY = 8;
 /** History entry of a growing upload paused because its watcher stopped (resumed by the next one). */
@@ -34,6 +39,8 @@ export interface FolderWatcherOptions {
   defaultStableMs?: number;
   /** Server-side copy of renamed files: threshold for UploadPartCopy (default 5 GiB), range size, ranges at once. */
   copy?: CopyPlanSettings & { concurrency?: number };
+  /** ASC MHL (issue 8): a batch is the files that arrived until the folder stayed idle this long. */
+  batchSettleMs?: number;
 }
 
 export interface FolderWatcherEvents {
@@ -57,6 +64,8 @@ interface FolderRuntime {
   settled: Map<string, FileSnapshot>;
   scanning: boolean;
   scanned: boolean;
+  /** Since when nothing has been arriving or waiting in the folder (ASC MHL batches); null while busy. */
+  idleSince: number | null;
 }
 
 // Linux statfs magic numbers of file systems whose changes made elsewhere raise no inotify events.
@@ -99,6 +108,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   private readonly limiter = new Limiter(SETTLE_CONCURRENCY);
   private stopping = new AbortController();
   private syncTimer: NodeJS.Timeout | null = null;
+  private batchTimer: NodeJS.Timeout | null = null;
   private started = false;
 
   constructor(
@@ -143,6 +153,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         throw new HoistError('config.invalid', { message: `"${glob}" is not a valid pattern: ${(err as Error).message}` });
       }
     }
+    const hashAlgorithms = [...(input.hashAlgorithms ?? DEFAULT_FILE_HASHES)];
+    if (input.mhl) requireMhlHash(hashAlgorithms);
     for (const other of this.folders.listFolders()) {
       if (other.destinationId !== input.destinationId) continue;
       if (other.path === dir) throw new HoistError('config.invalid', { message: `${dir} is already watched for this destination (folder ${other.id}).` });
@@ -160,6 +172,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       growing: input.growing ?? false,
       stableMs,
       enabled: input.enabled ?? true,
+      hashAlgorithms: hashAlgorithms,
+      mhl: input.mhl ?? false,
     });
     this.emit('folder', folder, 'added');
     if (this.started && folder.enabled) await this.startFolder(folder);
@@ -186,6 +200,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       const st = await fs.promises.stat(job.sourcePath, { bigint: true }).catch(() => null);
       if (!st || !this.ingest.growing.finish(job, snapshotOf(st))) await this.engine.cancel(jobId);
     }
+    // Its files that arrived make a batch of their own: written once their uploads settle.
+    for (const b of this.engine.batches.list({ states: ['open'], folderId: id })) this.sealBatch(b.id);
     this.folders.removeFolder(id);
     this.emit('folder', folder, 'removed');
   }
@@ -201,6 +217,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.resumeParkedGrowing();
     await this.syncFolders();
     this.syncTimer = setInterval(() => void this.syncFolders(), FOLDER_SYNC_MS);
+    this.batchTimer = setInterval(() => this.sealQuietBatches(), BATCH_CHECK_MS);
   }
 
   /** Stops watching; waits for decisions and copies under way (a copy cut short is redone at the next start). */
@@ -208,6 +225,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     if (!this.started) return;
     this.started = false;
     if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.batchTimer) clearInterval(this.batchTimer);
     this.stopping.abort();
     await Promise.all([...this.runtimes.values()].map((rt) => this.stopFolder(rt)));
     while (this.settling.size > 0 || this.background.size > 0) await Promise.allSettled([...this.settling.values(), ...this.background]);
@@ -226,6 +244,38 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     for (const job of this.engine.listJobs({ states: ['paused'] })) {
       if (job.growing === 1 && this.engine.events(job.id).at(-1)?.kind === PARKED_EVENT) this.engine.resume(job.id);
     }
+  }
+
+  // ---- ASC MHL batches (issue 8) ----
+
+  /**
+   * A watched folder's batch is the files that arrived until the folder went idle: nothing waiting
+   * to become stable, being decided or copied, every upload of the batch settled, for the settle
+   * time. Then it is sealed, and the engine writes its root's next generation. `now` seals what is
+   * quiet without waiting (for `hoist watch --once`).
+   */
+  sealQuietBatches(now = false): number {
+    let sealed = 0;
+    const settleMs = this.opts.batchSettleMs ?? DEFAULT_BATCH_SETTLE_MS;
+    for (const rt of this.runtimes.values()) {
+      if (!rt.folder.mhl) continue;
+      const busy = !rt.scanned || rt.scanning || rt.tracker.pending > 0 || this.background.size > 0 || [...this.settling.keys()].some((f) => f.startsWith(rt.folder.path + path.sep));
+      const quiet = busy ? [] : this.engine.batches.quietOpenBatches(rt.folder.id);
+      if (quiet.length === 0) {
+        rt.idleSince = null;
+        continue;
+      }
+      rt.idleSince ??= Date.now();
+      if (!now && Date.now() - rt.idleSince < settleMs) continue;
+      for (const b of quiet) if (this.sealBatch(b.id)) sealed++;
+    }
+    return sealed;
+  }
+
+  private sealBatch(id: number): boolean {
+    if (!this.engine.batches.seal(id)) return false;
+    this.engine.emit('batch', this.engine.batches.get(id)!);
+    return true;
   }
 
   /** True when every folder has been scanned and no file is waiting, being decided or being copied. */
@@ -275,6 +325,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         settled: new Map(),
         scanning: false,
         scanned: false,
+        idleSince: null,
       };
       this.runtimes.set(folder.id, rt);
       if (this.opts.poll || (await isNetworkShare(folder.path))) {

@@ -5,7 +5,7 @@
 import mime from 'mime-types';
 import { MAX_PARTS, MAX_PART_SIZE } from '../../../shared/limits.js';
 import type { Destination } from '../../../shared/types.js';
-import type { JobRecord, JobStore, PlannedPart } from '../store/job-store.js';
+import type { JobRecord, JobStore, NewJob, PlannedPart } from '../store/job-store.js';
 import { choosePartSize } from '../upload/part-plan.js';
 import type { FileSnapshot } from './stability.js';
 
@@ -44,6 +44,8 @@ export interface GrowingSource {
   dest: Destination;
   file: string;
   key: string;
+  /** Whole-file hashes and the ASC MHL batch (issue 8): hashed once the file is finished. */
+  hashing?: Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId'>;
 }
 
 /** Creates and extends the jobs of growing files; the SQL lives in JobStore. */
@@ -74,6 +76,7 @@ export class GrowingUploads {
         priority: 'normal',
         checksumAlgorithm: src.dest.checksumAlgorithm,
         growing: 1,
+        ...src.hashing,
       },
       parts,
     );

@@ -11,7 +11,8 @@ import type { Engine } from '../engine.js';
 import * as ops from '../s3/operations.js';
 import { toHoistError } from '../s3/errors.js';
 import type { FolderStore, WatchedFileView } from '../store/folder-store.js';
-import type { JobRecord } from '../store/job-store.js';
+import type { JobRecord, NewJob } from '../store/job-store.js';
+import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
 import { GrowingUploads } from './growing.js';
 import { fileMatchesEtag } from './local-etag.js';
@@ -76,6 +77,7 @@ export class Ingest {
 
   /** The file has stopped changing: decide what it becomes. */
   async settle(ctx: FileContext, snap: FileSnapshot): Promise<void> {
+    if (this.isHistory(ctx)) return;
     const key = this.keyOrSkip(ctx);
     if (key === null) return;
     const row = this.folders.file(ctx.folder.id, ctx.relPath);
@@ -103,6 +105,7 @@ export class Ingest {
 
   /** The file got longer: in a growing folder, its parts start (or keep) going out. Problems wait for `settle` to report them once. */
   grew(ctx: FileContext, snap: FileSnapshot): void {
+    if (this.isHistory(ctx)) return;
     const key = this.keyOrSkip(ctx, false);
     if (key === null) return;
     const row = this.folders.file(ctx.folder.id, ctx.relPath);
@@ -113,7 +116,7 @@ export class Ingest {
     }
     if (job && UNFINISHED.has(job.state)) return;
     if (this.collides(ctx, key, false)) return;
-    const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key }, snap);
+    const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key, hashing: this.hashing(ctx, key) }, snap);
     if (!started) return;
     this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: started.id, etag: null });
     this.announce(started.id);
@@ -126,6 +129,20 @@ export class Ingest {
       this.announce(job.id);
       this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'grown', jobId: job.id });
     }
+  }
+
+  /** With ASC MHL on, a root's `ascmhl/` folder travels with its generation (the MHL writer copies it), not as files of its own. */
+  private isHistory(ctx: FileContext): boolean {
+    return ctx.folder.mhl && isHistoryPath(ctx.relPath);
+  }
+
+  /** The folder's whole-file hashes, and the file's place in its root's open ASC MHL batch (issue 8). */
+  private hashing(ctx: FileContext, key: string): Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId'> {
+    const { rootPrefix, ...place } = mhlPlacement(ctx.folder.path, ctx.file, ctx.folder.mhl ? key : null);
+    const batchId = ctx.folder.mhl
+      ? this.engine.batches.batchFor({ destinationId: ctx.dest.id, root: place.root, bucket: ctx.dest.bucket, keyPrefix: rootPrefix, folderId: ctx.folder.id }, 'open').id
+      : null;
+    return { hashAlgorithms: ctx.folder.hashAlgorithms, mhl: place, batchId };
   }
 
   /** Jobs made or moved on here, not by the scheduler: hosts still hear of them. */
@@ -197,7 +214,7 @@ export class Ingest {
 
   private startCopy(ctx: FileContext, key: string, snap: FileSnapshot, from: WatchedFileView, uploadPlan: PlanSettings): void {
     if (this.collides(ctx, key)) return;
-    const c: CopyJob = { dest: ctx.dest, file: ctx.file, key, snap, from, uploadPlan };
+    const c: CopyJob = { dest: ctx.dest, file: ctx.file, key, snap, from, uploadPlan, hashing: this.hashing(ctx, key) };
     const job = this.copier.begin(c);
     this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'copy', jobId: job.id, etag: null });
     this.announce(job.id);
@@ -223,6 +240,9 @@ export class Ingest {
       jobs = await this.engine.enqueue([ctx.file], {
         destination: ctx.dest,
         key,
+        base: ctx.folder.path,
+        hashes: ctx.folder.hashAlgorithms,
+        mhl: ctx.folder.mhl ? { folderId: ctx.folder.id } : false,
         ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
       });
     } catch (err) {

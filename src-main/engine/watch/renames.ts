@@ -11,7 +11,7 @@ import type { Destination } from '../../../shared/types.js';
 import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, type ObjectRef } from '../s3/copy.js';
 import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
-import type { JobRecord, JobStore } from '../store/job-store.js';
+import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
 import type { FileSnapshot } from './stability.js';
 
@@ -42,6 +42,8 @@ export interface CopyJob {
   from: WatchedFileView;
   /** The upload plan to fall back on when the copy cannot be made. */
   uploadPlan: PlanSettings;
+  /** Whole-file hashes and the ASC MHL batch (issue 8). */
+  hashing?: Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId'>;
 }
 
 export type CopyEnd = 'copied' | 'uploading' | 'interrupted';
@@ -73,6 +75,7 @@ export class RenameCopier {
           partSize: plan.mode === 'multipart' ? plan.partSize : c.snap.size,
           priority: 'normal',
           checksumAlgorithm: null,
+          ...c.hashing,
         },
         plan.parts,
       );
@@ -113,6 +116,9 @@ export class RenameCopier {
         if (job.mode === 'single') this.store.markPartDone(job.id, 1, result.etag, /^[0-9a-f]{32}$/.test(result.etag) ? result.etag : '', null);
         this.store.transition(job.id, ['running'], 'completing');
         this.store.transition(job.id, ['completing'], 'done', { etag: result.etag, error: null });
+        // The same bytes as the object copied (inode and snapshot, or the ETag, say so): the same hashes.
+        const fromJob = c.from.jobId ? this.store.getJob(c.from.jobId) : undefined;
+        if (fromJob && Object.keys(fromJob.hashes).length > 0) this.store.setHashes(job.id, fromJob.hashes, null);
         this.store.addEvent(job.id, 'done', `Copied server-side (${result.mode === 'single' ? 'CopyObject' : `${result.parts} UploadPartCopy ranges`}); ETag ${result.etag}. No byte was uploaded again.`);
       })();
       return 'copied';
