@@ -1,13 +1,19 @@
-// `hoist folders add|list|remove`, `hoist watch` and `hoist copy`: watched folders and server-side
-// copies from the command line (issue 3).
+// `hoist folders add|list|remove`, `hoist watch` and `hoist copy`: watched folders (sending to one
+// or several destinations, cleaning up after verified delivery) and server-side copies from the
+// command line (issues 3 and 8).
 import readline from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HoistError } from '../shared/errors.js';
-import type { Destination, WatchedFolder } from '../shared/types.js';
+import path from 'node:path';
+import { PRIORITIES, type AfterDelivery, type Priority } from '../shared/states.js';
+import type { Destination } from '../shared/types.js';
+import { namedDestination } from './cli-destinations.js';
 import { ProgressView, jobLine } from './cli-output.js';
 import { SETTLED_STATES, type Engine } from './engine/engine.js';
 import { copyObject, type ObjectRef } from './engine/s3/copy.js';
+import type { FolderRecord } from './engine/store/folder-store.js';
 import type { JobRecord } from './engine/store/job-store.js';
+import type { CleanupRetry } from './engine/watch/cleanup.js';
 import { formatBytes, parseSize } from './engine/upload/part-plan.js';
 import { DEFAULT_POLL_INTERVAL_MS, FolderWatcher } from './engine/watch/folder-watcher.js';
 
@@ -41,6 +47,23 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** --after keep | delete | move:DIR (DIR relative to the current folder) */
+export function parseAfter(v: string): { after: AfterDelivery; moveTo: string | null } {
+  if (v === 'keep' || v === 'delete') return { after: v, moveTo: null };
+  const m = /^move:(.+)$/.exec(v);
+  if (!m) throw new InvalidArgumentError('expected keep, delete or move:DIR');
+  return { after: 'move', moveTo: path.resolve(m[1]!) };
+}
+
+/** Back-off of a failed delete or move after delivery, from the environment (tests and impatient people). */
+function cleanupRetryFromEnv(env = process.env): Partial<CleanupRetry> {
+  const num = (name: string) => (env[name] ? Number(env[name]) : undefined);
+  return {
+    ...(num('HOIST_CLEANUP_RETRY_BASE_MS') !== undefined ? { baseDelayMs: num('HOIST_CLEANUP_RETRY_BASE_MS')! } : {}),
+    ...(num('HOIST_CLEANUP_RETRY_MAX_MS') !== undefined ? { maxDelayMs: num('HOIST_CLEANUP_RETRY_MAX_MS')! } : {}),
+  };
+}
+
 function folderIdArg(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a folder id (see `hoist folders list`)');
@@ -54,8 +77,16 @@ export function parseS3Url(v: string): ObjectRef {
   return { bucket: m[1]!, key: m[2]! };
 }
 
-function folderLine(f: WatchedFolder, bucket: string): string {
+/** The folder with its destinations by name, as `folders add --json` and `folders list --json` print it. */
+function folderView(engine: Engine, f: FolderRecord): FolderRecord & { bucket: string; destinations: string[] } {
+  const dests = f.destinationIds.map((id) => engine.store.getDestination(id));
+  return { ...f, bucket: dests[0]?.bucket ?? '?', destinations: dests.map((d, i) => d?.name ?? `#${f.destinationIds[i]}`) };
+}
+
+function folderLine(f: FolderRecord & { bucket: string; destinations: string[] }): string {
   const flags = [
+    f.priority !== 'normal' ? `${f.priority} priority` : '',
+    f.after === 'delete' ? 'delete after delivery' : f.after === 'move' ? `move to ${f.moveTo} after delivery` : '',
     f.growing ? 'growing' : '',
     `stable ${f.stableMs / 1000}s`,
     f.include.length ? `include ${f.include.join(',')}` : '',
@@ -63,11 +94,12 @@ function folderLine(f: WatchedFolder, bucket: string): string {
     f.singlePutThreshold !== null ? `single-put below ${formatBytes(f.singlePutThreshold)}` : '',
     f.enabled ? '' : 'disabled',
   ].filter(Boolean);
-  return `${String(f.id).padStart(4)}  ${f.path}  ->  s3://${bucket}/${f.prefix}  (${flags.join('; ')})`;
+  const to = f.destinations.length === 1 ? `s3://${f.bucket}/${f.prefix}` : `${f.destinations.join(', ')} (prefix ${f.prefix || 'none'})`;
+  return `${String(f.id).padStart(4)}  ${f.path}  ->  ${to}  (${flags.join('; ')})`;
 }
 
 /** Asks on the terminal until the answer is keep or cancel. */
-async function askKeepOrCancel(folder: WatchedFolder, unfinished: number): Promise<'keep' | 'cancel'> {
+async function askKeepOrCancel(folder: FolderRecord, unfinished: number): Promise<'keep' | 'cancel'> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     for (;;) {
@@ -85,9 +117,12 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
 
   folders
     .command('add')
-    .description('watch a folder: every finished file under it goes to the bucket, once')
+    .description('watch a folder: every finished file under it goes to each destination, once')
     .argument('<dir>', 'the folder')
-    .requiredOption('--bucket <bucket>', 'destination bucket')
+    .option('--to <name>', 'a named destination (repeatable: one job per file and destination)', collect, [])
+    .option('--bucket <bucket>', 'shorthand for one destination: this bucket on the resolved endpoint')
+    .option('--after <what>', 'once every destination verified a file: keep it, delete it, or move:DIR (same relative path under DIR); default keep', parseAfter)
+    .addOption(new Option('--priority <level>', 'priority of its jobs (a dailies folder marked high overtakes normal work)').choices([...PRIORITIES]))
     .option('--prefix <prefix>', 'key prefix; a file goes to PREFIX/PATH-RELATIVE-TO-DIR', '')
     .option('--include <glob>', 'only files matching this pattern (repeatable; a pattern without / matches the name at any depth)', collect, [])
     .option('--exclude <glob>', 'never files matching this pattern (repeatable)', collect, [])
@@ -95,13 +130,19 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
     .option('--stable-for <duration>', 'how long size and mtime must stay unchanged before a file counts as finished (default 3s)', parseDuration)
     .option('--single-put-threshold <size>', "files below this go as one PutObject (default: the destination's)", sizeArg)
     .option('--json', 'print the folder as JSON')
-    .action(async (dir: string, o: { bucket: string; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; json?: boolean }) => {
+    .action(async (dir: string, o: { to: string[]; bucket?: string; after?: { after: AfterDelivery; moveTo: string | null }; priority?: Priority; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; json?: boolean }) => {
+      if ((o.bucket === undefined) === (o.to.length === 0)) {
+        throw new HoistError('config.invalid', { message: 'Say where the files go: --to NAME (repeatable) for named destinations, or --bucket BUCKET for one (not both).' });
+      }
       const engine = await deps.openEngine();
       try {
-        const dest = await deps.destinationFor(engine, o);
+        const dests = o.bucket !== undefined ? [await deps.destinationFor(engine, { bucket: o.bucket })] : o.to.map((name) => namedDestination(engine, name));
         const folder = await new FolderWatcher(engine).addFolder({
           path: dir,
-          destinationId: dest.id,
+          destinationId: dests[0]!.id,
+          destinationIds: dests.map((d) => d.id),
+          ...(o.after ? { after: o.after.after, moveTo: o.after.moveTo } : {}),
+          ...(o.priority ? { priority: o.priority } : {}),
           prefix: o.prefix,
           include: o.include,
           exclude: o.exclude,
@@ -109,8 +150,9 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
           ...(o.stableFor !== undefined ? { stableMs: o.stableFor } : {}),
           ...(o.singlePutThreshold !== undefined ? { singlePutThreshold: o.singlePutThreshold } : {}),
         });
-        if (o.json) process.stdout.write(JSON.stringify({ folder: { ...folder, bucket: dest.bucket } }, null, 2) + '\n');
-        else process.stderr.write(`watching ${folderLine(folder, dest.bucket).trimStart()}\n\`hoist watch\` uploads what arrives there.\n`);
+        const view = folderView(engine, folder);
+        if (o.json) process.stdout.write(JSON.stringify({ folder: view }, null, 2) + '\n');
+        else process.stderr.write(`watching ${folderLine(view).trimStart()}\n\`hoist watch\` uploads what arrives there.\n`);
       } finally {
         await engine.close();
       }
@@ -123,10 +165,10 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
     .action(async (o: { json?: boolean }) => {
       const engine = await deps.openEngine();
       try {
-        const list = new FolderWatcher(engine).listFolders().map((f) => ({ ...f, bucket: engine.store.getDestination(f.destinationId)?.bucket ?? '?' }));
+        const list = new FolderWatcher(engine).listFolders().map((f) => folderView(engine, f));
         if (o.json) process.stdout.write(JSON.stringify({ folders: list }, null, 2) + '\n');
-        else if (list.length === 0) process.stdout.write('no watched folders (add one with `hoist folders add DIR --bucket B`)\n');
-        else for (const f of list) process.stdout.write(folderLine(f, f.bucket) + '\n');
+        else if (list.length === 0) process.stdout.write('no watched folders (add one with `hoist folders add DIR --to NAME` or `--bucket B`)\n');
+        else for (const f of list) process.stdout.write(folderLine(f) + '\n');
       } finally {
         await engine.close();
       }
@@ -198,7 +240,11 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
 /** `hoist watch`: runs until Ctrl-C (or, with --once, until what was found has settled); returns the exit status. */
 async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?: number; once?: boolean }): Promise<number> {
   const engine = await deps.openEngine();
-  const watcher = new FolderWatcher(engine, { ...(o.poll ? { poll: true } : {}), ...(o.pollInterval !== undefined ? { pollIntervalMs: o.pollInterval } : {}) });
+  const watcher = new FolderWatcher(engine, {
+    ...(o.poll ? { poll: true } : {}),
+    ...(o.pollInterval !== undefined ? { pollIntervalMs: o.pollInterval } : {}),
+    cleanupRetry: cleanupRetryFromEnv(),
+  });
   const enabled = watcher.listFolders().filter((f) => f.enabled);
   if (enabled.length === 0) {
     await engine.close();
@@ -217,7 +263,8 @@ async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?
   watcher.on('file', (a) => {
     if (a.jobId !== null) mine.add(a.jobId);
     const from = a.fromKey ? ` from ${a.fromKey}` : '';
-    view.say(`${a.action.padEnd(10)} ${a.path} -> ${a.key}${from}`);
+    if (a.action === 'deleted' || a.action === 'moved') view.say(`${a.action.padEnd(10)} ${a.path} (every destination verified it)`);
+    else view.say(`${a.action.padEnd(10)} ${a.path} -> ${a.key}${from}`);
   });
   watcher.on('skipped', (s) => {
     problems++;

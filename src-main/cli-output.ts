@@ -1,34 +1,10 @@
 // How the `hoist` command shows jobs and progress: a live bar on a terminal, plain lines otherwise.
-import type { Job, JobProgress, RemoteUpload } from '../shared/types.js';
+import type { JobProgress, RemoteUpload } from '../shared/types.js';
 import type { JobRecord } from './engine/store/job-store.js';
 import { formatBytes } from './engine/upload/part-plan.js';
 
-/** The stable `--json` shape of a job: the shared Job contract, without internal columns. */
-export function publicJob(j: JobRecord): Job {
-  return {
-    id: j.id,
-    destinationId: j.destinationId,
-    sourcePath: j.sourcePath,
-    bucket: j.bucket,
-    key: j.key,
-    size: j.size,
-    state: j.state,
-    priority: j.priority,
-    mode: j.mode,
-    partSize: j.partSize,
-    partCount: j.partCount,
-    partsDone: j.partsDone,
-    bytesDone: j.bytesDone,
-    checksumAlgorithm: j.checksumAlgorithm,
-    uploadId: j.uploadId,
-    etag: j.etag,
-    error: j.error,
-    attempts: j.attempts,
-    createdAt: j.createdAt,
-    startedAt: j.startedAt,
-    finishedAt: j.finishedAt,
-  };
-}
+/** The stable `--json` shape of a job: the shared Job contract, without internal columns (the same as the hosts show). */
+export { publicJobOf as publicJob } from './engine/api.js';
 
 export function formatRate(bytesPerSecond: number): string {
   return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
@@ -45,7 +21,8 @@ export function formatDuration(seconds: number | null): string {
 export function jobLine(j: JobRecord): string {
   const pct = j.size > 0 ? ((100 * j.bytesDone) / j.size).toFixed(1) : j.state === 'done' ? '100.0' : '0.0';
   const err = j.error && j.state !== 'done' ? `  ${j.error.code}${j.error.operation ? ` (${j.error.operation})` : ''}: ${j.error.message}` : '';
-  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}${err}`;
+  const priority = j.priority !== 'normal' ? `  ${j.priority} priority` : '';
+  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${err}`;
 }
 
 export function uploadLine(u: RemoteUpload): string {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
+import type { Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
 import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, type ObjectRef } from '../s3/copy.js';
 import { toHoistError } from '../s3/errors.js';
@@ -42,6 +43,8 @@ export interface CopyJob {
   from: WatchedFileView;
   /** The upload plan to fall back on when the copy cannot be made. */
   uploadPlan: PlanSettings;
+  /** The folder's: kept when the copy becomes an upload. */
+  priority: Priority;
 }
 
 export type CopyEnd = 'copied' | 'uploading' | 'interrupted';
@@ -71,7 +74,7 @@ export class RenameCopier {
           contentType: mime.lookup(c.file) || 'application/octet-stream',
           mode: plan.mode,
           partSize: plan.mode === 'multipart' ? plan.partSize : c.snap.size,
-          priority: 'normal',
+          priority: c.priority,
           checksumAlgorithm: null,
         },
         plan.parts,
