@@ -75,11 +75,12 @@ async function copyVerified(file: string, target: string, verified: FileSnapshot
   await fs.promises.rm(partial, { force: true });
   try {
     await fs.promises.copyFile(file, partial, fs.constants.COPYFILE_EXCL);
-    const st = await fs.promises.stat(file);
+    const st = await fs.promises.stat(file, { bigint: true });
     const fh = await fs.promises.open(partial, 'r+');
     try {
-      await fh.utimes(st.atime, st.mtime);
-      await fh.chmod(st.mode & 0o7777);
+      // Seconds as a double keep sub-microsecond precision (a Date would round to the millisecond).
+      await fh.utimes(Number(st.atimeNs) / 1e9, Number(st.mtimeNs) / 1e9);
+      await fh.chmod(Number(st.mode) & 0o7777);
       await fh.sync();
     } finally {
       await fh.close();
