@@ -172,6 +172,7 @@ test('folders that would upload moved files again, or lose files another folder 
     await refuses({ path: dirIn, destinationId: dest.id, after: 'move' }, /Say where delivered files go/);
     await refuses({ path: dirIn, destinationId: dest.id, after: 'delete', moveTo: path.join(dir, 'done') }, /only with after: move/);
     await refuses({ path: dirIn, destinationId: dest.id, after: 'move', moveTo: path.join(dirIn, 'done') }, /overlaps the watched folder/);
+    await refuses({ path: dirIn, destinationId: dest.id, after: 'move', moveTo: path.join(dir, 'unmounted') }, /does not exist. Create it \(or mount its volume\) first/);
     await refuses({ path: dirIn, destinationId: dest.id, destinationIds: [other.id, dest.id] }, /must be the first of destinationIds/);
     await refuses({ path: dirIn, destinationId: dest.id, destinationIds: [dest.id, dest.id] }, /named twice/);
     await refuses({ path: dirIn, destinationId: dest.id, destinationIds: [dest.id, 999] }, /no destination 999/);

@@ -4,6 +4,7 @@
 // object already there was matched to the file's bytes), the file is unchanged since (size, mtime,
 // inode) and not growing. The debt is kept in the database and retried with back-off until it is
 // paid, across restarts; each outcome goes into the history of the file's jobs.
+import fs from 'node:fs';
 import path from 'node:path';
 import { HoistError } from '../../../shared/errors.js';
 import type { Engine } from '../engine.js';
@@ -161,7 +162,12 @@ export class SourceCleanup {
       await deleteSource(file, v.snap);
       return 'Deleted the source file: every destination holds it, verified';
     }
-    const target = path.join(folder.moveTo!, ...relPath.split('/'));
+    const moveTo = folder.moveTo!;
+    if (!(await fs.promises.stat(moveTo).then((st) => st.isDirectory(), () => false))) {
+      // An unmounted volume: its mount point must not fill up with the files instead.
+      throw new HoistError('cleanup.failed', { message: `Cannot move ${file}: the folder ${moveTo} is not there (unmounted?).` });
+    }
+    const target = path.join(moveTo, ...relPath.split('/'));
     const how = await moveSource(file, target, v.snap, v.bytes);
     return `Moved the source file to ${target}${how === 'copied' ? ' (copied across file systems, verified against the ETag, then removed)' : ''}: every destination holds it, verified`;
   }

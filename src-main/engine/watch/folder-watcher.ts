@@ -213,7 +213,9 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       throw new HoistError('config.invalid', { message: `Files cannot be moved to ${target}: it overlaps the watched folder ${dir}. Choose a folder outside it.` });
     }
     const st = await fs.promises.stat(target).catch(() => null);
-    if (st && !st.isDirectory()) throw new HoistError('config.invalid', { message: `Files cannot be moved to ${target}: it is not a folder.` });
+    // It must exist: a folder made in place of an unmounted volume would take the files somewhere unexpected.
+    if (!st) throw new HoistError('config.invalid', { message: `Files cannot be moved to ${target}: it does not exist. Create it (or mount its volume) first.` });
+    if (!st.isDirectory()) throw new HoistError('config.invalid', { message: `Files cannot be moved to ${target}: it is not a folder.` });
     return target;
   }
 
