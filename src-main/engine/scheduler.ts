@@ -210,7 +210,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (a.job.growing) this.refreshGrowing(a);
       const lane = this.lane(a.dest);
       let free = lane.limit - lane.inflight;
-      if (free <= 0 && this.mayOvertake(lane, rankOf(a))) free = 1;
+      if (free <= 0 && this.mayOvertake(lane, a.dest, rankOf(a))) free = 1;
       if (free <= 0) continue;
       for (const part of this.store.nextPendingParts(a.job.id, free)) {
         if (a.inflight.has(part.partNumber)) continue;
@@ -223,9 +223,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * A part may go beyond the lane's limit, once, when every part in flight there has a lower
-   * priority: a high-priority job starts at once behind full lanes, and nothing on the wire is aborted.
+   * priority: a high-priority job starts at once behind full lanes, and nothing on the wire is
+   * aborted. Not while the server asks for fewer requests (SlowDown lowered the limit).
    */
-  private mayOvertake(lane: DestinationLane, rank: number): boolean {
+  private mayOvertake(lane: DestinationLane, dest: Destination, rank: number): boolean {
+    if (lane.limit < dest.concurrency) return false;
     return lane.inflight > 0 && lane.inflight <= lane.limit && lane.inflightByRank.slice(0, rank + 1).every((n) => n === 0);
   }
 
