@@ -29,6 +29,8 @@ const SWEEP_MS = 1_000;
 export interface CleanupHooks {
   activity(a: FileActivity): void;
   notice(n: { folderId: number; message: string }): void;
+  /** True while this process watches the folder: only then are its files touched (not a disabled or unmounted one). */
+  watching(folderId: number): boolean;
   /** True while the watcher still sees the file changing (not yet stable, or growing). */
   changing(folderId: number, file: string): boolean;
   /** Runs `task` after whatever is being decided for this file, never beside it. */
@@ -79,9 +81,9 @@ export class SourceCleanup {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  /** True when no clean-up is under way and none is due now. */
+  /** True when no clean-up is under way and none is due now in a watched folder. */
   get idle(): boolean {
-    return this.running.size === 0 && this.folders.dueCleanups(1).length === 0;
+    return this.running.size === 0 && !this.folders.dueCleanups().some((c) => this.hooks.watching(c.folderId));
   }
 
   /** A job ended: if it was the last destination of a watched file to verify it, the file's clean-up is owed. */
@@ -101,7 +103,7 @@ export class SourceCleanup {
 
   /** Looks at one file now (after the watcher settled it, or a job of it ended). */
   consider(folder: FolderRecord, relPath: string): void {
-    if (folder.after === 'keep') return;
+    if (folder.after === 'keep' || !this.hooks.watching(folder.id)) return;
     const file = sourcePath(folder, relPath);
     this.track(this.hooks.exclusive(file, () => this.pay(folder, relPath, null)));
   }
@@ -116,6 +118,7 @@ export class SourceCleanup {
         this.folders.cleanupSettled(owed.folderId, owed.relPath);
         continue;
       }
+      if (!this.hooks.watching(folder.id)) continue; // owed still; paid once the folder is watched again
       this.track(this.hooks.exclusive(sourcePath(folder, owed.relPath), () => this.pay(folder, owed.relPath, owed)));
     }
   }

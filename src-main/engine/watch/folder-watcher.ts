@@ -133,6 +133,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       {
         activity: (a) => this.emit('file', a),
         notice: (n) => this.emit('notice', n),
+        watching: (folderId) => this.runtimes.has(folderId),
         changing: (folderId, file) => this.runtimes.get(folderId)?.tracker.isTracking(file) ?? false,
         exclusive: (file, task) => this.serialize(file, task),
       },
