@@ -490,20 +490,19 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     return next;
   }
 
-  /** The file is finished: decided once per destination (each on its own: one that fails does not hold up the others), then cleaned up if all have it. */
+  /**
+   * The file is finished: decided for every destination at once (a slow or failing one holds up
+   * only its own job), then cleaned up if all have it.
+   */
   private settle(rt: FolderRuntime, file: string, snap: FileSnapshot): void {
     void this.serialize(file, async () => {
-      let decided = true;
-      for (const ctx of this.contexts(rt, file)) {
-        try {
-          await this.ingest.settle(ctx, snap);
-        } catch (err) {
-          decided = false;
-          const e = toHoistError(err);
-          this.emit('skipped', { folderId: rt.folder.id, path: file, reason: e.code, message: e.message });
-        }
+      const outcomes = await Promise.allSettled(this.contexts(rt, file).map((ctx) => this.ingest.settle(ctx, snap)));
+      for (const o of outcomes) {
+        if (o.status === 'fulfilled') continue;
+        const e = toHoistError(o.reason);
+        this.emit('skipped', { folderId: rt.folder.id, path: file, reason: e.code, message: e.message });
       }
-      if (decided) rt.settled.set(relativePath(rt.folder.path, file), snap);
+      if (outcomes.every((o) => o.status === 'fulfilled')) rt.settled.set(relativePath(rt.folder.path, file), snap);
     }).then(
       () => this.cleanup.consider(rt.folder, relativePath(rt.folder.path, file)),
       (err) => this.emit('skipped', { folderId: rt.folder.id, path: file, reason: toHoistError(err).code, message: toHoistError(err).message }),
