@@ -13,6 +13,7 @@ import { toHoistError } from '../s3/errors.js';
 import type { FolderRecord, FolderStore, OwedCleanup, WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord } from '../store/job-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
+import { planParts } from '../upload/part-plan.js';
 import type { FileActivity } from './ingest.js';
 import { currentSnapshot, deleteSource, moveSource, type VerifiedBytes } from './source-files.js';
 import { sameSnapshot, type FileSnapshot } from './stability.js';
@@ -204,9 +205,10 @@ export class SourceCleanup {
       if (first && !sameSnapshot(first, r)) return { kind: 'not-yet' };
       first ??= r;
       if (r.how === 'adopted') {
-        // Found already there, its ETag matched to the file's bytes when it was adopted.
+        // Found already there, its ETag matched to the file's bytes when it was adopted (with our part size first, as then).
         if (!r.etag) return { kind: 'not-yet' };
-        bytes ??= { etag: r.etag, partSizeHints: [] };
+        const dest = this.engine.store.getDestination(r.destinationId);
+        bytes ??= { etag: r.etag, partSizeHints: dest ? [planParts(r.size, { ...dest, singlePutThreshold: 0 }).partSize] : [] };
         continue;
       }
       const job = r.jobId ? this.engine.getJob(r.jobId) : undefined;
@@ -215,7 +217,8 @@ export class SourceCleanup {
       if (!etagVerified(job, this.engine.parts(job.id).map((p) => p.md5))) {
         return { kind: 'unverifiable', jobs, why: `s3://${job.bucket}/${job.key} has ETag ${job.etag ?? '(none)'}, which is not the MD5 of the file's bytes (SSE-KMS, or the server gave no ETag), so its delivery cannot be proven` };
       }
-      bytes ??= { etag: job.etag!, partSizeHints: [job.partSize] };
+      // A job's own ETag and part size check a moved copy in one pass.
+      bytes = { etag: job.etag!, partSizeHints: [job.partSize] };
     }
     if (!first || !bytes) return { kind: 'not-yet' };
     const now = await currentSnapshot(file);
