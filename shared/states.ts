@@ -25,5 +25,9 @@ export const PRIORITIES = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 export const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
 
+/** What becomes of a watched folder's source file once every destination has it, verified (issue 8). */
+export const AFTER_DELIVERY = ['keep', 'delete', 'move'] as const;
+export type AfterDelivery = (typeof AFTER_DELIVERY)[number];
+
 /** How a job's bytes go out: one PutObject, or a multipart upload. */
 export type UploadMode = 'single' | 'multipart';

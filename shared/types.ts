@@ -1,4 +1,4 @@
-import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, PartState, Priority, UploadMode } from './states.js';
+import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, PartState, Priority, UploadMode } from './states.js';
 import type { ErrorInfo } from './errors.js';
 
 /** Where jobs go: one bucket on one endpoint, with its upload settings. */
@@ -24,14 +24,24 @@ export interface Destination {
   /** Parts one upload may have: 10,000 on S3; some servers are configured lower. */
   maxParts: number;
   checksumAlgorithm: ChecksumAlgorithm | null;
+  /**
+   * Where its credentials come from: `chain` (its profile, or the standard AWS chain) or `saved`
+   * (sealed by the desktop app with the OS keychain; only that host can open them). Set by the
+   * engine, never by an input. Optional in this type only so that older fakes still compile.
+   */
+  credentials?: CredentialOrigin;
 }
 
-export type DestinationInput = Omit<Destination, 'id'>;
+export type CredentialOrigin = 'chain' | 'saved';
+
+export type DestinationInput = Omit<Destination, 'id' | 'credentials'>;
 
 /** A job as every host and `hoist jobs --json` show it. Field names are a stable contract. */
 export interface Job {
   id: number;
   destinationId: number;
+  /** The destination's name (always set by the engine; optional in this type only so that older fakes still compile). */
+  destination?: string;
   sourcePath: string;
   bucket: string;
   key: string;
@@ -123,11 +133,24 @@ export interface RemotePart {
   lastModified: string | null;
 }
 
-/** A folder whose finished files are uploaded to a destination (issue 3). */
+/** A folder whose finished files are uploaded to one or more destinations (issues 3 and 8). */
 export interface WatchedFolder {
   id: number;
   path: string;
+  /** The first of `destinationIds` (kept for hosts that know one destination per folder). */
   destinationId: number;
+  /**
+   * Every destination the folder sends to, in order: each file becomes one job per destination.
+   * The fields below this one up to `growing` are always set by the engine; they are optional
+   * in this type only so that older fakes still compile.
+   */
+  destinationIds?: number[];
+  /** After every destination verified a file: keep it, delete it, or move it to `moveTo` (same relative path). */
+  after?: AfterDelivery;
+  /** Absolute folder for `after: 'move'`, else null. */
+  moveTo?: string | null;
+  /** The priority of the jobs the folder makes. */
+  priority?: Priority;
   /** Prepended to each file's path relative to the folder. */
   prefix: string;
   /** Glob patterns (picomatch) on the relative path; empty = everything. */
@@ -147,8 +170,9 @@ export interface WatchedFolder {
   createdAt: string;
 }
 
-type FolderDefaults = 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl';
-export type WatchedFolderInput = Omit<WatchedFolder, 'id' | 'createdAt' | FolderDefaults> & Partial<Pick<WatchedFolder, FolderDefaults>>;
+/** A new folder: `destinationId`, or for several `destinationIds` (the whole list, starting with `destinationId`); the rest has defaults. */
+export type WatchedFolderInput = Pick<WatchedFolder, 'path' | 'destinationId'> &
+  Partial<Pick<WatchedFolder, 'destinationIds' | 'after' | 'moveTo' | 'priority' | 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl'>>;
 
 export type MhlBatchState = 'open' | 'sealed' | 'written' | 'failed';
 

@@ -1,16 +1,21 @@
-// `hoist folders add|list|remove`, `hoist watch` and `hoist copy`: watched folders and server-side
-// copies from the command line (issue 3).
+// `hoist folders add|list|remove`, `hoist watch` and `hoist copy`: watched folders (sending to one
+// or several destinations, cleaning up after verified delivery) and server-side copies from the
+// command line (issues 3 and 8).
 import readline from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HoistError } from '../shared/errors.js';
-import { FILE_HASH_ALGORITHMS, type FileHashAlgorithm } from '../shared/states.js';
+import path from 'node:path';
+import { FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type Priority } from '../shared/states.js';
 import type { Destination, WatchedFolder } from '../shared/types.js';
+import { namedDestination } from './cli-destinations.js';
 import { ProgressView, batchLine, jobLine } from './cli-output.js';
 import { hashListArg, sizeArg } from './cli-args.js';
 import { SETTLED_STATES, type Engine } from './engine/engine.js';
 import { copyObject, type ObjectRef } from './engine/s3/copy.js';
+import type { FolderRecord } from './engine/store/folder-store.js';
 import type { JobRecord } from './engine/store/job-store.js';
-import { formatBytes } from './engine/upload/part-plan.js';
+import type { CleanupRetry } from './engine/watch/cleanup.js';
+import { formatBytes, parseSize } from './engine/upload/part-plan.js';
 import { DEFAULT_POLL_INTERVAL_MS, FolderWatcher } from './engine/watch/folder-watcher.js';
 
 export interface FolderCommandDeps {
@@ -35,6 +40,23 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** --after keep | delete | move:DIR (DIR relative to the current folder) */
+export function parseAfter(v: string): { after: AfterDelivery; moveTo: string | null } {
+  if (v === 'keep' || v === 'delete') return { after: v, moveTo: null };
+  const m = /^move:(.+)$/.exec(v);
+  if (!m) throw new InvalidArgumentError('expected keep, delete or move:DIR');
+  return { after: 'move', moveTo: path.resolve(m[1]!) };
+}
+
+/** Back-off of a failed delete or move after delivery, from the environment (tests and impatient people). */
+function cleanupRetryFromEnv(env = process.env): Partial<CleanupRetry> {
+  const num = (name: string) => (env[name] ? Number(env[name]) : undefined);
+  return {
+    ...(num('HOIST_CLEANUP_RETRY_BASE_MS') !== undefined ? { baseDelayMs: num('HOIST_CLEANUP_RETRY_BASE_MS')! } : {}),
+    ...(num('HOIST_CLEANUP_RETRY_MAX_MS') !== undefined ? { maxDelayMs: num('HOIST_CLEANUP_RETRY_MAX_MS')! } : {}),
+  };
+}
+
 function folderIdArg(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a folder id (see `hoist folders list`)');
@@ -48,8 +70,16 @@ export function parseS3Url(v: string): ObjectRef {
   return { bucket: m[1]!, key: m[2]! };
 }
 
-function folderLine(f: WatchedFolder, bucket: string): string {
+/** The folder with its destinations by name, as `folders add --json` and `folders list --json` print it. */
+function folderView(engine: Engine, f: FolderRecord): FolderRecord & { bucket: string; destinations: string[] } {
+  const dests = f.destinationIds.map((id) => engine.store.getDestination(id));
+  return { ...f, bucket: dests[0]?.bucket ?? '?', destinations: dests.map((d, i) => d?.name ?? `#${f.destinationIds[i]}`) };
+}
+
+function folderLine(f: FolderRecord & { bucket: string; destinations: string[] }): string {
   const flags = [
+    f.priority !== 'normal' ? `${f.priority} priority` : '',
+    f.after === 'delete' ? 'delete after delivery' : f.after === 'move' ? `move to ${f.moveTo} after delivery` : '',
     f.growing ? 'growing' : '',
     `stable ${f.stableMs / 1000}s`,
     f.include.length ? `include ${f.include.join(',')}` : '',
@@ -59,11 +89,12 @@ function folderLine(f: WatchedFolder, bucket: string): string {
     f.mhl ? 'ASC MHL' : '',
     f.enabled ? '' : 'disabled',
   ].filter(Boolean);
-  return `${String(f.id).padStart(4)}  ${f.path}  ->  s3://${bucket}/${f.prefix}  (${flags.join('; ')})`;
+  const to = f.destinations.length === 1 ? `s3://${f.bucket}/${f.prefix}` : `${f.destinations.join(', ')} (prefix ${f.prefix || 'none'})`;
+  return `${String(f.id).padStart(4)}  ${f.path}  ->  ${to}  (${flags.join('; ')})`;
 }
 
 /** Asks on the terminal until the answer is keep or cancel. */
-async function askKeepOrCancel(folder: WatchedFolder, unfinished: number): Promise<'keep' | 'cancel'> {
+async function askKeepOrCancel(folder: FolderRecord, unfinished: number): Promise<'keep' | 'cancel'> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     for (;;) {
@@ -81,9 +112,12 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
 
   folders
     .command('add')
-    .description('watch a folder: every finished file under it goes to the bucket, once')
+    .description('watch a folder: every finished file under it goes to each destination, once')
     .argument('<dir>', 'the folder')
-    .requiredOption('--bucket <bucket>', 'destination bucket')
+    .option('--to <name>', 'a named destination (repeatable: one job per file and destination)', collect, [])
+    .option('--bucket <bucket>', 'shorthand for one destination: this bucket on the resolved endpoint')
+    .option('--after <what>', 'once every destination verified a file: keep it, delete it, or move:DIR (same relative path under DIR); default keep', parseAfter)
+    .addOption(new Option('--priority <level>', 'priority of its jobs (a dailies folder marked high overtakes normal work)').choices([...PRIORITIES]))
     .option('--prefix <prefix>', 'key prefix; a file goes to PREFIX/PATH-RELATIVE-TO-DIR', '')
     .option('--include <glob>', 'only files matching this pattern (repeatable; a pattern without / matches the name at any depth)', collect, [])
     .option('--exclude <glob>', 'never files matching this pattern (repeatable)', collect, [])
@@ -93,13 +127,19 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
     .option('--hash <list>', `whole-file hashes to record, comma-separated: ${FILE_HASH_ALGORITHMS.join(', ')}, or none (default xxh64)`, hashListArg)
     .option('--mhl', "write an ASC MHL generation under each root's prefix once a batch of files has arrived (the folder went idle)")
     .option('--json', 'print the folder as JSON')
-    .action(async (dir: string, o: { bucket: string; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; hash?: FileHashAlgorithm[]; mhl?: boolean; json?: boolean }) => {
+    .action(async (dir: string, o: { to: string[]; bucket?: string; after?: { after: AfterDelivery; moveTo: string | null }; priority?: Priority; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; hash?: FileHashAlgorithm[]; mhl?: boolean; json?: boolean }) => {
+      if ((o.bucket === undefined) === (o.to.length === 0)) {
+        throw new HoistError('config.invalid', { message: 'Say where the files go: --to NAME (repeatable) for named destinations, or --bucket BUCKET for one (not both).' });
+      }
       const engine = await deps.openEngine();
       try {
-        const dest = await deps.destinationFor(engine, o);
+        const dests = o.bucket !== undefined ? [await deps.destinationFor(engine, { bucket: o.bucket })] : o.to.map((name) => namedDestination(engine, name));
         const folder = await new FolderWatcher(engine).addFolder({
           path: dir,
-          destinationId: dest.id,
+          destinationId: dests[0]!.id,
+          destinationIds: dests.map((d) => d.id),
+          ...(o.after ? { after: o.after.after, moveTo: o.after.moveTo } : {}),
+          ...(o.priority ? { priority: o.priority } : {}),
           prefix: o.prefix,
           include: o.include,
           exclude: o.exclude,
@@ -109,8 +149,9 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
           ...(o.hash !== undefined ? { hashAlgorithms: o.hash } : {}),
           mhl: Boolean(o.mhl),
         });
-        if (o.json) process.stdout.write(JSON.stringify({ folder: { ...folder, bucket: dest.bucket } }, null, 2) + '\n');
-        else process.stderr.write(`watching ${folderLine(folder, dest.bucket).trimStart()}\n\`hoist watch\` uploads what arrives there.\n`);
+        const view = folderView(engine, folder);
+        if (o.json) process.stdout.write(JSON.stringify({ folder: view }, null, 2) + '\n');
+        else process.stderr.write(`watching ${folderLine(view).trimStart()}\n\`hoist watch\` uploads what arrives there.\n`);
       } finally {
         await engine.close();
       }
@@ -123,10 +164,10 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
     .action(async (o: { json?: boolean }) => {
       const engine = await deps.openEngine();
       try {
-        const list = new FolderWatcher(engine).listFolders().map((f) => ({ ...f, bucket: engine.store.getDestination(f.destinationId)?.bucket ?? '?' }));
+        const list = new FolderWatcher(engine).listFolders().map((f) => folderView(engine, f));
         if (o.json) process.stdout.write(JSON.stringify({ folders: list }, null, 2) + '\n');
-        else if (list.length === 0) process.stdout.write('no watched folders (add one with `hoist folders add DIR --bucket B`)\n');
-        else for (const f of list) process.stdout.write(folderLine(f, f.bucket) + '\n');
+        else if (list.length === 0) process.stdout.write('no watched folders (add one with `hoist folders add DIR --to NAME` or `--bucket B`)\n');
+        else for (const f of list) process.stdout.write(folderLine(f) + '\n');
       } finally {
         await engine.close();
       }
@@ -203,6 +244,7 @@ async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?
     ...(o.poll ? { poll: true } : {}),
     ...(o.pollInterval !== undefined ? { pollIntervalMs: o.pollInterval } : {}),
     ...(settle !== undefined ? { batchSettleMs: settle } : {}),
+    cleanupRetry: cleanupRetryFromEnv(),
   });
   const enabled = watcher.listFolders().filter((f) => f.enabled);
   if (enabled.length === 0) {
@@ -222,7 +264,8 @@ async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?
   watcher.on('file', (a) => {
     if (a.jobId !== null) mine.add(a.jobId);
     const from = a.fromKey ? ` from ${a.fromKey}` : '';
-    view.say(`${a.action.padEnd(10)} ${a.path} -> ${a.key}${from}`);
+    if (a.action === 'deleted' || a.action === 'moved') view.say(`${a.action.padEnd(10)} ${a.path} (every destination verified it)`);
+    else view.say(`${a.action.padEnd(10)} ${a.path} -> ${a.key}${from}`);
   });
   watcher.on('skipped', (s) => {
     problems++;

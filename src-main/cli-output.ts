@@ -1,11 +1,10 @@
 // How the `hoist` command shows jobs and progress: a live bar on a terminal, plain lines otherwise.
 import type { JobProgress, MhlBatch, RemoteUpload } from '../shared/types.js';
-import { publicJobOf } from './engine/api.js';
 import type { JobRecord } from './engine/store/job-store.js';
 import { formatBytes } from './engine/upload/part-plan.js';
 
-/** The stable `--json` shape of a job: the shared Job contract, without internal columns. */
-export const publicJob = publicJobOf;
+/** The stable `--json` shape of a job: the shared Job contract, without internal columns (the same as the hosts show). */
+export { publicJobOf as publicJob } from './engine/api.js';
 
 export function formatRate(bytesPerSecond: number): string {
   return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
@@ -22,7 +21,8 @@ export function formatDuration(seconds: number | null): string {
 export function jobLine(j: JobRecord): string {
   const pct = j.size > 0 ? ((100 * j.bytesDone) / j.size).toFixed(1) : j.state === 'done' ? '100.0' : '0.0';
   const err = j.error && j.state !== 'done' ? `  ${j.error.code}${j.error.operation ? ` (${j.error.operation})` : ''}: ${j.error.message}` : '';
-  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}${err}`;
+  const priority = j.priority !== 'normal' ? `  ${j.priority} priority` : '';
+  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${err}`;
 }
 
 export function batchLine(b: MhlBatch): string {

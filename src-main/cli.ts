@@ -1,5 +1,5 @@
 // The `hoist` command: drives the engine from a terminal or a script.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { HoistError, describeError } from '../shared/errors.js';
 import {
   AMAZON_S3_MAX_OBJECT_SIZE,
@@ -12,16 +12,17 @@ import {
   MIN_PART_SIZE,
   MAX_PART_SIZE,
 } from '../shared/limits.js';
-import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState } from '../shared/states.js';
+import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../shared/states.js';
 import { JOB_STATES } from '../shared/states.js';
-import type { Destination } from '../shared/types.js';
+import type { Destination, DestinationInput } from '../shared/types.js';
 import { publicJob, jobLine, uploadLine, batchLine, ProgressView } from './cli-output.js';
 import { publicBatchOf } from './engine/api.js';
 import { hashListArg, sizeArg } from './cli-args.js';
 import { registerServeCommand } from './cli-serve.js';
 import { registerFolderCommands } from './cli-folders.js';
+import { namedDestination, registerDestinationCommands, type DestinationFlags } from './cli-destinations.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
-import { resolveAwsSettings } from './engine/s3/connection.js';
+import { profileExists, resolveAwsSettings, type AwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions } from './engine/scheduler.js';
 import type { JobRecord } from './engine/store/job-store.js';
 
@@ -82,16 +83,10 @@ async function openEngine(g: GlobalOpts): Promise<Engine> {
   return engine;
 }
 
-/** Settings of the destination itself (they stay for later uploads to it). */
-interface DestinationFlags {
-  bucket: string;
-  concurrency?: number;
-  storageClass?: string;
-  sse?: string;
-  sseKmsKeyId?: string;
-}
-
-interface UploadFlags extends DestinationFlags {
+interface UploadFlags extends Omit<DestinationFlags, 'bucket'> {
+  bucket?: string;
+  to?: string;
+  priority?: Priority;
   key?: string;
   hash?: FileHashAlgorithm[];
   mhl?: boolean;
@@ -104,18 +99,15 @@ interface UploadFlags extends DestinationFlags {
   json?: boolean;
 }
 
-/** The destination for --bucket on the resolved endpoint; the flags in DestinationFlags update it, the rest are per upload. */
-async function destinationFor(engine: Engine, g: GlobalOpts, f: DestinationFlags): Promise<Destination> {
-  const aws = await resolveAwsSettings({ profile: g.profile ?? null, region: g.region ?? null, endpoint: g.endpoint ?? null, ...(g.pathStyle ? { pathStyle: true } : {}) });
-  const name = aws.endpoint ? `${f.bucket}@${new URL(aws.endpoint).host}` : f.bucket;
-  const existing = engine.store.getDestinationByName(name);
+/** A destination's settings from the resolved AWS settings and the flags, keeping what the existing one of that name has. */
+function destinationInput(name: string, aws: AwsSettings, f: DestinationFlags, existing?: Destination, prefix?: string): DestinationInput {
   const isAmazon = !aws.endpoint || /\.amazonaws\.com(\.cn)?$/i.test(new URL(aws.endpoint).hostname);
-  return engine.upsertDestination({
+  return {
     name,
     endpoint: aws.endpoint,
     region: aws.region,
     bucket: f.bucket,
-    prefix: existing?.prefix ?? '',
+    prefix: prefix ?? existing?.prefix ?? '',
     pathStyle: aws.pathStyle,
     profile: aws.profile,
     storageClass: f.storageClass ?? existing?.storageClass ?? null,
@@ -127,7 +119,28 @@ async function destinationFor(engine: Engine, g: GlobalOpts, f: DestinationFlags
     maxObjectSize: existing?.maxObjectSize ?? (isAmazon ? AMAZON_S3_MAX_OBJECT_SIZE : COMPATIBLE_MAX_OBJECT_SIZE),
     maxParts: existing?.maxParts ?? MAX_PARTS,
     checksumAlgorithm: existing?.checksumAlgorithm ?? null,
-  });
+  };
+}
+
+function resolveGlobal(g: GlobalOpts): Promise<AwsSettings> {
+  return resolveAwsSettings({ profile: g.profile ?? null, region: g.region ?? null, endpoint: g.endpoint ?? null, ...(g.pathStyle ? { pathStyle: true } : {}) });
+}
+
+/** The destination for --bucket on the resolved endpoint (named BUCKET or BUCKET@HOST); the flags in DestinationFlags update it, the rest are per upload. */
+async function destinationFor(engine: Engine, g: GlobalOpts, f: DestinationFlags): Promise<Destination> {
+  const aws = await resolveGlobal(g);
+  const name = aws.endpoint ? `${f.bucket}@${new URL(aws.endpoint).host}` : f.bucket;
+  return engine.upsertDestination(destinationInput(name, aws, f, engine.store.getDestinationByName(name)));
+}
+
+/** `hoist destinations add NAME`: a new named destination from the flags and the global --endpoint, --region, --profile, --path-style. */
+async function addNamedDestination(engine: Engine, g: GlobalOpts, name: string, f: DestinationFlags & { prefix?: string }): Promise<Destination> {
+  if (engine.store.getDestinationByName(name)) throw new HoistError('config.invalid', { message: `A destination named "${name}" already exists (see \`hoist destinations list\`); remove it first or choose another name.` });
+  const aws = await resolveGlobal(g);
+  if (g.profile && !(await profileExists(g.profile))) {
+    throw new HoistError('config.invalid', { message: `There is no AWS profile "${g.profile}" in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE). Add it first, for example with \`aws configure --profile ${g.profile}\`.` });
+  }
+  return engine.saveDestination(destinationInput(name, aws, f, undefined, (f.prefix ?? '').replace(/^\/+/, '')));
 }
 
 /** Ctrl-C and SIGTERM stop traffic cleanly: running jobs go back to the queue and resume next time. */
@@ -199,7 +212,9 @@ export function buildProgram(): Command {
     .command('upload')
     .description('queue files and folders and upload them; exits 0 only if all succeeded')
     .argument('<paths...>', 'files, or folders (their files recursively, each to PREFIX/PATH-UNDER-THE-FOLDER)')
-    .requiredOption('--bucket <bucket>', 'destination bucket')
+    .option('--bucket <bucket>', 'destination bucket (shorthand for the destination BUCKET, or BUCKET@HOST with an endpoint)')
+    .option('--to <name>', 'a named destination (see `hoist destinations`), instead of --bucket')
+    .addOption(new Option('--priority <level>', 'parts of higher-priority jobs go out first (default normal)').choices([...PRIORITIES]))
     .option('--key <key>', 'object key (one file only)')
     .option('--prefix <prefix>', 'key prefix; each file goes to PREFIX/NAME, a folder\'s files to PREFIX/PATH')
     .option('--hash <list>', `whole-file hashes to record, comma-separated: ${FILE_HASH_ALGORITHMS.join(', ')}, or none (default xxh64)`, hashListArg)
@@ -217,11 +232,17 @@ export function buildProgram(): Command {
     .action(async (files: string[], o: UploadFlags) => {
       if (o.key !== undefined && o.prefix !== undefined) throw new HoistError('config.invalid', { message: 'Use --key or --prefix, not both.' });
       if (o.key !== undefined && o.mhl) throw new HoistError('config.invalid', { message: 'An ASC MHL history lists files by their path under a root: use --prefix, not --key, with --mhl.' });
+      if ((o.bucket === undefined) === (o.to === undefined)) throw new HoistError('config.invalid', { message: 'Say where the files go: --bucket BUCKET, or --to NAME for a named destination (not both).' });
+      const destinationFlags = ['concurrency', 'storageClass', 'sse', 'sseKmsKeyId'] as const;
+      if (o.to !== undefined && destinationFlags.some((f) => o[f] !== undefined)) {
+        throw new HoistError('config.invalid', { message: `--concurrency, --storage-class and --sse belong to the destination; with --to they are set by \`hoist destinations add\`.` });
+      }
       const engine = await openEngine(g());
       try {
-        const dest = await destinationFor(engine, g(), o);
+        const dest = o.to !== undefined ? namedDestination(engine, o.to) : await destinationFor(engine, g(), { ...o, bucket: o.bucket! });
         const jobs = await engine.enqueue(files, {
           destination: dest,
+          ...(o.priority !== undefined ? { priority: o.priority } : {}),
           ...(o.key !== undefined ? { key: o.key } : {}),
           ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
           ...(o.partSize !== undefined ? { partSize: o.partSize } : {}),
@@ -249,9 +270,9 @@ export function buildProgram(): Command {
       process.exitCode = await workUntilSettled(engine, 'all', Boolean(o.json));
     });
 
-  program
+  const jobsCommand = program
     .command('jobs')
-    .description('list jobs')
+    .description('list jobs (and `hoist jobs priority ID LEVEL`)')
     .option('--json', 'machine-readable output (stable; see docs/cli.md)')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices([...JOB_STATES]))
     .action(async (o: { json?: boolean; state?: JobState }) => {
@@ -291,6 +312,21 @@ export function buildProgram(): Command {
       try {
         engine.retryBatch(id);
         process.stderr.write(`batch ${id} queued again; \`hoist run\` writes its generation\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+
+  jobsCommand
+    .command('priority')
+    .description("change a job's priority while it waits or runs (parts already on the wire are not stopped)")
+    .argument('<id>', 'job id', jobIdArg)
+    .addArgument(new Argument('<level>', 'high, normal or low').choices([...PRIORITIES]))
+    .action(async (id: number, level: Priority) => {
+      const engine = await openEngine(g());
+      try {
+        engine.setPriority(id, level);
+        process.stderr.write(`job ${id} is now ${level} priority\n`);
       } finally {
         await engine.close();
       }
@@ -446,6 +482,7 @@ export function buildProgram(): Command {
     });
 
   registerServeCommand(program, () => openEngine(g()));
+  registerDestinationCommands(program, { openEngine: () => openEngine(g()), addDestination: (engine, name, flags) => addNamedDestination(engine, g(), name, flags) });
   registerFolderCommands(program, { openEngine: () => openEngine(g()), destinationFor: (engine, flags) => destinationFor(engine, g(), flags) });
 
   return program;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../src-main/engine/store/migrations.js';
 import { openDatabase } from '../src-main/engine/store/db.js';
+import { FolderStore } from '../src-main/engine/store/folder-store.js';
 import { JobStore } from '../src-main/engine/store/job-store.js';
 import { tempDir } from './support/s3.js';
 
@@ -101,10 +102,39 @@ test('remote aborts owed are kept until done, once per upload id', () => {
 
 test('a destination that a watched folder sends to cannot be removed; the folder is named as the reason', () => {
   const store = newStore(tempDir('store'));
-  const d = store.upsertDestination(destination);
-  store.db.prepare(`INSERT INTO watched_folders (path, destination_id, stable_ms, created_at) VALUES ('/ingest', ?, 3000, 0)`).run(d.id);
-  assert.deepEqual(store.removeDestination(d.id), { ok: false, unfinishedJobs: 0, owedAborts: 0, folders: 1 });
+  const first = store.upsertDestination(destination);
+  const d = store.upsertDestination({ ...destination, name: 'second' });
+  const folders = new FolderStore(store.db);
+  const folder = folders.addFolder({ path: '/ingest', destinationIds: [first.id, d.id], after: 'keep', moveTo: null, priority: 'normal', prefix: '', include: [], exclude: [], singlePutThreshold: null, growing: false, stableMs: 3000, enabled: true, hashAlgorithms: ['xxh64'], mhl: false });
+  // The second destination of a folder counts as much as its first.
+  assert.deepEqual(store.removeDestination(d.id), { ok: false, unfinishedJobIds: [], owedAborts: 0, folders: [{ id: folder.id, path: '/ingest' }] });
   assert.ok(store.getDestination(d.id), 'still there');
-  store.db.prepare('DELETE FROM watched_folders').run();
+  folders.removeFolder(folder.id);
   assert.deepEqual(store.removeDestination(d.id), { ok: true });
+});
+
+test('the migration to several destinations carries a single-destination folder and its file records forward', () => {
+  const dir = tempDir('store-migrate');
+  const file = path.join(dir, 'hoist.db');
+  const raw = new Database(file);
+  raw.pragma('foreign_keys = ON');
+  // The schema as Hoist shipped it before several destinations per folder.
+  for (const sql of MIGRATIONS.slice(0, 2)) raw.exec(sql);
+  raw.pragma('user_version = 2');
+  raw.prepare(`INSERT INTO destinations (name, region, bucket, part_size, concurrency, single_put_threshold, max_object_size, created_at)
+               VALUES ('footage', 'us-east-1', 'footage', 5242880, 4, 0, 1099511627776, 0)`).run();
+  raw.prepare(`INSERT INTO watched_folders (path, destination_id, prefix, stable_ms, created_at) VALUES ('/offload', 1, 'day01', 3000, 0)`).run();
+  raw.prepare(`INSERT INTO watched_files (folder_id, rel_path, key, size, mtime_ms, inode, how, job_id, etag, updated_at)
+               VALUES (1, 'A001/C001.mov', 'day01/A001/C001.mov', 10, 1.5, '77', 'adopted', NULL, 'abc', 0)`).run();
+  raw.close();
+
+  const db = openDatabase(file).db;
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  const folders = new FolderStore(db);
+  const [folder] = folders.listFolders();
+  assert.deepEqual({ destinationId: folder!.destinationId, destinationIds: folder!.destinationIds, after: folder!.after, moveTo: folder!.moveTo, priority: folder!.priority, prefix: folder!.prefix }, { destinationId: 1, destinationIds: [1], after: 'keep', moveTo: null, priority: 'normal', prefix: 'day01' });
+  const record = folders.file(folder!.id, 1, 'A001/C001.mov');
+  assert.deepEqual(record && { key: record.key, size: record.size, mtimeMs: record.mtimeMs, inode: record.inode, how: record.how, etag: record.etag }, { key: 'day01/A001/C001.mov', size: 10, mtimeMs: 1.5, inode: '77', how: 'adopted', etag: 'abc' });
+  assert.equal(new JobStore(db).getDestination(1)!.credentials, 'chain');
+  db.close();
 });

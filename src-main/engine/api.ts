@@ -62,7 +62,7 @@ interface ApiEvents {
 
 /** The contract's fields, listed so that a column the engine adds never leaks to a renderer by itself. */
 const JOB_FIELDS = {
-  id: true, destinationId: true, sourcePath: true, bucket: true, key: true, size: true, state: true, priority: true, mode: true,
+  id: true, destinationId: true, destination: true, sourcePath: true, bucket: true, key: true, size: true, state: true, priority: true, mode: true,
   partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, etag: true,
   error: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
   hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true,
@@ -215,6 +215,9 @@ export class EngineApi implements HoistApi {
         if (input.id === undefined) this.engine.removeDestination(saved.id);
         throw err;
       }
+      // Other processes (the CLI, `hoist serve`) then refuse it rather than use other credentials.
+      this.engine.store.setCredentialOrigin(saved.id, 'saved');
+      return this.engine.store.getDestination(saved.id)!;
     }
     return saved;
   }

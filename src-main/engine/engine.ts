@@ -195,18 +195,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     return saved;
   }
 
-  /** Removes a destination and its finished jobs; refused while any of its jobs is unfinished. */
+  /** Removes a destination and its finished jobs; refused (`config.in-use`, naming them) while a folder or an unfinished job uses it. */
   removeDestination(id: number): void {
-    if (!this.store.getDestination(id)) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
+    const dest = this.store.getDestination(id);
+    if (!dest) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
     const removed = this.store.removeDestination(id);
     if (!removed.ok) {
-      const why =
-        removed.folders > 0
-          ? `${removed.folders} watched folder(s) send to it: remove them or point them elsewhere first`
-          : removed.unfinishedJobs > 0
-            ? `${removed.unfinishedJobs} of its jobs are not finished: cancel them first`
-            : `${removed.owedAborts} upload abort(s) are still owed there: run the queue first`;
-      throw new HoistError('config.invalid', { message: `Destination ${id} cannot be removed yet: ${why}.` });
+      const uses: string[] = [];
+      if (removed.folders.length > 0) uses.push(`watched folder(s) ${removed.folders.map((f) => `${f.id} (${f.path})`).join(', ')} send to it: remove them first`);
+      if (removed.unfinishedJobIds.length > 0) uses.push(`job(s) ${listIds(removed.unfinishedJobIds)} are not finished: let them finish or cancel them first`);
+      if (removed.owedAborts > 0) uses.push(`${removed.owedAborts} upload abort(s) are still owed there: run the queue first`);
+      throw new HoistError('config.in-use', { message: `Destination "${dest.name}" cannot be removed yet: ${uses.join('; ')}.` });
     }
   }
 
@@ -528,6 +527,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     return { aborted, kept };
   }
+}
+
+/** "3, 4, 9" or "3, 4, 9, … (12 in all)" */
+function listIds(ids: readonly number[], shown = 10): string {
+  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')}, … (${ids.length} in all)`;
 }
 
 function checkBucketName(bucket: string): void {

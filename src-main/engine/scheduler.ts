@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError, isRetryable, type ErrorInfo } from '../../shared/errors.js';
 import type { Destination, JobProgress } from '../../shared/types.js';
-import { FILE_HASH_ALGORITHMS, type FileHashes, type JobState } from '../../shared/states.js';
+import { FILE_HASH_ALGORITHMS, PRIORITIES, PRIORITY_RANK, type FileHashes, type JobState } from '../../shared/states.js';
 import type { HashVerification } from '../../shared/types.js';
 import { SourceHistories, recordAlgorithms, verifyAgainstHistory } from './mhl/source-history.js';
 import { ClientCache, type ConnectionSettings } from './s3/client.js';
@@ -46,6 +46,8 @@ interface InFlight {
   partNumber: number;
   length: number;
   bytesSent: number;
+  /** The job's priority rank when the part was sent (its lane counts it there until it settles). */
+  rank: number;
 }
 
 interface ActiveJob {
@@ -70,6 +72,8 @@ interface DestinationLane {
   /** Current limit of parts in flight; lowered on SlowDown, raised back while all is well. */
   limit: number;
   inflight: number;
+  /** Parts in flight per priority rank (PRIORITY_RANK: high 0, normal 1, low 2). */
+  inflightByRank: number[];
   lastSlowDown: number;
   lastRaise: number;
 }
@@ -185,12 +189,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     process.emitWarning(`hoist scheduler: ${e.info.code}: ${e.message}${e.info.detail ? ` (${e.info.detail})` : ''}`);
   }
 
-  /** Another process (or a command here) changed states: stop what may no longer run. */
+  /** Another process (or a command here) changed states or priorities: stop what may no longer run, reorder the rest. */
   private noticeStateChanges(): void {
     for (const a of this.active.values()) {
       const fresh = this.store.getJob(a.job.id);
       if (!fresh || (fresh.state !== 'running' && fresh.state !== 'completing')) {
         if (!a.stopping) this.halt(a);
+      } else {
+        a.job.priority = fresh.priority;
       }
     }
   }
@@ -198,7 +204,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private lane(dest: Destination): DestinationLane {
     let lane = this.lanes.get(dest.id);
     if (!lane) {
-      lane = { limit: dest.concurrency, inflight: 0, lastSlowDown: 0, lastRaise: 0 };
+      lane = { limit: dest.concurrency, inflight: 0, inflightByRank: PRIORITIES.map(() => 0), lastSlowDown: 0, lastRaise: 0 };
       this.lanes.set(dest.id, lane);
     }
     return lane;
@@ -210,7 +216,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (const a of ordered) {
       if (a.job.growing) this.refreshGrowing(a);
       const lane = this.lane(a.dest);
-      const free = lane.limit - lane.inflight;
+      let free = lane.limit - lane.inflight;
+      if (free <= 0 && this.mayOvertake(lane, a.dest, rankOf(a))) free = 1;
       if (free <= 0) continue;
       for (const part of this.store.nextPendingParts(a.job.id, free)) {
         if (a.inflight.has(part.partNumber)) continue;
@@ -221,28 +228,43 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.openQueuedJobs();
   }
 
-  /** Opens queued jobs while a destination has slots that the jobs already open cannot fill. */
+  /**
+   * A part may go beyond the lane's limit, once, when every part in flight there has a lower
+   * priority: a high-priority job starts at once behind full lanes, and nothing on the wire is
+   * aborted. Not while the server asks for fewer requests (SlowDown lowered the limit).
+   */
+  private mayOvertake(lane: DestinationLane, dest: Destination, rank: number): boolean {
+    if (lane.limit < dest.concurrency) return false;
+    return lane.inflight > 0 && lane.inflight <= lane.limit && lane.inflightByRank.slice(0, rank + 1).every((n) => n === 0);
+  }
+
+  /**
+   * Opens queued jobs while a destination has slots that the open jobs of the same or a higher
+   * priority cannot fill. Lower-priority work is not counted, so a high-priority job is opened
+   * behind a lane full of normal parts and takes its slots first as they free.
+   */
   private openQueuedJobs(): void {
-    const active = [...this.active.values()];
-    let preparing = active.filter((a) => a.phase === 'preparing').length;
-    if (preparing >= MAX_PREPARING) return;
-    const spare = (dest: Destination): boolean => {
-      const lane = this.lane(dest);
-      const mine = active.filter((a) => a.dest.id === dest.id && !a.stopping);
-      if (mine.some((a) => a.phase === 'sending' && this.store.nextPendingParts(a.job.id, 1).length > 0)) return false;
-      return lane.inflight + mine.filter((a) => a.phase === 'preparing').length < lane.limit;
-    };
-    for (const job of this.store.nextQueuedJobs(MAX_PREPARING * 4)) {
-      if (preparing >= MAX_PREPARING) return;
+    const active = [...this.active.values()].filter((a) => !a.stopping);
+    const candidates = this.store.nextQueuedJobs(MAX_PREPARING * 4);
+    for (const job of candidates) {
       if (this.active.has(job.id)) continue;
+      const rank = PRIORITY_RANK[job.priority];
+      const ahead = active.filter((a) => rankOf(a) <= rank);
+      if (ahead.filter((a) => a.phase === 'preparing').length >= MAX_PREPARING) continue;
       const dest = this.store.getDestination(job.destinationId);
-      if (!dest || !spare(dest)) continue;
+      if (!dest || !this.spare(dest, rank, ahead)) continue;
       const opened = this.activate(job, dest);
-      if (opened) {
-        active.push(opened);
-        preparing++;
-      }
+      if (opened) active.push(opened);
     }
+  }
+
+  /** Whether the lane has room for one more job of this rank, counting only jobs that rank as high or higher. */
+  private spare(dest: Destination, rank: number, ahead: ActiveJob[]): boolean {
+    const lane = this.lane(dest);
+    const mine = ahead.filter((a) => a.dest.id === dest.id);
+    if (mine.some((a) => a.phase === 'sending' && this.store.nextPendingParts(a.job.id, 1).length > 0)) return false;
+    const inflight = lane.inflightByRank.slice(0, rank + 1).reduce((n, k) => n + k, 0);
+    return inflight + mine.filter((a) => a.phase === 'preparing').length < lane.limit;
   }
 
   private maybeFinish(): void {
@@ -441,8 +463,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   private dispatch(a: ActiveJob, part: PartRecord, lane: DestinationLane): void {
     if (!this.store.markPartSending(a.job.id, part.partNumber)) return;
+    const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0, rank: rankOf(a) };
     lane.inflight++;
-    const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0 };
+    lane.inflightByRank[flight.rank]!++;
     a.inflight.set(part.partNumber, flight);
     this.track(
       (async () => {
@@ -465,6 +488,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           outcome = { ok: false, error: toHoistError(err).info, aborted: false, bytesSent: 0 };
         }
         lane.inflight--;
+        lane.inflightByRank[flight.rank]!--;
         a.inflight.delete(part.partNumber);
         this.onPartSettled(a, part, outcome, lane);
       })(),
@@ -938,9 +962,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 }
 
+function rankOf(a: ActiveJob): number {
+  return PRIORITY_RANK[a.job.priority];
+}
+
 function byPriority(x: ActiveJob, y: ActiveJob): number {
-  const rank = { high: 0, normal: 1, low: 2 } as const;
-  return rank[x.job.priority] - rank[y.job.priority] || x.job.id - y.job.id;
+  return rankOf(x) - rankOf(y) || x.job.id - y.job.id;
 }
 
 function snapshotOf(job: JobRecord): SourceSnapshot {

@@ -14,10 +14,11 @@ import {
   MAX_SINGLE_PUT_SIZE,
   MIN_PART_SIZE,
 } from '../../shared/limits.js';
-import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES } from '../../shared/states.js';
+import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES } from '../../shared/states.js';
 
 const MAX_DAYS = 36_500;
 const MAX_GLOBS = 200;
+const MAX_FOLDER_DESTINATIONS = 16;
 
 const id = z.int().min(1, 'must be a positive whole number');
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
@@ -64,9 +65,14 @@ const jobQuery = z.strictObject({
 });
 
 const glob = z.string().min(1).max(1024);
+const absolutePath = z.string().min(1).max(4096).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
 const folderInput = z.strictObject({
-  path: z.string().min(1).max(4096).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path'),
+  path: absolutePath,
   destinationId: id,
+  destinationIds: z.array(id).min(1).max(MAX_FOLDER_DESTINATIONS).optional(),
+  after: z.enum(AFTER_DELIVERY).optional(),
+  moveTo: absolutePath.nullable().optional(),
+  priority: z.enum(PRIORITIES).optional(),
   prefix: keyPrefix.optional(),
   include: z.array(glob).max(MAX_GLOBS).optional(),
   exclude: z.array(glob).max(MAX_GLOBS).optional(),

@@ -55,6 +55,8 @@ export interface ProxiedRequest {
   requestBytes: number;
   /** description of the fault applied, e.g. 'status 503 SlowDown', 'reset after 0 bytes', 'stall 200ms' */
   faulted?: string;
+  /** Date.now() when the request arrived at the proxy */
+  at: number;
 }
 
 export interface S3Proxy {
@@ -410,7 +412,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     const operation = classifyS3Request(method, req.url ?? '/', req.headers);
     const { path, query } = splitUrl(req.url ?? '/');
     counts[operation]++;
-    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0 };
+    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now() };
     log.push(rec);
     const gen = generation;
 

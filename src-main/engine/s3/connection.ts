@@ -47,6 +47,16 @@ export async function resolveAwsSettings(
   };
 }
 
+/** Whether ~/.aws/config or ~/.aws/credentials (or the files AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name) define this profile. */
+export async function profileExists(name: string): Promise<boolean> {
+  try {
+    const files = await loadSharedConfigFiles();
+    return Boolean(files.configFile?.[name] ?? files.credentialsFile?.[name]);
+  } catch {
+    return false;
+  }
+}
+
 export function validateEndpoint(endpoint: string): void {
   let url: URL;
   try {
@@ -69,10 +79,18 @@ export class CredentialSource {
   /** `secrets`: credentials a host saved per destination, consulted before the standard chain. */
   constructor(private readonly secrets?: SecretStore) {}
 
-  /** The destination's saved credentials when the host keeps some, else its profile's chain. */
-  async forDestination(dest: Pick<Destination, 'id' | 'profile'>): Promise<StaticCredentials> {
+  /**
+   * The destination's saved credentials when the host keeps some, else its profile's chain. A
+   * destination whose credentials a host sealed is never sent with other credentials instead:
+   * without that host's keychain it is refused (`auth.credentials-sealed`).
+   */
+  async forDestination(dest: Pick<Destination, 'id' | 'profile' | 'credentials'>): Promise<StaticCredentials> {
     const saved = await this.secrets?.get(dest.id);
     if (saved) return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey, ...(saved.sessionToken ? { sessionToken: saved.sessionToken } : {}) };
+    if (dest.credentials === 'saved') {
+      if (!this.secrets) throw new HoistError('auth.credentials-sealed');
+      throw new HoistError('auth.no-credentials', { message: "This destination's saved credentials are missing from the keychain store. Save them again in the destination's settings." });
+    }
     return this.get(dest.profile);
   }
 

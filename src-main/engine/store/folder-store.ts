@@ -1,15 +1,17 @@
-// Watched folders and what each watched file last became (an upload, a server-side copy, an
-// object already in the bucket): the SQL behind issue 3, beside JobStore on the same database.
+// Watched folders, their destinations, what each watched file last became at each destination (an
+// upload, a server-side copy, an object already in the bucket) and the clean-ups still owed: the
+// SQL behind issues 3 and 8, beside JobStore on the same database.
 import type { Db } from './db.js';
 import type { WatchedFolder } from '../../../shared/types.js';
-import type { FileHashAlgorithm, JobState } from '../../../shared/states.js';
+import { PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type JobState, type Priority } from '../../../shared/states.js';
 
 /** How a watched file's current version reached the bucket. */
 export type FileOutcome = 'upload' | 'growing' | 'copy' | 'adopted';
 
-/** The version of a watched file that Hoist last sent (or found already in the bucket). */
+/** The version of a watched file that Hoist last sent to one destination (or found already there). */
 export interface WatchedFileRecord {
   folderId: number;
+  destinationId: number;
   /** Relative to the folder, `/`-separated, exactly as on disk (not normalized). */
   relPath: string;
   key: string;
@@ -25,20 +27,40 @@ export interface WatchedFileRecord {
 /** A record joined with where its file lives and the state of its job. */
 export interface WatchedFileView extends WatchedFileRecord {
   folderPath: string;
-  destinationId: number;
   jobState: JobState | null;
   jobEtag: string | null;
 }
 
-export type NewFolder = Omit<WatchedFolder, 'id' | 'createdAt'>;
+/** A folder as the engine keeps it: every field of the contract set. */
+export type FolderRecord = WatchedFolder & { destinationIds: number[]; after: AfterDelivery; moveTo: string | null; priority: Priority };
+
+export type NewFolder = Omit<FolderRecord, 'id' | 'createdAt' | 'destinationId'>;
+
+/** A delete or move of a delivered source that is still owed (retried with back-off until it succeeds). */
+export interface OwedCleanup {
+  folderId: number;
+  relPath: string;
+  /** The version every destination verified: only that version is ever touched. */
+  size: number;
+  mtimeMs: number;
+  inode: string;
+  attempts: number;
+  lastError: string | null;
+  availableAt: number;
+}
 
 type Row = Record<string, unknown>;
 
-function toFolder(r: Row): WatchedFolder {
+function toFolder(r: Row): FolderRecord {
+  const destinationIds = (r.destination_ids as string | null)?.split(',').map(Number) ?? [r.destination_id as number];
   return {
     id: r.id as number,
     path: r.path as string,
-    destinationId: r.destination_id as number,
+    destinationId: destinationIds[0]!,
+    destinationIds,
+    after: r.after_delivery as AfterDelivery,
+    moveTo: (r.move_to as string | null) ?? null,
+    priority: PRIORITIES[r.priority as number] ?? 'normal',
     prefix: r.prefix as string,
     include: JSON.parse(r.include_globs as string) as string[],
     exclude: JSON.parse(r.exclude_globs as string) as string[],
@@ -55,6 +77,7 @@ function toFolder(r: Row): WatchedFolder {
 function toFile(r: Row): WatchedFileView {
   return {
     folderId: r.folder_id as number,
+    destinationId: r.destination_id as number,
     relPath: r.rel_path as string,
     key: r.key as string,
     size: r.size as number,
@@ -64,14 +87,29 @@ function toFile(r: Row): WatchedFileView {
     jobId: (r.job_id as number | null) ?? null,
     etag: (r.etag as string | null) ?? null,
     folderPath: r.folder_path as string,
-    destinationId: r.destination_id as number,
     jobState: (r.job_state as JobState | null) ?? null,
     jobEtag: (r.job_etag as string | null) ?? null,
   };
 }
 
-const FILE_SELECT = `SELECT wf.*, f.path AS folder_path, f.destination_id, j.state AS job_state, j.etag AS job_etag
+const FILE_SELECT = `SELECT wf.*, f.path AS folder_path, j.state AS job_state, j.etag AS job_etag
   FROM watched_files wf JOIN watched_folders f ON f.id = wf.folder_id LEFT JOIN jobs j ON j.id = wf.job_id`;
+
+const FOLDER_SELECT = `SELECT f.*, (SELECT group_concat(d.destination_id, ',' ORDER BY d.position) FROM folder_destinations d
+    WHERE d.folder_id = f.id) AS destination_ids FROM watched_folders f`;
+
+function toCleanup(r: Row): OwedCleanup {
+  return {
+    folderId: r.folder_id as number,
+    relPath: r.rel_path as string,
+    size: r.size as number,
+    mtimeMs: r.mtime_ms as number,
+    inode: r.inode as string,
+    attempts: r.attempts as number,
+    lastError: (r.last_error as string | null) ?? null,
+    availableAt: r.available_at as number,
+  };
+}
 
 export class FolderStore {
   private readonly s;
@@ -79,54 +117,75 @@ export class FolderStore {
   constructor(readonly db: Db, private readonly now: () => number = Date.now) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      folderById: p('SELECT * FROM watched_folders WHERE id = ?'),
-      folderByPath: p('SELECT * FROM watched_folders WHERE path = ? AND destination_id = ?'),
-      folders: p('SELECT * FROM watched_folders ORDER BY id'),
-      insertFolder: p(`INSERT INTO watched_folders (path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled, hash_algorithms, mhl, created_at)
-                       VALUES (@path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled, @hashAlgorithms, @mhl, @now)`),
+      folderById: p(`${FOLDER_SELECT} WHERE f.id = ?`),
+      folders: p(`${FOLDER_SELECT} ORDER BY f.id`),
+      foldersOfDestination: p(`${FOLDER_SELECT} WHERE f.id IN (SELECT folder_id FROM folder_destinations WHERE destination_id = ?) ORDER BY f.id`),
+      insertFolder: p(`INSERT INTO watched_folders (path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled,
+                         after_delivery, move_to, priority, hash_algorithms, mhl, created_at)
+                       VALUES (@path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled,
+                         @after, @moveTo, @priority, @hashAlgorithms, @mhl, @now)`),
+      insertFolderDestination: p('INSERT INTO folder_destinations (folder_id, destination_id, position) VALUES (?, ?, ?)'),
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
-      file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.rel_path = ?`),
+      file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.destination_id = ? AND wf.rel_path = ?`),
+      fileEverywhere: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.rel_path = ? ORDER BY wf.destination_id`),
       filesOfFolder: p(`${FILE_SELECT} WHERE wf.folder_id = ?`),
-      byKey: p(`${FILE_SELECT} WHERE wf.key = ? AND f.destination_id = ?`),
-      bySnapshot: p(`${FILE_SELECT} WHERE wf.size = ? AND wf.mtime_ms = ? AND f.destination_id = ?`),
-      upsertFile: p(`INSERT INTO watched_files (folder_id, rel_path, key, size, mtime_ms, inode, how, job_id, etag, updated_at)
-                     VALUES (@folderId, @relPath, @key, @size, @mtimeMs, @inode, @how, @jobId, @etag, @now)
-                     ON CONFLICT(folder_id, rel_path) DO UPDATE SET key = excluded.key, size = excluded.size, mtime_ms = excluded.mtime_ms,
+      filesOfJob: p(`${FILE_SELECT} WHERE wf.job_id = ?`),
+      byKey: p(`${FILE_SELECT} WHERE wf.key = ? AND wf.destination_id = ?`),
+      bySnapshot: p(`${FILE_SELECT} WHERE wf.size = ? AND wf.mtime_ms = ? AND wf.destination_id = ?`),
+      upsertFile: p(`INSERT INTO watched_files (folder_id, destination_id, rel_path, key, size, mtime_ms, inode, how, job_id, etag, updated_at)
+                     VALUES (@folderId, @destinationId, @relPath, @key, @size, @mtimeMs, @inode, @how, @jobId, @etag, @now)
+                     ON CONFLICT(folder_id, destination_id, rel_path) DO UPDATE SET key = excluded.key, size = excluded.size, mtime_ms = excluded.mtime_ms,
                        inode = excluded.inode, how = excluded.how, job_id = excluded.job_id, etag = excluded.etag, updated_at = excluded.updated_at`),
-      deleteFile: p('DELETE FROM watched_files WHERE folder_id = ? AND rel_path = ?'),
+      deleteFile: p('DELETE FROM watched_files WHERE folder_id = ? AND destination_id = ? AND rel_path = ?'),
       unfinishedJobs: p(`SELECT DISTINCT j.id FROM watched_files wf JOIN jobs j ON j.id = wf.job_id
                          WHERE wf.folder_id = ? AND j.state NOT IN ('done', 'cancelled')`),
+      oweCleanup: p(`INSERT INTO source_cleanups (folder_id, rel_path, size, mtime_ms, inode, created_at) VALUES (@folderId, @relPath, @size, @mtimeMs, @inode, @now)
+                     ON CONFLICT(folder_id, rel_path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, inode = excluded.inode,
+                       attempts = CASE WHEN source_cleanups.inode = excluded.inode AND source_cleanups.mtime_ms = excluded.mtime_ms THEN source_cleanups.attempts ELSE 0 END`),
+      cleanup: p('SELECT * FROM source_cleanups WHERE folder_id = ? AND rel_path = ?'),
+      dueCleanups: p('SELECT * FROM source_cleanups WHERE available_at <= ? ORDER BY available_at, folder_id, rel_path LIMIT ?'),
+      cleanupsOfFolder: p('SELECT * FROM source_cleanups WHERE folder_id = ? ORDER BY rel_path'),
+      cleanupFailed: p('UPDATE source_cleanups SET attempts = attempts + 1, last_error = ?, available_at = ? WHERE folder_id = ? AND rel_path = ?'),
+      cleanupSettled: p('DELETE FROM source_cleanups WHERE folder_id = ? AND rel_path = ?'),
     };
   }
 
   // ---- folders ----
 
-  addFolder(f: NewFolder): WatchedFolder {
-    const info = this.s.insertFolder.run({
-      ...f,
-      include: JSON.stringify(f.include),
-      exclude: JSON.stringify(f.exclude),
-      growing: f.growing ? 1 : 0,
-      enabled: f.enabled ? 1 : 0,
-      hashAlgorithms: JSON.stringify(f.hashAlgorithms),
-      mhl: f.mhl ? 1 : 0,
-      now: this.now(),
-    });
-    return this.getFolder(Number(info.lastInsertRowid))!;
+  /** Records the folder and its destinations (the first one also in watched_folders.destination_id) in one transaction. */
+  addFolder(f: NewFolder): FolderRecord {
+    const id = this.db.transaction(() => {
+      const info = this.s.insertFolder.run({
+        ...f,
+        destinationId: f.destinationIds[0],
+        include: JSON.stringify(f.include),
+        exclude: JSON.stringify(f.exclude),
+        growing: f.growing ? 1 : 0,
+        enabled: f.enabled ? 1 : 0,
+        priority: PRIORITIES.indexOf(f.priority),
+        hashAlgorithms: JSON.stringify(f.hashAlgorithms),
+        mhl: f.mhl ? 1 : 0,
+        now: this.now(),
+      });
+      const folderId = Number(info.lastInsertRowid);
+      f.destinationIds.forEach((destinationId, position) => this.s.insertFolderDestination.run(folderId, destinationId, position));
+      return folderId;
+    })();
+    return this.getFolder(id)!;
   }
 
-  getFolder(id: number): WatchedFolder | undefined {
+  getFolder(id: number): FolderRecord | undefined {
     const r = this.s.folderById.get(id) as Row | undefined;
     return r ? toFolder(r) : undefined;
   }
 
-  findFolder(path: string, destinationId: number): WatchedFolder | undefined {
-    const r = this.s.folderByPath.get(path, destinationId) as Row | undefined;
-    return r ? toFolder(r) : undefined;
+  listFolders(): FolderRecord[] {
+    return (this.s.folders.all() as Row[]).map(toFolder);
   }
 
-  listFolders(): WatchedFolder[] {
-    return (this.s.folders.all() as Row[]).map(toFolder);
+  /** Folders that send to this destination (among others, perhaps). */
+  foldersOfDestination(destinationId: number): FolderRecord[] {
+    return (this.s.foldersOfDestination.all(destinationId) as Row[]).map(toFolder);
   }
 
   /** Removes the folder and its file records; its jobs stay (keep or cancel them first). */
@@ -141,16 +200,26 @@ export class FolderStore {
 
   // ---- files ----
 
-  file(folderId: number, relPath: string): WatchedFileView | undefined {
-    const r = this.s.file.get(folderId, relPath) as Row | undefined;
+  file(folderId: number, destinationId: number, relPath: string): WatchedFileView | undefined {
+    const r = this.s.file.get(folderId, destinationId, relPath) as Row | undefined;
     return r ? toFile(r) : undefined;
+  }
+
+  /** The file's records at every destination of its folder. */
+  fileEverywhere(folderId: number, relPath: string): WatchedFileView[] {
+    return (this.s.fileEverywhere.all(folderId, relPath) as Row[]).map(toFile);
+  }
+
+  /** The records a job stands for (one, unless a record was moved on to another job since). */
+  filesOfJob(jobId: number): WatchedFileView[] {
+    return (this.s.filesOfJob.all(jobId) as Row[]).map(toFile);
   }
 
   filesOfFolder(folderId: number): WatchedFileView[] {
     return (this.s.filesOfFolder.all(folderId) as Row[]).map(toFile);
   }
 
-  /** Every record, in any folder sending to the destination, whose file maps to this key. */
+  /** Every record at the destination, in any folder, whose file maps to this key. */
   filesWithKey(key: string, destinationId: number): WatchedFileView[] {
     return (this.s.byKey.all(key, destinationId) as Row[]).map(toFile);
   }
@@ -164,7 +233,36 @@ export class FolderStore {
     this.s.upsertFile.run({ ...f, now: this.now() });
   }
 
-  forgetFile(folderId: number, relPath: string): void {
-    this.s.deleteFile.run(folderId, relPath);
+  forgetFile(folderId: number, destinationId: number, relPath: string): void {
+    this.s.deleteFile.run(folderId, destinationId, relPath);
+  }
+
+  // ---- clean-ups owed (issue 8) ----
+
+  /** Owes a delete or move of this version of the file; a later version replaces an older one's debt. */
+  oweCleanup(c: Pick<OwedCleanup, 'folderId' | 'relPath' | 'size' | 'mtimeMs' | 'inode'>): void {
+    this.s.oweCleanup.run({ ...c, now: this.now() });
+  }
+
+  cleanup(folderId: number, relPath: string): OwedCleanup | undefined {
+    const r = this.s.cleanup.get(folderId, relPath) as Row | undefined;
+    return r ? toCleanup(r) : undefined;
+  }
+
+  dueCleanups(limit = 50): OwedCleanup[] {
+    return (this.s.dueCleanups.all(this.now(), limit) as Row[]).map(toCleanup);
+  }
+
+  cleanupsOfFolder(folderId: number): OwedCleanup[] {
+    return (this.s.cleanupsOfFolder.all(folderId) as Row[]).map(toCleanup);
+  }
+
+  cleanupFailed(folderId: number, relPath: string, error: string, retryAt: number): void {
+    this.s.cleanupFailed.run(error, retryAt, folderId, relPath);
+  }
+
+  /** Done, or no longer owed (the file changed or went away): the debt is cleared. */
+  cleanupSettled(folderId: number, relPath: string): void {
+    this.s.cleanupSettled.run(folderId, relPath);
   }
 }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Db } from './db.js';
 import type { JobSortKey } from '../../../shared/contract.js';
-import type { Destination, DestinationInput, HashVerification, Job, JobEvent, Part } from '../../../shared/types.js';
+import type { CredentialOrigin, Destination, DestinationInput, HashVerification, Job, JobEvent, Part } from '../../../shared/types.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
@@ -9,6 +9,7 @@ import { isErrorCode } from '../../../shared/errors.js';
 
 /** A job row as the engine needs it (internal fields included). */
 export interface JobRecord extends Job {
+  destination: string;
   mtimeMs: number;
   inode: string;
   contentType: string;
@@ -99,6 +100,7 @@ function toDestination(r: Row): Destination {
     maxObjectSize: r.max_object_size as number,
     maxParts: r.max_parts as number,
     checksumAlgorithm: (r.checksum_algorithm as ChecksumAlgorithm | null) ?? null,
+    credentials: (r.credentials as CredentialOrigin | undefined) ?? 'chain',
   };
 }
 
@@ -115,6 +117,7 @@ function toJob(r: Row): JobRecord {
   return {
     id: r.id as number,
     destinationId: r.destination_id as number,
+    destination: (r.destination_name as string | null) ?? '',
     sourcePath: r.source_path as string,
     bucket: r.bucket as string,
     key: r.key as string,
@@ -181,6 +184,7 @@ const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
 };
 
 const JOB_SELECT = `SELECT j.*,
+  (SELECT name FROM destinations d WHERE d.id = j.destination_id) AS destination_name,
   (SELECT count(*) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS parts_done,
   (SELECT coalesce(sum(length), 0) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS bytes_done
   FROM jobs j`;
@@ -274,16 +278,25 @@ export class JobStore {
     return info.changes === 1 ? this.getDestination(id) : undefined;
   }
 
+  /** Records that the destination's credentials are sealed by a host (or come from the chain again). */
+  setCredentialOrigin(id: number, origin: CredentialOrigin): void {
+    this.db.prepare('UPDATE destinations SET credentials = ? WHERE id = ?').run(origin, id);
+  }
+
   /**
-   * Removes a destination with its finished jobs' records. Refused (returns the reason) while a job
-   * may still send to it or an abort is still owed there: invariant 4 needs the destination.
+   * Removes a destination with its finished jobs' records. Refused (returns what still uses it)
+   * while a watched folder sends to it, a job may still send to it or an abort is still owed
+   * there: invariant 4 needs the destination.
    */
-  removeDestination(id: number): { ok: true } | { ok: false; unfinishedJobs: number; owedAborts: number; folders: number } {
+  removeDestination(id: number): { ok: true } | { ok: false; unfinishedJobIds: number[]; owedAborts: number; folders: Array<{ id: number; path: string }> } {
     return this.db.transaction(() => {
-      const unfinishedJobs = (this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE destination_id = ? AND state NOT IN ('done', 'cancelled')`).get(id) as { n: number }).n;
+      const unfinishedJobIds = (this.db.prepare(`SELECT id FROM jobs WHERE destination_id = ? AND state NOT IN ('done', 'cancelled') ORDER BY id`).all(id) as { id: number }[]).map((r) => r.id);
       const owedAborts = (this.db.prepare('SELECT count(*) AS n FROM remote_aborts WHERE destination_id = ?').get(id) as { n: number }).n;
-      const folders = (this.db.prepare('SELECT count(*) AS n FROM watched_folders WHERE destination_id = ?').get(id) as { n: number }).n;
-      if (unfinishedJobs > 0 || owedAborts > 0 || folders > 0) return { ok: false as const, unfinishedJobs, owedAborts, folders };
+      const folders = this.db
+        .prepare('SELECT f.id, f.path FROM watched_folders f WHERE f.id IN (SELECT folder_id FROM folder_destinations WHERE destination_id = ?) ORDER BY f.id')
+        .all(id) as Array<{ id: number; path: string }>;
+      if (unfinishedJobIds.length > 0 || owedAborts > 0 || folders.length > 0) return { ok: false as const, unfinishedJobIds, owedAborts, folders };
+      this.db.prepare('DELETE FROM watched_files WHERE destination_id = ?').run(id);
       this.db.prepare('DELETE FROM jobs WHERE destination_id = ?').run(id);
       this.db.prepare('DELETE FROM destinations WHERE id = ?').run(id);
       return { ok: true as const };

@@ -172,7 +172,60 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE watched_folders ADD COLUMN hash_algorithms TEXT NOT NULL DEFAULT '["xxh64"]';
   ALTER TABLE watched_folders ADD COLUMN mhl INTEGER NOT NULL DEFAULT 0;
   `,
-  /* 4: webhooks per watched folder, and the persistent outbox their events are delivered from (issue 8) */ `
+  /* 4: several destinations per watched folder, clean-up after verified delivery, folder priority,
+        where each destination's credentials live (issue 8) */ `
+  CREATE TABLE folder_destinations (
+    folder_id INTEGER NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    destination_id INTEGER NOT NULL REFERENCES destinations(id),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, destination_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX folder_destinations_by_destination ON folder_destinations(destination_id);
+  -- Every existing folder keeps its one destination; watched_folders.destination_id stays the first.
+  INSERT INTO folder_destinations (folder_id, destination_id, position) SELECT id, destination_id, 0 FROM watched_folders;
+  ALTER TABLE watched_folders ADD COLUMN after_delivery TEXT NOT NULL DEFAULT 'keep' CHECK (after_delivery IN ('keep', 'delete', 'move'));
+  ALTER TABLE watched_folders ADD COLUMN move_to TEXT;
+  ALTER TABLE watched_folders ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+  -- What each file became is now kept per destination: the same file has one record (and job) per destination.
+  CREATE TABLE watched_files_v3 (
+    folder_id INTEGER NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    destination_id INTEGER NOT NULL REFERENCES destinations(id),
+    rel_path TEXT NOT NULL,
+    key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    inode TEXT NOT NULL,
+    how TEXT NOT NULL CHECK (how IN ('upload', 'growing', 'copy', 'adopted')),
+    job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+    etag TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, destination_id, rel_path)
+  ) WITHOUT ROWID;
+  INSERT INTO watched_files_v3 (folder_id, destination_id, rel_path, key, size, mtime_ms, inode, how, job_id, etag, updated_at)
+    SELECT wf.folder_id, f.destination_id, wf.rel_path, wf.key, wf.size, wf.mtime_ms, wf.inode, wf.how, wf.job_id, wf.etag, wf.updated_at
+    FROM watched_files wf JOIN watched_folders f ON f.id = wf.folder_id;
+  DROP TABLE watched_files;
+  ALTER TABLE watched_files_v3 RENAME TO watched_files;
+  CREATE INDEX watched_files_by_key ON watched_files(destination_id, key);
+  CREATE INDEX watched_files_by_snapshot ON watched_files(destination_id, size, mtime_ms);
+  CREATE INDEX watched_files_by_job ON watched_files(job_id) WHERE job_id IS NOT NULL;
+  -- A delete or move of a delivered source that is owed: retried with back-off until it succeeds.
+  CREATE TABLE source_cleanups (
+    folder_id INTEGER NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    rel_path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    inode TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    available_at INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, rel_path)
+  ) WITHOUT ROWID;
+  -- chain: the destination's profile or the standard AWS chain; saved: sealed by the desktop app.
+  ALTER TABLE destinations ADD COLUMN credentials TEXT NOT NULL DEFAULT 'chain' CHECK (credentials IN ('chain', 'saved'));
+  `,
+  /* 5: webhooks per watched folder, and the persistent outbox their events are delivered from (issue 8) */ `
   CREATE TABLE folder_webhooks (
     folder_id INTEGER PRIMARY KEY REFERENCES watched_folders(id) ON DELETE CASCADE,
     url TEXT NOT NULL

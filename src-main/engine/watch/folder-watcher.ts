@@ -1,19 +1,22 @@
 // The watched-folder service: keeps the folders in the database, watches each enabled one (chokidar
 // events, or a timed scan on shares that send none), hands every file that has stopped changing to
-// Ingest, and follows folders added or removed by another process. Hosts and `hoist watch` drive it.
+// Ingest once per destination of its folder, has SourceCleanup delete or move what every destination
+// verified, and follows folders added or removed by another process. Hosts and `hoist watch` drive it.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import { HoistError } from '../../../shared/errors.js';
-import { DEFAULT_FILE_HASHES } from '../../../shared/states.js';
+import { DEFAULT_FILE_HASHES, PRIORITIES } from '../../../shared/states.js';
 import type { Destination, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
 import { requireMhlHash } from '../mhl/manifest.js';
 import type { Engine } from '../engine.js';
 import type { CopyPlanSettings } from '../s3/copy.js';
 import { toHoistError } from '../s3/errors.js';
-import { FolderStore } from '../store/folder-store.js';
+import { FolderStore, type FolderRecord } from '../store/folder-store.js';
+import type { JobRecord } from '../store/job-store.js';
+import { SourceCleanup, type CleanupRetry } from './cleanup.js';
 import { folderFilter, type FolderFilter } from './filters.js';
 import { Ingest, type FileActivity, type FileContext, type SkippedFile } from './ingest.js';
 import { relativePath } from './object-key.js';
@@ -41,21 +44,24 @@ export interface FolderWatcherOptions {
   copy?: CopyPlanSettings & { concurrency?: number };
   /** ASC MHL (issue 8): a batch is the files that arrived until the folder stayed idle this long. */
   batchSettleMs?: number;
+  /** Back-off of a delete or move after delivery that failed (default 5 s doubling to 15 min). */
+  cleanupRetry?: Partial<CleanupRetry>;
 }
 
 export interface FolderWatcherEvents {
   folder: [folder: WatchedFolder, change: 'added' | 'removed'];
   /** A file that was not uploaded, and why (key too long, two files for one key, unreadable, …). */
   skipped: [skipped: SkippedFile];
-  /** A file queued, copied server-side, found already in the bucket, or growing. */
+  /** A file queued, copied server-side, found already in the bucket, growing, or deleted or moved after delivery. */
   file: [activity: FileActivity];
-  /** About a folder as a whole: missing, polled, fell back to polling. */
+  /** About a folder as a whole (missing, polled, fell back to polling), or a clean-up that failed and is retried. */
   notice: [notice: { folderId: number; message: string }];
 }
 
 interface FolderRuntime {
-  folder: WatchedFolder;
-  dest: Destination;
+  folder: FolderRecord;
+  /** Where each file goes: one job (or record) per destination. */
+  dests: Destination[];
   filter: FolderFilter;
   tracker: StabilityTracker;
   watcher: FSWatcher | null;
@@ -100,6 +106,8 @@ class Limiter {
 export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   readonly folders: FolderStore;
   private readonly ingest: Ingest;
+  private readonly cleanup: SourceCleanup;
+  private readonly onJob = (job: JobRecord) => this.cleanup.jobSettled(job);
   private readonly runtimes = new Map<number, FolderRuntime>();
   private readonly starting = new Set<number>();
   private readonly noticed = new Set<string>();
@@ -128,22 +136,41 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       },
       () => this.stopping.signal,
     );
+    this.cleanup = new SourceCleanup(
+      engine,
+      this.folders,
+      {
+        activity: (a) => this.emit('file', a),
+        notice: (n) => this.emit('notice', n),
+        watching: (folderId) => this.runtimes.has(folderId),
+        changing: (folderId, file) => this.runtimes.get(folderId)?.tracker.isTracking(file) ?? false,
+        exclusive: (file, task) => this.serialize(file, task),
+      },
+      opts.cleanupRetry,
+    );
   }
 
   // ---- folders ----
 
-  listFolders(): WatchedFolder[] {
+  listFolders(): FolderRecord[] {
     return this.folders.listFolders();
   }
 
-  /** Validates (the folder exists and is a directory, the destination exists) and starts watching it. */
-  async addFolder(input: WatchedFolderInput): Promise<WatchedFolder> {
+  /**
+   * Validates (the folder exists and is a directory, every destination exists, no file could be
+   * uploaded twice to one destination or cleaned up under another folder's feet) and starts watching it.
+   */
+  async addFolder(input: WatchedFolderInput): Promise<FolderRecord> {
     const dir = path.resolve(input.path);
     const st = await fs.promises.stat(dir).catch((err: NodeJS.ErrnoException) => {
       throw new HoistError('config.invalid', { message: `Cannot watch ${dir}: ${err.code === 'ENOENT' ? 'it does not exist' : err.message}.` });
     });
     if (!st.isDirectory()) throw new HoistError('config.invalid', { message: `Cannot watch ${dir}: it is not a folder.` });
-    if (!this.engine.store.getDestination(input.destinationId)) throw new HoistError('config.invalid', { message: `There is no destination ${input.destinationId}.` });
+    const destinationIds = this.checkDestinations(input);
+    const after = input.after ?? 'keep';
+    const moveTo = await this.checkMoveTo(dir, after, input.moveTo ?? null);
+    const priority = input.priority ?? 'normal';
+    if (!PRIORITIES.includes(priority)) throw new HoistError('config.invalid', { message: `The priority must be high, normal or low, not "${priority}".` });
     const stableMs = input.stableMs ?? this.opts.defaultStableMs ?? DEFAULT_STABLE_MS;
     if (!Number.isInteger(stableMs) || stableMs < 0) throw new HoistError('config.invalid', { message: `The stable interval must be a whole number of milliseconds, not ${stableMs}.` });
     for (const glob of [...(input.include ?? []), ...(input.exclude ?? [])]) {
@@ -155,16 +182,13 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     }
     const hashAlgorithms = [...(input.hashAlgorithms ?? DEFAULT_FILE_HASHES)];
     if (input.mhl) requireMhlHash(hashAlgorithms);
-    for (const other of this.folders.listFolders()) {
-      if (other.destinationId !== input.destinationId) continue;
-      if (other.path === dir) throw new HoistError('config.invalid', { message: `${dir} is already watched for this destination (folder ${other.id}).` });
-      if (isInside(dir, other.path) || isInside(other.path, dir)) {
-        throw new HoistError('config.invalid', { message: `${dir} overlaps watched folder ${other.id} (${other.path}) for the same destination: its files would be uploaded twice.` });
-      }
-    }
+    this.checkOverlaps(dir, destinationIds, after, moveTo);
     const folder = this.folders.addFolder({
       path: dir,
-      destinationId: input.destinationId,
+      destinationIds,
+      after,
+      moveTo,
+      priority,
       prefix: (input.prefix ?? '').replace(/^\/+/, ''),
       include: input.include ?? [],
       exclude: input.exclude ?? [],
@@ -178,6 +202,60 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.emit('folder', folder, 'added');
     if (this.started && folder.enabled) await this.startFolder(folder);
     return folder;
+  }
+
+  /** The folder's destinations in order: `destinationIds` whole, or `destinationId` alone. */
+  private checkDestinations(input: WatchedFolderInput): number[] {
+    const ids = input.destinationIds ?? [input.destinationId];
+    if (ids.length === 0) throw new HoistError('config.invalid', { message: 'A watched folder needs at least one destination.' });
+    if (ids[0] !== input.destinationId) throw new HoistError('config.invalid', { message: `destinationId (${input.destinationId}) must be the first of destinationIds (${ids.join(', ')}).` });
+    if (new Set(ids).size !== ids.length) throw new HoistError('config.invalid', { message: `A destination is named twice (${ids.join(', ')}): each file would be uploaded to it twice.` });
+    for (const id of ids) if (!this.engine.store.getDestination(id)) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
+    return ids;
+  }
+
+  /** `move` needs an absolute folder outside the watched one; the others take none. */
+  private async checkMoveTo(dir: string, after: string, moveTo: string | null): Promise<string | null> {
+    if (after !== 'keep' && after !== 'delete' && after !== 'move') throw new HoistError('config.invalid', { message: `After delivery a file is kept, deleted or moved, not "${after}".` });
+    if (after !== 'move') {
+      if (moveTo !== null) throw new HoistError('config.invalid', { message: 'A folder to move files to is given only with after: move (--after move:DIR).' });
+      return null;
+    }
+    if (!moveTo) throw new HoistError('config.invalid', { message: 'Say where delivered files go: --after move:DIR.' });
+    const target = path.resolve(moveTo);
+    if (target === dir || isInside(target, dir) || isInside(dir, target)) {
+      throw new HoistError('config.invalid', { message: `Files cannot be moved to ${target}: it overlaps the watched folder ${dir}. Choose a folder outside it.` });
+    }
+    const st = await fs.promises.stat(target).catch(() => null);
+    // It must exist: a folder made in place of an unmounted volume would take the files somewhere unexpected.
+    if (!st) throw new HoistError('config.invalid', { message: `Files cannot be moved to ${target}: it does not exist. Create it (or mount its volume) first.` });
+    if (!st.isDirectory()) throw new HoistError('config.invalid', { message: `Files cannot be moved to ${target}: it is not a folder.` });
+    return target;
+  }
+
+  /**
+   * Refuses a folder whose files another folder would also upload to one destination, a folder
+   * that overlaps another while either cleans up (one would delete what the other still sends), and
+   * a move folder inside a watched folder (moved files would be uploaded again).
+   */
+  private checkOverlaps(dir: string, destinationIds: number[], after: string, moveTo: string | null): void {
+    const overlaps = (a: string, b: string) => a === b || isInside(a, b) || isInside(b, a);
+    for (const other of this.folders.listFolders()) {
+      const shared = other.destinationIds.some((id) => destinationIds.includes(id));
+      if (shared && other.path === dir) throw new HoistError('config.invalid', { message: `${dir} is already watched for this destination (folder ${other.id}).` });
+      if (shared && overlaps(dir, other.path)) {
+        throw new HoistError('config.invalid', { message: `${dir} overlaps watched folder ${other.id} (${other.path}) for the same destination: its files would be uploaded twice.` });
+      }
+      if ((after !== 'keep' || other.after !== 'keep') && overlaps(dir, other.path)) {
+        throw new HoistError('config.invalid', { message: `${dir} overlaps watched folder ${other.id} (${other.path}), and one of them deletes or moves files after delivery: it would take files the other has not delivered yet.` });
+      }
+      if (moveTo && overlaps(moveTo, other.path)) {
+        throw new HoistError('config.invalid', { message: `Files cannot be moved to ${moveTo}: it overlaps watched folder ${other.id} (${other.path}), which would upload them again.` });
+      }
+      if (other.moveTo && overlaps(other.moveTo, dir)) {
+        throw new HoistError('config.invalid', { message: `${dir} overlaps ${other.moveTo}, where watched folder ${other.id} moves its delivered files: they would be uploaded again.` });
+      }
+    }
   }
 
   /**
@@ -215,7 +293,9 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.stopping = new AbortController();
     this.noticed.clear();
     this.resumeParkedGrowing();
+    this.engine.on('job', this.onJob);
     await this.syncFolders();
+    this.cleanup.start();
     this.syncTimer = setInterval(() => void this.syncFolders(), FOLDER_SYNC_MS);
     this.batchTimer = setInterval(() => this.sealQuietBatches(), BATCH_CHECK_MS);
   }
@@ -227,7 +307,9 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.batchTimer) clearInterval(this.batchTimer);
     this.stopping.abort();
+    this.engine.off('job', this.onJob);
     await Promise.all([...this.runtimes.values()].map((rt) => this.stopFolder(rt)));
+    await this.cleanup.stop();
     while (this.settling.size > 0 || this.background.size > 0) await Promise.allSettled([...this.settling.values(), ...this.background]);
     this.parkGrowing();
   }
@@ -284,7 +366,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       this.starting.size === 0 &&
       [...this.runtimes.values()].every((rt) => rt.scanned && !rt.scanning && rt.tracker.pending === 0) &&
       this.settling.size === 0 &&
-      this.background.size === 0
+      this.background.size === 0 &&
+      this.cleanup.idle
     );
   }
 
@@ -301,19 +384,20 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.emit('notice', { folderId, message });
   }
 
-  private async startFolder(folder: WatchedFolder): Promise<void> {
+  private async startFolder(folder: FolderRecord): Promise<void> {
     if (!this.started || this.runtimes.has(folder.id) || this.starting.has(folder.id)) return;
     this.starting.add(folder.id);
     try {
-      const dest = this.engine.store.getDestination(folder.destinationId);
-      if (!dest) return this.notice(folder.id, `Folder ${folder.id} (${folder.path}) is not watched: its destination ${folder.destinationId} no longer exists.`);
+      const dests = folder.destinationIds.map((id) => this.engine.store.getDestination(id));
+      const lost = folder.destinationIds.filter((_, i) => !dests[i]);
+      if (lost.length > 0) return this.notice(folder.id, `Folder ${folder.id} (${folder.path}) is not watched: its destination(s) ${lost.join(', ')} no longer exist.`);
       const st = await fs.promises.stat(folder.path).catch(() => null);
       // An unmounted card or share: tried again at every sync until it is back.
       if (!st?.isDirectory()) return this.notice(folder.id, `${folder.path} is not there (unmounted?); Hoist watches it as soon as it is back.`, 'missing');
       this.noticed.delete(`${folder.id}:missing`);
       const rt: FolderRuntime = {
         folder,
-        dest,
+        dests: dests as Destination[],
         filter: folderFilter(folder.include, folder.exclude),
         tracker: new StabilityTracker(folder.stableMs, {
           stable: (file, snap) => this.settle(rt, file, snap),
@@ -334,6 +418,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         await this.startEvents(rt);
       }
       await this.scan(rt);
+      // Jobs may have finished while no watcher ran (`hoist run`): their clean-up is owed now.
+      this.cleanup.sweep(folder);
     } finally {
       this.starting.delete(folder.id);
     }
@@ -397,9 +483,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         const snap = snapshotOf(stats);
         const settled = rt.settled.get(relPath);
         if (settled && sameSnapshot(settled, snap)) continue;
-        const row = this.folders.file(rt.folder.id, relPath);
-        const stillGrowing = row?.how === 'growing' && row.jobId !== null && this.engine.getJob(row.jobId)?.growing === 1;
-        if (row && sameSnapshot(row, snap) && !stillGrowing) {
+        if (this.decidedEverywhere(rt, relPath, snap)) {
           rt.settled.set(relPath, snap);
           continue;
         }
@@ -417,6 +501,16 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     }
   }
 
+  /** Every destination has a record of this version of the file, and none of its uploads is still growing. */
+  private decidedEverywhere(rt: FolderRuntime, relPath: string, snap: FileSnapshot): boolean {
+    const rows = this.folders.fileEverywhere(rt.folder.id, relPath);
+    return rt.dests.every((d) => {
+      const row = rows.find((r) => r.destinationId === d.id);
+      const stillGrowing = row?.how === 'growing' && row.jobId !== null && this.engine.getJob(row.jobId)?.growing === 1;
+      return row !== undefined && sameSnapshot(row, snap) && !stillGrowing;
+    });
+  }
+
   private wantsDir(rt: FolderRuntime, dir: string): boolean {
     if (!rt.filter.wantsDir(relativePath(rt.folder.path, dir))) return false;
     return !fs.lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() || linkedDirWanted(rt.folder.path, dir);
@@ -426,36 +520,54 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     if (rt.filter.wantsFile(relativePath(rt.folder.path, file))) rt.tracker.observe(file);
   }
 
-  private context(rt: FolderRuntime, file: string): FileContext {
-    return { folder: rt.folder, dest: rt.dest, file, relPath: relativePath(rt.folder.path, file) };
+  /** The file at one destination of its folder. */
+  private contexts(rt: FolderRuntime, file: string): FileContext[] {
+    const relPath = relativePath(rt.folder.path, file);
+    return rt.dests.map((dest) => ({ folder: rt.folder, dest, file, relPath }));
   }
 
-  /** Decisions for one path run one after another; at most a few files are decided at once. */
-  private settle(rt: FolderRuntime, file: string, snap: FileSnapshot): void {
-    const ctx = this.context(rt, file);
+  /** Work on one path runs one task after another (decisions, clean-up); at most a few files are worked at once. */
+  private serialize(file: string, task: () => Promise<void>): Promise<void> {
     const previous = this.settling.get(file) ?? Promise.resolve();
+    // A task that failed (and was reported by its caller) does not stop the ones after it.
     const next: Promise<void> = previous
-      .then(() => this.limiter.run(() => this.ingest.settle(ctx, snap)))
-      .then(
-        () => void rt.settled.set(ctx.relPath, snap),
-        (err) => {
-          const e = toHoistError(err);
-          this.emit('skipped', { folderId: rt.folder.id, path: file, reason: e.code, message: e.message });
-        },
-      )
+      .then(() => undefined, () => undefined)
+      .then(() => this.limiter.run(task))
       .finally(() => {
         if (this.settling.get(file) === next) this.settling.delete(file);
       });
     this.settling.set(file, next);
+    return next;
+  }
+
+  /**
+   * The file is finished: decided for every destination at once (a slow or failing one holds up
+   * only its own job), then cleaned up if all have it.
+   */
+  private settle(rt: FolderRuntime, file: string, snap: FileSnapshot): void {
+    void this.serialize(file, async () => {
+      const outcomes = await Promise.allSettled(this.contexts(rt, file).map((ctx) => this.ingest.settle(ctx, snap)));
+      for (const o of outcomes) {
+        if (o.status === 'fulfilled') continue;
+        const e = toHoistError(o.reason);
+        this.emit('skipped', { folderId: rt.folder.id, path: file, reason: e.code, message: e.message });
+      }
+      if (outcomes.every((o) => o.status === 'fulfilled')) rt.settled.set(relativePath(rt.folder.path, file), snap);
+    }).then(
+      () => this.cleanup.consider(rt.folder, relativePath(rt.folder.path, file)),
+      (err) => this.emit('skipped', { folderId: rt.folder.id, path: file, reason: toHoistError(err).code, message: toHoistError(err).message }),
+    );
   }
 
   private grew(rt: FolderRuntime, file: string, snap: FileSnapshot): void {
     if (!rt.folder.growing || this.settling.has(file)) return;
-    try {
-      this.ingest.grew(this.context(rt, file), snap);
-    } catch (err) {
-      const e = toHoistError(err);
-      this.emit('skipped', { folderId: rt.folder.id, path: file, reason: e.code, message: e.message });
+    for (const ctx of this.contexts(rt, file)) {
+      try {
+        this.ingest.grew(ctx, snap);
+      } catch (err) {
+        const e = toHoistError(err);
+        this.emit('skipped', { folderId: rt.folder.id, path: file, reason: e.code, message: e.message });
+      }
     }
   }
 

@@ -4,6 +4,7 @@
 // those whose bytes changed (a header rewritten at the end): invariant 3's exception.
 import mime from 'mime-types';
 import { MAX_PARTS, MAX_PART_SIZE } from '../../../shared/limits.js';
+import type { Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
 import type { JobRecord, JobStore, NewJob, PlannedPart } from '../store/job-store.js';
 import { choosePartSize } from '../upload/part-plan.js';
@@ -46,6 +47,7 @@ export interface GrowingSource {
   key: string;
   /** Whole-file hashes and the ASC MHL batch (issue 8): hashed once the file is finished. */
   hashing?: Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId'>;
+  priority: Priority;
 }
 
 /** Creates and extends the jobs of growing files; the SQL lives in JobStore. */
@@ -73,7 +75,7 @@ export class GrowingUploads {
         contentType: mime.lookup(src.file) || 'application/octet-stream',
         mode: 'multipart',
         partSize: this.basePartSize(src.dest),
-        priority: 'normal',
+        priority: src.priority,
         checksumAlgorithm: src.dest.checksumAlgorithm,
         growing: 1,
         ...src.hashing,

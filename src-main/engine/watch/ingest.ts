@@ -1,16 +1,17 @@
-// What becomes of a finished (or growing) file in a watched folder: nothing (already in the
-// bucket), a server-side copy (a rename), an upload, or a clear refusal (key too long, two files
-// for one key). Each decision ends in one synchronous step that re-checks and claims the key, so
-// two files settled at once cannot both take it.
+// What becomes of a finished (or growing) file in a watched folder, at one of its destinations:
+// nothing (already in the bucket), a server-side copy (a rename), an upload, or a clear refusal
+// (key too long, two files for one key). The watcher asks once per destination, and every record
+// is per destination. Each decision ends in one synchronous step that re-checks and claims the key,
+// so two files settled at once cannot both take it.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ErrorCode } from '../../../shared/errors.js';
-import type { Destination, WatchedFolder } from '../../../shared/types.js';
+import type { Destination } from '../../../shared/types.js';
 import type { Engine } from '../engine.js';
 import * as ops from '../s3/operations.js';
 import { toHoistError } from '../s3/errors.js';
-import type { FolderStore, WatchedFileView } from '../store/folder-store.js';
+import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord, NewJob } from '../store/job-store.js';
 import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
@@ -30,7 +31,7 @@ export interface SkippedFile {
   message: string;
 }
 
-export type FileAction = 'queued' | 'copied' | 'adopted' | 'growing' | 'grown' | 'copy-failed';
+export type FileAction = 'queued' | 'copied' | 'adopted' | 'growing' | 'grown' | 'copy-failed' | 'deleted' | 'moved';
 
 export interface FileActivity {
   folderId: number;
@@ -42,9 +43,9 @@ export interface FileActivity {
   fromKey?: string;
 }
 
-/** One file of one watched folder, as the watcher hands it over. */
+/** One file of one watched folder, bound for one of the folder's destinations. */
 export interface FileContext {
-  folder: WatchedFolder;
+  folder: FolderRecord;
   dest: Destination;
   file: string;
   relPath: string;
@@ -80,7 +81,7 @@ export class Ingest {
     if (this.isHistory(ctx)) return;
     const key = this.keyOrSkip(ctx);
     if (key === null) return;
-    const row = this.folders.file(ctx.folder.id, ctx.relPath);
+    const row = this.folders.file(ctx.folder.id, ctx.dest.id, ctx.relPath);
     const job = row?.jobId ? this.engine.getJob(row.jobId) : undefined;
     if (row?.how === 'growing' && job?.growing === 1 && UNFINISHED.has(job.state)) {
       this.finishGrowing(ctx, key, job, snap);
@@ -108,7 +109,7 @@ export class Ingest {
     if (this.isHistory(ctx)) return;
     const key = this.keyOrSkip(ctx, false);
     if (key === null) return;
-    const row = this.folders.file(ctx.folder.id, ctx.relPath);
+    const row = this.folders.file(ctx.folder.id, ctx.dest.id, ctx.relPath);
     const job = row?.jobId ? this.engine.getJob(row.jobId) : undefined;
     if (row?.how === 'growing' && job && job.growing === 1 && UNFINISHED.has(job.state)) {
       this.growing.extend(job, snap);
@@ -116,16 +117,16 @@ export class Ingest {
     }
     if (job && UNFINISHED.has(job.state)) return;
     if (this.collides(ctx, key, false)) return;
-    const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key, hashing: this.hashing(ctx, key) }, snap);
+    const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key, priority: ctx.folder.priority, hashing: this.hashing(ctx, key) }, snap);
     if (!started) return;
-    this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: started.id, etag: null });
+    this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: started.id, etag: null });
     this.announce(started.id);
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'growing', jobId: started.id });
   }
 
   private finishGrowing(ctx: FileContext, key: string, job: JobRecord, snap: FileSnapshot): void {
     if (this.growing.finish(job, snap)) {
-      this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: job.id, etag: null });
+      this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: job.id, etag: null });
       this.announce(job.id);
       this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'grown', jobId: job.id });
     }
@@ -196,7 +197,7 @@ export class Ingest {
     const ourPartSize = planParts(snap.size, { ...plan, singlePutThreshold: 0 }).partSize;
     if (!(await fileMatchesEtag(ctx.file, head.etag, [ourPartSize]))) return false;
     if (this.collides(ctx, key)) return true;
-    this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'adopted', jobId: null, etag: head.etag });
+    this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'adopted', jobId: null, etag: head.etag });
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'adopted', jobId: null });
     return true;
   }
@@ -214,16 +215,16 @@ export class Ingest {
 
   private startCopy(ctx: FileContext, key: string, snap: FileSnapshot, from: WatchedFileView, uploadPlan: PlanSettings): void {
     if (this.collides(ctx, key)) return;
-    const c: CopyJob = { dest: ctx.dest, file: ctx.file, key, snap, from, uploadPlan, hashing: this.hashing(ctx, key) };
+    const c: CopyJob = { dest: ctx.dest, file: ctx.file, key, snap, from, uploadPlan, priority: ctx.folder.priority, hashing: this.hashing(ctx, key) };
     const job = this.copier.begin(c);
-    this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'copy', jobId: job.id, etag: null });
+    this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'copy', jobId: job.id, etag: null });
     this.announce(job.id);
     this.hooks.background(
       (async () => {
         const end = await this.copier.run(job, c, (dest) => this.engine.clientFor(dest), this.stopping());
         this.announce(job.id);
-        if (end === 'interrupted') this.folders.forgetFile(ctx.folder.id, ctx.relPath);
-        if (end === 'uploading') this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
+        if (end === 'interrupted') this.folders.forgetFile(ctx.folder.id, ctx.dest.id, ctx.relPath);
+        if (end === 'uploading') this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
         this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: end === 'copied' ? 'copied' : 'copy-failed', jobId: job.id, fromKey: from.key });
       })(),
     );
@@ -243,6 +244,7 @@ export class Ingest {
         base: ctx.folder.path,
         hashes: ctx.folder.hashAlgorithms,
         mhl: ctx.folder.mhl ? { folderId: ctx.folder.id } : false,
+        priority: ctx.folder.priority,
         ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
       });
     } catch (err) {
@@ -253,7 +255,7 @@ export class Ingest {
       this.claimed.delete(claim);
     }
     const job = jobs[0]!;
-    this.folders.recordFile({ folderId: ctx.folder.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
+    this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'queued', jobId: job.id });
   }
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
+import type { Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
 import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, type ObjectRef } from '../s3/copy.js';
 import { toHoistError } from '../s3/errors.js';
@@ -44,6 +45,8 @@ export interface CopyJob {
   uploadPlan: PlanSettings;
   /** Whole-file hashes and the ASC MHL batch (issue 8). */
   hashing?: Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId'>;
+  /** The folder's: kept when the copy becomes an upload. */
+  priority: Priority;
 }
 
 export type CopyEnd = 'copied' | 'uploading' | 'interrupted';
@@ -73,7 +76,7 @@ export class RenameCopier {
           contentType: mime.lookup(c.file) || 'application/octet-stream',
           mode: plan.mode,
           partSize: plan.mode === 'multipart' ? plan.partSize : c.snap.size,
-          priority: 'normal',
+          priority: c.priority,
           checksumAlgorithm: null,
           ...c.hashing,
         },

@@ -67,6 +67,11 @@ export class StabilityTracker {
     for (const file of [...this.tracked.keys()]) if (file.startsWith(dir + sep)) this.forget(file);
   }
 
+  /** True while the file is being looked at (it changed lately and is not yet stable). */
+  isTracking(file: string): boolean {
+    return this.tracked.has(file);
+  }
+
   /** Files not yet stable. */
   get pending(): number {
     return this.tracked.size;

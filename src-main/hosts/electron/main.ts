@@ -104,6 +104,8 @@ async function start(): Promise<void> {
     scheduler: { caBundle },
     ...(!app.isPackaged && fs.existsSync(ELECTRON_SQLITE_ADDON) ? { sqliteNativeBinding: ELECTRON_SQLITE_ADDON } : {}),
   });
+  // Destinations whose keys were sealed before Hoist recorded it: other processes then refuse them rather than use other credentials.
+  for (const d of engine.store.listDestinations()) if (d.credentials !== 'saved' && (await secrets.has(d.id))) engine.store.setCredentialOrigin(d.id, 'saved');
   const started = engine.start();
   if (!started.ok) process.emitWarning(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this window commands it.`);
   // Only the process that works the queue watches the folders, so no file is decided twice.

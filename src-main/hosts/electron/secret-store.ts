@@ -36,6 +36,11 @@ export class SafeStorageSecretStore implements SecretStore {
     return credentials;
   }
 
+  /** Whether credentials are sealed for this destination (without opening them: no keychain prompt). */
+  async has(destinationId: number): Promise<boolean> {
+    return String(destinationId) in (await this.read());
+  }
+
   async set(destinationId: number, credentials: Credentials): Promise<void> {
     this.requireKeychain();
     const sealed = { ...(await this.read()), [String(destinationId)]: this.safeStorage.encryptString(JSON.stringify(credentials)).toString('base64') };

@@ -1,0 +1,244 @@
+// Clean-up after verified delivery (issue 8). In a folder set to `after: delete` or `after: move`,
+// a source file is touched only when every destination of the folder holds this very version,
+// verified (its job is done and the ETag equals the md5-of-md5s computed from the file, or the
+// object already there was matched to the file's bytes), the file is unchanged since (size, mtime,
+// inode) and not growing. The debt is kept in the database and retried with back-off until it is
+// paid, across restarts; each outcome goes into the history of the file's jobs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { HoistError } from '../../../shared/errors.js';
+import type { Engine } from '../engine.js';
+import { backoffDelay, type RetryPolicy } from '../scheduler.js';
+import { toHoistError } from '../s3/errors.js';
+import type { FolderRecord, FolderStore, OwedCleanup, WatchedFileView } from '../store/folder-store.js';
+import type { JobRecord } from '../store/job-store.js';
+import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
+import { planParts } from '../upload/part-plan.js';
+import type { FileActivity } from './ingest.js';
+import { currentSnapshot, deleteSource, moveSource, type VerifiedBytes } from './source-files.js';
+import { sameSnapshot, type FileSnapshot } from './stability.js';
+
+export interface CleanupRetry {
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** A locked or busy file is tried again after 5 s, then less and less often, at least every 15 minutes. */
+export const DEFAULT_CLEANUP_RETRY: CleanupRetry = { baseDelayMs: 5_000, maxDelayMs: 15 * 60_000 };
+const SWEEP_MS = 1_000;
+
+export interface CleanupHooks {
+  activity(a: FileActivity): void;
+  notice(n: { folderId: number; message: string }): void;
+  /** True while this process watches the folder: only then are its files touched (not a disabled or unmounted one). */
+  watching(folderId: number): boolean;
+  /** True while the watcher still sees the file changing (not yet stable, or growing). */
+  changing(folderId: number, file: string): boolean;
+  /** Runs `task` after whatever is being decided for this file, never beside it. */
+  exclusive(file: string, task: () => Promise<void>): Promise<void>;
+}
+
+type Verdict =
+  | { kind: 'ready'; snap: FileSnapshot; jobs: JobRecord[]; bytes: VerifiedBytes }
+  /** Not (yet) delivered everywhere, or the file is not the delivered version: nothing is owed. */
+  | { kind: 'not-yet' }
+  /** Delivered, but a destination cannot prove the bytes (no MD5 ETag, e.g. SSE-KMS): the file is kept for good. */
+  | { kind: 'unverifiable'; why: string; jobs: JobRecord[] };
+
+/** True when a finished job's ETag is the MD5 (or md5-of-md5s) computed from the file's bytes when they were sent. */
+export function etagVerified(job: JobRecord, md5s: ReadonlyArray<string | null>): boolean {
+  if (job.state !== 'done' || !job.etag || md5s.length === 0 || md5s.some((m) => !m)) return false;
+  const expected = job.mode === 'single' ? md5s[0]! : multipartEtag(md5s as string[]);
+  return normalizeEtag(job.etag) === normalizeEtag(expected);
+}
+
+export class SourceCleanup {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly running = new Set<Promise<void>>();
+  /** Files reported as unverifiable, so the notice is given once. */
+  private readonly reported = new Set<string>();
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly folders: FolderStore,
+    private readonly hooks: CleanupHooks,
+    retry: Partial<CleanupRetry> = {},
+  ) {
+    const r = { ...DEFAULT_CLEANUP_RETRY, ...retry };
+    this.retry = { baseDelayMs: r.baseDelayMs, maxDelayMs: r.maxDelayMs, partAttempts: 0, jobAttempts: 0, sourceRestarts: 0 };
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.payDue(), SWEEP_MS);
+    this.timer.unref();
+    this.payDue();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /** True when no clean-up is under way and none is due now in a watched folder. */
+  get idle(): boolean {
+    return this.running.size === 0 && !this.folders.dueCleanups().some((c) => this.hooks.watching(c.folderId));
+  }
+
+  /** A job ended: if it was the last destination of a watched file to verify it, the file's clean-up is owed. */
+  jobSettled(job: JobRecord): void {
+    if (job.state !== 'done') return;
+    for (const record of this.folders.filesOfJob(job.id)) {
+      const folder = this.folders.getFolder(record.folderId);
+      if (folder) this.consider(folder, record.relPath);
+    }
+  }
+
+  /** Every file of the folder whose clean-up may be owed (after a start: jobs may have finished without a watcher). */
+  sweep(folder: FolderRecord): void {
+    if (folder.after === 'keep') return;
+    for (const relPath of new Set(this.folders.filesOfFolder(folder.id).map((r) => r.relPath))) this.consider(folder, relPath);
+  }
+
+  /** Looks at one file now (after the watcher settled it, or a job of it ended). */
+  consider(folder: FolderRecord, relPath: string): void {
+    if (folder.after === 'keep' || !this.hooks.watching(folder.id)) return;
+    const file = sourcePath(folder, relPath);
+    this.track(this.hooks.exclusive(file, () => this.pay(folder, relPath, null)));
+  }
+
+  // ---- inside ----
+
+  private payDue(): void {
+    if (this.running.size > 0) return;
+    for (const owed of this.folders.dueCleanups()) {
+      const folder = this.folders.getFolder(owed.folderId);
+      if (!folder || folder.after === 'keep') {
+        this.folders.cleanupSettled(owed.folderId, owed.relPath);
+        continue;
+      }
+      if (!this.hooks.watching(folder.id)) continue; // owed still; paid once the folder is watched again
+      this.track(this.hooks.exclusive(sourcePath(folder, owed.relPath), () => this.pay(folder, owed.relPath, owed)));
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked: Promise<void> = p
+      .catch((err) => this.hooks.notice({ folderId: 0, message: `hoist: clean-up: ${toHoistError(err).message}` }))
+      .finally(() => this.running.delete(tracked));
+    this.running.add(tracked);
+  }
+
+  /** Deletes or moves the file if every destination verified this version; a failure is owed again later. */
+  private async pay(folder: FolderRecord, relPath: string, owed: OwedCleanup | null): Promise<void> {
+    const file = sourcePath(folder, relPath);
+    const verdict = await this.verdict(folder, relPath, file);
+    if (verdict.kind !== 'ready') {
+      if (verdict.kind === 'unverifiable') this.reportUnverifiable(folder, file, verdict);
+      if (owed || this.folders.cleanup(folder.id, relPath)) this.folders.cleanupSettled(folder.id, relPath);
+      return;
+    }
+    // Recorded before anything is touched: a crash in the middle is finished at the next start.
+    if (!owed) this.folders.oweCleanup({ folderId: folder.id, relPath, ...verdict.snap });
+    const attempt = (owed?.attempts ?? this.folders.cleanup(folder.id, relPath)?.attempts ?? 0) + 1;
+    try {
+      const how = await this.act(folder, relPath, file, verdict);
+      this.settled(folder, relPath, file, verdict.jobs, how);
+    } catch (err) {
+      const e = err instanceof HoistError ? err : new HoistError('cleanup.failed', { message: `Could not ${folder.after} ${file}: ${(err as Error).message}`, detail: (err as NodeJS.ErrnoException).code });
+      if (e.code === 'source.changed') {
+        // A new version: the watcher uploads it; this debt was for the old one.
+        this.folders.cleanupSettled(folder.id, relPath);
+        return;
+      }
+      const delay = backoffDelay(attempt, this.retry);
+      this.folders.cleanupFailed(folder.id, relPath, `${e.code}: ${e.message}`, Date.now() + delay);
+      const message = `${e.message} Tried ${attempt} time(s); trying again in ${formatDelay(delay)}. The file is untouched.`;
+      for (const job of verdict.jobs) this.engine.store.addEvent(job.id, 'cleanup-retry', message, { code: 'cleanup.failed' });
+      this.hooks.notice({ folderId: folder.id, message });
+    }
+  }
+
+  private async act(folder: FolderRecord, relPath: string, file: string, v: Extract<Verdict, { kind: 'ready' }>): Promise<string> {
+    if (folder.after === 'delete') {
+      await deleteSource(file, v.snap);
+      return 'Deleted the source file: every destination holds it, verified';
+    }
+    const moveTo = folder.moveTo!;
+    if (!(await fs.promises.stat(moveTo).then((st) => st.isDirectory(), () => false))) {
+      // An unmounted volume: its mount point must not fill up with the files instead.
+      throw new HoistError('cleanup.failed', { message: `Cannot move ${file}: the folder ${moveTo} is not there (unmounted?).` });
+    }
+    const target = path.join(moveTo, ...relPath.split('/'));
+    const how = await moveSource(file, target, v.snap, v.bytes);
+    return `Moved the source file to ${target}${how === 'copied' ? ' (copied across file systems, verified against the ETag, then removed)' : ''}: every destination holds it, verified`;
+  }
+
+  private settled(folder: FolderRecord, relPath: string, file: string, jobs: JobRecord[], how: string): void {
+    const destinations = jobs.map((j) => j.destination).filter(Boolean);
+    const message = `${how}${destinations.length ? ` (${[...new Set(destinations)].join(', ')})` : ''}.`;
+    const records = this.folders.fileEverywhere(folder.id, relPath);
+    this.engine.store.db.transaction(() => {
+      for (const job of jobs) this.engine.store.addEvent(job.id, folder.after === 'delete' ? 'source-deleted' : 'source-moved', message);
+      this.folders.cleanupSettled(folder.id, relPath);
+      // The records retire with the file: no later file (a reused inode, a new clip of the same name) is taken for it.
+      for (const r of records) this.folders.forgetFile(folder.id, r.destinationId, relPath);
+    })();
+    for (const job of jobs) {
+      const fresh = this.engine.getJob(job.id);
+      if (fresh) this.engine.emit('job', fresh);
+    }
+    this.hooks.activity({ folderId: folder.id, path: file, key: records[0]?.key ?? '', action: folder.after === 'delete' ? 'deleted' : 'moved', jobId: jobs[0]?.id ?? null });
+  }
+
+  /** Is this version of the file delivered and verified at every destination of its folder, and still as it was? */
+  private async verdict(folder: FolderRecord, relPath: string, file: string): Promise<Verdict> {
+    const records = new Map(this.folders.fileEverywhere(folder.id, relPath).map((r) => [r.destinationId, r]));
+    const jobs: JobRecord[] = [];
+    let bytes: VerifiedBytes | null = null;
+    let first: WatchedFileView | null = null;
+    for (const destinationId of folder.destinationIds) {
+      const r = records.get(destinationId);
+      if (!r) return { kind: 'not-yet' };
+      if (first && !sameSnapshot(first, r)) return { kind: 'not-yet' };
+      first ??= r;
+      if (r.how === 'adopted') {
+        // Found already there, its ETag matched to the file's bytes when it was adopted (with our part size first, as then).
+        if (!r.etag) return { kind: 'not-yet' };
+        const dest = this.engine.store.getDestination(r.destinationId);
+        bytes ??= { etag: r.etag, partSizeHints: dest ? [planParts(r.size, { ...dest, singlePutThreshold: 0 }).partSize] : [] };
+        continue;
+      }
+      const job = r.jobId ? this.engine.getJob(r.jobId) : undefined;
+      if (!job || job.state !== 'done' || job.growing !== 0 || !sameSnapshot(job, r)) return { kind: 'not-yet' };
+      jobs.push(job);
+      if (!etagVerified(job, this.engine.parts(job.id).map((p) => p.md5))) {
+        return { kind: 'unverifiable', jobs, why: `s3://${job.bucket}/${job.key} has ETag ${job.etag ?? '(none)'}, which is not the MD5 of the file's bytes (SSE-KMS, or the server gave no ETag), so its delivery cannot be proven` };
+      }
+      // A job's own ETag and part size check a moved copy in one pass.
+      bytes = { etag: job.etag!, partSizeHints: [job.partSize] };
+    }
+    if (!first || !bytes) return { kind: 'not-yet' };
+    const now = await currentSnapshot(file);
+    if (!now || !sameSnapshot(now, first) || this.hooks.changing(folder.id, file)) return { kind: 'not-yet' };
+    return { kind: 'ready', snap: now, jobs, bytes };
+  }
+
+  private reportUnverifiable(folder: FolderRecord, file: string, v: Extract<Verdict, { kind: 'unverifiable' }>): void {
+    if (this.reported.has(file)) return;
+    this.reported.add(file);
+    const message = `${file} is kept, not ${folder.after === 'delete' ? 'deleted' : 'moved'}: ${v.why}.`;
+    for (const job of v.jobs) this.engine.store.addEvent(job.id, 'cleanup-kept', message);
+    this.hooks.notice({ folderId: folder.id, message });
+  }
+}
+
+export function sourcePath(folder: Pick<FolderRecord, 'path'>, relPath: string): string {
+  return path.join(folder.path, ...relPath.split('/'));
+}
+
+function formatDelay(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
+}
