@@ -167,12 +167,14 @@ export interface WatchedFolder {
   hashAlgorithms: FileHashAlgorithm[];
   /** Write an ASC MHL generation under each root's prefix once a batch of files has arrived. */
   mhl: boolean;
+  /** Receives a JSON POST for each job done or failed and each batch done (docs/webhooks.md); null for none. */
+  webhookUrl: string | null;
   createdAt: string;
 }
 
 /** A new folder: `destinationId`, or for several `destinationIds` (the whole list, starting with `destinationId`); the rest has defaults. */
 export type WatchedFolderInput = Pick<WatchedFolder, 'path' | 'destinationId'> &
-  Partial<Pick<WatchedFolder, 'destinationIds' | 'after' | 'moveTo' | 'priority' | 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl'>>;
+  Partial<Pick<WatchedFolder, 'destinationIds' | 'after' | 'moveTo' | 'priority' | 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl' | 'webhookUrl'>>;
 
 export type MhlBatchState = 'open' | 'sealed' | 'written' | 'failed';
 

@@ -9,6 +9,7 @@ import { FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type FileHashAlgo
 import type { Destination, WatchedFolder } from '../shared/types.js';
 import { namedDestination } from './cli-destinations.js';
 import { ProgressView, batchLine, jobLine } from './cli-output.js';
+import { checkWebhookUrl } from './engine/notify/webhook-payloads.js';
 import { hashListArg, sizeArg } from './cli-args.js';
 import { SETTLED_STATES, type Engine } from './engine/engine.js';
 import { copyObject, type ObjectRef } from './engine/s3/copy.js';
@@ -87,6 +88,7 @@ function folderLine(f: FolderRecord & { bucket: string; destinations: string[] }
     f.singlePutThreshold !== null ? `single-put below ${formatBytes(f.singlePutThreshold)}` : '',
     f.hashAlgorithms.length ? `hashes ${f.hashAlgorithms.join(',')}` : 'no hashes',
     f.mhl ? 'ASC MHL' : '',
+    f.webhookUrl ? `webhook ${new URL(f.webhookUrl).host}` : '',
     f.enabled ? '' : 'disabled',
   ].filter(Boolean);
   const to = f.destinations.length === 1 ? `s3://${f.bucket}/${f.prefix}` : `${f.destinations.join(', ')} (prefix ${f.prefix || 'none'})`;
@@ -126,8 +128,9 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
     .option('--single-put-threshold <size>', "files below this go as one PutObject (default: the destination's)", sizeArg)
     .option('--hash <list>', `whole-file hashes to record, comma-separated: ${FILE_HASH_ALGORITHMS.join(', ')}, or none (default xxh64)`, hashListArg)
     .option('--mhl', "write an ASC MHL generation under each root's prefix once a batch of files has arrived (the folder went idle)")
+    .option('--webhook <url>', 'POST a JSON event to this URL for each job done or failed and each batch done (docs/webhooks.md)')
     .option('--json', 'print the folder as JSON')
-    .action(async (dir: string, o: { to: string[]; bucket?: string; after?: { after: AfterDelivery; moveTo: string | null }; priority?: Priority; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; hash?: FileHashAlgorithm[]; mhl?: boolean; json?: boolean }) => {
+    .action(async (dir: string, o: { to: string[]; bucket?: string; after?: { after: AfterDelivery; moveTo: string | null }; priority?: Priority; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; hash?: FileHashAlgorithm[]; mhl?: boolean; webhook?: string; json?: boolean }) => {
       if ((o.bucket === undefined) === (o.to.length === 0)) {
         throw new HoistError('config.invalid', { message: 'Say where the files go: --to NAME (repeatable) for named destinations, or --bucket BUCKET for one (not both).' });
       }
@@ -148,6 +151,7 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
           ...(o.singlePutThreshold !== undefined ? { singlePutThreshold: o.singlePutThreshold } : {}),
           ...(o.hash !== undefined ? { hashAlgorithms: o.hash } : {}),
           mhl: Boolean(o.mhl),
+          ...(o.webhook !== undefined ? { webhookUrl: o.webhook } : {}),
         });
         const view = folderView(engine, folder);
         if (o.json) process.stdout.write(JSON.stringify({ folder: view }, null, 2) + '\n');
@@ -194,6 +198,45 @@ export function registerFolderCommands(program: Command, deps: FolderCommandDeps
         choice ??= unfinished > 0 ? await askKeepOrCancel(folder, unfinished) : 'keep';
         await watcher.removeFolder(id, choice);
         process.stderr.write(`stopped watching ${folder.path}; ${unfinished} unfinished upload(s) ${choice === 'keep' ? 'kept' : 'cancelled and aborted'}\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+
+  folders
+    .command('webhook')
+    .description("set or remove a folder's webhook (events already queued still go to the URL they were made for)")
+    .argument('<id>', 'folder id', folderIdArg)
+    .argument('[url]', 'http:// or https:// URL that receives the events')
+    .option('--off', 'remove the webhook')
+    .action(async (id: number, url: string | undefined, o: { off?: boolean }) => {
+      if ((url === undefined) === !o.off) throw new HoistError('config.invalid', { message: 'Give the webhook URL, or --off to remove the webhook.' });
+      const engine = await deps.openEngine();
+      try {
+        const checked = url === undefined ? null : checkWebhookUrl(url);
+        if (!engine.webhooks.outbox.setWebhook(id, checked)) throw new HoistError('config.invalid', { message: `There is no watched folder ${id} (see \`hoist folders list\`).` });
+        process.stderr.write(checked ? `folder ${id} now posts its events to ${checked}\n` : `folder ${id} has no webhook any more\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+
+  program
+    .command('webhooks')
+    .description('webhook events: delivered, owed (with their next attempt and last error) and given up')
+    .option('--owed', 'only the events not delivered yet')
+    .option('--json', 'machine-readable output (stable; see docs/webhooks.md)')
+    .action(async (o: { owed?: boolean; json?: boolean }) => {
+      const engine = await deps.openEngine();
+      try {
+        const items = engine.webhooks.outbox.all().filter((i) => !o.owed || (i.deliveredAt === null && i.givenUpAt === null));
+        const state = (i: (typeof items)[number]) => (i.deliveredAt !== null ? 'delivered' : i.givenUpAt !== null ? 'given-up' : 'owed');
+        const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+        if (o.json) {
+          const events = items.map((i) => ({ id: i.id, kind: i.kind, url: i.url, state: state(i), attempts: i.attempts, createdAt: iso(i.createdAt), deliveredAt: iso(i.deliveredAt), nextAttemptAt: state(i) === 'owed' ? iso(Math.max(i.availableAt, i.createdAt)) : null, lastError: i.lastError }));
+          process.stdout.write(JSON.stringify({ events }, null, 2) + '\n');
+        } else if (items.length === 0) process.stdout.write(o.owed ? 'no webhook events owed\n' : 'no webhook events yet (set one with `hoist folders add --webhook URL` or `hoist folders webhook ID URL`)\n');
+        else for (const i of items) process.stdout.write(`${state(i).padEnd(9)} ${i.kind.padEnd(10)} ${i.id}  ${i.url}  attempts ${i.attempts}${i.lastError ? `  (${i.lastError})` : ''}\n`);
       } finally {
         await engine.close();
       }

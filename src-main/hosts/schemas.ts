@@ -82,6 +82,7 @@ const folderInput = z.strictObject({
   enabled: z.boolean().optional(),
   hashAlgorithms: z.array(z.enum(FILE_HASH_ALGORITHMS)).max(FILE_HASH_ALGORITHMS.length).optional(),
   mhl: z.boolean().optional(),
+  webhookUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
 });
 
 const uploadId = z.string().min(1).max(1024);

@@ -1,6 +1,7 @@
 // What a webhook receiver is sent: a stable JSON shape (documented in docs/webhooks.md) with a
 // `text` line, so that the same POST reads well when the URL is a chat channel's webhook.
 import path from 'node:path';
+import { HoistError } from '../../../shared/errors.js';
 import type { JobRecord } from '../store/job-store.js';
 import type { WebhookKind } from '../store/outbox-store.js';
 import { formatBytes } from '../upload/part-plan.js';
@@ -51,7 +52,19 @@ export interface BatchPayload {
   text: string;
 }
 
-export function jobPayload(job: JobRecord, folder: FolderRef, at: number, hashes: Record<string, string> = {}): JobPayload {
+/** A webhook must be an http(s) URL; anything else is refused when the folder is set up, not at delivery. */
+export function checkWebhookUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new HoistError('config.invalid', { message: `The webhook "${text}" is not a URL (for example https://hooks.example.com/hoist).` });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new HoistError('config.invalid', { message: `The webhook must be an http:// or https:// URL, not ${url.protocol}.` });
+  return url.toString();
+}
+
+export function jobPayload(job: JobRecord, folder: FolderRef, at: number): JobPayload {
   const type = job.state === 'done' ? 'job.done' : 'job.failed';
   const durationSeconds = job.startedAt && job.finishedAt ? (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000 : null;
   const name = path.basename(job.sourcePath);
@@ -71,13 +84,44 @@ export function jobPayload(job: JobRecord, folder: FolderRef, at: number, hashes
       key: job.key,
       size: job.size,
       etag: job.etag,
-      hashes,
+      hashes: { ...job.hashes },
       queuedAt: job.createdAt,
       startedAt: job.startedAt,
       finishedAt: job.finishedAt,
       durationSeconds,
       attempts: job.attempts,
       error: job.error ? { code: job.error.code, message: job.error.message, operation: job.error.operation ?? null } : null,
+    },
+    text,
+  };
+}
+
+/** A folder went idle after settling these jobs. */
+export function batchPayload(batch: { id: number; openedAt: number; jobs: JobRecord[] }, folder: FolderRef, at: number): BatchPayload {
+  const done = batch.jobs.filter((j) => j.state === 'done');
+  const failed = batch.jobs.filter((j) => j.state !== 'done');
+  const bytes = done.reduce((n, j) => n + j.size, 0);
+  const started = Math.min(batch.openedAt, ...batch.jobs.map((j) => Date.parse(j.startedAt ?? j.createdAt)));
+  const durationSeconds = Math.max(0, (at - started) / 1000);
+  const files = batch.jobs.length === 1 ? '1 file' : `${batch.jobs.length} files`;
+  const text =
+    `Hoist: a batch of ${files} from ${folder.path} is done in ${formatDuration(durationSeconds)}: ` +
+    `${done.length} arrived (${formatBytes(bytes)})` +
+    (failed.length > 0 ? `, ${failed.length} failed (${failed.map((j) => path.basename(j.sourcePath)).slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''}).` : ', none failed.');
+  return {
+    type: 'batch.done',
+    occurredAt: new Date(at).toISOString(),
+    folder,
+    batch: {
+      id: batch.id,
+      files: batch.jobs.length,
+      done: done.length,
+      failed: failed.length,
+      bytes,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(at).toISOString(),
+      durationSeconds,
+      jobIds: batch.jobs.map((j) => j.id),
     },
     text,
   };

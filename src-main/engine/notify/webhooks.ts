@@ -4,7 +4,7 @@ import type { JobStore } from '../store/job-store.js';
 import type { OutboxItem, OutboxStore, SettledJobEvent, WebhookKind } from '../store/outbox-store.js';
 import { backoffDelay, type RetryPolicy } from '../scheduler.js';
 import { USER_AGENT } from '../app-info.js';
-import { jobPayload } from './webhook-payloads.js';
+import { batchPayload, jobPayload, type FolderRef } from './webhook-payloads.js';
 
 export interface WebhookOptions {
   /** How often the outbox is looked at. */
@@ -15,8 +15,6 @@ export interface WebhookOptions {
   retry?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>;
   /** After this long undelivered, an event is given up (kept in the outbox, marked). */
   giveUpAfterMs?: number;
-  /** Hashes of a job, when they are known (issue 8's file hashes). */
-  hashesOf?: (jobId: number) => Record<string, string>;
 }
 
 const DEFAULT_RETRY = { baseDelayMs: 2_000, maxDelayMs: 10 * 60_000 };
@@ -51,11 +49,25 @@ export class WebhookDispatcher {
     await this.busy;
   }
 
-  /** Queues an event that is not a job's (a batch's end); delivered like the others. */
-  enqueue(kind: WebhookKind, url: string, payload: object): string {
-    const id = this.outbox.insert(kind, url, payload);
-    this.tick();
-    return id;
+  /** Folders with settled jobs not yet reported as a batch: the watcher tells us when each goes idle. */
+  foldersWithOpenBatches(): number[] {
+    return this.outbox.foldersWithOpenBatches();
+  }
+
+  /**
+   * The folder went idle (nothing arriving, nothing unfinished): its jobs settled since it was last
+   * idle become one batch.done. Returns true when an event was queued.
+   */
+  folderIdle(folder: FolderRef & { webhookUrl: string | null }): boolean {
+    // Settled jobs not collected yet belong in this batch.
+    this.outbox.collectSettledJobs((e) => this.eventsFor(e));
+    const queued = this.outbox.closeBatch(folder.id, (batch) => {
+      const jobs = batch.jobIds.map((id) => this.jobs.getJob(id)).filter((j) => j !== undefined);
+      if (!folder.webhookUrl || jobs.length === 0) return null;
+      return { kind: 'batch.done', url: folder.webhookUrl, payload: batchPayload({ ...batch, jobs }, { id: folder.id, path: folder.path }, Date.now()) };
+    });
+    if (queued) this.tick();
+    return queued;
   }
 
   /** Turns newly settled jobs into events and delivers what is due; one pass at a time. */
@@ -75,7 +87,7 @@ export class WebhookDispatcher {
   private eventsFor(e: SettledJobEvent): Array<{ kind: WebhookKind; url: string; payload: object }> {
     const job = this.jobs.getJob(e.jobId);
     if (!job) return [];
-    const payload = jobPayload({ ...job, state: e.kind === 'done' ? 'done' : 'failed' }, { id: e.folderId, path: e.folderPath }, e.at, this.opts.hashesOf?.(job.id) ?? {});
+    const payload = jobPayload({ ...job, state: e.kind === 'done' ? 'done' : 'failed' }, { id: e.folderId, path: e.folderPath }, e.at);
     return [{ kind: payload.type, url: e.url, payload }];
   }
 

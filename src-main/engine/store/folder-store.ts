@@ -70,6 +70,7 @@ function toFolder(r: Row): FolderRecord {
     enabled: r.enabled === 1,
     hashAlgorithms: JSON.parse(r.hash_algorithms as string) as FileHashAlgorithm[],
     mhl: r.mhl === 1,
+    webhookUrl: (r.webhook_url as string | null) ?? null,
     createdAt: new Date(r.created_at as number).toISOString(),
   };
 }
@@ -121,9 +122,9 @@ export class FolderStore {
       folders: p(`${FOLDER_SELECT} ORDER BY f.id`),
       foldersOfDestination: p(`${FOLDER_SELECT} WHERE f.id IN (SELECT folder_id FROM folder_destinations WHERE destination_id = ?) ORDER BY f.id`),
       insertFolder: p(`INSERT INTO watched_folders (path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled,
-                         after_delivery, move_to, priority, hash_algorithms, mhl, created_at)
+                         after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, created_at)
                        VALUES (@path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled,
-                         @after, @moveTo, @priority, @hashAlgorithms, @mhl, @now)`),
+                         @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @now)`),
       insertFolderDestination: p('INSERT INTO folder_destinations (folder_id, destination_id, position) VALUES (?, ?, ?)'),
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
       file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.destination_id = ? AND wf.rel_path = ?`),
@@ -139,6 +140,8 @@ export class FolderStore {
       deleteFile: p('DELETE FROM watched_files WHERE folder_id = ? AND destination_id = ? AND rel_path = ?'),
       unfinishedJobs: p(`SELECT DISTINCT j.id FROM watched_files wf JOIN jobs j ON j.id = wf.job_id
                          WHERE wf.folder_id = ? AND j.state NOT IN ('done', 'cancelled')`),
+      activeJobs: p(`SELECT count(DISTINCT j.id) AS n FROM watched_files wf JOIN jobs j ON j.id = wf.job_id
+                      WHERE wf.folder_id = ? AND j.state IN ('queued', 'running', 'completing', 'paused')`),
       oweCleanup: p(`INSERT INTO source_cleanups (folder_id, rel_path, size, mtime_ms, inode, created_at) VALUES (@folderId, @relPath, @size, @mtimeMs, @inode, @now)
                      ON CONFLICT(folder_id, rel_path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, inode = excluded.inode,
                        attempts = CASE WHEN source_cleanups.inode = excluded.inode AND source_cleanups.mtime_ms = excluded.mtime_ms THEN source_cleanups.attempts ELSE 0 END`),
@@ -194,6 +197,11 @@ export class FolderStore {
   }
 
   /** Jobs of the folder's files that have not ended (for "keep or cancel" on removal). */
+  /** Jobs of the folder's files that may still send (a failed job has settled; a paused one has not). */
+  activeJobCount(folderId: number): number {
+    return (this.s.activeJobs.get(folderId) as { n: number }).n;
+  }
+
   unfinishedJobIds(folderId: number): number[] {
     return (this.s.unfinishedJobs.all(folderId) as { id: number }[]).map((r) => r.id);
   }

@@ -225,11 +225,8 @@ export const MIGRATIONS: readonly string[] = [
   -- chain: the destination's profile or the standard AWS chain; saved: sealed by the desktop app.
   ALTER TABLE destinations ADD COLUMN credentials TEXT NOT NULL DEFAULT 'chain' CHECK (credentials IN ('chain', 'saved'));
   `,
-  /* 5: webhooks per watched folder, and the persistent outbox their events are delivered from (issue 8) */ `
-  CREATE TABLE folder_webhooks (
-    folder_id INTEGER PRIMARY KEY REFERENCES watched_folders(id) ON DELETE CASCADE,
-    url TEXT NOT NULL
-  );
+  /* 5: webhooks per watched folder, the persistent outbox their events are delivered from, and the batches they report (issue 8) */ `
+  ALTER TABLE watched_folders ADD COLUMN webhook_url TEXT;
   CREATE TABLE webhook_outbox (
     id TEXT PRIMARY KEY,
     url TEXT NOT NULL,
@@ -249,5 +246,18 @@ export const MIGRATIONS: readonly string[] = [
     last_event_id INTEGER NOT NULL
   );
   INSERT INTO webhook_cursor (id, last_event_id) SELECT 1, coalesce(max(id), 0) FROM job_events;
+  -- The jobs a folder settled since it was last idle: reported together as batch.done when it goes idle.
+  CREATE TABLE webhook_batches (
+    id INTEGER PRIMARY KEY,
+    folder_id INTEGER NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    opened_at INTEGER NOT NULL,
+    closed_at INTEGER
+  );
+  CREATE UNIQUE INDEX webhook_batches_open ON webhook_batches(folder_id) WHERE closed_at IS NULL;
+  CREATE TABLE webhook_batch_jobs (
+    batch_id INTEGER NOT NULL REFERENCES webhook_batches(id) ON DELETE CASCADE,
+    job_id INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, job_id)
+  ) WITHOUT ROWID;
   `,
 ];

@@ -1,5 +1,5 @@
-// Webhook URLs per watched folder and the outbox their events wait in until a receiver takes
-// them: the SQL behind webhooks (issue 8), beside JobStore on the same database.
+// The outbox webhook events wait in until a receiver takes them, and the batches of jobs they
+// report: the SQL behind webhooks (issue 8), beside JobStore on the same database.
 import { randomUUID } from 'node:crypto';
 import type { Db } from './db.js';
 
@@ -53,20 +53,23 @@ export class OutboxStore {
   constructor(readonly db: Db, private readonly now: () => number = Date.now) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      webhookOf: p('SELECT url FROM folder_webhooks WHERE folder_id = ?'),
-      setWebhook: p('INSERT INTO folder_webhooks (folder_id, url) VALUES (?, ?) ON CONFLICT(folder_id) DO UPDATE SET url = excluded.url'),
-      clearWebhook: p('DELETE FROM folder_webhooks WHERE folder_id = ?'),
+      setWebhook: p('UPDATE watched_folders SET webhook_url = ? WHERE id = ?'),
       cursor: p('SELECT last_event_id FROM webhook_cursor WHERE id = 1'),
       moveCursor: p('UPDATE webhook_cursor SET last_event_id = ? WHERE id = 1'),
       lastEventId: p('SELECT max(id) AS id FROM (SELECT id FROM job_events WHERE id > ? ORDER BY id LIMIT ?)'),
       // The folder of a job is the watched file that points at it (one job, one file, one folder).
-      settled: p(`SELECT e.id AS event_id, e.job_id, e.kind, e.at, f.id AS folder_id, f.path AS folder_path, w.url
+      settled: p(`SELECT e.id AS event_id, e.job_id, e.kind, e.at, f.id AS folder_id, f.path AS folder_path, f.webhook_url AS url
                   FROM job_events e
                   JOIN watched_files wf ON wf.job_id = e.job_id
                   JOIN watched_folders f ON f.id = wf.folder_id
-                  JOIN folder_webhooks w ON w.folder_id = f.id
-                  WHERE e.id > ? AND e.id <= ? AND e.kind IN ('done', 'failed')
+                  WHERE e.id > ? AND e.id <= ? AND e.kind IN ('done', 'failed') AND f.webhook_url IS NOT NULL
                   ORDER BY e.id`),
+      openBatch: p('SELECT id, opened_at FROM webhook_batches WHERE folder_id = ? AND closed_at IS NULL'),
+      newBatch: p('INSERT INTO webhook_batches (folder_id, opened_at) VALUES (?, ?)'),
+      addToBatch: p('INSERT OR IGNORE INTO webhook_batch_jobs (batch_id, job_id) VALUES (?, ?)'),
+      closeBatch: p('UPDATE webhook_batches SET closed_at = ? WHERE id = ? AND closed_at IS NULL'),
+      batchJobs: p('SELECT job_id FROM webhook_batch_jobs WHERE batch_id = ? ORDER BY job_id'),
+      foldersWithOpenBatches: p('SELECT folder_id FROM webhook_batches WHERE closed_at IS NULL'),
       insert: p(`INSERT INTO webhook_outbox (id, url, kind, payload, created_at, available_at) VALUES (?, ?, ?, ?, ?, 0)`),
       // Oldest first per URL: a receiver hears of events in the order they happened.
       due: p(`SELECT * FROM webhook_outbox o WHERE delivered_at IS NULL AND given_up_at IS NULL AND available_at <= ?
@@ -82,15 +85,9 @@ export class OutboxStore {
     };
   }
 
-  // ---- folder settings ----
-
-  webhookOf(folderId: number): string | null {
-    return (this.s.webhookOf.get(folderId) as { url: string } | undefined)?.url ?? null;
-  }
-
-  setWebhook(folderId: number, url: string | null): void {
-    if (url === null) this.s.clearWebhook.run(folderId);
-    else this.s.setWebhook.run(folderId, url);
+  /** Sets (or, with null, removes) the folder's webhook; events already queued still go to their URL. */
+  setWebhook(folderId: number, url: string | null): boolean {
+    return this.s.setWebhook.run(url, folderId).changes === 1;
   }
 
   // ---- turning the job history into events ----
@@ -116,6 +113,7 @@ export class OutboxStore {
           url: r.url as string,
         };
         for (const out of enqueue(event)) queued += this.insert(out.kind, out.url, out.payload) ? 1 : 0;
+        this.s.addToBatch.run(this.openBatchOf(event.folderId, event.at).id, event.jobId);
       }
       this.s.moveCursor.run(upTo);
       return queued;
@@ -127,6 +125,35 @@ export class OutboxStore {
     const id = payload.id ?? randomUUID();
     this.s.insert.run(id, url, kind, JSON.stringify({ ...payload, id }), this.now());
     return id;
+  }
+
+  // ---- batches: what a folder settled since it was last idle ----
+
+  private openBatchOf(folderId: number, at: number): { id: number; openedAt: number } {
+    const open = this.s.openBatch.get(folderId) as { id: number; opened_at: number } | undefined;
+    if (open) return { id: open.id, openedAt: open.opened_at };
+    return { id: Number(this.s.newBatch.run(folderId, at).lastInsertRowid), openedAt: at };
+  }
+
+  /** Folders whose settled jobs have not been reported as a batch yet. */
+  foldersWithOpenBatches(): number[] {
+    return (this.s.foldersWithOpenBatches.all() as { folder_id: number }[]).map((r) => r.folder_id);
+  }
+
+  /**
+   * Closes the folder's open batch and queues what `event` makes of it, in one transaction, so a
+   * batch is reported exactly once. Returns false when there was nothing to report.
+   */
+  closeBatch(folderId: number, event: (batch: { id: number; openedAt: number; jobIds: number[] }) => { kind: WebhookKind; url: string; payload: object } | null): boolean {
+    return this.db.transaction(() => {
+      const open = this.s.openBatch.get(folderId) as { id: number; opened_at: number } | undefined;
+      if (!open) return false;
+      const jobIds = (this.s.batchJobs.all(open.id) as { job_id: number }[]).map((r) => r.job_id);
+      this.s.closeBatch.run(this.now(), open.id);
+      const out = event({ id: open.id, openedAt: open.opened_at, jobIds });
+      if (out) this.insert(out.kind, out.url, out.payload);
+      return out !== null;
+    })();
   }
 
   // ---- delivering ----

@@ -11,6 +11,7 @@ import { HoistError } from '../../../shared/errors.js';
 import { DEFAULT_FILE_HASHES, PRIORITIES } from '../../../shared/states.js';
 import type { Destination, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
 import { requireMhlHash } from '../mhl/manifest.js';
+import { checkWebhookUrl } from '../notify/webhook-payloads.js';
 import type { Engine } from '../engine.js';
 import type { CopyPlanSettings } from '../s3/copy.js';
 import { toHoistError } from '../s3/errors.js';
@@ -198,6 +199,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       enabled: input.enabled ?? true,
       hashAlgorithms: hashAlgorithms,
       mhl: input.mhl ?? false,
+      webhookUrl: input.webhookUrl ? checkWebhookUrl(input.webhookUrl) : null,
     });
     this.emit('folder', folder, 'added');
     if (this.started && folder.enabled) await this.startFolder(folder);
@@ -333,23 +335,32 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   /**
    * A watched folder's batch is the files that arrived until the folder went idle: nothing waiting
    * to become stable, being decided or copied, every upload of the batch settled, for the settle
-   * time. Then it is sealed, and the engine writes its root's next generation. `now` seals what is
-   * quiet without waiting (for `hoist watch --once`).
+   * time. Then it is sealed, and the engine writes its root's next generation; and the jobs the
+   * folder settled since it was last idle are reported to its webhook as one batch.done. `now`
+   * seals what is quiet without waiting (for `hoist watch --once`).
    */
   sealQuietBatches(now = false): number {
     let sealed = 0;
     const settleMs = this.opts.batchSettleMs ?? DEFAULT_BATCH_SETTLE_MS;
+    const unreported = new Set(this.engine.webhooks.foldersWithOpenBatches());
     for (const rt of this.runtimes.values()) {
-      if (!rt.folder.mhl) continue;
+      const id = rt.folder.id;
+      if (!rt.folder.mhl && !unreported.has(id)) {
+        rt.idleSince = null;
+        continue;
+      }
       const busy = !rt.scanned || rt.scanning || rt.tracker.pending > 0 || this.background.size > 0 || [...this.settling.keys()].some((f) => f.startsWith(rt.folder.path + path.sep));
-      const quiet = busy ? [] : this.engine.batches.quietOpenBatches(rt.folder.id);
-      if (quiet.length === 0) {
+      const quiet = busy || !rt.folder.mhl ? [] : this.engine.batches.quietOpenBatches(id);
+      // Webhooks (batch.done): the folder's settled jobs are reported once none of its jobs is still under way.
+      const reportable = !busy && unreported.has(id) && this.folders.activeJobCount(id) === 0;
+      if (quiet.length === 0 && !reportable) {
         rt.idleSince = null;
         continue;
       }
       rt.idleSince ??= Date.now();
       if (!now && Date.now() - rt.idleSince < settleMs) continue;
       for (const b of quiet) if (this.sealBatch(b.id)) sealed++;
+      if (reportable) this.engine.webhooks.folderIdle(rt.folder);
     }
     return sealed;
   }
