@@ -28,7 +28,7 @@ export const ERROR_CODES = {
   'net.tls': { retryable: false, message: "The endpoint's TLS certificate cannot be verified. Check the endpoint, or point AWS_CA_BUNDLE (or the profile's ca_bundle) at your CA certificates." },
   'source.missing': { retryable: false, message: 'The source file is gone (deleted or moved) before its upload finished. Nothing was completed in the bucket.' },
   'source.changed': { retryable: false, message: 'The source file kept changing while it was uploaded, so no object was completed with mixed content.' },
-  'source.unreadable': { retryable: false, message: 'The source file cannot be read (permissions, or an I/O error).' },
+  'source.unreadable': { retryable: false, message: 'The source file cannot be read (permissions, or an I/O error). Restore access to the file and retry: the parts already sent are kept.' },
   'limits.too-large': { retryable: false, message: 'The file is larger than the largest object this destination accepts.' },
   'limits.key-too-long': { retryable: false, message: 'The object key is longer than the 1,024 bytes S3 allows.' },
   'config.invalid': { retryable: false, message: 'A setting is invalid.' },

@@ -7,11 +7,11 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { CreateBucketCommand, DeleteBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import type { Job } from '../shared/types.js';
 import { hoist, startHoist } from './support/hoist-cli.js';
 import { until } from './support/engine.js';
+import { donePartCount } from './support/db-peek.js';
 import { recordResult } from './support/results.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from './support/s3.js';
@@ -46,18 +46,6 @@ async function jobs(db: string): Promise<Job[]> {
   return (JSON.parse(r.stdout) as { jobs: Job[] }).jobs;
 }
 
-function doneCount(db: string): number {
-  try {
-    const ro = new Database(db, { readonly: true, fileMustExist: true });
-    try {
-      return (ro.prepare(`SELECT count(*) AS n FROM parts WHERE state = 'done'`).get() as { n: number }).n;
-    } finally {
-      ro.close();
-    }
-  } catch {
-    return 0;
-  }
-}
 
 test('a garbage session token: radosgw (without STS) ignores it, so the upload succeeds', async () => {
   const db = path.join(dir, 'token.db');
@@ -87,7 +75,7 @@ test('PutObject denied by bucket policy mid-upload: s3.access-denied (UploadPart
   proxy.setBandwidth(8 * MiB);
   try {
     const run = startHoist([...cli, 'upload', file, '--bucket', bucket, '--key', 'denied.mov', '--single-put-threshold', '0', '--part-size', '5MiB', '--concurrency', '2'], { ...user, HOIST_PART_ATTEMPTS: '2' });
-    await until('3 parts recorded', () => doneCount(db) >= 3);
+    await until('3 parts recorded', () => donePartCount(db) >= 3);
     await policy(allow, owner, denyPut);
     proxy.setBandwidth(null);
     const r = await run.done;
@@ -97,7 +85,7 @@ test('PutObject denied by bucket policy mid-upload: s3.access-denied (UploadPart
     assert.equal(job!.state, 'failed');
     assert.equal(job!.error?.code, 's3.access-denied');
     assert.ok(job!.uploadId, 'the upload is kept for a retry');
-    const doneAtDenial = doneCount(db);
+    const doneAtDenial = donePartCount(db);
     assert.ok(doneAtDenial >= 3 && doneAtDenial < 12);
 
     await policy(allow, owner);
@@ -122,7 +110,7 @@ test('the source deleted mid-upload: source.missing, job failed, its upload abor
   proxy.setBandwidth(8 * MiB);
   try {
     const run = startHoist(['--db', db, '--endpoint', proxy.url, '--path-style', 'upload', file, '--bucket', bucket, '--key', 'deleted.mov', '--single-put-threshold', '0', '--part-size', '5MiB', '--concurrency', '2']);
-    await until('2 parts recorded', () => doneCount(db) >= 2);
+    await until('2 parts recorded', () => donePartCount(db) >= 2);
     fs.rmSync(file);
     proxy.setBandwidth(null);
     const r = await run.done;

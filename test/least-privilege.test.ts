@@ -4,10 +4,10 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { hoist, startHoist } from './support/hoist-cli.js';
 import { until } from './support/engine.js';
+import { donePartCount } from './support/db-peek.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from './support/s3.js';
 
@@ -52,18 +52,7 @@ test('a user with only PutObject uploads, and resumes after a crash by re-sendin
   const cli = ['--db', db, '--endpoint', proxy.url, '--path-style'];
   proxy.setBandwidth(12 * MiB);
   const first = startHoist([...cli, 'upload', file, '--bucket', bucket, '--key', 'lp/C004.mov', '--single-put-threshold', '0', '--part-size', '5MiB', '--concurrency', '2'], limited);
-  await until('2 parts recorded', () => {
-    try {
-      const ro = new Database(db, { readonly: true, fileMustExist: true });
-      try {
-        return (ro.prepare(`SELECT count(*) AS n FROM parts WHERE state = 'done'`).get() as { n: number }).n >= 2;
-      } finally {
-        ro.close();
-      }
-    } catch {
-      return false;
-    }
-  });
+  await until('2 parts recorded', () => donePartCount(db) >= 2);
   first.child.kill('SIGKILL');
   await first.done;
   proxy.setBandwidth(null);

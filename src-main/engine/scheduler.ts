@@ -727,7 +727,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.afterHalt(a, () => {
       const job = this.store.getJob(a.job.id);
       if (!job || (job.state !== 'running' && job.state !== 'completing')) return;
-      const fatalSource = err.code === 'source.missing' || err.code === 'source.changed' || err.code === 'source.unreadable';
+      // An unreadable source (permissions, an unmounted share) keeps its upload: the parts sent are
+      // the file's own bytes and access usually comes back; retry resumes it, cancel aborts it.
+      const fatalSource = err.code === 'source.missing' || err.code === 'source.changed';
       if (fatalSource && job.uploadId) {
         // No object can come of this upload: settle it now rather than bill the user for its parts.
         this.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId: job.id, reason: err.code });
