@@ -21,7 +21,7 @@ import { registerFolderCommands } from './cli-folders.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { resolveAwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions } from './engine/scheduler.js';
-import type { JobRecord } from './engine/store/job-store.js';
+import type { JobRecord, RemoteAbort } from './engine/store/job-store.js';
 import { parseSize } from './engine/upload/part-plan.js';
 
 interface GlobalOpts {
@@ -176,9 +176,24 @@ async function workUntilSettled(engine: Engine, jobIds: number[] | 'all', json: 
     await new Promise((r) => setTimeout(r, 250));
   }
   view.end();
+  // Invariant 4 before leaving: aborts still owed (a cancel, a restarted upload) are sent now.
+  const owed = started.ok ? await engine.settleOwedAborts() : [];
+  reportOwedAborts(owed);
   await engine.close();
   if (json) process.stdout.write(JSON.stringify({ jobs: finalJobs.map(publicJob) }, null, 2) + '\n');
-  return finalJobs.every((j) => j.state === 'done') ? 0 : EXIT_FAILED;
+  const allDone = finalJobs.every((j) => j.state === 'done');
+  // `hoist run` works the whole queue, owed aborts included; `hoist upload` answers for its files.
+  return allDone && (jobIds !== 'all' || owed.length === 0) ? 0 : EXIT_FAILED;
+}
+
+/** Uploads left on the server because their abort was refused or could not reach it: said plainly, with what the server said. */
+function reportOwedAborts(owed: RemoteAbort[]): void {
+  for (const a of owed) {
+    process.stderr.write(
+      `hoist: the multipart upload ${a.uploadId} (s3://${a.bucket}/${a.key}${a.jobId ? `, job ${a.jobId}` : ''}, ${a.reason}) is not aborted yet: ${a.lastError ?? 'not tried yet'}\n` +
+        '  Its parts stay on the server (and are billed) until then; Hoist tries again whenever it works the queue (hoist run, hoist watch, the app).\n',
+    );
+  }
 }
 
 export function buildProgram(): Command {
@@ -311,7 +326,9 @@ export function buildProgram(): Command {
       try {
         const ok = await engine.cancel(id);
         process.stderr.write(ok ? `cancelled job ${id}\n` : `job ${id} was already ${engine.getJob(id)?.state}\n`);
-        if (!ok) process.exitCode = EXIT_FAILED;
+        const owed = engine.owedAborts(id);
+        reportOwedAborts(owed);
+        if (!ok || owed.length > 0) process.exitCode = EXIT_FAILED;
       } finally {
         await engine.close();
       }

@@ -15,7 +15,7 @@ import { toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { openDatabase } from './store/db.js';
-import { JobStore, type JobRecord, type PartRecord } from './store/job-store.js';
+import { JobStore, type JobRecord, type PartRecord, type RemoteAbort } from './store/job-store.js';
 import { planParts } from './upload/part-plan.js';
 import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
 
@@ -303,17 +303,25 @@ export class Engine extends EventEmitter<EngineEvents> {
       return true;
     })();
     this.scheduler.poke();
-    if (ok && job.uploadId) await this.settleAbortsIfIdle();
+    if (ok && job.uploadId) await this.settleOwedAborts();
     return ok;
   }
 
-  /** Without a running queue in this process, owed aborts are sent here and now. */
-  private async settleAbortsIfIdle(): Promise<void> {
-    if (this.running) return;
+  /** Multipart uploads still to be aborted for a job (cancelled, or restarted), with what the server said last. */
+  owedAborts(jobId: number): RemoteAbort[] {
+    return this.store.remoteAbortsOf(jobId);
+  }
+
+  /**
+   * Sends every owed abort now, unless another process works the queue (it sends them); returns
+   * the ones still owed (denied, unreachable), which the runner keeps retrying.
+   */
+  async settleOwedAborts(): Promise<RemoteAbort[]> {
+    if (this.running) return this.scheduler.drainRemoteAborts();
     const lease = this.store.acquireLease(this.owner, LEASE_STALE_MS);
-    if (!lease.ok) return; // the process that runs the queue will send them
+    if (!lease.ok) return this.store.dueRemoteAborts(1000, { all: true });
     try {
-      await this.scheduler.drainRemoteAborts();
+      return await this.scheduler.drainRemoteAborts();
     } finally {
       this.store.releaseLease(this.owner);
     }

@@ -8,7 +8,7 @@ import { ClientCache, type ConnectionSettings } from './s3/client.js';
 import { connectionFor, type CredentialSource } from './s3/connection.js';
 import { fromErrorInfo, toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
-import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
+import type { JobRecord, JobStore, PartRecord, RemoteAbort } from './store/job-store.js';
 import { multipartEtag, normalizeEtag } from './upload/checksums.js';
 import { planParts } from './upload/part-plan.js';
 import type { ObjectSettings, SourceSnapshot } from './upload/tasks.js';
@@ -98,7 +98,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private progressTimer: NodeJS.Timeout | null = null;
   private running = false;
   private ticking = false;
-  private abortsRunning = false;
+  /** The pass over owed aborts under way, if any (one at a time). */
+  private abortsInFlight: Promise<void> | null = null;
   private dataVersion = -1;
   private readonly tasks = new Set<Promise<unknown>>();
 
@@ -159,7 +160,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       this.recoverConcurrency();
       this.fillSlots();
-      if (!this.abortsRunning && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
+      if (!this.abortsInFlight && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
     } catch (err) {
       this.reportLoopError(err);
     } finally {
@@ -779,37 +780,46 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   // ---- remote aborts owed (invariant 4) ----
 
-  private async settleRemoteAborts(): Promise<void> {
-    this.abortsRunning = true;
-    try {
-      for (const item of this.store.dueRemoteAborts(20)) {
-        const dest = this.store.getDestination(item.destinationId);
-        if (!dest) {
-          this.store.remoteAbortDone(item.id);
-          continue;
-        }
-        try {
-          await ops.abortMultipartUpload(await this.client(dest), item.bucket, item.key, item.uploadId);
-          this.store.remoteAbortDone(item.id);
-          if (item.jobId) this.store.addEvent(item.jobId, 'aborted', `Aborted multipart upload ${item.uploadId} (${item.reason}).`);
-        } catch (err) {
-          const e = toHoistError(err);
-          if (e.code === 's3.no-such-upload') {
-            this.store.remoteAbortDone(item.id);
-          } else {
-            this.store.remoteAbortFailed(item.id, `${e.code}: ${e.message}`, Date.now() + backoffDelay(item.attempts + 1, this.retry));
-            if (item.jobId) this.store.addEvent(item.jobId, 'abort-retry', `Could not abort upload ${item.uploadId} yet; Hoist keeps trying.`, e.info);
-          }
-        }
-      }
-    } finally {
-      this.abortsRunning = false;
-    }
+  private settleRemoteAborts(opts: { all?: boolean } = {}): Promise<void> {
+    const pass = (async () => {
+      for (const item of this.store.dueRemoteAborts(20, opts)) await this.settleRemoteAbort(item);
+    })().finally(() => {
+      if (this.abortsInFlight === pass) this.abortsInFlight = null;
+    });
+    this.abortsInFlight = pass;
+    return pass;
   }
 
-  /** Runs the owed aborts now (for commands that must finish them before they return). */
-  async drainRemoteAborts(): Promise<void> {
-    await this.settleRemoteAborts();
+  private async settleRemoteAbort(item: RemoteAbort): Promise<void> {
+    const dest = this.store.getDestination(item.destinationId);
+    if (!dest) {
+      this.store.remoteAbortDone(item.id);
+      return;
+    }
+    const job = item.jobId ? this.store.getJob(item.jobId) : undefined;
+    try {
+      await ops.abortMultipartUpload(await this.client(dest), item.bucket, item.key, item.uploadId);
+    } catch (err) {
+      const e = toHoistError(err, 'AbortMultipartUpload');
+      if (e.code !== 's3.no-such-upload') {
+        this.store.remoteAbortFailed(item.id, `${e.code}${e.info.operation ? ` (${e.info.operation})` : ''}: ${e.message}`, Date.now() + backoffDelay(item.attempts + 1, this.retry));
+        if (job && item.attempts === 0) this.store.addEvent(job.id, 'abort-retry', `Could not abort multipart upload ${item.uploadId} yet: ${e.message} Hoist tries again whenever it works the queue.`, e.info);
+        // A cancelled job shows why its upload is still on the server, until the abort goes through.
+        if (job?.state === 'cancelled') this.store.setJobError(job.id, e.info);
+        return;
+      }
+    }
+    this.store.remoteAbortDone(item.id);
+    if (!job) return;
+    this.store.addEvent(job.id, 'aborted', `Aborted multipart upload ${item.uploadId} (${item.reason}).`);
+    if (job.state === 'cancelled' && job.error?.operation === 'AbortMultipartUpload') this.store.setJobError(job.id, null);
+  }
+
+  /** Tries every owed abort now, back-off or not (for commands that settle them before they return); returns those still owed. */
+  async drainRemoteAborts(): Promise<RemoteAbort[]> {
+    while (this.abortsInFlight) await this.abortsInFlight.catch(() => undefined);
+    await this.settleRemoteAborts({ all: true });
+    return this.store.dueRemoteAborts(1000, { all: true });
   }
 
   // ---- events ----
