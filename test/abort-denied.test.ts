@@ -1,18 +1,17 @@
 // Cancel when the bucket refuses AbortMultipartUpload: said plainly, the abort stays owed and is
 // retried by whoever works the queue, and once allowed nothing is left on the server to bill.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { DeleteBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { DeleteBucketPolicyCommand } from '@aws-sdk/client-s3';
 import type { Job } from '../shared/types.js';
 import { hoist, startHoist } from './support/hoist-cli.js';
 import { until } from './support/engine.js';
 import { donePartCount } from './support/db-peek.js';
 import { recordResult } from './support/results.js';
+import { createRgwUser, ownerStatement, setBucketPolicy, statement, type RgwUser } from './support/rgw-user.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from './support/s3.js';
 
@@ -20,23 +19,18 @@ const client = s3Client();
 let bucket: string;
 let proxy: S3Proxy;
 const dir = tempDir('abort-denied');
-const uid = `noabort-${crypto.randomBytes(3).toString('hex')}`;
-const user = { AWS_ACCESS_KEY_ID: `AK${crypto.randomBytes(8).toString('hex').toUpperCase()}`, AWS_SECRET_ACCESS_KEY: crypto.randomBytes(20).toString('hex') };
+let user: RgwUser;
 
 before(async () => {
   bucket = await createBucket(client, 'abort-denied');
   proxy = await startS3Proxy(s3Env().endpoint);
-  execFileSync('radosgw-admin', ['user', 'create', `--uid=${uid}`, `--display-name=${uid}`, `--access-key=${user.AWS_ACCESS_KEY_ID}`, `--secret-key=${user.AWS_SECRET_ACCESS_KEY}`], { stdio: 'ignore' });
+  user = createRgwUser('noabort');
 });
 after(async () => {
   await proxy.close();
   await client.send(new DeleteBucketPolicyCommand({ Bucket: bucket })).catch(() => undefined);
   await removeBucket(client, bucket);
-  try {
-    execFileSync('radosgw-admin', ['user', 'rm', `--uid=${uid}`], { stdio: 'ignore' });
-  } catch {
-    // the server is torn down after the run anyway
-  }
+  user.remove();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -60,14 +54,14 @@ test('AbortMultipartUpload denied on cancel: reported with the operation, kept i
   const db = path.join(dir, 'hoist.db');
   const file = await writeRandomFile(path.join(dir, 'B001_C002.mov'), 40 * MiB);
   const cli = ['--db', db, '--endpoint', proxy.url, '--path-style'];
-  const writer = { Effect: 'Allow', Principal: { AWS: [`arn:aws:iam:::user/${uid}`] }, Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] };
-  const owner = { Effect: 'Allow', Principal: { AWS: [`arn:aws:iam:::user/${process.env.S3_USER ?? 'tester'}`] }, Action: ['s3:*'], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] };
-  const denyAbort = { Effect: 'Deny', Principal: { AWS: [`arn:aws:iam:::user/${uid}`] }, Action: ['s3:AbortMultipartUpload'], Resource: [`arn:aws:s3:::${bucket}/*`] };
-  const policy = (...s: object[]) => client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: s }) }));
+  const writer = statement('Allow', user.uid, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetObject'], bucket);
+  const owner = ownerStatement(bucket);
+  const denyAbort = statement('Deny', user.uid, ['s3:AbortMultipartUpload'], bucket);
+  const policy = (...s: object[]) => setBucketPolicy(client, bucket, ...s);
   await policy(writer, owner, denyAbort);
 
   proxy.setBandwidth(8 * MiB);
-  const upload = startHoist([...cli, 'upload', file, '--bucket', bucket, '--key', 'abort-denied.mov', '--single-put-threshold', '0', '--part-size', '5MiB', '--concurrency', '2'], user);
+  const upload = startHoist([...cli, 'upload', file, '--bucket', bucket, '--key', 'abort-denied.mov', '--single-put-threshold', '0', '--part-size', '5MiB', '--concurrency', '2'], user.env);
   await until('2 parts recorded', () => donePartCount(db) >= 2);
   upload.child.kill('SIGKILL');
   await upload.done;
@@ -76,7 +70,7 @@ test('AbortMultipartUpload denied on cancel: reported with the operation, kept i
   assert.ok(uploadId);
 
   proxy.reset();
-  const cancel = await hoist([...cli, 'cancel', '1'], user);
+  const cancel = await hoist([...cli, 'cancel', '1'], user.env);
   assert.equal(cancel.code, 1, 'the cancel is not complete while its upload stays on the server');
   assert.match(cancel.stderr, /cancelled job 1/);
   assert.match(cancel.stderr, new RegExp(`multipart upload ${uploadId} .* is not aborted yet: s3\\.access-denied \\(AbortMultipartUpload\\): Permission denied for AbortMultipartUpload`));
@@ -87,13 +81,13 @@ test('AbortMultipartUpload denied on cancel: reported with the operation, kept i
   assert.deepEqual(owedAborts(db).map((a) => a.upload_id), [uploadId]);
   assert.deepEqual((await listUploads(client, bucket)).map((u) => u.uploadId), [uploadId]);
 
-  const stillDenied = await hoist([...cli, 'run'], user);
+  const stillDenied = await hoist([...cli, 'run'], user.env);
   assert.equal(stillDenied.code, 1, 'hoist run does not call the queue settled while an abort is owed');
   assert.match(stillDenied.stderr, /is not aborted yet: s3\.access-denied \(AbortMultipartUpload\)/);
   assert.ok(owedAborts(db)[0]!.attempts >= 2, 'the abort was tried again');
 
   await policy(writer, owner);
-  const settled = await hoist([...cli, 'run'], user);
+  const settled = await hoist([...cli, 'run'], user.env);
   assert.equal(settled.code, 0, settled.stderr);
   assert.doesNotMatch(settled.stderr, /not aborted yet/);
   assert.deepEqual(owedAborts(db), []);
