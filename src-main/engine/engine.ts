@@ -335,7 +335,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private async client(dest: Destination): Promise<S3Client> {
-    return this.clients.get(await connectionFor(dest, this.credentials, { ...(this.opts.scheduler?.caBundle !== undefined ? { caBundle: this.opts.scheduler.caBundle } : {}) }));
+    return this.clients.get(
+      await connectionFor(dest, this.credentials, {
+        clockOffsetMs: this.scheduler.clocks.offsetFor(dest),
+        ...(this.opts.scheduler?.caBundle !== undefined ? { caBundle: this.opts.scheduler.caBundle } : {}),
+      }),
+    );
   }
 
   /** Every in-progress multipart upload under the prefix, each marked with the job that owns it. */

@@ -5,6 +5,7 @@ import { HoistError, isRetryable, type ErrorInfo } from '../../shared/errors.js'
 import type { Destination, JobProgress } from '../../shared/types.js';
 import type { JobState } from '../../shared/states.js';
 import { ClientCache, type ConnectionSettings } from './s3/client.js';
+import { CLOCK_SKEW_NOTICE_MS, ServerClocks, describeSkew, observedClockOffset } from './s3/clock.js';
 import { connectionFor, type CredentialSource } from './s3/connection.js';
 import { fromErrorInfo, toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
@@ -93,6 +94,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly active = new Map<number, ActiveJob>();
   private readonly lanes = new Map<number, DestinationLane>();
   private readonly clients = new ClientCache();
+  /** Each endpoint's clock as its answers showed it; every request is signed with it. */
+  readonly clocks = new ServerClocks();
   private readonly retry: RetryPolicy;
   private timer: NodeJS.Timeout | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -278,6 +281,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async conn(dest: Destination, maxAttempts = 3): Promise<ConnectionSettings> {
     return connectionFor(dest, this.credentials, {
       maxAttempts,
+      clockOffsetMs: this.clocks.offsetFor(dest),
       ...(this.opts.caBundle !== undefined ? { caBundle: this.opts.caBundle } : {}),
       ...(this.opts.idleTimeoutMs ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
     });
@@ -320,6 +324,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         a.job.uploadId = uploadId;
         this.store.addEvent(job.id, 'upload-created', `Multipart upload created (${job.partCount} parts of up to ${job.partSize} bytes).`);
       }
+      // The SDK corrected its own clock if the server refused a skewed signature; the part workers learn it here.
+      this.observeClock(a, client);
     }
     if (a.stopping) {
       this.release(a);
@@ -429,12 +435,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.store.markPartSending(a.job.id, part.partNumber)) return;
     lane.inflight++;
     const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0 };
+    let signedWith = 0;
     a.inflight.set(part.partNumber, flight);
     this.track(
       (async () => {
         let outcome: TaskOutcome;
         try {
           const conn = await this.conn(a.dest, 1);
+          signedWith = conn.clockOffsetMs;
           if (a.stopping) {
             outcome = { ok: false, error: new HoistError('internal.unexpected').info, aborted: true, bytesSent: 0 };
           } else {
@@ -452,12 +460,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         }
         lane.inflight--;
         a.inflight.delete(part.partNumber);
-        this.onPartSettled(a, part, outcome, lane);
+        this.onPartSettled(a, part, outcome, lane, signedWith);
       })(),
     );
   }
 
-  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: DestinationLane): void {
+  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: DestinationLane, signedWith: number): void {
     if (o.ok) {
       // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
       this.store.markPartDone(a.job.id, part.partNumber, normalizeEtag(o.result.etag ?? ''), o.result.md5Hex, o.result.checksum);
@@ -472,14 +480,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     } else if (o.aborted || a.stopping) {
       this.store.markPartPending(a.job.id, part.partNumber, 0, o.bytesSent > 0);
     } else {
-      this.onPartFailed(a, part, o.error, lane);
+      this.onPartFailed(a, part, o, lane, signedWith);
     }
     if (a.stopping && a.inflight.size === 0 && a.phase !== 'preparing') this.release(a);
     else this.tick();
   }
 
-  private onPartFailed(a: ActiveJob, part: PartRecord, error: ErrorInfo, lane: DestinationLane): void {
-    const err = fromErrorInfo(error);
+  private onPartFailed(a: ActiveJob, part: PartRecord, o: Extract<TaskOutcome, { ok: false }>, lane: DestinationLane, signedWith: number): void {
+    const err = fromErrorInfo(o.error);
+    if (err.code === 'auth.clock-skew' && this.clockCorrected(a, o.clockOffsetMs, signedWith)) {
+      // Refused only for the time it was signed with: at once again, signed with the server's time.
+      this.store.markPartPending(a.job.id, part.partNumber);
+      return;
+    }
     if (err.code === 'source.changed' || err.code === 'source.missing' || err.code === 'source.unreadable') {
       this.store.markPartPending(a.job.id, part.partNumber);
       this.track(this.onSourceProblem(a, err));
@@ -506,6 +519,30 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     this.store.markPartPending(a.job.id, part.partNumber);
     this.failJob(a, err);
+  }
+
+  // ---- the server's clock (s3/clock.ts) ----
+
+  /** A control-plane client's answers may have shown the server's clock to be elsewhere. */
+  private observeClock(a: ActiveJob, client: S3Client): void {
+    const learned = this.clocks.learn(a.dest, observedClockOffset(client));
+    if (learned !== null) this.noteClock(a, learned);
+  }
+
+  /** True when the server's clock is now known to differ from the one a refused request was signed with. */
+  private clockCorrected(a: ActiveJob, observed: number | undefined, signedWith: number): boolean {
+    const learned = this.clocks.learn(a.dest, observed);
+    if (learned !== null) this.noteClock(a, learned);
+    return Math.abs(this.clocks.offsetFor(a.dest) - signedWith) >= CLOCK_SKEW_NOTICE_MS;
+  }
+
+  private noteClock(a: ActiveJob, offsetMs: number): void {
+    this.store.addEvent(
+      a.job.id,
+      'clock-corrected',
+      `This computer's clock is ${describeSkew(offsetMs)} the server's, which refuses requests signed far from its own time. Hoist signs with the server's time from now on; set the system clock right (NTP) when you can.`,
+      { code: 'auth.clock-skew' },
+    );
   }
 
   private slowDown(dest: Destination, lane: DestinationLane): void {

@@ -26,9 +26,17 @@ export interface ConnectionSettings {
   /** SDK attempts per request; the part workers use 1 because the scheduler retries. */
   maxAttempts: number;
   maxSockets: number;
+  /** The server's clock minus ours (s3/clock.ts): requests are signed with the server's time. */
+  clockOffsetMs: number;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * The SDK's default logger is the console, which prints "An error was encountered in a
+ * non-retryable streaming request." for every failed part; Hoist reports each failure itself.
+ */
+const QUIET_LOGGER = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 const caCache = new Map<string, Buffer>();
 
@@ -53,6 +61,8 @@ export function createS3Client(c: ConnectionSettings): S3Client {
       ...(c.credentials.sessionToken ? { sessionToken: c.credentials.sessionToken } : {}),
     },
     maxAttempts: c.maxAttempts,
+    systemClockOffset: c.clockOffsetMs,
+    logger: QUIET_LOGGER,
     // Hoist computes and sends its own checksums; the SDK's aws-chunked trailers break several S3-compatible servers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { ClientCache } from '../s3/client.js';
+import { observedClockOffset } from '../s3/clock.js';
 import { isAbort, toErrorInfo } from '../s3/errors.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
 import type { HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
@@ -115,7 +116,7 @@ function opName(task: WorkerTask): string {
   return task.kind === 'upload-part' ? 'UploadPart' : task.kind === 'put-object' ? 'PutObject' : 'ReadSource';
 }
 
-async function run(task: WorkerTask, signal: AbortSignal): Promise<TaskSuccess> {
+async function run(task: WorkerTask, client: S3Client | null, signal: AbortSignal): Promise<TaskSuccess> {
   let fd: fs.promises.FileHandle;
   try {
     fd = await fs.promises.open(task.path, 'r');
@@ -137,7 +138,7 @@ async function run(task: WorkerTask, signal: AbortSignal): Promise<TaskSuccess> 
       }
     };
     progressOf.set(task.taskId, () => sent);
-    const { etag, echoed } = await send(task, clients.get(task.conn), fd, digest, signal, progress);
+    const { etag, echoed } = await send(task, client!, fd, digest, signal, progress);
     if (task.etagIsMd5 && normalizeEtag(etag) !== digest.md5Hex) {
       throw new HoistError('s3.etag-mismatch', { operation: opName(task), detail: `server ETag ${etag}, local MD5 ${digest.md5Hex}` });
     }
@@ -163,12 +164,15 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   const { task } = msg;
   const controller = new AbortController();
   running.set(task.taskId, controller);
-  run(task, controller.signal).then(
+  const client = task.kind === 'hash-range' ? null : clients.get(task.conn);
+  run(task, client, controller.signal).then(
     (result) => post({ type: 'done', taskId: task.taskId, result }),
     (err) => {
       const aborted = controller.signal.aborted || isAbort(err);
       const bytesSent = progressOf.get(task.taskId)?.() ?? 0;
-      post({ type: 'failed', taskId: task.taskId, error: toErrorInfo(err, opName(task)), aborted, bytesSent });
+      // With one attempt per request the SDK cannot retry a skewed signature itself; the scheduler can.
+      const clockOffsetMs = client ? observedClockOffset(client) : undefined;
+      post({ type: 'failed', taskId: task.taskId, error: toErrorInfo(err, opName(task)), aborted, bytesSent, ...(clockOffsetMs !== undefined ? { clockOffsetMs } : {}) });
     },
   ).finally(() => {
     running.delete(task.taskId);

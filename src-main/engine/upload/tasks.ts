@@ -72,4 +72,5 @@ export type WorkerRequest = { type: 'run'; task: WorkerTask } | { type: 'abort';
 export type WorkerReply =
   | { type: 'progress'; taskId: number; bytesSent: number }
   | { type: 'done'; taskId: number; result: TaskSuccess }
-  | { type: 'failed'; taskId: number; error: ErrorInfo; aborted: boolean; bytesSent: number };
+  /** `clockOffsetMs`: the server's clock minus ours as the request's answer showed it (s3/clock.ts). */
+  | { type: 'failed'; taskId: number; error: ErrorInfo; aborted: boolean; bytesSent: number; clockOffsetMs?: number };
