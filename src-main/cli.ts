@@ -20,7 +20,7 @@ import { registerServeCommand } from './cli-serve.js';
 import { registerFolderCommands } from './cli-folders.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { resolveAwsSettings } from './engine/s3/connection.js';
-import type { SchedulerOptions } from './engine/scheduler.js';
+import type { SchedulerOptions, StorageNotice } from './engine/scheduler.js';
 import type { JobRecord, RemoteAbort } from './engine/store/job-store.js';
 import { parseSize } from './engine/upload/part-plan.js';
 
@@ -83,10 +83,16 @@ async function openEngine(g: GlobalOpts): Promise<Engine> {
   // AWS_CA_BUNDLE, or the profile's ca_bundle, as the AWS tools read them.
   const { caBundle } = await resolveAwsSettings({ profile: g.profile ?? null, endpoint: g.endpoint ?? null });
   const engine = new Engine({ dbPath: g.db ?? defaultDbPath(), scheduler: { ...schedulerOptionsFromEnv(), caBundle } });
+  engine.on('storage', (s) => process.stderr.write(storageLine(s)));
   if (engine.movedAside) {
     process.stderr.write(`hoist: db.corrupt: ${describeError('db.corrupt')} The damaged file is at ${engine.movedAside}.\n`);
   }
   return engine;
+}
+
+function storageLine(s: StorageNotice): string {
+  if (s.full) return `hoist: db.full: ${describeError('db.full')} Uploads wait until there is room; parts the server acknowledges meanwhile are kept in memory.\n  ${s.error.detail ?? ''}\n`;
+  return `hoist: the database has room again${s.recorded ? ` (${s.recorded} acknowledged part(s) recorded)` : ''}; uploads go on.\n`;
 }
 
 /** Settings of the destination itself (they stay for later uploads to it). */

@@ -13,7 +13,7 @@ import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
 import { toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
-import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler.js';
 import { openDatabase } from './store/db.js';
 import { JobStore, type JobRecord, type PartRecord, type RemoteAbort } from './store/job-store.js';
 import { planParts } from './upload/part-plan.js';
@@ -54,6 +54,7 @@ export interface EngineEvents {
   job: [job: JobRecord];
   progress: [progress: JobProgress[]];
   concurrency: [info: { destinationId: number; limit: number; reason: string }];
+  storage: [notice: StorageNotice];
 }
 
 /** The engine facade: one object the CLI and both hosts drive. Plain Node; knows nothing of Electron. */
@@ -78,6 +79,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
+    this.scheduler.on('storage', (s) => this.emit('storage', s));
   }
 
   // ---- running the queue ----
@@ -94,7 +96,8 @@ export class Engine extends EventEmitter<EngineEvents> {
         const renewed = this.store.acquireLease(this.owner, LEASE_STALE_MS);
         if (!renewed.ok) void this.scheduler.stop();
       } catch (err) {
-        process.emitWarning(`hoist: could not renew the runner lease: ${(err as Error).message}`);
+        // A full disk is reported by the scheduler ('storage'); the lease is renewed once there is room.
+        if (toHoistError(err).code !== 'db.full') process.emitWarning(`hoist: could not renew the runner lease: ${(err as Error).message}`);
       }
     }, LEASE_HEARTBEAT_MS);
     this.scheduler.start();

@@ -80,11 +80,27 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+/** The database's disk filled up (`full`), or takes writes again (`recorded`: parts that waited in memory). */
+export type StorageNotice = { full: true; error: ErrorInfo } | { full: false; recorded: number };
+
 export interface SchedulerEvents {
   job: [job: JobRecord];
   progress: [progress: JobProgress[]];
   concurrency: [info: { destinationId: number; limit: number; reason: string }];
+  storage: [notice: StorageNotice];
 }
+
+/** A part the server acknowledged while the database could not record it. */
+interface UnrecordedPart {
+  jobId: number;
+  partNumber: number;
+  etag: string;
+  md5Hex: string;
+  checksum: string | null;
+}
+
+/** How often a full database is tried again. */
+const STORAGE_RETRY_MS = 1_000;
 
 /**
  * Picks parts to send, hands them to the worker pool, records what S3 acknowledged, and settles
@@ -105,6 +121,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private abortsInFlight: Promise<void> | null = null;
   private dataVersion = -1;
   private readonly tasks = new Set<Promise<unknown>>();
+  /** Set while the database's disk is full: nothing new starts; acknowledged parts wait here. */
+  private storageFull: { unrecorded: UnrecordedPart[]; lastTry: number } | null = null;
 
   constructor(
     private readonly store: JobStore,
@@ -134,7 +152,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.progressTimer) clearInterval(this.progressTimer);
     for (const a of this.active.values()) this.halt(a);
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
-    this.store.recoverInterrupted();
+    try {
+      this.store.recoverInterrupted();
+    } catch (err) {
+      // Still full: the next start recovers them (parts acknowledged meanwhile are adopted by reconcile).
+      if (toHoistError(err).code !== 'db.full') throw err;
+    }
     this.clients.clear();
   }
 
@@ -156,6 +179,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.running || this.ticking) return;
     this.ticking = true;
     try {
+      if (this.storageFull && !this.recoverStorage()) return;
       const version = this.store.dataVersion();
       if (version !== this.dataVersion) {
         this.dataVersion = version;
@@ -178,7 +202,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   private reportLoopError(err: unknown): void {
     const e = toHoistError(err);
-    // The loop must not die; a full disk under the database is retried at the next tick.
+    if (e.code === 'db.full') return this.enterStorageFull(e);
+    // The loop must not die.
     process.emitWarning(`hoist scheduler: ${e.info.code}: ${e.message}${e.info.detail ? ` (${e.info.detail})` : ''}`);
   }
 
@@ -468,7 +493,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: DestinationLane, signedWith: number): void {
     if (o.ok) {
       // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
-      this.store.markPartDone(a.job.id, part.partNumber, normalizeEtag(o.result.etag ?? ''), o.result.md5Hex, o.result.checksum);
+      this.recordPartDone({ jobId: a.job.id, partNumber: part.partNumber, etag: normalizeEtag(o.result.etag ?? ''), md5Hex: o.result.md5Hex, checksum: o.result.checksum });
       a.bytesAcked += part.length;
       a.partsDone++;
       a.samples.push({ at: Date.now(), bytes: a.bytesAcked });
@@ -761,6 +786,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   // ---- failing, halting, releasing ----
 
   private failJob(a: ActiveJob, err: HoistError): void {
+    // Not the job's fault: it waits, its parts in flight go on, and it is taken up again once there is room.
+    if (err.code === 'db.full') return this.enterStorageFull(err);
     this.halt(a);
     this.afterHalt(a, () => {
       const job = this.store.getJob(a.job.id);
@@ -813,6 +840,52 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (a.inflight.size > 0) return;
     this.active.delete(a.job.id);
     this.emitJob(a.job.id);
+  }
+
+  // ---- a full disk under the database ----
+
+  private recordPartDone(p: UnrecordedPart): void {
+    try {
+      this.store.markPartDone(p.jobId, p.partNumber, p.etag, p.md5Hex, p.checksum);
+    } catch (err) {
+      const e = toHoistError(err);
+      if (e.code !== 'db.full') throw err;
+      this.enterStorageFull(e);
+      this.storageFull!.unrecorded.push(p);
+    }
+  }
+
+  private enterStorageFull(e: HoistError): void {
+    if (this.storageFull) return;
+    this.storageFull = { unrecorded: [], lastTry: Date.now() };
+    this.emit('storage', { full: true, error: e.info });
+  }
+
+  /**
+   * True once the database takes writes again and what waited is recorded. Until then nothing new
+   * starts; parts on the wire and a Create or Complete under way finish first (their answers wait
+   * in memory). Then, as after a crash, the jobs that were open go back to the queue and are
+   * reconciled with the server; a part acknowledged but never recorded is adopted there.
+   */
+  private recoverStorage(): boolean {
+    const full = this.storageFull!;
+    if (this.tasks.size > 0 || Date.now() - full.lastTry < STORAGE_RETRY_MS) return false;
+    full.lastTry = Date.now();
+    try {
+      this.store.db.transaction(() => {
+        for (const p of full.unrecorded) this.store.markPartDone(p.jobId, p.partNumber, p.etag, p.md5Hex, p.checksum);
+        this.store.recoverInterrupted();
+      })();
+    } catch (err) {
+      if (toHoistError(err).code === 'db.full') return false;
+      throw err;
+    }
+    this.active.clear();
+    for (const lane of this.lanes.values()) lane.inflight = 0;
+    this.storageFull = null;
+    this.emit('storage', { full: false, recorded: full.unrecorded.length });
+    this.emitAll();
+    return true;
   }
 
   // ---- remote aborts owed (invariant 4) ----

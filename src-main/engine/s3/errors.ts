@@ -72,6 +72,8 @@ const BY_NET_CODE: Record<string, ErrorCode> = {
   EPERM: 'source.unreadable',
   EISDIR: 'source.unreadable',
   EIO: 'source.unreadable',
+  // better-sqlite3's codes: the job database's own disk.
+  SQLITE_FULL: 'db.full',
 };
 
 function statusOf(e: SdkLikeError): number | undefined {
