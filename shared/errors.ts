@@ -33,7 +33,7 @@ export const ERROR_CODES = {
   'limits.key-too-long': { retryable: false, message: 'The object key is longer than the 1,024 bytes S3 allows.' },
   'config.invalid': { retryable: false, message: 'A setting is invalid.' },
   'db.full': { retryable: true, message: 'The disk that holds the Hoist database is full. Free some space; nothing was lost.' },
-  'db.corrupt': { retryable: false, message: 'The Hoist database is damaged. It was moved aside and a new one created.' },
+  'db.corrupt': { retryable: false, message: 'The Hoist database is damaged. It was moved aside and a new one rebuilt from what can be known.' },
   'internal.unexpected': { retryable: false, message: 'An unexpected error occurred.' },
 } as const satisfies Record<string, ErrorSpec>;
 

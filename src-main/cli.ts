@@ -19,6 +19,8 @@ import { publicJob, jobLine, uploadLine, ProgressView } from './cli-output.js';
 import { registerServeCommand } from './cli-serve.js';
 import { registerFolderCommands } from './cli-folders.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
+import { adoptionSummary, rebuildSummary } from './engine/rebuild-summary.js';
+import { fromErrorInfo } from './engine/s3/errors.js';
 import { resolveAwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions, StorageNotice } from './engine/scheduler.js';
 import type { JobRecord, RemoteAbort } from './engine/store/job-store.js';
@@ -84,8 +86,11 @@ async function openEngine(g: GlobalOpts): Promise<Engine> {
   const { caBundle } = await resolveAwsSettings({ profile: g.profile ?? null, endpoint: g.endpoint ?? null });
   const engine = new Engine({ dbPath: g.db ?? defaultDbPath(), scheduler: { ...schedulerOptionsFromEnv(), caBundle } });
   engine.on('storage', (s) => process.stderr.write(storageLine(s)));
-  if (engine.movedAside) {
-    process.stderr.write(`hoist: db.corrupt: ${describeError('db.corrupt')} The damaged file is at ${engine.movedAside}.\n`);
+  if (engine.rebuilt) {
+    process.stderr.write(`hoist: db.corrupt: ${describeError('db.corrupt')} The damaged file is at ${engine.rebuilt.movedAside}.\n`);
+    // Before anything sends: an upload the bucket still holds for a watched file is taken up, not begun again.
+    const adoptions = await engine.adoptAfterRebuild();
+    for (const line of rebuildSummary(engine.rebuilt, adoptions)) process.stderr.write(`hoist: ${line}\n`);
   }
   return engine;
 }
@@ -401,6 +406,23 @@ export function buildProgram(): Command {
       try {
         await engine.abortUpload(await destinationFor(engine, g(), o), o.key, o.uploadId);
         process.stderr.write(`aborted ${o.uploadId}\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+  uploads
+    .command('adopt')
+    .description('take up uploads no job owns whose keys map to watched files (done by itself after a database rebuild)')
+    .requiredOption('--bucket <bucket>', 'bucket')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { bucket: string; json?: boolean }) => {
+      const engine = await openEngine(g());
+      try {
+        const report = await engine.adoptUploads(await destinationFor(engine, g(), o));
+        if (report.error) throw fromErrorInfo(report.error);
+        if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else for (const line of adoptionSummary([report])) process.stderr.write(`${line}\n`);
+        if (!o.json && report.adopted.length === 0 && report.left.length === 0) process.stderr.write('no upload in progress without a job\n');
       } finally {
         await engine.close();
       }

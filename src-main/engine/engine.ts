@@ -16,6 +16,10 @@ import * as ops from './s3/operations.js';
 import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler.js';
 import { openDatabase } from './store/db.js';
 import { JobStore, type JobRecord, type PartRecord, type RemoteAbort } from './store/job-store.js';
+import { FolderStore } from './store/folder-store.js';
+import { RecoveryFile, recoveryFileFor } from './store/recovery-file.js';
+import { rebuildDatabase, type RebuildReport } from './store/rebuild.js';
+import { adoptUploads, type AdoptionReport } from './remote/adopt.js';
 import { planParts } from './upload/part-plan.js';
 import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
 
@@ -61,6 +65,12 @@ export interface EngineEvents {
 export class Engine extends EventEmitter<EngineEvents> {
   readonly store: JobStore;
   readonly movedAside: string | undefined;
+  /** What the fresh database was rebuilt from, when a damaged one was moved aside at this start. */
+  readonly rebuilt: RebuildReport | undefined;
+  /** hoist.db.recovery.json: the destinations and folders, for a rebuild (none for an in-memory database). */
+  private readonly recovery: RecoveryFile | null;
+  private readonly folderRecords: FolderStore;
+  private recoveryWarned = false;
   private readonly pool: WorkerPool;
   private readonly scheduler: Scheduler;
   private readonly credentials: CredentialSource;
@@ -73,6 +83,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     const { db, movedAside } = openDatabase(opts.dbPath, opts.sqliteNativeBinding ? { nativeBinding: opts.sqliteNativeBinding } : {});
     this.movedAside = movedAside;
     this.store = new JobStore(db);
+    this.folderRecords = new FolderStore(db);
+    this.recovery = opts.dbPath === ':memory:' ? null : new RecoveryFile(recoveryFileFor(opts.dbPath));
+    if (movedAside) this.rebuilt = rebuildDatabase(this.store, this.recovery && { file: this.recovery.file, snapshot: this.recovery.read() }, movedAside);
+    this.configChanged();
     this.credentials = opts.credentials ?? new CredentialSource();
     this.pool = new WorkerPool(opts.maxWorkers ?? Math.max(16, defaultPoolSize()));
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, opts.scheduler);
@@ -95,6 +109,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       try {
         const renewed = this.store.acquireLease(this.owner, LEASE_STALE_MS);
         if (!renewed.ok) void this.scheduler.stop();
+        // Folders and destinations changed by another process reach the recovery file too.
+        this.configChanged();
       } catch (err) {
         // A full disk is reported by the scheduler ('storage'); the lease is renewed once there is room.
         if (toHoistError(err).code !== 'db.full') process.emitWarning(`hoist: could not renew the runner lease: ${(err as Error).message}`);
@@ -118,6 +134,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     await this.pool.close();
     this.clients.clear();
+    this.configChanged();
     this.store.db.close();
   }
 
@@ -139,7 +156,9 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   upsertDestination(d: DestinationInput): Destination {
     checkBucketName(d.bucket);
-    return this.store.upsertDestination(d);
+    const saved = this.store.upsertDestination(d);
+    this.configChanged();
+    return saved;
   }
 
   /** Creates a destination (no id; its name must be new) or changes the one with that id. */
@@ -151,6 +170,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     checkBucketName(input.bucket);
     const saved = this.store.updateDestination(id, input);
     if (!saved) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
+    this.configChanged();
     return saved;
   }
 
@@ -167,6 +187,44 @@ export class Engine extends EventEmitter<EngineEvents> {
             : `${removed.owedAborts} upload abort(s) are still owed there: run the queue first`;
       throw new HoistError('config.invalid', { message: `Destination ${id} cannot be removed yet: ${why}.` });
     }
+    this.configChanged();
+  }
+
+  /** Rewrites the recovery file after destinations or watched folders changed (a no-op when they did not). */
+  configChanged(): void {
+    try {
+      this.recovery?.sync(this.store.listDestinations(), this.folderRecords.listFolders());
+    } catch (err) {
+      // A full or read-only disk: the database itself is what matters; the next change tries again.
+      if (!this.recoveryWarned) process.emitWarning(`hoist: could not write ${this.recovery?.file}: ${(err as Error).message}`);
+      this.recoveryWarned = true;
+    }
+  }
+
+  /**
+   * After a rebuild: the in-progress uploads on the buckets of watched folders whose keys map to
+   * watched files become jobs again (remote/adopt.ts). Call before the watcher starts, so a file is
+   * not given a second upload. Safe to call again (what a job owns is skipped).
+   */
+  async adoptAfterRebuild(): Promise<AdoptionReport[]> {
+    const ids = new Set(this.folderRecords.listFolders().map((f) => f.destinationId));
+    const reports: AdoptionReport[] = [];
+    for (const id of ids) {
+      const dest = this.store.getDestination(id);
+      if (dest) reports.push(await this.adoptUploads(dest));
+    }
+    return reports;
+  }
+
+  /** One destination's bucket: its ownerless uploads that map to watched files become jobs. */
+  async adoptUploads(dest: Destination): Promise<AdoptionReport> {
+    const report = await adoptUploads(this, dest);
+    this.scheduler.poke();
+    for (const a of report.adopted) {
+      const job = this.store.getJob(a.jobId);
+      if (job) this.emit('job', job);
+    }
+    return report;
   }
 
   /** Records jobs for files; a file already queued for the same key is not queued twice, it is resumed. */

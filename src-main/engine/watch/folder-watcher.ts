@@ -161,6 +161,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       stableMs,
       enabled: input.enabled ?? true,
     });
+    this.engine.configChanged();
     this.emit('folder', folder, 'added');
     if (this.started && folder.enabled) await this.startFolder(folder);
     return folder;
@@ -187,6 +188,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       if (!st || !this.ingest.growing.finish(job, snapshotOf(st))) await this.engine.cancel(jobId);
     }
     this.folders.removeFolder(id);
+    this.engine.configChanged();
     this.emit('folder', folder, 'removed');
   }
 
