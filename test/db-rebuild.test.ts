@@ -62,7 +62,7 @@ test('a watched folder mid-upload, the database scribbled, a restart: still watc
   proxy.reset();
   proxy.setBandwidth(32 * MiB);
   const first = startHoist([...cli, 'watch']);
-  await until('2 parts recorded', () => donePartCount(db) >= 2, 120_000);
+  await until('2 parts of the clip recorded', () => donePartCount(db, key) >= 2, 120_000);
   first.child.kill('SIGKILL');
   await first.done;
   proxy.setBandwidth(null);
