@@ -94,6 +94,8 @@ function codeFor(e: SdkLikeError): ErrorCode | undefined {
   if (status === 403) return 's3.access-denied';
   if (status === 404 && e.name === 'NotFound') return 's3.no-such-bucket';
   if (status === 301 || status === 307) return 's3.wrong-region';
+  // Refused as malformed with a body the SDK could not read (radosgw does this for some keys).
+  if (status === 400) return 's3.invalid-request';
   if (status === 503) return 's3.slow-down';
   if (status !== undefined && status >= 500) return 's3.server-error';
   return undefined;
