@@ -4,10 +4,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError, isRetryable, type ErrorInfo } from '../../shared/errors.js';
 import type { Destination, JobProgress } from '../../shared/types.js';
 import type { JobState } from '../../shared/states.js';
-import { ClientCache, type ConnectionSettings } from './s3/client.js';
+import { ClientCache, type ConnectionSettings, type StaticCredentials } from './s3/client.js';
 import { CLOCK_SKEW_NOTICE_MS, ServerClocks, describeSkew, observedClockOffset } from './s3/clock.js';
 import { connectionFor, type CredentialSource } from './s3/connection.js';
-import { fromErrorInfo, toHoistError } from './s3/errors.js';
+import { explainDenied, fromErrorInfo, toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
 import type { JobRecord, JobStore, PartRecord, RemoteAbort } from './store/job-store.js';
 import { multipartEtag, normalizeEtag } from './upload/checksums.js';
@@ -110,6 +110,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly active = new Map<number, ActiveJob>();
   private readonly lanes = new Map<number, DestinationLane>();
   private readonly clients = new ClientCache();
+  /** The credentials each destination's requests were last signed with (to tell an expired token from a denial). */
+  private readonly signedWith = new Map<number, StaticCredentials>();
   /** Each endpoint's clock as its answers showed it; every request is signed with it. */
   readonly clocks = new ServerClocks();
   private readonly retry: RetryPolicy;
@@ -304,12 +306,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async conn(dest: Destination, maxAttempts = 3): Promise<ConnectionSettings> {
-    return connectionFor(dest, this.credentials, {
+    const conn = await connectionFor(dest, this.credentials, {
       maxAttempts,
       clockOffsetMs: this.clocks.offsetFor(dest),
       ...(this.opts.caBundle !== undefined ? { caBundle: this.opts.caBundle } : {}),
       ...(this.opts.idleTimeoutMs ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
     });
+    this.signedWith.set(dest.id, conn.credentials);
+    return conn;
   }
 
   private async client(dest: Destination): Promise<S3Client> {
@@ -785,7 +789,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   // ---- failing, halting, releasing ----
 
-  private failJob(a: ActiveJob, err: HoistError): void {
+  private failJob(a: ActiveJob, failure: HoistError): void {
+    const creds = this.signedWith.get(a.dest.id);
+    const err = creds ? fromErrorInfo(explainDenied(failure.info, creds)) : failure;
     // Not the job's fault: it waits, its parts in flight go on, and it is taken up again once there is room.
     if (err.code === 'db.full') return this.enterStorageFull(err);
     this.halt(a);

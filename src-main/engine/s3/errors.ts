@@ -118,6 +118,23 @@ export function toErrorInfo(err: unknown, operation?: string): ErrorInfo {
   return toHoistError(err, operation).info;
 }
 
+/**
+ * Some servers (radosgw) answer a request signed with an expired session token with a plain 403
+ * AccessDenied, not ExpiredToken. When the credentials carried a session token whose expiration
+ * has passed, that is what the refusal means.
+ */
+export function explainDenied(info: ErrorInfo, creds: { sessionToken?: string; expiration?: number }, now = Date.now()): ErrorInfo {
+  if (info.code !== 's3.access-denied' || !creds.sessionToken) return info;
+  if (creds.expiration === undefined) {
+    // Nothing says when the token ends (AWS_SESSION_TOKEN without AWS_CREDENTIAL_EXPIRATION): only a hint.
+    const hint = 'these credentials carry a session token; if it is old, refresh them';
+    return { ...info, detail: info.detail ? `${info.detail}; ${hint}` : hint };
+  }
+  if (now < creds.expiration) return info;
+  const expired = `the session token expired at ${new Date(creds.expiration).toISOString()}`;
+  return new HoistError('auth.expired-token', { ...(info.operation ? { operation: info.operation } : {}), detail: info.detail ? `${info.detail}; ${expired}` : expired, ...(info.httpStatus ? { httpStatus: info.httpStatus } : {}) }).info;
+}
+
 /** Rebuilds a HoistError from ErrorInfo that crossed a thread or process boundary. */
 export function fromErrorInfo(info: ErrorInfo): HoistError {
   const code = isErrorCode(info.code) ? info.code : 'internal.unexpected';

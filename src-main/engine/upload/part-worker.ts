@@ -7,7 +7,7 @@ import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/cli
 import { HoistError } from '../../../shared/errors.js';
 import { ClientCache } from '../s3/client.js';
 import { observedClockOffset } from '../s3/clock.js';
-import { isAbort, toErrorInfo } from '../s3/errors.js';
+import { explainDenied, isAbort, toErrorInfo } from '../s3/errors.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
 import type { HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
@@ -172,7 +172,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       const bytesSent = progressOf.get(task.taskId)?.() ?? 0;
       // With one attempt per request the SDK cannot retry a skewed signature itself; the scheduler can.
       const clockOffsetMs = client ? observedClockOffset(client) : undefined;
-      post({ type: 'failed', taskId: task.taskId, error: toErrorInfo(err, opName(task)), aborted, bytesSent, ...(clockOffsetMs !== undefined ? { clockOffsetMs } : {}) });
+      const info = toErrorInfo(err, opName(task));
+      const error = task.kind === 'hash-range' ? info : explainDenied(info, task.conn.credentials);
+      post({ type: 'failed', taskId: task.taskId, error, aborted, bytesSent, ...(clockOffsetMs !== undefined ? { clockOffsetMs } : {}) });
     },
   ).finally(() => {
     running.delete(task.taskId);
