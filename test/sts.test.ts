@@ -1,4 +1,4 @@
-// Temporary credentials from a real STS (radosgw's, enabled by scripts/radosgw/radosgw-up.sh):
+// Temporary credentials from a real STS (a second radosgw gateway with STS on, test/support/sts.ts):
 // a session token that expires mid-upload is reported as auth.expired-token (radosgw itself only
 // says AccessDenied), the job keeps its upload, and fresh credentials finish it.
 import assert from 'node:assert/strict';
@@ -11,10 +11,11 @@ import { donePartCount } from './support/db-peek.js';
 import { recordResult } from './support/results.js';
 import { createRgwUser, type RgwUser } from './support/rgw-user.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
-import { assumeRole, roleFor } from './support/sts.js';
+import { assumeRole, roleFor, startStsGateway, type StsGateway } from './support/sts.js';
 import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from './support/s3.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
+let sts: StsGateway;
 let user: RgwUser;
 let role: string;
 let client: S3Client;
@@ -23,17 +24,20 @@ let proxy: S3Proxy;
 const dir = tempDir('sts');
 
 before(async () => {
+  sts = await startStsGateway();
   user = createRgwUser('sts');
-  role = roleFor(user);
+  role = roleFor(sts, user);
   // The role's sessions act for the user: the user owns the bucket and reads it back for the checks.
   client = s3Client(s3Env().endpoint, { accessKeyId: user.env.AWS_ACCESS_KEY_ID, secretAccessKey: user.env.AWS_SECRET_ACCESS_KEY });
   bucket = await createBucket(client, 'sts');
-  proxy = await startS3Proxy(s3Env().endpoint);
+  // Temporary credentials are checked only by the gateway with STS: hoist talks to it.
+  proxy = await startS3Proxy(sts.endpoint);
 });
 after(async () => {
   await proxy.close();
   await removeBucket(client, bucket);
   user.remove();
+  await sts.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -47,12 +51,12 @@ test('temporary credentials that expire mid-upload: auth.expired-token (UploadPa
   const db = path.join(dir, 'hoist.db');
   const file = await writeRandomFile(path.join(dir, 'A003_C012.mov'), 40 * MiB);
   const cli = ['--db', db, '--endpoint', proxy.url, '--path-style'];
-  const fresh = assumeRole(user, role, 900);
-  const probe = await hoist(['--db', path.join(dir, 'probe.db'), '--endpoint', s3Env().endpoint, '--path-style', 'uploads', 'list', '--bucket', bucket], fresh);
+  const fresh = assumeRole(sts, user, role, 900);
+  const probe = await hoist(['--db', path.join(dir, 'probe.db'), '--endpoint', sts.endpoint, '--path-style', 'uploads', 'list', '--bucket', bucket], fresh);
   assert.equal(probe.code, 0, `the role's temporary credentials work: ${probe.stderr}`);
 
   // 40 MiB at 3 MiB/s takes about 13 s: the token ends on the way.
-  const shortLived = assumeRole(user, role, 8);
+  const shortLived = assumeRole(sts, user, role, 8);
   proxy.reset();
   proxy.setBandwidth(3 * MiB);
   try {
@@ -88,13 +92,13 @@ test('temporary credentials that expire mid-upload: auth.expired-token (UploadPa
 test('a garbage session token against a server with STS: refused as s3.access-denied, with a hint about the token', async () => {
   const db = path.join(dir, 'garbage.db');
   const file = await writeRandomFile(path.join(dir, 'token.mov'), 1 * MiB);
-  const r = await hoist(['--db', db, '--endpoint', s3Env().endpoint, '--path-style', 'upload', file, '--bucket', bucket, '--key', 'token.mov'], { ...user.env, AWS_SESSION_TOKEN: 'garbage' });
+  const r = await hoist(['--db', db, '--endpoint', sts.endpoint, '--path-style', 'upload', file, '--bucket', bucket, '--key', 'token.mov'], { ...user.env, AWS_SESSION_TOKEN: 'garbage' });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /s3\.access-denied \(PutObject\)/);
   const detail = JSON.parse((await hoist(['--db', db, 'job', '1', '--json'])).stdout) as { history: Array<{ kind: string; message: string }> };
   assert.ok(detail.history.some((e) => e.kind === 'failed' && /carry a session token; if it is old, refresh them/.test(e.message)), JSON.stringify(detail.history));
   recordResult('bad-session-token', {
-    what: 'AWS_SESSION_TOKEN=garbage with a user’s permanent keys, radosgw with STS on',
+    what: 'AWS_SESSION_TOKEN=garbage with a user’s permanent keys, against radosgw with STS on',
     outcome: 's3.access-denied (PutObject) (radosgw says AccessDenied), job failed; the history hints that the session token may be stale',
   });
 });
