@@ -17,6 +17,8 @@ bash scripts/s3-server.sh install
 command -v chromium >/dev/null || apt_install chromium
 # xmllint validates manifests against the ASC's schema; xxhsum computes hashes independently of Hoist.
 { command -v xmllint >/dev/null && command -v xxhsum >/dev/null; } || apt_install libxml2-utils xxhash
+# Reliability tests: faketime skews hoist's clock; inotify-tools watches a canary folder for any access.
+{ command -v faketime >/dev/null && command -v inotifywait >/dev/null; } || apt_install faketime inotify-tools
 # Electron's binary is fetched from outside at install; the engine, CLI and tests do not need it.
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi

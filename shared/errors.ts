@@ -30,14 +30,14 @@ export const ERROR_CODES = {
   'source.missing': { retryable: false, message: 'The source file is gone (deleted or moved) before its upload finished. Nothing was completed in the bucket.' },
   'source.changed': { retryable: false, message: 'The source file kept changing while it was uploaded, so no object was completed with mixed content.' },
   'source.hash-mismatch': { retryable: false, message: "The file's hash differs from the one its ASC MHL history recorded at offload, so it was not completed in the bucket (nothing was left there)." },
-  'source.unreadable': { retryable: false, message: 'The source file cannot be read (permissions, or an I/O error).' },
+  'source.unreadable': { retryable: false, message: 'The source file cannot be read (permissions, or an I/O error). Restore access to the file and retry: the parts already sent are kept.' },
   'limits.too-large': { retryable: false, message: 'The file is larger than the largest object this destination accepts.' },
   'limits.key-too-long': { retryable: false, message: 'The object key is longer than the 1,024 bytes S3 allows.' },
   'config.invalid': { retryable: false, message: 'A setting is invalid.' },
   'config.in-use': { retryable: false, message: 'It is still in use, so it cannot be removed yet.' },
   'cleanup.failed': { retryable: true, message: 'The source file could not be deleted or moved after its verified delivery. It is untouched where it was; Hoist tries again later.' },
   'db.full': { retryable: true, message: 'The disk that holds the Hoist database is full. Free some space; nothing was lost.' },
-  'db.corrupt': { retryable: false, message: 'The Hoist database is damaged. It was moved aside and a new one created.' },
+  'db.corrupt': { retryable: false, message: 'The Hoist database is damaged. It was moved aside and a new one rebuilt from what can be known.' },
   'internal.unexpected': { retryable: false, message: 'An unexpected error occurred.' },
 } as const satisfies Record<string, ErrorSpec>;
 

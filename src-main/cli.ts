@@ -22,9 +22,12 @@ import { registerServeCommand } from './cli-serve.js';
 import { registerFolderCommands } from './cli-folders.js';
 import { namedDestination, registerDestinationCommands, type DestinationFlags } from './cli-destinations.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
+import { adoptionSummary, rebuildSummary } from './engine/rebuild-summary.js';
+import { fromErrorInfo } from './engine/s3/errors.js';
 import { profileExists, resolveAwsSettings, type AwsSettings } from './engine/s3/connection.js';
-import type { SchedulerOptions } from './engine/scheduler.js';
-import type { JobRecord } from './engine/store/job-store.js';
+import type { SchedulerOptions, StorageNotice } from './engine/scheduler.js';
+import type { JobRecord, RemoteAbort } from './engine/store/job-store.js';
+import { parseSize } from './engine/upload/part-plan.js';
 
 interface GlobalOpts {
   db?: string;
@@ -77,10 +80,19 @@ async function openEngine(g: GlobalOpts): Promise<Engine> {
   // AWS_CA_BUNDLE, or the profile's ca_bundle, as the AWS tools read them.
   const { caBundle } = await resolveAwsSettings({ profile: g.profile ?? null, endpoint: g.endpoint ?? null });
   const engine = new Engine({ dbPath: g.db ?? defaultDbPath(), scheduler: { ...schedulerOptionsFromEnv(), caBundle } });
-  if (engine.movedAside) {
-    process.stderr.write(`hoist: db.corrupt: ${describeError('db.corrupt')} The damaged file is at ${engine.movedAside}.\n`);
+  engine.on('storage', (s) => process.stderr.write(storageLine(s)));
+  if (engine.rebuilt) {
+    process.stderr.write(`hoist: db.corrupt: ${describeError('db.corrupt')} The damaged file is at ${engine.rebuilt.movedAside}.\n`);
+    // Before anything sends: an upload the bucket still holds for a watched file is taken up, not begun again.
+    const adoptions = await engine.adoptAfterRebuild();
+    for (const line of rebuildSummary(engine.rebuilt, adoptions)) process.stderr.write(`hoist: ${line}\n`);
   }
   return engine;
+}
+
+function storageLine(s: StorageNotice): string {
+  if (s.full) return `hoist: db.full: ${describeError('db.full')} Uploads wait until there is room; parts the server acknowledges meanwhile are kept in memory.\n  ${s.error.detail ?? ''}\n`;
+  return `hoist: the database has room again${s.recorded ? ` (${s.recorded} acknowledged part(s) recorded)` : ''}; uploads go on.\n`;
 }
 
 interface UploadFlags extends Omit<DestinationFlags, 'bucket'> {
@@ -185,15 +197,28 @@ async function workUntilSettled(engine: Engine, jobIds: number[] | 'all', json: 
   }
   // The ASC MHL generations of these jobs' batches come last (the queue's runner writes them).
   const batchIds = [...new Set(finalJobs.map((j) => j.batchId).filter((id): id is number => id !== null))];
-  const owed = jobIds === 'all' ? engine.listBatches({ states: ['sealed'] }).map((b) => b.id) : [];
-  const batches = await engine.waitForBatches([...new Set([...batchIds, ...owed])]);
+  const sealed = jobIds === 'all' ? engine.listBatches({ states: ['sealed'] }).map((b) => b.id) : [];
+  const batches = await engine.waitForBatches([...new Set([...batchIds, ...sealed])]);
   if (!json) for (const b of batches) view.say(batchLine(b));
-  // Aborts owed for jobs that failed are sent now, so nothing is left on the bucket when this exits.
-  await engine.settleOwedAborts().catch(() => undefined);
   view.end();
+  // Invariant 4 before leaving: aborts still owed (a cancel, a restarted upload) are sent now.
+  const owed = started.ok ? await engine.settleOwedAborts() : [];
+  reportOwedAborts(owed);
   await engine.close();
   if (json) process.stdout.write(JSON.stringify({ jobs: finalJobs.map(publicJob), ...(batches.length ? { batches: batches.map(publicBatchOf) } : {}) }, null, 2) + '\n');
-  return finalJobs.every((j) => j.state === 'done') && batches.every((b) => b.state === 'written') ? 0 : EXIT_FAILED;
+  const allDone = finalJobs.every((j) => j.state === 'done') && batches.every((b) => b.state === 'written');
+  // `hoist run` works the whole queue, owed aborts included; `hoist upload` answers for its files.
+  return allDone && (jobIds !== 'all' || owed.length === 0) ? 0 : EXIT_FAILED;
+}
+
+/** Uploads left on the server because their abort was refused or could not reach it: said plainly, with what the server said. */
+function reportOwedAborts(owed: RemoteAbort[]): void {
+  for (const a of owed) {
+    process.stderr.write(
+      `hoist: the multipart upload ${a.uploadId} (s3://${a.bucket}/${a.key}${a.jobId ? `, job ${a.jobId}` : ''}, ${a.reason}) is not aborted yet: ${a.lastError ?? 'not tried yet'}\n` +
+        '  Its parts stay on the server (and are billed) until then; Hoist tries again whenever it works the queue (hoist run, hoist watch, the app).\n',
+    );
+  }
 }
 
 export function buildProgram(): Command {
@@ -387,7 +412,9 @@ export function buildProgram(): Command {
       try {
         const ok = await engine.cancel(id);
         process.stderr.write(ok ? `cancelled job ${id}\n` : `job ${id} was already ${engine.getJob(id)?.state}\n`);
-        if (!ok) process.exitCode = EXIT_FAILED;
+        const owed = engine.owedAborts(id);
+        reportOwedAborts(owed);
+        if (!ok || owed.length > 0) process.exitCode = EXIT_FAILED;
       } finally {
         await engine.close();
       }
@@ -454,6 +481,23 @@ export function buildProgram(): Command {
       try {
         await engine.abortUpload(await destinationFor(engine, g(), o), o.key, o.uploadId);
         process.stderr.write(`aborted ${o.uploadId}\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+  uploads
+    .command('adopt')
+    .description('take up uploads no job owns whose keys map to watched files (done by itself after a database rebuild)')
+    .requiredOption('--bucket <bucket>', 'bucket')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { bucket: string; json?: boolean }) => {
+      const engine = await openEngine(g());
+      try {
+        const report = await engine.adoptUploads(await destinationFor(engine, g(), o));
+        if (report.error) throw fromErrorInfo(report.error);
+        if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else for (const line of adoptionSummary([report])) process.stderr.write(`${line}\n`);
+        if (!o.json && report.adopted.length === 0 && report.left.length === 0) process.stderr.write('no upload in progress without a job\n');
       } finally {
         await engine.close();
       }

@@ -65,37 +65,50 @@ async function realDatabase(name: string): Promise<string> {
   return db;
 }
 
-async function expectMovedAside(db: string, original: Buffer): Promise<void> {
+async function expectMovedAside(db: string, original: Buffer, rebuilt: RegExp): Promise<string> {
   const r = await hoist(['--db', db, 'jobs', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /hoist: db\.corrupt: The Hoist database is damaged\. It was moved aside and a new one created\. The damaged file is at .*\.damaged-/);
+  assert.match(r.stderr, /hoist: db\.corrupt: The Hoist database is damaged\. It was moved aside and a new one rebuilt from what can be known\. The damaged file is at .*\.damaged-/);
+  assert.match(r.stderr, rebuilt);
   const aside = /The damaged file is at (.*)\.$/m.exec(r.stderr)![1]!;
   assert.deepEqual(fs.readFileSync(aside), original, 'the damaged file is kept byte for byte');
-  assert.deepEqual((JSON.parse(r.stdout) as { jobs: Job[] }).jobs, []);
   const again = await hoist(['--db', db, 'jobs']);
   assert.equal(again.code, 0);
   assert.doesNotMatch(again.stderr, /db\.corrupt/, 'the fresh database is not moved aside again');
+  return r.stdout;
 }
 
-test('a file of random bytes in place of the database: moved aside with a clear message, kept intact', async () => {
+function destinationNames(db: string): string[] {
+  const ro = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    return (ro.prepare('SELECT name FROM destinations ORDER BY id').all() as { name: string }[]).map((d) => d.name);
+  } finally {
+    ro.close();
+  }
+}
+
+test('a file of random bytes in place of the database: moved aside with a clear message, kept intact; nothing to rebuild from', async () => {
   const db = path.join(dir, 'random.db');
   await writeRandomFile(db, 64 * 1024);
-  await expectMovedAside(db, fs.readFileSync(db));
+  const out = await expectMovedAside(db, fs.readFileSync(db), /hoist: Nothing could be rebuilt \(no recovery file, and no readable row in the damaged file\): the new database starts empty\./);
+  assert.deepEqual((JSON.parse(out) as { jobs: Job[] }).jobs, []);
 });
 
-test('a real database cut in half: moved aside with a clear message, kept intact', async () => {
+test('a real database cut in half: moved aside with a clear message, kept intact; its destination rebuilt from the recovery file', async () => {
   const db = await realDatabase('truncated.db');
   const whole = fs.readFileSync(db);
   fs.truncateSync(db, Math.floor(whole.length / 2));
-  await expectMovedAside(db, fs.readFileSync(db));
+  await expectMovedAside(db, fs.readFileSync(db), /hoist: Rebuilt from truncated\.db\.recovery\.json.*: 1 destination, 0 watched folders/);
+  assert.deepEqual(destinationNames(db), ['footage@127.0.0.1:9']);
 });
 
-test('a real database with a damaged page in the middle: moved aside, not used half-broken', async () => {
+test('a real database with a damaged page in the middle: moved aside, not used half-broken; rebuilt from the recovery file', async () => {
   const db = await realDatabase('scribbled.db');
   const bytes = fs.readFileSync(db);
   const pageSize = bytes.readUInt16BE(16);
   // Scribble over every page but the header page: the schema survives, the tables do not.
   for (let at = pageSize; at < bytes.length; at += pageSize) bytes.fill(0xa5, at, at + Math.min(pageSize, 512));
   fs.writeFileSync(db, bytes);
-  await expectMovedAside(db, bytes);
+  await expectMovedAside(db, bytes, /hoist: Rebuilt from scribbled\.db\.recovery\.json.*: 1 destination, 0 watched folders/);
+  assert.deepEqual(destinationNames(db), ['footage@127.0.0.1:9']);
 });

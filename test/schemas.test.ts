@@ -114,6 +114,11 @@ test('each refusal names the command, the argument and what is wrong', () => {
     ['installLifecycleRule', [1, 0], /installLifecycleRule: days must be a whole number of days, at least 1/],
     ['abortRemoteUpload', [1, 'k'.repeat(1025), 'u'], /abortRemoteUpload: key must be at most 1024 bytes/],
     ['abortRemoteUpload', [1, 'é'.repeat(513), 'u'], /key must be at most 1024 bytes/],
+    ['addFolder', [{ path: '/media/card/../../etc', destinationId: 1 }], /^addFolder: input\.path must not contain \. or \.\. segments\.$/],
+    ['addFolder', [{ path: '/media/./card', destinationId: 1 }], /input\.path must not contain \. or \.\. segments/],
+    ['abortRemoteUpload', [1, 'shoot/\ud800.mov', 'u'], /^abortRemoteUpload: key must be well-formed Unicode\.$/],
+    ['abortRemoteUpload', [1, 'k', 'up\udc00'], /abortRemoteUpload: uploadId must be well-formed Unicode/],
+    ['listRemoteUploads', [1, '\ud83c'], /listRemoteUploads: prefix must be well-formed Unicode/],
   ];
   for (const [name, args, expected] of cases) assert.match(refusal(name, args), expected, `${String(name)} ${JSON.stringify(args)}`);
 });

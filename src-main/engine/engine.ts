@@ -16,12 +16,16 @@ import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
 import { toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
-import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler.js';
 import { openDatabase } from './store/db.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
 import { BatchStore, type BatchRecord } from './store/batch-store.js';
-import { JobStore, type JobRecord, type PartRecord } from './store/job-store.js';
+import { JobStore, type JobRecord, type PartRecord, type RemoteAbort } from './store/job-store.js';
+import { FolderStore } from './store/folder-store.js';
+import { RecoveryFile, recoveryFileFor } from './store/recovery-file.js';
+import { rebuildDatabase, type RebuildReport } from './store/rebuild.js';
+import { adoptUploads, type AdoptionReport } from './remote/adopt.js';
 import { planParts } from './upload/part-plan.js';
 import { folderFilter } from './watch/filters.js';
 import { relativePath } from './watch/object-key.js';
@@ -86,6 +90,7 @@ export interface EngineEvents {
   concurrency: [info: { destinationId: number; limit: number; reason: string }];
   /** An ASC MHL batch changed: made, written, failed. */
   batch: [batch: MhlBatch];
+  storage: [notice: StorageNotice];
 }
 
 /** The engine facade: one object the CLI and both hosts drive. Plain Node; knows nothing of Electron. */
@@ -94,6 +99,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly batches: BatchStore;
   readonly movedAside: string | undefined;
   private readonly mhl: MhlService;
+  /** What the fresh database was rebuilt from, when a damaged one was moved aside at this start. */
+  readonly rebuilt: RebuildReport | undefined;
+  /** hoist.db.recovery.json: the destinations and folders, for a rebuild (none for an in-memory database). */
+  private readonly recovery: RecoveryFile | null;
+  private readonly folderRecords: FolderStore;
+  private recoveryWarned = false;
   private readonly pool: WorkerPool;
   private readonly scheduler: Scheduler;
   /** Delivers the watched folders' webhook events while this engine works the queue. */
@@ -108,6 +119,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     const { db, movedAside } = openDatabase(opts.dbPath, opts.sqliteNativeBinding ? { nativeBinding: opts.sqliteNativeBinding } : {});
     this.movedAside = movedAside;
     this.store = new JobStore(db);
+    this.folderRecords = new FolderStore(db);
+    this.recovery = opts.dbPath === ':memory:' ? null : new RecoveryFile(recoveryFileFor(opts.dbPath));
+    if (movedAside) this.rebuilt = rebuildDatabase(this.store, this.recovery && { file: this.recovery.file, snapshot: this.recovery.read() }, movedAside);
+    this.configChanged();
     this.credentials = opts.credentials ?? new CredentialSource();
     this.pool = new WorkerPool(opts.maxWorkers ?? Math.max(16, defaultPoolSize()));
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, opts.scheduler);
@@ -118,6 +133,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.batches = new BatchStore(db);
     this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), opts.mhl);
     this.mhl.on('batch', (b) => this.emit('batch', b));
+    this.scheduler.on('storage', (s) => this.emit('storage', s));
   }
 
   // ---- running the queue ----
@@ -133,8 +149,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       try {
         const renewed = this.store.acquireLease(this.owner, LEASE_STALE_MS);
         if (!renewed.ok) void this.scheduler.stop();
+        // Folders and destinations changed by another process reach the recovery file too.
+        this.configChanged();
       } catch (err) {
-        process.emitWarning(`hoist: could not renew the runner lease: ${(err as Error).message}`);
+        // A full disk is reported by the scheduler ('storage'); the lease is renewed once there is room.
+        if (toHoistError(err).code !== 'db.full') process.emitWarning(`hoist: could not renew the runner lease: ${(err as Error).message}`);
       }
     }, LEASE_HEARTBEAT_MS);
     this.scheduler.start();
@@ -159,6 +178,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     await this.pool.close();
     this.clients.clear();
+    this.configChanged();
     this.store.db.close();
   }
 
@@ -180,7 +200,9 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   upsertDestination(d: DestinationInput): Destination {
     checkBucketName(d.bucket);
-    return this.store.upsertDestination(d);
+    const saved = this.store.upsertDestination(d);
+    this.configChanged();
+    return saved;
   }
 
   /** Creates a destination (no id; its name must be new) or changes the one with that id. */
@@ -192,6 +214,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     checkBucketName(input.bucket);
     const saved = this.store.updateDestination(id, input);
     if (!saved) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
+    this.configChanged();
     return saved;
   }
 
@@ -207,6 +230,44 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (removed.owedAborts > 0) uses.push(`${removed.owedAborts} upload abort(s) are still owed there: run the queue first`);
       throw new HoistError('config.in-use', { message: `Destination "${dest.name}" cannot be removed yet: ${uses.join('; ')}.` });
     }
+    this.configChanged();
+  }
+
+  /** Rewrites the recovery file after destinations or watched folders changed (a no-op when they did not). */
+  configChanged(): void {
+    try {
+      this.recovery?.sync(this.store.listDestinations(), this.folderRecords.listFolders());
+    } catch (err) {
+      // A full or read-only disk: the database itself is what matters; the next change tries again.
+      if (!this.recoveryWarned) process.emitWarning(`hoist: could not write ${this.recovery?.file}: ${(err as Error).message}`);
+      this.recoveryWarned = true;
+    }
+  }
+
+  /**
+   * After a rebuild: the in-progress uploads on the buckets of watched folders whose keys map to
+   * watched files become jobs again (remote/adopt.ts). Call before the watcher starts, so a file is
+   * not given a second upload. Safe to call again (what a job owns is skipped).
+   */
+  async adoptAfterRebuild(): Promise<AdoptionReport[]> {
+    const ids = new Set(this.folderRecords.listFolders().map((f) => f.destinationId));
+    const reports: AdoptionReport[] = [];
+    for (const id of ids) {
+      const dest = this.store.getDestination(id);
+      if (dest) reports.push(await this.adoptUploads(dest));
+    }
+    return reports;
+  }
+
+  /** One destination's bucket: its ownerless uploads that map to watched files become jobs. */
+  async adoptUploads(dest: Destination): Promise<AdoptionReport> {
+    const report = await adoptUploads(this, dest);
+    this.scheduler.poke();
+    for (const a of report.adopted) {
+      const job = this.store.getJob(a.jobId);
+      if (job) this.emit('job', job);
+    }
+    return report;
   }
 
   /**
@@ -359,11 +420,6 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  /** Aborts owed right now (a command about to exit sends them rather than leave them to the next run). */
-  async settleOwedAborts(): Promise<void> {
-    if (this.running) await this.scheduler.drainRemoteAborts();
-  }
-
   getJob(id: number): JobRecord | undefined {
     return this.store.getJob(id);
   }
@@ -440,17 +496,25 @@ export class Engine extends EventEmitter<EngineEvents> {
       return true;
     })();
     this.scheduler.poke();
-    if (ok && job.uploadId) await this.settleAbortsIfIdle();
+    if (ok && job.uploadId) await this.settleOwedAborts();
     return ok;
   }
 
-  /** Without a running queue in this process, owed aborts are sent here and now. */
-  private async settleAbortsIfIdle(): Promise<void> {
-    if (this.running) return;
+  /** Multipart uploads still to be aborted for a job (cancelled, or restarted), with what the server said last. */
+  owedAborts(jobId: number): RemoteAbort[] {
+    return this.store.remoteAbortsOf(jobId);
+  }
+
+  /**
+   * Sends every owed abort now, unless another process works the queue (it sends them); returns
+   * the ones still owed (denied, unreachable), which the runner keeps retrying.
+   */
+  async settleOwedAborts(): Promise<RemoteAbort[]> {
+    if (this.running) return this.scheduler.drainRemoteAborts();
     const lease = this.store.acquireLease(this.owner, LEASE_STALE_MS);
-    if (!lease.ok) return; // the process that runs the queue will send them
+    if (!lease.ok) return this.store.dueRemoteAborts(1000, { all: true });
     try {
-      await this.scheduler.drainRemoteAborts();
+      return await this.scheduler.drainRemoteAborts();
     } finally {
       this.store.releaseLease(this.owner);
     }
@@ -464,7 +528,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private async client(dest: Destination): Promise<S3Client> {
-    return this.clients.get(await connectionFor(dest, this.credentials, { ...(this.opts.scheduler?.caBundle !== undefined ? { caBundle: this.opts.scheduler.caBundle } : {}) }));
+    return this.clients.get(
+      await connectionFor(dest, this.credentials, {
+        clockOffsetMs: this.scheduler.clocks.offsetFor(dest),
+        ...(this.opts.scheduler?.caBundle !== undefined ? { caBundle: this.opts.scheduler.caBundle } : {}),
+      }),
+    );
   }
 
   /** Every in-progress multipart upload under the prefix, each marked with the job that owns it. */

@@ -6,11 +6,12 @@ import type { Destination, JobProgress } from '../../shared/types.js';
 import { FILE_HASH_ALGORITHMS, PRIORITIES, PRIORITY_RANK, type FileHashes, type JobState } from '../../shared/states.js';
 import type { HashVerification } from '../../shared/types.js';
 import { SourceHistories, recordAlgorithms, verifyAgainstHistory } from './mhl/source-history.js';
-import { ClientCache, type ConnectionSettings } from './s3/client.js';
+import { ClientCache, type ConnectionSettings, type StaticCredentials } from './s3/client.js';
+import { CLOCK_SKEW_NOTICE_MS, ServerClocks, describeSkew, observedClockOffset } from './s3/clock.js';
 import { connectionFor, type CredentialSource } from './s3/connection.js';
-import { fromErrorInfo, toHoistError } from './s3/errors.js';
+import { explainDenied, fromErrorInfo, toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
-import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
+import type { JobRecord, JobStore, PartRecord, RemoteAbort } from './store/job-store.js';
 import { multipartEtag, normalizeEtag } from './upload/checksums.js';
 import { planParts } from './upload/part-plan.js';
 import type { ObjectSettings, SourceSnapshot } from './upload/tasks.js';
@@ -89,11 +90,27 @@ export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDel
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+/** The database's disk filled up (`full`), or takes writes again (`recorded`: parts that waited in memory). */
+export type StorageNotice = { full: true; error: ErrorInfo } | { full: false; recorded: number };
+
 export interface SchedulerEvents {
   job: [job: JobRecord];
   progress: [progress: JobProgress[]];
   concurrency: [info: { destinationId: number; limit: number; reason: string }];
+  storage: [notice: StorageNotice];
 }
+
+/** A part the server acknowledged while the database could not record it. */
+interface UnrecordedPart {
+  jobId: number;
+  partNumber: number;
+  etag: string;
+  md5Hex: string;
+  checksum: string | null;
+}
+
+/** How often a full database is tried again. */
+const STORAGE_RETRY_MS = 1_000;
 
 /**
  * Picks parts to send, hands them to the worker pool, records what S3 acknowledged, and settles
@@ -103,15 +120,22 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly active = new Map<number, ActiveJob>();
   private readonly lanes = new Map<number, DestinationLane>();
   private readonly clients = new ClientCache();
+  /** The credentials each destination's requests were last signed with (to tell an expired token from a denial). */
+  private readonly signedWith = new Map<number, StaticCredentials>();
+  /** Each endpoint's clock as its answers showed it; every request is signed with it. */
+  readonly clocks = new ServerClocks();
   private readonly retry: RetryPolicy;
   private timer: NodeJS.Timeout | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
   private running = false;
   private ticking = false;
-  private abortsRunning = false;
+  /** The pass over owed aborts under way, if any (one at a time). */
+  private abortsInFlight: Promise<void> | null = null;
   private dataVersion = -1;
   private readonly tasks = new Set<Promise<unknown>>();
   private readonly histories = new SourceHistories();
+  /** Set while the database's disk is full: nothing new starts; acknowledged parts wait here. */
+  private storageFull: { unrecorded: UnrecordedPart[]; lastTry: number } | null = null;
 
   constructor(
     private readonly store: JobStore,
@@ -141,7 +165,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.progressTimer) clearInterval(this.progressTimer);
     for (const a of this.active.values()) this.halt(a);
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
-    this.store.recoverInterrupted();
+    try {
+      this.store.recoverInterrupted();
+    } catch (err) {
+      // Still full: the next start recovers them (parts acknowledged meanwhile are adopted by reconcile).
+      if (toHoistError(err).code !== 'db.full') throw err;
+    }
     this.clients.clear();
   }
 
@@ -163,6 +192,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.running || this.ticking) return;
     this.ticking = true;
     try {
+      if (this.storageFull && !this.recoverStorage()) return;
       const version = this.store.dataVersion();
       if (version !== this.dataVersion) {
         this.dataVersion = version;
@@ -170,7 +200,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       this.recoverConcurrency();
       this.fillSlots();
-      if (!this.abortsRunning && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
+      if (!this.abortsInFlight && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
     } catch (err) {
       this.reportLoopError(err);
     } finally {
@@ -185,7 +215,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   private reportLoopError(err: unknown): void {
     const e = toHoistError(err);
-    // The loop must not die; a full disk under the database is retried at the next tick.
+    if (e.code === 'db.full') return this.enterStorageFull(e);
+    // The loop must not die.
     process.emitWarning(`hoist scheduler: ${e.info.code}: ${e.message}${e.info.detail ? ` (${e.info.detail})` : ''}`);
   }
 
@@ -304,11 +335,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async conn(dest: Destination, maxAttempts = 3): Promise<ConnectionSettings> {
-    return connectionFor(dest, this.credentials, {
+    const conn = await connectionFor(dest, this.credentials, {
       maxAttempts,
+      clockOffsetMs: this.clocks.offsetFor(dest),
       ...(this.opts.caBundle !== undefined ? { caBundle: this.opts.caBundle } : {}),
       ...(this.opts.idleTimeoutMs ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
     });
+    this.signedWith.set(dest.id, conn.credentials);
+    return conn;
   }
 
   private async client(dest: Destination): Promise<S3Client> {
@@ -348,6 +382,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         a.job.uploadId = uploadId;
         this.store.addEvent(job.id, 'upload-created', `Multipart upload created (${job.partCount} parts of up to ${job.partSize} bytes).`);
       }
+      // The SDK corrected its own clock if the server refused a skewed signature; the part workers learn it here.
+      this.observeClock(a, client);
     }
     if (a.stopping) {
       this.release(a);
@@ -466,12 +502,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0, rank: rankOf(a) };
     lane.inflight++;
     lane.inflightByRank[flight.rank]!++;
+    let signedWith = 0;
     a.inflight.set(part.partNumber, flight);
     this.track(
       (async () => {
         let outcome: TaskOutcome;
         try {
           const conn = await this.conn(a.dest, 1);
+          signedWith = conn.clockOffsetMs;
           if (a.stopping) {
             outcome = { ok: false, error: new HoistError('internal.unexpected').info, aborted: true, bytesSent: 0 };
           } else {
@@ -490,15 +528,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         lane.inflight--;
         lane.inflightByRank[flight.rank]!--;
         a.inflight.delete(part.partNumber);
-        this.onPartSettled(a, part, outcome, lane);
+        this.onPartSettled(a, part, outcome, lane, signedWith);
       })(),
     );
   }
 
-  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: DestinationLane): void {
+  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: DestinationLane, signedWith: number): void {
     if (o.ok) {
       // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
-      this.store.markPartDone(a.job.id, part.partNumber, normalizeEtag(o.result.etag ?? ''), o.result.md5Hex, o.result.checksum);
+      this.recordPartDone({ jobId: a.job.id, partNumber: part.partNumber, etag: normalizeEtag(o.result.etag ?? ''), md5Hex: o.result.md5Hex, checksum: o.result.checksum });
       a.bytesAcked += part.length;
       a.partsDone++;
       a.samples.push({ at: Date.now(), bytes: a.bytesAcked });
@@ -510,14 +548,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     } else if (o.aborted || a.stopping) {
       this.store.markPartPending(a.job.id, part.partNumber, 0, o.bytesSent > 0);
     } else {
-      this.onPartFailed(a, part, o.error, lane);
+      this.onPartFailed(a, part, o, lane, signedWith);
     }
     if (a.stopping && a.inflight.size === 0 && a.phase !== 'preparing') this.release(a);
     else this.tick();
   }
 
-  private onPartFailed(a: ActiveJob, part: PartRecord, error: ErrorInfo, lane: DestinationLane): void {
-    const err = fromErrorInfo(error);
+  private onPartFailed(a: ActiveJob, part: PartRecord, o: Extract<TaskOutcome, { ok: false }>, lane: DestinationLane, signedWith: number): void {
+    const err = fromErrorInfo(o.error);
+    if (err.code === 'auth.clock-skew' && this.clockCorrected(a, o.clockOffsetMs, signedWith)) {
+      // Refused only for the time it was signed with: at once again, signed with the server's time.
+      this.store.markPartPending(a.job.id, part.partNumber);
+      return;
+    }
     if (err.code === 'source.changed' || err.code === 'source.missing' || err.code === 'source.unreadable') {
       this.store.markPartPending(a.job.id, part.partNumber);
       this.track(this.onSourceProblem(a, err));
@@ -544,6 +587,30 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     this.store.markPartPending(a.job.id, part.partNumber);
     this.failJob(a, err);
+  }
+
+  // ---- the server's clock (s3/clock.ts) ----
+
+  /** A control-plane client's answers may have shown the server's clock to be elsewhere. */
+  private observeClock(a: ActiveJob, client: S3Client): void {
+    const learned = this.clocks.learn(a.dest, observedClockOffset(client));
+    if (learned !== null) this.noteClock(a, learned);
+  }
+
+  /** True when the server's clock is now known to differ from the one a refused request was signed with. */
+  private clockCorrected(a: ActiveJob, observed: number | undefined, signedWith: number): boolean {
+    const learned = this.clocks.learn(a.dest, observed);
+    if (learned !== null) this.noteClock(a, learned);
+    return Math.abs(this.clocks.offsetFor(a.dest) - signedWith) >= CLOCK_SKEW_NOTICE_MS;
+  }
+
+  private noteClock(a: ActiveJob, offsetMs: number): void {
+    this.store.addEvent(
+      a.job.id,
+      'clock-corrected',
+      `This computer's clock is ${describeSkew(offsetMs)} the server's, which refuses requests signed far from its own time. Hoist signs with the server's time from now on; set the system clock right (NTP) when you can.`,
+      { code: 'auth.clock-skew' },
+    );
   }
 
   private slowDown(dest: Destination, lane: DestinationLane): void {
@@ -829,12 +896,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   // ---- failing, halting, releasing ----
 
-  private failJob(a: ActiveJob, err: HoistError): void {
+  private failJob(a: ActiveJob, failure: HoistError): void {
+    const creds = this.signedWith.get(a.dest.id);
+    const err = creds ? fromErrorInfo(explainDenied(failure.info, creds)) : failure;
+    // Not the job's fault: it waits, its parts in flight go on, and it is taken up again once there is room.
+    if (err.code === 'db.full') return this.enterStorageFull(err);
     this.halt(a);
     this.afterHalt(a, () => {
       const job = this.store.getJob(a.job.id);
       if (!job || (job.state !== 'running' && job.state !== 'completing')) return;
-      const fatalSource = err.code === 'source.missing' || err.code === 'source.changed' || err.code === 'source.unreadable' || err.code === 'source.hash-mismatch';
+      // An unreadable source (permissions, an unmounted share) keeps its upload: the parts sent are
+      // the file's own bytes and access usually comes back; retry resumes it, cancel aborts it.
+      const fatalSource = err.code === 'source.missing' || err.code === 'source.changed' || err.code === 'source.hash-mismatch';
       if (fatalSource && job.uploadId) {
         // No object can come of this upload: settle it now rather than bill the user for its parts.
         this.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId: job.id, reason: err.code });
@@ -883,39 +956,94 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.emitJob(a.job.id);
   }
 
-  // ---- remote aborts owed (invariant 4) ----
+  // ---- a full disk under the database ----
 
-  private async settleRemoteAborts(): Promise<void> {
-    this.abortsRunning = true;
+  private recordPartDone(p: UnrecordedPart): void {
     try {
-      for (const item of this.store.dueRemoteAborts(20)) {
-        const dest = this.store.getDestination(item.destinationId);
-        if (!dest) {
-          this.store.remoteAbortDone(item.id);
-          continue;
-        }
-        try {
-          await ops.abortMultipartUpload(await this.client(dest), item.bucket, item.key, item.uploadId);
-          this.store.remoteAbortDone(item.id);
-          if (item.jobId) this.store.addEvent(item.jobId, 'aborted', `Aborted multipart upload ${item.uploadId} (${item.reason}).`);
-        } catch (err) {
-          const e = toHoistError(err);
-          if (e.code === 's3.no-such-upload') {
-            this.store.remoteAbortDone(item.id);
-          } else {
-            this.store.remoteAbortFailed(item.id, `${e.code}: ${e.message}`, Date.now() + backoffDelay(item.attempts + 1, this.retry));
-            if (item.jobId) this.store.addEvent(item.jobId, 'abort-retry', `Could not abort upload ${item.uploadId} yet; Hoist keeps trying.`, e.info);
-          }
-        }
-      }
-    } finally {
-      this.abortsRunning = false;
+      this.store.markPartDone(p.jobId, p.partNumber, p.etag, p.md5Hex, p.checksum);
+    } catch (err) {
+      const e = toHoistError(err);
+      if (e.code !== 'db.full') throw err;
+      this.enterStorageFull(e);
+      this.storageFull!.unrecorded.push(p);
     }
   }
 
-  /** Runs the owed aborts now (for commands that must finish them before they return). */
-  async drainRemoteAborts(): Promise<void> {
-    await this.settleRemoteAborts();
+  private enterStorageFull(e: HoistError): void {
+    if (this.storageFull) return;
+    this.storageFull = { unrecorded: [], lastTry: Date.now() };
+    this.emit('storage', { full: true, error: e.info });
+  }
+
+  /**
+   * True once the database takes writes again and what waited is recorded. Until then nothing new
+   * starts; parts on the wire and a Create or Complete under way finish first (their answers wait
+   * in memory). Then, as after a crash, the jobs that were open go back to the queue and are
+   * reconciled with the server; a part acknowledged but never recorded is adopted there.
+   */
+  private recoverStorage(): boolean {
+    const full = this.storageFull!;
+    if (this.tasks.size > 0 || Date.now() - full.lastTry < STORAGE_RETRY_MS) return false;
+    full.lastTry = Date.now();
+    try {
+      this.store.db.transaction(() => {
+        for (const p of full.unrecorded) this.store.markPartDone(p.jobId, p.partNumber, p.etag, p.md5Hex, p.checksum);
+        this.store.recoverInterrupted();
+      })();
+    } catch (err) {
+      if (toHoistError(err).code === 'db.full') return false;
+      throw err;
+    }
+    this.active.clear();
+    for (const lane of this.lanes.values()) lane.inflight = 0;
+    this.storageFull = null;
+    this.emit('storage', { full: false, recorded: full.unrecorded.length });
+    this.emitAll();
+    return true;
+  }
+
+  // ---- remote aborts owed (invariant 4) ----
+
+  private settleRemoteAborts(opts: { all?: boolean } = {}): Promise<void> {
+    const pass = (async () => {
+      for (const item of this.store.dueRemoteAborts(20, opts)) await this.settleRemoteAbort(item);
+    })().finally(() => {
+      if (this.abortsInFlight === pass) this.abortsInFlight = null;
+    });
+    this.abortsInFlight = pass;
+    return pass;
+  }
+
+  private async settleRemoteAbort(item: RemoteAbort): Promise<void> {
+    const dest = this.store.getDestination(item.destinationId);
+    if (!dest) {
+      this.store.remoteAbortDone(item.id);
+      return;
+    }
+    const job = item.jobId ? this.store.getJob(item.jobId) : undefined;
+    try {
+      await ops.abortMultipartUpload(await this.client(dest), item.bucket, item.key, item.uploadId);
+    } catch (err) {
+      const e = toHoistError(err, 'AbortMultipartUpload');
+      if (e.code !== 's3.no-such-upload') {
+        this.store.remoteAbortFailed(item.id, `${e.code}${e.info.operation ? ` (${e.info.operation})` : ''}: ${e.message}`, Date.now() + backoffDelay(item.attempts + 1, this.retry));
+        if (job && item.attempts === 0) this.store.addEvent(job.id, 'abort-retry', `Could not abort multipart upload ${item.uploadId} yet: ${e.message} Hoist tries again whenever it works the queue.`, e.info);
+        // A cancelled job shows why its upload is still on the server, until the abort goes through.
+        if (job?.state === 'cancelled') this.store.setJobError(job.id, e.info);
+        return;
+      }
+    }
+    this.store.remoteAbortDone(item.id);
+    if (!job) return;
+    this.store.addEvent(job.id, 'aborted', `Aborted multipart upload ${item.uploadId} (${item.reason}).`);
+    if (job.state === 'cancelled' && job.error?.operation === 'AbortMultipartUpload') this.store.setJobError(job.id, null);
+  }
+
+  /** Tries every owed abort now, back-off or not (for commands that settle them before they return); returns those still owed. */
+  async drainRemoteAborts(): Promise<RemoteAbort[]> {
+    while (this.abortsInFlight) await this.abortsInFlight.catch(() => undefined);
+    await this.settleRemoteAborts({ all: true });
+    return this.store.dueRemoteAborts(1000, { all: true });
   }
 
   // ---- events ----

@@ -26,8 +26,16 @@ const utf8Bytes = (max: number) => (s: string) => Buffer.byteLength(s, 'utf8') <
 /** An optional trailing argument: JSON turns `undefined` in an array into null. */
 const optionalArg = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
 
-const objectKey = z.string().min(1, 'must not be empty').refine(utf8Bytes(MAX_KEY_BYTES), `must be at most ${MAX_KEY_BYTES} bytes`);
-const keyPrefix = z.string().refine(utf8Bytes(MAX_KEY_BYTES), `must be at most ${MAX_KEY_BYTES} bytes`);
+/** A lone UTF-16 surrogate has no UTF-8 form: it cannot go into a URL or a key (the SDK throws URIError). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
+
+const objectKey = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine(wellFormed, 'must be well-formed Unicode')
+  .refine(utf8Bytes(MAX_KEY_BYTES), `must be at most ${MAX_KEY_BYTES} bytes`);
+const keyPrefix = z.string().refine(wellFormed, 'must be well-formed Unicode').refine(utf8Bytes(MAX_KEY_BYTES), `must be at most ${MAX_KEY_BYTES} bytes`);
 
 const destinationInput = z.strictObject({
   id: id.optional(),
@@ -65,7 +73,13 @@ const jobQuery = z.strictObject({
 });
 
 const glob = z.string().min(1).max(1024);
-const absolutePath = z.string().min(1).max(4096).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
+const absolutePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path')
+  // "/Volumes/Card/../Other" names another folder than it seems to: say the folder itself.
+  .refine((p) => !p.split(/[\\/]/).some((segment) => segment === '.' || segment === '..'), 'must not contain . or .. segments');
 const folderInput = z.strictObject({
   path: absolutePath,
   destinationId: id,
@@ -85,7 +99,7 @@ const folderInput = z.strictObject({
   webhookUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
 });
 
-const uploadId = z.string().min(1).max(1024);
+const uploadId = z.string().min(1).max(1024).refine(wellFormed, 'must be well-formed Unicode');
 const days = (min: number) => z.int().min(min, `must be a whole number of days, at least ${min}`).max(MAX_DAYS);
 
 interface CommandSpec {

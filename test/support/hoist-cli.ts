@@ -13,8 +13,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [HOIST_BIN, ...args], {
+/** Runs hoist as the unprivileged user nobody (tests run as root, whom permissions do not stop). */
+export const AS_NOBODY: readonly string[] = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+
+/** `wrap`: a command the hoist process runs under (AS_NOBODY, `faketime -f -30m`, …). */
+export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): { child: ChildProcess; done: Promise<CliResult> } {
+  const [command, ...prefix] = [...wrap, process.execPath];
+  const child = spawn(command!, [...prefix, HOIST_BIN, ...args], {
     env: { ...process.env, HOIST_RETRY_BASE_MS: '50', HOIST_RETRY_MAX_MS: '500', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -26,6 +31,6 @@ export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}): { child
   return { child, done };
 }
 
-export function hoist(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return startHoist(args, env).done;
+export function hoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): Promise<CliResult> {
+  return startHoist(args, env, wrap).done;
 }

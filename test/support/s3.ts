@@ -36,13 +36,13 @@ export function s3Env(): S3Env {
   };
 }
 
-export function s3Client(endpoint = s3Env().endpoint): S3Client {
+export function s3Client(endpoint = s3Env().endpoint, credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): S3Client {
   const env = s3Env();
   return new S3Client({
     endpoint,
     region: env.region,
     forcePathStyle: true,
-    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+    credentials: credentials ?? { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

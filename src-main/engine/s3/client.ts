@@ -26,18 +26,19 @@ export interface ConnectionSettings {
   /** SDK attempts per request; the part workers use 1 because the scheduler retries. */
   maxAttempts: number;
   maxSockets: number;
+  /** The server's clock minus ours (s3/clock.ts): requests are signed with the server's time. */
+  clockOffsetMs: number;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
-const caCache = new Map<string, Buffer>();
-
-const ignore = (): void => undefined;
 /**
- * The SDK prints "An error was encountered in a non-retryable streaming request." to the console
- * (when it has no logger) each time a part is stopped; Hoist reports every failure itself.
+ * The SDK's default logger is the console, which prints "An error was encountered in a
+ * non-retryable streaming request." for every failed part; Hoist reports each failure itself.
  */
-const QUIET_LOGGER = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
+const QUIET_LOGGER = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+const caCache = new Map<string, Buffer>();
 
 function readCa(file: string): Buffer {
   let ca = caCache.get(file);
@@ -60,6 +61,7 @@ export function createS3Client(c: ConnectionSettings): S3Client {
       ...(c.credentials.sessionToken ? { sessionToken: c.credentials.sessionToken } : {}),
     },
     maxAttempts: c.maxAttempts,
+    systemClockOffset: c.clockOffsetMs,
     logger: QUIET_LOGGER,
     // Hoist computes and sends its own checksums; the SDK's aws-chunked trailers break several S3-compatible servers.
     requestChecksumCalculation: 'WHEN_REQUIRED',

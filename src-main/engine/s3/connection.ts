@@ -129,6 +129,7 @@ export interface ConnectionOptions {
   maxAttempts?: number;
   maxSockets?: number;
   caBundle?: string | null;
+  clockOffsetMs?: number;
 }
 
 /** The plain-data connection for one destination, with fresh credentials. */
@@ -142,5 +143,6 @@ export async function connectionFor(dest: Destination, creds: CredentialSource, 
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxAttempts: opts.maxAttempts ?? 3,
     maxSockets: opts.maxSockets ?? 64,
+    clockOffsetMs: opts.clockOffsetMs ?? 0,
   };
 }

@@ -72,6 +72,8 @@ const BY_NET_CODE: Record<string, ErrorCode> = {
   EPERM: 'source.unreadable',
   EISDIR: 'source.unreadable',
   EIO: 'source.unreadable',
+  // better-sqlite3's codes: the job database's own disk.
+  SQLITE_FULL: 'db.full',
 };
 
 function statusOf(e: SdkLikeError): number | undefined {
@@ -92,6 +94,8 @@ function codeFor(e: SdkLikeError): ErrorCode | undefined {
   if (status === 403) return 's3.access-denied';
   if (status === 404 && e.name === 'NotFound') return 's3.no-such-bucket';
   if (status === 301 || status === 307) return 's3.wrong-region';
+  // Refused as malformed with a body the SDK could not read (radosgw does this for some keys).
+  if (status === 400) return 's3.invalid-request';
   if (status === 503) return 's3.slow-down';
   if (status !== undefined && status >= 500) return 's3.server-error';
   return undefined;
@@ -112,6 +116,23 @@ export function toHoistError(err: unknown, operation?: string): HoistError {
 
 export function toErrorInfo(err: unknown, operation?: string): ErrorInfo {
   return toHoistError(err, operation).info;
+}
+
+/**
+ * Some servers (radosgw) answer a request signed with an expired session token with a plain 403
+ * AccessDenied, not ExpiredToken. When the credentials carried a session token whose expiration
+ * has passed, that is what the refusal means.
+ */
+export function explainDenied(info: ErrorInfo, creds: { sessionToken?: string; expiration?: number }, now = Date.now()): ErrorInfo {
+  if (info.code !== 's3.access-denied' || !creds.sessionToken) return info;
+  if (creds.expiration === undefined) {
+    // Nothing says when the token ends (AWS_SESSION_TOKEN without AWS_CREDENTIAL_EXPIRATION): only a hint.
+    const hint = 'these credentials carry a session token; if it is old, refresh them';
+    return { ...info, detail: info.detail ? `${info.detail}; ${hint}` : hint };
+  }
+  if (now < creds.expiration) return info;
+  const expired = `the session token expired at ${new Date(creds.expiration).toISOString()}`;
+  return new HoistError('auth.expired-token', { ...(info.operation ? { operation: info.operation } : {}), detail: info.detail ? `${info.detail}; ${expired}` : expired, ...(info.httpStatus ? { httpStatus: info.httpStatus } : {}) }).info;
 }
 
 /** Rebuilds a HoistError from ErrorInfo that crossed a thread or process boundary. */

@@ -13,6 +13,13 @@ export interface OpenedDb {
 
 const DAMAGED_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_VTAB']);
 
+/**
+ * Up to this size every page is checked at open (PRAGMA quick_check: milliseconds for the few MiB a
+ * queue of thousands of jobs takes, about half a second at 130 MB); above it only the schema is
+ * read, and damage deeper in is met when a query reaches it.
+ */
+const FULL_CHECK_MAX_BYTES = 64 * 1024 * 1024;
+
 function isDamaged(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return typeof code === 'string' && DAMAGED_CODES.has(code);
@@ -50,6 +57,10 @@ function openAndMigrate(file: string, opts: DatabaseOptions): Db {
     configure(db);
     // A cheap structural check: reading the schema fails on a file that is not a database.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
+    if (file !== ':memory:' && fs.statSync(file).size <= FULL_CHECK_MAX_BYTES) {
+      const verdict = db.pragma('quick_check(1)', { simple: true });
+      if (verdict !== 'ok') throw Object.assign(new Error(`the database is damaged: ${String(verdict)}`), { code: 'SQLITE_CORRUPT' });
+    }
     migrate(db);
     return db;
   } catch (err) {

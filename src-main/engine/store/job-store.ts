@@ -75,6 +75,8 @@ export interface RemoteAbort {
   jobId: number | null;
   reason: string;
   attempts: number;
+  /** What the server said at the last try ("s3.access-denied (AbortMultipartUpload): …"), null before one failed. */
+  lastError: string | null;
 }
 
 type Row = Record<string, unknown>;
@@ -174,6 +176,20 @@ function toPart(r: Row): PartRecord {
   };
 }
 
+function toRemoteAbort(r: Row): RemoteAbort {
+  return {
+    id: r.id as number,
+    destinationId: r.destination_id as number,
+    bucket: r.bucket as string,
+    key: r.key as string,
+    uploadId: r.upload_id as string,
+    jobId: (r.job_id as number | null) ?? null,
+    reason: r.reason as string,
+    attempts: r.attempts as number,
+    lastError: (r.last_error as string | null) ?? null,
+  };
+}
+
 /** SQL for each sort key of the jobs table (fixed strings: nothing from the caller reaches the SQL). */
 const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
   id: 'j.id',
@@ -223,6 +239,7 @@ export class JobStore {
       queueAbort: p(`INSERT INTO remote_aborts (destination_id, bucket, key, upload_id, job_id, reason, created_at)
                      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(upload_id) DO NOTHING`),
       dueAborts: p('SELECT * FROM remote_aborts WHERE available_at <= ? ORDER BY id LIMIT ?'),
+      abortsOfJob: p('SELECT * FROM remote_aborts WHERE job_id = ? ORDER BY id'),
       abortDone: p('DELETE FROM remote_aborts WHERE id = ?'),
       abortRetry: p('UPDATE remote_aborts SET attempts = attempts + 1, last_error = ?, available_at = ? WHERE id = ?'),
       pendingAbortIds: p('SELECT upload_id FROM remote_aborts'),
@@ -432,6 +449,13 @@ export class JobStore {
       .run(JSON.stringify(hashes), verifiedBy ? JSON.stringify(verifiedBy) : null, this.now(), jobId);
   }
 
+  /** The error a job shows after it ended (an abort still owed for a cancelled job), or none. */
+  setJobError(jobId: number, error: ErrorInfo | null): void {
+    this.db
+      .prepare('UPDATE jobs SET error_code = ?, error_message = ?, error_operation = ?, updated_at = ? WHERE id = ?')
+      .run(error?.code ?? null, error?.message ?? null, error?.operation ?? null, this.now(), jobId);
+  }
+
   setUploadId(jobId: number, uploadId: string | null): void {
     this.db.prepare('UPDATE jobs SET upload_id = ?, updated_at = ? WHERE id = ?').run(uploadId, this.now(), jobId);
   }
@@ -571,17 +595,14 @@ export class JobStore {
     this.s.queueAbort.run(a.destinationId, a.bucket, a.key, a.uploadId, a.jobId, a.reason, this.now());
   }
 
-  dueRemoteAborts(limit = 50): RemoteAbort[] {
-    return (this.s.dueAborts.all(this.now(), limit) as Row[]).map((r) => ({
-      id: r.id as number,
-      destinationId: r.destination_id as number,
-      bucket: r.bucket as string,
-      key: r.key as string,
-      uploadId: r.upload_id as string,
-      jobId: (r.job_id as number | null) ?? null,
-      reason: r.reason as string,
-      attempts: r.attempts as number,
-    }));
+  /** Owed aborts whose back-off has passed; `all` takes the waiting ones too (a command settling them now). */
+  dueRemoteAborts(limit = 50, opts: { all?: boolean } = {}): RemoteAbort[] {
+    return (this.s.dueAborts.all(opts.all ? Number.MAX_SAFE_INTEGER : this.now(), limit) as Row[]).map(toRemoteAbort);
+  }
+
+  /** The aborts still owed for one job's uploads. */
+  remoteAbortsOf(jobId: number): RemoteAbort[] {
+    return (this.s.abortsOfJob.all(jobId) as Row[]).map(toRemoteAbort);
   }
 
   pendingAbortUploadIds(): Set<string> {

@@ -47,12 +47,16 @@ export function planParts(fileSize: number, settings: PlanSettings): PartPlan {
       message: `The file is ${formatBytes(fileSize)}: even with ${formatBytes(MAX_PART_SIZE)} parts it needs more than ${maxParts} parts.`,
     });
   }
+  return { mode: 'multipart', partSize, parts: splitIntoParts(fileSize, partSize) };
+}
+
+/** Consecutive parts of `partSize` bytes (the last one shorter) covering the file. */
+export function splitIntoParts(fileSize: number, partSize: number): PlannedPart[] {
   const parts: PlannedPart[] = [];
-  for (let i = 0; i < count; i++) {
-    const offset = i * partSize;
-    parts.push({ partNumber: i + 1, offset, length: Math.min(partSize, fileSize - offset) });
+  for (let offset = 0, n = 1; offset < fileSize; offset += partSize, n++) {
+    parts.push({ partNumber: n, offset, length: Math.min(partSize, fileSize - offset) });
   }
-  return { mode: 'multipart', partSize, parts };
+  return parts;
 }
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];

@@ -6,7 +6,8 @@ import { parentPort } from 'node:worker_threads';
 import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { ClientCache } from '../s3/client.js';
-import { isAbort, toErrorInfo } from '../s3/errors.js';
+import { observedClockOffset } from '../s3/clock.js';
+import { explainDenied, isAbort, toErrorInfo } from '../s3/errors.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
 import { FileHasher } from './file-hashes.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
@@ -142,7 +143,7 @@ function opName(task: WorkerTask): string {
   return task.kind === 'upload-part' ? 'UploadPart' : task.kind === 'put-object' ? 'PutObject' : 'ReadSource';
 }
 
-async function run(task: WorkerTask, signal: AbortSignal): Promise<TaskSuccess> {
+async function run(task: WorkerTask, client: S3Client | null, signal: AbortSignal): Promise<TaskSuccess> {
   let fd: fs.promises.FileHandle;
   try {
     fd = await fs.promises.open(task.path, 'r');
@@ -165,7 +166,7 @@ async function run(task: WorkerTask, signal: AbortSignal): Promise<TaskSuccess> 
       }
     };
     progressOf.set(task.taskId, () => sent);
-    const { etag, echoed } = await send(task, clients.get(task.conn), fd, digest, signal, progress);
+    const { etag, echoed } = await send(task, client!, fd, digest, signal, progress);
     if (task.etagIsMd5 && normalizeEtag(etag) !== digest.md5Hex) {
       throw new HoistError('s3.etag-mismatch', { operation: opName(task), detail: `server ETag ${etag}, local MD5 ${digest.md5Hex}` });
     }
@@ -176,7 +177,6 @@ async function run(task: WorkerTask, signal: AbortSignal): Promise<TaskSuccess> 
     await fd.close().catch(() => undefined);
   }
 }
-
 
 function toErrorInfoError(err: unknown, operation: string): HoistError {
   const info = toErrorInfo(err, operation);
@@ -191,12 +191,17 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   const { task } = msg;
   const controller = new AbortController();
   running.set(task.taskId, controller);
-  run(task, controller.signal).then(
+  const client = task.kind === 'hash-range' || task.kind === 'hash-file' ? null : clients.get(task.conn);
+  run(task, client, controller.signal).then(
     (result) => post({ type: 'done', taskId: task.taskId, result }),
     (err) => {
       const aborted = controller.signal.aborted || isAbort(err);
       const bytesSent = progressOf.get(task.taskId)?.() ?? 0;
-      post({ type: 'failed', taskId: task.taskId, error: toErrorInfo(err, opName(task)), aborted, bytesSent });
+      // With one attempt per request the SDK cannot retry a skewed signature itself; the scheduler can.
+      const clockOffsetMs = client ? observedClockOffset(client) : undefined;
+      const info = toErrorInfo(err, opName(task));
+      const error = task.kind === 'hash-range' || task.kind === 'hash-file' ? info : explainDenied(info, task.conn.credentials);
+      post({ type: 'failed', taskId: task.taskId, error, aborted, bytesSent, ...(clockOffsetMs !== undefined ? { clockOffsetMs } : {}) });
     },
   ).finally(() => {
     running.delete(task.taskId);

@@ -81,4 +81,5 @@ export type WorkerReply =
   /** Bytes on the wire (for hash-file: bytes hashed). */
   | { type: 'progress'; taskId: number; bytesSent: number }
   | { type: 'done'; taskId: number; result: TaskSuccess }
-  | { type: 'failed'; taskId: number; error: ErrorInfo; aborted: boolean; bytesSent: number };
+  /** `clockOffsetMs`: the server's clock minus ours as the request's answer showed it (s3/clock.ts). */
+  | { type: 'failed'; taskId: number; error: ErrorInfo; aborted: boolean; bytesSent: number; clockOffsetMs?: number };

@@ -9,7 +9,7 @@ export type NewTask = WorkerTask extends infer T ? (T extends WorkerTask ? Omit<
 
 export type TaskOutcome =
   | { ok: true; result: TaskSuccess }
-  | { ok: false; error: ErrorInfo; aborted: boolean; bytesSent: number };
+  | { ok: false; error: ErrorInfo; aborted: boolean; bytesSent: number; clockOffsetMs?: number };
 
 interface Pending {
   worker: PoolWorker;
@@ -93,7 +93,11 @@ export class WorkerPool {
     }
     this.pending.delete(msg.taskId);
     p.worker.busy--;
-    p.resolve(msg.type === 'done' ? { ok: true, result: msg.result } : { ok: false, error: msg.error, aborted: msg.aborted, bytesSent: msg.bytesSent });
+    p.resolve(
+      msg.type === 'done'
+        ? { ok: true, result: msg.result }
+        : { ok: false, error: msg.error, aborted: msg.aborted, bytesSent: msg.bytesSent, ...(msg.clockOffsetMs !== undefined ? { clockOffsetMs: msg.clockOffsetMs } : {}) },
+    );
   }
 
   private onWorkerDeath(w: PoolWorker, err: Error): void {

@@ -201,6 +201,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       mhl: input.mhl ?? false,
       webhookUrl: input.webhookUrl ? checkWebhookUrl(input.webhookUrl) : null,
     });
+    this.engine.configChanged();
     this.emit('folder', folder, 'added');
     if (this.started && folder.enabled) await this.startFolder(folder);
     return folder;
@@ -283,6 +284,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     // Its files that arrived make a batch of their own: written once their uploads settle.
     for (const b of this.engine.batches.list({ states: ['open'], folderId: id })) this.sealBatch(b.id);
     this.folders.removeFolder(id);
+    this.engine.configChanged();
     this.emit('folder', folder, 'removed');
   }
 

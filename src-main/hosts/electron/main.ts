@@ -10,7 +10,8 @@ import { Engine, defaultDbPath } from '../../engine/engine.js';
 import { CredentialSource, resolveAwsSettings } from '../../engine/s3/connection.js';
 import { FolderWatcher } from '../../engine/watch/folder-watcher.js';
 import { forwardEvents, registerCommandHandlers } from './ipc.js';
-import { notifyWhenJobsEnd } from './notifications.js';
+import { notifyRebuilt, notifyWhenJobsEnd } from './notifications.js';
+import { rebuildSummary } from '../../engine/rebuild-summary.js';
 import { RENDERER_ENTRY, isRendererUrl, registerRendererScheme, serveRenderer } from './renderer-protocol.js';
 import { SafeStorageSecretStore } from './secret-store.js';
 import { createTray } from './tray.js';
@@ -106,6 +107,12 @@ async function start(): Promise<void> {
   });
   // Destinations whose keys were sealed before Hoist recorded it: other processes then refuse them rather than use other credentials.
   for (const d of engine.store.listDestinations()) if (d.credentials !== 'saved' && (await secrets.has(d.id))) engine.store.setCredentialOrigin(d.id, 'saved');
+  if (engine.rebuilt) {
+    // Before anything sends: an upload the bucket still holds for a watched file is taken up, not begun again.
+    const lines = rebuildSummary(engine.rebuilt, await engine.adoptAfterRebuild());
+    process.emitWarning(`hoist: the database was damaged (kept at ${engine.rebuilt.movedAside}). ${lines.join(' ')}`);
+    notifyRebuilt(lines);
+  }
   const started = engine.start();
   if (!started.ok) process.emitWarning(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this window commands it.`);
   // Only the process that works the queue watches the folders, so no file is decided twice.

@@ -20,6 +20,11 @@ function announce(done: Job[], failed: Job[]): void {
   else if (failed.length > 1) tell(`${failed.length} uploads failed`, 'Open Hoist to see why and retry them.');
 }
 
+/** The database was damaged and rebuilt at this start: what came back, in one notification. */
+export function notifyRebuilt(lines: readonly string[]): void {
+  tell('Hoist rebuilt its damaged database', lines.join(' '));
+}
+
 export function notifyWhenJobsEnd(api: HoistApi): Unsubscribe {
   // Only jobs that end from now on: the ones that ended before the app started were seen then.
   const since = Date.now();
