@@ -423,6 +423,23 @@ test('a folder sent to two destinations with xxh64 and md5, high priority, ASC M
     const bodies = done.map((r) => r.body.job as { id: number; bucket: string; hashes: Record<string, string> });
     assert.deepEqual(new Set(bodies.map((b) => b.bucket)), new Set([bucket, offsiteBucket]));
     for (const b of bodies) assert.equal(b.hashes.xxh64, xxh64, 'the event carries the xxh64');
+
+    // Priority and webhook change in place: the same folder, still watching; anything else re-adds it, and the form says so first.
+    await go('folders');
+    await row.getByTestId('folder-edit').click();
+    await form.getByTestId('folder-priority').selectOption('normal');
+    await form.getByTestId('folder-webhook').fill('');
+    assert.equal(await form.getByTestId('folder-readd-note').count(), 0, 'no re-add for priority and webhook');
+    await form.getByTestId('folder-dialog-save').click();
+    await form.waitFor({ state: 'hidden' });
+    const edited = (await api.listFolders()).find((f) => f.path === dailies)!;
+    assert.deepEqual({ id: edited.id, priority: edited.priority, webhook: edited.webhookUrl }, { id: folder.id, priority: 'normal', webhook: null });
+    await row.locator('[data-testid="priority-badge"]').waitFor({ state: 'detached' });
+    await row.getByTestId('folder-edit').click();
+    await form.getByTestId('folder-hash-sha1').check();
+    await form.getByTestId('folder-readd-note').waitFor();
+    await page.keyboard.press('Escape');
+    await form.waitFor({ state: 'hidden' });
   } finally {
     proxy.setBandwidth(null);
     await receiver.stop();
