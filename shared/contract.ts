@@ -52,6 +52,13 @@ export interface HoistApi {
   addFolder(input: WatchedFolderInput): Promise<WatchedFolder>;
   /** `cancel` also aborts the unfinished jobs' uploads; `keep` leaves them to finish. */
   removeFolder(id: number, unfinished: 'keep' | 'cancel'): Promise<void>;
+  /**
+   * Changes, in place, where the folder's events are POSTed (null: nowhere). Events already queued
+   * still go to the URL they were made for; the folder keeps watching undisturbed.
+   */
+  setFolderWebhook(id: number, url: string | null): Promise<WatchedFolder>;
+  /** Changes, in place, the priority of the jobs the folder makes from now on (its queued jobs keep theirs: setPriority). */
+  setFolderPriority(id: number, priority: Priority): Promise<WatchedFolder>;
   /** Creates (no id) or updates a destination; credentials, when given, are stored encrypted by the host. */
   saveDestination(input: DestinationInput & { id?: number }, credentials?: Credentials): Promise<Destination>;
   removeDestination(id: number): Promise<void>;
@@ -80,7 +87,7 @@ export type HoistCommand = Exclude<keyof HoistApi, 'onJobChanged' | 'onProgress'
 
 export const HOIST_COMMANDS = [
   'listJobs', 'getJob', 'listFolders', 'listDestinations', 'totals', 'listRemoteUploads',
-  'addFolder', 'removeFolder', 'saveDestination', 'removeDestination', 'testConnection',
+  'addFolder', 'removeFolder', 'setFolderWebhook', 'setFolderPriority', 'saveDestination', 'removeDestination', 'testConnection',
   'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll',
   'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule',
 ] as const satisfies readonly HoistCommand[];

@@ -27,9 +27,9 @@ export interface Destination {
   /**
    * Where its credentials come from: `chain` (its profile, or the standard AWS chain) or `saved`
    * (sealed by the desktop app with the OS keychain; only that host can open them). Set by the
-   * engine, never by an input. Optional in this type only so that older fakes still compile.
+   * engine, never by an input.
    */
-  credentials?: CredentialOrigin;
+  credentials: CredentialOrigin;
 }
 
 export type CredentialOrigin = 'chain' | 'saved';
@@ -40,8 +40,8 @@ export type DestinationInput = Omit<Destination, 'id' | 'credentials'>;
 export interface Job {
   id: number;
   destinationId: number;
-  /** The destination's name (always set by the engine; optional in this type only so that older fakes still compile). */
-  destination?: string;
+  /** The destination's name. */
+  destination: string;
   sourcePath: string;
   bucket: string;
   key: string;
@@ -139,18 +139,14 @@ export interface WatchedFolder {
   path: string;
   /** The first of `destinationIds` (kept for hosts that know one destination per folder). */
   destinationId: number;
-  /**
-   * Every destination the folder sends to, in order: each file becomes one job per destination.
-   * The fields below this one up to `growing` are always set by the engine; they are optional
-   * in this type only so that older fakes still compile.
-   */
-  destinationIds?: number[];
+  /** Every destination the folder sends to, in order: each file becomes one job per destination. */
+  destinationIds: number[];
   /** After every destination verified a file: keep it, delete it, or move it to `moveTo` (same relative path). */
-  after?: AfterDelivery;
+  after: AfterDelivery;
   /** Absolute folder for `after: 'move'`, else null. */
-  moveTo?: string | null;
-  /** The priority of the jobs the folder makes. */
-  priority?: Priority;
+  moveTo: string | null;
+  /** The priority of the jobs the folder makes (changed in place with setFolderPriority). */
+  priority: Priority;
   /** Prepended to each file's path relative to the folder. */
   prefix: string;
   /** Glob patterns (picomatch) on the relative path; empty = everything. */
@@ -167,7 +163,7 @@ export interface WatchedFolder {
   hashAlgorithms: FileHashAlgorithm[];
   /** Write an ASC MHL generation under each root's prefix once a batch of files has arrived. */
   mhl: boolean;
-  /** Receives a JSON POST for each job done or failed and each batch done (docs/webhooks.md); null for none. */
+  /** Receives a JSON POST for each job done or failed and each batch done (docs/webhooks.md); null for none (changed in place with setFolderWebhook). */
   webhookUrl: string | null;
   createdAt: string;
 }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -14,14 +15,17 @@ import {
   PutBucketPolicyCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import type { HoistError } from '../shared/errors.js';
 import type { Credentials, DestinationInput, JobProgress } from '../shared/types.js';
 import { EngineApi } from '../src-main/engine/api.js';
 import { Engine } from '../src-main/engine/engine.js';
 import { HOIST_LIFECYCLE_RULE_ID } from '../src-main/engine/remote/lifecycle.js';
 import { CredentialSource } from '../src-main/engine/s3/connection.js';
 import type { SecretStore } from '../src-main/engine/secrets.js';
+import { FolderWatcher } from '../src-main/engine/watch/folder-watcher.js';
 import { doneParts, testEngine, until } from './support/engine.js';
 import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from './support/s3.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const client = s3Client();
 const buckets: string[] = [];
@@ -298,5 +302,49 @@ test('a new destination whose credentials cannot be kept is not left half made',
   } finally {
     api.dispose();
     await engine.close();
+  }
+});
+
+test('setFolderWebhook and setFolderPriority change a watched folder in place: same id, still watching, the next file takes both', async () => {
+  const bucket = await freshBucket('api-folder');
+  const dir = tempDir('api-folder');
+  const watched = path.join(dir, 'Dailies');
+  fs.mkdirSync(watched);
+  const receiver = new WebhookReceiver();
+  await receiver.start();
+  const { engine, dest } = testEngine(dir, { endpoint: s3Env().endpoint, bucket });
+  const folders = new FolderWatcher(engine);
+  const api = new EngineApi(engine, { folders });
+  engine.start();
+  await folders.start();
+  try {
+    const added = await api.addFolder({ path: watched, destinationId: dest.id, stableMs: 300 });
+    assert.equal(added.priority, 'normal');
+    assert.equal(added.webhookUrl, null);
+
+    const loud = await api.setFolderWebhook(added.id, receiver.url);
+    assert.equal(loud.webhookUrl, receiver.url);
+    const urgent = await api.setFolderPriority(added.id, 'high');
+    assert.deepEqual({ ...urgent, createdAt: added.createdAt }, { ...added, webhookUrl: receiver.url, priority: 'high' }, 'the same folder with only those two settings changed');
+    assert.deepEqual((await api.listFolders()).map((f) => [f.id, f.priority, f.webhookUrl]), [[added.id, 'high', receiver.url]]);
+
+    // Still watched (no remove and add): a file dropped now is queued at the new priority and reported to the new URL.
+    await writeRandomFile(path.join(watched, 'A001_C001.mov'), 256 * 1024);
+    const job = await until('its job', () => engine.listJobs().find((j) => j.key === 'A001_C001.mov'));
+    assert.equal(job.priority, 'high');
+    const hook = await until('its webhook event', () => receiver.received.find((r) => r.kind === 'job.done'));
+    assert.equal((hook.body.job as { id: number }).id, job.id);
+
+    const quiet = await api.setFolderWebhook(added.id, null);
+    assert.equal(quiet.webhookUrl, null);
+    await assert.rejects(api.setFolderWebhook(added.id, 'ftp://hooks.example.com/x'), (e: HoistError) => e.code === 'config.invalid' && /http:\/\/ or https:\/\//.test(e.message));
+    await assert.rejects(api.setFolderPriority(added.id + 100, 'low'), (e: HoistError) => e.code === 'config.invalid' && /There is no watched folder/.test(e.message));
+    await assert.rejects(api.setFolderWebhook(added.id + 100, receiver.url), /There is no watched folder/);
+    assert.equal((await api.listFolders())[0]!.priority, 'high', 'a refused change changes nothing');
+  } finally {
+    api.dispose();
+    await folders.stop();
+    await engine.close();
+    await receiver.stop();
   }
 });

@@ -36,6 +36,8 @@ const VALID: Record<HoistCommand, unknown[]> = {
   listRemoteUploads: [1, 'shoot/'],
   addFolder: [{ path: '/media/card', destinationId: 1, destinationIds: [1, 2], after: 'move', moveTo: '/media/delivered', priority: 'high', include: ['**/*.mov'], stableMs: 5000 }],
   removeFolder: [3, 'cancel'],
+  setFolderWebhook: [3, 'https://hooks.example.com/hoist?channel=dailies'],
+  setFolderPriority: [3, 'low'],
   saveDestination: [destination, { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret/with+chars' }],
   removeDestination: [2],
   testConnection: [1],
@@ -77,6 +79,7 @@ test('optional trailing arguments may be left out or sent as null (JSON turns un
   assert.deepEqual(validateCommand('saveDestination', [destination, null]).args, [destination, undefined]);
   assert.deepEqual(validateCommand('listJobs', [null]).args, [{}]);
   assert.deepEqual(validateCommand('pauseAll', undefined).args, []);
+  assert.deepEqual(validateCommand('setFolderWebhook', [4, null]).args, [4, null], 'null removes the webhook');
 });
 
 test('each refusal names the command, the argument and what is wrong', () => {
@@ -104,6 +107,14 @@ test('each refusal names the command, the argument and what is wrong', () => {
     ['listJobs', [{ sort: 'key; DROP TABLE jobs' }], /query\.sort/],
     ['setPriority', [1, 'urgent'], /^setPriority: priority must be one of "high", "normal", "low"\.$/],
     ['removeFolder', [1, 'delete'], /removeFolder: unfinished/],
+    ['setFolderWebhook', [1, 'ftp://hooks.example.com/x'], /^setFolderWebhook: url must be an http:\/\/ or https:\/\/ URL\.$/],
+    ['setFolderWebhook', [1, 'hooks.example.com'], /setFolderWebhook: url must be an http:\/\/ or https:\/\/ URL/],
+    ['setFolderWebhook', [1], /^setFolderWebhook takes 2 argument\(s\): id, url\.$/],
+    ['setFolderWebhook', [0, null], /setFolderWebhook: id must be a positive whole number/],
+    ['setFolderPriority', [1, 'urgent'], /^setFolderPriority: priority must be one of "high", "normal", "low"\.$/],
+    ['setFolderPriority', [1, null], /^setFolderPriority: priority must be one of/],
+    ['addFolder', [{ path: '/media/card', destinationId: 1, webhookUrl: 'javascript:alert(1)' }], /^addFolder: input\.webhookUrl must be an http:\/\/ or https:\/\/ URL\.$/],
+    ['addFolder', [{ path: '/media/card', destinationId: 1, hashAlgorithms: ['crc32'] }], /input\.hashAlgorithms\.0 must be one of "xxh64"/],
     ['addFolder', [{ path: 'relative/dir', destinationId: 1 }], /addFolder: input\.path must be an absolute path/],
     ['addFolder', [{ path: '/media\0/x', destinationId: 1 }], /input\.path must be an absolute path/],
     ['addFolder', [{ path: '/media/card', destinationId: 1, after: 'shred' }], /^addFolder: input\.after must be one of "keep", "delete", "move"\.$/],

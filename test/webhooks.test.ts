@@ -125,3 +125,27 @@ test('a job that fails sends job.failed with its error code and a readable text'
     await receiver.stop();
   }
 });
+
+test('a folder that moves or deletes its delivered files still reports them: the clean-up retires the file records only after their events are queued', async () => {
+  for (const after of ['delete', 'move'] as const) {
+    const dir = tempDir(`hooks-${after}`);
+    const watched = path.join(dir, 'ingest');
+    const delivered = path.join(dir, 'delivered');
+    fs.mkdirSync(watched);
+    fs.mkdirSync(delivered);
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    const rig = await startWatching(dir, watched, { endpoint: s3Env().endpoint, bucket, prefix: `hooks-${after}` }, { webhookUrl: receiver.url, after, moveTo: after === 'move' ? delivered : null }, SETTLE);
+    try {
+      const file = await writeRandomFile(path.join(watched, 'C003_C001.mov'), 256 * 1024);
+      await until(`the file ${after}d after delivery`, () => !fs.existsSync(file));
+      const [event] = await until(`job.done of the ${after}d file`, () => eventsFor(receiver, `hooks-${after}/C003_C001.mov`).length > 0 && eventsFor(receiver, `hooks-${after}/C003_C001.mov`), 30_000);
+      assert.equal(event!.kind, 'job.done');
+      const [batch] = await until('its batch', () => batchesIn(receiver).length > 0 && batchesIn(receiver), 30_000);
+      assert.equal(batch!.files, 1, `${after}: the batch counts the file`);
+    } finally {
+      await rig.stop();
+      await receiver.stop();
+    }
+  }
+});

@@ -31,6 +31,8 @@ import type { JobRecord, PartRecord } from './store/job-store.js';
 export interface FolderService {
   addFolder(input: WatchedFolderInput): Promise<WatchedFolder>;
   removeFolder(id: number, unfinished: 'keep' | 'cancel'): Promise<void>;
+  setFolderWebhook(id: number, url: string | null): WatchedFolder;
+  setFolderPriority(id: number, priority: Priority): WatchedFolder;
   listFolders(): WatchedFolder[];
 }
 
@@ -202,6 +204,14 @@ export class EngineApi implements HoistApi {
 
   async removeFolder(id: number, unfinished: 'keep' | 'cancel'): Promise<void> {
     await this.folders().removeFolder(id, unfinished);
+  }
+
+  async setFolderWebhook(id: number, url: string | null): Promise<WatchedFolder> {
+    return this.folders().setFolderWebhook(id, url);
+  }
+
+  async setFolderPriority(id: number, priority: Priority): Promise<WatchedFolder> {
+    return this.folders().setFolderPriority(id, priority);
   }
 
   async saveDestination(input: DestinationInput & { id?: number }, credentials?: Credentials): Promise<Destination> {

@@ -80,6 +80,7 @@ const absolutePath = z
   .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path')
   // "/Volumes/Card/../Other" names another folder than it seems to: say the folder itself.
   .refine((p) => !p.split(/[\\/]/).some((segment) => segment === '.' || segment === '..'), 'must not contain . or .. segments');
+const webhookUrl = z.url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? undefined : 'must be an http:// or https:// URL') }).max(2048);
 const folderInput = z.strictObject({
   path: absolutePath,
   destinationId: id,
@@ -96,7 +97,7 @@ const folderInput = z.strictObject({
   enabled: z.boolean().optional(),
   hashAlgorithms: z.array(z.enum(FILE_HASH_ALGORITHMS)).max(FILE_HASH_ALGORITHMS.length).optional(),
   mhl: z.boolean().optional(),
-  webhookUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
+  webhookUrl: webhookUrl.nullable().optional(),
 });
 
 const uploadId = z.string().min(1).max(1024).refine(wellFormed, 'must be well-formed Unicode');
@@ -119,6 +120,8 @@ const COMMANDS = {
   listRemoteUploads: spec(['destinationId', 'prefix'], z.tuple([id, optionalArg(keyPrefix)])),
   addFolder: spec(['input'], z.tuple([folderInput])),
   removeFolder: spec(['id', 'unfinished'], z.tuple([id, z.enum(['keep', 'cancel'])])),
+  setFolderWebhook: spec(['id', 'url'], z.tuple([id, webhookUrl.nullable()])),
+  setFolderPriority: spec(['id', 'priority'], z.tuple([id, z.enum(PRIORITIES)])),
   saveDestination: spec(['input', 'credentials'], z.tuple([destinationInput, optionalArg(credentials)])),
   removeDestination: spec(['id'], z.tuple([id])),
   testConnection: spec(['destinationId'], z.tuple([id])),

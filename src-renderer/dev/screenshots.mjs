@@ -38,6 +38,7 @@ try {
     const shots = [
       ['queue', '#/queue', 'job-row'],
       ['job', '#/jobs/6', 'part-map'],
+      ['job-verified', '#/jobs/1', 'job-hashes'],
       ['uploads', '#/uploads/1', 'remote-row'],
       ['folders', '#/folders', 'folder-row'],
       ['destinations', '#/destinations', 'destination-card'],
@@ -66,7 +67,10 @@ try {
       await page.keyboard.press('Escape');
       await page.evaluate(() => (window.location.hash = '#/folders'));
       await page.getByTestId('folder-edit').first().click();
+      // The whole form in one picture: as tall as the dialog needs.
+      await page.setViewportSize({ width: 1440, height: 1400 });
       await page.screenshot({ path: path.join(out, `folder-dialog-${colorScheme}.png`) });
+      await page.setViewportSize({ width: 1440, height: 900 });
     }
     await page.close();
   }

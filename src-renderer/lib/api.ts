@@ -198,6 +198,8 @@ export class BridgeClient {
       listRemoteUploads: c('listRemoteUploads'),
       addFolder: c('addFolder'),
       removeFolder: c('removeFolder'),
+      setFolderWebhook: c('setFolderWebhook'),
+      setFolderPriority: c('setFolderPriority'),
       saveDestination: c('saveDestination'),
       removeDestination: c('removeDestination'),
       testConnection: c('testConnection'),

@@ -4,8 +4,8 @@
 import type { HoistApi, JobDetail, JobQuery, Unsubscribe } from '../../shared/contract.js';
 import { ERROR_CODES, type ErrorInfo } from '../../shared/errors.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, MAX_PARTS } from '../../shared/limits.js';
-import { JOB_STATES, type JobState } from '../../shared/states.js';
-import type { ConnectionCheck, Destination, Job, JobEvent, JobProgress, Part, RemoteUploadSummary, Totals, WatchedFolder } from '../../shared/types.js';
+import { DEFAULT_FILE_HASHES, JOB_STATES, type FileHashAlgorithm, type FileHashes, type JobState } from '../../shared/states.js';
+import type { ConnectionCheck, Destination, Job, JobEvent, JobProgress, MhlBatch, Part, RemoteUploadSummary, Totals, WatchedFolder } from '../../shared/types.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -42,38 +42,53 @@ function errorInfo(code: keyof typeof ERROR_CODES, operation?: string): ErrorInf
   return { code, operation, message: ERROR_CODES[code].message.replace('{op}', operation ?? 'the request'), httpStatus: code === 's3.access-denied' ? 403 : undefined };
 }
 
+const FOLDER_DEFAULTS = {
+  destinationIds: [1], after: 'keep', moveTo: null, priority: 'normal', prefix: '', include: [], exclude: [], singlePutThreshold: null, growing: false,
+  stableMs: 5000, enabled: true, hashAlgorithms: ['xxh64'], mhl: false, webhookUrl: null,
+} satisfies Omit<WatchedFolder, 'id' | 'path' | 'destinationId' | 'createdAt'>;
+
+/** Plausible hash values of the right lengths: 16 hex digits for xxh64, 32 for md5, a 90-character C4 ID. */
+function hashesOf(j: Pick<Job, 'id' | 'hashAlgorithms'>): FileHashes {
+  const lengths: Record<FileHashAlgorithm, number> = { xxh64: 16, xxh3: 16, xxh128: 32, md5: 32, sha1: 40, sha256: 64, c4: 88 };
+  return Object.fromEntries(j.hashAlgorithms.map((a) => [a, a === 'c4' ? `c4${hex(j.id * 13, 88).replace(/[0-9]/g, (d) => 'ABCDEFGHJK'[Number(d)]!)}` : hex(j.id * 97 + lengths[a], lengths[a])]));
+}
+
 export function createFakeApi(): HoistApi {
   const destinations: Destination[] = [
     {
       id: 1, name: 'Masters archive', endpoint: null, region: 'us-west-2', bucket: 'northlight-masters', prefix: '', pathStyle: false,
       profile: 'northlight', storageClass: 'STANDARD_IA', sse: 'AES256', sseKmsKeyId: null, partSize: 256 * MiB, concurrency: 8,
-      singlePutThreshold: 100 * MiB, maxObjectSize: AMAZON_S3_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: 'crc32c',
+      singlePutThreshold: 100 * MiB, maxObjectSize: AMAZON_S3_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: 'crc32c', credentials: 'chain',
     },
     {
       id: 2, name: 'Studio dailies', endpoint: 'https://objects.northlight.studio', region: 'us-east-1', bucket: 'dailies', prefix: 'ingest/', pathStyle: true,
       profile: null, storageClass: null, sse: null, sseKmsKeyId: null, partSize: 64 * MiB, concurrency: 4,
-      singlePutThreshold: 100 * MiB, maxObjectSize: COMPATIBLE_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: null,
+      singlePutThreshold: 100 * MiB, maxObjectSize: COMPATIBLE_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: null, credentials: 'saved',
     },
   ];
   const folders: WatchedFolder[] = [
-    { id: 1, path: '/Volumes/RAID/Offload/Day_04', destinationId: 1, prefix: 'shoot-0925/day04/', include: ['**/*.mov', '**/*.mxf'], exclude: ['**/proxies/**'], singlePutThreshold: null, growing: false, stableMs: 10_000, enabled: true, createdAt: iso(3 * DAY) },
-    { id: 2, path: '/Volumes/RAID/Recorders/Stage_B', destinationId: 2, prefix: 'stage-b/', include: [], exclude: [], singlePutThreshold: null, growing: true, stableMs: 5_000, enabled: true, createdAt: iso(9 * DAY) },
-    { id: 3, path: '/srv/exports/finals', destinationId: 1, prefix: 'finals/', include: [], exclude: [], singlePutThreshold: 512 * MiB, growing: false, stableMs: 30_000, enabled: false, createdAt: iso(20 * DAY) },
+    {
+      ...FOLDER_DEFAULTS, id: 1, path: '/Volumes/RAID/Offload/Day_04', destinationId: 1, destinationIds: [1, 2], after: 'move', moveTo: '/Volumes/RAID/Delivered/Day_04',
+      prefix: 'shoot-0925/day04/', include: ['**/*.mov', '**/*.mxf'], exclude: ['**/proxies/**'], stableMs: 10_000, hashAlgorithms: ['xxh64', 'md5'], mhl: true,
+      webhookUrl: 'https://hooks.slack.com/services/T0NL/B0DAILIES/x8RzQ', createdAt: iso(3 * DAY),
+    },
+    { ...FOLDER_DEFAULTS, id: 2, path: '/Volumes/RAID/Recorders/Stage_B', destinationId: 2, destinationIds: [2], priority: 'high', prefix: 'stage-b/', growing: true, stableMs: 5_000, createdAt: iso(9 * DAY) },
+    { ...FOLDER_DEFAULTS, id: 3, path: '/srv/exports/finals', destinationId: 1, destinationIds: [1], priority: 'low', prefix: 'finals/', singlePutThreshold: 512 * MiB, stableMs: 30_000, hashAlgorithms: ['xxh64', 'sha256'], enabled: false, createdAt: iso(20 * DAY) },
   ];
 
   let nextId = 1;
   const jobs: SimJob[] = [];
   function addJob(name: string, size: number, state: JobState, fraction: number, destinationId = 1, extra: Partial<SimJob> = {}): SimJob {
     const dest = destinations.find((d) => d.id === destinationId)!;
-    const folder = folders.find((f) => f.destinationId === destinationId)!;
+    const folder = folders.find((f) => f.destinationIds.includes(destinationId))!;
     const partSize = Math.max(dest.partSize, Math.ceil(size / 10_000 / MiB) * MiB);
     const partCount = Math.ceil(size / partSize);
     const partsDone = Math.floor(partCount * fraction);
     const id = nextId++;
     const created = (40 - id) * 180_000;
     const job: SimJob = {
-      id, destinationId, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
-      priority: 'normal', mode: 'multipart', partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
+      id, destinationId, destination: dest.name, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
+      priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
       checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, etag: null, error: null, attempts: 0,
       createdAt: iso(created), startedAt: state === 'queued' ? null : iso(created - 60_000), finishedAt: null, rate: 0,
       history: [{ at: iso(created), kind: 'queued', code: null, operation: null, message: 'Queued: the file stopped changing.' }],
@@ -86,12 +101,13 @@ export function createFakeApi(): HoistApi {
       job.etag = `"${hex(id * 7, 32)}-${partCount}"`;
       job.finishedAt = iso(created - 20 * 60_000);
       job.history.push({ at: job.finishedAt, kind: 'done', code: null, operation: null, message: `Completed and verified: ETag matches the MD5 of the ${partCount} parts.` });
+      job.hashes = hashesOf(job);
     }
     jobs.push(job);
     return job;
   }
 
-  addJob('A004_C009_0925QX.mov', 143 * GiB, 'done', 1);
+  addJob('A004_C009_0925QX.mov', 143 * GiB, 'done', 1).verifiedBy = { manifest: 'ascmhl/0001_Day_04_2026-09-25_071204Z.mhl', algorithms: ['xxh64'] };
   addJob('A004_C010_0925QX.mov', 151 * GiB, 'done', 1);
   addJob('A004_C011_0925QX.mov', 97 * GiB, 'done', 1);
   addJob('B002_C006_0925RT.mxf', 64 * GiB, 'failed', 0.42, 1, {
@@ -105,11 +121,12 @@ export function createFakeApi(): HoistApi {
   addJob('A004_C012_0925QX.mov', 212 * GiB, 'running', 0.37, 1, { rate: 212e6 });
   addJob('A004_C013_0925QX.mov', 188 * GiB, 'running', 0.12, 1, { rate: 174e6 });
   addJob('STGB_0925_take14.mov', 22 * GiB, 'running', 0.81, 2, { rate: 96e6 });
+  addJob('A004_C012_0925QX.mov', 212 * GiB, 'queued', 0, 2);
   addJob('A004_C014_0925QX.mov', 176 * GiB, 'queued', 0);
   addJob('A004_C015_0925QX.mov', 203 * GiB, 'queued', 0);
   addJob('B002_C007_0925RT.mxf', 58 * GiB, 'queued', 0);
   addJob('B002_C008_0925RT.mxf', 61 * GiB, 'queued', 0);
-  addJob('A004_C008_0925QX_test.mov', 3.2 * GiB, 'cancelled', 0.2);
+  addJob('A004_C008_0925QX_test.mov', 3.2 * GiB, 'cancelled', 0.2, 1, { priority: 'low' });
 
   const listeners = { job: new Set<(j: Job) => void>(), progress: new Set<(p: JobProgress[]) => void>(), remote: new Set<(d: number) => void>() };
   const publicJob = ({ rate: _rate, history: _history, ...job }: SimJob): Job => ({ ...job });
@@ -139,7 +156,10 @@ export function createFakeApi(): HoistApi {
           transition(j, 'done', 'done', `Completed and verified: ETag matches the MD5 of the ${j.partCount} parts.`);
         }, 1500);
       }
-      progress.push({ jobId: j.id, state: j.state, bytesSent: j.bytesDone, size: j.size, partsDone: j.partsDone, partCount: j.partCount, rate, etaSeconds: (j.size - j.bytesDone) / rate });
+      // The hash pass reads ahead of the upload (a local disk is faster than the link) and then stops reporting.
+      const hashed = j.hashAlgorithms.length && !j.hashes[j.hashAlgorithms[0]!] ? Math.min(j.size, j.bytesDone * 1.6 + 40 * GiB) : undefined;
+      if (hashed === j.size) j.hashes = hashesOf(j);
+      progress.push({ jobId: j.id, state: j.state, bytesSent: j.bytesDone, size: j.size, partsDone: j.partsDone, partCount: j.partCount, rate, etaSeconds: (j.size - j.bytesDone) / rate, ...(hashed !== undefined ? { hashedBytes: hashed } : {}) });
     }
     if (jobs.filter((j) => j.state === 'running').length < 3) {
       const next = jobs.find((j) => j.state === 'queued');
@@ -183,6 +203,21 @@ export function createFakeApi(): HoistApi {
     });
   }
 
+  /** Day 04's batch per destination: still collecting while anything of it moves. */
+  function batchOf(j: SimJob): MhlBatch | null {
+    if (j.batchId === null) return null;
+    const members = jobs.filter((x) => x.batchId === j.batchId);
+    const written = members.every((x) => x.state === 'done' || x.state === 'cancelled');
+    const folder = folders[0]!;
+    const dest = destinations.find((d) => d.id === j.destinationId)!;
+    const keyPrefix = `${dest.prefix}${folder.prefix}`;
+    return {
+      id: j.batchId, destinationId: j.destinationId, root: folder.path, bucket: j.bucket, keyPrefix, state: written ? 'written' : 'open',
+      generation: written ? 2 : null, manifestKey: written ? `${keyPrefix}ascmhl/0002_Day_04_2026-09-25_184410Z.mhl` : null,
+      jobs: members.length, error: null, createdAt: iso(3 * DAY), writtenAt: written ? iso(20 * 60_000) : null,
+    };
+  }
+
   const later = <T>(value: T, ms = 120) => new Promise<T>((r) => setTimeout(() => r(value), ms));
   const find = (id: number) => {
     const j = jobs.find((x) => x.id === id);
@@ -210,7 +245,7 @@ export function createFakeApi(): HoistApi {
     },
     async getJob(id) {
       const j = jobs.find((x) => x.id === id);
-      return later(j ? ({ job: publicJob(j), parts: partsOf(j), history: j.history } satisfies JobDetail) : null, 60);
+      return later(j ? ({ job: publicJob(j), parts: partsOf(j), history: j.history, batch: batchOf(j) } satisfies JobDetail) : null, 60);
     },
     listFolders: () => later(folders.map((f) => ({ ...f }))),
     listDestinations: () => later(destinations.map((d) => ({ ...d }))),
@@ -222,16 +257,29 @@ export function createFakeApi(): HoistApi {
     },
     listRemoteUploads: (destinationId) => later(remoteFor(destinationId), 500),
     async addFolder(input) {
-      const folder: WatchedFolder = { prefix: '', include: [], exclude: [], singlePutThreshold: null, growing: false, stableMs: 5000, enabled: true, ...input, id: folders.length + 1, createdAt: new Date().toISOString() };
+      const folder: WatchedFolder = {
+        ...FOLDER_DEFAULTS, hashAlgorithms: [...DEFAULT_FILE_HASHES], ...input, destinationIds: input.destinationIds ?? [input.destinationId],
+        moveTo: input.moveTo ?? null, webhookUrl: input.webhookUrl ?? null, id: Math.max(0, ...folders.map((f) => f.id)) + 1, createdAt: new Date().toISOString(),
+      };
       folders.push(folder);
       return later(folder);
+    },
+    async setFolderWebhook(id, url) {
+      const folder = folders.find((f) => f.id === id)!;
+      folder.webhookUrl = url;
+      return later({ ...folder });
+    },
+    async setFolderPriority(id, priority) {
+      const folder = folders.find((f) => f.id === id)!;
+      folder.priority = priority;
+      return later({ ...folder });
     },
     async removeFolder(id) {
       folders.splice(folders.findIndex((f) => f.id === id), 1);
       return later(undefined);
     },
     async saveDestination(input) {
-      const saved = { ...input, id: input.id ?? destinations.length + 1 } as Destination;
+      const saved = { credentials: 'chain', ...input, id: input.id ?? destinations.length + 1 } as Destination;
       const i = destinations.findIndex((d) => d.id === saved.id);
       if (i >= 0) destinations[i] = saved;
       else destinations.push(saved);

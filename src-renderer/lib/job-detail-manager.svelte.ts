@@ -1,4 +1,5 @@
-// One job in full: its parts (for the part map and the checksum table) and its history.
+// One job in full: its parts (for the part map and the checksum table), its history, its file
+// hashes and the ASC MHL batch it belongs to.
 import type { HoistApi, JobDetail } from '../../shared/contract.js';
 import type { Priority } from '../../shared/states.js';
 import type { JobProgress } from '../../shared/types.js';
@@ -6,12 +7,15 @@ import type { NoticeManager } from './notices.svelte.js';
 
 /** Part states change fast while sending; reloading the detail this often is plenty for a map. */
 const RELOAD_WHILE_MOVING_MS = 1000;
+/** An ASC MHL batch is written when its folder goes quiet, which sends no job event: look again this often. */
+const RELOAD_WHILE_BATCH_PENDING_MS = 2000;
 
 export class JobDetailManager {
   #detail = $state.raw<JobDetail | null>(null);
   #missing = $state(false);
   #progress = $state.raw<JobProgress | null>(null);
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  #watching = false;
 
   constructor(
     private readonly api: HoistApi,
@@ -31,6 +35,7 @@ export class JobDetailManager {
   }
 
   watch(): () => void {
+    this.#watching = true;
     void this.reload();
     const offJob = this.api.onJobChanged((job) => {
       if (job.id !== this.jobId) return;
@@ -43,6 +48,7 @@ export class JobDetailManager {
       if (mine) this.#scheduleReload(RELOAD_WHILE_MOVING_MS);
     });
     return () => {
+      this.#watching = false;
       offJob();
       offProgress();
       clearTimeout(this.#reloadTimer);
@@ -55,6 +61,8 @@ export class JobDetailManager {
     if (detail === undefined) return;
     this.#missing = detail === null;
     this.#detail = detail;
+    const batch = detail?.batch;
+    if (this.#watching && batch && (batch.state === 'open' || batch.state === 'sealed')) this.#scheduleReload(RELOAD_WHILE_BATCH_PENDING_MS);
   }
 
   setPriority(priority: Priority): Promise<unknown> {

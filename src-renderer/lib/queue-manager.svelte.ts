@@ -14,6 +14,8 @@ export interface LiveJob {
   partsDone: number;
   rate: number | null;
   etaSeconds: number | null;
+  /** How far the whole-file hash pass has read (0 to 1) while it runs, else null. */
+  hashed: number | null;
 }
 
 export const THROUGHPUT_SAMPLES = 120;
@@ -102,6 +104,7 @@ export class QueueManager {
       partsDone: moving ? Math.max(p.partsDone, job.partsDone) : job.partsDone,
       rate: moving ? p.rate : null,
       etaSeconds: moving ? p.etaSeconds : null,
+      hashed: moving && p.hashedBytes !== undefined ? (job.size > 0 ? p.hashedBytes / job.size : 1) : null,
     };
   }
 

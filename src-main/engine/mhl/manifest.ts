@@ -4,6 +4,7 @@
 // (github.com/ascmitc/mhl); test/fixtures/ascmhl/ holds the schema the tests validate against.
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { HoistError } from '../../../shared/errors.js';
+import { MHL_HASH_FORMATS, mhlHashProblem } from '../../../shared/folder-rules.js';
 import type { FileHashAlgorithm, FileHashes } from '../../../shared/states.js';
 
 export const ASCMHL_FOLDER = 'ascmhl';
@@ -11,17 +12,12 @@ export const CHAIN_FILE = 'ascmhl_chain.xml';
 const MANIFEST_NS = 'urn:ASC:MHL:v2.0';
 const CHAIN_NS = 'urn:ASC:MHL:DIRECTORY:v2.0';
 
-/**
- * The hash formats the ASC MHL v2.0 schema has elements for, in the order Hoist writes them.
- * (The reference tool also reads sha256, which the published schema has no element for: Hoist keeps
- * SHA-256 with the job and leaves it out of manifests, so every manifest validates.)
- */
-export const MHL_HASH_FORMATS: readonly FileHashAlgorithm[] = ['xxh64', 'xxh128', 'xxh3', 'md5', 'sha1', 'c4'];
+export { MHL_HASH_FORMATS };
 
 /** With ASC MHL on, at least one hash must be one a manifest can record. */
 export function requireMhlHash(hashes: readonly FileHashAlgorithm[]): void {
-  if (hashes.some((h) => MHL_HASH_FORMATS.includes(h))) return;
-  throw new HoistError('config.invalid', { message: `An ASC MHL manifest records ${MHL_HASH_FORMATS.join(', ')}: add one of them to the hashes (now ${hashes.join(', ') || 'none'}).` });
+  const problem = mhlHashProblem(hashes);
+  if (problem) throw new HoistError('config.invalid', { message: problem });
 }
 
 export type HashAction = 'original' | 'verified' | 'failed';

@@ -2,6 +2,7 @@
 // `text` line, so that the same POST reads well when the URL is a chat channel's webhook.
 import path from 'node:path';
 import { HoistError } from '../../../shared/errors.js';
+import { parseWebhookUrl } from '../../../shared/folder-rules.js';
 import type { JobRecord } from '../store/job-store.js';
 import type { WebhookKind } from '../store/outbox-store.js';
 import { formatBytes } from '../upload/part-plan.js';
@@ -54,14 +55,9 @@ export interface BatchPayload {
 
 /** A webhook must be an http(s) URL; anything else is refused when the folder is set up, not at delivery. */
 export function checkWebhookUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new HoistError('config.invalid', { message: `The webhook "${text}" is not a URL (for example https://hooks.example.com/hoist).` });
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new HoistError('config.invalid', { message: `The webhook must be an http:// or https:// URL, not ${url.protocol}.` });
-  return url.toString();
+  const parsed = parseWebhookUrl(text);
+  if (parsed.problem !== null) throw new HoistError('config.invalid', { message: parsed.problem });
+  return parsed.url;
 }
 
 export function jobPayload(job: JobRecord, folder: FolderRef, at: number): JobPayload {

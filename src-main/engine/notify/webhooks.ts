@@ -60,7 +60,7 @@ export class WebhookDispatcher {
    */
   folderIdle(folder: FolderRef & { webhookUrl: string | null }): boolean {
     // Settled jobs not collected yet belong in this batch.
-    this.outbox.collectSettledJobs((e) => this.eventsFor(e));
+    this.collectSettled();
     const queued = this.outbox.closeBatch(folder.id, (batch) => {
       const jobs = batch.jobIds.map((id) => this.jobs.getJob(id)).filter((j) => j !== undefined);
       if (!folder.webhookUrl || jobs.length === 0) return null;
@@ -68,6 +68,15 @@ export class WebhookDispatcher {
     });
     if (queued) this.tick();
     return queued;
+  }
+
+  /**
+   * Queues the events of the jobs settled since the last look, now. Called before a job's tie to its
+   * folder (its watched-file record) is retired, as a clean-up after delivery does: without the
+   * tie the job's events would belong to no folder, and no webhook would hear of them.
+   */
+  collectSettled(): void {
+    this.outbox.collectSettledJobs((e) => this.eventsFor(e));
   }
 
   /** Turns newly settled jobs into events and delivers what is due; one pass at a time. */
@@ -79,7 +88,7 @@ export class WebhookDispatcher {
   }
 
   private async pass(): Promise<void> {
-    this.outbox.collectSettledJobs((e) => this.eventsFor(e));
+    this.collectSettled();
     const due = this.outbox.due(PARALLEL_DELIVERIES);
     await Promise.all(due.map((item) => this.deliver(item)));
   }

@@ -127,6 +127,7 @@ export class FolderStore {
                          @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @now)`),
       insertFolderDestination: p('INSERT INTO folder_destinations (folder_id, destination_id, position) VALUES (?, ?, ?)'),
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
+      setPriority: p('UPDATE watched_folders SET priority = ? WHERE id = ?'),
       file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.destination_id = ? AND wf.rel_path = ?`),
       fileEverywhere: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.rel_path = ? ORDER BY wf.destination_id`),
       filesOfFolder: p(`${FILE_SELECT} WHERE wf.folder_id = ?`),
@@ -189,6 +190,11 @@ export class FolderStore {
   /** Folders that send to this destination (among others, perhaps). */
   foldersOfDestination(destinationId: number): FolderRecord[] {
     return (this.s.foldersOfDestination.all(destinationId) as Row[]).map(toFolder);
+  }
+
+  /** The priority of the jobs the folder makes from now on; false when there is no such folder. */
+  setPriority(id: number, priority: Priority): boolean {
+    return this.s.setPriority.run(PRIORITIES.indexOf(priority), id).changes === 1;
   }
 
   /** Removes the folder and its file records; its jobs stay (keep or cancel them first). */

@@ -180,6 +180,8 @@ export class SourceCleanup {
     const destinations = jobs.map((j) => j.destination).filter(Boolean);
     const message = `${how}${destinations.length ? ` (${[...new Set(destinations)].join(', ')})` : ''}.`;
     const records = this.folders.fileEverywhere(folder.id, relPath);
+    // The webhook events of these jobs are found through the records retired below: queue them first.
+    this.engine.webhooks.collectSettled();
     this.engine.store.db.transaction(() => {
       for (const job of jobs) this.engine.store.addEvent(job.id, folder.after === 'delete' ? 'source-deleted' : 'source-moved', message);
       this.folders.cleanupSettled(folder.id, relPath);

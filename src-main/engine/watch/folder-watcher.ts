@@ -8,7 +8,7 @@ import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import { HoistError } from '../../../shared/errors.js';
-import { DEFAULT_FILE_HASHES, PRIORITIES } from '../../../shared/states.js';
+import { DEFAULT_FILE_HASHES, PRIORITIES, type Priority } from '../../../shared/states.js';
 import type { Destination, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
 import { requireMhlHash } from '../mhl/manifest.js';
 import { checkWebhookUrl } from '../notify/webhook-payloads.js';
@@ -261,13 +261,36 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     }
   }
 
+  /** Where the folder's webhook events go (null: nowhere), changed in place: watching goes on undisturbed. */
+  setFolderWebhook(id: number, url: string | null): FolderRecord {
+    const checked = url === null ? null : checkWebhookUrl(url);
+    if (!this.engine.webhooks.outbox.setWebhook(id, checked)) throw noSuchFolder(id);
+    return this.folderChanged(id);
+  }
+
+  /** The priority of the jobs the folder makes from now on, changed in place (its queued jobs keep theirs). */
+  setFolderPriority(id: number, priority: Priority): FolderRecord {
+    if (!PRIORITIES.includes(priority)) throw new HoistError('config.invalid', { message: `The priority must be high, normal or low, not "${priority}".` });
+    if (!this.folders.setPriority(id, priority)) throw noSuchFolder(id);
+    return this.folderChanged(id);
+  }
+
+  /** A setting changed in the database: the folder's runtime takes it for the next file, and the recovery file too. */
+  private folderChanged(id: number): FolderRecord {
+    const folder = this.folders.getFolder(id)!;
+    const rt = this.runtimes.get(id);
+    if (rt) rt.folder = folder;
+    this.engine.configChanged();
+    return folder;
+  }
+
   /**
    * Stops watching and forgets the folder. `cancel` cancels its unfinished jobs and aborts their
    * uploads; `keep` lets them finish (a file still growing is finished as it is now).
    */
   async removeFolder(id: number, unfinished: 'keep' | 'cancel'): Promise<void> {
     const folder = this.folders.getFolder(id);
-    if (!folder) throw new HoistError('config.invalid', { message: `There is no watched folder ${id}.` });
+    if (!folder) throw noSuchFolder(id);
     const rt = this.runtimes.get(id);
     if (rt) await this.stopFolder(rt);
     for (const jobId of this.folders.unfinishedJobIds(id)) {
@@ -384,10 +407,15 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     );
   }
 
-  /** Follows the database: folders added, removed or disabled elsewhere (the CLI, the other host). */
+  /** Follows the database: folders added, removed, disabled or given another webhook or priority elsewhere (the CLI, the other host). */
   private async syncFolders(): Promise<void> {
     const wanted = new Map(this.folders.listFolders().filter((f) => f.enabled).map((f) => [f.id, f]));
-    for (const [id, rt] of this.runtimes) if (!wanted.has(id)) await this.stopFolder(rt);
+    for (const [id, rt] of this.runtimes) {
+      const fresh = wanted.get(id);
+      if (!fresh) await this.stopFolder(rt);
+      // Only settings that change in place can differ (anything else is a remove and an add, with a new id).
+      else rt.folder = fresh;
+    }
     await Promise.all([...wanted.values()].filter((f) => !this.runtimes.has(f.id) && !this.starting.has(f.id)).map((f) => this.startFolder(f)));
   }
 
@@ -603,4 +631,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+function noSuchFolder(id: number): HoistError {
+  return new HoistError('config.invalid', { message: `There is no watched folder ${id}.` });
 }
