@@ -22,7 +22,7 @@ import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
 export interface EngineOptions {
   dbPath: string;
   scheduler?: SchedulerOptions;
-  /** Upper bound on worker threads; parts in flight are bounded per destination by its concurrency. */
+  /** Worker threads (each runs several parts at once); parts in flight are bounded per destination by its concurrency. */
   maxWorkers?: number;
   credentials?: CredentialSource;
   /** better-sqlite3's addon built for this runtime, when it is not node_modules' own (Electron). */
@@ -73,7 +73,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.movedAside = movedAside;
     this.store = new JobStore(db);
     this.credentials = opts.credentials ?? new CredentialSource();
-    this.pool = new WorkerPool(opts.maxWorkers ?? Math.max(16, defaultPoolSize()));
+    this.pool = new WorkerPool(opts.maxWorkers ?? defaultPoolSize());
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, opts.scheduler);
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));

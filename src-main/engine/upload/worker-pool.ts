@@ -22,7 +22,11 @@ interface PoolWorker {
   busy: number;
 }
 
-/** Distributes tasks to worker threads, one task per thread at a time; grows up to `maxWorkers`. */
+/**
+ * Distributes tasks over a few worker threads, each running several at once (their I/O is async): a new
+ * thread starts only while every thread is busy and fewer than `maxWorkers` run, so memory follows the
+ * thread count, not the parts in flight. Each thread hashes with one core.
+ */
 export class WorkerPool {
   private readonly workers: PoolWorker[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -68,7 +72,6 @@ export class WorkerPool {
     const idle = this.workers.find((w) => w.busy === 0);
     if (idle) return idle;
     if (this.workers.length < this.maxWorkers) return this.spawn();
-    // Over the limit (it was lowered while busy): share the least loaded thread.
     return this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
   }
 
@@ -109,4 +112,5 @@ export class WorkerPool {
   }
 }
 
-export const defaultPoolSize = (): number => Math.max(2, os.availableParallelism?.() ?? os.cpus().length);
+/** One thread per core (at least 2, at most 8): hashing is what needs them; more threads only cost memory. */
+export const defaultPoolSize = (): number => Math.min(8, Math.max(2, os.availableParallelism?.() ?? os.cpus().length));
