@@ -59,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       concurrency: { type: 'string', default: '4' },
       target: { type: 'string', default: 'radosgw' },
       runs: { type: 'string', default: '1' },
+      'then-scale': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -82,7 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
 }
 
 /** Random bytes written in 8 MiB slices, so the file never sits in memory. */
-async function writeRandomFile(file: string, size: number): Promise<void> {
+export async function writeRandomFile(file: string, size: number): Promise<void> {
   const slice = Buffer.allocUnsafe(8 * MiB);
   const fh = await fs.promises.open(file, 'w');
   try {
@@ -97,7 +98,7 @@ async function writeRandomFile(file: string, size: number): Promise<void> {
   }
 }
 
-async function startSinkProcess(): Promise<{ child: ChildProcess; url: string }> {
+export async function startSinkProcess(): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(new URL('./s3-sink.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url));

@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Engine, SETTLED_STATES } from '../src-main/engine/engine.js';
 import type { JobRecord } from '../src-main/engine/store/job-store.js';
+import { benchDestination } from './destination.js';
 import { RssSampler, peakRssBytes } from './process-stats.js';
 
 export type VariantName = 'hoist' | 'lib-storage-defaults' | 'lib-storage-same';
@@ -70,24 +71,7 @@ class Stopwatch {
 async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<UploadOutcome> {
   const engine = new Engine({ dbPath: path.join(r.workDir, `${r.key}.db`), scheduler: {} });
   try {
-    const destination = engine.upsertDestination({
-      name: 'bench',
-      endpoint: r.endpoint,
-      region: REGION,
-      bucket: r.bucket,
-      prefix: '',
-      pathStyle: true,
-      profile: null,
-      storageClass: null,
-      sse: null,
-      sseKmsKeyId: null,
-      partSize: r.partSize,
-      concurrency: r.concurrency,
-      singlePutThreshold: 100 * 1024 * 1024,
-      maxObjectSize: 5 * 2 ** 40,
-      maxParts: 10_000,
-      checksumAlgorithm: null,
-    });
+    const destination = engine.upsertDestination(benchDestination('bench', r.endpoint, r.bucket, r));
     // The job event stops the clock at once; waitFor's 250 ms poll would add up to a quarter second.
     const settledEvent = new Promise<JobRecord>((resolve) => {
       engine.on('job', (j) => {

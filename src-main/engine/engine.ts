@@ -194,8 +194,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     const jobs: JobRecord[] = [];
     for (const p of planned) {
-      const existing = this.store.listJobs({ states: ['queued', 'running', 'completing', 'paused', 'failed'] })
-        .find((j) => j.destinationId === o.destination.id && j.key === p.key && j.sourcePath === p.abs);
+      const existing = this.store.findJobFor(o.destination.id, p.key, p.abs, ['queued', 'running', 'completing', 'paused', 'failed']);
       if (existing) {
         if (existing.state === 'failed' || existing.state === 'paused') this.resume(existing.id, true);
         jobs.push(this.store.getJob(existing.id)!);
@@ -221,7 +220,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         ),
       );
     }
-    this.scheduler.poke();
+    this.scheduler.pokeSoon();
     // Hosts show a job from the moment it is queued, not only once the scheduler opens it.
     for (const job of jobs) this.emit('job', job);
     return jobs;

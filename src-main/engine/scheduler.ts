@@ -99,6 +99,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private running = false;
   private ticking = false;
   private abortsRunning = false;
+  private pokeScheduled = false;
   private dataVersion = -1;
   private readonly tasks = new Set<Promise<unknown>>();
 
@@ -144,6 +145,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   poke(): void {
     this.dataVersion = -1;
     this.tick();
+  }
+
+  /** New jobs were queued: one tick soon serves all the enqueues of this turn (a scan queues thousands). */
+  pokeSoon(): void {
+    if (this.pokeScheduled) return;
+    this.pokeScheduled = true;
+    setImmediate(() => {
+      this.pokeScheduled = false;
+      this.poke();
+    });
   }
 
   // ---- the loop ----
@@ -219,21 +230,29 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const active = [...this.active.values()];
     let preparing = active.filter((a) => a.phase === 'preparing').length;
     if (preparing >= MAX_PREPARING) return;
+    // Asked once per destination and tick (it queries each sending job); redone only where a job opened.
+    const known = new Map<number, { dest: Destination | undefined; spare: boolean | undefined }>();
     const spare = (dest: Destination): boolean => {
       const lane = this.lane(dest);
       const mine = active.filter((a) => a.dest.id === dest.id && !a.stopping);
       if (mine.some((a) => a.phase === 'sending' && this.store.nextPendingParts(a.job.id, 1).length > 0)) return false;
       return lane.inflight + mine.filter((a) => a.phase === 'preparing').length < lane.limit;
     };
-    for (const job of this.store.nextQueuedJobs(MAX_PREPARING * 4)) {
+    for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4)) {
       if (preparing >= MAX_PREPARING) return;
-      if (this.active.has(job.id)) continue;
-      const dest = this.store.getDestination(job.destinationId);
-      if (!dest || !spare(dest)) continue;
-      const opened = this.activate(job, dest);
+      if (this.active.has(ref.id)) continue;
+      let k = known.get(ref.destinationId);
+      if (!k) known.set(ref.destinationId, (k = { dest: this.store.getDestination(ref.destinationId), spare: undefined }));
+      if (!k.dest) continue;
+      k.spare ??= spare(k.dest);
+      if (!k.spare) continue;
+      const job = this.store.getJob(ref.id);
+      if (!job) continue;
+      const opened = this.activate(job, k.dest);
       if (opened) {
         active.push(opened);
         preparing++;
+        k.spare = undefined;
       }
     }
   }

@@ -150,14 +150,13 @@ const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
   id: 'j.id',
   state: 'j.state',
   size: 'j.size',
-  progress: `CASE WHEN j.state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(j.size, 1) END`,
+  // The same expression as the jobs_by_progress index, so that index serves the sort.
+  progress: `CASE WHEN state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(size, 1) END`,
   createdAt: 'j.created_at',
 };
 
-const JOB_SELECT = `SELECT j.*,
-  (SELECT count(*) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS parts_done,
-  (SELECT coalesce(sum(length), 0) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS bytes_done
-  FROM jobs j`;
+// parts_done and bytes_done are kept by triggers on parts (migration 3), so a page of jobs reads no parts.
+const JOB_SELECT = `SELECT j.* FROM jobs j`;
 
 /**
  * The only module that speaks SQL. The scheduler sees this interface, so another store
@@ -320,6 +319,14 @@ export class JobStore {
     return (this.db.prepare(sql).all(...args) as Row[]).map(toJob);
   }
 
+  /** The job (if any) in one of `states` that sends this file to this key of this destination (index jobs_by_key). */
+  findJobFor(destinationId: number, key: string, sourcePath: string, states: readonly JobState[]): JobRecord | undefined {
+    const r = this.db
+      .prepare(`${JOB_SELECT} WHERE j.destination_id = ? AND j.key = ? AND j.source_path = ? AND j.state IN (${states.map(() => '?').join(',')}) ORDER BY j.id LIMIT 1`)
+      .get(destinationId, key, sourcePath, ...states) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
   /** One page of jobs in the given order, with how many match in all (for a paged, sorted table). */
   queryJobs(q: { states?: readonly JobState[]; offset?: number; limit?: number; sort?: JobSortKey; descending?: boolean } = {}): { jobs: JobRecord[]; total: number } {
     const where = q.states?.length ? `WHERE j.state IN (${q.states.map(() => '?').join(',')})` : '';
@@ -337,22 +344,22 @@ export class JobStore {
     const byState: Record<string, number> = {};
     for (const r of this.db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: string; n: number }[]) byState[r.state] = r.n;
     const bytes = this.db
-      .prepare(
-        `SELECT coalesce(sum(j.size), 0) AS total,
-           coalesce((SELECT sum(p.length) FROM parts p JOIN jobs u ON u.id = p.job_id
-                     WHERE p.state = 'done' AND u.state NOT IN ('done', 'cancelled')), 0) AS done
-         FROM jobs j WHERE j.state NOT IN ('done', 'cancelled')`,
-      )
+      .prepare(`SELECT coalesce(sum(size), 0) AS total, coalesce(sum(bytes_done), 0) AS done FROM jobs WHERE state IN ('queued', 'running', 'completing', 'paused', 'failed')`)
       .get() as { total: number; done: number };
     return { byState, bytesTotal: bytes.total, bytesDone: bytes.done };
   }
 
   /** The next queued jobs that are due, highest priority first, then oldest. */
   nextQueuedJobs(limit: number): JobRecord[] {
+    return this.nextQueuedJobRefs(limit).flatMap((r) => this.getJob(r.id) ?? []);
+  }
+
+  /** The same order, only ids and destinations: the scheduler asks every tick and opens few of them. */
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number }> {
     const rows = this.db
-      .prepare(`${JOB_SELECT} WHERE j.state = 'queued' AND j.available_at <= ? ORDER BY j.priority, j.id LIMIT ?`)
+      .prepare(`SELECT id, destination_id FROM jobs WHERE state = 'queued' AND available_at <= ? ORDER BY priority, id LIMIT ?`)
       .all(this.now(), limit) as Row[];
-    return rows.map(toJob);
+    return rows.map((r) => ({ id: r.id as number, destinationId: r.destination_id as number }));
   }
 
   /** Compare-and-set on the state, so a pause or cancel from elsewhere is never overwritten. */

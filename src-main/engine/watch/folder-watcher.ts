@@ -22,7 +22,8 @@ import { StabilityTracker, sameSnapshot, snapshotOf, type FileSnapshot } from '.
 export const DEFAULT_STABLE_MS = 3000;
 export const DEFAULT_POLL_INTERVAL_MS = 5000;
 const FOLDER_SYNC_MS = 2000;
-const SETTLE_CONCURRENCY = 8;
+/** Files decided at once; each waits mostly on the network (HeadObject), so more than the cores. */
+const SETTLE_CONCURRENCY = 16;
 /** History entry of a growing upload paused because its watcher stopped (resumed by the next one). */
 const PARKED_EVENT = 'watch-stopped';
 
@@ -57,6 +58,8 @@ interface FolderRuntime {
   settled: Map<string, FileSnapshot>;
   scanning: boolean;
   scanned: boolean;
+  /** Ends the wait for the event watcher to be ready: one closed before then never says so. */
+  abandonStart: (() => void) | null;
 }
 
 // Linux statfs magic numbers of file systems whose changes made elsewhere raise no inotify events.
@@ -199,7 +202,9 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.stopping = new AbortController();
     this.noticed.clear();
     this.resumeParkedGrowing();
-    await this.syncFolders();
+    // The first walk of each folder runs on in the background (`idle` says when it is over): a tree of
+    // 100,000 files takes a minute, and hosts open their UI after start() returns.
+    this.track(this.syncFolders());
     this.syncTimer = setInterval(() => void this.syncFolders(), FOLDER_SYNC_MS);
   }
 
@@ -275,6 +280,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         settled: new Map(),
         scanning: false,
         scanned: false,
+        abandonStart: null,
       };
       this.runtimes.set(folder.id, rt);
       if (this.opts.poll || (await isNetworkShare(folder.path))) {
@@ -291,6 +297,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   private async stopFolder(rt: FolderRuntime): Promise<void> {
     this.runtimes.delete(rt.folder.id);
     if (rt.pollTimer) clearInterval(rt.pollTimer);
+    rt.abandonStart?.();
     rt.tracker.stop();
     await rt.watcher?.close();
   }
@@ -329,7 +336,10 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         this.notice(rt.folder.id, `${root}: ${e.message}`);
       }
     });
-    return new Promise((resolve) => watcher.once('ready', () => resolve()));
+    return new Promise((resolve) => {
+      rt.abandonStart = resolve;
+      watcher.once('ready', () => resolve());
+    });
   }
 
   /** Walks the folder (or one of its subfolders); only files not yet settled as they are now are tracked. */
@@ -352,7 +362,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
           rt.settled.set(relPath, snap);
           continue;
         }
-        rt.tracker.observe(file);
+        rt.tracker.observe(file, snap);
       }
       // A file deleted locally is forgotten here; its object stays in the bucket.
       if (whole) for (const rel of rt.settled.keys()) if (!seen.has(rel)) rt.settled.delete(rel);
