@@ -16,7 +16,7 @@ import { FolderWatcher } from '../src-main/engine/watch/folder-watcher.js';
 import { benchDestination } from './destination.js';
 import { MiB } from './process-stats.js';
 import { fixed, median, table } from './report.js';
-import { startSinkProcess, writeRandomFile } from './run-bench.js';
+import { startSinkProcess, writeRandomFile } from './fixtures.js';
 
 export interface ScaleOptions {
   jobs: number;

@@ -18,6 +18,7 @@ import type { Destination } from '../shared/types.js';
 import { publicJob, jobLine, uploadLine, ProgressView } from './cli-output.js';
 import { registerServeCommand } from './cli-serve.js';
 import { registerFolderCommands } from './cli-folders.js';
+import { registerPaceCommands, tuningSummary } from './cli-pace.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { resolveAwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions } from './engine/scheduler.js';
@@ -176,6 +177,7 @@ async function workUntilSettled(engine: Engine, jobIds: number[] | 'all', json: 
     await new Promise((r) => setTimeout(r, 250));
   }
   view.end();
+  if (!json && started.ok) for (const line of tuningSummary(engine)) process.stderr.write(line + '\n');
   await engine.close();
   if (json) process.stdout.write(JSON.stringify({ jobs: finalJobs.map(publicJob) }, null, 2) + '\n');
   return finalJobs.every((j) => j.state === 'done') ? 0 : EXIT_FAILED;
@@ -406,6 +408,7 @@ export function buildProgram(): Command {
     });
 
   registerServeCommand(program, () => openEngine(g()));
+  registerPaceCommands(program, { openEngine: () => openEngine(g()) });
   registerFolderCommands(program, { openEngine: () => openEngine(g()), destinationFor: (engine, flags) => destinationFor(engine, g(), flags) });
 
   return program;

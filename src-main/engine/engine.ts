@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
-import { MAX_KEY_BYTES } from '../../shared/limits.js';
+import { MAX_CONCURRENCY, MAX_KEY_BYTES } from '../../shared/limits.js';
 import type { ChecksumAlgorithm, JobState, Priority } from '../../shared/states.js';
-import type { Destination, DestinationInput, JobEvent, JobProgress, RemotePart, RemoteUpload } from '../../shared/types.js';
+import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, RemotePart, RemoteUpload } from '../../shared/types.js';
+import { BandwidthLimiter, type BandwidthInput } from './bandwidth.js';
 import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
 import { toHoistError } from './s3/errors.js';
@@ -16,6 +17,7 @@ import * as ops from './s3/operations.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { openDatabase } from './store/db.js';
 import { JobStore, type JobRecord, type PartRecord } from './store/job-store.js';
+import { PacingStore } from './store/pacing-store.js';
 import { planParts } from './upload/part-plan.js';
 import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
 
@@ -66,6 +68,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly clients = new ClientCache();
   private readonly owner = randomUUID();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Bandwidth limits and concurrency bounds, in the database (issue 6). */
+  readonly pacing: PacingStore;
+  private readonly bandwidth: BandwidthLimiter;
+  private pacingSeen = -1;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -74,7 +80,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.store = new JobStore(db);
     this.credentials = opts.credentials ?? new CredentialSource();
     this.pool = new WorkerPool(opts.maxWorkers ?? defaultPoolSize());
-    this.scheduler = new Scheduler(this.store, this.pool, this.credentials, opts.scheduler);
+    this.pacing = new PacingStore(db);
+    this.bandwidth = new BandwidthLimiter(this.pacing);
+    this.scheduler = new Scheduler(this.store, this.pool, this.credentials, {
+      ...opts.scheduler,
+      bandwidth: this.bandwidth,
+      tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null },
+    });
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
@@ -98,6 +110,14 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
     }, LEASE_HEARTBEAT_MS);
     this.scheduler.start();
+    // Schedules follow the clock; limits and bounds set by another process (`hoist limit`) are read again.
+    this.bandwidth.start(1000, () => {
+      const version = this.store.dataVersion();
+      if (version === this.pacingSeen) return;
+      this.pacingSeen = version;
+      this.bandwidth.reload();
+      this.scheduler.reconfigureLanes();
+    });
     return { ok: true };
   }
 
@@ -107,6 +127,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Stops all traffic cleanly (running jobs resume at the next start) and closes the database. */
   async close(): Promise<void> {
+    this.bandwidth.stop();
     if (this.heartbeat) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;
@@ -316,6 +337,40 @@ export class Engine extends EventEmitter<EngineEvents> {
     } finally {
       this.store.releaseLease(this.owner);
     }
+  }
+
+  // ---- pace: bandwidth limits and automatic concurrency (issue 6) ----
+
+  /** Sets (or, with no rate and no schedule, removes) the global limit or a destination's; running uploads follow at once. */
+  setBandwidthLimit(input: BandwidthInput): BandwidthLimit {
+    if (input.destinationId !== null && !this.store.getDestination(input.destinationId)) {
+      throw new HoistError('config.invalid', { message: `There is no destination ${input.destinationId}.` });
+    }
+    return this.bandwidth.set(input);
+  }
+
+  bandwidthLimits(): BandwidthLimit[] {
+    return this.bandwidth.list();
+  }
+
+  /** Automatic concurrency between min and max for a destination; null goes back to its fixed concurrency. */
+  setConcurrencyBounds(destinationId: number, bounds: { min: number; max: number } | null): void {
+    if (!this.store.getDestination(destinationId)) throw new HoistError('config.invalid', { message: `There is no destination ${destinationId}.` });
+    if (bounds && !(Number.isInteger(bounds.min) && Number.isInteger(bounds.max) && bounds.min >= 1 && bounds.min <= bounds.max && bounds.max <= MAX_CONCURRENCY)) {
+      throw new HoistError('config.invalid', { message: `Concurrency bounds must be whole numbers with 1 <= min <= max <= ${MAX_CONCURRENCY} (got ${bounds.min}..${bounds.max}).` });
+    }
+    this.pacing.setConcurrencyBounds(destinationId, bounds);
+    this.scheduler.reconfigureLanes();
+  }
+
+  concurrencyBounds(): ConcurrencyBounds[] {
+    return this.pacing.concurrencyBounds();
+  }
+
+  /** Parts in flight allowed now for a destination (null before it carried traffic here) and the tuner's decisions so far. */
+  concurrencyOf(destinationId: number): { limit: number | null; bounds: ConcurrencyBounds | null; decisions: ConcurrencyDecision[] } {
+    const lane = this.scheduler.laneOf(destinationId);
+    return { limit: lane?.limit ?? null, bounds: this.pacing.concurrencyBoundsOf(destinationId) ?? null, decisions: [...(lane?.decisions ?? [])] };
   }
 
   // ---- the bucket's side: in-progress uploads ----

@@ -10,8 +10,10 @@ import { fromErrorInfo, toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
 import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
 import { multipartEtag, normalizeEtag } from './upload/checksums.js';
+import { Lanes, type Bounds, type Lane, type TuningOptions } from './lanes.js';
 import { planParts } from './upload/part-plan.js';
 import type { ObjectSettings, SourceSnapshot } from './upload/tasks.js';
+import type { BucketMemory } from './upload/token-bucket.js';
 import type { TaskOutcome, WorkerPool } from './upload/worker-pool.js';
 
 export interface RetryPolicy {
@@ -37,6 +39,10 @@ export interface SchedulerOptions {
   idleTimeoutMs?: number;
   /** Page size for ListParts during reconciliation (tests lower it to exercise paging). */
   listPageSize?: number;
+  /** The bandwidth limits' token buckets each part to a destination takes from (bandwidth.ts). */
+  bandwidth?: { memoryFor(destinationId: number): BucketMemory[] };
+  /** Automatic concurrency: bounds per destination (none: fixed) and the tuner's settings (lanes.ts). */
+  tuning?: { boundsOf?(destinationId: number): Bounds | null; options?: TuningOptions };
 }
 
 interface InFlight {
@@ -60,18 +66,9 @@ interface ActiveJob {
   checksumUnverifiedNoted?: boolean;
 }
 
-interface DestinationLane {
-  /** Current limit of parts in flight; lowered on SlowDown, raised back while all is well. */
-  limit: number;
-  inflight: number;
-  lastSlowDown: number;
-  lastRaise: number;
-}
-
 const RATE_WINDOW_MS = 5_000;
 /** Jobs opened at once (stat, create or reconcile); small files need several to keep the lane full. */
 const MAX_PREPARING = 4;
-const SLOWDOWN_RECOVERY_MS = 5_000;
 
 export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
@@ -91,7 +88,7 @@ export interface SchedulerEvents {
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly active = new Map<number, ActiveJob>();
-  private readonly lanes = new Map<number, DestinationLane>();
+  private readonly lanes: Lanes;
   private readonly clients = new ClientCache();
   private readonly retry: RetryPolicy;
   private timer: NodeJS.Timeout | null = null;
@@ -111,6 +108,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   ) {
     super();
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.lanes = new Lanes(
+      (id) => opts.tuning?.boundsOf?.(id) ?? null,
+      (d) => this.emit('concurrency', { destinationId: d.destinationId, limit: d.to, reason: d.reason }),
+      opts.tuning?.options,
+    );
   }
 
   start(): void {
@@ -168,7 +170,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.dataVersion = version;
         this.noticeStateChanges();
       }
-      this.recoverConcurrency();
+      this.lanes.tick((id) => this.store.getDestination(id));
       this.fillSlots();
       if (!this.abortsRunning && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
     } catch (err) {
@@ -199,13 +201,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  private lane(dest: Destination): DestinationLane {
-    let lane = this.lanes.get(dest.id);
-    if (!lane) {
-      lane = { limit: dest.concurrency, inflight: 0, lastSlowDown: 0, lastRaise: 0 };
-      this.lanes.set(dest.id, lane);
-    }
-    return lane;
+  private lane(dest: Destination): Lane {
+    return this.lanes.get(dest);
+  }
+
+  /** Concurrency settings (bounds) may have changed: the lanes read them again. */
+  reconfigureLanes(): void {
+    this.lanes.reconfigure((id) => this.store.getDestination(id));
+  }
+
+  /** The lane of a destination, if it has carried traffic: its limit, bounds and recorded decisions. */
+  laneOf(destinationId: number): Lane | undefined {
+    return this.lanes.find(destinationId);
   }
 
   private fillSlots(): void {
@@ -443,10 +450,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   // ---- sending parts ----
 
-  private dispatch(a: ActiveJob, part: PartRecord, lane: DestinationLane): void {
+  private dispatch(a: ActiveJob, part: PartRecord, lane: Lane): void {
     if (!this.store.markPartSending(a.job.id, part.partNumber)) return;
     lane.inflight++;
     const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0 };
+    const onProgress = (n: number) => {
+      lane.addBytes(n - flight.bytesSent);
+      flight.bytesSent = n;
+    };
     a.inflight.set(part.partNumber, flight);
     this.track(
       (async () => {
@@ -457,11 +468,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
             outcome = { ok: false, error: new HoistError('internal.unexpected').info, aborted: true, bytesSent: 0 };
           } else {
             const etagIsMd5 = a.dest.sse !== 'aws:kms' && a.dest.sse !== 'aws:kms:dsse';
-            const base = { path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm, conn, bucket: a.job.bucket, key: a.job.key, etagIsMd5 };
+            const base = {
+              path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm,
+              conn, bucket: a.job.bucket, key: a.job.key, etagIsMd5,
+              ...(this.opts.bandwidth ? { bandwidth: this.opts.bandwidth.memoryFor(a.dest.id) } : {}),
+            };
             const run =
               a.job.mode === 'single'
-                ? this.pool.run({ ...base, kind: 'put-object', object: this.objectSettings(a) }, (n) => (flight.bytesSent = n))
-                : this.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, (n) => (flight.bytesSent = n));
+                ? this.pool.run({ ...base, kind: 'put-object', object: this.objectSettings(a) }, onProgress)
+                : this.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, onProgress);
             flight.taskId = run.taskId;
             outcome = await run.outcome;
           }
@@ -469,13 +484,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           outcome = { ok: false, error: toHoistError(err).info, aborted: false, bytesSent: 0 };
         }
         lane.inflight--;
+        // The last progress report may not have come before the answer.
+        if (outcome.ok) lane.addBytes(part.length - flight.bytesSent);
         a.inflight.delete(part.partNumber);
         this.onPartSettled(a, part, outcome, lane);
       })(),
     );
   }
 
-  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: DestinationLane): void {
+  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: Lane): void {
     if (o.ok) {
       // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
       this.store.markPartDone(a.job.id, part.partNumber, normalizeEtag(o.result.etag ?? ''), o.result.md5Hex, o.result.checksum);
@@ -496,7 +513,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     else this.tick();
   }
 
-  private onPartFailed(a: ActiveJob, part: PartRecord, error: ErrorInfo, lane: DestinationLane): void {
+  private onPartFailed(a: ActiveJob, part: PartRecord, error: ErrorInfo, lane: Lane): void {
     const err = fromErrorInfo(error);
     if (err.code === 'source.changed' || err.code === 'source.missing' || err.code === 'source.unreadable') {
       this.store.markPartPending(a.job.id, part.partNumber);
@@ -514,7 +531,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       });
       return;
     }
-    if (err.code === 's3.slow-down') this.slowDown(a.dest, lane);
+    if (err.code === 's3.slow-down') lane.onSlowDown(Date.now());
+    else if (err.code.startsWith('net.') || err.code === 's3.server-error') lane.onError(Date.now());
     const attempts = this.store.parts(a.job.id).find((p) => p.partNumber === part.partNumber)?.attempts ?? 1;
     if (isRetryable(err.code) && attempts < this.retry.partAttempts) {
       const delay = backoffDelay(attempts, this.retry);
@@ -524,33 +542,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     this.store.markPartPending(a.job.id, part.partNumber);
     this.failJob(a, err);
-  }
-
-  private slowDown(dest: Destination, lane: DestinationLane): void {
-    const now = Date.now();
-    lane.lastSlowDown = now;
-    // One halving per burst: many parts answered SlowDown at once are one signal.
-    if (now - lane.lastRaise < 1_000 && lane.limit < dest.concurrency) return;
-    const next = Math.max(1, Math.floor(lane.limit / 2));
-    if (next !== lane.limit) {
-      lane.limit = next;
-      lane.lastRaise = now;
-      this.emit('concurrency', { destinationId: dest.id, limit: next, reason: 'SlowDown' });
-    }
-  }
-
-  private recoverConcurrency(): void {
-    const now = Date.now();
-    for (const [destId, lane] of this.lanes) {
-      const dest = this.store.getDestination(destId);
-      if (!dest) continue;
-      if (lane.limit > dest.concurrency) lane.limit = dest.concurrency;
-      if (lane.limit < dest.concurrency && now - lane.lastSlowDown > SLOWDOWN_RECOVERY_MS && now - lane.lastRaise > SLOWDOWN_RECOVERY_MS) {
-        lane.limit++;
-        lane.lastRaise = now;
-        this.emit('concurrency', { destinationId: destId, limit: lane.limit, reason: 'recovered' });
-      }
-    }
   }
 
   // ---- completing ----

@@ -155,6 +155,8 @@ const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
   createdAt: 'j.created_at',
 };
 
+const ID_SLICE = 10_000;
+
 // parts_done and bytes_done are kept by triggers on parts (migration 3), so a page of jobs reads no parts.
 const JOB_SELECT = `SELECT j.* FROM jobs j`;
 
@@ -304,6 +306,12 @@ export class JobStore {
   }
 
   listJobs(opts: { states?: readonly JobState[]; limit?: number; offset?: number; ids?: readonly number[] } = {}): JobRecord[] {
+    // SQLite takes at most 32,766 parameters: a long list of ids is asked for in slices.
+    if (opts.ids && opts.ids.length > ID_SLICE && opts.limit === undefined && opts.offset === undefined) {
+      const out: JobRecord[] = [];
+      for (let at = 0; at < opts.ids.length; at += ID_SLICE) out.push(...this.listJobs({ ...opts, ids: opts.ids.slice(at, at + ID_SLICE) }));
+      return out.sort((a, b) => a.id - b.id);
+    }
     const where: string[] = [];
     const args: unknown[] = [];
     if (opts.states?.length) {

@@ -28,6 +28,9 @@ export class ChunkPool {
   }
 }
 
+/** Errors that came from the request's own writes (as opposed to reading the file, or an abort). */
+const writeFailures = new WeakSet<Error>();
+
 export type BeforeWrite = (bytes: number, signal: AbortSignal | undefined) => Promise<void> | void;
 
 function shortRead(offset: number, length: number, got: number): HoistError {
@@ -45,6 +48,26 @@ async function readFully(fd: fs.promises.FileHandle, buf: Buffer, length: number
     if (bytesRead === 0) throw shortRead(rangeStart, rangeLength, position - rangeStart + filled);
     filled += bytesRead;
   }
+}
+
+/** Longest wait for "100 Continue" before sending anyway (RFC 9110: not indefinitely). */
+const CONTINUE_WAIT_MS = 1000;
+
+/** True when the body should go out: no Expect header, "100 Continue" came, or the wait ran out; false on an early answer. */
+function continueExpected(dest: Writable): Promise<boolean> {
+  const req = dest as Writable & { getHeader?(name: string): unknown };
+  if (String(req.getHeader?.('expect') ?? '').toLowerCase() !== '100-continue') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (go: boolean) => {
+      clearTimeout(timer);
+      req.off('continue', onContinue).off('response', onAnswer).off('error', onAnswer).off('close', onAnswer);
+      resolve(go);
+    };
+    const onContinue = () => done(true);
+    const onAnswer = () => done(false);
+    const timer = setTimeout(() => done(true), CONTINUE_WAIT_MS);
+    req.on('continue', onContinue).on('response', onAnswer).on('error', onAnswer).on('close', onAnswer);
+  });
 }
 
 function abortError(): Error {
@@ -111,7 +134,9 @@ export class FileRangeBody extends Readable {
       () => this.destroy(),
       // The request carries the failure to whoever sent it; this body has no listener of its own.
       (err: Error) => {
-        (dest as unknown as Writable).destroy(err);
+        // A failed write means the connection broke, often because the server answered early (503
+        // SlowDown, 403): the request reports that answer or the break itself, so it is left alone.
+        if (!writeFailures.has(err)) (dest as unknown as Writable).destroy(err);
         this.destroy();
       },
     );
@@ -119,6 +144,9 @@ export class FileRangeBody extends Readable {
   }
 
   private async writeInto(dest: Writable): Promise<void> {
+    // The HTTP handler skips the 100-continue handshake with an agent of our own, so the body waits
+    // here: an early answer (503 SlowDown, 403) then arrives as itself, not as a broken pipe mid-body.
+    if (!(await continueExpected(dest))) return;
     const buffers = [this.pool.acquire(), this.pool.acquire()];
     // The write of each buffer still under way; the buffer goes back to the pool when it settles.
     const writing: Array<Promise<void> | null> = [null, null];
@@ -137,7 +165,10 @@ export class FileRangeBody extends Readable {
         if (dest.destroyed) return;
         const written = new Promise<void>((resolve, reject) => {
           dest.write(buf.subarray(0, n), (err) => {
-            if (err) return reject(err);
+            if (err) {
+              writeFailures.add(err);
+              return reject(err);
+            }
             this.opts.onBytes(n);
             resolve();
           });

@@ -8,6 +8,7 @@ import { ClientCache } from '../s3/client.js';
 import { isAbort, toErrorInfo } from '../s3/errors.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
 import { ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
+import { TokenBucket, takeTokens } from './token-bucket.js';
 import type { HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -47,7 +48,15 @@ function checksumFields(task: WorkerTask, digest: PartDigest): Record<string, st
 }
 
 async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: fs.promises.FileHandle, digest: PartDigest, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean }> {
-  const body = task.length === 0 ? Buffer.alloc(0) : new FileRangeBody(fd, task.offset, task.length, chunks, { onBytes: progress, signal });
+  const buckets = (task.bandwidth ?? []).map((memory) => new TokenBucket(memory));
+  const body =
+    task.length === 0
+      ? Buffer.alloc(0)
+      : new FileRangeBody(fd, task.offset, task.length, chunks, {
+          onBytes: progress,
+          signal,
+          ...(buckets.length > 0 ? { beforeWrite: (n: number) => takeTokens(buckets, n, signal) } : {}),
+        });
   const common = {
     Bucket: task.bucket,
     Key: task.key,
