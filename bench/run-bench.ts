@@ -61,7 +61,7 @@ const REGION = 'us-east-1';
 const MD5_BUFFER_BYTES = 256 * MiB;
 
 const USAGE = `usage: node build/bench/upload-bench.js [--size 1GiB | --sizes 1GiB,16GiB] [--part-size 64MiB] [--concurrency 4]
-    [--target radosgw|sink] [--runs 1] [--variants hoist,lib-storage-defaults,lib-storage-same]
+    [--target radosgw|sink] [--runs 1] [--variants hoist,lib-storage-defaults,lib-storage-same|none]
     [--auto-concurrency 1-16] [--limit 50MB/s [--limit-then 20MB/s] [--limit-seconds 60]] [--cold] [--then-scale]
   radosgw: the server at S3_ENDPOINT (npm run bench starts the local one);
   sink:    a discard-everything S3 endpoint started here (bench/s3-sink.ts), in its own process.
@@ -97,7 +97,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (target !== 'radosgw' && target !== 'sink') throw new Error('--target must be radosgw or sink');
   if (values.size && values.sizes) throw new Error('use --size or --sizes, not both');
   const sizes = (values.sizes ?? values.size ?? '1GiB').split(',').map((t) => parseSize(t.trim()));
-  const variants = values.variants.split(',').map((v) => v.trim());
+  const variants = values.variants === 'none' ? [] : values.variants.split(',').map((v) => v.trim());
   for (const v of variants) if (!VARIANTS.includes(v as VariantName)) throw new Error(`--variants: unknown variant "${v}" (${VARIANTS.join(', ')})`);
   let tuning: BenchOptions['tuning'] = null;
   if (values['auto-concurrency']) {

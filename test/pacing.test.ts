@@ -96,15 +96,15 @@ test('a bandwidth limit holds over a window of bytes, and `hoist limit` from ano
 });
 
 test('automatic concurrency rises while throughput rises, falls back on SlowDown, and stays within its bounds', { timeout: 5 * 60_000 }, async () => {
-  const file = await writeRandomFile(path.join(dir, 'A002C001.mov'), 120 * MiB);
+  const file = await writeRandomFile(path.join(dir, 'A002C001.mov'), 160 * MiB);
   proxy.reset();
-  // Each connection is its own 1 MiB/s link: more parts in flight, more throughput (up to the bounds).
-  proxy.setBandwidth(MiB, { perRequest: true });
+  // Each connection is its own 2 MiB/s link: more parts in flight, more throughput (up to the bounds).
+  proxy.setBandwidth(2 * MiB, { perRequest: true });
   const BOUNDS = { min: 1, max: 6 };
   const { engine, dest } = testEngine(
     path.join(dir, 'tuned'),
     { endpoint: proxy.url, bucket, partSize: 5 * MiB, concurrency: 1, singlePutThreshold: 0 },
-    { tuning: { options: { windowMs: 1500, holdWindows: 2, slowDownHoldWindows: 4 } } },
+    { tuning: { options: { windowMs: 2000, holdWindows: 2, slowDownHoldWindows: 4 } } },
   );
   try {
     engine.setConcurrencyBounds(dest.id, BOUNDS);

@@ -57,6 +57,7 @@ export class Lane {
   private windowBytes = 0;
   private looks = 0;
   private fullLooks = 0;
+  private warmedUp = false;
 
   constructor(
     readonly destinationId: number,
@@ -125,13 +126,16 @@ export class Lane {
   /** Called by the scheduler's loop: recovery in fixed mode, a window's verdict in automatic mode. */
   tick(now: number): void {
     if (!this.bounds) return this.fixedRecover(now);
-    this.looks++;
-    if (this.inflight >= this.limit) this.fullLooks++;
     if (now - this.windowStart < this.opts.windowMs) return;
     const saturated = this.looks > 0 && this.fullLooks / this.looks >= SATURATED_SHARE;
     const rate = (this.windowBytes * 1000) / (now - this.windowStart);
     this.restartWindow(now);
     if (!saturated) return; // demand, not concurrency, set this window's rate
+    // The first full window includes the start (threads, first hashes): it says nothing about the level.
+    if (!this.warmedUp) {
+      this.warmedUp = true;
+      return;
+    }
     const { min, max } = this.bounds;
     if (this.phase === 'probing' && this.before) {
       if (rate > this.before.rate * (1 + this.opts.gain)) {
@@ -155,6 +159,12 @@ export class Lane {
       this.phase = 'probing';
       this.decide(Math.min(max, this.limit + this.step()), 'probe', rate, now);
     }
+  }
+
+  /** Whether the lane is full, looked at once the scheduler has filled what it could: demand, or the limit, bounds it. */
+  look(): void {
+    this.looks++;
+    if (this.inflight >= this.limit) this.fullLooks++;
   }
 
   private step(): number {
@@ -218,6 +228,10 @@ export class Lanes {
       this.lanes.set(dest.id, lane);
     }
     return lane;
+  }
+
+  look(): void {
+    for (const lane of this.lanes.values()) lane.look();
   }
 
   find(destinationId: number): Lane | undefined {

@@ -172,6 +172,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       this.lanes.tick((id) => this.store.getDestination(id));
       this.fillSlots();
+      // After the slots were filled: a lane not full now had no more parts to send.
+      this.lanes.look();
       if (!this.abortsRunning && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
     } catch (err) {
       this.reportLoopError(err);
