@@ -1,10 +1,9 @@
-// The watched-folder service: keeps the folders in the database, watches each enabled one (chokidar
+// The watched-folder service: keeps the folders in the database, watches each enabled one (directory
 // events, or a timed scan on shares that send none), hands every file that has stopped changing to
 // Ingest, and follows folders added or removed by another process. Hosts and `hoist watch` drive it.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import { HoistError } from '../../../shared/errors.js';
 import type { Destination, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
@@ -18,6 +17,7 @@ import { relativePath } from './object-key.js';
 import { RenameCopier } from './renames.js';
 import { linkedDirWanted, walkFolder } from './scan.js';
 import { StabilityTracker, sameSnapshot, snapshotOf, type FileSnapshot } from './stability.js';
+import { TreeWatcher } from './tree-watcher.js';
 
 export const DEFAULT_STABLE_MS = 3000;
 export const DEFAULT_POLL_INTERVAL_MS = 5000;
@@ -52,7 +52,7 @@ interface FolderRuntime {
   dest: Destination;
   filter: FolderFilter;
   tracker: StabilityTracker;
-  watcher: FSWatcher | null;
+  watcher: TreeWatcher | null;
   pollTimer: NodeJS.Timeout | null;
   /** The last snapshot settled per relative path, so a rescan only looks at what changed. */
   settled: Map<string, FileSnapshot>;
@@ -310,15 +310,9 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
 
   private startEvents(rt: FolderRuntime): Promise<void> {
     const root = rt.folder.path;
-    const watcher = chokidar.watch(root, {
-      ignoreInitial: true,
-      followSymlinks: true,
-      ignorePermissionErrors: true,
-      // Only whole folders are left out here (and symlinks into loops); files are filtered by observe().
-      ignored: (p: string, stats?: fs.Stats) => p !== root && stats?.isDirectory() === true && !this.wantsDir(rt, p),
-    });
+    // Directories only: files are filtered by observe(), folders left out are not even watched.
+    const watcher = new TreeWatcher(root, { wantsDir: (dir) => this.wantsDir(rt, dir) });
     rt.watcher = watcher;
-    watcher.on('add', (file) => this.observe(rt, file));
     watcher.on('change', (file) => this.observe(rt, file));
     watcher.on('addDir', (dir) => void this.scan(rt, dir));
     watcher.on('unlink', (file) => {
@@ -326,19 +320,17 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       rt.settled.delete(relativePath(root, file));
     });
     watcher.on('unlinkDir', (dir) => rt.tracker.forgetUnder(dir, path.sep));
-    watcher.on('error', (err) => {
-      const e = err as NodeJS.ErrnoException;
-      if ((e.code === 'ENOSPC' || e.code === 'EMFILE') && !rt.pollTimer) {
+    watcher.on('error', (e) => {
+      if (!rt.pollTimer) {
         // Out of inotify watches or file handles: scanning still works.
         this.notice(rt.folder.id, `${root}: the system allows no more file watches (${e.code}); this folder is polled instead. Raise fs.inotify.max_user_watches to get events back.`, 'watch-limit');
         this.startPolling(rt);
-      } else {
-        this.notice(rt.folder.id, `${root}: ${e.message}`);
       }
     });
     return new Promise((resolve) => {
       rt.abandonStart = resolve;
       watcher.once('ready', () => resolve());
+      void watcher.start();
     });
   }
 
