@@ -1,6 +1,6 @@
 // The upload benchmark: Hoist's engine against @aws-sdk/lib-storage, each variant in its own process.
-import { fork, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,24 +15,38 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { formatRate, parseRate } from '../src-main/engine/bandwidth.js';
 import { formatBytes, parseSize } from '../src-main/engine/upload/part-plan.js';
+import { startSinkProcess, writeRandomFile } from './fixtures.js';
 import { GiB, MiB, totalCpuSeconds } from './process-stats.js';
 import { radosgwPids, waitForRoom } from './radosgw.js';
 import { fixed, median, table } from './report.js';
-import type { VariantName, VariantRequest, VariantResult } from './run-variant.js';
+import type { PacingRequest, VariantName, VariantRequest, VariantResult } from './run-variant.js';
+import { runScaleBench, parseScaleOptions } from './scale-bench.js';
 
 type Target = 'radosgw' | 'sink';
 
 interface BenchOptions {
-  size: number;
+  /** File sizes, each uploaded by every variant (RSS flatness shows across them). */
+  sizes: number[];
   partSize: number;
   concurrency: number;
   target: Target;
   runs: number;
+  variants: VariantName[];
+  /** Hoist with automatic concurrency within these bounds. */
+  tuning: { min: number; max: number } | null;
+  /** A separate run: Hoist under a bandwidth limit, measured over `seconds`. */
+  pacing: PacingRequest | null;
+  /** Evict the file from the page cache before each variant, so the first read of every byte comes from disk. */
+  cold: boolean;
+  /** Run the scale benchmark afterwards (npm run bench does). */
+  thenScale: boolean;
 }
 
 interface Measured extends VariantResult {
   run: number;
+  size: number;
   /** CPU the server processes used while this variant ran (null when they cannot be read). */
   serverCpuSeconds: number | null;
 }
@@ -46,19 +60,31 @@ const LABEL: Record<VariantName, string> = {
 const REGION = 'us-east-1';
 const MD5_BUFFER_BYTES = 256 * MiB;
 
-const USAGE = `usage: node build/bench/upload-bench.js [--size 1GiB] [--part-size 64MiB] [--concurrency 4] [--target radosgw|sink] [--runs 1]
+const USAGE = `usage: node build/bench/upload-bench.js [--size 1GiB | --sizes 1GiB,16GiB] [--part-size 64MiB] [--concurrency 4]
+    [--target radosgw|sink] [--runs 1] [--variants hoist,lib-storage-defaults,lib-storage-same|none]
+    [--auto-concurrency 1-16] [--limit 50MB/s [--limit-then 20MB/s] [--limit-seconds 60]] [--cold] [--then-scale]
   radosgw: the server at S3_ENDPOINT (npm run bench starts the local one);
-  sink:    a discard-everything S3 endpoint started here (bench/s3-sink.ts), in its own process.`;
+  sink:    a discard-everything S3 endpoint started here (bench/s3-sink.ts), in its own process.
+  --limit: Hoist alone under a global bandwidth limit (changed to --limit-then halfway), bytes on the wire per second.
+  --cold:  the file is evicted from the page cache before each variant (first reads from disk).`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      size: { type: 'string', default: '1GiB' },
+      size: { type: 'string' },
+      sizes: { type: 'string' },
       'part-size': { type: 'string', default: '64MiB' },
       concurrency: { type: 'string', default: '4' },
       target: { type: 'string', default: 'radosgw' },
       runs: { type: 'string', default: '1' },
+      variants: { type: 'string', default: VARIANTS.join(',') },
+      'auto-concurrency': { type: 'string' },
+      limit: { type: 'string' },
+      'limit-then': { type: 'string' },
+      'limit-seconds': { type: 'string', default: '60' },
+      cold: { type: 'boolean', default: false },
+      'then-scale': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -69,41 +95,38 @@ export function parseOptions(argv: string[]): BenchOptions {
   };
   const target = values.target;
   if (target !== 'radosgw' && target !== 'sink') throw new Error('--target must be radosgw or sink');
+  if (values.size && values.sizes) throw new Error('use --size or --sizes, not both');
+  const sizes = (values.sizes ?? values.size ?? '1GiB').split(',').map((t) => parseSize(t.trim()));
+  const variants = values.variants === 'none' ? [] : values.variants.split(',').map((v) => v.trim());
+  for (const v of variants) if (!VARIANTS.includes(v as VariantName)) throw new Error(`--variants: unknown variant "${v}" (${VARIANTS.join(', ')})`);
+  let tuning: BenchOptions['tuning'] = null;
+  if (values['auto-concurrency']) {
+    const m = /^(\d+)-(\d+)$/.exec(values['auto-concurrency']);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2]) || Number(m[2]) > 64) throw new Error('--auto-concurrency must be MIN-MAX, 1 <= MIN <= MAX <= 64 (e.g. 1-16)');
+    tuning = { min: Number(m[1]), max: Number(m[2]) };
+  }
+  const rate = (name: string, text: string) => {
+    const r = parseRate(text);
+    if (r === null) throw new Error(`--${name} needs a rate (e.g. 50MB/s)`);
+    return r;
+  };
   const options = {
-    size: parseSize(values.size),
+    sizes,
     partSize: parseSize(values['part-size']),
     concurrency: wholeNumber('concurrency', values.concurrency, 1, 64),
     target,
     runs: wholeNumber('runs', values.runs, 1, 100),
+    variants: VARIANTS.filter((v) => variants.includes(v)),
+    tuning,
+    pacing: values.limit
+      ? { bytesPerSecond: rate('limit', values.limit), thenBytesPerSecond: values['limit-then'] ? rate('limit-then', values['limit-then']) : null, seconds: wholeNumber('limit-seconds', values['limit-seconds'], 4, 3600) }
+      : null,
+    cold: values.cold,
+    thenScale: values['then-scale'],
   } satisfies BenchOptions;
-  if (options.size < 1) throw new Error('--size must be at least one byte');
+  if (sizes.some((n) => n < 1)) throw new Error('--size must be at least one byte');
   if (options.partSize < 5 * MiB || options.partSize > 5 * GiB) throw new Error('--part-size must be from 5MiB to 5GiB');
   return options;
-}
-
-/** Random bytes written in 8 MiB slices, so the file never sits in memory. */
-async function writeRandomFile(file: string, size: number): Promise<void> {
-  const slice = Buffer.allocUnsafe(8 * MiB);
-  const fh = await fs.promises.open(file, 'w');
-  try {
-    for (let written = 0; written < size; ) {
-      const n = Math.min(slice.length, size - written);
-      randomFillSync(slice, 0, n);
-      await fh.write(slice, 0, n);
-      written += n;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-async function startSinkProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(new URL('./s3-sink.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { url: string }).url));
-    child.once('exit', (code) => reject(new Error(`the sink exited early (code ${code})`)));
-  });
-  return { child, url };
 }
 
 function adminClient(endpoint: string): S3Client {
@@ -180,9 +203,9 @@ interface Summary {
   runs: Measured[];
 }
 
-function summarize(results: Measured[], size: number): Summary[] {
-  return VARIANTS.map((variant) => {
-    const runs = results.filter((r) => r.variant === variant);
+function summarize(results: Measured[], size: number, variants: readonly VariantName[]): Summary[] {
+  return variants.map((variant) => {
+    const runs = results.filter((r) => r.variant === variant && r.size === size);
     return {
       variant,
       mbps: median(runs.map((r) => size / 1e6 / r.wallSeconds)),
@@ -193,22 +216,25 @@ function summarize(results: Measured[], size: number): Summary[] {
   });
 }
 
-function resultsTable(results: Measured[], size: number, withRun: boolean): string {
-  const gib = size / GiB;
-  const header = [withRun ? 'run: variant' : 'variant', 'part size', 'conc', 'wall s', 'MB/s', 'CPU s', 'CPU s/GiB', 'RSS before MiB', 'peak RSS MiB', 'UploadPart reqs', 'server CPU s/GiB'];
-  const rows = results.map((r) => [
-    withRun ? `${r.run}: ${LABEL[r.variant]}` : LABEL[r.variant],
-    formatBytes(r.partSize),
-    String(r.concurrency),
-    fixed(r.wallSeconds, 2),
-    fixed(size / 1e6 / r.wallSeconds, 0),
-    fixed(r.cpuSeconds, 2),
-    fixed(r.cpuSeconds / gib, 2),
-    fixed(r.rssBeforeBytes / MiB, 0),
-    fixed(r.peakRssBytes / MiB, 0),
-    String(r.uploadPartRequests),
-    fixed(r.serverCpuSeconds === null ? null : r.serverCpuSeconds / gib, 2),
-  ]);
+function resultsTable(results: Measured[], withRun: boolean): string {
+  const header = [withRun ? 'run: variant' : 'variant', 'size', 'part size', 'conc', 'wall s', 'MB/s', 'CPU s', 'CPU s/GiB', 'RSS before MiB', 'peak RSS MiB', 'UploadPart reqs', 'server CPU s/GiB'];
+  const rows = results.map((r) => {
+    const gib = r.size / GiB;
+    return [
+      withRun ? `${r.run}: ${LABEL[r.variant]}` : LABEL[r.variant],
+      formatBytes(r.size),
+      formatBytes(r.partSize),
+      String(r.concurrency),
+      fixed(r.wallSeconds, 2),
+      fixed(r.size / 1e6 / r.wallSeconds, 0),
+      fixed(r.cpuSeconds, 2),
+      fixed(r.cpuSeconds / gib, 2),
+      fixed(r.rssBeforeBytes / MiB, 0),
+      fixed(r.peakRssBytes / MiB, 0),
+      String(r.uploadPartRequests),
+      fixed(r.serverCpuSeconds === null ? null : r.serverCpuSeconds / gib, 2),
+    ];
+  });
   return table(header, rows);
 }
 
@@ -217,14 +243,150 @@ function summaryTable(summaries: Summary[], runs: number): string {
   return table(['variant', `MB/s (median of ${runs})`, 'CPU s/GiB (median)', 'peak RSS MiB (max)'], rows);
 }
 
-function ratioLines(summaries: Summary[]): string {
-  const by = (v: VariantName) => summaries.find((s) => s.variant === v)!;
+function ratioLines(summaries: Summary[]): string | null {
+  const hoist = summaries.find((s) => s.variant === 'hoist');
+  const others = summaries.filter((s) => s.variant !== 'hoist');
+  if (!hoist || others.length === 0) return null;
+  const rows = others.map((other) => [
+    `Hoist / ${LABEL[other.variant]}`,
+    `${fixed(hoist.mbps / other.mbps, 2)}x`,
+    `${fixed(hoist.cpuPerGiB / other.cpuPerGiB, 2)}x`,
+    `${fixed(hoist.peakRssMiB / other.peakRssMiB, 2)}x`,
+  ]);
+  return table(['ratio', 'throughput', 'CPU s/GiB', 'peak RSS'], rows) + '\n  (throughput above 1x: Hoist faster; CPU and RSS below 1x: Hoist cheaper)';
+}
+
+const RSS_TARGET_BYTES = 250e6;
+
+/** Issue 6's targets, each with its figure and whether this run met it (on this machine, this target). */
+function targetLines(summaries: Summary[], options: BenchOptions, flatness: number | null): string[] {
+  const by = (v: VariantName) => summaries.find((s) => s.variant === v);
   const hoist = by('hoist');
-  const rows = (['lib-storage-defaults', 'lib-storage-same'] as const).map((v) => {
-    const other = by(v);
-    return [`Hoist / ${LABEL[v]}`, `${fixed(hoist.mbps / other.mbps, 2)}x`, `${fixed(hoist.cpuPerGiB / other.cpuPerGiB, 2)}x`, `${fixed(hoist.peakRssMiB / other.peakRssMiB, 2)}x`];
+  if (!hoist) return [];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const lines: string[] = [];
+  const defaults = by('lib-storage-defaults');
+  const same = by('lib-storage-same');
+  if (defaults) lines.push(`throughput >= 1.5x lib-storage at defaults: ${fixed(hoist.mbps / defaults.mbps, 2)}x, ${verdict(hoist.mbps >= 1.5 * defaults.mbps)}`);
+  if (same) lines.push(`throughput >= lib-storage at the same settings: ${fixed(hoist.mbps / same.mbps, 2)}x, ${verdict(hoist.mbps >= same.mbps)}`);
+  if (defaults) lines.push(`CPU per GiB <= lib-storage at defaults: ${fixed(hoist.cpuPerGiB, 2)} vs ${fixed(defaults.cpuPerGiB, 2)} s, ${verdict(hoist.cpuPerGiB <= defaults.cpuPerGiB)}`);
+  if (same) lines.push(`CPU per GiB <= lib-storage at the same settings: ${fixed(hoist.cpuPerGiB, 2)} vs ${fixed(same.cpuPerGiB, 2)} s, ${verdict(hoist.cpuPerGiB <= same.cpuPerGiB)}`);
+  const rssMB = (hoist.peakRssMiB * MiB) / 1e6;
+  const inFlight = `${options.tuning ? `up to ${options.tuning.max}` : options.concurrency} parts of ${formatBytes(options.partSize)} in flight`;
+  lines.push(`peak RSS < 250 MB (issue 6: with 16 parts of 64 MiB in flight): ${fixed(rssMB, 0)} MB with ${inFlight}, ${verdict(rssMB * 1e6 < RSS_TARGET_BYTES)}`);
+  if (flatness !== null) lines.push(`peak RSS flat within 10% across sizes: ${flatness >= 0 ? '+' : ''}${fixed(100 * flatness, 1)}%, ${verdict(Math.abs(flatness) <= 0.1)}`);
+  return lines;
+}
+
+/** Hoist's peak RSS at each size and its change from the smallest. */
+function flatnessLines(results: Measured[], sizes: number[], variants: readonly VariantName[]): { lines: string[]; hoistChange: number | null } {
+  if (sizes.length < 2) return { lines: [], hoistChange: null };
+  const sorted = [...sizes].sort((a, b) => a - b);
+  const peak = (v: VariantName, size: number) => Math.max(...results.filter((r) => r.variant === v && r.size === size).map((r) => r.peakRssBytes / MiB));
+  const rows = variants.map((v) => {
+    const base = peak(v, sorted[0]!);
+    const last = peak(v, sorted.at(-1)!);
+    return [LABEL[v], ...sorted.map((size) => fixed(peak(v, size), 0)), `${last >= base ? '+' : ''}${fixed((100 * (last - base)) / base, 1)}%`];
   });
-  return table(['ratio', 'throughput', 'CPU s/GiB', 'peak RSS'], rows);
+  const hoistBase = variants.includes('hoist') ? peak('hoist', sorted[0]!) : null;
+  return {
+    lines: ['Peak RSS (MiB) by file size', table(['variant', ...sorted.map((size) => formatBytes(size)), 'change'], rows)],
+    hoistChange: hoistBase === null ? null : (peak('hoist', sorted.at(-1)!) - hoistBase) / hoistBase,
+  };
+}
+
+/** Rate over each window of the samples and over the halves either side of the change. */
+function pacingLines(samples: { atSeconds: number; bytes: number }[], p: PacingRequest): string[] {
+  const rateBetween = (from: number, to: number) => {
+    const a = samples.reduce((best, s) => (Math.abs(s.atSeconds - from) < Math.abs(best.atSeconds - from) ? s : best));
+    const b = samples.reduce((best, s) => (Math.abs(s.atSeconds - to) < Math.abs(best.atSeconds - to) ? s : best));
+    return b.atSeconds > a.atSeconds ? (b.bytes - a.bytes) / (b.atSeconds - a.atSeconds) : 0;
+  };
+  const half = Math.floor(p.seconds / 2);
+  const phases: Array<{ label: string; from: number; to: number; limit: number }> =
+    p.thenBytesPerSecond === null
+      ? [{ label: `0-${p.seconds} s`, from: 0, to: p.seconds, limit: p.bytesPerSecond }]
+      : [
+          // A second after the change for the new rate to take hold (sleepers re-reserve within 200 ms).
+          { label: `0-${half} s`, from: 0, to: half, limit: p.bytesPerSecond },
+          { label: `${half + 1}-${p.seconds} s`, from: half + 1, to: p.seconds, limit: p.thenBytesPerSecond },
+        ];
+  const rows = phases.map((ph) => {
+    const rate = rateBetween(ph.from, ph.to);
+    const windows: number[] = [];
+    for (let t = ph.from; t + 10 <= ph.to; t += 10) windows.push(rateBetween(t, t + 10));
+    const dev = (rate - ph.limit) / ph.limit;
+    return [
+      ph.label,
+      formatRate(ph.limit),
+      formatRate(rate),
+      `${dev >= 0 ? '+' : ''}${fixed(100 * dev, 1)}%${Math.abs(dev) <= 0.05 ? '' : ' (outside 5%)'}`,
+      windows.length ? `${formatRate(Math.min(...windows))} .. ${formatRate(Math.max(...windows))}` : 'n/a',
+    ];
+  });
+  return [
+    `Bandwidth limit: Hoist alone, global limit ${formatRate(p.bytesPerSecond)}${p.thenBytesPerSecond !== null ? `, changed to ${formatRate(p.thenBytesPerSecond)} at ${half} s while the upload ran` : ''}; bytes on the wire, sampled each second`,
+    table(['span', 'limit', 'achieved', 'vs limit', '10 s windows min .. max'], rows),
+  ];
+}
+
+/** Drops a file's pages from the page cache (posix_fadvise DONTNEED through GNU dd), so it is read from disk again. */
+function evictFromPageCache(file: string): void {
+  execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
+}
+
+interface Endpoint {
+  url: string;
+  serverPids: number[];
+}
+
+async function runUploads(options: BenchOptions, workDir: string, endpoint: Endpoint, client: S3Client, bucket: string): Promise<Measured[]> {
+  const results: Measured[] = [];
+  for (const size of options.sizes) {
+    const file = path.join(workDir, `source-${size}.bin`);
+    const t0 = performance.now();
+    await writeRandomFile(file, size);
+    console.log(`bench: wrote ${formatBytes(size)} of random data to ${file} in ${fixed((performance.now() - t0) / 1000, 1)} s`);
+    try {
+      for (let run = 1; run <= options.runs; run++) {
+        for (const variant of options.variants) {
+          const key = `${variant}-${size}-${run}`;
+          if (options.target === 'radosgw') await waitForRoom(size, (line) => console.log(line));
+          if (options.cold) evictFromPageCache(file);
+          process.stdout.write(`bench: ${formatBytes(size)}, run ${run}/${options.runs}: ${LABEL[variant]} ... `);
+          const serverCpuBefore = totalCpuSeconds(endpoint.serverPids);
+          const result = await runVariant({
+            variant, file, size, endpoint: endpoint.url, bucket, key, partSize: options.partSize, concurrency: options.concurrency, workDir,
+            ...(variant === 'hoist' && options.tuning ? { tuning: options.tuning } : {}),
+          });
+          const serverCpuAfter = totalCpuSeconds(endpoint.serverPids);
+          await verifyAndDelete(client, bucket, key, size);
+          const serverCpuSeconds = serverCpuBefore === null || serverCpuAfter === null ? null : serverCpuAfter - serverCpuBefore;
+          results.push({ ...result, run, size, serverCpuSeconds });
+          console.log(`${fixed(size / 1e6 / result.wallSeconds, 0)} MB/s, verified`);
+          if (result.tuningTrail) console.log(`bench: automatic concurrency settled at ${result.concurrency}: ${result.tuningTrail.join(', ')}`);
+        }
+      }
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return results;
+}
+
+async function runPacing(options: BenchOptions, p: PacingRequest, workDir: string, endpoint: Endpoint, bucket: string): Promise<string[]> {
+  // Enough bytes for the whole measurement at the higher rate, and a margin.
+  const size = Math.ceil((Math.max(p.bytesPerSecond, p.thenBytesPerSecond ?? 0) * (p.seconds + 10)) / MiB) * MiB;
+  const file = path.join(workDir, 'paced.bin');
+  await writeRandomFile(file, size);
+  try {
+    if (options.target === 'radosgw') await waitForRoom(size, (line) => console.log(line));
+    console.log(`bench: bandwidth limit ${formatRate(p.bytesPerSecond)} for ${p.seconds} s ...`);
+    const result = await runVariant({ variant: 'hoist', file, size, endpoint: endpoint.url, bucket, key: 'paced', partSize: options.partSize, concurrency: options.concurrency, workDir, pacing: p });
+    return pacingLines(result.pacingSamples ?? [], p);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -243,8 +405,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error('bench: S3_ENDPOINT is not set; run `npm run bench` (it starts the local radosgw) or pass --target sink.');
     return 2;
   }
-  if (options.target === 'sink') {
-    // The sink checks no signatures, but the SDK wants credentials to sign with.
+  // The sink checks no signatures, but the SDK wants credentials to sign with.
+  if (options.target === 'sink' || options.thenScale) {
     process.env.AWS_ACCESS_KEY_ID ??= 'bench';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
   }
@@ -253,46 +415,26 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', () => console.error('\nbench: interrupted; cleaning up (Ctrl-C again to quit at once)'));
   const loadBefore = os.loadavg()[0]!;
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-bench-'));
-  const file = path.join(workDir, 'source.bin');
   let sink: ChildProcess | undefined;
-  const results: Measured[] = [];
+  let results: Measured[] = [];
+  let pacing: string[] = [];
   let failure: Error | undefined;
   try {
-    const t0 = performance.now();
-    await writeRandomFile(file, options.size);
-    console.log(`bench: wrote ${formatBytes(options.size)} of random data to ${file} in ${fixed((performance.now() - t0) / 1000, 1)} s`);
-
-    let endpoint: string;
-    let serverPids: number[];
+    let endpoint: Endpoint;
     if (options.target === 'sink') {
       const started = await startSinkProcess();
       sink = started.child;
-      endpoint = started.url;
-      serverPids = [sink.pid!];
+      endpoint = { url: started.url, serverPids: [sink.pid!] };
     } else {
-      endpoint = process.env.S3_ENDPOINT!;
-      serverPids = radosgwPids();
+      endpoint = { url: process.env.S3_ENDPOINT!, serverPids: radosgwPids() };
     }
-    console.log(`bench: target ${options.target} at ${endpoint}`);
-
-    const client = adminClient(endpoint);
+    console.log(`bench: target ${options.target} at ${endpoint.url}`);
+    const client = adminClient(endpoint.url);
     const bucket = `hoist-bench-${randomBytes(4).toString('hex')}`;
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     try {
-      for (let run = 1; run <= options.runs; run++) {
-        for (const variant of VARIANTS) {
-          const key = `${variant}-${run}`;
-          if (options.target === 'radosgw') await waitForRoom(options.size, (line) => console.log(line));
-          process.stdout.write(`bench: run ${run}/${options.runs}: ${LABEL[variant]} ... `);
-          const serverCpuBefore = totalCpuSeconds(serverPids);
-          const result = await runVariant({ variant, file, size: options.size, endpoint, bucket, key, partSize: options.partSize, concurrency: options.concurrency, workDir });
-          const serverCpuAfter = totalCpuSeconds(serverPids);
-          await verifyAndDelete(client, bucket, key, options.size);
-          const serverCpuSeconds = serverCpuBefore === null || serverCpuAfter === null ? null : serverCpuAfter - serverCpuBefore;
-          results.push({ ...result, run, serverCpuSeconds });
-          console.log(`${fixed(options.size / 1e6 / result.wallSeconds, 0)} MB/s, verified`);
-        }
-      }
+      if (options.variants.length > 0) results = await runUploads(options, workDir, endpoint, client, bucket);
+      if (options.pacing) pacing = await runPacing(options, options.pacing, workDir, endpoint, bucket);
     } finally {
       await removeBucket(client, bucket).catch((err) => console.error(`bench: could not delete bucket ${bucket}: ${(err as Error).message}`));
       client.destroy();
@@ -311,31 +453,44 @@ export async function main(argv: string[]): Promise<number> {
   const cpus = os.cpus();
   console.log('');
   console.log(`Upload benchmark, ${new Date().toISOString()}`);
-  console.log(`  file ${formatBytes(options.size)} (${options.size} bytes, in the page cache); Hoist and "same settings" use ${formatBytes(options.partSize)} parts, concurrency ${options.concurrency}`);
-  console.log(`  target ${options.target}; machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${os.platform()} ${os.release()}; 1-min load average at start ${fixed(loadBefore, 2)}`);
+  console.log(`  files ${options.sizes.map((n) => formatBytes(n)).join(', ')} (${options.cold ? 'evicted from the page cache before each variant: first reads from disk' : 'in the page cache'}); Hoist and "same settings" use ${formatBytes(options.partSize)} parts, concurrency ${options.concurrency}${options.tuning ? ` (Hoist: automatic, ${options.tuning.min}..${options.tuning.max})` : ''}`);
+  console.log(`  target ${options.target}; machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${os.platform()} ${os.release()}; 1-min load average at start ${fixed(loadBefore, 2)}, at end ${fixed(os.loadavg()[0]!, 2)}`);
   console.log(
     options.target === 'sink'
       ? '  the sink runs in its own process (its CPU is not counted against the client), but shares the same cores.'
       : '  radosgw (memstore) runs on the same cores as the client; "server CPU" is radosgw + ceph-osd + ceph-mon.',
   );
   console.log('  MB = 10^6 bytes; CPU = user + system of the client process, worker threads included; peak RSS = VmHWM.');
-  console.log('');
-  console.log(resultsTable(results, options.size, options.runs > 1));
-  const summaries = summarize(results, options.size);
-  console.log('');
-  if (options.runs > 1) {
-    console.log(summaryTable(summaries, options.runs));
+  if (results.length > 0) {
     console.log('');
+    console.log(resultsTable(results, options.runs > 1));
+    const flat = flatnessLines(results, options.sizes, options.variants);
+    for (const size of options.sizes) {
+      const summaries = summarize(results, size, options.variants);
+      console.log('');
+      if (options.sizes.length > 1) console.log(`${formatBytes(size)}:`);
+      if (options.runs > 1) console.log(summaryTable(summaries, options.runs) + '\n');
+      const ratios = ratioLines(summaries);
+      if (ratios) console.log(ratios);
+      const targets = targetLines(summaries, options, size === Math.max(...options.sizes) ? flat.hoistChange : null);
+      if (targets.length) console.log(['Issue 6 targets (this run):', ...targets.map((t) => `  ${t}`)].join('\n'));
+    }
+    if (flat.lines.length) console.log('\n' + flat.lines.join('\n'));
   }
-  console.log(ratioLines(summaries));
-  console.log('  (throughput above 1x: Hoist faster; CPU and RSS below 1x: Hoist cheaper)');
+  if (pacing.length) console.log('\n' + pacing.join('\n'));
 
-  const md5 = md5ThroughputMBps();
-  const md5CpuPerGiB = GiB / 1e6 / md5.best;
-  const hoistCpuPerGiB = summaries.find((s) => s.variant === 'hoist')!.cpuPerGiB;
-  console.log('');
-  console.log(`Hashing cost (node:crypto MD5 over ${formatBytes(MD5_BUFFER_BYTES)} in memory, 1 MiB updates, 5 passes on one core)`);
-  console.log(`  best ${fixed(md5.best, 0)} MB/s, median ${fixed(md5.median, 0)} MB/s = ${fixed(md5CpuPerGiB, 2)} CPU s per GiB hashed`);
-  console.log(`  Hoist hashes every byte once for Content-MD5: about ${fixed((100 * md5CpuPerGiB) / hoistCpuPerGiB, 0)}% of its ${fixed(hoistCpuPerGiB, 2)} CPU s/GiB above`);
+  if (options.variants.includes('hoist') && results.length > 0) {
+    const md5 = md5ThroughputMBps();
+    const md5CpuPerGiB = GiB / 1e6 / md5.best;
+    const hoistCpuPerGiB = summarize(results, options.sizes[0]!, ['hoist'])[0]!.cpuPerGiB;
+    console.log('');
+    console.log(`Hashing cost (node:crypto MD5 over ${formatBytes(MD5_BUFFER_BYTES)} in memory, 1 MiB updates, 5 passes on one core)`);
+    console.log(`  best ${fixed(md5.best, 0)} MB/s, median ${fixed(md5.median, 0)} MB/s = ${fixed(md5CpuPerGiB, 2)} CPU s per GiB hashed`);
+    console.log(`  Hoist hashes every byte once for Content-MD5: about ${fixed((100 * md5CpuPerGiB) / hoistCpuPerGiB, 0)}% of its ${fixed(hoistCpuPerGiB, 2)} CPU s/GiB above`);
+  }
+  if (options.thenScale) {
+    console.log('');
+    await runScaleBench(parseScaleOptions([]));
+  }
   return 0;
 }

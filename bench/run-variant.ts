@@ -6,6 +6,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Engine, SETTLED_STATES } from '../src-main/engine/engine.js';
 import type { JobRecord } from '../src-main/engine/store/job-store.js';
+import type { Destination } from '../shared/types.js';
+import { benchDestination } from './destination.js';
 import { RssSampler, peakRssBytes } from './process-stats.js';
 
 export type VariantName = 'hoist' | 'lib-storage-defaults' | 'lib-storage-same';
@@ -20,6 +22,23 @@ export interface VariantRequest {
   partSize: number;
   concurrency: number;
   workDir: string;
+  /** Hoist only: automatic concurrency within these bounds (`hoist tune`). */
+  tuning?: { min: number; max: number };
+  /** Hoist only: upload under a global bandwidth limit for `seconds`, then stop (the object is not completed). */
+  pacing?: PacingRequest;
+}
+
+export interface PacingRequest {
+  bytesPerSecond: number;
+  /** Changed to this halfway through, while the upload runs. */
+  thenBytesPerSecond: number | null;
+  seconds: number;
+}
+
+/** Bytes on the wire so far, once a second from the first byte. */
+export interface PacingSample {
+  atSeconds: number;
+  bytes: number;
 }
 
 export interface VariantResult {
@@ -32,7 +51,11 @@ export interface VariantResult {
   uploadPartRequests: number;
   /** The part size the variant actually used. */
   partSize: number;
+  /** Parts in flight: the setting, or with tuning where it settled. */
   concurrency: number;
+  /** With tuning: the tuner's decisions, as "from->to reason". */
+  tuningTrail?: string[];
+  pacingSamples?: PacingSample[];
 }
 
 const REGION = 'us-east-1';
@@ -44,6 +67,8 @@ interface UploadOutcome {
   uploadPartRequests: number;
   partSize: number;
   concurrency: number;
+  tuningTrail?: string[];
+  pacingSamples?: PacingSample[];
 }
 
 /** Wall and CPU time between start() and stop(); process.cpuUsage() includes worker threads. */
@@ -70,24 +95,9 @@ class Stopwatch {
 async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<UploadOutcome> {
   const engine = new Engine({ dbPath: path.join(r.workDir, `${r.key}.db`), scheduler: {} });
   try {
-    const destination = engine.upsertDestination({
-      name: 'bench',
-      endpoint: r.endpoint,
-      region: REGION,
-      bucket: r.bucket,
-      prefix: '',
-      pathStyle: true,
-      profile: null,
-      storageClass: null,
-      sse: null,
-      sseKmsKeyId: null,
-      partSize: r.partSize,
-      concurrency: r.concurrency,
-      singlePutThreshold: 100 * 1024 * 1024,
-      maxObjectSize: 5 * 2 ** 40,
-      maxParts: 10_000,
-      checksumAlgorithm: null,
-    });
+    const destination = engine.upsertDestination(benchDestination('bench', r.endpoint, r.bucket, r));
+    if (r.tuning) engine.setConcurrencyBounds(destination.id, r.tuning);
+    if (r.pacing) return await pacedUpload(engine, destination, r, r.pacing, watch);
     // The job event stops the clock at once; waitFor's 250 ms poll would add up to a quarter second.
     const settledEvent = new Promise<JobRecord>((resolve) => {
       engine.on('job', (j) => {
@@ -105,10 +115,37 @@ async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<Upl
       throw new Error(`Hoist job ended ${settled?.state}: ${JSON.stringify(settled?.error)}\n  ${events}`);
     }
     const parts = engine.parts(job!.id);
-    return { uploadPartRequests: parts.reduce((n, p) => n + p.sends, 0), partSize: settled.partSize, concurrency: destination.concurrency };
+    const tuned = engine.concurrencyOf(destination.id);
+    return {
+      uploadPartRequests: parts.reduce((n, p) => n + p.sends, 0),
+      partSize: settled.partSize,
+      concurrency: r.tuning ? (tuned.limit ?? destination.concurrency) : destination.concurrency,
+      ...(r.tuning ? { tuningTrail: tuned.decisions.map((d) => `${d.from}->${d.to} ${d.reason}${d.measuredBytesPerSecond ? ` @${(d.measuredBytesPerSecond / 1e6).toFixed(0)} MB/s` : ''}`) } : {}),
+    };
   } finally {
     await engine.close();
   }
+}
+
+/** Uploads under a bandwidth limit for a while, sampling bytes on the wire each second, then cancels (and aborts) the upload. */
+async function pacedUpload(engine: Engine, destination: Destination, r: VariantRequest, p: PacingRequest, watch: Stopwatch): Promise<UploadOutcome> {
+  engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: p.bytesPerSecond });
+  const [job] = await engine.enqueue([r.file], { destination, key: r.key });
+  const lease = engine.start();
+  if (!lease.ok) throw new Error(`another process runs this queue (pid ${lease.pid})`);
+  const sent = () => engine.progress().find((x) => x.jobId === job!.id)?.bytesSent ?? 0;
+  while (sent() === 0) await new Promise((res) => setTimeout(res, 20));
+  watch.start();
+  const t0 = performance.now();
+  const samples: PacingSample[] = [{ atSeconds: 0, bytes: sent() }];
+  for (let second = 1; second <= p.seconds; second++) {
+    await new Promise((res) => setTimeout(res, t0 + second * 1000 - performance.now()));
+    samples.push({ atSeconds: (performance.now() - t0) / 1000, bytes: sent() });
+    if (p.thenBytesPerSecond !== null && second === Math.floor(p.seconds / 2)) engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: p.thenBytesPerSecond });
+  }
+  watch.stop();
+  await engine.cancel(job!.id);
+  return { uploadPartRequests: engine.parts(job!.id).reduce((n, x) => n + x.sends, 0), partSize: engine.getJob(job!.id)!.partSize, concurrency: destination.concurrency, pacingSamples: samples };
 }
 
 async function uploadWithLibStorage(r: VariantRequest, sameSettings: boolean, watch: Stopwatch): Promise<UploadOutcome> {

@@ -226,3 +226,41 @@ export interface Credentials {
   secretAccessKey: string;
   sessionToken?: string;
 }
+
+/** A window of the day (local time) with its own bandwidth; `to` before `from` runs past midnight. */
+export interface BandwidthWindow {
+  /** "HH:MM", 24-hour. */
+  from: string;
+  to: string;
+  /** null: unlimited during the window. */
+  bytesPerSecond: number | null;
+}
+
+/** A bandwidth limit: the global one (destinationId null), shared by all uploads, or one destination's. */
+export interface BandwidthLimit {
+  destinationId: number | null;
+  /** Outside the schedule's windows; null: unlimited. */
+  bytesPerSecond: number | null;
+  schedule: BandwidthWindow[];
+  /** What applies now (the window in force, else bytesPerSecond). */
+  effectiveBytesPerSecond: number | null;
+}
+
+/** Automatic concurrency for a destination: parts in flight move between these bounds. */
+export interface ConcurrencyBounds {
+  destinationId: number;
+  min: number;
+  max: number;
+}
+
+/** One decision of the concurrency tuner, as recorded (tests and `hoist tune --show` read these). */
+export interface ConcurrencyDecision {
+  at: string;
+  destinationId: number;
+  from: number;
+  to: number;
+  /** 'rising' (throughput rose), 'no-gain' (back to the better level), 'SlowDown', 'error', 'recovered', 'probe', 'bounds'. */
+  reason: string;
+  /** Bytes per second measured over the window that led to the decision, when one did. */
+  measuredBytesPerSecond: number | null;
+}

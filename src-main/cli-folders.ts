@@ -304,8 +304,18 @@ async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?
   let problems = 0;
   const mine = new Set<number>();
   const reported = new Map<number, string>();
+  // The unsettled jobs this watch made, kept from events: a tree of 100,000 files is not read back every 250 ms.
+  const open = new Map<number, JobRecord>();
+  const follow = (j: JobRecord) => {
+    if (SETTLED_STATES.includes(j.state)) open.delete(j.id);
+    else open.set(j.id, j);
+  };
   watcher.on('file', (a) => {
-    if (a.jobId !== null) mine.add(a.jobId);
+    if (a.jobId !== null && !mine.has(a.jobId)) {
+      mine.add(a.jobId);
+      const job = engine.getJob(a.jobId);
+      if (job) follow(job);
+    }
     const from = a.fromKey ? ` from ${a.fromKey}` : '';
     if (a.action === 'deleted' || a.action === 'moved') view.say(`${a.action.padEnd(10)} ${a.path} (every destination verified it)`);
     else view.say(`${a.action.padEnd(10)} ${a.path} -> ${a.key}${from}`);
@@ -316,6 +326,7 @@ async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?
   });
   watcher.on('notice', (n) => view.say(`hoist: ${n.message}`));
   engine.on('job', (j: JobRecord) => {
+    if (mine.has(j.id)) follow(j);
     if (!SETTLED_STATES.includes(j.state) || reported.get(j.id) === j.state) return;
     reported.set(j.id, j.state);
     view.say(jobLine(j));
@@ -349,15 +360,13 @@ async function watch(deps: FolderCommandDeps, o: { poll?: boolean; pollInterval?
   view.say(`watching ${enabled.length} folder(s)${o.once ? '' : '; Ctrl-C pauses cleanly'}`);
   for (;;) {
     if (stopping) return stopping;
-    const jobs = engine.listJobs({ ids: [...mine] });
-    const active = jobs.filter((j) => !SETTLED_STATES.includes(j.state));
-    if (active.length > 0) view.update(active, engine.progress());
-    const unsettled = engine.listJobs({ states: ['queued', 'running', 'completing'] }).length;
+    if (open.size > 0) view.update([...open.values()], engine.progress());
+    const unsettled = engine.store.queryJobs({ states: ['queued', 'running', 'completing'], limit: 0 }).total;
     if (o.once && watcher.idle && unsettled === 0) {
       // What arrived is one batch per root: its generation is written before --once exits.
       watcher.sealQuietBatches(true);
       await engine.waitForBatches(engine.listBatches({ states: ['sealed'] }).map((b) => b.id));
-      const failed = jobs.filter((j) => j.state !== 'done').length;
+      const failed = [...mine].filter((id) => engine.getJob(id)?.state !== 'done').length;
       return stop(failed + problems + batchesFailed === 0 ? 0 : EXIT_FAILED);
     }
     await new Promise((r) => setTimeout(r, 250));

@@ -21,6 +21,7 @@ import { hashListArg, sizeArg } from './cli-args.js';
 import { registerServeCommand } from './cli-serve.js';
 import { registerFolderCommands } from './cli-folders.js';
 import { namedDestination, registerDestinationCommands, type DestinationFlags } from './cli-destinations.js';
+import { registerPaceCommands, tuningSummary } from './cli-pace.js';
 import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { adoptionSummary, rebuildSummary } from './engine/rebuild-summary.js';
 import { fromErrorInfo } from './engine/s3/errors.js';
@@ -204,6 +205,7 @@ async function workUntilSettled(engine: Engine, jobIds: number[] | 'all', json: 
   // Invariant 4 before leaving: aborts still owed (a cancel, a restarted upload) are sent now.
   const owed = started.ok ? await engine.settleOwedAborts() : [];
   reportOwedAborts(owed);
+  if (!json && started.ok) for (const line of tuningSummary(engine)) process.stderr.write(line + '\n');
   await engine.close();
   if (json) process.stdout.write(JSON.stringify({ jobs: finalJobs.map(publicJob), ...(batches.length ? { batches: batches.map(publicBatchOf) } : {}) }, null, 2) + '\n');
   const allDone = finalJobs.every((j) => j.state === 'done') && batches.every((b) => b.state === 'written');
@@ -527,6 +529,7 @@ export function buildProgram(): Command {
 
   registerServeCommand(program, () => openEngine(g()));
   registerDestinationCommands(program, { openEngine: () => openEngine(g()), addDestination: (engine, name, flags) => addNamedDestination(engine, g(), name, flags) });
+  registerPaceCommands(program, { openEngine: () => openEngine(g()) });
   registerFolderCommands(program, { openEngine: () => openEngine(g()), destinationFor: (engine, flags) => destinationFor(engine, g(), flags) });
 
   return program;

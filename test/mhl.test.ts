@@ -237,10 +237,14 @@ test('a crash after the last file arrived and before its generation was written:
   proxy.addFault({ operation: 'GetObject', action: { kind: 'status', status: 500, code: 'InternalError' } });
   const run = startHoist([...cli(dir, proxy.url), 'upload', root, '--bucket', bucket, '--prefix', 'day03', '--mhl']);
   try {
+    let seen = '';
     await until('both files done and a failed attempt at the generation', async () => {
       const r = await hoist([...cli(dir), 'batches', 'list', '--json']);
+      seen = r.stdout + r.stderr;
       const { batches } = JSON.parse(r.stdout || '{"batches":[]}') as { batches: Array<MhlBatch & { error: unknown }> };
       return batches.length === 1 && batches[0]!.state === 'sealed' && batches[0]!.error !== null;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${seen}; proxy saw: ${JSON.stringify(proxy.requests().slice(-12))}`);
     });
     const jobs = JSON.parse((await hoist([...cli(dir), 'jobs', '--json'])).stdout) as { jobs: Job[] };
     assert.deepEqual(jobs.jobs.map((j) => j.state), ['done', 'done']);

@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
-import { MAX_KEY_BYTES } from '../../shared/limits.js';
+import { MAX_CONCURRENCY, MAX_KEY_BYTES } from '../../shared/limits.js';
 import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../../shared/states.js';
-import type { Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
+import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
+import { BandwidthLimiter, type BandwidthInput } from './bandwidth.js';
 import { requireMhlHash } from './mhl/manifest.js';
 import { MhlService, type MhlServiceOptions } from './mhl/mhl-service.js';
 import { isHistoryPath, mhlPlacement } from './mhl/source-history.js';
@@ -26,6 +27,7 @@ import { FolderStore } from './store/folder-store.js';
 import { RecoveryFile, recoveryFileFor } from './store/recovery-file.js';
 import { rebuildDatabase, type RebuildReport } from './store/rebuild.js';
 import { adoptUploads, type AdoptionReport } from './remote/adopt.js';
+import { PacingStore } from './store/pacing-store.js';
 import { planParts } from './upload/part-plan.js';
 import { folderFilter } from './watch/filters.js';
 import { relativePath } from './watch/object-key.js';
@@ -35,7 +37,7 @@ import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
 export interface EngineOptions {
   dbPath: string;
   scheduler?: SchedulerOptions;
-  /** Upper bound on worker threads; parts in flight are bounded per destination by its concurrency. */
+  /** Worker threads (each runs several parts at once); parts in flight are bounded per destination by its concurrency. */
   maxWorkers?: number;
   credentials?: CredentialSource;
   /** better-sqlite3's addon built for this runtime, when it is not node_modules' own (Electron). */
@@ -113,6 +115,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly clients = new ClientCache();
   private readonly owner = randomUUID();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Bandwidth limits and concurrency bounds, in the database (issue 6). */
+  readonly pacing: PacingStore;
+  private readonly bandwidth: BandwidthLimiter;
+  private pacingSeen = -1;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -124,8 +130,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (movedAside) this.rebuilt = rebuildDatabase(this.store, this.recovery && { file: this.recovery.file, snapshot: this.recovery.read() }, movedAside);
     this.configChanged();
     this.credentials = opts.credentials ?? new CredentialSource();
-    this.pool = new WorkerPool(opts.maxWorkers ?? Math.max(16, defaultPoolSize()));
-    this.scheduler = new Scheduler(this.store, this.pool, this.credentials, opts.scheduler);
+    this.pool = new WorkerPool(opts.maxWorkers ?? defaultPoolSize());
+    this.pacing = new PacingStore(db);
+    this.bandwidth = new BandwidthLimiter(this.pacing);
+    this.scheduler = new Scheduler(this.store, this.pool, this.credentials, {
+      ...opts.scheduler,
+      bandwidth: this.bandwidth,
+      tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null },
+    });
     this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db), opts.webhooks);
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));
@@ -159,6 +171,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.scheduler.start();
     this.webhooks.start();
     this.mhl.start();
+    // Schedules follow the clock; limits and bounds set by another process (`hoist limit`) are read again.
+    this.bandwidth.start(1000, () => {
+      const version = this.store.dataVersion();
+      if (version === this.pacingSeen) return;
+      this.pacingSeen = version;
+      this.bandwidth.reload();
+      this.scheduler.reconfigureLanes();
+    });
     return { ok: true };
   }
 
@@ -168,6 +188,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Stops all traffic cleanly (running jobs resume at the next start) and closes the database. */
   async close(): Promise<void> {
+    this.bandwidth.stop();
     if (this.heartbeat) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;
@@ -292,10 +313,6 @@ export class Engine extends EventEmitter<EngineEvents> {
       const { rootPrefix, ...place } = mhlPlacement(f.base, f.abs, o.mhl ? f.key : null);
       return { ...f, size, plan, place, rootPrefix };
     });
-    const unfinished = new Map<string, JobRecord>();
-    for (const j of this.store.listJobs({ states: ['queued', 'running', 'completing', 'paused', 'failed'] })) {
-      if (j.destinationId === o.destination.id) unfinished.set(`${j.key}\0${j.sourcePath}`, j);
-    }
     const batchIds = new Map<string, number>();
     const batchOf = (p: (typeof planned)[number]): number | null => {
       if (!o.mhl) return null;
@@ -311,7 +328,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     // One transaction: a batch is never seen (and written) before all its jobs are in it.
     const jobs = this.store.db.transaction(() =>
       planned.map((p) => {
-        const existing = unfinished.get(`${p.key}\0${p.abs}`);
+        const existing = this.store.findJobFor(o.destination.id, p.key, p.abs, ['queued', 'running', 'completing', 'paused', 'failed']);
         if (existing) {
           if (existing.state === 'failed' || existing.state === 'paused') this.resume(existing.id, true);
           const batchId = existing.batchId === null ? batchOf(p) : null;
@@ -340,7 +357,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         );
       }),
     )();
-    this.scheduler.poke();
+    this.scheduler.pokeSoon();
     // Hosts show a job from the moment it is queued, not only once the scheduler opens it.
     for (const job of jobs) this.emit('job', job);
     for (const id of new Set(batchIds.values())) this.emit('batch', this.batches.get(id)!);
@@ -518,6 +535,40 @@ export class Engine extends EventEmitter<EngineEvents> {
     } finally {
       this.store.releaseLease(this.owner);
     }
+  }
+
+  // ---- pace: bandwidth limits and automatic concurrency (issue 6) ----
+
+  /** Sets (or, with no rate and no schedule, removes) the global limit or a destination's; running uploads follow at once. */
+  setBandwidthLimit(input: BandwidthInput): BandwidthLimit {
+    if (input.destinationId !== null && !this.store.getDestination(input.destinationId)) {
+      throw new HoistError('config.invalid', { message: `There is no destination ${input.destinationId}.` });
+    }
+    return this.bandwidth.set(input);
+  }
+
+  bandwidthLimits(): BandwidthLimit[] {
+    return this.bandwidth.list();
+  }
+
+  /** Automatic concurrency between min and max for a destination; null goes back to its fixed concurrency. */
+  setConcurrencyBounds(destinationId: number, bounds: { min: number; max: number } | null): void {
+    if (!this.store.getDestination(destinationId)) throw new HoistError('config.invalid', { message: `There is no destination ${destinationId}.` });
+    if (bounds && !(Number.isInteger(bounds.min) && Number.isInteger(bounds.max) && bounds.min >= 1 && bounds.min <= bounds.max && bounds.max <= MAX_CONCURRENCY)) {
+      throw new HoistError('config.invalid', { message: `Concurrency bounds must be whole numbers with 1 <= min <= max <= ${MAX_CONCURRENCY} (got ${bounds.min}..${bounds.max}).` });
+    }
+    this.pacing.setConcurrencyBounds(destinationId, bounds);
+    this.scheduler.reconfigureLanes();
+  }
+
+  concurrencyBounds(): ConcurrencyBounds[] {
+    return this.pacing.concurrencyBounds();
+  }
+
+  /** Parts in flight allowed now for a destination (null before it carried traffic here) and the tuner's decisions so far. */
+  concurrencyOf(destinationId: number): { limit: number | null; bounds: ConcurrencyBounds | null; decisions: ConcurrencyDecision[] } {
+    const lane = this.scheduler.laneOf(destinationId);
+    return { limit: lane?.limit ?? null, bounds: this.pacing.concurrencyBoundsOf(destinationId) ?? null, decisions: [...(lane?.decisions ?? [])] };
   }
 
   // ---- the bucket's side: in-progress uploads ----

@@ -13,8 +13,10 @@ import { explainDenied, fromErrorInfo, toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
 import type { JobRecord, JobStore, PartRecord, RemoteAbort } from './store/job-store.js';
 import { multipartEtag, normalizeEtag } from './upload/checksums.js';
+import { Lanes, type Bounds, type Lane, type TuningOptions } from './lanes.js';
 import { planParts } from './upload/part-plan.js';
 import type { ObjectSettings, SourceSnapshot } from './upload/tasks.js';
+import type { BucketMemory } from './upload/token-bucket.js';
 import type { TaskOutcome, WorkerPool } from './upload/worker-pool.js';
 
 export interface RetryPolicy {
@@ -40,6 +42,10 @@ export interface SchedulerOptions {
   idleTimeoutMs?: number;
   /** Page size for ListParts during reconciliation (tests lower it to exercise paging). */
   listPageSize?: number;
+  /** The bandwidth limits' token buckets each part to a destination takes from (bandwidth.ts). */
+  bandwidth?: { memoryFor(destinationId: number): BucketMemory[] };
+  /** Automatic concurrency: bounds per destination (none: fixed) and the tuner's settings (lanes.ts). */
+  tuning?: { boundsOf?(destinationId: number): Bounds | null; options?: TuningOptions };
 }
 
 interface InFlight {
@@ -69,20 +75,9 @@ interface ActiveJob {
   hashedBytes?: number;
 }
 
-interface DestinationLane {
-  /** Current limit of parts in flight; lowered on SlowDown, raised back while all is well. */
-  limit: number;
-  inflight: number;
-  /** Parts in flight per priority rank (PRIORITY_RANK: high 0, normal 1, low 2). */
-  inflightByRank: number[];
-  lastSlowDown: number;
-  lastRaise: number;
-}
-
 const RATE_WINDOW_MS = 5_000;
 /** Jobs opened at once (stat, create or reconcile); small files need several to keep the lane full. */
 const MAX_PREPARING = 4;
-const SLOWDOWN_RECOVERY_MS = 5_000;
 
 export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
@@ -118,7 +113,7 @@ const STORAGE_RETRY_MS = 1_000;
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly active = new Map<number, ActiveJob>();
-  private readonly lanes = new Map<number, DestinationLane>();
+  private readonly lanes: Lanes;
   private readonly clients = new ClientCache();
   /** The credentials each destination's requests were last signed with (to tell an expired token from a denial). */
   private readonly signedWith = new Map<number, StaticCredentials>();
@@ -131,6 +126,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private ticking = false;
   /** The pass over owed aborts under way, if any (one at a time). */
   private abortsInFlight: Promise<void> | null = null;
+  private pokeScheduled = false;
   private dataVersion = -1;
   private readonly tasks = new Set<Promise<unknown>>();
   private readonly histories = new SourceHistories();
@@ -145,6 +141,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   ) {
     super();
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.lanes = new Lanes(
+      (id) => opts.tuning?.boundsOf?.(id) ?? null,
+      (d) => this.emit('concurrency', { destinationId: d.destinationId, limit: d.to, reason: d.reason }),
+      opts.tuning?.options,
+    );
   }
 
   start(): void {
@@ -186,6 +187,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.tick();
   }
 
+  /** New jobs were queued: one tick soon serves all the enqueues of this turn (a scan queues thousands). */
+  pokeSoon(): void {
+    if (this.pokeScheduled) return;
+    this.pokeScheduled = true;
+    setImmediate(() => {
+      this.pokeScheduled = false;
+      this.poke();
+    });
+  }
+
   // ---- the loop ----
 
   private tick(): void {
@@ -198,9 +209,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.dataVersion = version;
         this.noticeStateChanges();
       }
-      this.recoverConcurrency();
+      this.lanes.tick((id) => this.store.getDestination(id));
       this.fillSlots();
       if (!this.abortsInFlight && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
+      // After the slots were filled: a lane not full now had no more parts to send.
+      this.lanes.look();
     } catch (err) {
       this.reportLoopError(err);
     } finally {
@@ -232,13 +245,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  private lane(dest: Destination): DestinationLane {
-    let lane = this.lanes.get(dest.id);
-    if (!lane) {
-      lane = { limit: dest.concurrency, inflight: 0, inflightByRank: PRIORITIES.map(() => 0), lastSlowDown: 0, lastRaise: 0 };
-      this.lanes.set(dest.id, lane);
-    }
-    return lane;
+  private lane(dest: Destination): Lane {
+    return this.lanes.get(dest);
+  }
+
+  /** Concurrency settings (bounds) may have changed: the lanes read them again. */
+  reconfigureLanes(): void {
+    this.lanes.reconfigure((id) => this.store.getDestination(id));
+  }
+
+  /** The lane of a destination, if it has carried traffic: its limit, bounds and recorded decisions. */
+  laneOf(destinationId: number): Lane | undefined {
+    return this.lanes.find(destinationId);
   }
 
   private fillSlots(): void {
@@ -264,7 +282,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * priority: a high-priority job starts at once behind full lanes, and nothing on the wire is
    * aborted. Not while the server asks for fewer requests (SlowDown lowered the limit).
    */
-  private mayOvertake(lane: DestinationLane, dest: Destination, rank: number): boolean {
+  private mayOvertake(lane: Lane, dest: Destination, rank: number): boolean {
     if (lane.limit < dest.concurrency) return false;
     return lane.inflight > 0 && lane.inflight <= lane.limit && lane.inflightByRank.slice(0, rank + 1).every((n) => n === 0);
   }
@@ -276,14 +294,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    */
   private openQueuedJobs(): void {
     const active = [...this.active.values()].filter((a) => !a.stopping);
-    const candidates = this.store.nextQueuedJobs(MAX_PREPARING * 4);
-    for (const job of candidates) {
-      if (this.active.has(job.id)) continue;
-      const rank = PRIORITY_RANK[job.priority];
+    // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
+    for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4)) {
+      if (this.active.has(ref.id)) continue;
+      const rank = PRIORITY_RANK[ref.priority];
       const ahead = active.filter((a) => rankOf(a) <= rank);
       if (ahead.filter((a) => a.phase === 'preparing').length >= MAX_PREPARING) continue;
-      const dest = this.store.getDestination(job.destinationId);
+      const dest = this.store.getDestination(ref.destinationId);
       if (!dest || !this.spare(dest, rank, ahead)) continue;
+      const job = this.store.getJob(ref.id);
+      if (!job) continue;
       const opened = this.activate(job, dest);
       if (opened) active.push(opened);
     }
@@ -497,12 +517,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   // ---- sending parts ----
 
-  private dispatch(a: ActiveJob, part: PartRecord, lane: DestinationLane): void {
+  private dispatch(a: ActiveJob, part: PartRecord, lane: Lane): void {
     if (!this.store.markPartSending(a.job.id, part.partNumber)) return;
     const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0, rank: rankOf(a) };
     lane.inflight++;
     lane.inflightByRank[flight.rank]!++;
     let signedWith = 0;
+    const onProgress = (n: number) => {
+      lane.addBytes(n - flight.bytesSent);
+      flight.bytesSent = n;
+    };
     a.inflight.set(part.partNumber, flight);
     this.track(
       (async () => {
@@ -514,11 +538,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
             outcome = { ok: false, error: new HoistError('internal.unexpected').info, aborted: true, bytesSent: 0 };
           } else {
             const etagIsMd5 = a.dest.sse !== 'aws:kms' && a.dest.sse !== 'aws:kms:dsse';
-            const base = { path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm, conn, bucket: a.job.bucket, key: a.job.key, etagIsMd5 };
+            const base = {
+              path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm,
+              conn, bucket: a.job.bucket, key: a.job.key, etagIsMd5,
+              ...(this.opts.bandwidth ? { bandwidth: this.opts.bandwidth.memoryFor(a.dest.id) } : {}),
+            };
             const run =
               a.job.mode === 'single'
-                ? this.pool.run({ ...base, kind: 'put-object', object: this.objectSettings(a) }, (n) => (flight.bytesSent = n))
-                : this.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, (n) => (flight.bytesSent = n));
+                ? this.pool.run({ ...base, kind: 'put-object', object: this.objectSettings(a) }, onProgress)
+                : this.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, onProgress);
             flight.taskId = run.taskId;
             outcome = await run.outcome;
           }
@@ -527,13 +555,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         }
         lane.inflight--;
         lane.inflightByRank[flight.rank]!--;
+        // The last progress report may not have come before the answer.
+        if (outcome.ok) lane.addBytes(part.length - flight.bytesSent);
         a.inflight.delete(part.partNumber);
         this.onPartSettled(a, part, outcome, lane, signedWith);
       })(),
     );
   }
 
-  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: DestinationLane, signedWith: number): void {
+  private onPartSettled(a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: Lane, signedWith: number): void {
     if (o.ok) {
       // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
       this.recordPartDone({ jobId: a.job.id, partNumber: part.partNumber, etag: normalizeEtag(o.result.etag ?? ''), md5Hex: o.result.md5Hex, checksum: o.result.checksum });
@@ -554,7 +584,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     else this.tick();
   }
 
-  private onPartFailed(a: ActiveJob, part: PartRecord, o: Extract<TaskOutcome, { ok: false }>, lane: DestinationLane, signedWith: number): void {
+  private onPartFailed(a: ActiveJob, part: PartRecord, o: Extract<TaskOutcome, { ok: false }>, lane: Lane, signedWith: number): void {
     const err = fromErrorInfo(o.error);
     if (err.code === 'auth.clock-skew' && this.clockCorrected(a, o.clockOffsetMs, signedWith)) {
       // Refused only for the time it was signed with: at once again, signed with the server's time.
@@ -577,7 +607,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       });
       return;
     }
-    if (err.code === 's3.slow-down') this.slowDown(a.dest, lane);
+    if (err.code === 's3.slow-down') lane.onSlowDown(Date.now());
+    else if (err.code.startsWith('net.') || err.code === 's3.server-error') lane.onError(Date.now());
     const attempts = this.store.parts(a.job.id).find((p) => p.partNumber === part.partNumber)?.attempts ?? 1;
     if (isRetryable(err.code) && attempts < this.retry.partAttempts) {
       const delay = backoffDelay(attempts, this.retry);
@@ -611,33 +642,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       `This computer's clock is ${describeSkew(offsetMs)} the server's, which refuses requests signed far from its own time. Hoist signs with the server's time from now on; set the system clock right (NTP) when you can.`,
       { code: 'auth.clock-skew' },
     );
-  }
-
-  private slowDown(dest: Destination, lane: DestinationLane): void {
-    const now = Date.now();
-    lane.lastSlowDown = now;
-    // One halving per burst: many parts answered SlowDown at once are one signal.
-    if (now - lane.lastRaise < 1_000 && lane.limit < dest.concurrency) return;
-    const next = Math.max(1, Math.floor(lane.limit / 2));
-    if (next !== lane.limit) {
-      lane.limit = next;
-      lane.lastRaise = now;
-      this.emit('concurrency', { destinationId: dest.id, limit: next, reason: 'SlowDown' });
-    }
-  }
-
-  private recoverConcurrency(): void {
-    const now = Date.now();
-    for (const [destId, lane] of this.lanes) {
-      const dest = this.store.getDestination(destId);
-      if (!dest) continue;
-      if (lane.limit > dest.concurrency) lane.limit = dest.concurrency;
-      if (lane.limit < dest.concurrency && now - lane.lastSlowDown > SLOWDOWN_RECOVERY_MS && now - lane.lastRaise > SLOWDOWN_RECOVERY_MS) {
-        lane.limit++;
-        lane.lastRaise = now;
-        this.emit('concurrency', { destinationId: destId, limit: lane.limit, reason: 'recovered' });
-      }
-    }
   }
 
   // ---- completing ----
@@ -995,7 +999,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       throw err;
     }
     this.active.clear();
-    for (const lane of this.lanes.values()) lane.inflight = 0;
+    for (const lane of this.lanes.all()) (lane.inflight = 0), lane.inflightByRank.fill(0);
     this.storageFull = null;
     this.emit('storage', { full: false, recorded: full.unrecorded.length });
     this.emitAll();

@@ -66,7 +66,10 @@ export interface S3Proxy {
   requests(): ProxiedRequest[];
   uploadPartNumbers(): number[];
   readonly bytesPerSecond?: number;
-  setBandwidth(bytesPerSecond: number | null): void;
+  /** Throttles request bodies: shared by all requests, or with `perRequest` each request gets the rate (a link per connection). */
+  setBandwidth(bytesPerSecond: number | null, opts?: { perRequest?: boolean }): void;
+  /** Request-body bytes passed upstream so far, over all requests (since the last reset). */
+  bytesForwarded(): number;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
   reset(): void;
@@ -244,6 +247,9 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
   const requestFn = isTls ? https.request : http.request;
 
   const bucket = new TokenBucket();
+  /** Set when each request is throttled on its own (setBandwidth with perRequest). */
+  let perRequestRate: number | null = null;
+  let forwarded = 0;
   let faults: ActiveRule[] = [];
   let counts = emptyCounts();
   let log: ProxiedRequest[] = [];
@@ -349,6 +355,8 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
 
   // Stream the request body upstream chunk by chunk, with throttling, counting and the reset trip-wire.
   async function pumpBody(req: IncomingMessage, upReq: http.ClientRequest, rec: ProxiedRequest, resetAfter: number | undefined, trip: () => void): Promise<void> {
+    const throttle = perRequestRate === null ? bucket : new TokenBucket();
+    if (perRequestRate !== null && throttle !== bucket) throttle.set(perRequestRate);
     if (resetAfter !== undefined) upReq.flushHeaders();
     for await (const chunk of req as AsyncIterable<Buffer>) {
       let buf = chunk;
@@ -358,14 +366,15 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
         tripNow = true;
       }
       while (buf.length > 0) {
-        const n = Math.min(buf.length, bucket.sliceSize());
-        await bucket.take(n);
+        const n = Math.min(buf.length, throttle.sliceSize());
+        await throttle.take(n);
         if (upReq.destroyed) throw new Error('upstream gone');
         const slice = buf.subarray(0, n);
         buf = buf.subarray(n);
         if (tripNow && buf.length === 0) await writeFlushed(upReq, slice);
         else if (!upReq.write(slice)) await drainOrClose(upReq);
         rec.requestBytes += n;
+        forwarded += n;
       }
       if (tripNow) {
         trip();
@@ -456,9 +465,13 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     requests: () => log.map((r) => ({ ...r })),
     uploadPartNumbers: () => [...parts],
     get bytesPerSecond() {
-      return bucket.rate ?? undefined;
+      return perRequestRate ?? bucket.rate ?? undefined;
     },
-    setBandwidth: (bps) => bucket.set(bps),
+    setBandwidth: (bps, opts = {}) => {
+      perRequestRate = opts.perRequest && bps !== null ? bps : null;
+      bucket.set(opts.perRequest ? null : bps);
+    },
+    bytesForwarded: () => forwarded,
     addFault(rule) {
       validate(rule);
       const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
@@ -469,6 +482,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     },
     reset() {
       generation++;
+      forwarded = 0;
       counts = emptyCounts();
       log = [];
       parts = [];

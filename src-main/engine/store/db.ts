@@ -46,6 +46,26 @@ export function migrate(db: Db): void {
   }
 }
 
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Compiles each SQL text once: the stores prepare statements where they use them, and with 100,000
+ * jobs that compiling was a twentieth of the main thread. Statements here are never put in raw,
+ * pluck or expand mode, so sharing one between callers is safe. Bounded, oldest out first.
+ */
+function cacheStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (statement) return statement;
+    statement = compile(source);
+    if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(source, statement);
+    return statement;
+  }) as Db['prepare'];
+}
+
 /** Where better-sqlite3's addon lives when it is not node_modules' own (Electron needs one built for its ABI). */
 export interface DatabaseOptions {
   nativeBinding?: string;
@@ -62,6 +82,7 @@ function openAndMigrate(file: string, opts: DatabaseOptions): Db {
       if (verdict !== 'ok') throw Object.assign(new Error(`the database is damaged: ${String(verdict)}`), { code: 'SQLITE_CORRUPT' });
     }
     migrate(db);
+    cacheStatements(db);
     return db;
   } catch (err) {
     db.close();

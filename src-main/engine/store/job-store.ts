@@ -195,15 +195,15 @@ const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
   id: 'j.id',
   state: 'j.state',
   size: 'j.size',
-  progress: `CASE WHEN j.state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(j.size, 1) END`,
+  // The same expression as the jobs_by_progress index, so that index serves the sort.
+  progress: `CASE WHEN state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(size, 1) END`,
   createdAt: 'j.created_at',
 };
 
-const JOB_SELECT = `SELECT j.*,
-  (SELECT name FROM destinations d WHERE d.id = j.destination_id) AS destination_name,
-  (SELECT count(*) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS parts_done,
-  (SELECT coalesce(sum(length), 0) FROM parts p WHERE p.job_id = j.id AND p.state = 'done') AS bytes_done
-  FROM jobs j`;
+const ID_SLICE = 10_000;
+
+// parts_done and bytes_done are kept by triggers on parts (migration 6), so a page of jobs reads no parts.
+const JOB_SELECT = `SELECT j.*, (SELECT name FROM destinations d WHERE d.id = j.destination_id) AS destination_name FROM jobs j`;
 
 /**
  * The only module that speaks SQL. The scheduler sees this interface, so another store
@@ -371,6 +371,12 @@ export class JobStore {
   }
 
   listJobs(opts: { states?: readonly JobState[]; limit?: number; offset?: number; ids?: readonly number[]; batchId?: number } = {}): JobRecord[] {
+    // SQLite takes at most 32,766 parameters: a long list of ids is asked for in slices.
+    if (opts.ids && opts.ids.length > ID_SLICE && opts.limit === undefined && opts.offset === undefined) {
+      const out: JobRecord[] = [];
+      for (let at = 0; at < opts.ids.length; at += ID_SLICE) out.push(...this.listJobs({ ...opts, ids: opts.ids.slice(at, at + ID_SLICE) }));
+      return out.sort((a, b) => a.id - b.id);
+    }
     const where: string[] = [];
     const args: unknown[] = [];
     if (opts.batchId !== undefined) where.push('j.batch_id = ?'), args.push(opts.batchId);
@@ -385,6 +391,14 @@ export class JobStore {
     const sql = `${JOB_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY j.id LIMIT ? OFFSET ?`;
     args.push(opts.limit ?? -1, opts.offset ?? 0);
     return (this.db.prepare(sql).all(...args) as Row[]).map(toJob);
+  }
+
+  /** The job (if any) in one of `states` that sends this file to this key of this destination (index jobs_by_key). */
+  findJobFor(destinationId: number, key: string, sourcePath: string, states: readonly JobState[]): JobRecord | undefined {
+    const r = this.db
+      .prepare(`${JOB_SELECT} WHERE j.destination_id = ? AND j.key = ? AND j.source_path = ? AND j.state IN (${states.map(() => '?').join(',')}) ORDER BY j.id LIMIT 1`)
+      .get(destinationId, key, sourcePath, ...states) as Row | undefined;
+    return r ? toJob(r) : undefined;
   }
 
   /** One page of jobs in the given order, with how many match in all (for a paged, sorted table). */
@@ -404,22 +418,22 @@ export class JobStore {
     const byState: Record<string, number> = {};
     for (const r of this.db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: string; n: number }[]) byState[r.state] = r.n;
     const bytes = this.db
-      .prepare(
-        `SELECT coalesce(sum(j.size), 0) AS total,
-           coalesce((SELECT sum(p.length) FROM parts p JOIN jobs u ON u.id = p.job_id
-                     WHERE p.state = 'done' AND u.state NOT IN ('done', 'cancelled')), 0) AS done
-         FROM jobs j WHERE j.state NOT IN ('done', 'cancelled')`,
-      )
+      .prepare(`SELECT coalesce(sum(size), 0) AS total, coalesce(sum(bytes_done), 0) AS done FROM jobs WHERE state IN ('queued', 'running', 'completing', 'paused', 'failed')`)
       .get() as { total: number; done: number };
     return { byState, bytesTotal: bytes.total, bytesDone: bytes.done };
   }
 
   /** The next queued jobs that are due, highest priority first, then oldest. */
   nextQueuedJobs(limit: number): JobRecord[] {
+    return this.nextQueuedJobRefs(limit).flatMap((r) => this.getJob(r.id) ?? []);
+  }
+
+  /** The same order, only ids and destinations: the scheduler asks every tick and opens few of them. */
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; priority: Priority }> {
     const rows = this.db
-      .prepare(`${JOB_SELECT} WHERE j.state = 'queued' AND j.available_at <= ? ORDER BY j.priority, j.id LIMIT ?`)
+      .prepare(`SELECT id, destination_id, priority FROM jobs WHERE state = 'queued' AND available_at <= ? ORDER BY priority, id LIMIT ?`)
       .all(this.now(), limit) as Row[];
-    return rows.map(toJob);
+    return rows.map((r) => ({ id: r.id as number, destinationId: r.destination_id as number, priority: PRIORITIES[r.priority as number] ?? 'normal' }));
   }
 
   /** Compare-and-set on the state, so a pause or cancel from elsewhere is never overwritten. */

@@ -260,4 +260,50 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (batch_id, job_id)
   ) WITHOUT ROWID;
   `,
+  /* 6: scale and pacing (issue 6): done counters per job kept by triggers, lookups by key and by sending
+     parts, bandwidth limits (global and per destination, with a schedule), concurrency bounds for tuning */ `
+  ALTER TABLE jobs ADD COLUMN parts_done INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN bytes_done INTEGER NOT NULL DEFAULT 0;
+  UPDATE jobs SET
+    parts_done = (SELECT count(*) FROM parts p WHERE p.job_id = jobs.id AND p.state = 'done'),
+    bytes_done = (SELECT coalesce(sum(p.length), 0) FROM parts p WHERE p.job_id = jobs.id AND p.state = 'done');
+  -- Every path that changes a part's state keeps the counters right, whichever code runs it.
+  CREATE TRIGGER parts_done_on_insert AFTER INSERT ON parts WHEN NEW.state = 'done' BEGIN
+    UPDATE jobs SET parts_done = parts_done + 1, bytes_done = bytes_done + NEW.length WHERE id = NEW.job_id;
+  END;
+  CREATE TRIGGER parts_done_on_delete AFTER DELETE ON parts WHEN OLD.state = 'done' BEGIN
+    UPDATE jobs SET parts_done = parts_done - 1, bytes_done = bytes_done - OLD.length WHERE id = OLD.job_id;
+  END;
+  CREATE TRIGGER parts_done_on_update AFTER UPDATE OF state, length ON parts WHEN OLD.state = 'done' OR NEW.state = 'done' BEGIN
+    UPDATE jobs SET
+      parts_done = parts_done + (NEW.state = 'done') - (OLD.state = 'done'),
+      bytes_done = bytes_done + (CASE WHEN NEW.state = 'done' THEN NEW.length ELSE 0 END) - (CASE WHEN OLD.state = 'done' THEN OLD.length ELSE 0 END)
+    WHERE id = NEW.job_id;
+  END;
+  CREATE INDEX jobs_by_key ON jobs(destination_id, key);
+  -- Pages of the jobs table without sorting it: by size, progress and creation (by id is the rowid); the
+  -- first also answers totals() from the index alone. Each index ends in the rowid, which breaks ties as
+  -- the queries do. Fewer than one per sort and state: each index on state is rewritten at every transition.
+  CREATE INDEX jobs_by_state_size_done ON jobs(state, size, bytes_done);
+  CREATE INDEX jobs_by_size ON jobs(size);
+  CREATE INDEX jobs_by_created ON jobs(created_at);
+  CREATE INDEX jobs_by_progress ON jobs((CASE WHEN state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(size, 1) END));
+  CREATE INDEX parts_sending ON parts(job_id) WHERE state = 'sending';
+  CREATE TABLE bandwidth_limits (
+    -- NULL: the global limit, shared by every destination.
+    destination_id INTEGER UNIQUE REFERENCES destinations(id) ON DELETE CASCADE,
+    -- NULL: unlimited outside the schedule's windows.
+    bytes_per_second INTEGER CHECK (bytes_per_second IS NULL OR bytes_per_second > 0),
+    -- JSON [{"from":"20:00","to":"06:00","bytesPerSecond":null}], local time.
+    schedule TEXT NOT NULL DEFAULT '[]',
+    updated_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX bandwidth_limits_one_global ON bandwidth_limits(coalesce(destination_id, 0));
+  CREATE TABLE concurrency_bounds (
+    destination_id INTEGER PRIMARY KEY REFERENCES destinations(id) ON DELETE CASCADE,
+    min_concurrency INTEGER NOT NULL CHECK (min_concurrency >= 1),
+    max_concurrency INTEGER NOT NULL CHECK (max_concurrency >= min_concurrency),
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -1,7 +1,6 @@
-// A worker thread: streams one byte range of a file at a time to S3, hashing it first so that
-// Content-MD5 (and any additional checksum) can go in the headers before the body.
+// A worker thread: streams byte ranges of files to S3, several parts at once (async I/O), hashing each
+// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body.
 import fs from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
@@ -9,15 +8,18 @@ import { ClientCache } from '../s3/client.js';
 import { observedClockOffset } from '../s3/clock.js';
 import { explainDenied, isAbort, toErrorInfo } from '../s3/errors.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
+import { ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
 import { FileHasher } from './file-hashes.js';
+import { TokenBucket, takeTokens } from './token-bucket.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
-const READ_CHUNK = 1024 * 1024;
 /** The whole-file pass reads in larger steps: one sequential stream, no body to feed. */
 const HASH_FILE_CHUNK = 4 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 
 const clients = new ClientCache();
+/** Read buffers shared by the parts this thread runs at once. */
+const chunks = new ChunkPool();
 const running = new Map<number, AbortController>();
 /** Bytes each running task has put on the wire, for the failure report. */
 const progressOf = new Map<number, () => number>();
@@ -37,44 +39,10 @@ async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): 
   }
 }
 
-function rangeStream(fd: fs.promises.FileHandle, offset: number, length: number): Readable {
-  // autoClose off: the same handle serves the hashing pass, the sending pass and the final stat.
-  return fd.createReadStream({ start: offset, end: offset + length - 1, autoClose: false, highWaterMark: READ_CHUNK });
-}
-
 async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: AbortSignal): Promise<PartDigest> {
   const hasher = new PartHasher(task.checksumAlgorithm);
-  let read = 0;
-  if (task.length > 0) {
-    const stream = rangeStream(fd, task.offset, task.length);
-    const onAbort = () => stream.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      for await (const chunk of stream) {
-        hasher.update(chunk as Buffer);
-        read += (chunk as Buffer).length;
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
-  }
-  if (read !== task.length) {
-    throw new HoistError('source.changed', { message: 'The source file became shorter while it was being uploaded.', detail: `read ${read} of ${task.length} bytes at ${task.offset}` });
-  }
+  await forEachChunk(fd, task.offset, task.length, chunks, (chunk) => hasher.update(chunk), signal);
   return hasher.digest();
-}
-
-/** The body as the HTTP layer pulls it: counting here measures bytes going onto the wire, not bytes read. */
-function countingBody(fd: fs.promises.FileHandle, task: WorkerTask, onBytes: (n: number) => void): Readable {
-  const source = rangeStream(fd, task.offset, task.length);
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      onBytes(chunk.length);
-      cb(null, chunk);
-    },
-  });
-  source.on('error', (err) => counter.destroy(err));
-  return source.pipe(counter);
 }
 
 function checksumFields(task: WorkerTask, digest: PartDigest): Record<string, string> {
@@ -84,7 +52,15 @@ function checksumFields(task: WorkerTask, digest: PartDigest): Record<string, st
 }
 
 async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: fs.promises.FileHandle, digest: PartDigest, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean }> {
-  const body = task.length === 0 ? Buffer.alloc(0) : countingBody(fd, task, progress);
+  const buckets = (task.bandwidth ?? []).map((memory) => new TokenBucket(memory));
+  const body =
+    task.length === 0
+      ? Buffer.alloc(0)
+      : new FileRangeBody(fd, task.offset, task.length, chunks, {
+          onBytes: progress,
+          signal,
+          ...(buckets.length > 0 ? { beforeWrite: (n: number) => takeTokens(buckets, n, signal) } : {}),
+        });
   const common = {
     Bucket: task.bucket,
     Key: task.key,

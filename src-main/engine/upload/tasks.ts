@@ -1,6 +1,7 @@
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes } from '../../../shared/states.js';
 import type { ConnectionSettings } from '../s3/client.js';
+import type { BucketMemory } from './token-bucket.js';
 
 /** What the source looked like when the job was made; a part is refused if it no longer does. */
 export interface SourceSnapshot {
@@ -28,26 +29,27 @@ interface TaskBase {
   checksumAlgorithm: ChecksumAlgorithm | null;
 }
 
-/** Send one part of a multipart upload. */
-export interface UploadPartTask extends TaskBase {
-  kind: 'upload-part';
+interface SendingTask extends TaskBase {
   conn: ConnectionSettings;
   bucket: string;
   key: string;
-  uploadId: string;
-  partNumber: number;
   /** Whether the server's ETag is the part's MD5 (not under SSE-KMS or SSE-C). */
   etagIsMd5: boolean;
+  /** Token buckets in shared memory (global limit, destination limit) taken from before each chunk. */
+  bandwidth?: BucketMemory[];
+}
+
+/** Send one part of a multipart upload. */
+export interface UploadPartTask extends SendingTask {
+  kind: 'upload-part';
+  uploadId: string;
+  partNumber: number;
 }
 
 /** Send a whole small file as one PutObject. */
-export interface PutObjectTask extends TaskBase {
+export interface PutObjectTask extends SendingTask {
   kind: 'put-object';
-  conn: ConnectionSettings;
-  bucket: string;
-  key: string;
   object: ObjectSettings;
-  etagIsMd5: boolean;
 }
 
 /** Hash a local byte range (to decide whether a part found on the server can be adopted). */

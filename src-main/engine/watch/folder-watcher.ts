@@ -1,11 +1,10 @@
-// The watched-folder service: keeps the folders in the database, watches each enabled one (chokidar
+// The watched-folder service: keeps the folders in the database, watches each enabled one (directory
 // events, or a timed scan on shares that send none), hands every file that has stopped changing to
 // Ingest once per destination of its folder, has SourceCleanup delete or move what every destination
 // verified, and follows folders added or removed by another process. Hosts and `hoist watch` drive it.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import { HoistError } from '../../../shared/errors.js';
 import { DEFAULT_FILE_HASHES, PRIORITIES, type Priority } from '../../../shared/states.js';
@@ -24,6 +23,7 @@ import { relativePath } from './object-key.js';
 import { RenameCopier } from './renames.js';
 import { linkedDirWanted, walkFolder } from './scan.js';
 import { StabilityTracker, sameSnapshot, snapshotOf, type FileSnapshot } from './stability.js';
+import { TreeWatcher } from './tree-watcher.js';
 
 export const DEFAULT_STABLE_MS = 3000;
 export const DEFAULT_POLL_INTERVAL_MS = 5000;
@@ -31,7 +31,8 @@ export const DEFAULT_POLL_INTERVAL_MS = 5000;
 export const DEFAULT_BATCH_SETTLE_MS = 5000;
 const BATCH_CHECK_MS = 250;
 const FOLDER_SYNC_MS = 2000;
-const SETTLE_CONCURRENCY = 8;
+/** Files decided at once; each waits mostly on the network (HeadObject), so more than the cores. */
+const SETTLE_CONCURRENCY = 16;
 /** History entry of a growing upload paused because its watcher stopped (resumed by the next one). */
 const PARKED_EVENT = 'watch-stopped';
 
@@ -65,7 +66,7 @@ interface FolderRuntime {
   dests: Destination[];
   filter: FolderFilter;
   tracker: StabilityTracker;
-  watcher: FSWatcher | null;
+  watcher: TreeWatcher | null;
   pollTimer: NodeJS.Timeout | null;
   /** The last snapshot settled per relative path, so a rescan only looks at what changed. */
   settled: Map<string, FileSnapshot>;
@@ -73,6 +74,8 @@ interface FolderRuntime {
   scanned: boolean;
   /** Since when nothing has been arriving or waiting in the folder (ASC MHL batches); null while busy. */
   idleSince: number | null;
+  /** Ends the wait for the event watcher to be ready: one closed before then never says so. */
+  abandonStart: (() => void) | null;
 }
 
 // Linux statfs magic numbers of file systems whose changes made elsewhere raise no inotify events.
@@ -321,7 +324,9 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.noticed.clear();
     this.resumeParkedGrowing();
     this.engine.on('job', this.onJob);
-    await this.syncFolders();
+    // The first walk of each folder runs on in the background (`idle` says when it is over): a tree of
+    // 100,000 files takes a minute, and hosts open their UI after start() returns.
+    this.track(this.syncFolders());
     this.cleanup.start();
     this.syncTimer = setInterval(() => void this.syncFolders(), FOLDER_SYNC_MS);
     this.batchTimer = setInterval(() => this.sealQuietBatches(), BATCH_CHECK_MS);
@@ -451,6 +456,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         scanning: false,
         scanned: false,
         idleSince: null,
+        abandonStart: null,
       };
       this.runtimes.set(folder.id, rt);
       if (this.opts.poll || (await isNetworkShare(folder.path))) {
@@ -469,6 +475,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   private async stopFolder(rt: FolderRuntime): Promise<void> {
     this.runtimes.delete(rt.folder.id);
     if (rt.pollTimer) clearInterval(rt.pollTimer);
+    rt.abandonStart?.();
     rt.tracker.stop();
     await rt.watcher?.close();
   }
@@ -481,15 +488,9 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
 
   private startEvents(rt: FolderRuntime): Promise<void> {
     const root = rt.folder.path;
-    const watcher = chokidar.watch(root, {
-      ignoreInitial: true,
-      followSymlinks: true,
-      ignorePermissionErrors: true,
-      // Only whole folders are left out here (and symlinks into loops); files are filtered by observe().
-      ignored: (p: string, stats?: fs.Stats) => p !== root && stats?.isDirectory() === true && !this.wantsDir(rt, p),
-    });
+    // Directories only: files are filtered by observe(), folders left out are not even watched.
+    const watcher = new TreeWatcher(root, { wantsDir: (dir) => this.wantsDir(rt, dir) });
     rt.watcher = watcher;
-    watcher.on('add', (file) => this.observe(rt, file));
     watcher.on('change', (file) => this.observe(rt, file));
     watcher.on('addDir', (dir) => void this.scan(rt, dir));
     watcher.on('unlink', (file) => {
@@ -497,17 +498,18 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       rt.settled.delete(relativePath(root, file));
     });
     watcher.on('unlinkDir', (dir) => rt.tracker.forgetUnder(dir, path.sep));
-    watcher.on('error', (err) => {
-      const e = err as NodeJS.ErrnoException;
-      if ((e.code === 'ENOSPC' || e.code === 'EMFILE') && !rt.pollTimer) {
+    watcher.on('error', (e) => {
+      if (!rt.pollTimer) {
         // Out of inotify watches or file handles: scanning still works.
         this.notice(rt.folder.id, `${root}: the system allows no more file watches (${e.code}); this folder is polled instead. Raise fs.inotify.max_user_watches to get events back.`, 'watch-limit');
         this.startPolling(rt);
-      } else {
-        this.notice(rt.folder.id, `${root}: ${e.message}`);
       }
     });
-    return new Promise((resolve) => watcher.once('ready', () => resolve()));
+    return new Promise((resolve) => {
+      rt.abandonStart = resolve;
+      watcher.once('ready', () => resolve());
+      void watcher.start();
+    });
   }
 
   /** Walks the folder (or one of its subfolders); only files not yet settled as they are now are tracked. */
@@ -528,7 +530,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
           rt.settled.set(relPath, snap);
           continue;
         }
-        rt.tracker.observe(file);
+        rt.tracker.observe(file, snap);
       }
       // A file deleted locally is forgotten here; its object stays in the bucket.
       if (whole) for (const rel of rt.settled.keys()) if (!seen.has(rel)) rt.settled.delete(rel);

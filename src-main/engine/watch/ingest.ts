@@ -16,7 +16,7 @@ import type { JobRecord, NewJob } from '../store/job-store.js';
 import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
 import { GrowingUploads } from './growing.js';
-import { fileMatchesEtag } from './local-etag.js';
+import { fileMatchesEtag, firstMatchingEtag } from './local-etag.js';
 import { keyFor } from './object-key.js';
 import { RenameCopier, renamedFrom, uploadedEtag, type CopyJob } from './renames.js';
 import { sameSnapshot, type FileSnapshot } from './stability.js';
@@ -204,13 +204,18 @@ export class Ingest {
 
   /** A copy of an uploaded file (same size and mtime, another inode) whose bytes match: copy, do not upload. */
   private async sameBytesUploaded(ctx: FileContext, snap: FileSnapshot): Promise<WatchedFileView | null> {
+    const candidates: Array<{ record: WatchedFileView; etag: string; partSizeHints: number[] }> = [];
     for (const c of this.folders.filesWithSnapshot(snap.size, snap.mtimeMs, ctx.dest.id)) {
       if (c.inode === snap.inode || (c.folderId === ctx.folder.id && c.relPath === ctx.relPath)) continue;
       const etag = uploadedEtag(c);
-      const partSize = c.jobId ? this.engine.getJob(c.jobId)?.partSize : undefined;
-      if (etag && (await fileMatchesEtag(ctx.file, etag, partSize ? [partSize] : []))) return c;
+      if (!etag) continue;
+      // Only a multipart ETag depends on the part size; the job is read only then.
+      const partSize = c.jobId && /-\d+"?$/.test(etag) ? this.engine.getJob(c.jobId)?.partSize : undefined;
+      candidates.push({ record: c, etag, partSizeHints: partSize ? [partSize] : [] });
     }
-    return null;
+    if (candidates.length === 0) return null;
+    // One read of the file for every candidate: a frame sequence has many files of one size and mtime.
+    return candidates[await firstMatchingEtag(ctx.file, candidates)]?.record ?? null;
   }
 
   private startCopy(ctx: FileContext, key: string, snap: FileSnapshot, from: WatchedFileView, uploadPlan: PlanSettings): void {

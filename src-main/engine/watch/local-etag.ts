@@ -53,21 +53,33 @@ class PartDigests {
  * kind (SSE-KMS), or when the file changed while it was read.
  */
 export async function fileMatchesEtag(file: string, etag: string, partSizeHints: readonly number[] = []): Promise<boolean> {
-  const tag = normalizeEtag(etag);
-  const m = /^([0-9a-f]{32})(?:-(\d+))?$/.exec(tag);
-  if (!m) return false;
+  return (await firstMatchingEtag(file, [{ etag, partSizeHints }])) === 0;
+}
+
+/**
+ * The index of the first ETag the file's bytes give, or -1; one read of the file serves them all (many
+ * same-size files with one mtime, a frame sequence, would otherwise read the file once per candidate).
+ */
+export async function firstMatchingEtag(file: string, wanted: ReadonlyArray<{ etag: string; partSizeHints?: readonly number[] }>): Promise<number> {
+  const tags = wanted.map((w) => {
+    const m = /^([0-9a-f]{32})(?:-(\d+))?$/.exec(normalizeEtag(w.etag));
+    return m ? { tag: m[0], parts: m[2] ? Number(m[2]) : 0, hints: w.partSizeHints ?? [] } : null;
+  });
+  if (tags.every((t) => t === null)) return -1;
   const before = await fs.promises.stat(file, { bigint: true });
   const size = Number(before.size);
-  const multipartCount = m[2] ? Number(m[2]) : 0;
-  const whole = multipartCount ? null : crypto.createHash('md5');
-  const candidates = multipartCount ? candidatePartSizes(size, multipartCount, partSizeHints).map((p) => new PartDigests(p)) : [];
-  if (multipartCount && candidates.length === 0) return false;
+  const whole = tags.some((t) => t && t.parts === 0) ? crypto.createHash('md5') : null;
+  const bySize = new Map<number, PartDigests>();
+  const sizesOf = tags.map((t) => (t && t.parts > 0 ? candidatePartSizes(size, t.parts, t.hints) : []));
+  for (const p of sizesOf.flat()) if (!bySize.has(p)) bySize.set(p, new PartDigests(p));
+  if (!whole && bySize.size === 0) return -1;
   for await (const chunk of fs.createReadStream(file, { highWaterMark: MiB })) {
     whole?.update(chunk as Buffer);
-    for (const c of candidates) c.update(chunk as Buffer);
+    for (const d of bySize.values()) d.update(chunk as Buffer);
   }
   const after = await fs.promises.stat(file, { bigint: true });
-  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return false;
-  if (whole) return whole.digest('hex') === tag;
-  return candidates.some((c) => c.finish() === tag);
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return -1;
+  const wholeHex = whole?.digest('hex');
+  const finished = new Map([...bySize].map(([p, d]) => [p, d.finish()]));
+  return tags.findIndex((t, i) => t !== null && (t.parts === 0 ? wholeHex === t.tag : sizesOf[i]!.some((p) => finished.get(p) === t.tag)));
 }

@@ -49,11 +49,16 @@ export class StabilityTracker {
     this.checkEveryMs = Math.min(1000, Math.max(50, Math.round(stableMs / 3)));
   }
 
-  /** Starts watching a file until it is stable; a file already tracked is left to its timer. */
-  observe(file: string): void {
+  /**
+   * Starts watching a file until it is stable; a file already tracked is left to its timer. `seen` is
+   * a look just taken (a scan's stat), which saves the first one: a scan of 100,000 files stats each once less.
+   */
+  observe(file: string, seen?: FileSnapshot): void {
     if (this.stopped || this.tracked.has(file)) return;
-    this.tracked.set(file, { snap: null, since: this.now(), timer: null });
-    void this.look(file);
+    const t: Tracked = { snap: seen ?? null, since: this.now(), timer: null };
+    this.tracked.set(file, t);
+    if (seen) t.timer = setTimeout(() => void this.look(file), this.checkEveryMs);
+    else void this.look(file);
   }
 
   forget(file: string): void {

@@ -1,0 +1,125 @@
+// `hoist limit` and `hoist tune`: bandwidth limits (global or per destination, with a daily schedule)
+// and automatic concurrency bounds, from the command line (issue 6). Both are kept in the database, so
+// a change made here reaches a `hoist run`, `hoist watch` or the app working the queue within a second.
+import { Command, InvalidArgumentError } from 'commander';
+import { HoistError } from '../shared/errors.js';
+import { MAX_CONCURRENCY } from '../shared/limits.js';
+import type { BandwidthLimit, BandwidthWindow, Destination } from '../shared/types.js';
+import { formatRate, parseRate, parseSchedule } from './engine/bandwidth.js';
+import type { Engine } from './engine/engine.js';
+
+export interface PaceCommandDeps {
+  openEngine(): Promise<Engine>;
+}
+
+function countArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_CONCURRENCY}`);
+  return n;
+}
+
+/** A destination by id, by name, or by bucket when only one destination has that bucket. */
+export function findDestination(engine: Engine, which: string): Destination {
+  const all = engine.store.listDestinations();
+  const found =
+    all.find((d) => String(d.id) === which) ??
+    all.find((d) => d.name === which) ??
+    (all.filter((d) => d.bucket === which).length === 1 ? all.find((d) => d.bucket === which) : undefined);
+  if (found) return found;
+  const known = all.map((d) => `${d.id} (${d.name})`).join(', ') || 'none yet: an upload to a bucket makes one';
+  throw new HoistError('config.invalid', { message: `There is no destination "${which}" (by id, name or bucket). Destinations: ${known}.` });
+}
+
+function windowText(w: BandwidthWindow): string {
+  return `${w.from}-${w.to} ${formatRate(w.bytesPerSecond)}`;
+}
+
+function limitLine(l: BandwidthLimit, name: string): string {
+  const schedule = l.schedule.length ? `; schedule ${l.schedule.map(windowText).join(', ')}` : '';
+  return `${name.padEnd(28)} ${formatRate(l.bytesPerSecond)}${schedule}; now ${formatRate(l.effectiveBytesPerSecond)}`;
+}
+
+export function registerPaceCommands(program: Command, deps: PaceCommandDeps): void {
+  program
+    .command('limit')
+    .description('show or set the bandwidth limit, for all uploads or one destination; running uploads follow within a second')
+    .argument('[rate]', 'e.g. 50MB/s, 40MiB/s, 400Mbit/s, or unlimited (no rate: show the limits)')
+    .option('--destination <id|name|bucket>', 'limit one destination (default: the global limit, shared by all)')
+    .option('--schedule <windows>', 'daily windows with their own rate, local time, e.g. "20:00-06:00=unlimited,12:00-13:00=100MB/s" ("" removes them)')
+    .option('--json', 'print the limits as JSON')
+    .action(async (rate: string | undefined, o: { destination?: string; schedule?: string; json?: boolean }) => {
+      const engine = await deps.openEngine();
+      try {
+        if (rate !== undefined || o.schedule !== undefined) {
+          const destinationId = o.destination ? findDestination(engine, o.destination).id : null;
+          const current = engine.bandwidthLimits().find((l) => l.destinationId === destinationId);
+          engine.setBandwidthLimit({
+            destinationId,
+            bytesPerSecond: rate !== undefined ? parseRate(rate) : (current?.bytesPerSecond ?? null),
+            schedule: o.schedule !== undefined ? parseSchedule(o.schedule) : (current?.schedule ?? []),
+          });
+        } else if (o.destination) {
+          findDestination(engine, o.destination);
+        }
+        const names = new Map(engine.store.listDestinations().map((d) => [d.id, d.name]));
+        const limits = engine.bandwidthLimits();
+        if (o.json) {
+          process.stdout.write(JSON.stringify({ limits: limits.map((l) => ({ ...l, destination: l.destinationId === null ? null : names.get(l.destinationId) ?? null })) }, null, 2) + '\n');
+          return;
+        }
+        if (!limits.some((l) => l.destinationId === null)) process.stdout.write(`${'all uploads'.padEnd(28)} unlimited\n`);
+        for (const l of limits) process.stdout.write(limitLine(l, l.destinationId === null ? 'all uploads' : (names.get(l.destinationId) ?? `destination ${l.destinationId}`)) + '\n');
+      } finally {
+        await engine.close();
+      }
+    });
+
+  program
+    .command('tune')
+    .description('automatic concurrency for a destination: parts in flight rise while throughput does, fall on SlowDown or errors, within MIN..MAX')
+    .argument('[destination]', 'id, name or bucket (no destination: show every destination\'s setting)')
+    .option('--min <n>', 'fewest parts in flight', countArg)
+    .option('--max <n>', 'most parts in flight', countArg)
+    .option('--off', 'back to the fixed concurrency (--concurrency of hoist upload)')
+    .option('--json', 'print the settings as JSON')
+    .action(async (which: string | undefined, o: { min?: number; max?: number; off?: boolean; json?: boolean }) => {
+      const engine = await deps.openEngine();
+      try {
+        if (which !== undefined) {
+          const dest = findDestination(engine, which);
+          if (o.off) engine.setConcurrencyBounds(dest.id, null);
+          else if (o.min !== undefined || o.max !== undefined) {
+            const min = o.min ?? 1;
+            const max = o.max ?? Math.max(min, dest.concurrency);
+            engine.setConcurrencyBounds(dest.id, { min, max });
+          }
+        } else if (o.off || o.min !== undefined || o.max !== undefined) {
+          throw new HoistError('config.invalid', { message: 'Name the destination to tune: hoist tune DESTINATION --min 2 --max 16.' });
+        }
+        const bounds = new Map(engine.concurrencyBounds().map((b) => [b.destinationId, b]));
+        const rows = engine.store.listDestinations().map((d) => ({ destinationId: d.id, destination: d.name, concurrency: d.concurrency, automatic: bounds.get(d.id) ?? null }));
+        if (o.json) {
+          process.stdout.write(JSON.stringify({ destinations: rows }, null, 2) + '\n');
+          return;
+        }
+        if (rows.length === 0) process.stdout.write('no destinations yet: an upload to a bucket makes one\n');
+        for (const r of rows) {
+          const how = r.automatic ? `automatic, ${r.automatic.min}..${r.automatic.max} parts in flight` : `fixed, ${r.concurrency} parts in flight`;
+          process.stdout.write(`${String(r.destinationId).padStart(4)}  ${r.destination.padEnd(28)} ${how}\n`);
+        }
+      } finally {
+        await engine.close();
+      }
+    });
+}
+
+/** One line per tuned destination: what automatic concurrency settled on during this run. */
+export function tuningSummary(engine: Engine): string[] {
+  return engine.concurrencyBounds().flatMap((b) => {
+    const { limit, decisions } = engine.concurrencyOf(b.destinationId);
+    if (limit === null) return [];
+    const name = engine.store.getDestination(b.destinationId)?.name ?? String(b.destinationId);
+    const trail = decisions.filter((d) => d.reason !== 'bounds').map((d) => `${d.to} (${d.reason})`);
+    return [`hoist: concurrency for ${name} settled at ${limit} (automatic, ${b.min}..${b.max})${trail.length ? `: ${trail.slice(-8).join(' -> ')}` : ''}`];
+  });
+}

@@ -1,0 +1,266 @@
+// Parts in flight per destination (a lane) and how that number moves.
+//
+// Fixed (the default): the destination's concurrency; 503 SlowDown halves it (once per burst) and it
+// climbs back one step per 5 s without SlowDown.
+//
+// Automatic (bounds min..max set for the destination, `hoist tune`): hill climbing on measured
+// throughput. Over each window in which the lane was kept full, bytes on the wire per second are
+// measured; after a raise, a rise of more than `gain` keeps the new level and probes the next one,
+// anything less goes back to the better level and holds there for a while before probing again.
+// SlowDown halves the level and holds longer; other failures (resets, timeouts, 5xx) take one step
+// down, at most once per window. Never outside min..max. Every decision is recorded.
+import { PRIORITIES } from '../../shared/states.js';
+import type { ConcurrencyDecision, Destination } from '../../shared/types.js';
+
+export interface TuningOptions {
+  /** Length of a measurement window. */
+  windowMs?: number;
+  /** Relative throughput rise that justifies a higher level (0.05: 5%). */
+  gain?: number;
+  /** Windows to stay at a level after a raise brought nothing, before probing again. */
+  holdWindows?: number;
+  /** Windows to stay down after SlowDown. */
+  slowDownHoldWindows?: number;
+}
+
+const DEFAULTS: Required<TuningOptions> = { windowMs: 4_000, gain: 0.05, holdWindows: 8, slowDownHoldWindows: 8 };
+const SLOWDOWN_RECOVERY_MS = 5_000;
+/** SlowDown answers arriving within this of a decrease are the same burst. */
+const BURST_MS = 1_000;
+/** A window counts when the lane was full at this share of its looks: otherwise demand, not concurrency, set the rate. */
+const SATURATED_SHARE = 0.8;
+const KEPT_DECISIONS = 200;
+
+export interface Bounds {
+  min: number;
+  max: number;
+}
+
+type Phase = 'steady' | 'probing' | 'holding';
+
+export class Lane {
+  limit: number;
+  inflight = 0;
+  /** Parts in flight per priority rank (PRIORITY_RANK: high 0, normal 1, low 2). */
+  readonly inflightByRank: number[] = PRIORITIES.map(() => 0);
+  readonly decisions: ConcurrencyDecision[] = [];
+  private bounds: Bounds | null = null;
+  private concurrency: number;
+  // fixed mode
+  private lastSlowDown = 0;
+  private lastRaise = 0;
+  // automatic mode
+  private phase: Phase = 'steady';
+  private holdUntil = 0;
+  private lastDecrease = 0;
+  private errorThisWindow = false;
+  /** Throughput at the level the current probe came from. */
+  private before: { limit: number; rate: number } | null = null;
+  private windowStart: number;
+  private windowBytes = 0;
+  private looks = 0;
+  private fullLooks = 0;
+  private warmedUp = false;
+
+  constructor(
+    readonly destinationId: number,
+    dest: Pick<Destination, 'concurrency'>,
+    bounds: Bounds | null,
+    private readonly opts: Required<TuningOptions>,
+    private readonly record: (d: ConcurrencyDecision) => void,
+    now: number,
+  ) {
+    this.concurrency = dest.concurrency;
+    this.windowStart = now;
+    this.limit = dest.concurrency;
+    this.configure(dest, bounds, now);
+  }
+
+  get automatic(): Bounds | null {
+    return this.bounds;
+  }
+
+  /** The destination's concurrency or its bounds changed (or were read again). */
+  configure(dest: Pick<Destination, 'concurrency'>, bounds: Bounds | null, now: number): void {
+    const was = this.bounds;
+    this.concurrency = dest.concurrency;
+    this.bounds = bounds;
+    if (bounds) {
+      const clamped = Math.min(bounds.max, Math.max(bounds.min, was ? this.limit : dest.concurrency));
+      if (!was || was.min !== bounds.min || was.max !== bounds.max || clamped !== this.limit) {
+        this.decide(clamped, 'bounds', null, now);
+        this.phase = 'steady';
+        this.before = null;
+      }
+    } else if (was) {
+      this.decide(dest.concurrency, 'bounds', null, now);
+    } else if (this.limit > dest.concurrency) {
+      this.limit = dest.concurrency;
+    }
+  }
+
+  /** Bytes that went onto the wire for this lane. */
+  addBytes(n: number): void {
+    if (n > 0) this.windowBytes += n;
+  }
+
+  onSlowDown(now: number): void {
+    if (!this.bounds) return this.fixedSlowDown(now);
+    if (now - this.lastDecrease < BURST_MS) return;
+    this.lastDecrease = now;
+    this.phase = 'holding';
+    this.holdUntil = now + this.opts.slowDownHoldWindows * this.opts.windowMs;
+    this.before = null;
+    this.decide(Math.max(this.bounds.min, Math.floor(this.limit / 2)), 'SlowDown', null, now);
+    this.restartWindow(now);
+  }
+
+  /** A part failed for another retryable reason (reset, timeout, server error). */
+  onError(now: number): void {
+    if (!this.bounds || this.errorThisWindow) return;
+    this.errorThisWindow = true;
+    this.lastDecrease = now;
+    this.phase = 'holding';
+    this.holdUntil = now + this.opts.holdWindows * this.opts.windowMs;
+    this.before = null;
+    this.decide(Math.max(this.bounds.min, this.limit - 1), 'error', null, now);
+  }
+
+  /** Called by the scheduler's loop: recovery in fixed mode, a window's verdict in automatic mode. */
+  tick(now: number): void {
+    if (!this.bounds) return this.fixedRecover(now);
+    if (now - this.windowStart < this.opts.windowMs) return;
+    const saturated = this.looks > 0 && this.fullLooks / this.looks >= SATURATED_SHARE;
+    const rate = (this.windowBytes * 1000) / (now - this.windowStart);
+    this.restartWindow(now);
+    if (!saturated) return; // demand, not concurrency, set this window's rate
+    // The first full window includes the start (threads, first hashes): it says nothing about the level.
+    if (!this.warmedUp) {
+      this.warmedUp = true;
+      return;
+    }
+    const { min, max } = this.bounds;
+    if (this.phase === 'probing' && this.before) {
+      if (rate > this.before.rate * (1 + this.opts.gain)) {
+        this.before = { limit: this.limit, rate };
+        if (this.limit < max) this.decide(Math.min(max, this.limit + this.step()), 'rising', rate, now);
+        else {
+          this.phase = 'holding';
+          this.holdUntil = now + this.opts.holdWindows * this.opts.windowMs;
+        }
+      } else {
+        const back = Math.max(min, this.before.limit);
+        this.phase = 'holding';
+        this.holdUntil = now + this.opts.holdWindows * this.opts.windowMs;
+        this.before = null;
+        this.decide(back, 'no-gain', rate, now);
+      }
+      return;
+    }
+    if (now >= this.holdUntil && this.limit < max) {
+      this.before = { limit: this.limit, rate };
+      this.phase = 'probing';
+      this.decide(Math.min(max, this.limit + this.step()), 'probe', rate, now);
+    }
+  }
+
+  /** Whether the lane is full, looked at once the scheduler has filled what it could: demand, or the limit, bounds it. */
+  look(): void {
+    this.looks++;
+    if (this.inflight >= this.limit) this.fullLooks++;
+  }
+
+  private step(): number {
+    return Math.max(1, Math.floor(this.limit / 4));
+  }
+
+  private restartWindow(now: number): void {
+    this.windowStart = now;
+    this.windowBytes = 0;
+    this.looks = 0;
+    this.fullLooks = 0;
+    this.errorThisWindow = false;
+  }
+
+  private decide(to: number, reason: string, measured: number | null, now: number): void {
+    const from = this.limit;
+    this.limit = to;
+    const d: ConcurrencyDecision = { at: new Date(now).toISOString(), destinationId: this.destinationId, from, to, reason, measuredBytesPerSecond: measured === null ? null : Math.round(measured) };
+    this.decisions.push(d);
+    if (this.decisions.length > KEPT_DECISIONS) this.decisions.shift();
+    this.record(d);
+  }
+
+  private fixedSlowDown(now: number): void {
+    this.lastSlowDown = now;
+    // One halving per burst: many parts answered SlowDown at once are one signal.
+    if (now - this.lastRaise < BURST_MS && this.limit < this.concurrency) return;
+    const next = Math.max(1, Math.floor(this.limit / 2));
+    if (next === this.limit) return;
+    this.lastRaise = now;
+    this.decide(next, 'SlowDown', null, now);
+  }
+
+  private fixedRecover(now: number): void {
+    if (this.limit > this.concurrency) this.limit = this.concurrency;
+    if (this.limit < this.concurrency && now - this.lastSlowDown > SLOWDOWN_RECOVERY_MS && now - this.lastRaise > SLOWDOWN_RECOVERY_MS) {
+      this.lastRaise = now;
+      this.decide(this.limit + 1, 'recovered', null, now);
+    }
+  }
+}
+
+/** The lanes of all destinations; bounds come from the store, read again when they may have changed. */
+export class Lanes {
+  private readonly lanes = new Map<number, Lane>();
+  private readonly opts: Required<TuningOptions>;
+
+  constructor(
+    private readonly boundsOf: (destinationId: number) => Bounds | null,
+    private readonly onDecision: (d: ConcurrencyDecision) => void,
+    opts: TuningOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  get(dest: Destination): Lane {
+    let lane = this.lanes.get(dest.id);
+    if (!lane) {
+      lane = new Lane(dest.id, dest, this.boundsOf(dest.id), this.opts, this.onDecision, this.now());
+      this.lanes.set(dest.id, lane);
+    }
+    return lane;
+  }
+
+  look(): void {
+    for (const lane of this.lanes.values()) lane.look();
+  }
+
+  all(): IterableIterator<Lane> {
+    return this.lanes.values();
+  }
+
+  find(destinationId: number): Lane | undefined {
+    return this.lanes.get(destinationId);
+  }
+
+  /** One look per lane; `destination` gives each lane's current settings (undefined: it was removed). */
+  tick(destination: (id: number) => Destination | undefined): void {
+    const now = this.now();
+    for (const [id, lane] of this.lanes) {
+      const dest = destination(id);
+      if (!dest) continue;
+      lane.tick(now);
+    }
+  }
+
+  /** Settings may have changed elsewhere (another process, a command): read them again. */
+  reconfigure(destination: (id: number) => Destination | undefined): void {
+    const now = this.now();
+    for (const [id, lane] of this.lanes) {
+      const dest = destination(id);
+      if (dest) lane.configure(dest, this.boundsOf(id), now);
+    }
+  }
+}
