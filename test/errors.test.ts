@@ -52,3 +52,12 @@ test('back-off grows exponentially, with jitter, within its ceiling', () => {
   assert.ok(backoffDelay(3, DEFAULT_RETRY, hi) > backoffDelay(3, DEFAULT_RETRY, lo));
   assert.ok(backoffDelay(50, DEFAULT_RETRY, hi) <= DEFAULT_RETRY.maxDelayMs);
 });
+
+test("an aborted signal's reason (a DOMException, whose code is a number) maps like any other error, without throwing", () => {
+  const controller = new AbortController();
+  controller.abort();
+  const reason = controller.signal.reason as DOMException;
+  assert.equal(typeof reason.code, 'number');
+  assert.equal(toHoistError(reason, 'UploadPart').code, 'internal.unexpected');
+  assert.equal(toHoistError(Object.assign(new Error('wrapped'), { cause: reason }), 'UploadPart').code, 'internal.unexpected');
+});

@@ -204,7 +204,7 @@ for (const [mode, badSize] of [['a multipart upload', 12 * MiB], ['a single PutO
     await assertNothingLeft(`${prefix}/${bad}`);
 
     const good = r.jobs.filter((j) => j !== failed);
-    assert.deepEqual(good.map((j) => j.state), ['done', 'done']);
+    assert.deepEqual(good.map((j) => j.state), ['done', 'done'], JSON.stringify(good.map((j) => j.error)));
     for (const j of good) assert.deepEqual(j.verifiedBy, { manifest: `ascmhl/${path.basename(sourceManifest)}`, algorithms: ['xxh64'] });
 
     // The history continues in the bucket: the source's generation beside Hoist's, one chain for both.

@@ -83,7 +83,9 @@ function statusOf(e: SdkLikeError): number | undefined {
 function codeFor(e: SdkLikeError): ErrorCode | undefined {
   // Network codes first: the SDK can wrap them under a generic name.
   for (let cur: unknown = e, depth = 0; cur && depth < 4; cur = (cur as SdkLikeError).cause, depth++) {
-    const c = (cur as SdkLikeError).code;
+    // A DOMException (an aborted signal's reason) has a numeric code.
+    const raw: unknown = (cur as SdkLikeError).code;
+    const c = typeof raw === 'string' ? raw : undefined;
     if (c && BY_NET_CODE[c]) return BY_NET_CODE[c];
     if (c?.startsWith('ERR_SSL') || c?.startsWith('ERR_TLS')) return 'net.tls';
   }

@@ -173,11 +173,17 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     (err) => {
       const aborted = controller.signal.aborted || isAbort(err);
       const bytesSent = progressOf.get(task.taskId)?.() ?? 0;
-      // With one attempt per request the SDK cannot retry a skewed signature itself; the scheduler can.
-      const clockOffsetMs = client ? observedClockOffset(client) : undefined;
-      const info = toErrorInfo(err, opName(task));
-      const error = task.kind === 'hash-range' || task.kind === 'hash-file' ? info : explainDenied(info, task.conn.credentials);
-      post({ type: 'failed', taskId: task.taskId, error, aborted, bytesSent, ...(clockOffsetMs !== undefined ? { clockOffsetMs } : {}) });
+      try {
+        // With one attempt per request the SDK cannot retry a skewed signature itself; the scheduler can.
+        const clockOffsetMs = client ? observedClockOffset(client) : undefined;
+        const info = toErrorInfo(err, opName(task));
+        const error = task.kind === 'hash-range' || task.kind === 'hash-file' ? info : explainDenied(info, task.conn.credentials);
+        post({ type: 'failed', taskId: task.taskId, error, aborted, bytesSent, ...(clockOffsetMs !== undefined ? { clockOffsetMs } : {}) });
+      } catch (reportErr) {
+        // A throw here would end the thread and every other part running on it: this task alone fails.
+        const error = new HoistError('internal.unexpected', { operation: opName(task), detail: `reporting a failure: ${String(reportErr)}` }).info;
+        post({ type: 'failed', taskId: task.taskId, error, aborted, bytesSent });
+      }
     },
   ).finally(() => {
     running.delete(task.taskId);
