@@ -129,7 +129,8 @@ export class FolderStore {
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
       setPriority: p('UPDATE watched_folders SET priority = ? WHERE id = ?'),
       file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.destination_id = ? AND wf.rel_path = ?`),
-      fileEverywhere: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.rel_path = ? ORDER BY wf.destination_id`),
+      // Named: without statistics SQLite takes the primary key's (folder_id) prefix and reads the whole folder.
+      fileEverywhere: p(`${FILE_SELECT.replace('watched_files wf', 'watched_files wf INDEXED BY watched_files_by_path')} WHERE wf.folder_id = ? AND wf.rel_path = ?`),
       filesOfFolder: p(`${FILE_SELECT} WHERE wf.folder_id = ?`),
       filesOfJob: p(`${FILE_SELECT} WHERE wf.job_id = ?`),
       byKey: p(`${FILE_SELECT} WHERE wf.key = ? AND wf.destination_id = ?`),
@@ -221,7 +222,8 @@ export class FolderStore {
 
   /** The file's records at every destination of its folder. */
   fileEverywhere(folderId: number, relPath: string): WatchedFileView[] {
-    return (this.s.fileEverywhere.all(folderId, relPath) as Row[]).map(toFile);
+    // Sorted here: an ORDER BY would have SQLite prefer the primary key's order again.
+    return (this.s.fileEverywhere.all(folderId, relPath) as Row[]).map(toFile).sort((a, b) => a.destinationId - b.destinationId);
   }
 
   /** The records a job stands for (one, unless a record was moved on to another job since). */

@@ -306,4 +306,14 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  /* 7: lookups that scanned: a file's records across its folder's destinations (the key starts with
+        the destination, so a restart read the whole folder once per file), and pages of one state in
+        each sort order the queue offers (the filter chips) */ `
+  CREATE INDEX watched_files_by_path ON watched_files(folder_id, rel_path);
+  -- (state, rowid): pages of one state by id, and every state sorted by state then id.
+  CREATE INDEX jobs_by_state_only ON jobs(state);
+  CREATE INDEX jobs_by_state_size ON jobs(state, size);
+  CREATE INDEX jobs_by_state_created ON jobs(state, created_at);
+  CREATE INDEX jobs_by_state_progress ON jobs(state, (CASE WHEN state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(size, 1) END));
+  `,
 ];
