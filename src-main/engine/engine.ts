@@ -18,6 +18,7 @@ import { CredentialSource, connectionFor } from './s3/connection.js';
 import { toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
 import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler.js';
+import { Checkpointer } from './store/checkpointer.js';
 import { openDatabase } from './store/db.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
@@ -115,6 +116,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly clients = new ClientCache();
   private readonly owner = randomUUID();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** WAL checkpoints on a worker thread while this engine works the queue (store/checkpointer.ts). */
+  private checkpointer: Checkpointer | null = null;
   /** Bandwidth limits and concurrency bounds, in the database (issue 6). */
   readonly pacing: PacingStore;
   private readonly bandwidth: BandwidthLimiter;
@@ -168,6 +171,9 @@ export class Engine extends EventEmitter<EngineEvents> {
         if (toHoistError(err).code !== 'db.full') process.emitWarning(`hoist: could not renew the runner lease: ${(err as Error).message}`);
       }
     }, LEASE_HEARTBEAT_MS);
+    if (this.opts.dbPath !== ':memory:' && !this.checkpointer) {
+      this.checkpointer = new Checkpointer(this.store.db, this.opts.dbPath, this.opts.sqliteNativeBinding ? { nativeBinding: this.opts.sqliteNativeBinding } : {});
+    }
     this.scheduler.start();
     this.webhooks.start();
     this.mhl.start();
@@ -198,6 +204,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.store.releaseLease(this.owner);
     }
     await this.pool.close();
+    await this.checkpointer?.stop();
+    this.checkpointer = null;
     this.clients.clear();
     this.configChanged();
     this.store.db.close();
