@@ -74,8 +74,19 @@ test('the database disk fills mid-upload: db.full reported, no crash, recorded p
   try {
     await until('2 parts recorded', () => donePartCount(db) >= 2);
     filler = fillDisk(small);
+    // A reader keeps its snapshot (as `hoist jobs` or the UI may): the WAL cannot start over in the
+    // space it already has, so the next commits must grow it. Without one, a WAL that the checkpoint
+    // worker keeps resetting fits a small upload's records, and the full disk is never met.
+    const reader = new Database(db, { readonly: true, fileMustExist: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM parts').get();
     const recordedAtFull = donePartCount(db);
-    await until('hoist to report db.full', () => /hoist: db\.full: The disk that holds the Hoist database is full/.test(stderr), 120_000);
+    try {
+      await until('hoist to report db.full', () => /hoist: db\.full: The disk that holds the Hoist database is full/.test(stderr), 120_000);
+    } finally {
+      reader.exec('COMMIT');
+      reader.close();
+    }
     assert.equal(run.child.exitCode, null, 'hoist is still running');
     assert.ok(donePartCount(db) >= recordedAtFull, 'no recorded part was lost');
     proxy.setBandwidth(null);
