@@ -294,6 +294,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    */
   private openQueuedJobs(): void {
     const active = [...this.active.values()].filter((a) => !a.stopping);
+    // Asked once per sending job and pass, not once per candidate: opening a job gives no other job parts.
+    const pending = new Map<number, boolean>();
+    const hasPendingParts = (a: ActiveJob): boolean => {
+      let has = pending.get(a.job.id);
+      if (has === undefined) pending.set(a.job.id, (has = this.store.nextPendingParts(a.job.id, 1).length > 0));
+      return has;
+    };
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
     for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4)) {
       if (this.active.has(ref.id)) continue;
@@ -301,7 +308,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const ahead = active.filter((a) => rankOf(a) <= rank);
       if (ahead.filter((a) => a.phase === 'preparing').length >= MAX_PREPARING) continue;
       const dest = this.store.getDestination(ref.destinationId);
-      if (!dest || !this.spare(dest, rank, ahead)) continue;
+      if (!dest || !this.spare(dest, rank, ahead, hasPendingParts)) continue;
       const job = this.store.getJob(ref.id);
       if (!job) continue;
       const opened = this.activate(job, dest);
@@ -310,10 +317,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Whether the lane has room for one more job of this rank, counting only jobs that rank as high or higher. */
-  private spare(dest: Destination, rank: number, ahead: ActiveJob[]): boolean {
+  private spare(dest: Destination, rank: number, ahead: ActiveJob[], hasPendingParts: (a: ActiveJob) => boolean): boolean {
     const lane = this.lane(dest);
     const mine = ahead.filter((a) => a.dest.id === dest.id);
-    if (mine.some((a) => a.phase === 'sending' && this.store.nextPendingParts(a.job.id, 1).length > 0)) return false;
+    if (mine.some((a) => a.phase === 'sending' && hasPendingParts(a))) return false;
     const inflight = lane.inflightByRank.slice(0, rank + 1).reduce((n, k) => n + k, 0);
     return inflight + mine.filter((a) => a.phase === 'preparing').length < lane.limit;
   }
