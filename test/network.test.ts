@@ -70,8 +70,10 @@ test('10% SlowDown, 5% resets, one long stall: byte-identical objects; concurren
     assert.ok(retryCodes.has('net.reset') || retryCodes.has('net.unreachable'), `resets were retried: ${JSON.stringify([...retryCodes])}`);
     const firstBackOff = changes.findIndex((c) => c.reason === 'SlowDown');
     assert.ok(firstBackOff >= 0 && changes[firstBackOff]!.limit < CONCURRENCY, `concurrency backed off under SlowDown: ${JSON.stringify(changes)}`);
-    const recovered = changes.filter((c, i) => i > firstBackOff && c.reason === 'recovered' && c.faultsCleared);
-    assert.ok(recovered.length > 0, `concurrency climbed back once the faults stopped: ${JSON.stringify(changes)}`);
+    // Recovery is owed after the last SlowDown, whether the faulty stretch was still running (a sparse draw) or had been cleared.
+    const lastBackOff = changes.map((c) => c.reason).lastIndexOf('SlowDown');
+    const recovered = changes.filter((c, i) => i > lastBackOff && c.reason === 'recovered' && c.limit > changes[lastBackOff]!.limit);
+    assert.ok(recovered.length > 0, `concurrency climbed back after the last SlowDown: ${JSON.stringify(changes)}`);
     recordResult('network', {
       what: `3 files, ${partCount} parts of 8 MiB, concurrency ${CONCURRENCY}: 10% 503 SlowDown, 5% resets after 2 MiB of body, one stall of ${IDLE_TIMEOUT_MS * 3} ms (idle timeout ${IDLE_TIMEOUT_MS} ms)`,
       outcome: `all SHA-256 equal, 0 uploads left; ${count(/SlowDown/)} SlowDown, ${count(/reset/)} resets retried; concurrency ${changes.map((c) => `${c.limit} (${c.reason})`).join(' → ')}`,
