@@ -126,12 +126,21 @@ test('stopping the watcher while a file grows parks its upload; the next start r
   let rig = await startWatching(dir, watched, s3, { growing: true, stableMs: 1000 });
   let jobId: number;
   try {
-    for (let i = 0; i < 12; i++) {
-      await fh.write(crypto.randomBytes(MiB));
-      await sleep(100);
+    // The recorder keeps writing until the watcher is stopped, so a slow machine cannot see the take as finished first.
+    let recording = true;
+    const recorder = (async () => {
+      while (recording) {
+        await fh.write(crypto.randomBytes(MiB));
+        await sleep(100);
+      }
+    })();
+    try {
+      jobId = (await until('a part sent while growing', () => rig.engine.listJobs().find((j) => j.partsDone >= 1), 30_000)).id;
+      await rig.watcher.stop();
+    } finally {
+      recording = false;
+      await recorder;
     }
-    jobId = (await until('a part sent while growing', () => rig.engine.listJobs().find((j) => j.partsDone >= 1), 30_000)).id;
-    await rig.watcher.stop();
     assert.equal(rig.engine.getJob(jobId)!.state, 'paused', 'parked, so that `hoist run` does not wait on it');
   } finally {
     await rig.stop();
