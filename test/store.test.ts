@@ -138,3 +138,23 @@ test('the migration to several destinations carries a single-destination folder 
   assert.equal(new JobStore(db).getDestination(1)!.credentials, 'chain');
   db.close();
 });
+
+test('a hash checkpoint counts only for the snapshot and hashes it was taken with, and goes with its job', () => {
+  const store = newStore(tempDir('store'));
+  const job = addJob(store);
+  const snap = { size: job.size, mtimeMs: job.mtimeMs, inode: job.inode };
+  const cp = { offset: 10, states: { xxh64: 'AAAA' } };
+  store.saveHashCheckpoint(job.id, snap, ['xxh64'], cp);
+  assert.deepEqual(store.hashCheckpoint(job.id, snap, ['xxh64']), cp);
+  assert.equal(store.hashCheckpoint(job.id, { ...snap, mtimeMs: snap.mtimeMs + 1 }, ['xxh64']), null, 'the file was touched');
+  assert.equal(store.hashCheckpoint(job.id, { ...snap, inode: '2' }, ['xxh64']), null, 'another file under the same name');
+  assert.equal(store.hashCheckpoint(job.id, snap, ['xxh64', 'xxh128']), null, 'other hashes asked for');
+  store.saveHashCheckpoint(job.id, snap, ['xxh64'], { offset: 20, states: { xxh64: 'BBBB' } });
+  assert.deepEqual(store.hashCheckpoint(job.id, snap, ['xxh64']), { offset: 20, states: { xxh64: 'BBBB' } }, 'a later checkpoint replaces the earlier');
+  assert.throws(() => store.saveHashCheckpoint(job.id, snap, ['xxh64'], { offset: job.size, states: {} }), /CHECK constraint/, 'a finished pass is no checkpoint');
+  store.clearHashCheckpoint(job.id);
+  assert.equal(store.hashCheckpoint(job.id, snap, ['xxh64']), null);
+  store.saveHashCheckpoint(job.id, snap, ['xxh64'], cp);
+  store.db.prepare('DELETE FROM jobs WHERE id = ?').run(job.id);
+  assert.equal((store.db.prepare('SELECT count(*) AS n FROM hash_checkpoints').get() as { n: number }).n, 0, 'deleted with its job');
+});

@@ -94,6 +94,8 @@ export interface EngineEvents {
   /** An ASC MHL batch changed: made, written, failed. */
   batch: [batch: MhlBatch];
   storage: [notice: StorageNotice];
+  /** A whole-file hash pass saved how far it got (it goes on from there after a pause, quit or crash). */
+  'hash-checkpoint': [info: { jobId: number; offset: number }];
 }
 
 /** The engine facade: one object the CLI and both hosts drive. Plain Node; knows nothing of Electron. */
@@ -145,6 +147,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
+    this.scheduler.on('hash-checkpoint', (c) => this.emit('hash-checkpoint', c));
     this.batches = new BatchStore(db);
     this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), opts.mhl);
     this.mhl.on('batch', (b) => this.emit('batch', b));

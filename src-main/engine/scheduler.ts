@@ -14,7 +14,8 @@ import * as ops from './s3/operations.js';
 import type { JobRecord, JobStore, PartRecord, RemoteAbort } from './store/job-store.js';
 import { multipartEtag, normalizeEtag } from './upload/checksums.js';
 import { Lanes, type Bounds, type Lane, type TuningOptions } from './lanes.js';
-import { planParts } from './upload/part-plan.js';
+import { canResumeHashes } from './upload/file-hashes.js';
+import { formatBytes, planParts } from './upload/part-plan.js';
 import type { ObjectSettings, SourceSnapshot } from './upload/tasks.js';
 import type { BucketMemory } from './upload/token-bucket.js';
 import type { TaskOutcome, WorkerPool } from './upload/worker-pool.js';
@@ -31,6 +32,9 @@ export interface RetryPolicy {
   sourceRestarts: number;
 }
 
+/** A hash pass cut short loses at most this much reading (a second or so on a fast disk); saving costs one small row. */
+const DEFAULT_HASH_CHECKPOINT_BYTES = 1024 ** 3;
+
 export const DEFAULT_RETRY: RetryPolicy = { baseDelayMs: 500, maxDelayMs: 60_000, partAttempts: 6, jobAttempts: 4, sourceRestarts: 3 };
 
 export interface SchedulerOptions {
@@ -44,6 +48,8 @@ export interface SchedulerOptions {
   listPageSize?: number;
   /** The bandwidth limits' token buckets each part to a destination takes from (bandwidth.ts). */
   bandwidth?: { memoryFor(destinationId: number): BucketMemory[] };
+  /** How often a whole-file hash pass saves its state (when its hashes can be saved); default 1 GiB. */
+  hashCheckpointBytes?: number;
   /** Automatic concurrency: bounds per destination (none: fixed) and the tuner's settings (lanes.ts). */
   tuning?: { boundsOf?(destinationId: number): Bounds | null; options?: TuningOptions };
 }
@@ -93,6 +99,8 @@ export interface SchedulerEvents {
   progress: [progress: JobProgress[]];
   concurrency: [info: { destinationId: number; limit: number; reason: string }];
   storage: [notice: StorageNotice];
+  /** A hash pass saved how far it got (tests wait on it; nothing else needs it). */
+  'hash-checkpoint': [info: { jobId: number; offset: number }];
 }
 
 /** A part the server acknowledged while the database could not record it. */
@@ -820,14 +828,33 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     let hashes: FileHashes = job.hashes;
     const missing = wanted.filter((alg) => hashes[alg] === undefined);
     if (missing.length > 0) {
-      a.hashedBytes = 0;
-      const run = this.pool.run({ kind: 'hash-file', path: job.sourcePath, offset: 0, length: job.size, snapshot: snapshotOf(job), checksumAlgorithm: null, algorithms: wanted }, (n) => (a.hashedBytes = n));
+      const snap = snapshotOf(job);
+      // The pass of a growing file starts only once it has stopped growing, so its snapshot is final.
+      const resume = this.store.hashCheckpoint(job.id, snap, wanted);
+      const every = canResumeHashes(wanted) ? (this.opts.hashCheckpointBytes ?? DEFAULT_HASH_CHECKPOINT_BYTES) : 0;
+      if (resume) this.store.addEvent(job.id, 'hash-resumed', `Hashing goes on from ${formatBytes(resume.offset)} of ${formatBytes(job.size)}, where the previous pass stopped.`);
+      a.hashedBytes = resume?.offset ?? 0;
+      const run = this.pool.run(
+        { kind: 'hash-file', path: job.sourcePath, offset: 0, length: job.size, snapshot: snap, checksumAlgorithm: null, algorithms: wanted, ...(every > 0 ? { checkpointEvery: every } : {}), ...(resume ? { resume } : {}) },
+        (n) => (a.hashedBytes = n),
+        (cp) => {
+          try {
+            this.store.saveHashCheckpoint(job.id, snap, wanted, cp);
+          } catch {
+            // Only a shortcut for later (the job may be gone, the disk full): the pass itself goes on.
+            return;
+          }
+          this.emit('hash-checkpoint', { jobId: job.id, offset: cp.offset });
+        },
+      );
       a.hashTaskId = run.taskId;
       const o = await run.outcome;
       a.hashTaskId = undefined;
       a.hashedBytes = undefined;
       if (!o.ok) {
         if (o.aborted || a.stopping) return;
+        // The file is not what the checkpoint hashed (changed, gone, unreadable): nothing to go on from.
+        this.store.clearHashCheckpoint(job.id);
         throw fromErrorInfo(o.error);
       }
       hashes = { ...hashes, ...o.result.fileHashes };
@@ -839,6 +866,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     } finally {
       // Kept even on a mismatch: the user sees both values.
       this.store.setHashes(job.id, hashes, verifiedBy);
+      // Recorded: the pass is over (a pass that ended as the job stopped is not, and goes on from its checkpoint).
+      this.store.clearHashCheckpoint(job.id);
       a.job.hashes = hashes;
       a.job.verifiedBy = verifiedBy;
     }

@@ -6,6 +6,8 @@ import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priori
 import { PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { isErrorCode } from '../../../shared/errors.js';
+import type { HashStates } from '../upload/file-hashes.js';
+import type { HashCheckpoint } from '../upload/tasks.js';
 
 /** A job row as the engine needs it (internal fields included). */
 export interface JobRecord extends Job {
@@ -461,6 +463,29 @@ export class JobStore {
     this.db
       .prepare('UPDATE jobs SET hashes = ?, verified_by = ?, updated_at = ? WHERE id = ?')
       .run(JSON.stringify(hashes), verifiedBy ? JSON.stringify(verifiedBy) : null, this.now(), jobId);
+  }
+
+  /** The saved state of the job's hash pass, if one was taken of this very snapshot with these hashes. */
+  hashCheckpoint(jobId: number, snap: { size: number; mtimeMs: number; inode: string }, algorithms: readonly FileHashAlgorithm[]): HashCheckpoint | null {
+    const r = this.db.prepare('SELECT size, mtime_ms, inode, algorithms, offset, states FROM hash_checkpoints WHERE job_id = ?').get(jobId) as
+      | { size: number; mtime_ms: number; inode: string; algorithms: string; offset: number; states: string }
+      | undefined;
+    if (!r || r.size !== snap.size || r.mtime_ms !== snap.mtimeMs || r.inode !== snap.inode || r.algorithms !== algorithms.join(',')) return null;
+    return { offset: r.offset, states: parseJson<HashStates>(r.states, {}) };
+  }
+
+  saveHashCheckpoint(jobId: number, snap: { size: number; mtimeMs: number; inode: string }, algorithms: readonly FileHashAlgorithm[], cp: HashCheckpoint): void {
+    this.db
+      .prepare(
+        `INSERT INTO hash_checkpoints (job_id, size, mtime_ms, inode, algorithms, offset, states, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, inode = excluded.inode, algorithms = excluded.algorithms,
+           offset = excluded.offset, states = excluded.states, updated_at = excluded.updated_at`,
+      )
+      .run(jobId, snap.size, snap.mtimeMs, snap.inode, algorithms.join(','), cp.offset, JSON.stringify(cp.states), this.now());
+  }
+
+  clearHashCheckpoint(jobId: number): void {
+    this.db.prepare('DELETE FROM hash_checkpoints WHERE job_id = ?').run(jobId);
   }
 
   /** The error a job shows after it ended (an abort still owed for a cancelled job), or none. */

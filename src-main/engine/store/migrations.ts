@@ -316,4 +316,19 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_by_state_created ON jobs(state, created_at);
   CREATE INDEX jobs_by_state_progress ON jobs(state, (CASE WHEN state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(size, 1) END));
   `,
+  /* 8: how far a job's whole-file hash pass got, so a pass cut by a pause, a quit or a crash goes on
+        from there: valid only for the snapshot (size, mtime, inode) and hashes it was taken with */ `
+  CREATE TABLE hash_checkpoints (
+    job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    size INTEGER NOT NULL,
+    mtime_ms INTEGER NOT NULL,
+    inode TEXT NOT NULL,
+    -- 'xxh64,xxh128': the pass's hashes, in canonical order.
+    algorithms TEXT NOT NULL,
+    offset INTEGER NOT NULL CHECK (offset > 0 AND offset < size),
+    -- JSON {"xxh64":"<base64 state>"}
+    states TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

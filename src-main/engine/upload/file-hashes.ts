@@ -26,6 +26,8 @@ export function c4Of(data: Uint8Array | string): string {
 interface Digester {
   update(d: Uint8Array): void;
   digest(): string;
+  /** The running state, to go on from after a restart; absent where the library cannot export it (OpenSSL's). */
+  save?(): Uint8Array;
 }
 
 function nodeDigester(algorithm: 'md5' | 'sha1' | 'sha256'): Digester {
@@ -33,20 +35,22 @@ function nodeDigester(algorithm: 'md5' | 'sha1' | 'sha256'): Digester {
   return { update: (d) => void h.update(d), digest: () => h.digest('hex') };
 }
 
-function wasmDigester(h: IHasher): Digester {
-  h.init();
+function wasmDigester(h: IHasher, state: Uint8Array | undefined): Digester {
+  if (state) h.load(state);
+  else h.init();
   // hash-wasm prints the canonical (big-endian) form, the one xxhsum and ASC MHL write.
-  return { update: (d) => void h.update(d), digest: () => h.digest('hex') };
+  return { update: (d) => void h.update(d), digest: () => h.digest('hex'), save: () => h.save() };
 }
 
-async function digester(algorithm: FileHashAlgorithm): Promise<Digester> {
+async function digester(algorithm: FileHashAlgorithm, state?: Uint8Array): Promise<Digester> {
+  if (state && !RESUMABLE.has(algorithm)) throw new Error(`a ${algorithm} hash cannot be resumed from a saved state`);
   switch (algorithm) {
     case 'xxh64':
-      return wasmDigester(await createXXHash64());
+      return wasmDigester(await createXXHash64(), state);
     case 'xxh3':
-      return wasmDigester(await createXXHash3());
+      return wasmDigester(await createXXHash3(), state);
     case 'xxh128':
-      return wasmDigester(await createXXHash128());
+      return wasmDigester(await createXXHash128(), state);
     case 'md5':
     case 'sha1':
     case 'sha256':
@@ -58,17 +62,47 @@ async function digester(algorithm: FileHashAlgorithm): Promise<Digester> {
   }
 }
 
+/** The hashes whose running state can be saved and loaded (hash-wasm's), so a long pass goes on after a restart. */
+const RESUMABLE: ReadonlySet<FileHashAlgorithm> = new Set(['xxh64', 'xxh3', 'xxh128']);
+
+/** A pass over a file can be resumed only when every hash it computes can be. */
+export function canResumeHashes(algorithms: readonly FileHashAlgorithm[]): boolean {
+  return algorithms.length > 0 && algorithms.every((a) => RESUMABLE.has(a));
+}
+
+/** Each hash's running state, base64, as `FileHasher.save` gives it. */
+export type HashStates = Partial<Record<FileHashAlgorithm, string>>;
+
 /** Every requested hash over one sequential read of the bytes. */
 export class FileHasher {
   private constructor(private readonly digesters: ReadonlyArray<readonly [FileHashAlgorithm, Digester]>) {}
 
-  static async create(algorithms: readonly FileHashAlgorithm[]): Promise<FileHasher> {
+  /** With `states`, each hash goes on from where a previous pass saved it. */
+  static async create(algorithms: readonly FileHashAlgorithm[], states?: HashStates): Promise<FileHasher> {
     const unique = [...new Set(algorithms)];
-    return new FileHasher(await Promise.all(unique.map(async (a) => [a, await digester(a)] as const)));
+    return new FileHasher(
+      await Promise.all(
+        unique.map(async (a) => {
+          const saved = states?.[a];
+          if (states && saved === undefined) throw new Error(`the saved hash states have no ${a}`);
+          return [a, await digester(a, saved === undefined ? undefined : Buffer.from(saved, 'base64'))] as const;
+        }),
+      ),
+    );
   }
 
   update(chunk: Uint8Array): void {
     for (const [, d] of this.digesters) d.update(chunk);
+  }
+
+  /** Every hash's running state, or null when one of them cannot be saved. */
+  save(): HashStates | null {
+    const out: HashStates = {};
+    for (const [a, d] of this.digesters) {
+      if (!d.save) return null;
+      out[a] = Buffer.from(d.save()).toString('base64');
+    }
+    return out;
   }
 
   digest(): FileHashes {

@@ -93,16 +93,24 @@ async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: 
 
 /** Every whole-file hash over one in-order read; the file must be its snapshot before and after, so the hashes describe the bytes the parts sent. */
 async function hashFile(fd: fs.promises.FileHandle, task: HashFileTask, signal: AbortSignal): Promise<TaskSuccess> {
-  const hasher = await FileHasher.create(task.algorithms);
+  const hasher = await FileHasher.create(task.algorithms, task.resume?.states);
   const buf = Buffer.allocUnsafe(HASH_FILE_CHUNK);
-  let read = 0;
+  let read = task.resume?.offset ?? 0;
   let lastPost = 0;
+  const every = task.checkpointEvery ?? 0;
+  let nextCheckpoint = every > 0 ? read + every : Infinity;
   for (;;) {
     if (signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     const { bytesRead } = await fd.read(buf, 0, buf.length, read);
     if (bytesRead === 0) break;
     hasher.update(buf.subarray(0, bytesRead));
     read += bytesRead;
+    if (read >= nextCheckpoint && read < task.snapshot.size) {
+      nextCheckpoint = read + every;
+      const states = hasher.save();
+      if (states) post({ type: 'checkpoint', taskId: task.taskId, checkpoint: { offset: read, states } });
+      else nextCheckpoint = Infinity;
+    }
     if (Date.now() - lastPost >= PROGRESS_INTERVAL_MS) {
       lastPost = Date.now();
       post({ type: 'progress', taskId: task.taskId, bytesSent: read });

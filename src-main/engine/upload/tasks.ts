@@ -1,6 +1,7 @@
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes } from '../../../shared/states.js';
 import type { ConnectionSettings } from '../s3/client.js';
+import type { HashStates } from './file-hashes.js';
 import type { BucketMemory } from './token-bucket.js';
 
 /** What the source looked like when the job was made; a part is refused if it no longer does. */
@@ -61,6 +62,16 @@ export interface HashRangeTask extends TaskBase {
 export interface HashFileTask extends TaskBase {
   kind: 'hash-file';
   algorithms: FileHashAlgorithm[];
+  /** Save the hashes' states every this many bytes (when they all can be), for a pass cut short to go on from. */
+  checkpointEvery?: number;
+  /** Go on from a saved checkpoint of the same snapshot instead of from byte 0. */
+  resume?: HashCheckpoint;
+}
+
+/** How far a whole-file hash pass got: the bytes before `offset` are in `states`. */
+export interface HashCheckpoint {
+  offset: number;
+  states: HashStates;
 }
 
 export type WorkerTask = UploadPartTask | PutObjectTask | HashRangeTask | HashFileTask;
@@ -82,6 +93,8 @@ export type WorkerRequest = { type: 'run'; task: WorkerTask } | { type: 'abort';
 export type WorkerReply =
   /** Bytes on the wire (for hash-file: bytes hashed). */
   | { type: 'progress'; taskId: number; bytesSent: number }
+  /** A hash-file pass saved its states (HashFileTask.checkpointEvery). */
+  | { type: 'checkpoint'; taskId: number; checkpoint: HashCheckpoint }
   | { type: 'done'; taskId: number; result: TaskSuccess }
   /** `clockOffsetMs`: the server's clock minus ours as the request's answer showed it (s3/clock.ts). */
   | { type: 'failed'; taskId: number; error: ErrorInfo; aborted: boolean; bytesSent: number; clockOffsetMs?: number };

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HoistError } from '../../../shared/errors.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
-import type { TaskSuccess, WorkerReply, WorkerTask } from './tasks.js';
+import type { HashCheckpoint, TaskSuccess, WorkerReply, WorkerTask } from './tasks.js';
 
 /** A task before the pool numbers it (Omit distributed over the union). */
 export type NewTask = WorkerTask extends infer T ? (T extends WorkerTask ? Omit<T, 'taskId'> : never) : never;
@@ -15,6 +15,7 @@ interface Pending {
   worker: PoolWorker;
   resolve: (o: TaskOutcome) => void;
   onProgress?: (bytesSent: number) => void;
+  onCheckpoint?: (checkpoint: HashCheckpoint) => void;
 }
 
 interface PoolWorker {
@@ -44,13 +45,13 @@ export class WorkerPool {
   }
 
   /** Runs a task on an idle thread (starting one if allowed); resolves, never rejects. */
-  run(task: NewTask, onProgress?: (bytesSent: number) => void): { taskId: number; outcome: Promise<TaskOutcome> } {
+  run(task: NewTask, onProgress?: (bytesSent: number) => void, onCheckpoint?: (checkpoint: HashCheckpoint) => void): { taskId: number; outcome: Promise<TaskOutcome> } {
     if (this.closed) throw new Error('worker pool is closed');
     const taskId = this.nextTaskId++;
     const worker = this.pickWorker();
     worker.busy++;
     const outcome = new Promise<TaskOutcome>((resolve) => {
-      this.pending.set(taskId, { worker, resolve, ...(onProgress ? { onProgress } : {}) });
+      this.pending.set(taskId, { worker, resolve, ...(onProgress ? { onProgress } : {}), ...(onCheckpoint ? { onCheckpoint } : {}) });
     });
     worker.thread.postMessage({ type: 'run', task: { ...task, taskId } as WorkerTask });
     return { taskId, outcome };
@@ -92,6 +93,10 @@ export class WorkerPool {
     if (!p) return;
     if (msg.type === 'progress') {
       p.onProgress?.(msg.bytesSent);
+      return;
+    }
+    if (msg.type === 'checkpoint') {
+      p.onCheckpoint?.(msg.checkpoint);
       return;
     }
     this.pending.delete(msg.taskId);
