@@ -50,8 +50,26 @@ test('a pass stopped after its first checkpoint goes on from it, reads only the 
     const readFrom: number[] = [];
     const rest = await pool.run({ kind: 'hash-file', path: file, offset: 0, length: snap.size, snapshot: snap, checksumAlgorithm: null, algorithms, resume: cp }, (n) => readFrom.push(n)).outcome;
     assert.ok(rest.ok, JSON.stringify(rest));
+    assert.equal(rest.result.hashedFrom, cp.offset);
     assert.deepEqual(rest.result.fileHashes, { xxh64: toolHash('xxhsum', ['-H1', file]), xxh128: toolHash('xxhsum', ['-H2', file]) });
     assert.ok(readFrom.length > 0 && readFrom[0]! > cp.offset, `progress starts past the checkpoint: ${readFrom[0]} > ${cp.offset}`);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a saved state that does not load (a damaged record) is passed over: the file is hashed from byte 0, correctly', async () => {
+  const file = await writeRandomFile(path.join(dir, 'A001C003.mov'), 9 * MiB);
+  const snap = await snapshot(file);
+  const pool = new WorkerPool(1);
+  try {
+    const damaged: HashCheckpoint = { offset: 4 * MiB, states: { xxh64: Buffer.from('not a hash state').toString('base64') } };
+    const readFrom: number[] = [];
+    const o = await pool.run({ kind: 'hash-file', path: file, offset: 0, length: snap.size, snapshot: snap, checksumAlgorithm: null, algorithms: ['xxh64'], resume: damaged }, (n) => readFrom.push(n)).outcome;
+    assert.ok(o.ok, JSON.stringify(o));
+    assert.deepEqual(o.result.fileHashes, { xxh64: toolHash('xxhsum', ['-H1', file]) });
+    assert.ok(readFrom[0]! <= 4 * MiB, `read from the start: first progress at ${readFrom[0]}`);
+    assert.equal(o.result.hashedFrom, 0, 'and says so');
   } finally {
     await pool.close();
   }

@@ -858,6 +858,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         throw fromErrorInfo(o.error);
       }
       hashes = { ...hashes, ...o.result.fileHashes };
+      if (resume && o.result.hashedFrom === 0) this.store.addEvent(job.id, 'hash-restarted', 'The saved state of the previous pass could not be loaded; the file was hashed from the start.');
     }
     if (a.stopping) return;
     let verifiedBy: HashVerification | null = null;

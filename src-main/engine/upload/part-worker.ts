@@ -93,9 +93,14 @@ async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: 
 
 /** Every whole-file hash over one in-order read; the file must be its snapshot before and after, so the hashes describe the bytes the parts sent. */
 async function hashFile(fd: fs.promises.FileHandle, task: HashFileTask, signal: AbortSignal): Promise<TaskSuccess> {
-  const hasher = await FileHasher.create(task.algorithms, task.resume?.states);
+  let resume = task.resume;
+  // A saved state that does not load (a damaged row) costs the shortcut, not the job: hash from byte 0.
+  const hasher = await FileHasher.create(task.algorithms, resume?.states).catch(() => {
+    resume = undefined;
+    return FileHasher.create(task.algorithms);
+  });
   const buf = Buffer.allocUnsafe(HASH_FILE_CHUNK);
-  let read = task.resume?.offset ?? 0;
+  let read = resume?.offset ?? 0;
   let lastPost = 0;
   const every = task.checkpointEvery ?? 0;
   let nextCheckpoint = every > 0 ? read + every : Infinity;
@@ -120,7 +125,7 @@ async function hashFile(fd: fs.promises.FileHandle, task: HashFileTask, signal: 
     throw new HoistError('source.changed', { message: 'The source file changed size while it was being hashed.', detail: `read ${read} of ${task.snapshot.size} bytes` });
   }
   await checkSnapshot(fd, task.snapshot);
-  return { md5Hex: '', checksum: null, fileHashes: hasher.digest() };
+  return { md5Hex: '', checksum: null, fileHashes: hasher.digest(), hashedFrom: resume?.offset ?? 0 };
 }
 
 function opName(task: WorkerTask): string {

@@ -86,6 +86,8 @@ export interface TaskSuccess {
   checksumVerified?: boolean;
   /** For hash-file: the whole file's hashes. */
   fileHashes?: FileHashes;
+  /** For hash-file: the byte the read began at (a resume's offset, or 0 when its saved state did not load). */
+  hashedFrom?: number;
 }
 
 export type WorkerRequest = { type: 'run'; task: WorkerTask } | { type: 'abort'; taskId: number };
