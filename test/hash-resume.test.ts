@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import type { FileHashAlgorithm } from '../shared/states.js';
 import { Engine } from '../src-main/engine/engine.js';
 import { WorkerPool } from '../src-main/engine/upload/worker-pool.js';
+import { snapshotOf } from '../src-main/engine/watch/stability.js';
 import type { HashCheckpoint } from '../src-main/engine/upload/tasks.js';
 import { testEngine, until } from './support/engine.js';
 import { toolHash } from './support/mhl.js';
@@ -25,8 +26,7 @@ after(async () => {
 });
 
 async function snapshot(file: string) {
-  const st = await fs.promises.stat(file, { bigint: true });
-  return { size: Number(st.size), mtimeMs: Number(st.mtimeMs), inode: st.ino.toString() };
+  return snapshotOf(await fs.promises.stat(file, { bigint: true }));
 }
 
 test('a pass stopped after its first checkpoint goes on from it, reads only the rest, and ends with the hashes of the whole file', async () => {

@@ -14,7 +14,6 @@ import * as ops from './s3/operations.js';
 import type { JobRecord, JobStore, PartRecord, RemoteAbort } from './store/job-store.js';
 import { multipartEtag, normalizeEtag } from './upload/checksums.js';
 import { Lanes, type Bounds, type Lane, type TuningOptions } from './lanes.js';
-import { canResumeHashes } from './upload/file-hashes.js';
 import { formatBytes, planParts } from './upload/part-plan.js';
 import type { ObjectSettings, SourceSnapshot } from './upload/tasks.js';
 import type { BucketMemory } from './upload/token-bucket.js';
@@ -48,7 +47,7 @@ export interface SchedulerOptions {
   listPageSize?: number;
   /** The bandwidth limits' token buckets each part to a destination takes from (bandwidth.ts). */
   bandwidth?: { memoryFor(destinationId: number): BucketMemory[] };
-  /** How often a whole-file hash pass saves its state (when its hashes can be saved); default 1 GiB. */
+  /** How often a whole-file hash pass saves its state (the worker skips it for hashes that cannot be saved); default 1 GiB. */
   hashCheckpointBytes?: number;
   /** Automatic concurrency: bounds per destination (none: fixed) and the tuner's settings (lanes.ts). */
   tuning?: { boundsOf?(destinationId: number): Bounds | null; options?: TuningOptions };
@@ -831,11 +830,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const snap = snapshotOf(job);
       // The pass of a growing file starts only once it has stopped growing, so its snapshot is final.
       const resume = this.store.hashCheckpoint(job.id, snap, wanted);
-      const every = canResumeHashes(wanted) ? (this.opts.hashCheckpointBytes ?? DEFAULT_HASH_CHECKPOINT_BYTES) : 0;
       if (resume) this.store.addEvent(job.id, 'hash-resumed', `Hashing goes on from ${formatBytes(resume.offset)} of ${formatBytes(job.size)}, where the previous pass stopped.`);
       a.hashedBytes = resume?.offset ?? 0;
       const run = this.pool.run(
-        { kind: 'hash-file', path: job.sourcePath, offset: 0, length: job.size, snapshot: snap, checksumAlgorithm: null, algorithms: wanted, ...(every > 0 ? { checkpointEvery: every } : {}), ...(resume ? { resume } : {}) },
+        { kind: 'hash-file', path: job.sourcePath, offset: 0, length: job.size, snapshot: snap, checksumAlgorithm: null, algorithms: wanted, checkpointEvery: this.opts.hashCheckpointBytes ?? DEFAULT_HASH_CHECKPOINT_BYTES, ...(resume ? { resume } : {}) },
         (n) => (a.hashedBytes = n),
         (cp) => {
           try {

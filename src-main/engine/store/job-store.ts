@@ -7,7 +7,7 @@ import { PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { isErrorCode } from '../../../shared/errors.js';
 import type { HashStates } from '../upload/file-hashes.js';
-import type { HashCheckpoint } from '../upload/tasks.js';
+import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
 
 /** A job row as the engine needs it (internal fields included). */
 export interface JobRecord extends Job {
@@ -466,7 +466,7 @@ export class JobStore {
   }
 
   /** The saved state of the job's hash pass, if one was taken of this very snapshot with these hashes. */
-  hashCheckpoint(jobId: number, snap: { size: number; mtimeMs: number; inode: string }, algorithms: readonly FileHashAlgorithm[]): HashCheckpoint | null {
+  hashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[]): HashCheckpoint | null {
     const r = this.db.prepare('SELECT size, mtime_ms, inode, algorithms, offset, states FROM hash_checkpoints WHERE job_id = ?').get(jobId) as
       | { size: number; mtime_ms: number; inode: string; algorithms: string; offset: number; states: string }
       | undefined;
@@ -474,7 +474,7 @@ export class JobStore {
     return { offset: r.offset, states: parseJson<HashStates>(r.states, {}) };
   }
 
-  saveHashCheckpoint(jobId: number, snap: { size: number; mtimeMs: number; inode: string }, algorithms: readonly FileHashAlgorithm[], cp: HashCheckpoint): void {
+  saveHashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[], cp: HashCheckpoint): void {
     this.db
       .prepare(
         `INSERT INTO hash_checkpoints (job_id, size, mtime_ms, inode, algorithms, offset, states, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

@@ -65,11 +65,6 @@ async function digester(algorithm: FileHashAlgorithm, state?: Uint8Array): Promi
 /** The hashes whose running state can be saved and loaded (hash-wasm's), so a long pass goes on after a restart. */
 const RESUMABLE: ReadonlySet<FileHashAlgorithm> = new Set(['xxh64', 'xxh3', 'xxh128']);
 
-/** A pass over a file can be resumed only when every hash it computes can be. */
-export function canResumeHashes(algorithms: readonly FileHashAlgorithm[]): boolean {
-  return algorithms.length > 0 && algorithms.every((a) => RESUMABLE.has(a));
-}
-
 /** Each hash's running state, base64, as `FileHasher.save` gives it. */
 export type HashStates = Partial<Record<FileHashAlgorithm, string>>;
 
@@ -97,12 +92,8 @@ export class FileHasher {
 
   /** Every hash's running state, or null when one of them cannot be saved. */
   save(): HashStates | null {
-    const out: HashStates = {};
-    for (const [a, d] of this.digesters) {
-      if (!d.save) return null;
-      out[a] = Buffer.from(d.save()).toString('base64');
-    }
-    return out;
+    if (!this.digesters.every(([, d]) => d.save)) return null;
+    return Object.fromEntries(this.digesters.map(([a, d]) => [a, Buffer.from(d.save!()).toString('base64')]));
   }
 
   digest(): FileHashes {
