@@ -638,22 +638,23 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /** A control-plane client's answers may have shown the server's clock to be elsewhere. */
   private observeClock(a: ActiveJob, client: S3Client): void {
-    const learned = this.clocks.learn(a.dest, observedClockOffset(client));
-    if (learned !== null) this.noteClock(a, learned);
+    this.learnClock(a, observedClockOffset(client));
   }
 
   /** True when the server's clock is now known to differ from the one a refused request was signed with. */
   private clockCorrected(a: ActiveJob, observed: number | undefined, signedWith: number): boolean {
-    const learned = this.clocks.learn(a.dest, observed);
-    if (learned !== null) this.noteClock(a, learned);
+    this.learnClock(a, observed);
     return Math.abs(this.clocks.offsetFor(a.dest) - signedWith) >= CLOCK_SKEW_NOTICE_MS;
   }
 
-  private noteClock(a: ActiveJob, offsetMs: number): void {
+  /** Takes an offset an answer showed; one that moves the destination's clock is told in the job's history. */
+  private learnClock(a: ActiveJob, observed: number | undefined): void {
+    const learned = this.clocks.learn(a.dest, observed);
+    if (learned === null) return;
     this.store.addEvent(
       a.job.id,
       'clock-corrected',
-      `This computer's clock is ${describeSkew(offsetMs)} the server's, which refuses requests signed far from its own time. Hoist signs with the server's time from now on; set the system clock right (NTP) when you can.`,
+      `This computer's clock is ${describeSkew(learned)} the server's, which refuses requests signed far from its own time. Hoist signs with the server's time from now on; set the system clock right (NTP) when you can.`,
       { code: 'auth.clock-skew' },
     );
   }
