@@ -605,7 +605,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.store.markPartPending(a.job.id, part.partNumber);
       return;
     }
-    if (err.code === 'source.changed' || err.code === 'source.missing' || err.code === 'source.unreadable') {
+    if (isSourceProblem(err.code)) {
       this.store.markPartPending(a.job.id, part.partNumber);
       this.track(this.onSourceProblem(a, err));
       return;
@@ -807,7 +807,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.track(
       a.hashing.then(async (err) => {
         if (!err || a.stopping) return;
-        if (err.code === 'source.changed' || err.code === 'source.missing' || err.code === 'source.unreadable') await this.onSourceProblem(a, err);
+        if (isSourceProblem(err.code)) await this.onSourceProblem(a, err);
         else this.failJob(a, err);
       }),
     );
@@ -1128,6 +1128,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   get busy(): boolean {
     return this.active.size > 0 || this.tasks.size > 0;
   }
+}
+
+/** The source file changed, vanished or cannot be read: onSourceProblem restarts the upload or fails the job. */
+function isSourceProblem(code: string): boolean {
+  return code === 'source.changed' || code === 'source.missing' || code === 'source.unreadable';
 }
 
 function rankOf(a: ActiveJob): number {
