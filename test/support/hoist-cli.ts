@@ -13,10 +13,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs hoist as the unprivileged user nobody (tests run as root, whom permissions do not stop). */
-export const AS_NOBODY: readonly string[] = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+/**
+ * Runs hoist as root without the capabilities that override file permissions (tests run as root,
+ * whom permissions do not stop otherwise): a chmod 000 then denies it, wherever the checkout lies.
+ */
+const DROPPED = '-dac_override,-dac_read_search';
+export const WITHOUT_PERMISSION_OVERRIDE: readonly string[] = ['setpriv', `--inh-caps=${DROPPED}`, `--bounding-set=${DROPPED}`];
 
-/** `wrap`: a command the hoist process runs under (AS_NOBODY, `faketime -f -30m`, …). */
+/** `wrap`: a command the hoist process runs under (WITHOUT_PERMISSION_OVERRIDE, `faketime -f -30m`, …). */
 export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): { child: ChildProcess; done: Promise<CliResult> } {
   const [command, ...prefix] = [...wrap, process.execPath];
   const child = spawn(command!, [...prefix, HOIST_BIN, ...args], {
