@@ -1,9 +1,12 @@
 // A whole-file hash pass over a multi-terabyte file takes hours: cut short by a pause, a quit or a
 // crash, it goes on from its last saved state, and the hashes still equal xxhsum's over the whole file.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { FileHashAlgorithm } from '../shared/states.js';
 import { Engine } from '../src-main/engine/engine.js';
 import { WorkerPool } from '../src-main/engine/upload/worker-pool.js';
@@ -13,6 +16,7 @@ import { testEngine, until } from './support/engine.js';
 import { toolHash } from './support/mhl.js';
 import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from './support/s3.js';
 
+const CRASHER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support', 'crash-at-hash-checkpoint.js');
 const client = s3Client();
 let bucket: string;
 const dir = tempDir('hash-resume');
@@ -90,28 +94,35 @@ test('a pass with a hash whose state cannot be saved (md5 in OpenSSL) saves no c
   }
 });
 
+const CHECKPOINT_BYTES = 4 * MiB;
+const uploadSettings = () => ({ endpoint: s3Env().endpoint, bucket, partSize: 16 * MiB, singlePutThreshold: 0 });
+
+/** The job ends done, its pass went on once from a checkpoint, and its hashes and object are the file's. */
+async function assertResumedPass(engine: Engine, jobId: number, file: string, key: string): Promise<void> {
+  const [final] = await engine.waitFor([jobId]);
+  assert.equal(final!.state, 'done', JSON.stringify(engine.events(jobId)));
+  const events = engine.events(jobId);
+  const resumed = events.filter((e) => e.kind === 'hash-resumed');
+  assert.equal(resumed.length, 1, `the pass went on from its checkpoint: ${JSON.stringify(events.map((e) => [e.kind, e.message]))}`);
+  assert.match(resumed[0]!.message, /^Hashing goes on from \S+ \S+ of 192 MiB/);
+  assert.deepEqual(engine.getJob(jobId)!.hashes, { xxh64: toolHash('xxhsum', ['-H1', file]), xxh3: toolHash('xxhsum', ['-H3', file]) });
+  assert.equal(engine.store.hashCheckpoint(jobId, await snapshot(file), ['xxh64', 'xxh3']), null, 'the checkpoint is dropped once the hashes are recorded');
+  assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file));
+}
+
 async function hashedUpload(stop: (engine: Engine, jobId: number) => Promise<Engine>, name: string): Promise<void> {
   const sub = tempDir(`hash-resume-${name}`);
   const file = await writeRandomFile(path.join(sub, `${name}.mov`), 192 * MiB);
-  const opts = { endpoint: s3Env().endpoint, bucket, partSize: 16 * MiB, singlePutThreshold: 0 };
-  const made = testEngine(sub, opts, { hashCheckpointBytes: 4 * MiB });
-  const dest = made.dest;
+  const key = `resume/${name}.mov`;
+  const made = testEngine(sub, uploadSettings(), { hashCheckpointBytes: CHECKPOINT_BYTES });
   let engine = made.engine;
   try {
-    const [job] = await engine.enqueue([file], { destination: dest, key: `resume/${name}.mov`, hashes: ['xxh64', 'xxh3'] });
+    const [job] = await engine.enqueue([file], { destination: made.dest, key, hashes: ['xxh64', 'xxh3'] });
     const checkpointed = new Promise<void>((resolve) => engine.once('hash-checkpoint', () => resolve()));
     engine.start();
     await checkpointed;
     engine = await stop(engine, job!.id);
-    const [final] = await engine.waitFor([job!.id]);
-    assert.equal(final!.state, 'done', JSON.stringify(engine.events(job!.id)));
-    const events = engine.events(job!.id);
-    const resumed = events.filter((e) => e.kind === 'hash-resumed');
-    assert.equal(resumed.length, 1, `the pass went on from its checkpoint: ${JSON.stringify(events.map((e) => [e.kind, e.message]))}`);
-    assert.match(resumed[0]!.message, /^Hashing goes on from \S+ \S+ of 192 MiB/);
-    assert.deepEqual(engine.getJob(job!.id)!.hashes, { xxh64: toolHash('xxhsum', ['-H1', file]), xxh3: toolHash('xxhsum', ['-H3', file]) });
-    assert.equal(engine.store.hashCheckpoint(job!.id, await snapshot(file), ['xxh64', 'xxh3']), null, 'the checkpoint is dropped once the hashes are recorded');
-    assert.equal(await sha256OfObject(client, bucket, `resume/${name}.mov`), await sha256OfFile(file));
+    await assertResumedPass(engine, job!.id, file, key);
   } finally {
     await engine.close();
   }
@@ -130,8 +141,29 @@ test('Hoist quit during a hash pass: the next start goes on from the saved state
   await hashedUpload(async (engine) => {
     const dbPath = engine.store.db.name;
     await engine.close();
-    const next = new Engine({ dbPath, scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 }, hashCheckpointBytes: 4 * MiB } });
+    const next = new Engine({ dbPath, scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 }, hashCheckpointBytes: CHECKPOINT_BYTES } });
     next.start();
     return next;
   }, 'quit');
+});
+
+test('SIGKILL right after the first checkpoint: the next start goes on from it', async () => {
+  const sub = tempDir('hash-resume-killed');
+  const file = await writeRandomFile(path.join(sub, 'killed.mov'), 192 * MiB);
+  const key = 'resume/killed.mov';
+  const { endpoint } = uploadSettings();
+  const child = spawn(process.execPath, [CRASHER, sub, endpoint, bucket, file, key, String(CHECKPOINT_BYTES)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  assert.equal(signal, 'SIGKILL', `the child killed itself at its checkpoint (exit ${code}): ${stderr}`);
+  const { engine } = testEngine(sub, uploadSettings(), { hashCheckpointBytes: CHECKPOINT_BYTES });
+  try {
+    const [job] = engine.listJobs();
+    assert.ok(job && job.state !== 'done', `the job was left unfinished: ${JSON.stringify(job)}`);
+    engine.start();
+    await assertResumedPass(engine, job.id, file, key);
+  } finally {
+    await engine.close();
+  }
 });
