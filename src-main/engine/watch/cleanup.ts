@@ -5,7 +5,6 @@
 // inode) and not growing. The debt is kept in the database and retried with back-off until it is
 // paid, across restarts; each outcome goes into the history of the file's jobs.
 import fs from 'node:fs';
-import path from 'node:path';
 import { HoistError } from '../../../shared/errors.js';
 import type { Engine } from '../engine.js';
 import { backoffDelay, type RetryPolicy } from '../scheduler.js';
@@ -15,6 +14,7 @@ import type { JobRecord } from '../store/job-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { planParts } from '../upload/part-plan.js';
 import type { FileActivity } from './ingest.js';
+import { pathUnder } from './object-key.js';
 import { currentSnapshot, deleteSource, moveSource, type VerifiedBytes } from './source-files.js';
 import { sameSnapshot, type FileSnapshot } from './stability.js';
 
@@ -171,7 +171,7 @@ export class SourceCleanup {
       // An unmounted volume: its mount point must not fill up with the files instead.
       throw new HoistError('cleanup.failed', { message: `Cannot move ${file}: the folder ${moveTo} is not there (unmounted?).` });
     }
-    const target = path.join(moveTo, ...relPath.split('/'));
+    const target = pathUnder(moveTo, relPath);
     const how = await moveSource(file, target, v.snap, v.bytes);
     return `Moved the source file to ${target}${how === 'copied' ? ' (copied across file systems, verified against the ETag, then removed)' : ''}: every destination holds it, verified`;
   }
@@ -237,8 +237,8 @@ export class SourceCleanup {
   }
 }
 
-export function sourcePath(folder: Pick<FolderRecord, 'path'>, relPath: string): string {
-  return path.join(folder.path, ...relPath.split('/'));
+function sourcePath(folder: Pick<FolderRecord, 'path'>, relPath: string): string {
+  return pathUnder(folder.path, relPath);
 }
 
 function formatDelay(ms: number): string {

@@ -4,7 +4,6 @@
 // is per destination. Each decision ends in one synchronous step that re-checks and claims the key,
 // so two files settled at once cannot both take it.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ErrorCode } from '../../../shared/errors.js';
 import type { Destination } from '../../../shared/types.js';
@@ -17,7 +16,7 @@ import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
 import { GrowingUploads } from './growing.js';
 import { fileMatchesEtag, firstMatchingEtag } from './local-etag.js';
-import { keyFor } from './object-key.js';
+import { keyFor, pathUnder } from './object-key.js';
 import { RenameCopier, renamedFrom, uploadedEtag, type CopyJob } from './renames.js';
 import { sameSnapshot, type FileSnapshot } from './stability.js';
 
@@ -164,7 +163,7 @@ export class Ingest {
 
   /** Another file that still exists already maps to this key: report, never overwrite. */
   private collides(ctx: FileContext, key: string, report = true): boolean {
-    const claims = this.folders.filesWithKey(key, ctx.dest.id).map((r) => path.join(r.folderPath, ...r.relPath.split('/')));
+    const claims = this.folders.filesWithKey(key, ctx.dest.id).map((r) => pathUnder(r.folderPath, r.relPath));
     const claimedNow = this.claimed.get(`${ctx.dest.id}:${key}`);
     if (claimedNow) claims.push(claimedNow);
     for (const otherFile of claims) {

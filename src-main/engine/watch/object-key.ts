@@ -9,6 +9,11 @@ export function relativePath(folder: string, file: string): string {
   return path.relative(folder, file).split(path.sep).join('/');
 }
 
+/** The file at a `/`-separated relative path under `folder`: the inverse of relativePath. */
+export function pathUnder(folder: string, relPath: string): string {
+  return path.join(folder, ...relPath.split('/'));
+}
+
 /** The object key for a relative path; throws `limits.key-too-long` for a key over 1,024 bytes. */
 export function keyFor(dest: Pick<Destination, 'prefix'>, folder: Pick<WatchedFolder, 'prefix'>, relPath: string): string {
   return objectKey(joinKey(dest.prefix, folder.prefix, relPath));

@@ -3,7 +3,6 @@
 // (the UI and `hoist jobs` show it), done by the watcher rather than the scheduler; if the copy
 // cannot be made the job falls back to an ordinary upload.
 import fs from 'node:fs';
-import path from 'node:path';
 import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
@@ -14,6 +13,7 @@ import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
+import { pathUnder } from './object-key.js';
 import type { FileSnapshot } from './stability.js';
 
 /** The ETag of the object a record stands for, when that object is known to be whole in the bucket. */
@@ -29,7 +29,7 @@ export function uploadedEtag(r: WatchedFileView): string | null {
 export async function renamedFrom(candidates: readonly WatchedFileView[], snap: FileSnapshot, self: { folderId: number; relPath: string }): Promise<WatchedFileView | null> {
   for (const c of candidates) {
     if (c.inode !== snap.inode || (c.folderId === self.folderId && c.relPath === self.relPath) || !uploadedEtag(c)) continue;
-    const gone = await fs.promises.access(path.join(c.folderPath, ...c.relPath.split('/'))).then(() => false, () => true);
+    const gone = await fs.promises.access(pathUnder(c.folderPath, c.relPath)).then(() => false, () => true);
     if (gone) return c;
   }
   return null;
@@ -83,7 +83,7 @@ export class RenameCopier {
         plan.parts,
       );
       this.store.transition(job.id, ['queued'], 'running');
-      this.store.addEvent(job.id, 'copy-started', `Renamed or moved from ${path.join(c.from.folderPath, c.from.relPath)}: copying s3://${c.dest.bucket}/${c.from.key} server-side instead of uploading again.`);
+      this.store.addEvent(job.id, 'copy-started', `Renamed or moved from ${pathUnder(c.from.folderPath, c.from.relPath)}: copying s3://${c.dest.bucket}/${c.from.key} server-side instead of uploading again.`);
       return this.store.getJob(job.id)!;
     })();
   }
