@@ -51,6 +51,11 @@ export function planParts(fileSize: number, settings: PlanSettings): PartPlan {
 }
 
 /** Consecutive parts of `partSize` bytes (the last one shorter) covering the file. */
+/** The part size a multipart upload of this size would use, whatever the single-PUT threshold (to match an ETag made by our parts). */
+export function multipartPartSize(fileSize: number, settings: PlanSettings): number {
+  return planParts(fileSize, { ...settings, singlePutThreshold: 0 }).partSize;
+}
+
 export function splitIntoParts(fileSize: number, partSize: number): PlannedPart[] {
   const parts: PlannedPart[] = [];
   for (let offset = 0, n = 1; offset < fileSize; offset += partSize, n++) {

@@ -12,7 +12,7 @@ import { toHoistError } from '../s3/errors.js';
 import type { FolderRecord, FolderStore, OwedCleanup, WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord } from '../store/job-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
-import { planParts } from '../upload/part-plan.js';
+import { multipartPartSize } from '../upload/part-plan.js';
 import type { FileActivity } from './ingest.js';
 import { pathUnder } from './object-key.js';
 import { currentSnapshot, deleteSource, moveSource, type VerifiedBytes } from './source-files.js';
@@ -210,7 +210,7 @@ export class SourceCleanup {
         // Found already there, its ETag matched to the file's bytes when it was adopted (with our part size first, as then).
         if (!r.etag) return { kind: 'not-yet' };
         const dest = this.engine.store.getDestination(r.destinationId);
-        bytes ??= { etag: r.etag, partSizeHints: dest ? [planParts(r.size, { ...dest, singlePutThreshold: 0 }).partSize] : [] };
+        bytes ??= { etag: r.etag, partSizeHints: dest ? [multipartPartSize(r.size, dest)] : [] };
         continue;
       }
       const job = r.jobId ? this.engine.getJob(r.jobId) : undefined;

@@ -13,7 +13,7 @@ import { toHoistError } from '../s3/errors.js';
 import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord, NewJob } from '../store/job-store.js';
 import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
-import { planParts, type PlanSettings } from '../upload/part-plan.js';
+import { multipartPartSize, type PlanSettings } from '../upload/part-plan.js';
 import { GrowingUploads } from './growing.js';
 import { fileMatchesEtag, firstMatchingEtag } from './local-etag.js';
 import { keyFor, pathUnder } from './object-key.js';
@@ -193,7 +193,7 @@ export class Ingest {
       return false;
     }
     if (!head || head.size !== snap.size) return false;
-    const ourPartSize = planParts(snap.size, { ...plan, singlePutThreshold: 0 }).partSize;
+    const ourPartSize = multipartPartSize(snap.size, plan);
     if (!(await fileMatchesEtag(ctx.file, head.etag, [ourPartSize]))) return false;
     if (this.collides(ctx, key)) return true;
     this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'adopted', jobId: null, etag: head.etag });
