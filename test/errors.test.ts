@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ERROR_CODES, HoistError, isRetryable } from '../shared/errors.js';
 import { toHoistError } from '../src-main/engine/s3/errors.js';
-import { backoffDelay, DEFAULT_RETRY } from '../src-main/engine/scheduler.js';
+import { backoffDelay, DEFAULT_RETRY } from '../src-main/engine/backoff.js';
 
 const sdkError = (name: string, status: number) => Object.assign(new Error(`${name} said`), { name, $metadata: { httpStatusCode: status } });
 

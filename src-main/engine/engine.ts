@@ -31,7 +31,7 @@ import { adoptUploads, type AdoptionReport } from './remote/adopt.js';
 import { PacingStore } from './store/pacing-store.js';
 import { planParts } from './upload/part-plan.js';
 import { folderFilter } from './watch/filters.js';
-import { relativePath } from './watch/object-key.js';
+import { joinKey, objectKey, relativePath } from './keys.js';
 import { walkFolder } from './watch/scan.js';
 import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
 
@@ -667,26 +667,6 @@ function listIds(ids: readonly number[], shown = 10): string {
 
 function checkBucketName(bucket: string): void {
   if (!bucket || bucket.length < 3) throw new HoistError('config.invalid', { message: `"${bucket}" is not a valid bucket name (3 to 63 characters).` });
-}
-
-/** Joins key segments with single slashes. */
-export function joinKey(...parts: string[]): string {
-  return parts
-    .filter(Boolean)
-    .map((p, i, all) => (i < all.length - 1 ? p.replace(/\/+$/, '') + '/' : p))
-    .join('')
-    .replace(/^\/+/, '');
-}
-
-/** Keys are NFC (macOS writes NFD names) and at most 1,024 bytes of UTF-8. */
-export function objectKey(raw: string): string {
-  const key = raw.normalize('NFC');
-  if (key.length === 0) throw new HoistError('config.invalid', { message: 'The object key is empty.' });
-  const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > MAX_KEY_BYTES) {
-    throw new HoistError('limits.key-too-long', { message: `The object key is ${bytes} bytes long; S3 allows at most ${MAX_KEY_BYTES}. (${key.slice(0, 60)}…)` });
-  }
-  return key;
 }
 
 /** The user's application-data folder, the same one the desktop app uses. */

@@ -18,23 +18,10 @@ import { formatBytes, planParts } from './upload/part-plan.js';
 import type { ObjectSettings, SourceSnapshot } from './upload/tasks.js';
 import type { BucketMemory } from './upload/token-bucket.js';
 import type { TaskOutcome, WorkerPool } from './upload/worker-pool.js';
-
-export interface RetryPolicy {
-  /** First back-off; each further attempt doubles it (with jitter) up to maxDelayMs. */
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** Attempts of one part before its job counts as failed. */
-  partAttempts: number;
-  /** Failures of a job with a retryable error before it stays failed. */
-  jobAttempts: number;
-  /** Source changes tolerated (restarting the upload each time) before `source.changed` fails the job. */
-  sourceRestarts: number;
-}
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
 
 /** A hash pass cut short loses at most this much reading (a second or so on a fast disk); saving costs one small row. */
 const DEFAULT_HASH_CHECKPOINT_BYTES = 1024 ** 3;
-
-export const DEFAULT_RETRY: RetryPolicy = { baseDelayMs: 500, maxDelayMs: 60_000, partAttempts: 6, jobAttempts: 4, sourceRestarts: 3 };
 
 export interface SchedulerOptions {
   retry?: Partial<RetryPolicy>;
@@ -83,12 +70,6 @@ interface ActiveJob {
 const RATE_WINDOW_MS = 5_000;
 /** Jobs opened at once (stat, create or reconcile); small files need several to keep the lane full. */
 const MAX_PREPARING = 4;
-
-export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  // Equal jitter: never less than half the ceiling, so retries spread without bunching at zero.
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
 
 /** The database's disk filled up (`full`), or takes writes again (`recorded`: parts that waited in memory). */
 export type StorageNotice = { full: true; error: ErrorInfo } | { full: false; recorded: number };

@@ -2,7 +2,7 @@
 // answers 2xx, with back-off, across restarts, always under the same event id.
 import type { JobStore } from '../store/job-store.js';
 import type { OutboxItem, OutboxStore, SettledJobEvent, WebhookKind } from '../store/outbox-store.js';
-import { backoffDelay, type RetryPolicy } from '../scheduler.js';
+import { backoffDelay, type RetryPolicy } from '../backoff.js';
 import { USER_AGENT } from '../app-info.js';
 import { batchPayload, jobPayload, type FolderRef } from './webhook-payloads.js';
 

@@ -14,7 +14,7 @@ import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
 import { FolderStore } from '../store/folder-store.js';
 import { planParts, splitIntoParts } from '../upload/part-plan.js';
-import { keyFor, relativePath } from '../watch/object-key.js';
+import { keyFor, relativePath } from '../keys.js';
 
 export interface AdoptedUpload {
   key: string;

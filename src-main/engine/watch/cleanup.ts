@@ -7,14 +7,14 @@
 import fs from 'node:fs';
 import { HoistError } from '../../../shared/errors.js';
 import type { Engine } from '../engine.js';
-import { backoffDelay, type RetryPolicy } from '../scheduler.js';
+import { backoffDelay, type RetryPolicy } from '../backoff.js';
 import { toHoistError } from '../s3/errors.js';
 import type { FolderRecord, FolderStore, OwedCleanup, WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord } from '../store/job-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { multipartPartSize } from '../upload/part-plan.js';
 import type { FileActivity } from './ingest.js';
-import { pathUnder } from './object-key.js';
+import { pathUnder } from '../keys.js';
 import { currentSnapshot, deleteSource, moveSource, type VerifiedBytes } from './source-files.js';
 import { sameSnapshot, type FileSnapshot } from './stability.js';
 

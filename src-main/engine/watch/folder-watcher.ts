@@ -19,7 +19,7 @@ import type { JobRecord } from '../store/job-store.js';
 import { SourceCleanup, type CleanupRetry } from './cleanup.js';
 import { folderFilter, type FolderFilter } from './filters.js';
 import { Ingest, type FileActivity, type FileContext, type SkippedFile } from './ingest.js';
-import { relativePath } from './object-key.js';
+import { relativePath } from '../keys.js';
 import { RenameCopier } from './renames.js';
 import { linkedDirWanted, walkFolder } from './scan.js';
 import { StabilityTracker, sameSnapshot, snapshotOf, type FileSnapshot } from './stability.js';

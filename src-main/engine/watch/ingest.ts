@@ -16,7 +16,7 @@ import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { multipartPartSize, type PlanSettings } from '../upload/part-plan.js';
 import { GrowingUploads } from './growing.js';
 import { fileMatchesEtag, firstMatchingEtag } from './local-etag.js';
-import { keyFor, pathUnder } from './object-key.js';
+import { keyFor, pathUnder } from '../keys.js';
 import { RenameCopier, renamedFrom, uploadedEtag, type CopyJob } from './renames.js';
 import { sameSnapshot, type FileSnapshot } from './stability.js';
 

@@ -13,7 +13,7 @@ import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
-import { pathUnder } from './object-key.js';
+import { pathUnder } from '../keys.js';
 import type { FileSnapshot } from './stability.js';
 
 /** The ETag of the object a record stands for, when that object is known to be whole in the bucket. */

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FolderFilter } from './filters.js';
-import { relativePath } from './object-key.js';
+import { relativePath } from '../keys.js';
 
 export interface ScannedFile {
   file: string;
