@@ -1,0 +1,38 @@
+// The one way the engine, the CLI and the hosts report what a person may need later (issue 11).
+// Modules take a named logger: `const log = logger('scheduler')`. Where the lines go is decided once
+// per process by whoever owns it (the runtime): until then warnings and errors go to stderr, as
+// process.emitWarning's did.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+}
+
+/** Where log lines go: one function, replaced by setLogSink. */
+export type LogSink = (level: LogLevel, area: string, msg: string, fields?: LogFields) => void;
+
+const stderrSink: LogSink = (level, area, msg) => {
+  if (level === 'warn' || level === 'error') process.stderr.write(`hoist ${area}: ${msg}\n`);
+};
+
+let sink: LogSink = stderrSink;
+
+/** Sends every logger's lines to `next` (null: back to stderr for warnings and errors). */
+export function setLogSink(next: LogSink | null): void {
+  sink = next ?? stderrSink;
+}
+
+/** A logger for one area of the program; cheap, so modules make theirs at load. */
+export function logger(area: string): Logger {
+  return {
+    debug: (msg, fields) => sink('debug', area, msg, fields),
+    info: (msg, fields) => sink('info', area, msg, fields),
+    warn: (msg, fields) => sink('warn', area, msg, fields),
+    error: (msg, fields) => sink('error', area, msg, fields),
+  };
+}
