@@ -2,11 +2,11 @@
 // and automatic concurrency bounds, from the command line (issue 6). Both are kept in the database, so
 // a change made here reaches a `hoist run`, `hoist watch` or the app working the queue within a second.
 import { Command, InvalidArgumentError } from 'commander';
-import { HoistError } from '../shared/errors.js';
-import { MAX_CONCURRENCY } from '../shared/limits.js';
-import type { BandwidthLimit, BandwidthWindow, Destination } from '../shared/types.js';
-import { formatRate, parseRate, parseSchedule } from './engine/bandwidth.js';
-import type { Engine } from './engine/engine.js';
+import { HoistError } from '../../shared/errors.js';
+import { MAX_CONCURRENCY } from '../../shared/limits.js';
+import type { BandwidthLimit, BandwidthWindow, Destination } from '../../shared/types.js';
+import { formatRate, parseRate, parseSchedule } from '../engine/bandwidth.js';
+import type { Engine } from '../engine/engine.js';
 
 export interface PaceCommandDeps {
   openEngine(): Promise<Engine>;

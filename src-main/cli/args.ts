@@ -1,8 +1,8 @@
 // Flag values shared by the `hoist` subcommands, turned into commander's usage errors.
 import { InvalidArgumentError } from 'commander';
-import type { FileHashAlgorithm } from '../shared/states.js';
-import { parseHashList } from './engine/upload/file-hashes.js';
-import { parseSize } from './engine/upload/part-plan.js';
+import type { FileHashAlgorithm } from '../../shared/states.js';
+import { parseHashList } from '../engine/upload/file-hashes.js';
+import { parseSize } from '../engine/upload/part-plan.js';
 
 /** `64MiB`, `5GiB`, … */
 export function sizeArg(v: string): number {

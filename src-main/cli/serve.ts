@@ -6,14 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { HoistError } from '../shared/errors.js';
-import { EngineApi } from './engine/api.js';
-import type { Engine } from './engine/engine.js';
-import { FolderWatcher } from './engine/watch/folder-watcher.js';
-import { startHeadlessHost } from './hosts/headless/host.js';
+import { HoistError } from '../../shared/errors.js';
+import { EngineApi } from '../engine/api.js';
+import type { Engine } from '../engine/engine.js';
+import { FolderWatcher } from '../engine/watch/folder-watcher.js';
+import { startHeadlessHost } from '../hosts/headless/host.js';
 
 /** Where `npm run build` puts the renderer, next to the compiled src-main. */
-export const RENDERER_DIR = fileURLToPath(new URL('../renderer/', import.meta.url));
+export const RENDERER_DIR = fileURLToPath(new URL('../../renderer/', import.meta.url));
 
 function portArg(v: string): number {
   const n = Number(v);

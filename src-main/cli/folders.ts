@@ -3,21 +3,21 @@
 // command line (issues 3 and 8).
 import readline from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { HoistError } from '../shared/errors.js';
+import { HoistError } from '../../shared/errors.js';
 import path from 'node:path';
-import { FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type Priority } from '../shared/states.js';
-import type { Destination, WatchedFolder } from '../shared/types.js';
-import { namedDestination } from './cli-destinations.js';
-import { ProgressView, batchLine, jobLine } from './cli-output.js';
-import { checkWebhookUrl } from './engine/notify/webhook-payloads.js';
-import { hashListArg, sizeArg } from './cli-args.js';
-import { SETTLED_STATES, type Engine } from './engine/engine.js';
-import { copyObject, type ObjectRef } from './engine/s3/copy.js';
-import type { FolderRecord } from './engine/store/folder-store.js';
-import type { JobRecord } from './engine/store/job-store.js';
-import type { CleanupRetry } from './engine/watch/cleanup.js';
-import { formatBytes, parseSize } from './engine/upload/part-plan.js';
-import { DEFAULT_POLL_INTERVAL_MS, FolderWatcher } from './engine/watch/folder-watcher.js';
+import { FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type Priority } from '../../shared/states.js';
+import type { Destination, WatchedFolder } from '../../shared/types.js';
+import { namedDestination } from './destinations.js';
+import { ProgressView, batchLine, jobLine } from './output.js';
+import { checkWebhookUrl } from '../engine/notify/webhook-payloads.js';
+import { hashListArg, sizeArg } from './args.js';
+import { SETTLED_STATES, type Engine } from '../engine/engine.js';
+import { copyObject, type ObjectRef } from '../engine/s3/copy.js';
+import type { FolderRecord } from '../engine/store/folder-store.js';
+import type { JobRecord } from '../engine/store/job-store.js';
+import type { CleanupRetry } from '../engine/watch/cleanup.js';
+import { formatBytes, parseSize } from '../engine/upload/part-plan.js';
+import { DEFAULT_POLL_INTERVAL_MS, FolderWatcher } from '../engine/watch/folder-watcher.js';
 
 export interface FolderCommandDeps {
   /** Opens the engine with the global options (--db, --endpoint, …). */

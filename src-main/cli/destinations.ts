@@ -3,11 +3,11 @@
 // the desktop app does (with the OS keychain), so its destinations take their credentials from an
 // AWS profile (or the standard AWS chain), and it says so.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { HoistError } from '../shared/errors.js';
-import { MAX_CONCURRENCY } from '../shared/limits.js';
-import type { Destination } from '../shared/types.js';
-import type { Engine } from './engine/engine.js';
-import { FolderStore } from './engine/store/folder-store.js';
+import { HoistError } from '../../shared/errors.js';
+import { MAX_CONCURRENCY } from '../../shared/limits.js';
+import type { Destination } from '../../shared/types.js';
+import type { Engine } from '../engine/engine.js';
+import { FolderStore } from '../engine/store/folder-store.js';
 
 export interface DestinationFlags {
   bucket: string;

@@ -1,6 +1,6 @@
 // The `hoist` command: drives the engine from a terminal or a script.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { HoistError, describeError } from '../shared/errors.js';
+import { HoistError, describeError } from '../../shared/errors.js';
 import {
   AMAZON_S3_MAX_OBJECT_SIZE,
   COMPATIBLE_MAX_OBJECT_SIZE,
@@ -11,24 +11,24 @@ import {
   MAX_PARTS,
   MIN_PART_SIZE,
   MAX_PART_SIZE,
-} from '../shared/limits.js';
-import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../shared/states.js';
-import { JOB_STATES } from '../shared/states.js';
-import type { Destination, DestinationInput } from '../shared/types.js';
-import { publicJob, jobLine, uploadLine, batchLine, ProgressView } from './cli-output.js';
-import { publicBatchOf } from './engine/api.js';
-import { hashListArg, sizeArg } from './cli-args.js';
-import { registerServeCommand } from './cli-serve.js';
-import { registerFolderCommands } from './cli-folders.js';
-import { namedDestination, registerDestinationCommands, type DestinationFlags } from './cli-destinations.js';
-import { registerPaceCommands, tuningSummary } from './cli-pace.js';
-import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
-import { adoptionSummary, rebuildSummary } from './engine/rebuild-summary.js';
-import { fromErrorInfo } from './engine/s3/errors.js';
-import { profileExists, resolveAwsSettings, type AwsSettings } from './engine/s3/connection.js';
-import type { SchedulerOptions, StorageNotice } from './engine/scheduler.js';
-import type { JobRecord, RemoteAbort } from './engine/store/job-store.js';
-import { parseSize } from './engine/upload/part-plan.js';
+} from '../../shared/limits.js';
+import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../../shared/states.js';
+import { JOB_STATES } from '../../shared/states.js';
+import type { Destination, DestinationInput } from '../../shared/types.js';
+import { publicJob, jobLine, uploadLine, batchLine, ProgressView } from './output.js';
+import { publicBatchOf } from '../engine/api.js';
+import { hashListArg, sizeArg } from './args.js';
+import { registerServeCommand } from './serve.js';
+import { registerFolderCommands } from './folders.js';
+import { namedDestination, registerDestinationCommands, type DestinationFlags } from './destinations.js';
+import { registerPaceCommands, tuningSummary } from './pace.js';
+import { Engine, SETTLED_STATES, defaultDbPath } from '../engine/engine.js';
+import { adoptionSummary, rebuildSummary } from '../engine/rebuild-summary.js';
+import { fromErrorInfo } from '../engine/s3/errors.js';
+import { profileExists, resolveAwsSettings, type AwsSettings } from '../engine/s3/connection.js';
+import type { SchedulerOptions, StorageNotice } from '../engine/scheduler.js';
+import type { JobRecord, RemoteAbort } from '../engine/store/job-store.js';
+import { parseSize } from '../engine/upload/part-plan.js';
 
 interface GlobalOpts {
   db?: string;

@@ -1,10 +1,10 @@
 // How the `hoist` command shows jobs and progress: a live bar on a terminal, plain lines otherwise.
-import type { JobProgress, MhlBatch, RemoteUpload } from '../shared/types.js';
-import type { JobRecord } from './engine/store/job-store.js';
-import { formatBytes } from './engine/upload/part-plan.js';
+import type { JobProgress, MhlBatch, RemoteUpload } from '../../shared/types.js';
+import type { JobRecord } from '../engine/store/job-store.js';
+import { formatBytes } from '../engine/upload/part-plan.js';
 
 /** The stable `--json` shape of a job: the shared Job contract, without internal columns (the same as the hosts show). */
-export { publicJobOf as publicJob } from './engine/api.js';
+export { publicJobOf as publicJob } from '../engine/api.js';
 
 export function formatRate(bytesPerSecond: number): string {
   return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
