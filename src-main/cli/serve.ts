@@ -5,21 +5,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import { EngineApi } from '../engine/api.js';
 import type { Engine } from '../engine/engine.js';
 import { FolderWatcher } from '../engine/watch/folder-watcher.js';
 import { startHeadlessHost } from '../hosts/headless/host.js';
+import { portArg } from './args.js';
+import { EXIT_OK } from './exit-codes.js';
+import { withEngine, type Globals } from './with-engine.js';
 
 /** Where `npm run build` puts the renderer, next to the compiled src-main. */
 export const RENDERER_DIR = fileURLToPath(new URL('../../renderer/', import.meta.url));
-
-function portArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port from 0 to 65535 (0: any free port)');
-  return n;
-}
 
 /**
  * Opens the address in the default browser without putting the token on a command line (which
@@ -42,51 +39,62 @@ function openInBrowser(url: string): () => void {
   return () => fs.rmSync(dir, { recursive: true, force: true });
 }
 
-export function registerServeCommand(program: Command, openEngine: () => Promise<Engine>): void {
+/**
+ * Everything `hoist serve` starts, in one place: the queue's runner (when no other process works
+ * the queue), the folder watcher, the API and the headless host. Returns how to stop them all.
+ */
+async function startServing(engine: Engine, port: number | undefined): Promise<{ url: string; stop(): Promise<void> }> {
+  const started = engine.start();
+  if (!started.ok) {
+    process.stderr.write(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this UI commands it, but live progress and watch folders run in that process.\n`);
+  }
+  // Folders are listed and changed through the database by any process; only the one that works
+  // the queue watches them, so no file is decided twice.
+  const folders = new FolderWatcher(engine);
+  folders.on('skipped', (s) => process.stderr.write(`hoist: skipped ${s.path}: ${s.message}\n`));
+  folders.on('notice', (n) => process.stderr.write(`hoist: folder ${n.folderId}: ${n.message}\n`));
+  if (started.ok) await folders.start();
+  const api = new EngineApi(engine, { folders });
+  const host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, ...(port !== undefined ? { port } : {}) }).catch(async (err: NodeJS.ErrnoException) => {
+    api.dispose();
+    await folders.stop();
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      throw new HoistError('config.invalid', { message: `Port ${port} cannot be used (${err.code === 'EADDRINUSE' ? 'another program listens there' : 'not permitted'}); choose another with --port, or 0 for any free port.` });
+    }
+    throw err;
+  });
+  return {
+    url: host.url,
+    async stop() {
+      await host.close();
+      api.dispose();
+      await folders.stop();
+    },
+  };
+}
+
+export function registerServeCommand(program: Command, globals: Globals): void {
   program
     .command('serve')
     .description('serve the Hoist UI on 127.0.0.1 (behind a token it prints) and work the queue, until Ctrl-C')
     .option('--port <n>', 'port to listen on (default: any free port)', portArg)
     .option('--open', 'open the address in the default browser')
     .action(async (o: { port?: number; open?: boolean }) => {
-      const engine = await openEngine();
-      const started = engine.start();
-      if (!started.ok) {
-        process.stderr.write(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this UI commands it, but live progress and watch folders run in that process.\n`);
-      }
-      // Folders are listed and changed through the database by any process; only the one that works
-      // the queue watches them, so no file is decided twice.
-      const folders = new FolderWatcher(engine);
-      folders.on('skipped', (s) => process.stderr.write(`hoist: skipped ${s.path}: ${s.message}\n`));
-      folders.on('notice', (n) => process.stderr.write(`hoist: folder ${n.folderId}: ${n.message}\n`));
-      if (started.ok) await folders.start();
-      const api = new EngineApi(engine, { folders });
-      const host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, ...(o.port !== undefined ? { port: o.port } : {}) }).catch(async (err: NodeJS.ErrnoException) => {
-        api.dispose();
-        await folders.stop();
-        await engine.close();
-        if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
-          throw new HoistError('config.invalid', { message: `Port ${o.port} cannot be used (${err.code === 'EADDRINUSE' ? 'another program listens there' : 'not permitted'}); choose another with --port, or 0 for any free port.` });
-        }
-        throw err;
+      await withEngine(globals(), async (engine, scope) => {
+        const served = await startServing(engine, o.port);
+        if (!fs.existsSync(path.join(RENDERER_DIR, 'index.html'))) process.stderr.write(`hoist: the UI is not built (${RENDERER_DIR}); run \`npm run build\`.\n`);
+        // The address alone on stdout, so a script can read it; the rest goes to stderr.
+        process.stdout.write(`${served.url}\n`);
+        process.stderr.write('Hoist is serving its UI at the address above (this machine only). Ctrl-C stops; uploads pause and resume at the next start.\n');
+        const forgetOpener = o.open ? openInBrowser(served.url) : () => undefined;
+        // Ctrl-C is how serving ends (exit 0); the engine closes after what was started here stops.
+        scope.onInterrupt(async (signal) => {
+          process.stderr.write(`hoist: ${signal}: stopping cleanly.\n`);
+          forgetOpener();
+          await served.stop();
+        }, EXIT_OK);
+        // Runs until then: the server keeps the process alive.
+        await new Promise<never>(() => undefined);
       });
-      if (!fs.existsSync(path.join(RENDERER_DIR, 'index.html'))) process.stderr.write(`hoist: the UI is not built (${RENDERER_DIR}); run \`npm run build\`.\n`);
-      // The address alone on stdout, so a script can read it; the rest goes to stderr.
-      process.stdout.write(`${host.url}\n`);
-      process.stderr.write('Hoist is serving its UI at the address above (this machine only). Ctrl-C stops; uploads pause and resume at the next start.\n');
-      const forgetOpener = o.open ? openInBrowser(host.url) : () => undefined;
-
-      const signal = await new Promise<string>((resolve) => {
-        process.once('SIGINT', () => resolve('interrupted'));
-        process.once('SIGTERM', () => resolve('terminated'));
-      });
-      // A second Ctrl-C while stopping leaves at once; the next start resumes from the database.
-      process.once('SIGINT', () => process.exit(130));
-      process.stderr.write(`hoist: ${signal}: stopping cleanly.\n`);
-      forgetOpener();
-      await host.close();
-      api.dispose();
-      await folders.stop();
-      await engine.close();
     });
 }
