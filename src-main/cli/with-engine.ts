@@ -61,38 +61,61 @@ export function storageLine(s: StorageNotice): string {
   return `hoist: the database has room again${s.recorded ? ` (${s.recorded} acknowledged part(s) recorded)` : ''}; uploads go on.\n`;
 }
 
-/** Runs `fn` with an open engine and closes the engine afterwards, whatever happened. */
+/**
+ * Ctrl-C and SIGTERM while a command has its engine open: the command's stop functions run, the
+ * engine closes, and the process exits; a second signal exits at once.
+ */
+class Interrupts implements CommandScope {
+  happened = false;
+  private readonly stops: Array<(signal: StopSignal) => void | Promise<void>> = [];
+  private status = EXIT_INTERRUPTED;
+  private readonly onSigint = () => this.handle('interrupted');
+  private readonly onSigterm = () => this.handle('terminated');
+
+  constructor(private readonly close: () => Promise<void>) {
+    process.on('SIGINT', this.onSigint);
+    process.on('SIGTERM', this.onSigterm);
+  }
+
+  onInterrupt(stop: (signal: StopSignal) => void | Promise<void>, status = EXIT_INTERRUPTED): void {
+    this.stops.push(stop);
+    this.status = status;
+  }
+
+  /** The command ended by itself: signals are the default kind again. */
+  dispose(): void {
+    if (this.happened) return; // the exit below is still on its way
+    process.off('SIGINT', this.onSigint);
+    process.off('SIGTERM', this.onSigterm);
+  }
+
+  private handle(signal: StopSignal): void {
+    if (this.happened) process.exit(EXIT_INTERRUPTED);
+    this.happened = true;
+    void (async () => {
+      for (const stop of this.stops) {
+        try {
+          await stop(signal);
+        } catch (err) {
+          log.warn(`stopping after ${signal} went wrong: ${(err as Error)?.message ?? String(err)}`);
+        }
+      }
+      await this.close().catch((err: unknown) => log.error(`could not close the job database cleanly: ${(err as Error)?.message ?? String(err)}`));
+      // Leftover sockets of a stopped upload must not keep the process alive.
+      process.exit(this.status);
+    })();
+  }
+}
+
+/** Runs `fn` with an open engine and closes the engine afterwards (awaited), whatever happened. */
 export async function withEngine<T>(g: GlobalOpts, fn: (engine: Engine, scope: CommandScope) => Promise<T>): Promise<T> {
   // AWS_CA_BUNDLE, or the profile's ca_bundle, as the AWS tools read them.
   const { caBundle } = await resolveAwsSettings({ profile: g.profile ?? null, endpoint: g.endpoint ?? null });
   const engine = new Engine({ dbPath: dbPathOf(g), scheduler: { ...schedulerOptionsFromEnv(), caBundle } });
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= engine.close());
-
-  const stops: Array<(signal: StopSignal) => void | Promise<void>> = [];
-  let interruptStatus = EXIT_INTERRUPTED;
-  let interrupted = false;
-  const onSignal = (signal: StopSignal) => {
-    if (interrupted) process.exit(EXIT_INTERRUPTED);
-    interrupted = true;
-    void (async () => {
-      for (const stop of stops) await Promise.resolve(stop(signal)).catch(() => undefined);
-      await close().catch((err: unknown) => log.error(`could not close the job database cleanly: ${(err as Error)?.message ?? String(err)}`));
-      // Leftover sockets of a stopped upload must not keep the process alive.
-      process.exit(interruptStatus);
-    })();
-  };
-  const onSigint = () => onSignal('interrupted');
-  const onSigterm = () => onSignal('terminated');
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
-  const scope: CommandScope = {
-    onInterrupt(stop, status = EXIT_INTERRUPTED) {
-      stops.push(stop);
-      interruptStatus = status;
-    },
-  };
-
+  const interrupts = new Interrupts(close);
+  let failed = false;
   try {
     engine.on('storage', (s) => process.stderr.write(storageLine(s)));
     if (engine.rebuilt) {
@@ -101,14 +124,15 @@ export async function withEngine<T>(g: GlobalOpts, fn: (engine: Engine, scope: C
       const adoptions = await engine.adoptAfterRebuild();
       for (const line of rebuildSummary(engine.rebuilt, adoptions)) process.stderr.write(`hoist: ${line}\n`);
     }
-    return await fn(engine, scope);
+    return await fn(engine, interrupts);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    if (!interrupted) {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigterm);
-    }
-    await close();
-    // After a signal the interrupt path above ends the process; nothing is said after it.
-    if (interrupted) await new Promise<never>(() => undefined);
+    interrupts.dispose();
+    // What made the command fail is what the user sees, not a close that failed after it.
+    await (failed ? close().catch(() => undefined) : close());
+    // After a signal the interrupt path ends the process; nothing more is said.
+    if (interrupts.happened) await new Promise<never>(() => undefined);
   }
 }
