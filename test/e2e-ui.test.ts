@@ -12,7 +12,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { CreateMultipartUploadCommand, PutBucketLifecycleConfigurationCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { RENDERER_DIR } from '../src-main/cli-serve.js';
+import { RENDERER_DIR } from '../src-main/cli/serve.js';
 import { EngineApi } from '../src-main/engine/api.js';
 import type { Engine } from '../src-main/engine/engine.js';
 import { requireMhlHash } from '../src-main/engine/mhl/manifest.js';

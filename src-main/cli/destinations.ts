@@ -2,48 +2,14 @@
 // with its own credentials. The command line never stores a secret key: it cannot seal one the way
 // the desktop app does (with the OS keychain), so its destinations take their credentials from an
 // AWS profile (or the standard AWS chain), and it says so.
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { HoistError } from '../shared/errors.js';
-import { MAX_CONCURRENCY } from '../shared/limits.js';
-import type { Destination } from '../shared/types.js';
-import type { Engine } from './engine/engine.js';
-import { FolderStore } from './engine/store/folder-store.js';
-
-export interface DestinationFlags {
-  bucket: string;
-  prefix?: string;
-  concurrency?: number;
-  storageClass?: string;
-  sse?: string;
-  sseKmsKeyId?: string;
-}
-
-export interface DestinationCommandDeps {
-  openEngine(): Promise<Engine>;
-  /** Makes a new destination of that name from the flags and the global --endpoint, --region, --profile, --path-style. */
-  addDestination(engine: Engine, name: string, flags: DestinationFlags): Promise<Destination>;
-}
-
-const MAX_NAME = 200;
-
-function nameArg(v: string): string {
-  const name = v.trim();
-  if (name.length === 0 || name.length > MAX_NAME) throw new InvalidArgumentError(`a destination name is 1 to ${MAX_NAME} characters`);
-  return name;
-}
-
-function concurrencyArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_CONCURRENCY}`);
-  return n;
-}
-
-/** The destination of that name, or a clear refusal. */
-export function namedDestination(engine: Engine, name: string): Destination {
-  const dest = engine.store.getDestinationByName(name);
-  if (!dest) throw new HoistError('config.invalid', { message: `There is no destination named "${name}" (see \`hoist destinations list\`; add one with \`hoist destinations add ${name} --bucket B\`).` });
-  return dest;
-}
+import { Option, type Command } from 'commander';
+import { HoistError } from '../../shared/errors.js';
+import type { Destination } from '../../shared/types.js';
+import { FolderStore } from '../engine/store/folder-store.js';
+import { concurrencyArg, nameArg } from './args.js';
+import { addNamedDestination, namedDestination, type DestinationFlags } from './destination-of.js';
+import { printJson, printList } from './output.js';
+import { withEngine, type Globals } from './with-engine.js';
 
 /** Where a destination's credentials come from, in words. */
 export function credentialsOf(d: Destination): string {
@@ -51,7 +17,7 @@ export function credentialsOf(d: Destination): string {
   return d.profile ? `AWS profile ${d.profile}` : 'the default AWS chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, ~/.aws default)';
 }
 
-function destinationLine(d: Destination, folders: number[]): string {
+export function destinationLine(d: Destination, folders: number[]): string {
   const facts = [
     d.endpoint ?? `Amazon S3 ${d.region}`,
     d.endpoint ? d.region : '',
@@ -64,7 +30,7 @@ function destinationLine(d: Destination, folders: number[]): string {
   return `${d.name}  s3://${d.bucket}/${d.prefix}  (${facts.join('; ')})`;
 }
 
-export function registerDestinationCommands(program: Command, deps: DestinationCommandDeps): void {
+export function registerDestinationCommands(program: Command, globals: Globals): void {
   const destinations = program.command('destinations').description('named destinations: a bucket on an endpoint, with its own credentials');
 
   destinations
@@ -85,14 +51,11 @@ export function registerDestinationCommands(program: Command, deps: DestinationC
         'Example: hoist destinations add archive --bucket masters --endpoint https://s3.example.com --path-style --profile archive',
     )
     .action(async (name: string, o: DestinationFlags & { json?: boolean }) => {
-      const engine = await deps.openEngine();
-      try {
-        const dest = await deps.addDestination(engine, name, o);
-        if (o.json) process.stdout.write(JSON.stringify({ destination: dest }, null, 2) + '\n');
+      await withEngine(globals(), async (engine) => {
+        const dest = await addNamedDestination(engine, globals(), name, o);
+        if (o.json) printJson({ destination: dest });
         else process.stderr.write(`added destination ${destinationLine(dest, [])}\n`);
-      } finally {
-        await engine.close();
-      }
+      });
     });
 
   destinations
@@ -100,16 +63,11 @@ export function registerDestinationCommands(program: Command, deps: DestinationC
     .description('the destinations, with where their credentials come from and the folders that send to them')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
-      const engine = await deps.openEngine();
-      try {
+      await withEngine(globals(), async (engine) => {
         const folders = new FolderStore(engine.store.db);
         const list = engine.store.listDestinations().map((d) => ({ ...d, folders: folders.foldersOfDestination(d.id).map((f) => f.id) }));
-        if (o.json) process.stdout.write(JSON.stringify({ destinations: list }, null, 2) + '\n');
-        else if (list.length === 0) process.stdout.write('no destinations (add one with `hoist destinations add NAME --bucket B`)\n');
-        else for (const d of list) process.stdout.write(destinationLine(d, d.folders) + '\n');
-      } finally {
-        await engine.close();
-      }
+        printList(o.json, 'destinations', list, (d) => destinationLine(d, d.folders), 'no destinations (add one with `hoist destinations add NAME --bucket B`)');
+      });
     });
 
   destinations
@@ -117,8 +75,7 @@ export function registerDestinationCommands(program: Command, deps: DestinationC
     .description('remove a destination and its finished jobs; refused while a folder or an unfinished job uses it')
     .argument('<name>', 'its name', nameArg)
     .action(async (name: string) => {
-      const engine = await deps.openEngine();
-      try {
+      await withEngine(globals(), async (engine) => {
         const dest = namedDestination(engine, name);
         if (dest.credentials === 'saved') {
           // Its sealed keys live in the app's keychain store; removed here they would be left behind.
@@ -126,8 +83,6 @@ export function registerDestinationCommands(program: Command, deps: DestinationC
         }
         engine.removeDestination(dest.id);
         process.stderr.write(`removed destination ${name}\n`);
-      } finally {
-        await engine.close();
-      }
+      });
     });
 }

@@ -1,34 +1,15 @@
 // `hoist limit` and `hoist tune`: bandwidth limits (global or per destination, with a daily schedule)
 // and automatic concurrency bounds, from the command line (issue 6). Both are kept in the database, so
 // a change made here reaches a `hoist run`, `hoist watch` or the app working the queue within a second.
-import { Command, InvalidArgumentError } from 'commander';
-import { HoistError } from '../shared/errors.js';
-import { MAX_CONCURRENCY } from '../shared/limits.js';
-import type { BandwidthLimit, BandwidthWindow, Destination } from '../shared/types.js';
-import { formatRate, parseRate, parseSchedule } from './engine/bandwidth.js';
-import type { Engine } from './engine/engine.js';
-
-export interface PaceCommandDeps {
-  openEngine(): Promise<Engine>;
-}
-
-function countArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_CONCURRENCY}`);
-  return n;
-}
-
-/** A destination by id, by name, or by bucket when only one destination has that bucket. */
-export function findDestination(engine: Engine, which: string): Destination {
-  const all = engine.store.listDestinations();
-  const found =
-    all.find((d) => String(d.id) === which) ??
-    all.find((d) => d.name === which) ??
-    (all.filter((d) => d.bucket === which).length === 1 ? all.find((d) => d.bucket === which) : undefined);
-  if (found) return found;
-  const known = all.map((d) => `${d.id} (${d.name})`).join(', ') || 'none yet: an upload to a bucket makes one';
-  throw new HoistError('config.invalid', { message: `There is no destination "${which}" (by id, name or bucket). Destinations: ${known}.` });
-}
+import type { Command } from 'commander';
+import { HoistError } from '../../shared/errors.js';
+import type { BandwidthLimit, BandwidthWindow } from '../../shared/types.js';
+import { formatRate, parseRate, parseSchedule } from '../engine/bandwidth.js';
+import type { Engine } from '../engine/engine.js';
+import { concurrencyArg } from './args.js';
+import { findDestination } from './destination-of.js';
+import { printJson } from './output.js';
+import { withEngine, type Globals } from './with-engine.js';
 
 function windowText(w: BandwidthWindow): string {
   return `${w.from}-${w.to} ${formatRate(w.bytesPerSecond)}`;
@@ -39,7 +20,7 @@ function limitLine(l: BandwidthLimit, name: string): string {
   return `${name.padEnd(28)} ${formatRate(l.bytesPerSecond)}${schedule}; now ${formatRate(l.effectiveBytesPerSecond)}`;
 }
 
-export function registerPaceCommands(program: Command, deps: PaceCommandDeps): void {
+export function registerPaceCommands(program: Command, globals: Globals): void {
   program
     .command('limit')
     .description('show or set the bandwidth limit, for all uploads or one destination; running uploads follow within a second')
@@ -48,8 +29,7 @@ export function registerPaceCommands(program: Command, deps: PaceCommandDeps): v
     .option('--schedule <windows>', 'daily windows with their own rate, local time, e.g. "20:00-06:00=unlimited,12:00-13:00=100MB/s" ("" removes them)')
     .option('--json', 'print the limits as JSON')
     .action(async (rate: string | undefined, o: { destination?: string; schedule?: string; json?: boolean }) => {
-      const engine = await deps.openEngine();
-      try {
+      await withEngine(globals(), async (engine) => {
         if (rate !== undefined || o.schedule !== undefined) {
           const destinationId = o.destination ? findDestination(engine, o.destination).id : null;
           const current = engine.bandwidthLimits().find((l) => l.destinationId === destinationId);
@@ -64,27 +44,24 @@ export function registerPaceCommands(program: Command, deps: PaceCommandDeps): v
         const names = new Map(engine.store.listDestinations().map((d) => [d.id, d.name]));
         const limits = engine.bandwidthLimits();
         if (o.json) {
-          process.stdout.write(JSON.stringify({ limits: limits.map((l) => ({ ...l, destination: l.destinationId === null ? null : names.get(l.destinationId) ?? null })) }, null, 2) + '\n');
+          printJson({ limits: limits.map((l) => ({ ...l, destination: l.destinationId === null ? null : names.get(l.destinationId) ?? null })) });
           return;
         }
         if (!limits.some((l) => l.destinationId === null)) process.stdout.write(`${'all uploads'.padEnd(28)} unlimited\n`);
         for (const l of limits) process.stdout.write(limitLine(l, l.destinationId === null ? 'all uploads' : (names.get(l.destinationId) ?? `destination ${l.destinationId}`)) + '\n');
-      } finally {
-        await engine.close();
-      }
+      });
     });
 
   program
     .command('tune')
     .description('automatic concurrency for a destination: parts in flight rise while throughput does, fall on SlowDown or errors, within MIN..MAX')
     .argument('[destination]', 'id, name or bucket (no destination: show every destination\'s setting)')
-    .option('--min <n>', 'fewest parts in flight', countArg)
-    .option('--max <n>', 'most parts in flight', countArg)
+    .option('--min <n>', 'fewest parts in flight', concurrencyArg)
+    .option('--max <n>', 'most parts in flight', concurrencyArg)
     .option('--off', 'back to the fixed concurrency (--concurrency of hoist upload)')
     .option('--json', 'print the settings as JSON')
     .action(async (which: string | undefined, o: { min?: number; max?: number; off?: boolean; json?: boolean }) => {
-      const engine = await deps.openEngine();
-      try {
+      await withEngine(globals(), async (engine) => {
         if (which !== undefined) {
           const dest = findDestination(engine, which);
           if (o.off) engine.setConcurrencyBounds(dest.id, null);
@@ -99,7 +76,7 @@ export function registerPaceCommands(program: Command, deps: PaceCommandDeps): v
         const bounds = new Map(engine.concurrencyBounds().map((b) => [b.destinationId, b]));
         const rows = engine.store.listDestinations().map((d) => ({ destinationId: d.id, destination: d.name, concurrency: d.concurrency, automatic: bounds.get(d.id) ?? null }));
         if (o.json) {
-          process.stdout.write(JSON.stringify({ destinations: rows }, null, 2) + '\n');
+          printJson({ destinations: rows });
           return;
         }
         if (rows.length === 0) process.stdout.write('no destinations yet: an upload to a bucket makes one\n');
@@ -107,9 +84,7 @@ export function registerPaceCommands(program: Command, deps: PaceCommandDeps): v
           const how = r.automatic ? `automatic, ${r.automatic.min}..${r.automatic.max} parts in flight` : `fixed, ${r.concurrency} parts in flight`;
           process.stdout.write(`${String(r.destinationId).padStart(4)}  ${r.destination.padEnd(28)} ${how}\n`);
         }
-      } finally {
-        await engine.close();
-      }
+      });
     });
 }
 

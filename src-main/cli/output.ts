@@ -1,10 +1,10 @@
 // How the `hoist` command shows jobs and progress: a live bar on a terminal, plain lines otherwise.
-import type { JobProgress, MhlBatch, RemoteUpload } from '../shared/types.js';
-import type { JobRecord } from './engine/store/job-store.js';
-import { formatBytes } from './engine/upload/part-plan.js';
+import type { JobProgress, MhlBatch, RemoteUpload } from '../../shared/types.js';
+import type { JobRecord, RemoteAbort } from '../engine/store/job-store.js';
+import { formatBytes } from '../engine/upload/part-plan.js';
 
 /** The stable `--json` shape of a job: the shared Job contract, without internal columns (the same as the hosts show). */
-export { publicJobOf as publicJob } from './engine/api.js';
+export { publicJobOf as publicJob } from '../engine/api.js';
 
 export function formatRate(bytesPerSecond: number): string {
   return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
@@ -38,6 +38,26 @@ export function batchLine(b: MhlBatch): string {
 
 export function uploadLine(u: RemoteUpload): string {
   return `${(u.jobId === null ? 'orphan' : `job ${u.jobId}`).padEnd(9)} ${u.initiated ?? '-'}  s3://${u.bucket}/${u.key}  ${u.uploadId}`;
+}
+
+/** An upload left on the server because its abort was refused or could not reach it: said plainly, with what the server said. */
+export function owedAbortText(a: RemoteAbort): string {
+  return (
+    `hoist: the multipart upload ${a.uploadId} (s3://${a.bucket}/${a.key}${a.jobId ? `, job ${a.jobId}` : ''}, ${a.reason}) is not aborted yet: ${a.lastError ?? 'not tried yet'}\n` +
+    '  Its parts stay on the server (and are billed) until then; Hoist tries again whenever it works the queue (hoist run, hoist watch, the app).\n'
+  );
+}
+
+/** Prints a command's JSON result: the stable shapes of docs/cli.md. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A listing: `{ KEY: [...] }` with --json, else a line per item on stdout, or `empty` when there is none. */
+export function printList<T>(json: boolean | undefined, key: string, items: T[], line: (item: T) => string, empty: string, toJson: (item: T) => unknown = (item) => item): void {
+  if (json) printJson({ [key]: items.map(toJson) });
+  else if (items.length === 0) process.stdout.write(empty + '\n');
+  else for (const item of items) process.stdout.write(line(item) + '\n');
 }
 
 /** Totals over the jobs a command waits for: acknowledged bytes plus bytes on the wire. */

@@ -1,0 +1,93 @@
+// `hoist uploads list|parts|abort|adopt|abort-orphans`: the multipart uploads a bucket holds,
+// whether a job of ours owns them or not (orphans are billed until aborted).
+import type { Command } from 'commander';
+import { adoptionSummary } from '../engine/rebuild-summary.js';
+import { fromErrorInfo } from '../engine/s3/errors.js';
+import { intArg, parseAge } from './args.js';
+import { destinationFor } from './destination-of.js';
+import { printJson, printList, uploadLine } from './output.js';
+import { withEngine, type Globals } from './with-engine.js';
+
+const pageSizeArg = intArg(1, 1000);
+
+export function registerBucketUploadCommands(program: Command, globals: Globals): void {
+  const uploads = program.command('uploads').description('multipart uploads in progress on a bucket');
+
+  uploads
+    .command('list')
+    .description('every in-progress multipart upload (all pages), marked as a job of ours or an orphan')
+    .requiredOption('--bucket <bucket>', 'bucket')
+    .option('--prefix <prefix>', 'only keys under this prefix', '')
+    .option('--page-size <n>', 'uploads per ListMultipartUploads page', pageSizeArg)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { bucket: string; prefix: string; pageSize?: number; json?: boolean }) => {
+      await withEngine(globals(), async (engine) => {
+        const list = await engine.listUploads(await destinationFor(engine, globals(), o), o.prefix, o.pageSize);
+        printList(o.json, 'uploads', list, uploadLine, 'no multipart uploads in progress');
+      });
+    });
+
+  uploads
+    .command('parts')
+    .description('the parts the server holds for one upload (all pages)')
+    .requiredOption('--bucket <bucket>', 'bucket')
+    .requiredOption('--key <key>', 'object key')
+    .requiredOption('--upload-id <id>', 'upload id')
+    .option('--page-size <n>', 'parts per ListParts page', pageSizeArg)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { bucket: string; key: string; uploadId: string; pageSize?: number; json?: boolean }) => {
+      await withEngine(globals(), async (engine) => {
+        const parts = await engine.listRemoteParts(await destinationFor(engine, globals(), o), o.key, o.uploadId, o.pageSize);
+        if (o.json) printJson({ parts });
+        else for (const p of parts) process.stdout.write(`${String(p.partNumber).padStart(5)}  ${String(p.size).padStart(12)}  ${p.etag}  ${p.lastModified ?? ''}\n`);
+      });
+    });
+
+  uploads
+    .command('abort')
+    .description('abort one multipart upload (a job that owns it is cancelled)')
+    .requiredOption('--bucket <bucket>', 'bucket')
+    .requiredOption('--key <key>', 'object key')
+    .requiredOption('--upload-id <id>', 'upload id')
+    .action(async (o: { bucket: string; key: string; uploadId: string }) => {
+      await withEngine(globals(), async (engine) => {
+        await engine.abortUpload(await destinationFor(engine, globals(), o), o.key, o.uploadId);
+        process.stderr.write(`aborted ${o.uploadId}\n`);
+      });
+    });
+
+  uploads
+    .command('adopt')
+    .description('take up uploads no job owns whose keys map to watched files (done by itself after a database rebuild)')
+    .requiredOption('--bucket <bucket>', 'bucket')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { bucket: string; json?: boolean }) => {
+      await withEngine(globals(), async (engine) => {
+        const report = await engine.adoptUploads(await destinationFor(engine, globals(), o));
+        if (report.error) throw fromErrorInfo(report.error);
+        if (o.json) printJson(report);
+        else for (const line of adoptionSummary([report])) process.stderr.write(`${line}\n`);
+        if (!o.json && report.adopted.length === 0 && report.left.length === 0) process.stderr.write('no upload in progress without a job\n');
+      });
+    });
+
+  uploads
+    .command('abort-orphans')
+    .description('abort every upload that no live Hoist job owns')
+    .requiredOption('--bucket <bucket>', 'bucket')
+    .option('--prefix <prefix>', 'only keys under this prefix', '')
+    .option('--older-than <age>', 'only uploads begun longer ago than this (7d, 12h, 30m, 45s)', parseAge)
+    .option('--page-size <n>', 'uploads per ListMultipartUploads page', pageSizeArg)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { bucket: string; prefix: string; olderThan?: number; pageSize?: number; json?: boolean }) => {
+      await withEngine(globals(), async (engine) => {
+        const r = await engine.abortOrphans(await destinationFor(engine, globals(), o), {
+          prefix: o.prefix,
+          ...(o.olderThan !== undefined ? { olderThanMs: o.olderThan } : {}),
+          ...(o.pageSize ? { pageSize: o.pageSize } : {}),
+        });
+        if (o.json) printJson(r);
+        else process.stderr.write(`aborted ${r.aborted.length} orphan upload(s); kept ${r.kept.length}\n`);
+      });
+    });
+}

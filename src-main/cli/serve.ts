@@ -1,0 +1,100 @@
+// `hoist serve`: the desktop app without Electron. Works the queue and the watch folders, and
+// serves the UI on 127.0.0.1 behind a token, until Ctrl-C, which pauses cleanly.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { HoistError } from '../../shared/errors.js';
+import { EngineApi } from '../engine/api.js';
+import type { Engine } from '../engine/engine.js';
+import { FolderWatcher } from '../engine/watch/folder-watcher.js';
+import { startHeadlessHost } from '../hosts/headless/host.js';
+import { portArg } from './args.js';
+import { EXIT_OK } from './exit-codes.js';
+import { withEngine, type Globals } from './with-engine.js';
+
+/** Where `npm run build` puts the renderer, next to the compiled src-main. */
+export const RENDERER_DIR = fileURLToPath(new URL('../../renderer/', import.meta.url));
+
+/**
+ * Opens the address in the default browser without putting the token on a command line (which
+ * other users of the machine can read): the opener gets a private file that redirects to it.
+ */
+function openInBrowser(url: string): () => void {
+  let dir: string;
+  try {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-open-'));
+    const page = path.join(dir, 'open.html');
+    fs.writeFileSync(page, `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${url}"><title>Hoist</title>`, { mode: 0o600 });
+    const [command, args] =
+      process.platform === 'darwin' ? ['open', [page]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', page]] : ['xdg-open', [page]];
+    const child = spawn(command as string, args as string[], { stdio: 'ignore', detached: true });
+    child.on('error', () => undefined); // no browser here: the printed address still works
+    child.unref();
+  } catch {
+    return () => undefined;
+  }
+  return () => fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Everything `hoist serve` starts, in one place: the queue's runner (when no other process works
+ * the queue), the folder watcher, the API and the headless host. Returns how to stop them all.
+ */
+async function startServing(engine: Engine, port: number | undefined): Promise<{ url: string; stop(): Promise<void> }> {
+  const started = engine.start();
+  if (!started.ok) {
+    process.stderr.write(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this UI commands it, but live progress and watch folders run in that process.\n`);
+  }
+  // Folders are listed and changed through the database by any process; only the one that works
+  // the queue watches them, so no file is decided twice.
+  const folders = new FolderWatcher(engine);
+  folders.on('skipped', (s) => process.stderr.write(`hoist: skipped ${s.path}: ${s.message}\n`));
+  folders.on('notice', (n) => process.stderr.write(`hoist: folder ${n.folderId}: ${n.message}\n`));
+  if (started.ok) await folders.start();
+  const api = new EngineApi(engine, { folders });
+  const host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, ...(port !== undefined ? { port } : {}) }).catch(async (err: NodeJS.ErrnoException) => {
+    api.dispose();
+    await folders.stop();
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      throw new HoistError('config.invalid', { message: `Port ${port} cannot be used (${err.code === 'EADDRINUSE' ? 'another program listens there' : 'not permitted'}); choose another with --port, or 0 for any free port.` });
+    }
+    throw err;
+  });
+  return {
+    url: host.url,
+    async stop() {
+      await host.close();
+      api.dispose();
+      await folders.stop();
+    },
+  };
+}
+
+export function registerServeCommand(program: Command, globals: Globals): void {
+  program
+    .command('serve')
+    .description('serve the Hoist UI on 127.0.0.1 (behind a token it prints) and work the queue, until Ctrl-C')
+    .option('--port <n>', 'port to listen on (default: any free port)', portArg)
+    .option('--open', 'open the address in the default browser')
+    .action(async (o: { port?: number; open?: boolean }) => {
+      await withEngine(globals(), async (engine, scope) => {
+        const served = await startServing(engine, o.port);
+        if (!fs.existsSync(path.join(RENDERER_DIR, 'index.html'))) process.stderr.write(`hoist: the UI is not built (${RENDERER_DIR}); run \`npm run build\`.\n`);
+        // The address alone on stdout, so a script can read it; the rest goes to stderr.
+        process.stdout.write(`${served.url}\n`);
+        process.stderr.write('Hoist is serving its UI at the address above (this machine only). Ctrl-C stops; uploads pause and resume at the next start.\n');
+        const forgetOpener = o.open ? openInBrowser(served.url) : () => undefined;
+        // Ctrl-C is how serving ends (exit 0); the engine closes after what was started here stops.
+        scope.onInterrupt(async (signal) => {
+          process.stderr.write(`hoist: ${signal}: stopping cleanly.\n`);
+          forgetOpener();
+          await served.stop();
+        }, EXIT_OK);
+        // Runs until then: the server keeps the process alive.
+        await new Promise<never>(() => undefined);
+      });
+    });
+}
