@@ -6,12 +6,13 @@
 import fs from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ErrorCode } from '../../../shared/errors.js';
+import type { FileHashAlgorithm, Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
-import type { Engine } from '../engine.js';
 import * as ops from '../s3/operations.js';
 import { toHoistError } from '../s3/errors.js';
+import type { BatchStore } from '../store/batch-store.js';
 import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder-store.js';
-import type { JobRecord, NewJob } from '../store/job-store.js';
+import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
 import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { multipartPartSize, type PlanSettings } from '../upload/part-plan.js';
 import { GrowingUploads } from './growing.js';
@@ -50,9 +51,33 @@ export interface FileContext {
   relPath: string;
 }
 
+/** The part of an enqueue call a watched file uses (the engine's EnqueueOptions has more). */
+export interface FileEnqueue {
+  destination: Destination;
+  key: string;
+  base: string;
+  hashes: readonly FileHashAlgorithm[];
+  mhl: false | { folderId: number };
+  priority: Priority;
+  singlePutThreshold?: number;
+}
+
+/** What deciding a file needs of the engine (Engine has it): job commands, a client factory, the stores. */
+export interface IngestHost {
+  /** Growing uploads and rename copies make and extend their own job rows (growing.ts, renames.ts). */
+  readonly store: JobStore;
+  readonly batches: Pick<BatchStore, 'batchFor'>;
+  getJob(id: number): JobRecord | undefined;
+  enqueue(paths: readonly string[], o: FileEnqueue): Promise<JobRecord[]>;
+  cancel(id: number): Promise<boolean>;
+  clientFor(dest: Destination): Promise<S3Client>;
+}
+
 export interface IngestHooks {
   skipped(s: SkippedFile): void;
   activity(a: FileActivity): void;
+  /** A job made or moved on here, not by the scheduler: hosts still hear of it. */
+  job(job: JobRecord): void;
   /** A copy runs on after `settle` returns; the watcher waits for it on stop. */
   background(work: Promise<unknown>): void;
 }
@@ -65,7 +90,7 @@ export class Ingest {
   private readonly claimed = new Map<string, string>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: IngestHost,
     private readonly folders: FolderStore,
     private readonly copier: RenameCopier,
     private readonly hooks: IngestHooks,
@@ -145,10 +170,9 @@ export class Ingest {
     return { hashAlgorithms: ctx.folder.hashAlgorithms, mhl: place, batchId };
   }
 
-  /** Jobs made or moved on here, not by the scheduler: hosts still hear of them. */
   private announce(jobId: number): void {
     const job = this.engine.getJob(jobId);
-    if (job) this.engine.emit('job', job);
+    if (job) this.hooks.job(job);
   }
 
   private keyOrSkip(ctx: FileContext, report = true): string | null {
