@@ -107,16 +107,16 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   private started = false;
 
   constructor(
-    private readonly engine: WatchHost,
+    private readonly host: WatchHost,
     private readonly opts: FolderWatcherOptions = {},
   ) {
     super();
-    this.folders = engine.folders;
-    this.sink = opts.events ?? { job: (j) => engine.emit('job', j), batch: (b) => engine.emit('batch', b) };
+    this.folders = host.folders;
+    this.sink = opts.events ?? { job: (j) => host.emit('job', j), batch: (b) => host.emit('batch', b) };
     this.ingest = new Ingest(
-      engine,
+      host,
       this.folders,
-      new RenameCopier(engine.store, opts.copy),
+      new RenameCopier(host.store, opts.copy),
       {
         skipped: (s) => this.emit('skipped', s),
         activity: (a) => this.emit('file', a),
@@ -130,7 +130,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       settled: (folder, relPath) => this.cleanup.consider(folder, relPath),
     });
     this.cleanup = new SourceCleanup(
-      engine,
+      host,
       this.folders,
       {
         activity: (a) => this.emit('file', a),
@@ -156,11 +156,11 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   async addFolder(input: WatchedFolderInput): Promise<FolderRecord> {
     const checked = await checkNewFolder(input, {
       existing: this.folders.listFolders(),
-      destinationExists: (id) => this.engine.store.getDestination(id) !== undefined,
+      destinationExists: (id) => this.host.store.getDestination(id) !== undefined,
       ...(this.opts.defaultStableMs !== undefined ? { defaultStableMs: this.opts.defaultStableMs } : {}),
     });
     const folder = this.folders.addFolder(checked);
-    this.engine.configChanged();
+    this.host.configChanged();
     this.emit('folder', folder, 'added');
     if (this.started && folder.enabled) await this.startFolder(folder);
     return folder;
@@ -184,7 +184,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     const folder = this.folders.getFolder(id)!;
     const rt = this.runtimes.get(id);
     if (rt) rt.folder = folder;
-    this.engine.configChanged();
+    this.host.configChanged();
     return folder;
   }
 
@@ -198,20 +198,20 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     const rt = this.runtimes.get(id);
     if (rt) await this.stopFolder(rt);
     for (const jobId of this.folders.unfinishedJobIds(id)) {
-      const job = this.engine.getJob(jobId);
+      const job = this.host.getJob(jobId);
       if (!job) continue;
       if (unfinished === 'cancel') {
-        await this.engine.cancel(jobId);
+        await this.host.cancel(jobId);
         continue;
       }
       if (job.growing !== 1) continue;
       const st = await fs.promises.stat(job.sourcePath, { bigint: true }).catch(() => null);
-      if (!st || !this.ingest.growing.finish(job, snapshotOf(st))) await this.engine.cancel(jobId);
+      if (!st || !this.ingest.growing.finish(job, snapshotOf(st))) await this.host.cancel(jobId);
     }
     // Its files that arrived make a batch of their own: written once their uploads settle.
-    for (const b of this.engine.batches.list({ states: ['open'], folderId: id })) this.sealBatch(b.id);
+    for (const b of this.host.batches.list({ states: ['open'], folderId: id })) this.sealBatch(b.id);
     this.folders.removeFolder(id);
-    this.engine.configChanged();
+    this.host.configChanged();
     this.emit('folder', folder, 'removed');
   }
 
@@ -225,7 +225,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.noticed.clear();
     this.decisions.reset();
     this.resumeParkedGrowing();
-    this.engine.on('job', this.onJob);
+    this.host.on('job', this.onJob);
     // The first walk of each folder runs on in the background (`idle` says when it is over): a tree of
     // 100,000 files takes a minute, and hosts open their UI after start() returns.
     this.track(this.syncFolders());
@@ -241,7 +241,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.batchTimer) clearInterval(this.batchTimer);
     this.stopping.abort();
-    this.engine.off('job', this.onJob);
+    this.host.off('job', this.onJob);
     await Promise.all([...this.runtimes.values()].map((rt) => this.stopFolder(rt)));
     await this.cleanup.stop();
     while (this.decisions.busy > 0 || this.background.size > 0) await Promise.allSettled([...this.decisions.underWay(), ...this.background]);
@@ -250,15 +250,15 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
 
   /** Without a watcher a growing upload can never finish: park it so `hoist run` does not wait on it forever. */
   private parkGrowing(): void {
-    for (const job of this.engine.listJobs({ states: ['queued', 'running'] })) {
-      if (job.growing !== 1 || !this.engine.pause(job.id)) continue;
-      this.engine.store.addEvent(job.id, PARKED_EVENT, 'Paused: Hoist stopped watching while the file was still growing. It resumes when the folder is watched again.');
+    for (const job of this.host.listJobs({ states: ['queued', 'running'] })) {
+      if (job.growing !== 1 || !this.host.pause(job.id)) continue;
+      this.host.store.addEvent(job.id, PARKED_EVENT, 'Paused: Hoist stopped watching while the file was still growing. It resumes when the folder is watched again.');
     }
   }
 
   private resumeParkedGrowing(): void {
-    for (const job of this.engine.listJobs({ states: ['paused'] })) {
-      if (job.growing === 1 && this.engine.events(job.id).at(-1)?.kind === PARKED_EVENT) this.engine.resume(job.id);
+    for (const job of this.host.listJobs({ states: ['paused'] })) {
+      if (job.growing === 1 && this.host.events(job.id).at(-1)?.kind === PARKED_EVENT) this.host.resume(job.id);
     }
   }
 
@@ -274,7 +274,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   sealQuietBatches(now = false): number {
     let sealed = 0;
     const settleMs = this.opts.batchSettleMs ?? DEFAULT_BATCH_SETTLE_MS;
-    const unreported = new Set(this.engine.webhooks.foldersWithOpenBatches());
+    const unreported = new Set(this.host.webhooks.foldersWithOpenBatches());
     for (const rt of this.runtimes.values()) {
       const id = rt.folder.id;
       if (!rt.folder.mhl && !unreported.has(id)) {
@@ -282,7 +282,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         continue;
       }
       const busy = !rt.quiet || this.background.size > 0 || this.decisions.busyUnder(rt.folder.path, path.sep);
-      const quiet = busy || !rt.folder.mhl ? [] : this.engine.batches.quietOpenBatches(id);
+      const quiet = busy || !rt.folder.mhl ? [] : this.host.batches.quietOpenBatches(id);
       // Webhooks (batch.done): the folder's settled jobs are reported once none of its jobs is still under way.
       const reportable = !busy && unreported.has(id) && this.folders.activeJobCount(id) === 0;
       if (quiet.length === 0 && !reportable) {
@@ -292,14 +292,14 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       rt.idleSince ??= Date.now();
       if (!now && Date.now() - rt.idleSince < settleMs) continue;
       for (const b of quiet) if (this.sealBatch(b.id)) sealed++;
-      if (reportable) this.engine.webhooks.folderIdle(rt.folder);
+      if (reportable) this.host.webhooks.folderIdle(rt.folder);
     }
     return sealed;
   }
 
   private sealBatch(id: number): boolean {
-    if (!this.engine.batches.seal(id)) return false;
-    this.sink.batch(this.engine.batches.get(id)!);
+    if (!this.host.batches.seal(id)) return false;
+    this.sink.batch(this.host.batches.get(id)!);
     return true;
   }
 
@@ -336,7 +336,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     if (!this.started || this.runtimes.has(folder.id) || this.starting.has(folder.id)) return;
     this.starting.add(folder.id);
     try {
-      const dests = folder.destinationIds.map((id) => this.engine.store.getDestination(id));
+      const dests = folder.destinationIds.map((id) => this.host.store.getDestination(id));
       const lost = folder.destinationIds.filter((_, i) => !dests[i]);
       if (lost.length > 0) return this.notice(folder.id, `Folder ${folder.id} (${folder.path}) is not watched: its destination(s) ${lost.join(', ')} no longer exist.`);
       const st = await fs.promises.stat(folder.path).catch(() => null);
@@ -371,7 +371,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     const rows = this.folders.fileEverywhere(rt.folder.id, relPath);
     return rt.dests.every((d) => {
       const row = rows.find((r) => r.destinationId === d.id);
-      const stillGrowing = row?.how === 'growing' && row.jobId !== null && this.engine.getJob(row.jobId)?.growing === 1;
+      const stillGrowing = row?.how === 'growing' && row.jobId !== null && this.host.getJob(row.jobId)?.growing === 1;
       return row !== undefined && sameSnapshot(row, snap) && !stillGrowing;
     });
   }
