@@ -120,3 +120,25 @@ test('the native recursive watcher: files anywhere in the tree, removals, folder
     w.close();
   }
 });
+
+test('the native recursive watcher follows a symlinked folder it is told of, under its path in the tree', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-native-link-'));
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-native-target-'));
+  dirs.push(root, outside);
+  const link = path.join(root, 'card');
+  fs.symlinkSync(outside, link);
+  const w = new NativeTreeWatcher(root, { wantsDir: () => true });
+  const seen: Array<[string, string]> = [];
+  for (const kind of ['change', 'addDir', 'unlink', 'unlinkDir'] as const) w.on(kind, (p: string) => seen.push([kind, p]));
+  try {
+    await w.start();
+    w.follow(link);
+    w.follow(link);
+    assert.equal(w.watchedDirs, 2, 'the tree, and the linked folder once');
+    await new Promise((r) => setTimeout(r, 100));
+    fs.writeFileSync(path.join(outside, 'C001.mov'), 'x');
+    await until('the file written through the link', () => seen.some(([k, p]) => k === 'change' && p === path.join(link, 'C001.mov')));
+  } finally {
+    w.close();
+  }
+});
