@@ -8,8 +8,9 @@
 // - `tree`: one fs.watch per directory (tree-watcher.ts). Linux: inotify watches directories, not
 //   trees, and Node 20's `recursive: true` there is JavaScript (lib/internal/fs/recursive_watch.js)
 //   that walks the tree synchronously at start, stat-ing and watching every file and folder on its
-//   own (an inotify watch per file) and reporting every existing entry as an event. Measured in
-//   docs/watch.md.
+//   own (an inotify watch per file) and reporting every existing entry as an event; and it stops
+//   walking at the first entry it cannot stat (a symlink loop), leaving the rest unwatched. Measured
+//   in docs/watch.md.
 // - `recursive`: one native recursive fs.watch for the tree (native-watcher.ts). macOS: FSEvents
 //   watches a tree in one stream, and libuv's per-directory watch adds each directory to one shared
 //   FSEvents stream that it stops and re-creates with every path at each addition (quadratic in the
