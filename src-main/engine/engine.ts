@@ -109,6 +109,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** hoist.db.recovery.json: the destinations and folders, for a rebuild (none for an in-memory database). */
   private readonly recovery: RecoveryFile | null;
   private readonly folderRecords: FolderStore;
+  /** The watched folders' store, built once here: the watcher, adoption and the CLI use it. */
+  get folders(): FolderStore { return this.folderRecords; }
   private recoveryWarned = false;
   private readonly pool: WorkerPool;
   private readonly scheduler: Scheduler;

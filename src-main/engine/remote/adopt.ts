@@ -6,13 +6,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mime from 'mime-types';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../../../shared/limits.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
+import type { JobState } from '../../../shared/states.js';
 import type { Destination, RemotePart, WatchedFolder } from '../../../shared/types.js';
-import type { Engine } from '../engine.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
-import { FolderStore } from '../store/folder-store.js';
+import type { FolderStore } from '../store/folder-store.js';
+import type { JobRecord, JobStore } from '../store/job-store.js';
+import { adoptUploadJob } from '../store/watched-jobs.js';
 import { planParts, splitIntoParts } from '../upload/part-plan.js';
 import { keyFor, relativePath } from '../keys.js';
 
@@ -83,16 +86,24 @@ function fileForKey(dest: Destination, folders: WatchedFolder[], key: string): L
   return null;
 }
 
+/** What adoption needs of the engine (Engine has it): the stores, the unfinished jobs and a client. */
+export interface AdoptionHost {
+  /** Jobs are made here, with their history, in one transaction with the file's record. */
+  readonly store: JobStore;
+  readonly folders: FolderStore;
+  listJobs(opts: { states: readonly JobState[] }): JobRecord[];
+  clientFor(dest: Destination): Promise<S3Client>;
+}
+
 /** The part size an upload was cut with: every part but the last has it. */
 function partSizeOf(parts: RemotePart[]): number | null {
   if (parts.length === 0) return null;
   return Math.max(...parts.map((p) => p.size));
 }
 
-export async function adoptUploads(engine: Engine, dest: Destination): Promise<AdoptionReport> {
+export async function adoptUploads(engine: AdoptionHost, dest: Destination): Promise<AdoptionReport> {
   const report: AdoptionReport = { destinationId: dest.id, bucket: dest.bucket, adopted: [], left: [] };
-  const folderStore = new FolderStore(engine.store.db);
-  const folders = folderStore.listFolders().filter((f) => f.destinationId === dest.id);
+  const folders = engine.folders.listFolders().filter((f) => f.destinationId === dest.id);
   const live = engine.store.liveUploadIds();
   const byKey = new Map<string, Array<{ uploadId: string; initiated: number }>>();
   let client;
@@ -137,14 +148,14 @@ export async function adoptUploads(engine: Engine, dest: Destination): Promise<A
     }
     if (!best) continue;
     for (const u of uploads) if (u.uploadId !== best.uploadId) report.left.push({ key, uploadId: u.uploadId, why: `another upload of ${key} holds more of it` });
-    const adopted = adoptOne(engine, folderStore, dest, local, key, best.uploadId, best.parts);
+    const adopted = adoptOne(engine.store, engine.folders, dest, local, key, best.uploadId, best.parts);
     if (adopted) report.adopted.push(adopted);
     else report.left.push({ key, uploadId: best.uploadId, why: 'its parts do not fit the file as it is now' });
   }
   return report;
 }
 
-function adoptOne(engine: Engine, folderStore: FolderStore, dest: Destination, local: LocalFile, key: string, uploadId: string, parts: RemotePart[]): AdoptedUpload | null {
+function adoptOne(jobs: JobStore, folders: FolderStore, dest: Destination, local: LocalFile, key: string, uploadId: string, parts: RemotePart[]): AdoptedUpload | null {
   const st = fs.statSync(local.file, { bigint: true });
   const size = Number(st.size);
   const seen = partSizeOf(parts);
@@ -157,15 +168,14 @@ function adoptOne(engine: Engine, folderStore: FolderStore, dest: Destination, l
     const fits = seen >= MIN_PART_SIZE && seen <= MAX_PART_SIZE && Math.ceil(size / seen) <= dest.maxParts;
     if (!fits) return null;
   }
-  const job = engine.store.insertJob(
-    {
+  const snap = { size, mtimeMs: Number(st.mtimeMs), inode: st.ino.toString() };
+  const job = adoptUploadJob(jobs, folders, {
+    row: {
       destinationId: dest.id,
       sourcePath: local.file,
       bucket: dest.bucket,
       key,
-      size,
-      mtimeMs: Number(st.mtimeMs),
-      inode: st.ino.toString(),
+      ...snap,
       contentType: mime.lookup(local.file) || 'application/octet-stream',
       mode: 'multipart',
       partSize,
@@ -173,15 +183,10 @@ function adoptOne(engine: Engine, folderStore: FolderStore, dest: Destination, l
       checksumAlgorithm: dest.checksumAlgorithm,
       hashAlgorithms: local.folder.hashAlgorithms,
     },
-    splitIntoParts(size, partSize),
-  );
-  engine.store.setUploadId(job.id, uploadId);
-  engine.store.addEvent(
-    job.id,
-    'upload-adopted',
-    `Taken up again after the database was rebuilt: multipart upload ${uploadId} on the server (${parts.length} part(s)) is this watched file's; each part counts only once its bytes match the file.`,
-  );
-  const relPath = relativePath(local.folder.path, local.file);
-  folderStore.recordFile({ folderId: local.folder.id, destinationId: dest.id, relPath, key, size, mtimeMs: Number(st.mtimeMs), inode: st.ino.toString(), how: 'upload', jobId: job.id, etag: null });
+    parts: splitIntoParts(size, partSize),
+    uploadId,
+    message: `Taken up again after the database was rebuilt: multipart upload ${uploadId} on the server (${parts.length} part(s)) is this watched file's; each part counts only once its bytes match the file.`,
+    file: { folderId: local.folder.id, destinationId: dest.id, relPath: relativePath(local.folder.path, local.file), key, ...snap, how: 'upload', etag: null },
+  });
   return { key, uploadId, jobId: job.id, file: local.file, partsOnServer: parts.length };
 }

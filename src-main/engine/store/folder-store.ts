@@ -128,6 +128,7 @@ export class FolderStore {
       insertFolderDestination: p('INSERT INTO folder_destinations (folder_id, destination_id, position) VALUES (?, ?, ?)'),
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
       setPriority: p('UPDATE watched_folders SET priority = ? WHERE id = ?'),
+      setWebhook: p('UPDATE watched_folders SET webhook_url = ? WHERE id = ?'),
       file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.destination_id = ? AND wf.rel_path = ?`),
       // Named: without statistics SQLite takes the primary key's (folder_id) prefix and reads the whole folder.
       fileEverywhere: p(`${FILE_SELECT.replace('watched_files wf', 'watched_files wf INDEXED BY watched_files_by_path')} WHERE wf.folder_id = ? AND wf.rel_path = ?`),
@@ -198,17 +199,22 @@ export class FolderStore {
     return this.s.setPriority.run(PRIORITIES.indexOf(priority), id).changes === 1;
   }
 
+  /** Where the folder's webhook events go (null: nowhere); false when there is no such folder. */
+  setWebhook(id: number, url: string | null): boolean {
+    return this.s.setWebhook.run(url, id).changes === 1;
+  }
+
   /** Removes the folder and its file records; its jobs stay (keep or cancel them first). */
   removeFolder(id: number): boolean {
     return this.s.deleteFolder.run(id).changes === 1;
   }
 
-  /** Jobs of the folder's files that have not ended (for "keep or cancel" on removal). */
   /** Jobs of the folder's files that may still send (a failed job has settled; a paused one has not). */
   activeJobCount(folderId: number): number {
     return (this.s.activeJobs.get(folderId) as { n: number }).n;
   }
 
+  /** Jobs of the folder's files that have not ended (for "keep or cancel" on removal). */
   unfinishedJobIds(folderId: number): number[] {
     return (this.s.unfinishedJobs.all(folderId) as { id: number }[]).map((r) => r.id);
   }
@@ -247,6 +253,13 @@ export class FolderStore {
 
   recordFile(f: WatchedFileRecord): void {
     this.s.upsertFile.run({ ...f, now: this.now() });
+  }
+
+  /** Many records at once, in one transaction (a tree known to be in the bucket already). */
+  recordFiles(files: readonly WatchedFileRecord[]): void {
+    this.db.transaction(() => {
+      for (const f of files) this.recordFile(f);
+    })();
   }
 
   forgetFile(folderId: number, destinationId: number, relPath: string): void {

@@ -6,12 +6,13 @@
 import fs from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ErrorCode } from '../../../shared/errors.js';
+import type { FileHashAlgorithm, Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
-import type { Engine } from '../engine.js';
 import * as ops from '../s3/operations.js';
 import { toHoistError } from '../s3/errors.js';
+import type { BatchStore } from '../store/batch-store.js';
 import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder-store.js';
-import type { JobRecord, NewJob } from '../store/job-store.js';
+import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
 import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { multipartPartSize, type PlanSettings } from '../upload/part-plan.js';
 import { GrowingUploads } from './growing.js';
@@ -50,9 +51,33 @@ export interface FileContext {
   relPath: string;
 }
 
+/** The part of an enqueue call a watched file uses (the engine's EnqueueOptions has more). */
+export interface FileEnqueue {
+  destination: Destination;
+  key: string;
+  base: string;
+  hashes: readonly FileHashAlgorithm[];
+  mhl: false | { folderId: number };
+  priority: Priority;
+  singlePutThreshold?: number;
+}
+
+/** What deciding a file needs of the engine (Engine has it): job commands, a client factory, the stores. */
+export interface IngestHost {
+  /** Growing uploads and rename copies make and extend their own job rows (growing.ts, renames.ts). */
+  readonly store: JobStore;
+  readonly batches: Pick<BatchStore, 'batchFor'>;
+  getJob(id: number): JobRecord | undefined;
+  enqueue(paths: readonly string[], o: FileEnqueue): Promise<JobRecord[]>;
+  cancel(id: number): Promise<boolean>;
+  clientFor(dest: Destination): Promise<S3Client>;
+}
+
 export interface IngestHooks {
   skipped(s: SkippedFile): void;
   activity(a: FileActivity): void;
+  /** A job made or moved on here, not by the scheduler: hosts still hear of it. */
+  job(job: JobRecord): void;
   /** A copy runs on after `settle` returns; the watcher waits for it on stop. */
   background(work: Promise<unknown>): void;
 }
@@ -65,14 +90,14 @@ export class Ingest {
   private readonly claimed = new Map<string, string>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly host: IngestHost,
     private readonly folders: FolderStore,
     private readonly copier: RenameCopier,
     private readonly hooks: IngestHooks,
     /** Aborted when the watcher stops: copies under way end and are redone at the next start. */
     private readonly stopping: () => AbortSignal,
   ) {
-    this.growing = new GrowingUploads(engine.store);
+    this.growing = new GrowingUploads(host.store);
   }
 
   /** The file has stopped changing: decide what it becomes. */
@@ -81,7 +106,7 @@ export class Ingest {
     const key = this.keyOrSkip(ctx);
     if (key === null) return;
     const row = this.folders.file(ctx.folder.id, ctx.dest.id, ctx.relPath);
-    const job = row?.jobId ? this.engine.getJob(row.jobId) : undefined;
+    const job = row?.jobId ? this.host.getJob(row.jobId) : undefined;
     if (row?.how === 'growing' && job?.growing === 1 && UNFINISHED.has(job.state)) {
       this.finishGrowing(ctx, key, job, snap);
       return;
@@ -96,7 +121,7 @@ export class Ingest {
     const uploadPlan = this.uploadPlan(ctx);
     const renamed = await renamedFrom(this.folders.filesWithSnapshot(snap.size, snap.mtimeMs, ctx.dest.id), snap, { folderId: ctx.folder.id, relPath: ctx.relPath });
     if (renamed) return this.startCopy(ctx, key, snap, renamed, uploadPlan);
-    const client = await this.engine.clientFor(ctx.dest);
+    const client = await this.host.clientFor(ctx.dest);
     if (await this.alreadyInBucket(ctx, client, key, snap, uploadPlan)) return;
     const duplicate = await this.sameBytesUploaded(ctx, snap);
     if (duplicate) return this.startCopy(ctx, key, snap, duplicate, uploadPlan);
@@ -109,7 +134,7 @@ export class Ingest {
     const key = this.keyOrSkip(ctx, false);
     if (key === null) return;
     const row = this.folders.file(ctx.folder.id, ctx.dest.id, ctx.relPath);
-    const job = row?.jobId ? this.engine.getJob(row.jobId) : undefined;
+    const job = row?.jobId ? this.host.getJob(row.jobId) : undefined;
     if (row?.how === 'growing' && job && job.growing === 1 && UNFINISHED.has(job.state)) {
       this.growing.extend(job, snap);
       return;
@@ -140,15 +165,14 @@ export class Ingest {
   private hashing(ctx: FileContext, key: string): Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId'> {
     const { rootPrefix, ...place } = mhlPlacement(ctx.folder.path, ctx.file, ctx.folder.mhl ? key : null);
     const batchId = ctx.folder.mhl
-      ? this.engine.batches.batchFor({ destinationId: ctx.dest.id, root: place.root, bucket: ctx.dest.bucket, keyPrefix: rootPrefix, folderId: ctx.folder.id }, 'open').id
+      ? this.host.batches.batchFor({ destinationId: ctx.dest.id, root: place.root, bucket: ctx.dest.bucket, keyPrefix: rootPrefix, folderId: ctx.folder.id }, 'open').id
       : null;
     return { hashAlgorithms: ctx.folder.hashAlgorithms, mhl: place, batchId };
   }
 
-  /** Jobs made or moved on here, not by the scheduler: hosts still hear of them. */
   private announce(jobId: number): void {
-    const job = this.engine.getJob(jobId);
-    if (job) this.engine.emit('job', job);
+    const job = this.host.getJob(jobId);
+    if (job) this.hooks.job(job);
   }
 
   private keyOrSkip(ctx: FileContext, report = true): string | null {
@@ -209,7 +233,7 @@ export class Ingest {
       const etag = uploadedEtag(c);
       if (!etag) continue;
       // Only a multipart ETag depends on the part size; the job is read only then.
-      const partSize = c.jobId && /-\d+"?$/.test(etag) ? this.engine.getJob(c.jobId)?.partSize : undefined;
+      const partSize = c.jobId && /-\d+"?$/.test(etag) ? this.host.getJob(c.jobId)?.partSize : undefined;
       candidates.push({ record: c, etag, partSizeHints: partSize ? [partSize] : [] });
     }
     if (candidates.length === 0) return null;
@@ -225,7 +249,7 @@ export class Ingest {
     this.announce(job.id);
     this.hooks.background(
       (async () => {
-        const end = await this.copier.run(job, c, (dest) => this.engine.clientFor(dest), this.stopping());
+        const end = await this.copier.run(job, c, (dest) => this.host.clientFor(dest), this.stopping());
         this.announce(job.id);
         if (end === 'interrupted') this.folders.forgetFile(ctx.folder.id, ctx.dest.id, ctx.relPath);
         if (end === 'uploading') this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
@@ -236,13 +260,13 @@ export class Ingest {
 
   private async upload(ctx: FileContext, key: string, snap: FileSnapshot, previous: JobRecord | undefined): Promise<void> {
     // A failed upload of an older version would be resumed by enqueue; that version is gone, so end it.
-    if (previous?.state === 'failed') await this.engine.cancel(previous.id);
+    if (previous?.state === 'failed') await this.host.cancel(previous.id);
     if (this.collides(ctx, key)) return;
     const claim = `${ctx.dest.id}:${key}`;
     this.claimed.set(claim, ctx.file);
     let jobs: JobRecord[];
     try {
-      jobs = await this.engine.enqueue([ctx.file], {
+      jobs = await this.host.enqueue([ctx.file], {
         destination: ctx.dest,
         key,
         base: ctx.folder.path,

@@ -12,6 +12,7 @@ import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, ty
 import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
+import { beginCopyJob, copyJobDone, copyJobInterrupted, copyJobToUpload } from '../store/watched-jobs.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
 import { pathUnder } from '../keys.js';
 import type { FileSnapshot } from './stability.js';
@@ -63,29 +64,26 @@ export class RenameCopier {
    */
   begin(c: CopyJob): JobRecord {
     const plan = planCopy(c.snap.size, { ...this.settings, maxParts: c.dest.maxParts });
-    return this.store.db.transaction(() => {
-      const job = this.store.insertJob(
-        {
-          destinationId: c.dest.id,
-          sourcePath: c.file,
-          bucket: c.dest.bucket,
-          key: c.key,
-          size: c.snap.size,
-          mtimeMs: c.snap.mtimeMs,
-          inode: c.snap.inode,
-          contentType: mime.lookup(c.file) || 'application/octet-stream',
-          mode: plan.mode,
-          partSize: plan.mode === 'multipart' ? plan.partSize : c.snap.size,
-          priority: c.priority,
-          checksumAlgorithm: null,
-          ...c.hashing,
-        },
-        plan.parts,
-      );
-      this.store.transition(job.id, ['queued'], 'running');
-      this.store.addEvent(job.id, 'copy-started', `Renamed or moved from ${pathUnder(c.from.folderPath, c.from.relPath)}: copying s3://${c.dest.bucket}/${c.from.key} server-side instead of uploading again.`);
-      return this.store.getJob(job.id)!;
-    })();
+    return beginCopyJob(
+      this.store,
+      {
+        destinationId: c.dest.id,
+        sourcePath: c.file,
+        bucket: c.dest.bucket,
+        key: c.key,
+        size: c.snap.size,
+        mtimeMs: c.snap.mtimeMs,
+        inode: c.snap.inode,
+        contentType: mime.lookup(c.file) || 'application/octet-stream',
+        mode: plan.mode,
+        partSize: plan.mode === 'multipart' ? plan.partSize : c.snap.size,
+        priority: c.priority,
+        checksumAlgorithm: null,
+        ...c.hashing,
+      },
+      plan.parts,
+      `Renamed or moved from ${pathUnder(c.from.folderPath, c.from.relPath)}: copying s3://${c.dest.bucket}/${c.from.key} server-side instead of uploading again.`,
+    );
   }
 
   /** Copies; on failure the job becomes an ordinary upload, on `signal` it is cancelled (the rename is found again at the next start). */
@@ -115,23 +113,19 @@ export class RenameCopier {
               onCreated: (uploadId) => this.store.setUploadId(job.id, uploadId),
               onPart: (n, etag) => this.store.markPartDone(job.id, n, etag, /^[0-9a-f]{32}$/.test(etag) ? etag : '', null),
             });
-      this.store.db.transaction(() => {
-        if (job.mode === 'single') this.store.markPartDone(job.id, 1, result.etag, /^[0-9a-f]{32}$/.test(result.etag) ? result.etag : '', null);
-        this.store.transition(job.id, ['running'], 'completing');
-        this.store.transition(job.id, ['completing'], 'done', { etag: result.etag, error: null });
-        // The same bytes as the object copied (inode and snapshot, or the ETag, say so): the same hashes.
-        const fromJob = c.from.jobId ? this.store.getJob(c.from.jobId) : undefined;
-        if (fromJob && Object.keys(fromJob.hashes).length > 0) this.store.setHashes(job.id, fromJob.hashes, null);
-        this.store.addEvent(job.id, 'done', `Copied server-side (${result.mode === 'single' ? 'CopyObject' : `${result.parts} UploadPartCopy ranges`}); ETag ${result.etag}. No byte was uploaded again.`);
-      })();
+      // The same bytes as the object copied (inode and snapshot, or the ETag, say so): the same hashes.
+      const fromJob = c.from.jobId ? this.store.getJob(c.from.jobId) : undefined;
+      copyJobDone(this.store, job.id, {
+        etag: result.etag,
+        single: job.mode === 'single',
+        hashes: fromJob?.hashes ?? null,
+        message: `Copied server-side (${result.mode === 'single' ? 'CopyObject' : `${result.parts} UploadPartCopy ranges`}); ETag ${result.etag}. No byte was uploaded again.`,
+      });
       return 'copied';
     } catch (err) {
       const e = toHoistError(err);
       if (signal.aborted) {
-        this.store.db.transaction(() => {
-          this.store.transition(job.id, ['running'], 'cancelled');
-          this.store.addEvent(job.id, 'cancelled', 'Hoist stopped during the server-side copy; the rename is found and copied again at the next start.');
-        })();
+        copyJobInterrupted(this.store, job.id, 'Hoist stopped during the server-side copy; the rename is found and copied again at the next start.');
         return 'interrupted';
       }
       this.fallBackToUpload(job, c, e);
@@ -141,10 +135,12 @@ export class RenameCopier {
 
   private fallBackToUpload(job: JobRecord, c: CopyJob, e: HoistError): void {
     const plan = planParts(c.snap.size, c.uploadPlan);
-    this.store.db.transaction(() => {
-      this.store.replanJob(job.id, { ...c.snap, mode: plan.mode, partSize: plan.partSize }, plan.parts);
-      this.store.addEvent(job.id, 'copy-failed', `The server-side copy could not be made (${e.code}: ${e.message}); the file is uploaded instead.`, e.info);
-      this.store.transition(job.id, ['running'], 'queued', { availableAt: 0 });
-    })();
+    copyJobToUpload(
+      this.store,
+      job.id,
+      { snapshot: { ...c.snap, mode: plan.mode, partSize: plan.partSize }, parts: plan.parts },
+      `The server-side copy could not be made (${e.code}: ${e.message}); the file is uploaded instead.`,
+      e.info,
+    );
   }
 }

@@ -40,7 +40,14 @@ export function linkedDirWanted(root: string, dir: string): boolean {
 }
 
 /** Every wanted regular file under `start` (the folder `root` or one of its subfolders); problems go to `onProblem`. */
-export async function* walkFolder(root: string, filter: FolderFilter, onProblem: (p: ScanProblem) => void, start = root): AsyncGenerator<ScannedFile> {
+export async function* walkFolder(
+  root: string,
+  filter: FolderFilter,
+  onProblem: (p: ScanProblem) => void,
+  start = root,
+  /** Told of each symlinked folder entered (a native recursive watch does not follow links). */
+  onLinkedDir?: (dir: string) => void,
+): AsyncGenerator<ScannedFile> {
   const entered = new Set<string>();
   const identity = (st: fs.BigIntStats) => `${st.dev}:${st.ino}`;
   const startStats = await fs.promises.stat(start, { bigint: true });
@@ -69,7 +76,10 @@ export async function* walkFolder(root: string, filter: FolderFilter, onProblem:
       }
       if (stats.isDirectory()) {
         if (!filter.wantsDir(relPath) || entered.has(identity(stats))) continue;
-        if (entry.isSymbolicLink() && !linkedDirWanted(root, file)) continue;
+        if (entry.isSymbolicLink()) {
+          if (!linkedDirWanted(root, file)) continue;
+          onLinkedDir?.(file);
+        }
         entered.add(identity(stats));
         stack.push(file);
       } else if (stats.isFile() && filter.wantsFile(relPath)) {

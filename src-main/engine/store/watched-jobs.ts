@@ -1,0 +1,80 @@
+// Jobs the watched folders make and move on themselves, not the scheduler: a server-side copy after a
+// rename (watch/renames.ts) and an upload taken up again after a rebuild (remote/adopt.ts). Each
+// step writes several rows (the job, its state, its history, the file's record) and is one
+// transaction, so a crash never leaves a job without its history or a record without its job.
+import type { ErrorInfo } from '../../../shared/errors.js';
+import type { FileHashes, UploadMode } from '../../../shared/states.js';
+import type { FolderStore, WatchedFileRecord } from './folder-store.js';
+import type { JobRecord, JobStore, NewJob, PlannedPart } from './job-store.js';
+
+/** A copy job as a running job (so nothing else takes it up), with its `copy-started` history. */
+export function beginCopyJob(jobs: JobStore, row: NewJob, parts: PlannedPart[], message: string): JobRecord {
+  return jobs.db.transaction(() => {
+    const job = jobs.insertJob(row, parts);
+    jobs.transition(job.id, ['queued'], 'running');
+    jobs.addEvent(job.id, 'copy-started', message);
+    return jobs.getJob(job.id)!;
+  })();
+}
+
+export interface CopyResult {
+  /** The object's ETag after the copy. */
+  etag: string;
+  /** A single CopyObject has no part of its own: its one part is recorded with the object's ETag. */
+  single: boolean;
+  /** The hashes of the job whose object was copied (the same bytes), if it had any. */
+  hashes: FileHashes | null;
+  message: string;
+}
+
+/** The copy is in the bucket: the job is done, with the ETag the server gave. */
+export function copyJobDone(jobs: JobStore, jobId: number, r: CopyResult): void {
+  jobs.db.transaction(() => {
+    if (r.single) jobs.markPartDone(jobId, 1, r.etag, /^[0-9a-f]{32}$/.test(r.etag) ? r.etag : '', null);
+    jobs.transition(jobId, ['running'], 'completing');
+    jobs.transition(jobId, ['completing'], 'done', { etag: r.etag, error: null });
+    if (r.hashes && Object.keys(r.hashes).length > 0) jobs.setHashes(jobId, r.hashes, null);
+    jobs.addEvent(jobId, 'done', r.message);
+  })();
+}
+
+/** The watcher stopped during the copy: cancelled (the rename is found again at the next start). */
+export function copyJobInterrupted(jobs: JobStore, jobId: number, message: string): void {
+  jobs.db.transaction(() => {
+    jobs.transition(jobId, ['running'], 'cancelled');
+    jobs.addEvent(jobId, 'cancelled', message);
+  })();
+}
+
+/** The copy could not be made: the job is planned again as an ordinary upload and queued. */
+export function copyJobToUpload(
+  jobs: JobStore,
+  jobId: number,
+  plan: { snapshot: { size: number; mtimeMs: number; inode: string; mode: UploadMode; partSize: number }; parts: PlannedPart[] },
+  message: string,
+  error: Pick<ErrorInfo, 'code' | 'operation'>,
+): void {
+  jobs.db.transaction(() => {
+    jobs.replanJob(jobId, plan.snapshot, plan.parts);
+    jobs.addEvent(jobId, 'copy-failed', message, error);
+    jobs.transition(jobId, ['running'], 'queued', { availableAt: 0 });
+  })();
+}
+
+/**
+ * An ownerless multipart upload on the server becomes a watched file's job again: the job with its
+ * upload id and history, and the file's record pointing at it, in one transaction.
+ */
+export function adoptUploadJob(
+  jobs: JobStore,
+  folders: FolderStore,
+  a: { row: NewJob; parts: PlannedPart[]; uploadId: string; message: string; file: Omit<WatchedFileRecord, 'jobId'> },
+): JobRecord {
+  return jobs.db.transaction(() => {
+    const job = jobs.insertJob(a.row, a.parts);
+    jobs.setUploadId(job.id, a.uploadId);
+    jobs.addEvent(job.id, 'upload-adopted', a.message);
+    folders.recordFile({ ...a.file, jobId: job.id });
+    return job;
+  })();
+}
