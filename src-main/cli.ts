@@ -26,7 +26,7 @@ import { Engine, SETTLED_STATES, defaultDbPath } from './engine/engine.js';
 import { adoptionSummary, rebuildSummary } from './engine/rebuild-summary.js';
 import { fromErrorInfo } from './engine/s3/errors.js';
 import { profileExists, resolveAwsSettings, type AwsSettings } from './engine/s3/connection.js';
-import type { SchedulerOptions, StorageNotice } from './engine/scheduler.js';
+import type { SchedulerOptions, StorageNotice } from './engine/scheduler/scheduler.js';
 import type { JobRecord, RemoteAbort } from './engine/store/job-store.js';
 import { parseSize } from './engine/upload/part-plan.js';
 
