@@ -3,7 +3,7 @@
 // changed since it was sent (a header rewritten at the end) goes again under the same number:
 // invariant 3's exception.
 import { fromErrorInfo } from '../s3/errors.js';
-import type { PartRecord } from '../store/job-store.js';
+import type { PartRecord } from '../store/rows.js';
 import { snapshotOf, statSource, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
 import { restartForChangedSource } from './failures.js';

@@ -3,7 +3,7 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import type { JobProgress } from '../../../shared/types.js';
 import type { RetryPolicy } from '../backoff.js';
 import type { Bounds, TuningOptions } from '../lanes.js';
-import type { JobRecord } from '../store/job-store.js';
+import type { JobRecord } from '../store/rows.js';
 import type { BucketMemory } from '../upload/token-bucket.js';
 
 export interface SchedulerOptions {

@@ -4,7 +4,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { fromErrorInfo, toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
-import type { PartRecord } from '../store/job-store.js';
+import type { PartRecord } from '../store/rows.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { snapshotOf, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';

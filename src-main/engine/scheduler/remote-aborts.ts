@@ -6,7 +6,7 @@ import type { Destination } from '../../../shared/types.js';
 import { backoffDelay, type RetryPolicy } from '../backoff.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
-import type { RemoteAbort } from '../store/job-store.js';
+import type { RemoteAbort } from '../store/rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 
 export class RemoteAborts {

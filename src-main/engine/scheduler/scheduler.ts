@@ -12,7 +12,7 @@ import { logger } from '../log.js';
 import { SourceHistories } from '../mhl/source-history.js';
 import type { CredentialSource } from '../s3/connection.js';
 import { toHoistError } from '../s3/errors.js';
-import type { RemoteAbort } from '../store/job-store.js';
+import type { JobRecord, RemoteAbort } from '../store/rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
 import { openedJob, rankOf, type ActiveJob } from './active-job.js';
@@ -167,7 +167,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.running || this.ticking) return;
     this.ticking = true;
     try {
-      if (this.storage.full && !this.storage.recover(this.tasks.size > 0, () => this.forgetAllOpen())) return;
+      if (this.storage.full) {
+        if (!this.storage.recover(this.tasks.size > 0, () => this.forgetAllOpen())) return;
+        this.emitAll();
+      }
       const version = this.store.dataVersion();
       if (version !== this.dataVersion) {
         this.dataVersion = version;
@@ -266,7 +269,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  private activate(job: Parameters<typeof openedJob>[0], dest: Destination): ActiveJob | null {
+  private activate(job: JobRecord, dest: Destination): ActiveJob | null {
     if (!this.store.transition(job.id, ['queued'], 'running')) return null;
     const a = openedJob(job, dest);
     this.active.set(job.id, a);

@@ -5,7 +5,7 @@ import { HoistError, isRetryable } from '../../../shared/errors.js';
 import { backoffDelay } from '../backoff.js';
 import type { Lane } from '../lanes.js';
 import { fromErrorInfo, toHoistError } from '../s3/errors.js';
-import type { PartRecord } from '../store/job-store.js';
+import type { PartRecord } from '../store/rows.js';
 import { normalizeEtag } from '../upload/checksums.js';
 import type { TaskOutcome } from '../upload/worker-pool.js';
 import { etagIsMd5, isSourceProblem, landed, objectSettings, rankOf, snapshotOf, type ActiveJob, type InFlight } from './active-job.js';

@@ -6,7 +6,7 @@ import { toPart, type PartRecord, type PlannedPart, type Row } from './rows.js';
 export class PartRows {
   private readonly s;
 
-  constructor(private readonly db: Db, private readonly now: () => number) {
+  constructor(db: Db, private readonly now: () => number) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       parts: p('SELECT * FROM parts WHERE job_id = ? ORDER BY part_number'),
