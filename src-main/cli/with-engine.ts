@@ -6,7 +6,7 @@ import { describeError } from '../../shared/errors.js';
 import { Engine, defaultDbPath } from '../engine/engine.js';
 import { rebuildSummary } from '../engine/rebuild-summary.js';
 import { resolveAwsSettings } from '../engine/s3/connection.js';
-import type { SchedulerOptions, StorageNotice } from '../engine/scheduler.js';
+import type { SchedulerOptions, StorageNotice } from '../engine/scheduler/scheduler.js';
 import { logger } from '../engine/log.js';
 import { EXIT_INTERRUPTED } from './exit-codes.js';
 

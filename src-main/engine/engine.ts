@@ -17,7 +17,7 @@ import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
 import { toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
-import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler.js';
+import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler/scheduler.js';
 import { Checkpointer } from './store/checkpointer.js';
 import { openDatabase } from './store/db.js';
 import { OutboxStore } from './store/outbox-store.js';

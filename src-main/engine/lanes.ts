@@ -38,11 +38,18 @@ export interface Bounds {
 
 type Phase = 'steady' | 'probing' | 'holding';
 
+/** A slot in a lane, held by one part in flight. Releasing it again does nothing. */
+export interface SlotToken {
+  readonly rank: number;
+  release(): void;
+}
+
 export class Lane {
   limit: number;
-  inflight = 0;
-  /** Parts in flight per priority rank (PRIORITY_RANK: high 0, normal 1, low 2). */
-  readonly inflightByRank: number[] = PRIORITIES.map(() => 0);
+  private held = 0;
+  private readonly heldByRank: number[] = PRIORITIES.map(() => 0);
+  /** The slots handed out and not yet given back. */
+  private readonly tokens = new Set<SlotToken>();
   readonly decisions: ConcurrencyDecision[] = [];
   private bounds: Bounds | null = null;
   private concurrency: number;
@@ -74,6 +81,37 @@ export class Lane {
     this.windowStart = now;
     this.limit = dest.concurrency;
     this.configure(dest, bounds, now);
+  }
+
+  /** Parts in flight. */
+  get inflight(): number {
+    return this.held;
+  }
+
+  /** Parts in flight per priority rank (PRIORITY_RANK: high 0, normal 1, low 2). */
+  get inflightByRank(): readonly number[] {
+    return this.heldByRank;
+  }
+
+  /** A slot for a part of priority `rank`, held until the token is released (once; again is harmless). */
+  acquire(rank: number): SlotToken {
+    const token: SlotToken = {
+      rank,
+      release: () => {
+        if (!this.tokens.delete(token)) return;
+        this.held--;
+        this.heldByRank[rank]!--;
+      },
+    };
+    this.tokens.add(token);
+    this.held++;
+    this.heldByRank[rank]!++;
+    return token;
+  }
+
+  /** Gives back every slot (nothing is in flight any more, whatever the holders think). */
+  releaseAll(): void {
+    for (const token of [...this.tokens]) token.release();
   }
 
   get automatic(): Bounds | null {

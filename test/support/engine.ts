@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DEFAULT_SINGLE_PUT_THRESHOLD, MiB } from '../../shared/limits.js';
 import type { Destination, DestinationInput } from '../../shared/types.js';
 import { Engine } from '../../src-main/engine/engine.js';
-import type { SchedulerOptions } from '../../src-main/engine/scheduler.js';
+import type { SchedulerOptions } from '../../src-main/engine/scheduler/scheduler.js';
 import type { JobRecord } from '../../src-main/engine/store/job-store.js';
 
 export function testEngine(dir: string, opts: { endpoint: string; bucket: string } & Partial<DestinationInput>, scheduler: SchedulerOptions = {}): { engine: Engine; dest: Destination } {

@@ -9,13 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import mime from 'mime-types';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../../../shared/limits.js';
 import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, DEFAULT_FILE_HASHES, FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type ChecksumAlgorithm, type FileHashAlgorithm } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
 import { planParts, splitIntoParts, type PartPlan } from '../upload/part-plan.js';
 import type { Db } from './db.js';
 import type { JobStore } from './job-store.js';
+import { newJob } from './new-job.js';
 import type { RecoveredFolder, RecoverySnapshot } from './recovery-file.js';
 
 export interface RestoredJob {
@@ -292,21 +292,17 @@ function restoreJob(store: JobStore, r: Row, destinations: Map<number, Destinati
   if (uploadId && !keepUpload) problems.push(`${sourcePath} → ${where} is now sent whole; its old upload ${uploadId} is left on the server as an orphan.`);
   const checksum = str(r.checksum_algorithm);
   const job = store.insertJob(
-    {
-      destinationId,
+    newJob({
+      dest,
       sourcePath,
-      bucket: dest.bucket,
       key,
-      size,
-      mtimeMs: Number(st.mtimeMs),
-      inode: st.ino.toString(),
-      contentType: str(r.content_type) ?? (mime.lookup(sourcePath) || 'application/octet-stream'),
-      mode: plan.mode,
-      partSize: plan.partSize,
+      snapshot: { size, mtimeMs: Number(st.mtimeMs), inode: st.ino.toString() },
+      plan,
+      contentType: str(r.content_type) ?? undefined,
       priority: PRIORITIES[int(r.priority) ?? 1] ?? 'normal',
       checksumAlgorithm: CHECKSUM_ALGORITHMS.includes(checksum as ChecksumAlgorithm) ? (checksum as ChecksumAlgorithm) : null,
       hashAlgorithms: hashAlgorithmsOf(r.hash_algorithms),
-    },
+    }),
     plan.parts,
   );
   if (str(r.mhl_root)) problems.push(`${sourcePath} → ${where}: restored without its ASC MHL batch; its hashes are recorded, but no generation lists it until it is sent again with --mhl.`);

@@ -2,11 +2,10 @@
 // the file is still written. The watcher appends each part once its bytes exist, and the last
 // ones when the file is stable; the scheduler hashes every part again before Complete and re-sends
 // those whose bytes changed (a header rewritten at the end): invariant 3's exception.
-import mime from 'mime-types';
 import { MAX_PARTS, MAX_PART_SIZE } from '../../../shared/limits.js';
 import type { Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
-import type { JobRecord, JobStore, NewJob, PlannedPart } from '../store/job-store.js';
+import { newJob, type JobRecord, type JobStore, type NewJob, type PlannedPart } from '../store/job-store.js';
 import { choosePartSize } from '../upload/part-plan.js';
 import type { FileSnapshot } from './stability.js';
 
@@ -64,22 +63,16 @@ export class GrowingUploads {
     if (parts.length === 0) return null;
     const covered = parts.reduce((n, p) => n + p.length, 0);
     return this.store.insertJob(
-      {
-        destinationId: src.dest.id,
+      newJob({
+        dest: src.dest,
         sourcePath: src.file,
-        bucket: src.dest.bucket,
         key: src.key,
-        size: covered,
-        mtimeMs: snap.mtimeMs,
-        inode: snap.inode,
-        contentType: mime.lookup(src.file) || 'application/octet-stream',
-        mode: 'multipart',
-        partSize: this.basePartSize(src.dest),
+        snapshot: { size: covered, mtimeMs: snap.mtimeMs, inode: snap.inode },
+        plan: { mode: 'multipart', partSize: this.basePartSize(src.dest) },
         priority: src.priority,
-        checksumAlgorithm: src.dest.checksumAlgorithm,
         growing: 1,
         ...src.hashing,
-      },
+      }),
       parts,
     );
   }

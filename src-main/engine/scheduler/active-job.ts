@@ -1,0 +1,111 @@
+// One job the scheduler has opened (preparing, sending or completing): what is in flight for it
+// and the few facts about its source every step needs. The database is the truth; this is only
+// what is in flight.
+import fs from 'node:fs';
+import type { Destination } from '../../../shared/types.js';
+import { PRIORITY_RANK } from '../../../shared/states.js';
+import type { HoistError } from '../../../shared/errors.js';
+import { toHoistError } from '../s3/errors.js';
+import type { SlotToken } from '../lanes.js';
+import type { JobRecord } from '../store/rows.js';
+import type { ObjectSettings, SourceSnapshot } from '../upload/tasks.js';
+
+export interface InFlight {
+  taskId: number;
+  partNumber: number;
+  length: number;
+  bytesSent: number;
+  /** The lane slot the part holds until it settles (at the job's priority when it was sent). */
+  slot: SlotToken;
+}
+
+export interface ActiveJob {
+  job: JobRecord;
+  dest: Destination;
+  phase: 'preparing' | 'sending' | 'completing';
+  inflight: Map<number, InFlight>;
+  /** Bytes of parts the server acknowledged. */
+  bytesAcked: number;
+  partsDone: number;
+  /** Set when traffic must stop: the job was paused, cancelled, failed or is restarting. */
+  stopping: boolean;
+  samples: Array<{ at: number; bytes: number }>;
+  checksumUnverifiedNoted?: boolean;
+  /** The whole-file hash pass (issue 8): resolves with the problem that ended it, or null once hashed (and verified). */
+  hashing?: Promise<HoistError | null>;
+  hashTaskId?: number;
+  hashedBytes?: number;
+  /** Called once nothing is in flight any more (whenIdle). */
+  idleWaiters: Array<() => void>;
+}
+
+export function openedJob(job: JobRecord, dest: Destination): ActiveJob {
+  return {
+    job: { ...job, state: 'running' },
+    dest,
+    phase: 'preparing',
+    inflight: new Map(),
+    bytesAcked: job.bytesDone,
+    partsDone: job.partsDone,
+    stopping: false,
+    samples: [],
+    idleWaiters: [],
+  };
+}
+
+/** Resolves once the job's last part in flight has settled (at once when none is). */
+export function whenIdle(a: ActiveJob): Promise<void> {
+  if (a.inflight.size === 0) return Promise.resolve();
+  return new Promise((resolve) => a.idleWaiters.push(resolve));
+}
+
+/** A part settled: it leaves the job's flight, and those waiting for the job to be idle are told. */
+export function landed(a: ActiveJob, partNumber: number): void {
+  a.inflight.delete(partNumber);
+  if (a.inflight.size > 0) return;
+  for (const resolve of a.idleWaiters.splice(0)) resolve();
+}
+
+export function rankOf(a: ActiveJob): number {
+  return PRIORITY_RANK[a.job.priority];
+}
+
+/** The source file changed, vanished or cannot be read: onSourceProblem restarts the upload or fails the job. */
+export function isSourceProblem(code: string): boolean {
+  return code === 'source.changed' || code === 'source.missing' || code === 'source.unreadable';
+}
+
+export function snapshotOf(job: JobRecord): SourceSnapshot {
+  return { size: job.size, mtimeMs: job.mtimeMs, inode: job.inode, ...(job.growing === 1 ? { growing: true } : {}) };
+}
+
+export function sameSnapshot(s: SourceSnapshot, job: JobRecord): boolean {
+  return s.size === job.size && s.mtimeMs === job.mtimeMs && s.inode === job.inode;
+}
+
+export async function statSource(file: string): Promise<SourceSnapshot | null> {
+  try {
+    const st = await fs.promises.stat(file, { bigint: true });
+    return { size: Number(st.size), mtimeMs: Number(st.mtimeMs), inode: st.ino.toString() };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw toHoistError(err, 'ReadSource');
+  }
+}
+
+/** The object's settings for Create and PutObject. */
+export function objectSettings(a: ActiveJob): ObjectSettings {
+  return {
+    contentType: a.job.contentType,
+    // A growing file's size and mtime are not known yet when its upload is created.
+    metadata: a.job.growing ? {} : { 'source-mtime': new Date(a.job.mtimeMs).toISOString(), 'source-size': String(a.job.size) },
+    storageClass: a.dest.storageClass,
+    sse: a.dest.sse,
+    sseKmsKeyId: a.dest.sseKmsKeyId,
+  };
+}
+
+/** Part ETags are MD5s except under SSE-KMS. */
+export function etagIsMd5(dest: Destination): boolean {
+  return dest.sse !== 'aws:kms' && dest.sse !== 'aws:kms:dsse';
+}

@@ -1,0 +1,85 @@
+// Completing a job: the source checked once more, its hashes known and agreeing with its history,
+// then CompleteMultipartUpload sent from our own record (invariant 2) and the object's ETag checked
+// against md5-of-md5s (skipped only under SSE-KMS, where ETags are not MD5s).
+import type { S3Client } from '@aws-sdk/client-s3';
+import { HoistError } from '../../../shared/errors.js';
+import { toHoistError } from '../s3/errors.js';
+import * as ops from '../s3/operations.js';
+import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
+import { etagIsMd5, sameSnapshot, statSource, type ActiveJob } from './active-job.js';
+import type { RunContext } from './context.js';
+import { failJob, restartForChangedSource } from './failures.js';
+import { verifyGrownParts } from './growing-parts.js';
+import { startHashing } from './hash-pass.js';
+
+export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
+  const { job } = a;
+  try {
+    if (!ctx.store.transition(job.id, ['running'], 'completing')) {
+      ctx.release(a);
+      return;
+    }
+    ctx.emitJob(job.id);
+    if (job.growing === 2 && !(await verifyGrownParts(ctx, a))) return;
+    const snap = await statSource(job.sourcePath);
+    if (!snap) throw new HoistError('source.missing', { detail: job.sourcePath });
+    if (!sameSnapshot(snap, job)) {
+      ctx.store.transition(job.id, ['completing'], 'running');
+      await restartForChangedSource(ctx, a, snap);
+      return;
+    }
+    // Never completed before its hashes are known and agree with the source's history.
+    startHashing(ctx, a);
+    if (await a.hashing) return;
+    if (a.stopping) {
+      ctx.release(a);
+      return;
+    }
+    const parts = ctx.store.parts(job.id);
+    let etag: string;
+    if (job.mode === 'single') {
+      etag = parts[0]?.etag ?? '';
+    } else {
+      const client = await ctx.net.client(a.dest);
+      const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? '')));
+      try {
+        // Invariant 2: Complete is sent from our own record, never from a listing.
+        const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm);
+        etag = normalizeEtag(out.etag);
+        // Some servers (radosgw 16) answer Complete with an empty ETag; the object itself has it.
+        if (!etag) etag = await etagFromHead(ctx, a, client);
+      } catch (err) {
+        const e = toHoistError(err);
+        if (e.code !== 's3.no-such-upload') throw e;
+        // A Complete that succeeded just before a crash looks like this: the object is there with our ETag.
+        const head = await ops.headObject(client, job.bucket, job.key);
+        if (!head || normalizeEtag(head.etag) !== expected) {
+          ctx.store.restartUpload(job.id, { event: { message: 'The multipart upload vanished before it could be completed; starting it afresh.', error: e.info }, requeueFrom: ['completing'] });
+          ctx.release(a);
+          return;
+        }
+        etag = normalizeEtag(head.etag);
+      }
+      const verifiable = etagIsMd5(a.dest) && etag !== '';
+      if (verifiable && etag !== expected) {
+        throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
+      }
+    }
+    ctx.store.completeJob(job.id, ['completing'], etag || null, etag ? `Uploaded and verified (ETag ${etag}).` : 'Uploaded; every part was verified by Content-MD5 (the final ETag was not available to check).');
+    ctx.release(a);
+  } catch (err) {
+    failJob(ctx, a, toHoistError(err));
+  }
+}
+
+/** The object's ETag by HeadObject; '' (and a note in the history) when HeadObject is not permitted. */
+async function etagFromHead(ctx: RunContext, a: ActiveJob, client: S3Client): Promise<string> {
+  try {
+    return normalizeEtag((await ops.headObject(client, a.job.bucket, a.job.key))?.etag ?? '');
+  } catch (err) {
+    const e = toHoistError(err);
+    if (e.code !== 's3.access-denied') throw e;
+    ctx.store.addEvent(a.job.id, 'etag-unverified', 'The server returned no ETag for the completed object and HeadObject is not permitted, so the final ETag could not be checked (every part was verified by Content-MD5).', e.info);
+    return '';
+  }
+}

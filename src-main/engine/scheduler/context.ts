@@ -1,0 +1,36 @@
+// What the steps of a job's upload (prepare, send, complete, reconcile, hash pass, growing parts,
+// failures) need of the scheduler that runs them: a narrow interface, so each step is a module of
+// its own and none reaches into the coordinator.
+import type { Destination } from '../../../shared/types.js';
+import type { RetryPolicy } from '../backoff.js';
+import type { Lane } from '../lanes.js';
+import type { SourceHistories } from '../mhl/source-history.js';
+import type { UploadStore } from '../store/upload-store.js';
+import type { WorkerPool } from '../upload/worker-pool.js';
+import type { ActiveJob } from './active-job.js';
+import type { Connections } from './connections.js';
+import type { SchedulerOptions } from './options.js';
+import type { StorageGuard } from './storage-guard.js';
+
+export interface RunContext {
+  readonly store: UploadStore;
+  readonly pool: WorkerPool;
+  readonly retry: RetryPolicy;
+  readonly opts: SchedulerOptions;
+  readonly net: Connections;
+  readonly storage: StorageGuard;
+  readonly histories: SourceHistories;
+  lane(dest: Destination): Lane;
+  /** Keeps a promise until it settles (stop waits for all); its error is reported, never thrown. */
+  track(p: Promise<unknown>): void;
+  /** Looks for work now. */
+  tick(): void;
+  /** Tells hosts the job's row as it is now. */
+  emitJob(jobId: number): void;
+  /** A hash pass saved how far it got. */
+  hashCheckpointSaved(jobId: number, offset: number): void;
+  /** The run is over once nothing is in flight: the job leaves the open set and hosts hear of it. */
+  release(a: ActiveJob): void;
+  /** The job leaves the open set now (its row was already settled). */
+  forget(a: ActiveJob): void;
+}

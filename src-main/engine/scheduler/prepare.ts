@@ -1,0 +1,57 @@
+// Opening a job: its source is checked against the snapshot, its multipart upload created (or,
+// after a crash, reconciled with the server), and its whole-file hash pass started.
+import { HoistError } from '../../../shared/errors.js';
+import * as ops from '../s3/operations.js';
+import { objectSettings, sameSnapshot, statSource, type ActiveJob } from './active-job.js';
+import type { RunContext } from './context.js';
+import { restartForChangedSource } from './failures.js';
+import { startHashing } from './hash-pass.js';
+import { alreadyCompleted, cleanUpInterruptedCreate, reconcile } from './reconcile.js';
+
+export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
+  const { job } = a;
+  const snap = await statSource(job.sourcePath);
+  if (!snap) throw new HoistError('source.missing', { detail: job.sourcePath });
+  if (job.growing !== 1 && !sameSnapshot(snap, job)) {
+    await restartForChangedSource(ctx, a, snap);
+    return;
+  }
+  if (job.mode === 'multipart') {
+    const client = await ctx.net.client(a.dest);
+    if (job.uploadId) {
+      const alive = await reconcile(ctx, a, client, job.uploadId);
+      if (!alive && (await alreadyCompleted(ctx, a, client))) return;
+      if (!alive) {
+        ctx.store.restartUpload(job.id, {
+          event: { message: 'The multipart upload no longer exists on the server (aborted outside Hoist or by a lifecycle rule); starting it afresh.', error: { code: 's3.no-such-upload' } },
+        });
+        a.job.uploadId = null;
+        a.bytesAcked = 0;
+        a.partsDone = 0;
+      }
+    }
+    if (!a.job.uploadId) {
+      if (job.createStartedAt) await cleanUpInterruptedCreate(ctx, a, client, job.createStartedAt);
+      ctx.store.markCreateStarted(job.id, Date.now());
+      const uploadId = await ops.createMultipartUpload(client, job.bucket, job.key, objectSettings(a), job.checksumAlgorithm);
+      ctx.store.recordUploadCreated(job.id, uploadId, `Multipart upload created (${job.partCount} parts of up to ${job.partSize} bytes).`);
+      a.job.uploadId = uploadId;
+    }
+    // The SDK corrected its own clock if the server refused a skewed signature; the part workers learn it here.
+    ctx.net.observeClock(a, client);
+  }
+  if (a.stopping) {
+    ctx.release(a);
+    return;
+  }
+  // Whole-file hashes: beside the parts of a multipart upload (Complete waits for them); before a
+  // single PutObject, so that a file its history does not vouch for leaves no object at all.
+  if (job.growing !== 1) startHashing(ctx, a);
+  if (job.mode === 'single' && (await a.hashing)) return;
+  if (a.stopping) {
+    ctx.release(a);
+    return;
+  }
+  a.phase = 'sending';
+  ctx.tick();
+}

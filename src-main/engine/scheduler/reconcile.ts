@@ -1,0 +1,85 @@
+// After a crash (or a full disk): our record is brought in line with the server before any part
+// goes. A part the server holds that we did not record is adopted only if its ETag equals the MD5
+// of the same local bytes (invariant 2); an upload that is gone may have been completed already.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { fromErrorInfo, toHoistError } from '../s3/errors.js';
+import * as ops from '../s3/operations.js';
+import type { PartRecord } from '../store/rows.js';
+import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
+import { snapshotOf, type ActiveJob } from './active-job.js';
+import type { RunContext } from './context.js';
+
+/** Returns false when the upload is gone. */
+export async function reconcile(ctx: RunContext, a: ActiveJob, client: S3Client, uploadId: string): Promise<boolean> {
+  const recorded = new Map(ctx.store.parts(a.job.id).map((p) => [p.partNumber, p]));
+  const candidates: Array<{ part: PartRecord; etag: string }> = [];
+  try {
+    for await (const remote of ops.listParts(client, a.job.bucket, a.job.key, uploadId, ctx.opts.listPageSize)) {
+      const local = recorded.get(remote.partNumber);
+      if (!local || local.state === 'done' || remote.size !== local.length) continue;
+      candidates.push({ part: local, etag: normalizeEtag(remote.etag) });
+    }
+  } catch (err) {
+    const e = toHoistError(err);
+    if (e.code === 's3.no-such-upload') return false;
+    if (e.code === 's3.access-denied') {
+      ctx.store.addEvent(a.job.id, 'reconcile-skipped', 'ListParts is not permitted, so parts sent but not recorded before the interruption are sent again.', e.info);
+      return true;
+    }
+    throw e;
+  }
+  let adopted = 0;
+  for (const { part, etag } of candidates) {
+    if (a.stopping) break;
+    const { outcome } = ctx.pool.run({
+      kind: 'hash-range',
+      path: a.job.sourcePath,
+      offset: part.offset,
+      length: part.length,
+      snapshot: snapshotOf(a.job),
+      checksumAlgorithm: a.job.checksumAlgorithm,
+    });
+    const o = await outcome;
+    if (!o.ok) throw fromErrorInfo(o.error);
+    if (o.result.md5Hex === etag) {
+      ctx.store.markPartDone(a.job.id, part.partNumber, etag, o.result.md5Hex, o.result.checksum);
+      a.bytesAcked += part.length;
+      a.partsDone++;
+      adopted++;
+    }
+  }
+  if (candidates.length > 0) {
+    ctx.store.addEvent(a.job.id, 'reconciled', `Found ${candidates.length} unrecorded part(s) on the server; adopted ${adopted} whose bytes match the file, the rest are sent again.`);
+  }
+  return true;
+}
+
+/**
+ * An upload that is gone while every part is recorded may have been completed just before an
+ * interruption: if the object carries exactly our multipart ETag, the job is done.
+ */
+export async function alreadyCompleted(ctx: RunContext, a: ActiveJob, client: S3Client): Promise<boolean> {
+  const parts = ctx.store.parts(a.job.id);
+  if (parts.some((p) => p.state !== 'done' || !p.md5)) return false;
+  const head = await ops.headObject(client, a.job.bucket, a.job.key);
+  const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5!)));
+  if (!head || normalizeEtag(head.etag) !== expected || head.size !== a.job.size) return false;
+  ctx.store.completeJob(a.job.id, ['running', 'completing'], expected, `The upload had already been completed before an interruption; the object's ETag ${expected} matches our record.`);
+  ctx.release(a);
+  return true;
+}
+
+/** A crash between CreateMultipartUpload and recording its id leaves an upload only we know of: abort it. */
+export async function cleanUpInterruptedCreate(ctx: RunContext, a: ActiveJob, client: S3Client, since: number): Promise<void> {
+  const live = ctx.store.liveUploadIds();
+  try {
+    for await (const u of ops.listMultipartUploads(client, a.job.bucket, a.job.key)) {
+      if (u.key !== a.job.key || live.has(u.uploadId)) continue;
+      if (u.initiated && u.initiated.getTime() < since - 60_000) continue;
+      ctx.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: a.job.bucket, key: a.job.key, uploadId: u.uploadId, jobId: a.job.id, reason: 'created before an interruption, never recorded' });
+    }
+  } catch (err) {
+    ctx.store.addEvent(a.job.id, 'cleanup-skipped', 'Could not list uploads to clean up after an interrupted create; an unrecorded upload may remain until a lifecycle rule removes it.', toHoistError(err).info);
+  }
+  ctx.store.markCreateStarted(a.job.id, null);
+}

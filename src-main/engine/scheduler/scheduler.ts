@@ -1,0 +1,318 @@
+// The scheduler: a loop that fills each destination's lane with parts of open jobs and opens the
+// next queued job (admission.ts decides which), and the coordinator of each job's run: prepare.ts,
+// send.ts, complete.ts, with reconcile.ts, hash-pass.ts, growing-parts.ts and failures.ts beside
+// them; a full disk under the database (storage-guard.ts), owed aborts (remote-aborts.ts), progress
+// (progress.ts). The database is the truth; this holds only what is in flight.
+import { EventEmitter } from 'node:events';
+import type { Destination, JobProgress } from '../../../shared/types.js';
+import { PRIORITY_RANK } from '../../../shared/states.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../backoff.js';
+import { Lanes, type Lane } from '../lanes.js';
+import { logger } from '../log.js';
+import { SourceHistories } from '../mhl/source-history.js';
+import type { CredentialSource } from '../s3/connection.js';
+import { toHoistError } from '../s3/errors.js';
+import type { JobRecord, RemoteAbort } from '../store/rows.js';
+import type { UploadStore } from '../store/upload-store.js';
+import type { WorkerPool } from '../upload/worker-pool.js';
+import { openedJob, rankOf, type ActiveJob } from './active-job.js';
+import { byPriority, partsAllowed, preparingFull, spare, MAX_PREPARING, type OpenJob } from './admission.js';
+import { complete } from './complete.js';
+import { Connections } from './connections.js';
+import type { RunContext } from './context.js';
+import { failJob, halt } from './failures.js';
+import { refreshGrowing } from './growing-parts.js';
+import type { SchedulerEvents, SchedulerOptions } from './options.js';
+import { prepare } from './prepare.js';
+import { progressOf } from './progress.js';
+import { RemoteAborts } from './remote-aborts.js';
+import { dispatch } from './send.js';
+import { StorageGuard } from './storage-guard.js';
+
+export type { SchedulerEvents, SchedulerOptions, StorageNotice } from './options.js';
+
+const log = logger('scheduler');
+
+/**
+ * Picks parts to send, hands them to the worker pool, records what S3 acknowledged, and settles
+ * each upload with Complete or Abort.
+ */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  private readonly active = new Map<number, ActiveJob>();
+  private readonly lanes: Lanes;
+  private readonly net: Connections;
+  private readonly storage: StorageGuard;
+  private readonly aborts: RemoteAborts;
+  private readonly ctx: RunContext;
+  private readonly retry: RetryPolicy;
+  private timer: NodeJS.Timeout | null = null;
+  private progressTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private ticking = false;
+  private pokeScheduled = false;
+  private dataVersion = -1;
+  private readonly tasks = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly store: UploadStore,
+    pool: WorkerPool,
+    credentials: CredentialSource,
+    private readonly opts: SchedulerOptions = {},
+  ) {
+    super();
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.lanes = new Lanes(
+      (id) => opts.tuning?.boundsOf?.(id) ?? null,
+      (d) => this.emit('concurrency', { destinationId: d.destinationId, limit: d.to, reason: d.reason }),
+      opts.tuning?.options,
+    );
+    this.net = new Connections(credentials, store, opts);
+    this.storage = new StorageGuard(store, (notice) => this.emit('storage', notice));
+    this.aborts = new RemoteAborts(store, (dest) => this.net.client(dest), this.retry);
+    this.ctx = {
+      store,
+      pool,
+      retry: this.retry,
+      opts,
+      net: this.net,
+      storage: this.storage,
+      histories: new SourceHistories(),
+      lane: (dest) => this.lane(dest),
+      track: (p) => this.track(p),
+      tick: () => this.tick(),
+      emitJob: (jobId) => this.emitJob(jobId),
+      hashCheckpointSaved: (jobId, offset) => this.emit('hash-checkpoint', { jobId, offset }),
+      release: (a) => this.release(a),
+      forget: (a) => this.active.delete(a.job.id),
+    };
+  }
+
+  /** Each endpoint's clock as its answers showed it; every request is signed with it. */
+  get clocks(): Connections['clocks'] {
+    return this.net.clocks;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const recovered = this.store.recoverInterrupted();
+    if (recovered > 0) this.emitAll();
+    this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 200);
+    this.progressTimer = setInterval(() => this.emitProgress(), 200);
+    this.tick();
+  }
+
+  /** Stops all traffic; jobs that were running go back to the queue, to resume at the next start. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    for (const a of this.active.values()) halt(this.ctx, a);
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    try {
+      this.store.recoverInterrupted();
+    } catch (err) {
+      // Still full: the next start recovers them (parts acknowledged meanwhile are adopted by reconcile).
+      if (toHoistError(err).code !== 'db.full') throw err;
+    }
+    this.net.clear();
+  }
+
+  /** Jobs whose traffic is live, for hosts that show progress. */
+  progress(): JobProgress[] {
+    const now = Date.now();
+    return [...this.active.values()].map((a) => progressOf(a, now));
+  }
+
+  /** Called after a command changed job states in this process, so the loop reacts at once. */
+  poke(): void {
+    this.dataVersion = -1;
+    this.tick();
+  }
+
+  /** New jobs were queued: one tick soon serves all the enqueues of this turn (a scan queues thousands). */
+  pokeSoon(): void {
+    if (this.pokeScheduled) return;
+    this.pokeScheduled = true;
+    setImmediate(() => {
+      this.pokeScheduled = false;
+      this.poke();
+    });
+  }
+
+  /** Concurrency settings (bounds) may have changed: the lanes read them again. */
+  reconfigureLanes(): void {
+    this.lanes.reconfigure((id) => this.store.getDestination(id));
+  }
+
+  /** The lane of a destination, if it has carried traffic: its limit, bounds and recorded decisions. */
+  laneOf(destinationId: number): Lane | undefined {
+    return this.lanes.find(destinationId);
+  }
+
+  /** Tries every owed abort now, back-off or not (for commands that settle them before they return); returns those still owed. */
+  drainRemoteAborts(): Promise<RemoteAbort[]> {
+    return this.aborts.drainRemoteAborts();
+  }
+
+  /** True while any job has traffic or preparation under way. */
+  get busy(): boolean {
+    return this.active.size > 0 || this.tasks.size > 0;
+  }
+
+  // ---- the loop ----
+
+  private tick(): void {
+    if (!this.running || this.ticking) return;
+    this.ticking = true;
+    try {
+      if (this.storage.full) {
+        if (!this.storage.recover(this.tasks.size > 0, () => this.forgetAllOpen())) return;
+        this.emitAll();
+      }
+      const version = this.store.dataVersion();
+      if (version !== this.dataVersion) {
+        this.dataVersion = version;
+        this.noticeStateChanges();
+      }
+      this.lanes.tick((id) => this.store.getDestination(id));
+      this.fillSlots();
+      if (!this.aborts.busy && this.store.dueRemoteAborts(1).length > 0) this.track(this.aborts.settleRemoteAborts());
+      // After the slots were filled: a lane not full now had no more parts to send.
+      this.lanes.look();
+    } catch (err) {
+      this.reportLoopError(err);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private track<T>(p: Promise<T>): void {
+    const wrapped = p.catch((err) => this.reportLoopError(err)).finally(() => this.tasks.delete(wrapped));
+    this.tasks.add(wrapped);
+  }
+
+  private reportLoopError(err: unknown): void {
+    const e = toHoistError(err);
+    if (e.code === 'db.full') return this.storage.enter(e);
+    // The loop must not die.
+    log.warn(`${e.info.code}: ${e.message}${e.info.detail ? ` (${e.info.detail})` : ''}`, { code: e.info.code });
+  }
+
+  /** Another process (or a command here) changed states or priorities: stop what may no longer run, reorder the rest. */
+  private noticeStateChanges(): void {
+    for (const a of this.active.values()) {
+      const fresh = this.store.getJob(a.job.id);
+      if (!fresh || (fresh.state !== 'running' && fresh.state !== 'completing')) {
+        if (!a.stopping) halt(this.ctx, a);
+      } else {
+        a.job.priority = fresh.priority;
+      }
+    }
+  }
+
+  private lane(dest: Destination): Lane {
+    return this.lanes.get(dest);
+  }
+
+  private fillSlots(): void {
+    // Parts of jobs already under way first, in priority order; then open the next queued job.
+    const ordered = [...this.active.values()].filter((a) => a.phase === 'sending' && !a.stopping).sort((x, y) => byPriority(view(x), view(y)));
+    for (const a of ordered) {
+      if (a.job.growing) refreshGrowing(this.ctx, a);
+      const lane = this.lane(a.dest);
+      const free = partsAllowed(lane, a.dest.concurrency, rankOf(a));
+      if (free <= 0) continue;
+      for (const part of this.store.nextPendingParts(a.job.id, free)) {
+        if (a.inflight.has(part.partNumber)) continue;
+        dispatch(this.ctx, a, part, lane);
+      }
+    }
+    this.maybeFinish();
+    this.openQueuedJobs();
+  }
+
+  /** Opens queued jobs while a destination has slots that the open jobs of the same or a higher priority cannot fill. */
+  private openQueuedJobs(): void {
+    const open = [...this.active.values()].filter((a) => !a.stopping).map(view);
+    // Asked once per sending job and pass, not once per candidate: opening a job gives no other job parts.
+    const pending = new Map<number, boolean>();
+    const hasPendingParts = (jobId: number): boolean => {
+      let has = pending.get(jobId);
+      if (has === undefined) pending.set(jobId, (has = this.store.nextPendingParts(jobId, 1).length > 0));
+      return has;
+    };
+    // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
+    for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4)) {
+      if (this.active.has(ref.id)) continue;
+      const rank = PRIORITY_RANK[ref.priority];
+      if (preparingFull(open, rank)) continue;
+      const dest = this.store.getDestination(ref.destinationId);
+      if (!dest || !spare(this.lane(dest), dest.id, rank, open, hasPendingParts)) continue;
+      const job = this.store.getJob(ref.id);
+      if (!job) continue;
+      const opened = this.activate(job, dest);
+      if (opened) open.push(view(opened));
+    }
+  }
+
+  private maybeFinish(): void {
+    for (const a of this.active.values()) {
+      if (a.phase !== 'sending' || a.stopping || a.inflight.size > 0) continue;
+      // A growing file gets more parts until the watcher sees it stable.
+      if (a.job.growing === 1) continue;
+      if (this.store.unfinishedPartCount(a.job.id) === 0) {
+        a.phase = 'completing';
+        this.track(complete(this.ctx, a));
+      }
+    }
+  }
+
+  private activate(job: JobRecord, dest: Destination): ActiveJob | null {
+    if (!this.store.transition(job.id, ['queued'], 'running')) return null;
+    const a = openedJob(job, dest);
+    this.active.set(job.id, a);
+    this.emitJob(job.id);
+    this.track(
+      prepare(this.ctx, a).catch((err) => {
+        failJob(this.ctx, a, toHoistError(err));
+      }),
+    );
+    return a;
+  }
+
+  private release(a: ActiveJob): void {
+    if (this.active.get(a.job.id) !== a) return;
+    if (a.inflight.size > 0) return;
+    this.active.delete(a.job.id);
+    this.emitJob(a.job.id);
+  }
+
+  /** The database took writes again and every open job went back to the queue: nothing is open or in flight here. */
+  private forgetAllOpen(): void {
+    this.active.clear();
+    for (const lane of this.lanes.all()) lane.releaseAll();
+  }
+
+  // ---- events ----
+
+  private emitJob(jobId: number): void {
+    const job = this.store.getJob(jobId);
+    if (job) this.emit('job', job);
+  }
+
+  private emitAll(): void {
+    for (const job of this.store.listJobs({ states: ['queued'] })) this.emit('job', job);
+  }
+
+  private emitProgress(): void {
+    if (this.active.size === 0) return;
+    this.emit('progress', this.progress());
+  }
+}
+
+/** An open job as the admission policy sees it. */
+function view(a: ActiveJob): OpenJob & { a: ActiveJob } {
+  return { jobId: a.job.id, destinationId: a.dest.id, rank: rankOf(a), phase: a.phase, a };
+}

@@ -1,0 +1,295 @@
+// The jobs table and each job's history (job_events): what is to be uploaded where, its state
+// (compare-and-set, so a pause from another process is never overwritten) and its source snapshot.
+import type { Db } from './db.js';
+import type { JobSortKey } from '../../../shared/contract.js';
+import type { HashVerification, JobEvent } from '../../../shared/types.js';
+import type { FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import { PRIORITIES } from '../../../shared/states.js';
+import type { ErrorInfo } from '../../../shared/errors.js';
+import type { HashStates } from '../upload/file-hashes.js';
+import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
+import type { PartRows } from './part-rows.js';
+import { ID_SLICE, JOB_SELECT, JOB_SORT_COLUMNS, iso, parseJson, toJob, type GrowingState, type JobRecord, type NewJob, type PlannedPart, type Row } from './rows.js';
+
+export class JobRows {
+  private readonly s;
+
+  constructor(
+    readonly db: Db,
+    protected readonly partRows: PartRows,
+    protected readonly now: () => number,
+  ) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      jobById: p(`${JOB_SELECT} WHERE j.id = ?`),
+      jobsByUpload: p('SELECT id FROM jobs WHERE upload_id = ?'),
+      addEvent: p('INSERT INTO job_events (job_id, at, kind, code, operation, message) VALUES (?, ?, ?, ?, ?, ?)'),
+      events: p('SELECT * FROM job_events WHERE job_id = ? ORDER BY id'),
+    };
+  }
+
+  // ---- jobs ----
+
+  /** Records a job and its planned parts in one transaction. */
+  insertJob(job: NewJob, parts: PlannedPart[]): JobRecord {
+    const now = this.now();
+    const id = this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO jobs (destination_id, source_path, bucket, key, size, mtime_ms, inode, content_type, mode,
+             part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, created_at, updated_at)
+           VALUES (@destinationId, @sourcePath, @bucket, @key, @size, @mtimeMs, @inode, @contentType, @mode,
+             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @now, @now)`,
+        )
+        .run({
+          ...job,
+          partCount: parts.length,
+          priority: PRIORITIES.indexOf(job.priority),
+          growing: job.growing ?? 0,
+          hashAlgorithms: JSON.stringify(job.hashAlgorithms ?? []),
+          mhlRoot: job.mhl?.root ?? null,
+          mhlPath: job.mhl?.path ?? null,
+          batchId: job.batchId ?? null,
+          now,
+        });
+      const jobId = Number(info.lastInsertRowid);
+      this.partRows.insert(jobId, parts, now);
+      this.s.addEvent.run(jobId, now, 'queued', null, null, `Queued ${job.sourcePath} for s3://${job.bucket}/${job.key}`);
+      return jobId;
+    })();
+    return this.getJob(id)!;
+  }
+
+  /** Replaces a job's source snapshot and part plan (after the file changed, before a fresh upload). */
+  replanJob(jobId: number, snapshot: { size: number; mtimeMs: number; inode: string; mode: UploadMode; partSize: number }, parts: PlannedPart[]): void {
+    const now = this.now();
+    this.db.transaction(() => {
+      this.partRows.deleteAll(jobId);
+      this.partRows.insert(jobId, parts, now);
+      this.db
+        .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = ?, mode = ?, part_size = ?, part_count = ?, upload_id = NULL,
+                  create_started_at = NULL, etag = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
+        .run(snapshot.size, snapshot.mtimeMs, snapshot.inode, snapshot.mode, snapshot.partSize, parts.length, now, jobId);
+    })();
+  }
+
+  getJob(id: number): JobRecord | undefined {
+    const r = this.s.jobById.get(id) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  listJobs(opts: { states?: readonly JobState[]; limit?: number; offset?: number; ids?: readonly number[]; batchId?: number } = {}): JobRecord[] {
+    if (opts.ids && opts.ids.length > ID_SLICE && opts.limit === undefined && opts.offset === undefined) {
+      const out: JobRecord[] = [];
+      for (let at = 0; at < opts.ids.length; at += ID_SLICE) out.push(...this.listJobs({ ...opts, ids: opts.ids.slice(at, at + ID_SLICE) }));
+      return out.sort((a, b) => a.id - b.id);
+    }
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (opts.batchId !== undefined) where.push('j.batch_id = ?'), args.push(opts.batchId);
+    if (opts.states?.length) {
+      where.push(`j.state IN (${opts.states.map(() => '?').join(',')})`);
+      args.push(...opts.states);
+    }
+    if (opts.ids) {
+      where.push(`j.id IN (${opts.ids.map(() => '?').join(',') || 'NULL'})`);
+      args.push(...opts.ids);
+    }
+    const sql = `${JOB_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY j.id LIMIT ? OFFSET ?`;
+    args.push(opts.limit ?? -1, opts.offset ?? 0);
+    return (this.db.prepare(sql).all(...args) as Row[]).map(toJob);
+  }
+
+  /** The job (if any) in one of `states` that sends this file to this key of this destination (index jobs_by_key). */
+  findJobFor(destinationId: number, key: string, sourcePath: string, states: readonly JobState[]): JobRecord | undefined {
+    const r = this.db
+      .prepare(`${JOB_SELECT} WHERE j.destination_id = ? AND j.key = ? AND j.source_path = ? AND j.state IN (${states.map(() => '?').join(',')}) ORDER BY j.id LIMIT 1`)
+      .get(destinationId, key, sourcePath, ...states) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  /** One page of jobs in the given order, with how many match in all (for a paged, sorted table). */
+  queryJobs(q: { states?: readonly JobState[]; offset?: number; limit?: number; sort?: JobSortKey; descending?: boolean } = {}): { jobs: JobRecord[]; total: number } {
+    const where = q.states?.length ? `WHERE j.state IN (${q.states.map(() => '?').join(',')})` : '';
+    const states = q.states ?? [];
+    const direction = q.descending ? 'DESC' : 'ASC';
+    // The id breaks ties, so pages neither repeat nor skip a job.
+    const order = `${JOB_SORT_COLUMNS[q.sort ?? 'id']} ${direction}, j.id ${direction}`;
+    const rows = this.db.prepare(`${JOB_SELECT} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...states, q.limit ?? -1, q.offset ?? 0) as Row[];
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs j ${where}`).get(...states) as { n: number }).n;
+    return { jobs: rows.map(toJob), total };
+  }
+
+  /** Jobs per state across the queue, and the bytes of the unfinished ones (acknowledged and in all). */
+  totals(): { byState: Record<string, number>; bytesTotal: number; bytesDone: number } {
+    const byState: Record<string, number> = {};
+    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: string; n: number }[]) byState[r.state] = r.n;
+    const bytes = this.db
+      .prepare(`SELECT coalesce(sum(size), 0) AS total, coalesce(sum(bytes_done), 0) AS done FROM jobs WHERE state IN ('queued', 'running', 'completing', 'paused', 'failed')`)
+      .get() as { total: number; done: number };
+    return { byState, bytesTotal: bytes.total, bytesDone: bytes.done };
+  }
+
+  /** The next queued jobs that are due, highest priority first, then oldest. */
+  nextQueuedJobs(limit: number): JobRecord[] {
+    return this.nextQueuedJobRefs(limit).flatMap((r) => this.getJob(r.id) ?? []);
+  }
+
+  /** The same order, only ids and destinations: the scheduler asks every tick and opens few of them. */
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; priority: Priority }> {
+    const rows = this.db
+      .prepare(`SELECT id, destination_id, priority FROM jobs WHERE state = 'queued' AND available_at <= ? ORDER BY priority, id LIMIT ?`)
+      .all(this.now(), limit) as Row[];
+    return rows.map((r) => ({ id: r.id as number, destinationId: r.destination_id as number, priority: PRIORITIES[r.priority as number] ?? 'normal' }));
+  }
+
+  /** Compare-and-set on the state, so a pause or cancel from elsewhere is never overwritten. */
+  transition(jobId: number, from: readonly JobState[], to: JobState, extra: { error?: ErrorInfo | null; availableAt?: number; etag?: string | null } = {}): boolean {
+    const now = this.now();
+    const sets = ['state = ?', 'updated_at = ?'];
+    const args: unknown[] = [to, now];
+    if (to === 'running') sets.push('started_at = coalesce(started_at, ?)'), args.push(now);
+    if (to === 'done' || to === 'cancelled' || to === 'failed') sets.push('finished_at = ?'), args.push(now);
+    if (to === 'queued' || to === 'running') sets.push('finished_at = NULL');
+    if (extra.error !== undefined) {
+      sets.push('error_code = ?', 'error_message = ?', 'error_operation = ?');
+      args.push(extra.error?.code ?? null, extra.error?.message ?? null, extra.error?.operation ?? null);
+    }
+    if (extra.availableAt !== undefined) sets.push('available_at = ?'), args.push(extra.availableAt);
+    if (extra.etag !== undefined) sets.push('etag = ?'), args.push(extra.etag);
+    const info = this.db
+      .prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`)
+      .run(...args, jobId, ...from);
+    return info.changes === 1;
+  }
+
+  /** The file's hashes (of the bytes as the job's snapshot has them) and the source history entry that vouched for them, if any. */
+  setHashes(jobId: number, hashes: FileHashes, verifiedBy: HashVerification | null): void {
+    this.db
+      .prepare('UPDATE jobs SET hashes = ?, verified_by = ?, updated_at = ? WHERE id = ?')
+      .run(JSON.stringify(hashes), verifiedBy ? JSON.stringify(verifiedBy) : null, this.now(), jobId);
+  }
+
+  /** The saved state of the job's hash pass, if one was taken of this very snapshot with these hashes. */
+  hashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[]): HashCheckpoint | null {
+    const r = this.db.prepare('SELECT size, mtime_ms, inode, algorithms, offset, states FROM hash_checkpoints WHERE job_id = ?').get(jobId) as
+      | { size: number; mtime_ms: number; inode: string; algorithms: string; offset: number; states: string }
+      | undefined;
+    if (!r || r.size !== snap.size || r.mtime_ms !== snap.mtimeMs || r.inode !== snap.inode || r.algorithms !== algorithms.join(',')) return null;
+    return { offset: r.offset, states: parseJson<HashStates>(r.states, {}) };
+  }
+
+  saveHashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[], cp: HashCheckpoint): void {
+    this.db
+      .prepare(
+        `INSERT INTO hash_checkpoints (job_id, size, mtime_ms, inode, algorithms, offset, states, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, inode = excluded.inode, algorithms = excluded.algorithms,
+           offset = excluded.offset, states = excluded.states, updated_at = excluded.updated_at`,
+      )
+      .run(jobId, snap.size, snap.mtimeMs, snap.inode, algorithms.join(','), cp.offset, JSON.stringify(cp.states), this.now());
+  }
+
+  clearHashCheckpoint(jobId: number): void {
+    this.db.prepare('DELETE FROM hash_checkpoints WHERE job_id = ?').run(jobId);
+  }
+
+  /** The error a job shows after it ended (an abort still owed for a cancelled job), or none. */
+  setJobError(jobId: number, error: ErrorInfo | null): void {
+    this.db
+      .prepare('UPDATE jobs SET error_code = ?, error_message = ?, error_operation = ?, updated_at = ? WHERE id = ?')
+      .run(error?.code ?? null, error?.message ?? null, error?.operation ?? null, this.now(), jobId);
+  }
+
+  setUploadId(jobId: number, uploadId: string | null): void {
+    this.db.prepare('UPDATE jobs SET upload_id = ?, updated_at = ? WHERE id = ?').run(uploadId, this.now(), jobId);
+  }
+
+  /** Marks the moment before CreateMultipartUpload, so a crash in between can be cleaned up. */
+  markCreateStarted(jobId: number, at: number | null): void {
+    this.db.prepare('UPDATE jobs SET create_started_at = ? WHERE id = ?').run(at, jobId);
+  }
+
+  bumpAttempts(jobId: number): number {
+    this.db.prepare('UPDATE jobs SET attempts = attempts + 1 WHERE id = ?').run(jobId);
+    return (this.db.prepare('SELECT attempts FROM jobs WHERE id = ?').get(jobId) as { attempts: number }).attempts;
+  }
+
+  resetAttempts(jobId: number): void {
+    this.db.prepare('UPDATE jobs SET attempts = 0 WHERE id = ?').run(jobId);
+  }
+
+  setPriority(jobId: number, priority: Priority): boolean {
+    return this.db.prepare('UPDATE jobs SET priority = ? WHERE id = ?').run(PRIORITIES.indexOf(priority), jobId).changes === 1;
+  }
+
+  jobIdsForUpload(uploadId: string): number[] {
+    return (this.s.jobsByUpload.all(uploadId) as { id: number }[]).map((r) => r.id);
+  }
+
+  /** Upload ids that still belong to a job that may complete them. */
+  liveUploadIds(): Set<string> {
+    const rows = this.db
+      .prepare(`SELECT upload_id FROM jobs WHERE upload_id IS NOT NULL AND state NOT IN ('done', 'cancelled')`)
+      .all() as { upload_id: string }[];
+    return new Set(rows.map((r) => r.upload_id));
+  }
+
+  /** After a crash: what was in flight goes back to waiting; the parts are re-sent or adopted. */
+  recoverInterrupted(): number {
+    const now = this.now();
+    return this.db.transaction(() => {
+      this.partRows.unsentToPending(now);
+      return this.db
+        .prepare(`UPDATE jobs SET state = 'queued', available_at = 0, updated_at = ? WHERE state IN ('running', 'completing')`)
+        .run(now).changes;
+    })();
+  }
+
+  // ---- growing files (issue 3): the watcher appends parts; the scheduler verifies them before Complete ----
+
+  /**
+   * Adds parts to a job whose file is still growing and records how far it has grown.
+   * Returns false (and changes nothing) once the job is no longer growing or has ended.
+   */
+  appendGrowingParts(jobId: number, parts: PlannedPart[], grown: { size: number; mtimeMs: number }): boolean {
+    return this.updateGrowing(jobId, 1, parts, grown);
+  }
+
+  /** The file stopped growing: records its final snapshot and last parts; the scheduler verifies every part before Complete. */
+  finishGrowing(jobId: number, parts: PlannedPart[], final: { size: number; mtimeMs: number; inode: string }): boolean {
+    return this.updateGrowing(jobId, 2, parts, final);
+  }
+
+  private updateGrowing(jobId: number, next: GrowingState, parts: PlannedPart[], snap: { size: number; mtimeMs: number; inode?: string }): boolean {
+    const now = this.now();
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = coalesce(?, inode), part_count = part_count + ?, growing = ?, updated_at = ?
+                  WHERE id = ? AND growing = 1 AND state NOT IN ('done', 'cancelled')`)
+        .run(snap.size, snap.mtimeMs, snap.inode ?? null, parts.length, next, now, jobId);
+      if (info.changes !== 1) return false;
+      this.partRows.insert(jobId, parts, now);
+      return true;
+    })();
+  }
+
+  setGrowing(jobId: number, growing: GrowingState): void {
+    this.db.prepare('UPDATE jobs SET growing = ? WHERE id = ?').run(growing, jobId);
+  }
+
+  // ---- history ----
+
+  addEvent(jobId: number, kind: string, message: string, error?: Pick<ErrorInfo, 'code' | 'operation'>): void {
+    this.s.addEvent.run(jobId, this.now(), kind, error?.code ?? null, error?.operation ?? null, message);
+  }
+
+  events(jobId: number): JobEvent[] {
+    return (this.s.events.all(jobId) as Row[]).map((r) => ({
+      at: iso(r.at)!,
+      kind: r.kind as string,
+      code: (r.code as string | null) ?? null,
+      operation: (r.operation as string | null) ?? null,
+      message: r.message as string,
+    }));
+  }
+}

@@ -1,0 +1,48 @@
+// The one place a job row is made from a file and where it goes: the engine's enqueue, a growing
+// file, a rename copied server-side, an upload adopted from the bucket and a rebuilt database all
+// build their rows here, so a new column gets its default once.
+import mime from 'mime-types';
+import type { Destination } from '../../../shared/types.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, Priority, UploadMode } from '../../../shared/states.js';
+import type { GrowingState, MhlPlace, NewJob } from './rows.js';
+
+export interface JobSource {
+  dest: Pick<Destination, 'id' | 'bucket' | 'checksumAlgorithm'>;
+  sourcePath: string;
+  key: string;
+  /** The file as stat showed it (a growing file: the bytes its first parts cover). */
+  snapshot: { size: number; mtimeMs: number; inode: string };
+  plan: { mode: UploadMode; partSize: number };
+  /** Default: normal. */
+  priority?: Priority;
+  /** Default: the destination's; null sends none. */
+  checksumAlgorithm?: ChecksumAlgorithm | null;
+  /** Default: from the file's name. */
+  contentType?: string;
+  growing?: GrowingState;
+  hashAlgorithms?: readonly FileHashAlgorithm[];
+  mhl?: MhlPlace | null;
+  batchId?: number | null;
+}
+
+/** The row `JobStore.insertJob` records for this file (with its planned parts). */
+export function newJob(src: JobSource): NewJob {
+  return {
+    destinationId: src.dest.id,
+    sourcePath: src.sourcePath,
+    bucket: src.dest.bucket,
+    key: src.key,
+    size: src.snapshot.size,
+    mtimeMs: src.snapshot.mtimeMs,
+    inode: src.snapshot.inode,
+    contentType: src.contentType ?? (mime.lookup(src.sourcePath) || 'application/octet-stream'),
+    mode: src.plan.mode,
+    partSize: src.plan.partSize,
+    priority: src.priority ?? 'normal',
+    checksumAlgorithm: src.checksumAlgorithm === undefined ? src.dest.checksumAlgorithm : src.checksumAlgorithm,
+    ...(src.growing !== undefined ? { growing: src.growing } : {}),
+    ...(src.hashAlgorithms !== undefined ? { hashAlgorithms: src.hashAlgorithms } : {}),
+    ...(src.mhl !== undefined ? { mhl: src.mhl } : {}),
+    ...(src.batchId !== undefined ? { batchId: src.batchId } : {}),
+  };
+}

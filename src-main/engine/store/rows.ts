@@ -1,0 +1,213 @@
+// The job store's row types and how a SQLite row becomes one. Shared by the store's tables
+// (job-rows.ts, part-rows.ts, destination-rows.ts, remote-aborts.ts); nothing outside store/ maps rows.
+import type { JobSortKey } from '../../../shared/contract.js';
+import type { CredentialOrigin, Destination, HashVerification, Job, Part } from '../../../shared/types.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import { PRIORITIES } from '../../../shared/states.js';
+import type { ErrorInfo } from '../../../shared/errors.js';
+import { isErrorCode } from '../../../shared/errors.js';
+
+/** A job row as the engine needs it (internal fields included). */
+export interface JobRecord extends Job {
+  destination: string;
+  mtimeMs: number;
+  inode: string;
+  contentType: string;
+  createStartedAt: number | null;
+  availableAt: number;
+  restarts: number;
+  /** 0: an ordinary job; 1: its file is still growing; 2: grown, parts are verified before Complete (issue 3). */
+  growing: GrowingState;
+  /** The local folder whose ASC MHL history describes the file (issue 8), and the file's path under it. */
+  mhlRoot: string | null;
+  mhlPath: string | null;
+  /** The generation of the root's history in the bucket that lists the file, once written. */
+  mhlGeneration: number | null;
+}
+
+export type GrowingState = 0 | 1 | 2;
+
+/** Where a file sits for ASC MHL: its root folder and `/`-separated path under it. */
+export interface MhlPlace {
+  root: string;
+  path: string;
+}
+
+export interface NewJob {
+  destinationId: number;
+  sourcePath: string;
+  bucket: string;
+  key: string;
+  size: number;
+  mtimeMs: number;
+  inode: string;
+  contentType: string;
+  mode: UploadMode;
+  partSize: number;
+  priority: Priority;
+  checksumAlgorithm: ChecksumAlgorithm | null;
+  /** 1 for a file that is still being written (its parts are appended as it grows). */
+  growing?: GrowingState;
+  /** Whole-file hashes to compute (issue 8). */
+  hashAlgorithms?: readonly FileHashAlgorithm[];
+  mhl?: MhlPlace | null;
+  batchId?: number | null;
+}
+
+export interface PlannedPart {
+  partNumber: number;
+  offset: number;
+  length: number;
+}
+
+export interface PartRecord extends Part {
+  jobId: number;
+  attempts: number;
+  availableAt: number;
+}
+
+export interface RemoteAbort {
+  id: number;
+  destinationId: number;
+  bucket: string;
+  key: string;
+  uploadId: string;
+  jobId: number | null;
+  reason: string;
+  attempts: number;
+  /** What the server said at the last try ("s3.access-denied (AbortMultipartUpload): …"), null before one failed. */
+  lastError: string | null;
+}
+
+
+export type Row = Record<string, unknown>;
+
+export const iso = (ms: unknown): string | null => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
+
+export function toDestination(r: Row): Destination {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    endpoint: (r.endpoint as string | null) ?? null,
+    region: r.region as string,
+    bucket: r.bucket as string,
+    prefix: r.prefix as string,
+    pathStyle: r.path_style === 1,
+    profile: (r.profile as string | null) ?? null,
+    storageClass: (r.storage_class as string | null) ?? null,
+    sse: (r.sse as string | null) ?? null,
+    sseKmsKeyId: (r.sse_kms_key_id as string | null) ?? null,
+    partSize: r.part_size as number,
+    concurrency: r.concurrency as number,
+    singlePutThreshold: r.single_put_threshold as number,
+    maxObjectSize: r.max_object_size as number,
+    maxParts: r.max_parts as number,
+    checksumAlgorithm: (r.checksum_algorithm as ChecksumAlgorithm | null) ?? null,
+    credentials: (r.credentials as CredentialOrigin | undefined) ?? 'chain',
+  };
+}
+
+function toError(r: Row): ErrorInfo | null {
+  if (!isErrorCode(r.error_code)) return null;
+  return {
+    code: r.error_code,
+    message: (r.error_message as string) ?? '',
+    ...(r.error_operation ? { operation: r.error_operation as string } : {}),
+  };
+}
+
+
+export function toJob(r: Row): JobRecord {
+  return {
+    id: r.id as number,
+    destinationId: r.destination_id as number,
+    destination: (r.destination_name as string | null) ?? '',
+    sourcePath: r.source_path as string,
+    bucket: r.bucket as string,
+    key: r.key as string,
+    size: r.size as number,
+    state: r.state as JobState,
+    priority: PRIORITIES[r.priority as number] ?? 'normal',
+    mode: r.mode as UploadMode,
+    partSize: r.part_size as number,
+    partCount: r.part_count as number,
+    partsDone: (r.parts_done as number) ?? 0,
+    bytesDone: (r.bytes_done as number) ?? 0,
+    checksumAlgorithm: (r.checksum_algorithm as ChecksumAlgorithm | null) ?? null,
+    uploadId: (r.upload_id as string | null) ?? null,
+    etag: (r.etag as string | null) ?? null,
+    error: toError(r),
+    attempts: r.attempts as number,
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    mtimeMs: r.mtime_ms as number,
+    inode: r.inode as string,
+    contentType: r.content_type as string,
+    createStartedAt: (r.create_started_at as number | null) ?? null,
+    availableAt: r.available_at as number,
+    restarts: r.restarts as number,
+    growing: ((r.growing as number | undefined) ?? 0) as GrowingState,
+    hashAlgorithms: parseJson<FileHashAlgorithm[]>(r.hash_algorithms, []),
+    hashes: parseJson<FileHashes>(r.hashes, {}),
+    verifiedBy: parseJson<HashVerification | null>(r.verified_by, null),
+    batchId: (r.batch_id as number | null) ?? null,
+    mhlRoot: (r.mhl_root as string | null) ?? null,
+    mhlPath: (r.mhl_path as string | null) ?? null,
+    mhlGeneration: (r.mhl_generation as number | null) ?? null,
+  };
+}
+
+
+export function parseJson<T>(v: unknown, fallback: T): T {
+  return typeof v === 'string' ? (JSON.parse(v) as T) : fallback;
+}
+
+
+export function toPart(r: Row): PartRecord {
+  return {
+    jobId: r.job_id as number,
+    partNumber: r.part_number as number,
+    offset: r.offset as number,
+    length: r.length as number,
+    state: r.state as Part['state'],
+    etag: (r.etag as string | null) ?? null,
+    md5: (r.md5_hex as string | null) ?? null,
+    checksum: (r.checksum as string | null) ?? null,
+    sends: r.sends as number,
+    attempts: r.attempts as number,
+    availableAt: r.available_at as number,
+  };
+}
+
+
+export function toRemoteAbort(r: Row): RemoteAbort {
+  return {
+    id: r.id as number,
+    destinationId: r.destination_id as number,
+    bucket: r.bucket as string,
+    key: r.key as string,
+    uploadId: r.upload_id as string,
+    jobId: (r.job_id as number | null) ?? null,
+    reason: r.reason as string,
+    attempts: r.attempts as number,
+    lastError: (r.last_error as string | null) ?? null,
+  };
+}
+
+
+/** SQL for each sort key of the jobs table (fixed strings: nothing from the caller reaches the SQL). */
+export const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
+  id: 'j.id',
+  state: 'j.state',
+  size: 'j.size',
+  // The same expression as the jobs_by_progress index, so that index serves the sort.
+  progress: `CASE WHEN state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(size, 1) END`,
+  createdAt: 'j.created_at',
+};
+
+/** SQLite takes at most 32,766 parameters: a long list of ids is asked for in slices. */
+export const ID_SLICE = 10_000;
+
+// parts_done and bytes_done are kept by triggers on parts (migration 6), so a page of jobs reads no parts.
+export const JOB_SELECT = `SELECT j.*, (SELECT name FROM destinations d WHERE d.id = j.destination_id) AS destination_name FROM jobs j`;

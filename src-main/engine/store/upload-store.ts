@@ -1,0 +1,85 @@
+// What the scheduler needs of a job store: reads, single-row writes, and domain steps that are each
+// one transaction by design. JobStore (SQLite) implements it; a shared queue (PostgreSQL, issue 15)
+// can implement it too without the scheduler changing. No SQL, no handle on a database here.
+import type { Destination } from '../../../shared/types.js';
+import type { ErrorInfo } from '../../../shared/errors.js';
+import type { FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import type { HashVerification } from '../../../shared/types.js';
+import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
+import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
+
+/** An error's code (and operation) as a history entry carries it. */
+export type EventError = Pick<ErrorInfo, 'code' | 'operation'>;
+
+/** A part the server acknowledged: what its row records. */
+export interface DonePart {
+  jobId: number;
+  partNumber: number;
+  etag: string;
+  md5Hex: string;
+  checksum: string | null;
+}
+
+/** How a failed job goes on, decided from its attempts so far (this one counted). */
+export type FailureVerdict = { retryAt: number; message: string } | { retryAt: null; message: string };
+
+export interface UploadStore {
+  // ---- reads ----
+  getJob(id: number): JobRecord | undefined;
+  getDestination(id: number): Destination | undefined;
+  listJobs(opts: { states?: readonly JobState[] }): JobRecord[];
+  /** Due queued jobs, highest priority first, then oldest: ids only (asked every tick). */
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; priority: Priority }>;
+  parts(jobId: number): PartRecord[];
+  nextPendingParts(jobId: number, limit: number): PartRecord[];
+  unfinishedPartCount(jobId: number): number;
+  partAttempts(jobId: number, partNumber: number): number | undefined;
+  /** Upload ids that still belong to a job that may complete them. */
+  liveUploadIds(): Set<string>;
+  hashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[]): HashCheckpoint | null;
+  /** Changes whenever another process commits: commands from elsewhere are noticed by it. */
+  dataVersion(): number;
+
+  // ---- single writes ----
+  transition(jobId: number, from: readonly JobState[], to: JobState, extra?: { error?: ErrorInfo | null; availableAt?: number; etag?: string | null }): boolean;
+  addEvent(jobId: number, kind: string, message: string, error?: EventError): void;
+  markCreateStarted(jobId: number, at: number | null): void;
+  markPartSending(jobId: number, partNumber: number): boolean;
+  markPartDone(jobId: number, partNumber: number, etag: string, md5Hex: string, checksum: string | null): void;
+  markPartPending(jobId: number, partNumber: number, availableAt?: number, sent?: boolean): void;
+  resetAttempts(jobId: number): void;
+  setHashes(jobId: number, hashes: FileHashes, verifiedBy: HashVerification | null): void;
+  saveHashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[], cp: HashCheckpoint): void;
+  clearHashCheckpoint(jobId: number): void;
+  setJobError(jobId: number, error: ErrorInfo | null): void;
+
+  // ---- domain steps, one transaction each ----
+  /** After a crash (or a full disk): what was in flight goes back to waiting. */
+  recoverInterrupted(): number;
+  /** Parts acknowledged while the database could not record them, then recoverInterrupted. */
+  recordPartsAndRecover(parts: readonly DonePart[]): void;
+  /** CreateMultipartUpload answered: its id is the job's, the create marker is cleared. */
+  recordUploadCreated(jobId: number, uploadId: string, message: string): void;
+  /** The job's upload is gone from the server: parts forgotten, upload id cleared, and with `requeueFrom` the job queued again. */
+  restartUpload(jobId: number, opts?: { event?: { message: string; error?: EventError }; requeueFrom?: readonly JobState[] }): void;
+  /** A part goes again after `availableAt`, with why in the history. */
+  retryPartLater(jobId: number, partNumber: number, availableAt: number, message: string, error: EventError): void;
+  /** The object is there with our ETag: the job is done. */
+  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string): void;
+  /** A grown file's parts were hashed again: the changed ones go again (the job back to running), the others stand. */
+  settleGrownParts(jobId: number, changedParts: readonly number[], message: string | null): void;
+  /** Invariant 3: the source changed; the upload is owed an abort, the job re-planned and queued again. */
+  requeueChangedSource(jobId: number, snapshot: { size: number; mtimeMs: number; inode: string; mode: UploadMode; partSize: number }, parts: readonly PlannedPart[], message: string): void;
+  /**
+   * A job failed (if it is still running or completing): with `dropUpload` its upload is owed an
+   * abort and its parts forgotten; its attempts are counted and `verdict` says whether it waits to
+   * be retried or stays failed.
+   */
+  recordJobFailure(jobId: number, error: ErrorInfo, opts: { dropUpload: string | null; verdict(attempts: number): FailureVerdict }): void;
+
+  // ---- remote aborts owed (invariant 4) ----
+  queueRemoteAbort(a: { destinationId: number; bucket: string; key: string; uploadId: string; jobId: number | null; reason: string }): void;
+  dueRemoteAborts(limit?: number, opts?: { all?: boolean }): RemoteAbort[];
+  remoteAbortDone(id: number): void;
+  remoteAbortFailed(id: number, error: string, retryAt: number): void;
+}
