@@ -20,12 +20,23 @@ import type {
   WatchedFolderInput,
 } from '../../shared/types.js';
 import type { Engine } from './engine.js';
+import { logger } from './log.js';
 import { installAbortIncompleteRule } from './remote/lifecycle.js';
 import { testConnection } from './remote/connection-test.js';
 import { toHoistError } from './s3/errors.js';
 import type { SecretStore } from './secrets.js';
 import type { BatchRecord } from './store/batch-store.js';
-import type { JobRecord, PartRecord } from './store/job-store.js';
+import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
+
+const log = logger('api');
+
+/** What the API needs of the engine: its events, job commands, destinations and the bucket's uploads. */
+export type ApiEngine = Pick<
+  Engine,
+  | 'on' | 'off' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
+  | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
+  | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans'
+> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload'> };
 
 /** The watch-folder side the API needs (src-main/engine/watch/folder-watcher.ts implements it). */
 export interface FolderService {
@@ -115,7 +126,7 @@ export class EngineApi implements HoistApi {
   private readonly detach: () => void;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ApiEngine,
     private readonly opts: EngineApiOptions = {},
   ) {
     this.progressIntervalMs = opts.progressIntervalMs ?? 100;
@@ -320,7 +331,7 @@ export class EngineApi implements HoistApi {
       try {
         listener(...args);
       } catch (err) {
-        process.emitWarning(`hoist: a ${event} listener failed: ${(err as Error)?.message ?? String(err)}`);
+        log.warn(`a ${event} listener failed: ${(err as Error)?.message ?? String(err)}`);
       }
     }) as never;
     this.events.on(event, guarded);
