@@ -69,7 +69,8 @@ export class LeaseKeeper extends EventEmitter<{ state: [state: LeaseState] }> {
    * happens. Once held, a lost lease is always asked for again.
    */
   start(wait: boolean): LeaseAnswer {
-    if (this.timer || this.working) return { ok: true };
+    if (this.working) return { ok: true };
+    if (this.timer && this.current.state === 'waiting') return { ok: false, pid: this.current.pid, host: this.current.host };
     const answer = this.store.acquireLease(this.owner, this.timing.staleAfterMs);
     if (answer.ok) this.gain();
     else this.set({ state: 'waiting', pid: answer.pid, host: answer.host });

@@ -113,7 +113,8 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<HoistRunti
   }
   try {
     if (rt.engine.rebuilt) {
-      log.warn(`the database was damaged (kept at ${rt.engine.rebuilt.movedAside}) and rebuilt`);
+      // Hosts say so in their own words (stderr, a notification); the log file keeps it too.
+      log.info(`the database was damaged (kept at ${rt.engine.rebuilt.movedAside}) and rebuilt`);
       // Before anything sends: an upload the bucket still holds for a watched file is taken up, not begun again.
       rt.adoptions = await rt.engine.adoptAfterRebuild();
     }

@@ -113,6 +113,8 @@ async function start(): Promise<void> {
     log.warn(`the database was damaged (kept at ${engine.rebuilt.movedAside}). ${lines.join(' ')}`);
     notifyRebuilt(lines);
   }
+  // No terminal here: a full disk under the database goes to the log file a user can send.
+  engine.on('storage', (s) => (s.full ? log.warn(`db.full: ${s.error.message} Uploads wait until there is room.`) : log.info(`the database has room again (${s.recorded} acknowledged part(s) recorded)`)));
   running = { runtime, stops: [] };
   running.stops.push(registerCommandHandlers(api, isTrustedSender), notifyWhenJobsEnd(api));
   const tray = createTray(api, { show: showWindow, quit: () => app.quit() });
