@@ -82,6 +82,9 @@ test('a runtime whose lease is taken stops uploads, clean-ups, webhooks and mani
     assert.deepEqual(rt.state, { state: 'working' });
     assert.equal(rt.logPath, path.join(dir, 'hoist.log'), 'the log file sits beside the database');
     const { engine, api } = rt;
+    // What a host's UI hears (over the bridge or IPC).
+    const heard: string[] = [];
+    api.onRunnerChanged((s) => heard.push(s.state));
     const dest = engine.upsertDestination({
       name: 'lease', endpoint: proxy.url, region: 'us-east-1', bucket, prefix: '', pathStyle: true, profile: null, storageClass: null, sse: null,
       sseKmsKeyId: null, partSize: 5 * MiB, concurrency: 2, singlePutThreshold: MiB, maxObjectSize: 5 * 2 ** 40, maxParts: 10_000, checksumAlgorithm: null,
@@ -108,6 +111,7 @@ test('a runtime whose lease is taken stops uploads, clean-ups, webhooks and mani
     await until('the runtime to give up its work', () => rt.state.state === 'waiting');
     const away = Date.now();
     assert.deepEqual(rt.state, { state: 'waiting', pid: process.ppid, host: os.hostname() }, 'it says who holds the lease');
+    assert.deepEqual(await api.runnerState(), rt.state, 'and so does the API the UI asks');
     const heardBefore = receiver.received.length;
 
     // Everything that failed could now succeed, and a new file arrives.
@@ -145,6 +149,8 @@ test('a runtime whose lease is taken stops uploads, clean-ups, webhooks and mani
     assert.ok(proxy.requests().some((r) => r.at >= back && r.operation === 'PutObject' && !r.faulted && r.status === 200), 'the manifest was written');
     // (The first 'working' is announced once the watcher has started, which may be before or after the listener was added.)
     assert.match(states.map((s) => s.state).join(' '), /^(working )?waiting working$/, 'the state changes were announced');
+    assert.match(heard.join(' '), /^(working )?waiting working$/, 'the UI was told');
+    assert.deepEqual(await api.runnerState(), { state: 'working' });
     assert.equal(folder.id, (await api.listFolders())[0]!.id);
     const lines = fs.readFileSync(rt.logPath!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: number; area: string; msg: string });
     assert.ok(lines.some((l) => l.area === 'lease' && /lost the runner lease to pid/.test(l.msg)), 'the log file says the lease was lost');

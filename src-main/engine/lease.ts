@@ -5,6 +5,7 @@
 // heartbeat keeps asking for the lease and starts all of it again once it is ours. Commands from
 // the UI go on meanwhile: they only write the database.
 import { EventEmitter } from 'node:events';
+import type { RunnerState } from '../../shared/contract.js';
 import { toHoistError } from './s3/errors.js';
 import { logger } from './log.js';
 
@@ -19,7 +20,7 @@ export interface LeaseStore {
 export type LeaseAnswer = { ok: true } | { ok: false; pid: number; host: string };
 
 /** What a host shows: working the queue, waiting for the lease another process holds, or not trying. */
-export type LeaseState = { state: 'working' } | { state: 'waiting'; pid: number; host: string } | { state: 'off' };
+export type LeaseState = RunnerState;
 
 /** Work that may run only under the lease. Started in the order given, stopped in the reverse order. */
 export interface LeasedWork {

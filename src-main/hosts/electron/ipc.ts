@@ -41,6 +41,7 @@ export function forwardEvents(api: HoistApi, contents: WebContents): Unsubscribe
     api.onJobChanged((job) => send(EVENT_CHANNELS.job, job)),
     api.onProgress((progress) => send(EVENT_CHANNELS.progress, progress)),
     api.onRemoteChanged((destinationId) => send(EVENT_CHANNELS.remote, destinationId)),
+    api.onRunnerChanged((state) => send(EVENT_CHANNELS.runner, state)),
   ];
   const stop = () => stops.forEach((s) => s());
   contents.once('destroyed', stop);
