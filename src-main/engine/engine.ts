@@ -155,6 +155,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.lease?.working ?? false;
   }
 
+  /** Resolves once the work under the lease has finished starting (or stopping): an awaited start in the `also` work is over. */
+  async leaseSettled(): Promise<void> {
+    await this.lease?.settled();
+  }
+
   /** Working, waiting for the lease (held by pid P on host H), or off (never started, or closed). */
   get leaseState(): LeaseState {
     return this.lease?.state ?? { state: 'off' };

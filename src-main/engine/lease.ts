@@ -79,11 +79,16 @@ export class LeaseKeeper extends EventEmitter<{ state: [state: LeaseState] }> {
     return answer;
   }
 
+  /** Resolves once the work under way has finished starting or stopping. */
+  async settled(): Promise<void> {
+    while (this.turn) await this.turn;
+  }
+
   /** Stops the work (reverse order) and gives the lease back. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    while (this.turn) await this.turn;
+    await this.settled();
     if (this.working) {
       await this.stopAll();
       this.store.releaseLease(this.owner);

@@ -24,7 +24,7 @@ export interface RuntimeOptions {
   dbPath?: string;
   /** Take the runner lease and work the queue (default true); false: commands and queries only. */
   work?: boolean;
-  /** Watch the folders while working (default: as `work`). */
+  /** Watch the folders while working (default true; `hoist run` and `hoist upload` work without). */
   watch?: boolean;
   /** When another process works the queue, keep asking for the lease and take over when it stops (default true). */
   wait?: boolean;
@@ -76,14 +76,20 @@ export class HoistRuntime extends EventEmitter<RuntimeEvents> {
     return this.engine.leaseState;
   }
 
-  /** Takes the lease (or starts asking for it) and starts the work under it; called by openRuntime when `work` is on. */
-  start(): LeaseAnswer {
+  /**
+   * Takes the lease (or starts asking for it) and starts the work under it, resolving once all of it
+   * has started (the watcher's first walks go on in the background). openRuntime calls it when
+   * `work` is on; open with `work: false` to add listeners first, then call it.
+   */
+  async start(): Promise<LeaseAnswer> {
     const watch = this.opts.watch ?? true;
-    return this.engine.start({
+    const answer = this.engine.start({
       wait: this.opts.wait ?? true,
       also: watch ? [{ start: () => this.folders.start(), stop: () => this.folders.stop() }] : [],
       ...(this.opts.lease ? { lease: this.opts.lease } : {}),
     });
+    await this.engine.leaseSettled();
+    return answer;
   }
 
   /** Stops everything in order and closes the database and the log file; safe to call twice. */
@@ -118,7 +124,7 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<HoistRunti
       // Before anything sends: an upload the bucket still holds for a watched file is taken up, not begun again.
       rt.adoptions = await rt.engine.adoptAfterRebuild();
     }
-    if (opts.work ?? true) rt.start();
+    if (opts.work ?? true) await rt.start();
   } catch (err) {
     await rt.close();
     throw err;
