@@ -38,6 +38,9 @@ export interface JobDetail {
   batch: MhlBatch | null;
 }
 
+/** Whether the host works the queue (holds the runner lease) or waits for the process that does. */
+export type RunnerState = { state: 'working' } | { state: 'waiting'; pid: number; host: string } | { state: 'off' };
+
 export interface HoistApi {
   // ---- queries ----
   listJobs(query: JobQuery): Promise<{ jobs: Job[]; total: number }>;
@@ -74,26 +77,30 @@ export interface HoistApi {
   abortOrphans(destinationId: number, olderThanDays: number): Promise<{ aborted: number; kept: number }>;
   /** Adds (or updates Hoist's own) AbortIncompleteMultipartUpload rule, keeping every other rule. */
   installLifecycleRule(destinationId: number, days: number): Promise<{ rules: number }>;
+  /** Working the queue, or waiting for the runner lease another Hoist holds (commands still go to the database). */
+  runnerState(): Promise<RunnerState>;
 
   // ---- events ----
   onJobChanged(listener: (job: Job) => void): Unsubscribe;
   /** Coalesced: at most about 10 a second. */
   onProgress(listener: (progress: JobProgress[]) => void): Unsubscribe;
   onRemoteChanged(listener: (destinationId: number) => void): Unsubscribe;
+  onRunnerChanged(listener: (state: RunnerState) => void): Unsubscribe;
 }
 
 /** Method names callable over a bridge (IPC or WebSocket): every key of HoistApi but the events. */
-export type HoistCommand = Exclude<keyof HoistApi, 'onJobChanged' | 'onProgress' | 'onRemoteChanged'>;
+export type HoistCommand = Exclude<keyof HoistApi, 'onJobChanged' | 'onProgress' | 'onRemoteChanged' | 'onRunnerChanged'>;
 
 export const HOIST_COMMANDS = [
   'listJobs', 'getJob', 'listFolders', 'listDestinations', 'totals', 'listRemoteUploads',
   'addFolder', 'removeFolder', 'setFolderWebhook', 'setFolderPriority', 'saveDestination', 'removeDestination', 'testConnection',
   'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll',
-  'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule',
+  'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule', 'runnerState',
 ] as const satisfies readonly HoistCommand[];
 
 /** Events a host pushes to the renderer. */
 export type HoistEvent =
   | { type: 'job'; job: Job }
   | { type: 'progress'; progress: JobProgress[] }
-  | { type: 'remote'; destinationId: number };
+  | { type: 'remote'; destinationId: number }
+  | { type: 'runner'; runner: RunnerState };

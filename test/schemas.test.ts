@@ -51,6 +51,7 @@ const VALID: Record<HoistCommand, unknown[]> = {
   abortRemoteUpload: [1, 'shoot/A001.mov', 'upload-id-1'],
   abortOrphans: [1, 7],
   installLifecycleRule: [1, 7],
+  runnerState: [],
 };
 
 function refusal(name: unknown, args: unknown): string {

@@ -2,7 +2,7 @@
 // to the renderer. Arguments arrive already validated (src-main/hosts/schemas.ts); this module
 // turns engine records into the shared contract's plain data and events into coalesced pushes.
 import { EventEmitter } from 'node:events';
-import type { HoistApi, JobDetail, JobQuery, Unsubscribe } from '../../shared/contract.js';
+import type { HoistApi, JobDetail, JobQuery, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
 import type { Priority } from '../../shared/states.js';
 import type {
@@ -20,12 +20,23 @@ import type {
   WatchedFolderInput,
 } from '../../shared/types.js';
 import type { Engine } from './engine.js';
+import { logger } from './log.js';
 import { installAbortIncompleteRule } from './remote/lifecycle.js';
 import { testConnection } from './remote/connection-test.js';
 import { toHoistError } from './s3/errors.js';
 import type { SecretStore } from './secrets.js';
 import type { BatchRecord } from './store/batch-store.js';
-import type { JobRecord, PartRecord } from './store/job-store.js';
+import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
+
+const log = logger('api');
+
+/** What the API needs of the engine: its events, job commands, destinations and the bucket's uploads. */
+export type ApiEngine = Pick<
+  Engine,
+  | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
+  | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
+  | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans'
+> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload'> };
 
 /** The watch-folder side the API needs (src-main/engine/watch/folder-watcher.ts implements it). */
 export interface FolderService {
@@ -60,6 +71,7 @@ interface ApiEvents {
   job: [job: Job];
   progress: [progress: JobProgress[]];
   remote: [destinationId: number];
+  runner: [state: RunnerState];
 }
 
 /** The contract's fields, listed so that a column the engine adds never leaks to a renderer by itself. */
@@ -115,7 +127,7 @@ export class EngineApi implements HoistApi {
   private readonly detach: () => void;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ApiEngine,
     private readonly opts: EngineApiOptions = {},
   ) {
     this.progressIntervalMs = opts.progressIntervalMs ?? 100;
@@ -124,11 +136,14 @@ export class EngineApi implements HoistApi {
     this.events.setMaxListeners(0);
     const onJob = (record: JobRecord) => this.jobChanged(record);
     const onProgress = (progress: JobProgress[]) => this.queueProgress(progress);
+    const onLease = (state: RunnerState) => this.events.emit('runner', state);
     engine.on('job', onJob);
     engine.on('progress', onProgress);
+    engine.on('lease', onLease);
     this.detach = () => {
       engine.off('job', onJob);
       engine.off('progress', onProgress);
+      engine.off('lease', onLease);
     };
   }
 
@@ -173,6 +188,10 @@ export class EngineApi implements HoistApi {
   async totals(): Promise<Totals> {
     const rate = this.engine.progress().reduce((sum, p) => sum + p.rate, 0);
     return { ...this.engine.store.totals(), rate };
+  }
+
+  async runnerState(): Promise<RunnerState> {
+    return this.engine.leaseState;
   }
 
   async listRemoteUploads(destinationId: number, prefix?: string): Promise<RemoteUploadSummary[]> {
@@ -312,6 +331,10 @@ export class EngineApi implements HoistApi {
     return this.subscribe('remote', listener);
   }
 
+  onRunnerChanged(listener: (state: RunnerState) => void): Unsubscribe {
+    return this.subscribe('runner', listener);
+  }
+
   // ---- inside ----
 
   private subscribe<K extends keyof ApiEvents>(event: K, listener: (...args: ApiEvents[K]) => void): Unsubscribe {
@@ -320,7 +343,7 @@ export class EngineApi implements HoistApi {
       try {
         listener(...args);
       } catch (err) {
-        process.emitWarning(`hoist: a ${event} listener failed: ${(err as Error)?.message ?? String(err)}`);
+        log.warn(`a ${event} listener failed: ${(err as Error)?.message ?? String(err)}`);
       }
     }) as never;
     this.events.on(event, guarded);

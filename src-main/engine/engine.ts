@@ -1,22 +1,23 @@
+// The engine facade: one object the runtime, the CLI and both hosts drive. Plain Node; knows
+// nothing of Electron. It owns the stores, the scheduler and the writers that run under the runner
+// lease (lease.ts); the jobs of each job go to their own module: enqueue.ts (files into jobs),
+// destinations.ts, remote-uploads.ts (the bucket's in-progress uploads).
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
-import { MAX_CONCURRENCY, MAX_KEY_BYTES } from '../../shared/limits.js';
-import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../../shared/states.js';
+import { MAX_CONCURRENCY } from '../../shared/limits.js';
+import type { JobState, Priority } from '../../shared/states.js';
 import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
 import { BandwidthLimiter, type BandwidthInput } from './bandwidth.js';
-import { requireMhlHash } from './mhl/manifest.js';
+import { Destinations } from './destinations.js';
+import { enqueueJobs, type EnqueueOptions } from './enqueue.js';
+import { DEFAULT_LEASE_TIMING, LeaseKeeper, type LeaseAnswer, type LeasedWork, type LeaseState, type LeaseTiming } from './lease.js';
+import { logger } from './log.js';
 import { MhlService, type MhlServiceOptions } from './mhl/mhl-service.js';
-import { isHistoryPath, mhlPlacement } from './mhl/source-history.js';
+import { RemoteUploads } from './remote-uploads.js';
 import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
-import { toHoistError } from './s3/errors.js';
-import * as ops from './s3/operations.js';
 import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler/scheduler.js';
 import { Checkpointer } from './store/checkpointer.js';
 import { openDatabase } from './store/db.js';
@@ -29,11 +30,12 @@ import { RecoveryFile, recoveryFileFor } from './store/recovery-file.js';
 import { rebuildDatabase, type RebuildReport } from './store/rebuild.js';
 import { adoptUploads, type AdoptionReport } from './remote/adopt.js';
 import { PacingStore } from './store/pacing-store.js';
-import { planParts } from './upload/part-plan.js';
-import { folderFilter } from './watch/filters.js';
-import { joinKey, objectKey, relativePath } from './keys.js';
-import { walkFolder } from './watch/scan.js';
 import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
+
+export { defaultDbPath } from './app-data.js';
+export type { EnqueueOptions } from './enqueue.js';
+
+const log = logger('engine');
 
 export interface EngineOptions {
   dbPath: string;
@@ -48,44 +50,17 @@ export interface EngineOptions {
   mhl?: MhlServiceOptions;
 }
 
-export interface EnqueueOptions {
-  destination: Destination;
-  /** The object key, for a single file. */
-  key?: string;
-  /** Prepended to each file's name when no key is given. */
-  prefix?: string;
-  /** These override the destination's settings for the jobs made by this call only. */
-  partSize?: number;
-  singlePutThreshold?: number;
-  maxObjectSize?: number;
-  maxParts?: number;
-  checksum?: ChecksumAlgorithm | null;
-  priority?: Priority;
-  /** Whole-file hashes to record (default xxh64; [] for none). */
-  hashes?: readonly FileHashAlgorithm[];
-  /** The folder single files are taken relative to for ASC MHL (a watched folder); default: each file's own folder. */
-  base?: string;
-  /**
-   * ASC MHL generations (issue 8): `upload` makes one complete batch per root of this call;
-   * `{ folderId }` adds each file to its watched folder's open batch for its root.
-   */
-  mhl?: false | 'upload' | { folderId: number };
-}
-
-/** One file of an enqueue call, before it becomes a job. */
-interface EnqueuedFile {
-  abs: string;
-  key: string;
-  /** What a relative path is taken from: the uploaded directory, the watched folder, or the file's own folder. */
-  base: string;
-  st: fs.BigIntStats;
+export interface EngineStartOptions {
+  /** When another process holds the lease, keep asking at every heartbeat and start once it is ours (hosts); default: give up. */
+  wait?: boolean;
+  /** More work that may run only under the lease (the folder watcher): started after the engine's, stopped before it. */
+  also?: readonly LeasedWork[];
+  /** Heartbeat and staleness of the lease (tests). */
+  lease?: Partial<LeaseTiming>;
 }
 
 /** States in which a job has reached an end that waiting callers care about. */
 export const SETTLED_STATES: readonly JobState[] = ['done', 'failed', 'cancelled'];
-
-const LEASE_STALE_MS = 15_000;
-const LEASE_HEARTBEAT_MS = 2_000;
 
 export interface EngineEvents {
   job: [job: JobRecord];
@@ -96,9 +71,10 @@ export interface EngineEvents {
   storage: [notice: StorageNotice];
   /** A whole-file hash pass saved how far it got (it goes on from there after a pause, quit or crash). */
   'hash-checkpoint': [info: { jobId: number; offset: number }];
+  /** Working the queue, or waiting for the runner lease another process holds (lease.ts). */
+  lease: [state: LeaseState];
 }
 
-/** The engine facade: one object the CLI and both hosts drive. Plain Node; knows nothing of Electron. */
 export class Engine extends EventEmitter<EngineEvents> {
   readonly store: JobStore;
   readonly batches: BatchStore;
@@ -119,13 +95,16 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly credentials: CredentialSource;
   private readonly clients = new ClientCache();
   private readonly owner = randomUUID();
-  private heartbeat: NodeJS.Timeout | null = null;
+  /** The runner lease and the work under it, from start() until close(). */
+  private lease: LeaseKeeper | null = null;
   /** WAL checkpoints on a worker thread while this engine works the queue (store/checkpointer.ts). */
   private checkpointer: Checkpointer | null = null;
   /** Bandwidth limits and concurrency bounds, in the database (issue 6). */
   readonly pacing: PacingStore;
   private readonly bandwidth: BandwidthLimiter;
   private pacingSeen = -1;
+  private readonly destinations: Destinations;
+  private readonly remote: RemoteUploads;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -154,60 +133,70 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), opts.mhl);
     this.mhl.on('batch', (b) => this.emit('batch', b));
     this.scheduler.on('storage', (s) => this.emit('storage', s));
+    this.destinations = new Destinations(this.store, () => this.configChanged());
+    this.remote = new RemoteUploads(this.store, (dest) => this.client(dest), () => this.scheduler.poke());
   }
 
   // ---- running the queue ----
 
   /**
    * Starts working the queue, unless another live process already does (one runner per database).
-   * Jobs that were running when a previous process died resume by themselves.
+   * Jobs that were running when a previous process died resume by themselves. Once held, the lease
+   * is renewed; if another process takes it, everything that acts on files or the bucket stops
+   * until it is ours again (lease.ts).
    */
-  start(): { ok: true } | { ok: false; pid: number; host: string } {
-    const lease = this.store.acquireLease(this.owner, LEASE_STALE_MS);
-    if (!lease.ok) return lease;
-    this.heartbeat = setInterval(() => {
-      try {
-        const renewed = this.store.acquireLease(this.owner, LEASE_STALE_MS);
-        if (!renewed.ok) void this.scheduler.stop();
-        // Folders and destinations changed by another process reach the recovery file too.
-        this.configChanged();
-      } catch (err) {
-        // A full disk is reported by the scheduler ('storage'); the lease is renewed once there is room.
-        if (toHoistError(err).code !== 'db.full') process.emitWarning(`hoist: could not renew the runner lease: ${(err as Error).message}`);
-      }
-    }, LEASE_HEARTBEAT_MS);
-    if (this.opts.dbPath !== ':memory:' && !this.checkpointer) {
-      this.checkpointer = new Checkpointer(this.store.db, this.opts.dbPath, this.opts.sqliteNativeBinding ? { nativeBinding: this.opts.sqliteNativeBinding } : {});
-    }
-    this.scheduler.start();
-    this.webhooks.start();
-    this.mhl.start();
-    // Schedules follow the clock; limits and bounds set by another process (`hoist limit`) are read again.
-    this.bandwidth.start(1000, () => {
-      const version = this.store.dataVersion();
-      if (version === this.pacingSeen) return;
-      this.pacingSeen = version;
-      this.bandwidth.reload();
-      this.scheduler.reconfigureLanes();
-    });
-    return { ok: true };
+  start(opts: EngineStartOptions = {}): LeaseAnswer {
+    if (this.lease) return this.lease.working ? { ok: true } : this.lease.start(opts.wait ?? false);
+    this.lease = new LeaseKeeper(this.store, this.owner, [this.work, ...(opts.also ?? [])], opts.lease, () => this.configChanged());
+    this.lease.on('state', (s) => this.emit('lease', s));
+    return this.lease.start(opts.wait ?? false);
   }
 
+  /** Whether this process works the queue now (it holds the runner lease). */
   get running(): boolean {
-    return this.heartbeat !== null;
+    return this.lease?.working ?? false;
   }
 
-  /** Stops all traffic cleanly (running jobs resume at the next start) and closes the database. */
-  async close(): Promise<void> {
-    this.bandwidth.stop();
-    if (this.heartbeat) {
-      clearInterval(this.heartbeat);
-      this.heartbeat = null;
+  /** Resolves once the work under the lease has finished starting (or stopping): an awaited start in the `also` work is over. */
+  async leaseSettled(): Promise<void> {
+    await this.lease?.settled();
+  }
+
+  /** Working, waiting for the lease (held by pid P on host H), or off (never started, or closed). */
+  get leaseState(): LeaseState {
+    return this.lease?.state ?? { state: 'off' };
+  }
+
+  /** The engine's own work under the lease: the scheduler (uploads and owed aborts), webhooks, ASC MHL writes. */
+  private readonly work: LeasedWork = {
+    start: () => {
+      if (this.opts.dbPath !== ':memory:' && !this.checkpointer) {
+        this.checkpointer = new Checkpointer(this.store.db, this.opts.dbPath, this.opts.sqliteNativeBinding ? { nativeBinding: this.opts.sqliteNativeBinding } : {});
+      }
+      this.scheduler.start();
+      this.webhooks.start();
+      this.mhl.start();
+      // Schedules follow the clock; limits and bounds set by another process (`hoist limit`) are read again.
+      this.bandwidth.start(1000, () => {
+        const version = this.store.dataVersion();
+        if (version === this.pacingSeen) return;
+        this.pacingSeen = version;
+        this.bandwidth.reload();
+        this.scheduler.reconfigureLanes();
+      });
+    },
+    stop: async () => {
+      this.bandwidth.stop();
       await this.mhl.stop();
       await this.scheduler.stop();
       await this.webhooks.stop();
-      this.store.releaseLease(this.owner);
-    }
+    },
+  };
+
+  /** Stops all traffic cleanly (running jobs resume at the next start), gives the lease back and closes the database. */
+  async close(): Promise<void> {
+    await this.lease?.close();
+    this.lease = null;
     await this.pool.close();
     await this.checkpointer?.stop();
     this.checkpointer = null;
@@ -233,38 +222,17 @@ export class Engine extends EventEmitter<EngineEvents> {
   // ---- destinations and jobs ----
 
   upsertDestination(d: DestinationInput): Destination {
-    checkBucketName(d.bucket);
-    const saved = this.store.upsertDestination(d);
-    this.configChanged();
-    return saved;
+    return this.destinations.upsert(d);
   }
 
   /** Creates a destination (no id; its name must be new) or changes the one with that id. */
   saveDestination(d: DestinationInput & { id?: number }): Destination {
-    const { id, ...input } = d;
-    const sameName = this.store.getDestinationByName(input.name);
-    if (sameName && sameName.id !== id) throw new HoistError('config.invalid', { message: `A destination named "${input.name}" already exists.` });
-    if (id === undefined) return this.upsertDestination(input);
-    checkBucketName(input.bucket);
-    const saved = this.store.updateDestination(id, input);
-    if (!saved) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
-    this.configChanged();
-    return saved;
+    return this.destinations.save(d);
   }
 
   /** Removes a destination and its finished jobs; refused (`config.in-use`, naming them) while a folder or an unfinished job uses it. */
   removeDestination(id: number): void {
-    const dest = this.store.getDestination(id);
-    if (!dest) throw new HoistError('config.invalid', { message: `There is no destination ${id}.` });
-    const removed = this.store.removeDestination(id);
-    if (!removed.ok) {
-      const uses: string[] = [];
-      if (removed.folders.length > 0) uses.push(`watched folder(s) ${removed.folders.map((f) => `${f.id} (${f.path})`).join(', ')} send to it: remove them first`);
-      if (removed.unfinishedJobIds.length > 0) uses.push(`job(s) ${listIds(removed.unfinishedJobIds)} are not finished: let them finish or cancel them first`);
-      if (removed.owedAborts > 0) uses.push(`${removed.owedAborts} upload abort(s) are still owed there: run the queue first`);
-      throw new HoistError('config.in-use', { message: `Destination "${dest.name}" cannot be removed yet: ${uses.join('; ')}.` });
-    }
-    this.configChanged();
+    this.destinations.remove(id);
   }
 
   /** Rewrites the recovery file after destinations or watched folders changed (a no-op when they did not). */
@@ -273,7 +241,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.recovery?.sync(this.store.listDestinations(), this.folderRecords.listFolders());
     } catch (err) {
       // A full or read-only disk: the database itself is what matters; the next change tries again.
-      if (!this.recoveryWarned) process.emitWarning(`hoist: could not write ${this.recovery?.file}: ${(err as Error).message}`);
+      if (!this.recoveryWarned) log.warn(`could not write ${this.recovery?.file}: ${(err as Error).message}`);
       this.recoveryWarned = true;
     }
   }
@@ -310,110 +278,12 @@ export class Engine extends EventEmitter<EngineEvents> {
    * queued unless every path can be read and every key is valid and distinct.
    */
   async enqueue(paths: readonly string[], o: EnqueueOptions): Promise<JobRecord[]> {
-    if (o.key !== undefined && paths.length !== 1) throw new HoistError('config.invalid', { message: '--key names one object; with several files use --prefix.' });
-    const hashes = o.hashes ?? DEFAULT_FILE_HASHES;
-    if (o.mhl) requireMhlHash(hashes);
-    const files = await this.expandPaths(paths, o);
-    const planned = files.map((f) => {
-      const size = Number(f.st.size);
-      const plan = planParts(size, {
-        partSize: o.partSize ?? o.destination.partSize,
-        singlePutThreshold: o.singlePutThreshold ?? o.destination.singlePutThreshold,
-        maxObjectSize: o.maxObjectSize ?? o.destination.maxObjectSize,
-        maxParts: o.maxParts ?? o.destination.maxParts,
-      });
-      // Without ASC MHL a file is still checked against a history its root carries; its key need not follow its path.
-      const { rootPrefix, ...place } = mhlPlacement(f.base, f.abs, o.mhl ? f.key : null);
-      return { ...f, size, plan, place, rootPrefix };
-    });
-    const batchIds = new Map<string, number>();
-    const batchOf = (p: (typeof planned)[number]): number | null => {
-      if (!o.mhl) return null;
-      const id = `${p.place.root}\0${p.rootPrefix}`;
-      let batchId = batchIds.get(id);
-      if (batchId === undefined) {
-        const key = { destinationId: o.destination.id, root: p.place.root, bucket: o.destination.bucket, keyPrefix: p.rootPrefix, folderId: o.mhl === 'upload' ? null : o.mhl.folderId };
-        batchId = this.batches.batchFor(key, o.mhl === 'upload' ? 'sealed' : 'open').id;
-        batchIds.set(id, batchId);
-      }
-      return batchId;
-    };
-    // One transaction: a batch is never seen (and written) before all its jobs are in it.
-    const jobs = this.store.db.transaction(() =>
-      planned.map((p) => {
-        const existing = this.store.findJobFor(o.destination.id, p.key, p.abs, ['queued', 'running', 'completing', 'paused', 'failed']);
-        if (existing) {
-          if (existing.state === 'failed' || existing.state === 'paused') this.resume(existing.id, true);
-          const batchId = existing.batchId === null ? batchOf(p) : null;
-          if (batchId !== null) this.batches.setJobBatch(existing.id, batchId);
-          return this.store.getJob(existing.id)!;
-        }
-        return this.store.insertJob(
-          {
-            destinationId: o.destination.id,
-            sourcePath: p.abs,
-            bucket: o.destination.bucket,
-            key: p.key,
-            size: p.size,
-            mtimeMs: Number(p.st.mtimeMs),
-            inode: p.st.ino.toString(),
-            contentType: mime.lookup(p.abs) || 'application/octet-stream',
-            mode: p.plan.mode,
-            partSize: p.plan.partSize,
-            priority: o.priority ?? 'normal',
-            checksumAlgorithm: o.checksum === undefined ? o.destination.checksumAlgorithm : o.checksum,
-            hashAlgorithms: hashes,
-            mhl: p.place,
-            batchId: batchOf(p),
-          },
-          p.plan.parts,
-        );
-      }),
-    )();
+    const { jobs, batchIds } = await enqueueJobs({ store: this.store, batches: this.batches, resume: (id, orFailed) => this.resume(id, orFailed) }, paths, o);
     this.scheduler.pokeSoon();
     // Hosts show a job from the moment it is queued, not only once the scheduler opens it.
     for (const job of jobs) this.emit('job', job);
-    for (const id of new Set(batchIds.values())) this.emit('batch', this.batches.get(id)!);
+    for (const id of batchIds) this.emit('batch', this.batches.get(id)!);
     return jobs;
-  }
-
-  /** Files behind the paths given, each with its key; refuses unreadable paths and two files for one key. */
-  private async expandPaths(paths: readonly string[], o: EnqueueOptions): Promise<EnqueuedFile[]> {
-    const out: EnqueuedFile[] = [];
-    const readable = async (abs: string) => {
-      try {
-        await fs.promises.access(abs, fs.constants.R_OK);
-        return await fs.promises.stat(abs, { bigint: true });
-      } catch (err) {
-        throw new HoistError(toHoistError(err).code === 'source.missing' ? 'source.missing' : 'source.unreadable', { message: `Cannot read ${abs}: ${(err as Error).message}` });
-      }
-    };
-    for (const p of paths) {
-      const abs = path.resolve(p);
-      const st = await readable(abs);
-      if (st.isDirectory()) {
-        if (o.key !== undefined) throw new HoistError('config.invalid', { message: `${abs} is a folder: --key names one object; a folder goes under --prefix.` });
-        const before = out.length;
-        const problems: string[] = [];
-        for await (const f of walkFolder(abs, folderFilter([], []), (pr) => problems.push(`${pr.file}: ${pr.error.message}`))) {
-          // With --mhl the folder's ASC MHL history travels with its generation, not as files of its own.
-          if (o.mhl && isHistoryPath(f.relPath)) continue;
-          out.push({ abs: f.file, key: objectKey(joinKey(o.destination.prefix, o.prefix ?? '', f.relPath)), base: abs, st: f.stats });
-        }
-        if (problems.length > 0) throw new HoistError('source.unreadable', { message: `Cannot read everything under ${abs}; nothing was queued: ${problems.slice(0, 5).join('; ')}` });
-        if (out.length === before) throw new HoistError('config.invalid', { message: `${abs} holds no file to upload.` });
-        continue;
-      }
-      if (!st.isFile()) throw new HoistError('source.unreadable', { message: `${abs} is not a regular file.` });
-      out.push({ abs, key: objectKey(o.key ?? joinKey(o.destination.prefix, o.prefix ?? '', path.basename(abs))), base: o.base ?? path.dirname(abs), st });
-    }
-    const byKey = new Map<string, string>();
-    for (const f of out) {
-      const other = byKey.get(f.key);
-      if (other !== undefined && other !== f.abs) throw new HoistError('config.invalid', { message: `${other} and ${f.abs} both map to s3://${o.destination.bucket}/${f.key}; nothing was queued.` });
-      byKey.set(f.key, f.abs);
-    }
-    return out;
   }
 
   // ---- ASC MHL batches (issue 8) ----
@@ -541,7 +411,8 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   async settleOwedAborts(): Promise<RemoteAbort[]> {
     if (this.running) return this.scheduler.drainRemoteAborts();
-    const lease = this.store.acquireLease(this.owner, LEASE_STALE_MS);
+    // Waiting for the lease: whoever holds it sends them (a lease borrowed here could be given back under the keeper).
+    const lease = this.lease ? ({ ok: false } as const) : this.store.acquireLease(this.owner, DEFAULT_LEASE_TIMING.staleAfterMs);
     if (!lease.ok) return this.store.dueRemoteAborts(1000, { all: true });
     try {
       return await this.scheduler.drainRemoteAborts();
@@ -601,85 +472,21 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /** Every in-progress multipart upload under the prefix, each marked with the job that owns it. */
-  async listUploads(dest: Destination, prefix = '', pageSize?: number): Promise<RemoteUpload[]> {
-    const client = await this.client(dest);
-    const live = this.store.liveUploadIds();
-    const out: RemoteUpload[] = [];
-    for await (const u of ops.listMultipartUploads(client, dest.bucket, prefix, pageSize)) {
-      out.push({
-        bucket: dest.bucket,
-        key: u.key,
-        uploadId: u.uploadId,
-        initiated: u.initiated?.toISOString() ?? null,
-        storageClass: u.storageClass,
-        jobId: live.has(u.uploadId) ? (this.store.jobIdsForUpload(u.uploadId)[0] ?? null) : null,
-      });
-    }
-    return out;
+  listUploads(dest: Destination, prefix = '', pageSize?: number): Promise<RemoteUpload[]> {
+    return this.remote.listUploads(dest, prefix, pageSize);
   }
 
-  async listRemoteParts(dest: Destination, key: string, uploadId: string, pageSize?: number): Promise<RemotePart[]> {
-    const client = await this.client(dest);
-    const out: RemotePart[] = [];
-    for await (const p of ops.listParts(client, dest.bucket, key, uploadId, pageSize)) out.push(p);
-    return out;
+  listRemoteParts(dest: Destination, key: string, uploadId: string, pageSize?: number): Promise<RemotePart[]> {
+    return this.remote.listRemoteParts(dest, key, uploadId, pageSize);
   }
 
   /** Aborts one upload; if a live job owns it, that job is cancelled first so it cannot send more parts. */
-  async abortUpload(dest: Destination, key: string, uploadId: string): Promise<void> {
-    for (const jobId of this.store.jobIdsForUpload(uploadId)) {
-      const job = this.store.getJob(jobId);
-      if (job && job.state !== 'done' && job.state !== 'cancelled') {
-        this.store.transition(jobId, [job.state], 'cancelled');
-        this.store.addEvent(jobId, 'cancelled', 'Cancelled: its multipart upload was aborted from the uploads list.');
-      }
-    }
-    this.scheduler.poke();
-    await ops.abortMultipartUpload(await this.client(dest), dest.bucket, key, uploadId);
+  abortUpload(dest: Destination, key: string, uploadId: string): Promise<void> {
+    return this.remote.abortUpload(dest, key, uploadId);
   }
 
   /** Aborts every upload under the prefix that no live job owns and that began before `olderThanMs` ago. */
-  async abortOrphans(dest: Destination, opts: { prefix?: string; olderThanMs?: number; pageSize?: number } = {}): Promise<{ aborted: RemoteUpload[]; kept: RemoteUpload[] }> {
-    const cutoff = Date.now() - (opts.olderThanMs ?? 0);
-    const uploads = await this.listUploads(dest, opts.prefix ?? '', opts.pageSize);
-    const client = await this.client(dest);
-    const aborted: RemoteUpload[] = [];
-    const kept: RemoteUpload[] = [];
-    for (const u of uploads) {
-      const old = u.initiated === null || Date.parse(u.initiated) <= cutoff;
-      if (u.jobId !== null || !old) {
-        kept.push(u);
-        continue;
-      }
-      try {
-        await ops.abortMultipartUpload(client, dest.bucket, u.key, u.uploadId);
-      } catch (err) {
-        if (toHoistError(err).code !== 's3.no-such-upload') throw err;
-      }
-      aborted.push(u);
-    }
-    return { aborted, kept };
+  abortOrphans(dest: Destination, opts: { prefix?: string; olderThanMs?: number; pageSize?: number } = {}): Promise<{ aborted: RemoteUpload[]; kept: RemoteUpload[] }> {
+    return this.remote.abortOrphans(dest, opts);
   }
-}
-
-/** "3, 4, 9" or "3, 4, 9, … (12 in all)" */
-function listIds(ids: readonly number[], shown = 10): string {
-  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')}, … (${ids.length} in all)`;
-}
-
-function checkBucketName(bucket: string): void {
-  if (!bucket || bucket.length < 3) throw new HoistError('config.invalid', { message: `"${bucket}" is not a valid bucket name (3 to 63 characters).` });
-}
-
-/** The user's application-data folder, the same one the desktop app uses. */
-export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.HOIST_DB) return env.HOIST_DB;
-  const home = os.homedir();
-  const base =
-    process.platform === 'darwin'
-      ? path.join(home, 'Library', 'Application Support')
-      : process.platform === 'win32'
-        ? (env.APPDATA ?? path.join(home, 'AppData', 'Roaming'))
-        : (env.XDG_CONFIG_HOME ?? path.join(home, '.config'));
-  return path.join(base, 'Hoist', 'hoist.db');
 }

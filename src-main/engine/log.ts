@@ -16,15 +16,23 @@ export interface Logger {
 /** Where log lines go: one function, replaced by setLogSink. */
 export type LogSink = (level: LogLevel, area: string, msg: string, fields?: LogFields) => void;
 
-const stderrSink: LogSink = (level, area, msg) => {
+/** Warnings and errors on stderr, one line each; the default until a runtime installs its own sink. */
+export const stderrSink: LogSink = (level, area, msg) => {
   if (level === 'warn' || level === 'error') process.stderr.write(`hoist ${area}: ${msg}\n`);
 };
 
 let sink: LogSink = stderrSink;
 
-/** Sends every logger's lines to `next` (null: back to stderr for warnings and errors). */
-export function setLogSink(next: LogSink | null): void {
+/** Sends every logger's lines to `next` (null: back to stderr for warnings and errors); returns the sink it replaced. */
+export function setLogSink(next: LogSink | null): LogSink {
+  const before = sink;
   sink = next ?? stderrSink;
+  return before;
+}
+
+/** The sink lines go to now (a runtime that closes puts back the one it found). */
+export function currentLogSink(): LogSink {
+  return sink;
 }
 
 /** A logger for one area of the program; cheap, so modules make theirs at load. */

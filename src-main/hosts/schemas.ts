@@ -135,6 +135,7 @@ const COMMANDS = {
   abortRemoteUpload: spec(['destinationId', 'key', 'uploadId'], z.tuple([id, objectKey, uploadId])),
   abortOrphans: spec(['destinationId', 'olderThanDays'], z.tuple([id, days(0)])),
   installLifecycleRule: spec(['destinationId', 'days'], z.tuple([id, days(1)])),
+  runnerState: spec([], z.tuple([])),
 } satisfies { [K in HoistCommand]: { names: readonly string[]; schema: z.ZodType<Parameters<HoistApi[K]>> } };
 
 /** A command and its arguments, checked: safe to hand to the engine. */

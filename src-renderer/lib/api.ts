@@ -4,7 +4,7 @@
 // the upgrade; the page never sees the token. Failed calls reject with the plain ErrorInfo, as the
 // preload's do, so errors read the same under both hosts.
 import { BRIDGE_PATH, type BridgeRequest, type BridgeServerMessage } from '../../shared/bridge.js';
-import type { HoistApi, HoistCommand, HoistEvent, Unsubscribe } from '../../shared/contract.js';
+import type { HoistApi, HoistCommand, HoistEvent, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { Job, JobProgress } from '../../shared/types.js';
 
@@ -68,6 +68,7 @@ export class BridgeClient {
     job: new Set<(job: Job) => void>(),
     progress: new Set<(progress: JobProgress[]) => void>(),
     remote: new Set<(destinationId: number) => void>(),
+    runner: new Set<(state: RunnerState) => void>(),
   };
   private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
   private status: ConnectionStatus = { state: 'connecting', failures: 0, generation: 0 };
@@ -163,6 +164,9 @@ export class BridgeClient {
       case 'remote':
         for (const l of this.listeners.remote) l(event.destinationId);
         break;
+      case 'runner':
+        for (const l of this.listeners.runner) l(event.runner);
+        break;
     }
   }
 
@@ -213,9 +217,11 @@ export class BridgeClient {
       abortRemoteUpload: c('abortRemoteUpload'),
       abortOrphans: c('abortOrphans'),
       installLifecycleRule: c('installLifecycleRule'),
+      runnerState: c('runnerState'),
       onJobChanged: (l) => this.subscribe('job', l),
       onProgress: (l) => this.subscribe('progress', l),
       onRemoteChanged: (l) => this.subscribe('remote', l),
+      onRunnerChanged: (l) => this.subscribe('runner', l),
     } satisfies HoistApi;
   }
 

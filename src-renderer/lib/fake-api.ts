@@ -354,8 +354,11 @@ export function createFakeApi(): HoistApi {
       return later({ aborted: all.length - keep.length, kept: keep.length }, 400);
     },
     installLifecycleRule: () => later({ rules: 3 }, 400),
+    runnerState: () => later({ state: 'working' as const }),
     onJobChanged: (l) => on(listeners.job, l),
     onProgress: (l) => on(listeners.progress, l),
     onRemoteChanged: (l) => on(listeners.remote, l),
+    // The simulated host always works its queue.
+    onRunnerChanged: () => () => undefined,
   } satisfies HoistApi;
 }

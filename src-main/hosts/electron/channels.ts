@@ -13,6 +13,7 @@ export const EVENT_CHANNELS = {
   job: 'hoist:event:job',
   progress: 'hoist:event:progress',
   remote: 'hoist:event:remote',
+  runner: 'hoist:event:runner',
 } as const;
 
 /** What a command handler answers: ipcMain.handle would keep only the message of a thrown error. */

@@ -3,9 +3,12 @@
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { HOIST_COMMANDS, type HoistApi, type Unsubscribe } from '../../../shared/contract.js';
 import { HoistError } from '../../../shared/errors.js';
+import { logger } from '../../engine/log.js';
 import { toErrorInfo } from '../../engine/s3/errors.js';
 import { runCommand } from '../dispatch.js';
 import { EVENT_CHANNELS, commandChannel, type CommandAnswer } from './channels.js';
+
+const log = logger('desktop');
 
 /** True when the frame is the top frame of our window, showing a page of our renderer. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
@@ -14,7 +17,7 @@ export function registerCommandHandlers(api: HoistApi, isTrustedSender: SenderCh
   for (const name of HOIST_COMMANDS) {
     ipcMain.handle(commandChannel(name), async (event, ...args: unknown[]): Promise<CommandAnswer> => {
       if (!isTrustedSender(event)) {
-        process.emitWarning(`hoist: refused ${name} from ${event.senderFrame?.url ?? 'an unknown frame'}`);
+        log.warn(`refused ${name} from ${event.senderFrame?.url ?? 'an unknown frame'}`);
         return { ok: false, error: new HoistError('config.invalid', { message: 'Refused: the request did not come from Hoist’s own window.' }).info };
       }
       try {
@@ -38,6 +41,7 @@ export function forwardEvents(api: HoistApi, contents: WebContents): Unsubscribe
     api.onJobChanged((job) => send(EVENT_CHANNELS.job, job)),
     api.onProgress((progress) => send(EVENT_CHANNELS.progress, progress)),
     api.onRemoteChanged((destinationId) => send(EVENT_CHANNELS.remote, destinationId)),
+    api.onRunnerChanged((state) => send(EVENT_CHANNELS.runner, state)),
   ];
   const stop = () => stops.forEach((s) => s());
   contents.once('destroyed', stop);

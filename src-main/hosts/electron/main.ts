@@ -4,11 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrowserWindow, app, safeStorage, session, shell, type IpcMainInvokeEvent, type Session } from 'electron';
-import type { Unsubscribe } from '../../../shared/contract.js';
-import { EngineApi } from '../../engine/api.js';
-import { Engine, defaultDbPath } from '../../engine/engine.js';
+import type { HoistApi, Unsubscribe } from '../../../shared/contract.js';
+import { logger } from '../../engine/log.js';
 import { CredentialSource, resolveAwsSettings } from '../../engine/s3/connection.js';
-import { FolderWatcher } from '../../engine/watch/folder-watcher.js';
+import { openRuntime, type HoistRuntime } from '../../runtime/runtime.js';
 import { forwardEvents, registerCommandHandlers } from './ipc.js';
 import { notifyRebuilt, notifyWhenJobsEnd } from './notifications.js';
 import { rebuildSummary } from '../../engine/rebuild-summary.js';
@@ -19,13 +18,12 @@ import { createTray } from './tray.js';
 /** Compiled to build/src-main/hosts/electron/; the renderer is built to build/renderer/. */
 const RENDERER_DIR = fileURLToPath(new URL('../../../renderer/', import.meta.url));
 const PRELOAD = fileURLToPath(new URL('./preload.cjs', import.meta.url));
+const log = logger('desktop');
 /** Permissions a page of ours may use; every other request (camera, geolocation, …) is refused. */
 const ALLOWED_PERMISSIONS = new Set(['clipboard-sanitized-write']);
 
 interface Running {
-  engine: Engine;
-  api: EngineApi;
-  folders: FolderWatcher;
+  runtime: HoistRuntime;
   stops: Unsubscribe[];
 }
 
@@ -34,13 +32,13 @@ let window: BrowserWindow | null = null;
 
 function showWindow(): void {
   if (!running) return;
-  if (!window || window.isDestroyed()) window = createWindow(running.api);
+  if (!window || window.isDestroyed()) window = createWindow(running.runtime.api);
   if (window.isMinimized()) window.restore();
   window.show();
   window.focus();
 }
 
-function createWindow(api: EngineApi): BrowserWindow {
+function createWindow(api: HoistApi): BrowserWindow {
   const win = new BrowserWindow({
     width: 1360,
     height: 860,
@@ -98,28 +96,26 @@ async function start(): Promise<void> {
 
   const secrets = new SafeStorageSecretStore(path.join(app.getPath('userData'), 'credentials.json'), safeStorage);
   const { caBundle } = await resolveAwsSettings();
-  // The same database the `hoist` command uses, so either can resume what the other began.
-  const engine = new Engine({
-    dbPath: defaultDbPath(),
-    credentials: new CredentialSource(secrets),
-    scheduler: { caBundle },
-    ...(!app.isPackaged && fs.existsSync(ELECTRON_SQLITE_ADDON) ? { sqliteNativeBinding: ELECTRON_SQLITE_ADDON } : {}),
+  // The same database (and log file beside it) the `hoist` command uses, so either can resume what the other began.
+  const runtime = await openRuntime({
+    engine: {
+      credentials: new CredentialSource(secrets),
+      scheduler: { caBundle },
+      ...(!app.isPackaged && fs.existsSync(ELECTRON_SQLITE_ADDON) ? { sqliteNativeBinding: ELECTRON_SQLITE_ADDON } : {}),
+    },
+    api: { secrets },
   });
+  const { engine, api } = runtime;
   // Destinations whose keys were sealed before Hoist recorded it: other processes then refuse them rather than use other credentials.
   for (const d of engine.store.listDestinations()) if (d.credentials !== 'saved' && (await secrets.has(d.id))) engine.store.setCredentialOrigin(d.id, 'saved');
   if (engine.rebuilt) {
-    // Before anything sends: an upload the bucket still holds for a watched file is taken up, not begun again.
-    const lines = rebuildSummary(engine.rebuilt, await engine.adoptAfterRebuild());
-    process.emitWarning(`hoist: the database was damaged (kept at ${engine.rebuilt.movedAside}). ${lines.join(' ')}`);
+    const lines = rebuildSummary(engine.rebuilt, runtime.adoptions ?? []);
+    log.warn(`the database was damaged (kept at ${engine.rebuilt.movedAside}). ${lines.join(' ')}`);
     notifyRebuilt(lines);
   }
-  const started = engine.start();
-  if (!started.ok) process.emitWarning(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this window commands it.`);
-  // Only the process that works the queue watches the folders, so no file is decided twice.
-  const folders = new FolderWatcher(engine);
-  if (started.ok) await folders.start();
-  const api = new EngineApi(engine, { secrets, folders });
-  running = { engine, api, folders, stops: [] };
+  // No terminal here: a full disk under the database goes to the log file a user can send.
+  engine.on('storage', (s) => (s.full ? log.warn(`db.full: ${s.error.message} Uploads wait until there is room.`) : log.info(`the database has room again (${s.recorded} acknowledged part(s) recorded)`)));
+  running = { runtime, stops: [] };
   running.stops.push(registerCommandHandlers(api, isTrustedSender), notifyWhenJobsEnd(api));
   const tray = createTray(api, { show: showWindow, quit: () => app.quit() });
   running.stops.push(() => tray.dispose());
@@ -132,9 +128,7 @@ async function stop(): Promise<void> {
   running = null;
   if (!r) return;
   for (const s of r.stops) s();
-  r.api.dispose();
-  await r.folders.stop();
-  await r.engine.close();
+  await r.runtime.close();
 }
 
 registerRendererScheme();
@@ -159,7 +153,7 @@ if (!app.requestSingleInstanceLock()) {
     });
   });
   app.whenReady().then(start, (err: unknown) => {
-    process.stderr.write(`hoist: could not start: ${(err as Error)?.stack ?? String(err)}\n`);
+    log.error(`could not start: ${(err as Error)?.stack ?? String(err)}`);
     app.exit(1);
   });
 }

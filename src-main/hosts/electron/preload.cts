@@ -5,7 +5,7 @@ import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { HoistApi, HoistCommand } from '../../../shared/contract.js';
 import type { CommandAnswer, CommandChannel, EVENT_CHANNELS } from './channels.js';
 
-const EVENTS: typeof EVENT_CHANNELS = { job: 'hoist:event:job', progress: 'hoist:event:progress', remote: 'hoist:event:remote' };
+const EVENTS: typeof EVENT_CHANNELS = { job: 'hoist:event:job', progress: 'hoist:event:progress', remote: 'hoist:event:remote', runner: 'hoist:event:runner' };
 
 async function invoke<K extends HoistCommand>(name: K, args: Parameters<HoistApi[K]>): Promise<Awaited<ReturnType<HoistApi[K]>>> {
   const channel: CommandChannel = `hoist:command:${name}`;
@@ -47,9 +47,11 @@ const hoist = {
   abortRemoteUpload: (...a) => invoke('abortRemoteUpload', a),
   abortOrphans: (...a) => invoke('abortOrphans', a),
   installLifecycleRule: (...a) => invoke('installLifecycleRule', a),
+  runnerState: (...a) => invoke('runnerState', a),
   onJobChanged: (listener) => subscribe(EVENTS.job, listener),
   onProgress: (listener) => subscribe(EVENTS.progress, listener),
   onRemoteChanged: (listener) => subscribe(EVENTS.remote, listener),
+  onRunnerChanged: (listener) => subscribe(EVENTS.runner, listener),
 } satisfies HoistApi;
 
 contextBridge.exposeInMainWorld('hoist', hoist);

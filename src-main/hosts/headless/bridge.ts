@@ -50,6 +50,7 @@ export function serveBridge(ws: WebSocket, api: HoistApi): void {
     api.onJobChanged((job) => push({ type: 'job', job })),
     api.onProgress((progress) => push({ type: 'progress', progress })),
     api.onRemoteChanged((destinationId) => push({ type: 'remote', destinationId })),
+    api.onRunnerChanged((runner) => push({ type: 'runner', runner })),
   ];
 
   const fail = (id: BridgeRequestId | null, err: unknown) => send({ id, error: toErrorInfo(err) });

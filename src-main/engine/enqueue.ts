@@ -1,0 +1,167 @@
+// Turning files and folders into jobs: each path expanded to its files and keys, each file planned
+// (single PUT or parts), and all of them recorded in one transaction (with their ASC MHL batch).
+import fs from 'node:fs';
+import path from 'node:path';
+import mime from 'mime-types';
+import { HoistError } from '../../shared/errors.js';
+import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type Priority } from '../../shared/states.js';
+import type { Destination } from '../../shared/types.js';
+import { joinKey, objectKey } from './keys.js';
+import { requireMhlHash } from './mhl/manifest.js';
+import { isHistoryPath, mhlPlacement } from './mhl/source-history.js';
+import { toHoistError } from './s3/errors.js';
+import type { BatchStore } from './store/batch-store.js';
+import type { JobRecord, JobStore } from './store/job-store.js';
+import { planParts } from './upload/part-plan.js';
+import { folderFilter } from './watch/filters.js';
+import { walkFolder } from './watch/scan.js';
+
+export interface EnqueueOptions {
+  destination: Destination;
+  /** The object key, for a single file. */
+  key?: string;
+  /** Prepended to each file's name when no key is given. */
+  prefix?: string;
+  /** These override the destination's settings for the jobs made by this call only. */
+  partSize?: number;
+  singlePutThreshold?: number;
+  maxObjectSize?: number;
+  maxParts?: number;
+  checksum?: ChecksumAlgorithm | null;
+  priority?: Priority;
+  /** Whole-file hashes to record (default xxh64; [] for none). */
+  hashes?: readonly FileHashAlgorithm[];
+  /** The folder single files are taken relative to for ASC MHL (a watched folder); default: each file's own folder. */
+  base?: string;
+  /**
+   * ASC MHL generations (issue 8): `upload` makes one complete batch per root of this call;
+   * `{ folderId }` adds each file to its watched folder's open batch for its root.
+   */
+  mhl?: false | 'upload' | { folderId: number };
+}
+
+/** What enqueueing needs from the engine: the stores, and how a paused or failed job is resumed. */
+export interface EnqueueDeps {
+  store: JobStore;
+  batches: BatchStore;
+  resume(id: number, orFailed: boolean): boolean;
+}
+
+/** One file of an enqueue call, before it becomes a job. */
+interface EnqueuedFile {
+  abs: string;
+  key: string;
+  /** What a relative path is taken from: the uploaded directory, the watched folder, or the file's own folder. */
+  base: string;
+  st: fs.BigIntStats;
+}
+
+/**
+ * Records jobs for files and folders (a folder's files recursively, keys = prefix + path under
+ * it); a file already queued for the same key is not queued twice, it is resumed. Nothing is
+ * queued unless every path can be read and every key is valid and distinct. Returns the jobs and
+ * the ASC MHL batches they went into.
+ */
+export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o: EnqueueOptions): Promise<{ jobs: JobRecord[]; batchIds: number[] }> {
+  const { store, batches } = deps;
+  if (o.key !== undefined && paths.length !== 1) throw new HoistError('config.invalid', { message: '--key names one object; with several files use --prefix.' });
+  const hashes = o.hashes ?? DEFAULT_FILE_HASHES;
+  if (o.mhl) requireMhlHash(hashes);
+  const files = await expandPaths(paths, o);
+  const planned = files.map((f) => {
+    const size = Number(f.st.size);
+    const plan = planParts(size, {
+      partSize: o.partSize ?? o.destination.partSize,
+      singlePutThreshold: o.singlePutThreshold ?? o.destination.singlePutThreshold,
+      maxObjectSize: o.maxObjectSize ?? o.destination.maxObjectSize,
+      maxParts: o.maxParts ?? o.destination.maxParts,
+    });
+    // Without ASC MHL a file is still checked against a history its root carries; its key need not follow its path.
+    const { rootPrefix, ...place } = mhlPlacement(f.base, f.abs, o.mhl ? f.key : null);
+    return { ...f, size, plan, place, rootPrefix };
+  });
+  const batchIds = new Map<string, number>();
+  const batchOf = (p: (typeof planned)[number]): number | null => {
+    if (!o.mhl) return null;
+    const id = `${p.place.root}\0${p.rootPrefix}`;
+    let batchId = batchIds.get(id);
+    if (batchId === undefined) {
+      const key = { destinationId: o.destination.id, root: p.place.root, bucket: o.destination.bucket, keyPrefix: p.rootPrefix, folderId: o.mhl === 'upload' ? null : o.mhl.folderId };
+      batchId = batches.batchFor(key, o.mhl === 'upload' ? 'sealed' : 'open').id;
+      batchIds.set(id, batchId);
+    }
+    return batchId;
+  };
+  // One transaction: a batch is never seen (and written) before all its jobs are in it.
+  const jobs = store.db.transaction(() =>
+    planned.map((p) => {
+      const existing = store.findJobFor(o.destination.id, p.key, p.abs, ['queued', 'running', 'completing', 'paused', 'failed']);
+      if (existing) {
+        if (existing.state === 'failed' || existing.state === 'paused') deps.resume(existing.id, true);
+        const batchId = existing.batchId === null ? batchOf(p) : null;
+        if (batchId !== null) batches.setJobBatch(existing.id, batchId);
+        return store.getJob(existing.id)!;
+      }
+      return store.insertJob(
+        {
+          destinationId: o.destination.id,
+          sourcePath: p.abs,
+          bucket: o.destination.bucket,
+          key: p.key,
+          size: p.size,
+          mtimeMs: Number(p.st.mtimeMs),
+          inode: p.st.ino.toString(),
+          contentType: mime.lookup(p.abs) || 'application/octet-stream',
+          mode: p.plan.mode,
+          partSize: p.plan.partSize,
+          priority: o.priority ?? 'normal',
+          checksumAlgorithm: o.checksum === undefined ? o.destination.checksumAlgorithm : o.checksum,
+          hashAlgorithms: hashes,
+          mhl: p.place,
+          batchId: batchOf(p),
+        },
+        p.plan.parts,
+      );
+    }),
+  )();
+  return { jobs, batchIds: [...new Set(batchIds.values())] };
+}
+
+/** Files behind the paths given, each with its key; refuses unreadable paths and two files for one key. */
+async function expandPaths(paths: readonly string[], o: EnqueueOptions): Promise<EnqueuedFile[]> {
+  const out: EnqueuedFile[] = [];
+  const readable = async (abs: string) => {
+    try {
+      await fs.promises.access(abs, fs.constants.R_OK);
+      return await fs.promises.stat(abs, { bigint: true });
+    } catch (err) {
+      throw new HoistError(toHoistError(err).code === 'source.missing' ? 'source.missing' : 'source.unreadable', { message: `Cannot read ${abs}: ${(err as Error).message}` });
+    }
+  };
+  for (const p of paths) {
+    const abs = path.resolve(p);
+    const st = await readable(abs);
+    if (st.isDirectory()) {
+      if (o.key !== undefined) throw new HoistError('config.invalid', { message: `${abs} is a folder: --key names one object; a folder goes under --prefix.` });
+      const before = out.length;
+      const problems: string[] = [];
+      for await (const f of walkFolder(abs, folderFilter([], []), (pr) => problems.push(`${pr.file}: ${pr.error.message}`))) {
+        // With --mhl the folder's ASC MHL history travels with its generation, not as files of its own.
+        if (o.mhl && isHistoryPath(f.relPath)) continue;
+        out.push({ abs: f.file, key: objectKey(joinKey(o.destination.prefix, o.prefix ?? '', f.relPath)), base: abs, st: f.stats });
+      }
+      if (problems.length > 0) throw new HoistError('source.unreadable', { message: `Cannot read everything under ${abs}; nothing was queued: ${problems.slice(0, 5).join('; ')}` });
+      if (out.length === before) throw new HoistError('config.invalid', { message: `${abs} holds no file to upload.` });
+      continue;
+    }
+    if (!st.isFile()) throw new HoistError('source.unreadable', { message: `${abs} is not a regular file.` });
+    out.push({ abs, key: objectKey(o.key ?? joinKey(o.destination.prefix, o.prefix ?? '', path.basename(abs))), base: o.base ?? path.dirname(abs), st });
+  }
+  const byKey = new Map<string, string>();
+  for (const f of out) {
+    const other = byKey.get(f.key);
+    if (other !== undefined && other !== f.abs) throw new HoistError('config.invalid', { message: `${other} and ${f.abs} both map to s3://${o.destination.bucket}/${f.key}; nothing was queued.` });
+    byKey.set(f.key, f.abs);
+  }
+  return out;
+}
