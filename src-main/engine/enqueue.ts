@@ -2,7 +2,6 @@
 // (single PUT or parts), and all of them recorded in one transaction (with their ASC MHL batch).
 import fs from 'node:fs';
 import path from 'node:path';
-import mime from 'mime-types';
 import { HoistError } from '../../shared/errors.js';
 import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type Priority } from '../../shared/states.js';
 import type { Destination } from '../../shared/types.js';
@@ -11,7 +10,7 @@ import { requireMhlHash } from './mhl/manifest.js';
 import { isHistoryPath, mhlPlacement } from './mhl/source-history.js';
 import { toHoistError } from './s3/errors.js';
 import type { BatchStore } from './store/batch-store.js';
-import type { JobRecord, JobStore } from './store/job-store.js';
+import { newJob, type JobRecord, type JobStore } from './store/job-store.js';
 import { planParts } from './upload/part-plan.js';
 import { folderFilter } from './watch/filters.js';
 import { walkFolder } from './watch/scan.js';
@@ -93,7 +92,7 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
     return batchId;
   };
   // One transaction: a batch is never seen (and written) before all its jobs are in it.
-  const jobs = store.db.transaction(() =>
+  const jobs = store.atomically(() =>
     planned.map((p) => {
       const existing = store.findJobFor(o.destination.id, p.key, p.abs, ['queued', 'running', 'completing', 'paused', 'failed']);
       if (existing) {
@@ -102,28 +101,21 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
         if (batchId !== null) batches.setJobBatch(existing.id, batchId);
         return store.getJob(existing.id)!;
       }
-      return store.insertJob(
-        {
-          destinationId: o.destination.id,
-          sourcePath: p.abs,
-          bucket: o.destination.bucket,
-          key: p.key,
-          size: p.size,
-          mtimeMs: Number(p.st.mtimeMs),
-          inode: p.st.ino.toString(),
-          contentType: mime.lookup(p.abs) || 'application/octet-stream',
-          mode: p.plan.mode,
-          partSize: p.plan.partSize,
-          priority: o.priority ?? 'normal',
-          checksumAlgorithm: o.checksum === undefined ? o.destination.checksumAlgorithm : o.checksum,
-          hashAlgorithms: hashes,
-          mhl: p.place,
-          batchId: batchOf(p),
-        },
-        p.plan.parts,
-      );
+      const row = newJob({
+        dest: o.destination,
+        sourcePath: p.abs,
+        key: p.key,
+        snapshot: { size: p.size, mtimeMs: Number(p.st.mtimeMs), inode: p.st.ino.toString() },
+        plan: p.plan,
+        priority: o.priority ?? 'normal',
+        checksumAlgorithm: o.checksum,
+        hashAlgorithms: hashes,
+        mhl: p.place,
+        batchId: batchOf(p),
+      });
+      return store.insertJob(row, p.plan.parts);
     }),
-  )();
+  );
   return { jobs, batchIds: [...new Set(batchIds.values())] };
 }
 

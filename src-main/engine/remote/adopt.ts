@@ -5,7 +5,6 @@
 // the same local byte range (invariant 2), and sends the rest.
 import fs from 'node:fs';
 import path from 'node:path';
-import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../../../shared/limits.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
@@ -14,7 +13,7 @@ import type { Destination, RemotePart, WatchedFolder } from '../../../shared/typ
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
 import type { FolderStore } from '../store/folder-store.js';
-import type { JobRecord, JobStore } from '../store/job-store.js';
+import { newJob, type JobRecord, type JobStore } from '../store/job-store.js';
 import { adoptUploadJob } from '../store/watched-jobs.js';
 import { planParts, splitIntoParts } from '../upload/part-plan.js';
 import { keyFor, relativePath } from '../keys.js';
@@ -170,19 +169,15 @@ function adoptOne(jobs: JobStore, folders: FolderStore, dest: Destination, local
   }
   const snap = { size, mtimeMs: Number(st.mtimeMs), inode: st.ino.toString() };
   const job = adoptUploadJob(jobs, folders, {
-    row: {
-      destinationId: dest.id,
+    row: newJob({
+      dest,
       sourcePath: local.file,
-      bucket: dest.bucket,
       key,
-      ...snap,
-      contentType: mime.lookup(local.file) || 'application/octet-stream',
-      mode: 'multipart',
-      partSize,
+      snapshot: snap,
+      plan: { mode: 'multipart', partSize },
       priority: local.folder.priority ?? 'normal',
-      checksumAlgorithm: dest.checksumAlgorithm,
       hashAlgorithms: local.folder.hashAlgorithms,
-    },
+    }),
     parts: splitIntoParts(size, partSize),
     uploadId,
     message: `Taken up again after the database was rebuilt: multipart upload ${uploadId} on the server (${parts.length} part(s)) is this watched file's; each part counts only once its bytes match the file.`,

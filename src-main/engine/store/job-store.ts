@@ -33,6 +33,15 @@ export class JobStore extends JobRows implements UploadStore {
     this.lease = new RunnerLease(db, now);
   }
 
+  /**
+   * A unit of work: every write `fn` makes through the stores on this database commits together, or
+   * none does (a nested call joins the outer one). For callers outside store/ that combine several
+   * domain methods; none of them opens a transaction on the database itself.
+   */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   // ---- destinations (destination-rows.ts) ----
 
   getDestination(id: number): Destination | undefined { return this.destRows.getDestination(id); }

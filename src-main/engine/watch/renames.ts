@@ -3,7 +3,6 @@
 // (the UI and `hoist jobs` show it), done by the watcher rather than the scheduler; if the copy
 // cannot be made the job falls back to an ordinary upload.
 import fs from 'node:fs';
-import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import type { Priority } from '../../../shared/states.js';
@@ -11,7 +10,7 @@ import type { Destination } from '../../../shared/types.js';
 import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, type ObjectRef } from '../s3/copy.js';
 import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
-import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
+import { newJob, type JobRecord, type JobStore, type NewJob } from '../store/job-store.js';
 import { beginCopyJob, copyJobDone, copyJobInterrupted, copyJobToUpload } from '../store/watched-jobs.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
 import { pathUnder } from '../keys.js';
@@ -66,21 +65,16 @@ export class RenameCopier {
     const plan = planCopy(c.snap.size, { ...this.settings, maxParts: c.dest.maxParts });
     return beginCopyJob(
       this.store,
-      {
-        destinationId: c.dest.id,
+      newJob({
+        dest: c.dest,
         sourcePath: c.file,
-        bucket: c.dest.bucket,
         key: c.key,
-        size: c.snap.size,
-        mtimeMs: c.snap.mtimeMs,
-        inode: c.snap.inode,
-        contentType: mime.lookup(c.file) || 'application/octet-stream',
-        mode: plan.mode,
-        partSize: plan.mode === 'multipart' ? plan.partSize : c.snap.size,
+        snapshot: c.snap,
+        plan: { mode: plan.mode, partSize: plan.mode === 'multipart' ? plan.partSize : c.snap.size },
         priority: c.priority,
         checksumAlgorithm: null,
         ...c.hashing,
-      },
+      }),
       plan.parts,
       `Renamed or moved from ${pathUnder(c.from.folderPath, c.from.relPath)}: copying s3://${c.dest.bucket}/${c.from.key} server-side instead of uploading again.`,
     );
