@@ -11,7 +11,9 @@ import { CLOCK_SKEW_NOTICE_MS, ServerClocks, describeSkew, observedClockOffset }
 import { connectionFor, type CredentialSource } from './s3/connection.js';
 import { explainDenied, fromErrorInfo, toHoistError } from './s3/errors.js';
 import * as ops from './s3/operations.js';
-import type { JobRecord, JobStore, PartRecord, RemoteAbort } from './store/job-store.js';
+import type { JobRecord, JobStore, PartRecord, RemoteAbortPayload } from './store/job-store.js';
+import type { OwedItem } from './store/owed-store.js';
+import type { OwedKind, OwedResult } from './owed/runner.js';
 import { multipartEtag, normalizeEtag } from './upload/checksums.js';
 import { Lanes, type Bounds, type Lane, type TuningOptions } from './lanes.js';
 import { formatBytes, planParts } from './upload/part-plan.js';
@@ -112,8 +114,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private progressTimer: NodeJS.Timeout | null = null;
   private running = false;
   private ticking = false;
-  /** The pass over owed aborts under way, if any (one at a time). */
-  private abortsInFlight: Promise<void> | null = null;
   private pokeScheduled = false;
   private dataVersion = -1;
   private readonly tasks = new Set<Promise<unknown>>();
@@ -199,7 +199,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       this.lanes.tick((id) => this.store.getDestination(id));
       this.fillSlots();
-      if (!this.abortsInFlight && this.store.dueRemoteAborts(1).length > 0) this.track(this.settleRemoteAborts());
       // After the slots were filled: a lane not full now had no more parts to send.
       this.lanes.look();
     } catch (err) {
@@ -1025,46 +1024,31 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   // ---- remote aborts owed (invariant 4) ----
 
-  private settleRemoteAborts(opts: { all?: boolean } = {}): Promise<void> {
-    const pass = (async () => {
-      for (const item of this.store.dueRemoteAborts(20, opts)) await this.settleRemoteAbort(item);
-    })().finally(() => {
-      if (this.abortsInFlight === pass) this.abortsInFlight = null;
-    });
-    this.abortsInFlight = pass;
-    return pass;
+  /** The handler of owed remote aborts: the owed-work runner (owed/runner.ts) works them with this back-off. */
+  remoteAborts(): OwedKind<RemoteAbortPayload> {
+    return { retry: this.retry, handle: (owed) => this.settleRemoteAbort(owed) };
   }
 
-  private async settleRemoteAbort(item: RemoteAbort): Promise<void> {
+  private async settleRemoteAbort(owed: OwedItem<RemoteAbortPayload>): Promise<OwedResult> {
+    const item = { ...owed.payload, attempts: owed.attempts };
     const dest = this.store.getDestination(item.destinationId);
-    if (!dest) {
-      this.store.remoteAbortDone(item.id);
-      return;
-    }
+    if (!dest) return { outcome: 'settled' };
     const job = item.jobId ? this.store.getJob(item.jobId) : undefined;
     try {
       await ops.abortMultipartUpload(await this.client(dest), item.bucket, item.key, item.uploadId);
     } catch (err) {
       const e = toHoistError(err, 'AbortMultipartUpload');
       if (e.code !== 's3.no-such-upload') {
-        this.store.remoteAbortFailed(item.id, `${e.code}${e.info.operation ? ` (${e.info.operation})` : ''}: ${e.message}`, Date.now() + backoffDelay(item.attempts + 1, this.retry));
         if (job && item.attempts === 0) this.store.addEvent(job.id, 'abort-retry', `Could not abort multipart upload ${item.uploadId} yet: ${e.message} Hoist tries again whenever it works the queue.`, e.info);
         // A cancelled job shows why its upload is still on the server, until the abort goes through.
         if (job?.state === 'cancelled') this.store.setJobError(job.id, e.info);
-        return;
+        return { outcome: 'failed', error: `${e.code}${e.info.operation ? ` (${e.info.operation})` : ''}: ${e.message}` };
       }
     }
-    this.store.remoteAbortDone(item.id);
-    if (!job) return;
+    if (!job) return { outcome: 'settled' };
     this.store.addEvent(job.id, 'aborted', `Aborted multipart upload ${item.uploadId} (${item.reason}).`);
     if (job.state === 'cancelled' && job.error?.operation === 'AbortMultipartUpload') this.store.setJobError(job.id, null);
-  }
-
-  /** Tries every owed abort now, back-off or not (for commands that settle them before they return); returns those still owed. */
-  async drainRemoteAborts(): Promise<RemoteAbort[]> {
-    while (this.abortsInFlight) await this.abortsInFlight.catch(() => undefined);
-    await this.settleRemoteAborts({ all: true });
-    return this.store.dueRemoteAborts(1000, { all: true });
+    return { outcome: 'settled' };
   }
 
   // ---- events ----

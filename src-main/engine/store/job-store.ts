@@ -8,6 +8,7 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import { isErrorCode } from '../../../shared/errors.js';
 import type { HashStates } from '../upload/file-hashes.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
+import { OwedWorkStore, type OwedItem } from './owed-store.js';
 
 /** A job row as the engine needs it (internal fields included). */
 export interface JobRecord extends Job {
@@ -178,18 +179,12 @@ function toPart(r: Row): PartRecord {
   };
 }
 
-function toRemoteAbort(r: Row): RemoteAbort {
-  return {
-    id: r.id as number,
-    destinationId: r.destination_id as number,
-    bucket: r.bucket as string,
-    key: r.key as string,
-    uploadId: r.upload_id as string,
-    jobId: (r.job_id as number | null) ?? null,
-    reason: r.reason as string,
-    attempts: r.attempts as number,
-    lastError: (r.last_error as string | null) ?? null,
-  };
+/** Owed work of this kind (store/owed-store.ts): an upload to abort, by its id. */
+export const REMOTE_ABORT = 'remote-abort';
+export type RemoteAbortPayload = Omit<RemoteAbort, 'id' | 'attempts' | 'lastError'>;
+
+function toRemoteAbort(o: OwedItem<RemoteAbortPayload>): RemoteAbort {
+  return { ...o.payload, id: o.id, attempts: o.attempts, lastError: o.lastError };
 }
 
 /** SQL for each sort key of the jobs table (fixed strings: nothing from the caller reaches the SQL). */
@@ -213,8 +208,11 @@ const JOB_SELECT = `SELECT j.*, (SELECT name FROM destinations d WHERE d.id = j.
  */
 export class JobStore {
   private readonly s;
+  /** Work owed until it succeeds; the remote aborts below are one kind of it. */
+  readonly owed: OwedWorkStore;
 
   constructor(readonly db: Db, private readonly now: () => number = Date.now) {
+    this.owed = new OwedWorkStore(db, now);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       destById: p('SELECT * FROM destinations WHERE id = ?'),
@@ -238,13 +236,6 @@ export class JobStore {
       insertPart: p(`INSERT INTO parts (job_id, part_number, offset, length, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`),
       addEvent: p('INSERT INTO job_events (job_id, at, kind, code, operation, message) VALUES (?, ?, ?, ?, ?, ?)'),
       events: p('SELECT * FROM job_events WHERE job_id = ? ORDER BY id'),
-      queueAbort: p(`INSERT INTO remote_aborts (destination_id, bucket, key, upload_id, job_id, reason, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(upload_id) DO NOTHING`),
-      dueAborts: p('SELECT * FROM remote_aborts WHERE available_at <= ? ORDER BY id LIMIT ?'),
-      abortsOfJob: p('SELECT * FROM remote_aborts WHERE job_id = ? ORDER BY id'),
-      abortDone: p('DELETE FROM remote_aborts WHERE id = ?'),
-      abortRetry: p('UPDATE remote_aborts SET attempts = attempts + 1, last_error = ?, available_at = ? WHERE id = ?'),
-      pendingAbortIds: p('SELECT upload_id FROM remote_aborts'),
     };
   }
 
@@ -310,7 +301,7 @@ export class JobStore {
   removeDestination(id: number): { ok: true } | { ok: false; unfinishedJobIds: number[]; owedAborts: number; folders: Array<{ id: number; path: string }> } {
     return this.db.transaction(() => {
       const unfinishedJobIds = (this.db.prepare(`SELECT id FROM jobs WHERE destination_id = ? AND state NOT IN ('done', 'cancelled') ORDER BY id`).all(id) as { id: number }[]).map((r) => r.id);
-      const owedAborts = (this.db.prepare('SELECT count(*) AS n FROM remote_aborts WHERE destination_id = ?').get(id) as { n: number }).n;
+      const owedAborts = this.owed.count({ kind: REMOTE_ABORT, scope: `destination:${id}`, states: ['owed'] });
       const folders = this.db
         .prepare('SELECT f.id, f.path FROM watched_folders f WHERE f.id IN (SELECT folder_id FROM folder_destinations WHERE destination_id = ?) ORDER BY f.id')
         .all(id) as Array<{ id: number; path: string }>;
@@ -630,30 +621,30 @@ export class JobStore {
 
   // ---- remote aborts still owed (invariant 4) ----
 
-  queueRemoteAbort(a: { destinationId: number; bucket: string; key: string; uploadId: string; jobId: number | null; reason: string }): void {
-    this.s.queueAbort.run(a.destinationId, a.bucket, a.key, a.uploadId, a.jobId, a.reason, this.now());
+  queueRemoteAbort(a: RemoteAbortPayload): void {
+    this.owed.owe<RemoteAbortPayload>(REMOTE_ABORT, a.uploadId, a, { scope: `destination:${a.destinationId}` });
   }
 
   /** Owed aborts whose back-off has passed; `all` takes the waiting ones too (a command settling them now). */
   dueRemoteAborts(limit = 50, opts: { all?: boolean } = {}): RemoteAbort[] {
-    return (this.s.dueAborts.all(opts.all ? Number.MAX_SAFE_INTEGER : this.now(), limit) as Row[]).map(toRemoteAbort);
+    return this.owed.list<RemoteAbortPayload>({ kind: REMOTE_ABORT, states: ['owed'], dueBy: opts.all ? Number.MAX_SAFE_INTEGER : this.now() }).slice(0, limit).map(toRemoteAbort);
   }
 
   /** The aborts still owed for one job's uploads. */
   remoteAbortsOf(jobId: number): RemoteAbort[] {
-    return (this.s.abortsOfJob.all(jobId) as Row[]).map(toRemoteAbort);
+    return this.owed.list<RemoteAbortPayload>({ kind: REMOTE_ABORT, states: ['owed'] }).filter((o) => o.payload.jobId === jobId).map(toRemoteAbort);
   }
 
   pendingAbortUploadIds(): Set<string> {
-    return new Set((this.s.pendingAbortIds.all() as { upload_id: string }[]).map((r) => r.upload_id));
+    return new Set(this.owed.list({ kind: REMOTE_ABORT, states: ['owed'] }).map((o) => o.subject));
   }
 
   remoteAbortDone(id: number): void {
-    this.s.abortDone.run(id);
+    this.owed.settle(id);
   }
 
   remoteAbortFailed(id: number, error: string, retryAt: number): void {
-    this.s.abortRetry.run(error, retryAt, id);
+    this.owed.retry(id, error, retryAt);
   }
 
   // ---- the runner lease: one process works the queue at a time ----
