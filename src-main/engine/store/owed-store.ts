@@ -3,6 +3,7 @@
 // attempt and last error. The runner (owed/runner.ts) claims due items, hands them to their kind's
 // handler and records the outcome here. Claims carry an owner and an expiry so a second
 // implementation (PostgreSQL, `FOR UPDATE SKIP LOCKED`) can let several runners share the table.
+import { isDeepStrictEqual } from 'node:util';
 import type { Db } from './db.js';
 
 export type OwedState = 'owed' | 'done' | 'given-up';
@@ -94,7 +95,7 @@ export class OwedWorkStore {
                  ON CONFLICT(kind, subject) WHERE state = 'owed' DO NOTHING`),
       replace: p(`INSERT INTO owed_work (kind, subject, scope, payload, available_at, created_at) VALUES (@kind, @subject, @scope, @payload, @availableAt, @now)
                   ON CONFLICT(kind, subject) WHERE state = 'owed' DO UPDATE SET scope = excluded.scope, payload = excluded.payload, available_at = excluded.available_at,
-                    attempts = CASE WHEN owed_work.payload = excluded.payload THEN owed_work.attempts ELSE 0 END`),
+                    attempts = CASE WHEN @samePayload THEN owed_work.attempts ELSE 0 END`),
       owedOf: p(`SELECT * FROM owed_work WHERE kind = ? AND subject = ? AND state = 'owed'`),
       byId: p('SELECT * FROM owed_work WHERE id = ?'),
       settle: p(`UPDATE owed_work SET state = 'done', settled_at = ?, locked_by = NULL, locked_until = NULL WHERE id = ? AND state = 'owed'`),
@@ -114,8 +115,16 @@ export class OwedWorkStore {
   /** Records work owed (unless the same subject is owed already, see `onConflict`); returns the owed item. */
   owe<P>(kind: string, subject: string, payload: P, opts: OweOptions = {}): OwedItem<P> {
     const args = { kind, subject, scope: opts.scope ?? null, payload: JSON.stringify(payload), availableAt: opts.availableAt ?? 0, now: this.now() };
-    (opts.onConflict === 'replace' ? this.s.replace : this.s.insert).run(args);
-    return this.owed<P>(kind, subject)!;
+    if (opts.onConflict !== 'replace') {
+      this.s.insert.run(args);
+      return this.owed<P>(kind, subject)!;
+    }
+    return this.db.transaction(() => {
+      // Compared as values: the same numbers may be spelled differently (SQLite's json_object writes 5.0).
+      const before = this.owed<P>(kind, subject);
+      this.s.replace.run({ ...args, samePayload: before !== undefined && isDeepStrictEqual(before.payload, payload) ? 1 : 0 });
+      return this.owed<P>(kind, subject)!;
+    })();
   }
 
   /** The item owed for this subject, if any. */
