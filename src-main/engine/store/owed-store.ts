@@ -159,8 +159,11 @@ export class OwedWorkStore {
       : '';
     const sql = `SELECT * FROM owed_work o WHERE ${f.sql} AND ${free} ${inOrder}
                  ORDER BY o.available_at, o.id LIMIT ?`;
+    const select = this.db.prepare(sql);
+    // Most looks find nothing due: those take no write lock.
+    if (select.get(...f.args, now, 1) === undefined) return [];
     return this.db.transaction(() => {
-      const rows = this.db.prepare(sql).all(...f.args, now, limit) as Row[];
+      const rows = select.all(...f.args, now, limit) as Row[];
       for (const r of rows) this.s.lock.run(owner, now + leaseMs, r.id);
       return rows.map((r) => toItem<P>(r));
     }).immediate();

@@ -131,7 +131,7 @@ export class SourceCleanup {
   // ---- inside ----
 
   private watchedFolderIds(): number[] {
-    return this.folders.listFolders().filter((f) => f.after !== 'keep' && this.hooks.watching(f.id)).map((f) => f.id);
+    return this.folders.listFolders().filter((f) => this.hooks.watching(f.id)).map((f) => f.id);
   }
 
   private track(p: Promise<void>): void {
