@@ -80,9 +80,18 @@ export class BatchStore {
   list(opts: { states?: readonly MhlBatchState[]; folderId?: number; ids?: readonly number[] } = {}): BatchRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (opts.states?.length) where.push(`b.state IN (${opts.states.map(() => '?').join(',')})`), args.push(...opts.states);
-    if (opts.folderId !== undefined) where.push('b.folder_id = ?'), args.push(opts.folderId);
-    if (opts.ids) where.push(`b.id IN (${opts.ids.map(() => '?').join(',') || 'NULL'})`), args.push(...opts.ids);
+    if (opts.states?.length) {
+      where.push(`b.state IN (${opts.states.map(() => '?').join(',')})`);
+      args.push(...opts.states);
+    }
+    if (opts.folderId !== undefined) {
+      where.push('b.folder_id = ?');
+      args.push(opts.folderId);
+    }
+    if (opts.ids) {
+      where.push(`b.id IN (${opts.ids.map(() => '?').join(',') || 'NULL'})`);
+      args.push(...opts.ids);
+    }
     const sql = `${BATCH_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY b.id`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(toBatch);
   }

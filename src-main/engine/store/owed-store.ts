@@ -75,13 +75,20 @@ function toItem<P>(r: Row): OwedItem<P> {
 
 /** Builds the WHERE clause of a filter; only fixed SQL text, every value bound. */
 function where(f: OwedFilter, t = ''): { sql: string; args: unknown[] } {
-  const parts = [`${t}kind = ?`];
-  const args: unknown[] = [f.kind];
-  if (f.subject !== undefined) parts.push(`${t}subject = ?`), args.push(f.subject);
-  if (f.scope !== undefined) parts.push(`${t}scope = ?`), args.push(f.scope);
-  if (f.states?.length) parts.push(`${t}state IN (${f.states.map(() => '?').join(',')})`), args.push(...f.states);
-  if (f.dueBy !== undefined) parts.push(`${t}available_at <= ?`), args.push(f.dueBy);
-  if (f.scopes) parts.push(`${t}scope IN (${f.scopes.map(() => '?').join(',') || 'NULL'})`), args.push(...f.scopes);
+  const parts: string[] = [];
+  const args: unknown[] = [];
+  /** `column op` with its values; `t` names the table when the query has several. */
+  const add = (column: string, op: string, ...values: unknown[]) => {
+    parts.push(`${t}${column} ${op}`);
+    args.push(...values);
+  };
+  const list = (values: readonly unknown[]) => `IN (${values.map(() => '?').join(',') || 'NULL'})`;
+  add('kind', '= ?', f.kind);
+  if (f.subject !== undefined) add('subject', '= ?', f.subject);
+  if (f.scope !== undefined) add('scope', '= ?', f.scope);
+  if (f.states?.length) add('state', list(f.states), ...f.states);
+  if (f.dueBy !== undefined) add('available_at', '<= ?', f.dueBy);
+  if (f.scopes) add('scope', list(f.scopes), ...f.scopes);
   return { sql: parts.join(' AND '), args };
 }
 
