@@ -37,7 +37,7 @@ after(async () => {
 function owedAborts(db: string): Array<{ upload_id: string; attempts: number; last_error: string | null }> {
   const ro = new Database(db, { readonly: true, fileMustExist: true });
   try {
-    return ro.prepare('SELECT upload_id, attempts, last_error FROM remote_aborts ORDER BY id').all() as Array<{ upload_id: string; attempts: number; last_error: string | null }>;
+    return ro.prepare(`SELECT subject AS upload_id, attempts, last_error FROM owed_work WHERE kind = 'remote-abort' AND state = 'owed' ORDER BY id`).all() as Array<{ upload_id: string; attempts: number; last_error: string | null }>;
   } finally {
     ro.close();
   }

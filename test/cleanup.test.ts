@@ -11,7 +11,10 @@ import { after, before, test } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Destination } from '../shared/types.js';
 import type { Engine } from '../src-main/engine/engine.js';
+import { SOURCE_CLEANUP, cleanupSubject } from '../src-main/engine/store/cleanup-store.js';
 import { FolderStore } from '../src-main/engine/store/folder-store.js';
+import type { Db } from '../src-main/engine/store/db.js';
+import { OwedWorkStore, type OwedItem } from '../src-main/engine/store/owed-store.js';
 import type { JobRecord } from '../src-main/engine/store/job-store.js';
 import { etagVerified } from '../src-main/engine/watch/cleanup.js';
 import { FolderWatcher } from '../src-main/engine/watch/folder-watcher.js';
@@ -67,6 +70,11 @@ async function rig(dir: string, endpoints: Array<{ endpoint: string; bucket: str
   };
 }
 
+/** The clean-up owed for a file (its attempts and last error), as the database has it. */
+function owedCleanup(db: Db, folderId: number, relPath: string): OwedItem | undefined {
+  return new OwedWorkStore(db).owed(SOURCE_CLEANUP, cleanupSubject(folderId, relPath));
+}
+
 function history(engine: Engine, job: JobRecord | undefined): string[] {
   return job ? engine.events(job.id).map((e) => `${e.kind}: ${e.message}`) : [];
 }
@@ -101,8 +109,7 @@ test('--after move keeps the relative path, across file systems too; a move that
     const clipJob = r.engine.listJobs().find((j) => j.sourcePath === clip);
     assert.ok(history(r.engine, clipJob).some((h) => /^source-moved: Moved the source file to .*C001\.mov \(copied across file systems, verified against the ETag, then removed\)/.test(h)), history(r.engine, clipJob).join('\n'));
 
-    const folders = new FolderStore(r.engine.store.db);
-    const owed = await until('the blocked move to be retried', () => folders.cleanup(folder.id, 'A002/C002.wav')?.attempts! >= 2 && folders.cleanup(folder.id, 'A002/C002.wav'));
+    const owed = await until('the blocked move to be retried', () => (owedCleanup(r.engine.store.db, folder.id, 'A002/C002.wav')?.attempts ?? 0) >= 2 && owedCleanup(r.engine.store.db, folder.id, 'A002/C002.wav'));
     assert.match(owed.lastError ?? '', /^cleanup\.failed: Could not move/);
     assert.ok(fs.existsSync(other), 'the source stays while its move fails');
     const otherJob = r.engine.listJobs().find((j) => j.sourcePath === other);
@@ -110,16 +117,16 @@ test('--after move keeps the relative path, across file systems too; a move that
     assert.ok(r.notices.some((n) => /trying again in/.test(n)), 'the failure is reported');
     await r.stop();
 
-    const persisted = new FolderStore(testEngine(dir, { endpoint: s3Env().endpoint, bucket }).engine.store.db).cleanup(folder.id, 'A002/C002.wav');
+    const persisted = owedCleanup(testEngine(dir, { endpoint: s3Env().endpoint, bucket }).engine.store.db, folder.id, 'A002/C002.wav');
     assert.ok(persisted && persisted.attempts >= owed.attempts, 'the debt and its attempts are in the database');
     r = await rig(dir, [{ endpoint: s3Env().endpoint, bucket }]);
     const after = new FolderStore(r.engine.store.db);
-    await until('a retry after the restart', () => after.cleanup(folder.id, 'A002/C002.wav')!.attempts > persisted!.attempts);
+    await until('a retry after the restart', () => owedCleanup(r.engine.store.db, folder.id, 'A002/C002.wav')!.attempts > persisted!.attempts);
     assert.ok(fs.existsSync(other));
     fs.rmSync(blocked);
     await until('the second clip to be moved once the way is clear', () => fs.existsSync(path.join(moveTo, 'A002', 'C002.wav')) && !fs.existsSync(other));
     assert.equal(await sha256OfFile(path.join(moveTo, 'A002', 'C002.wav')), sums[1]);
-    assert.equal(after.cleanup(folder.id, 'A002/C002.wav'), undefined, 'nothing is owed any more');
+    assert.equal(owedCleanup(r.engine.store.db, folder.id, 'A002/C002.wav'), undefined, 'nothing is owed any more');
     assert.deepEqual(after.filesOfFolder(folder.id), [], 'the records retire with the files, so no later file is taken for them');
     assert.deepEqual(r.activity.filter((a) => a.action === 'moved').map((a) => a.path), [other]);
     assert.equal(r.engine.listJobs().length, 2, 'nothing was uploaded again');

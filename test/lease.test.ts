@@ -72,7 +72,8 @@ test('a runtime whose lease is taken stops uploads, clean-ups, webhooks and mani
     lease: { heartbeatMs: 250 },
     engine: {
       scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 } },
-      webhooks: { tickMs: 100, retry: { baseDelayMs: 100, maxDelayMs: 300 } },
+      owed: { tickMs: 100 },
+      webhooks: { retry: { baseDelayMs: 100, maxDelayMs: 300 } },
       mhl: { tickMs: 100, retryBaseMs: 100, retryMaxMs: 300, attempts: 1000 },
     },
     watcher: { batchSettleMs: 300, cleanupRetry: { baseDelayMs: 100, maxDelayMs: 300 } },

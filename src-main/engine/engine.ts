@@ -24,7 +24,8 @@ import { openDatabase } from './store/db.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
 import { BatchStore, type BatchRecord } from './store/batch-store.js';
-import { JobStore, type JobRecord, type PartRecord, type RemoteAbort } from './store/job-store.js';
+import { JobStore, REMOTE_ABORT, type JobRecord, type PartRecord, type RemoteAbort } from './store/job-store.js';
+import { OwedRunner, type OwedRunnerOptions } from './owed/runner.js';
 import { FolderStore } from './store/folder-store.js';
 import { RecoveryFile, recoveryFileFor } from './store/recovery-file.js';
 import { rebuildDatabase, type RebuildReport } from './store/rebuild.js';
@@ -46,6 +47,7 @@ export interface EngineOptions {
   /** better-sqlite3's addon built for this runtime, when it is not node_modules' own (Electron). */
   sqliteNativeBinding?: string;
   webhooks?: WebhookOptions;
+  owed?: OwedRunnerOptions;
   /** ASC MHL generation writing (issue 8): its pace and retries. */
   mhl?: MhlServiceOptions;
 }
@@ -92,6 +94,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly scheduler: Scheduler;
   /** Delivers the watched folders' webhook events while this engine works the queue. */
   readonly webhooks: WebhookDispatcher;
+  /** Works what is owed (remote aborts, clean-ups, webhook events, ASC MHL writes) while this engine works the queue. */
+  readonly owed: OwedRunner;
   private readonly credentials: CredentialSource;
   private readonly clients = new ClientCache();
   private readonly owner = randomUUID();
@@ -124,13 +128,15 @@ export class Engine extends EventEmitter<EngineEvents> {
       bandwidth: this.bandwidth,
       tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null },
     });
-    this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db), opts.webhooks);
+    this.owed = new OwedRunner(this.store.owed, opts.owed);
+    this.owed.register(REMOTE_ABORT, this.scheduler.remoteAborts());
+    this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db, this.store.owed), this.owed, opts.webhooks);
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
     this.scheduler.on('hash-checkpoint', (c) => this.emit('hash-checkpoint', c));
-    this.batches = new BatchStore(db);
-    this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), opts.mhl);
+    this.batches = new BatchStore(db, this.store.owed);
+    this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), this.owed, opts.mhl);
     this.mhl.on('batch', (b) => this.emit('batch', b));
     this.scheduler.on('storage', (s) => this.emit('storage', s));
     this.destinations = new Destinations(this.store, () => this.configChanged());
@@ -167,15 +173,15 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.lease?.state ?? { state: 'off' };
   }
 
-  /** The engine's own work under the lease: the scheduler (uploads and owed aborts), webhooks, ASC MHL writes. */
+  /** The engine's own work under the lease: the scheduler (uploads) and the owed-work runner (aborts, clean-ups, webhooks, ASC MHL writes). */
   private readonly work: LeasedWork = {
     start: () => {
       if (this.opts.dbPath !== ':memory:' && !this.checkpointer) {
         this.checkpointer = new Checkpointer(this.store.db, this.opts.dbPath, this.opts.sqliteNativeBinding ? { nativeBinding: this.opts.sqliteNativeBinding } : {});
       }
       this.scheduler.start();
-      this.webhooks.start();
-      this.mhl.start();
+      // Owed work: aborts, clean-ups, webhook events, ASC MHL writes (owed/runner.ts).
+      this.owed.start();
       // Schedules follow the clock; limits and bounds set by another process (`hoist limit`) are read again.
       this.bandwidth.start(1000, () => {
         const version = this.store.dataVersion();
@@ -187,9 +193,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     },
     stop: async () => {
       this.bandwidth.stop();
-      await this.mhl.stop();
+      await this.owed.stop();
       await this.scheduler.stop();
-      await this.webhooks.stop();
     },
   };
 
@@ -387,14 +392,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Cancels a job and aborts its multipart upload on the server (now, or as soon as the server answers). */
   async cancel(id: number): Promise<boolean> {
     const job = this.requireJob(id);
-    const ok = this.store.db.transaction(() => {
-      if (!this.store.transition(id, ['queued', 'running', 'completing', 'paused', 'failed'], 'cancelled')) return false;
-      if (job.uploadId) {
-        this.store.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId: id, reason: 'cancelled' });
-      }
-      this.store.addEvent(id, 'cancelled', 'Cancelled.');
-      return true;
-    })();
+    const ok = this.store.cancelJob(job);
     this.scheduler.poke();
     if (ok && job.uploadId) await this.settleOwedAborts();
     return ok;
@@ -410,12 +408,14 @@ export class Engine extends EventEmitter<EngineEvents> {
    * the ones still owed (denied, unreachable), which the runner keeps retrying.
    */
   async settleOwedAborts(): Promise<RemoteAbort[]> {
-    if (this.running) return this.scheduler.drainRemoteAborts();
+    const stillOwed = () => this.store.dueRemoteAborts(1000, { all: true });
+    if (this.running) return this.owed.drain(REMOTE_ABORT).then(stillOwed);
     // Waiting for the lease: whoever holds it sends them (a lease borrowed here could be given back under the keeper).
     const lease = this.lease ? ({ ok: false } as const) : this.store.acquireLease(this.owner, DEFAULT_LEASE_TIMING.staleAfterMs);
-    if (!lease.ok) return this.store.dueRemoteAborts(1000, { all: true });
+    if (!lease.ok) return stillOwed();
     try {
-      return await this.scheduler.drainRemoteAborts();
+      await this.owed.drain(REMOTE_ABORT);
+      return stillOwed();
     } finally {
       this.store.releaseLease(this.owner);
     }

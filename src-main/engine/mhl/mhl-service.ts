@@ -1,18 +1,22 @@
 // Writes each sealed ASC MHL batch's generation once all its jobs have settled (issue 8), in the
-// process that works the queue. Everything it needs is in the database, so a batch whose last file
-// arrived just before a crash gets its generation at the next start; a write that fails for a
-// reason that may pass (network, SlowDown) is tried again with back-off.
+// process that works the queue. Sealing a batch owes its write (owed work, store/batch-store.ts), so
+// a batch whose last file arrived just before a crash gets its generation at the next start; a write
+// that fails for a reason that may pass (network, SlowDown) is tried again by the owed-work runner,
+// with its back-off.
 import { EventEmitter } from 'node:events';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError, isRetryable } from '../../../shared/errors.js';
 import type { Destination } from '../../../shared/types.js';
+import type { AttemptContext, OwedResult, OwedRunner } from '../owed/runner.js';
 import { toHoistError } from '../s3/errors.js';
-import type { BatchRecord, BatchStore } from '../store/batch-store.js';
+import { MHL_WRITE, type BatchRecord, type BatchStore, type MhlWritePayload } from '../store/batch-store.js';
 import type { JobStore } from '../store/job-store.js';
+import type { OwedItem } from '../store/owed-store.js';
 import { GenerationWriter } from './generation-writer.js';
 import { ManifestFormatError } from './manifest.js';
 
 export interface MhlServiceOptions {
+  /** How often a batch waiting for its jobs is looked at again. */
   tickMs?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -25,49 +29,28 @@ export interface MhlServiceEvents {
 }
 
 export class MhlService extends EventEmitter<MhlServiceEvents> {
-  private timer: NodeJS.Timeout | null = null;
-  private working: Promise<void> | null = null;
   private readonly writer: GenerationWriter;
 
   constructor(
     private readonly jobs: JobStore,
     private readonly batches: BatchStore,
     private readonly clientFor: (dest: Destination) => Promise<S3Client>,
+    private readonly runner: OwedRunner,
     private readonly opts: MhlServiceOptions = {},
   ) {
     super();
     this.writer = new GenerationWriter(batches);
+    runner.register<MhlWritePayload>(MHL_WRITE, {
+      retry: { baseDelayMs: opts.retryBaseMs ?? 1_000, maxDelayMs: opts.retryMaxMs ?? 60_000 },
+      maxAttempts: opts.attempts ?? 6,
+      prepare: () => this.regroupLateJobs(),
+      handle: (item, ctx) => this.writeOne(item, ctx),
+    });
   }
 
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.poke(), this.opts.tickMs ?? 500);
-    this.poke();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.working;
-  }
-
-  /** Looks for batches to write now (one pass at a time). */
+  /** Looks for batches to write now. */
   poke(): void {
-    if (this.working || !this.timer) return;
-    this.working = this.pass().finally(() => (this.working = null));
-  }
-
-  private async pass(): Promise<void> {
-    try {
-      this.regroupLateJobs();
-      for (const batch of this.batches.readyToWrite()) {
-        if (!this.timer) return;
-        await this.writeOne(batch);
-      }
-    } catch (err) {
-      const e = toHoistError(err);
-      process.emitWarning(`hoist mhl: ${e.info.code}: ${e.message}`);
-    }
+    this.runner.poke(MHL_WRITE);
   }
 
   /** A failed job retried after its batch was written arrived later: it gets a generation of its own. */
@@ -80,30 +63,35 @@ export class MhlService extends EventEmitter<MhlServiceEvents> {
     }
   }
 
-  private async writeOne(batch: BatchRecord): Promise<void> {
+  private async writeOne(item: OwedItem<MhlWritePayload>, ctx: AttemptContext): Promise<OwedResult> {
+    const batch = this.batches.get(item.payload.batchId);
+    if (!batch || batch.state !== 'sealed') return { outcome: 'dropped' };
+    if (!this.batches.jobsSettled(batch.id)) return { outcome: 'not-yet', retryInMs: this.opts.tickMs ?? 500 };
     const dest = this.jobs.getDestination(batch.destinationId);
     if (!dest) {
-      this.batches.writeFailed(batch.id, new HoistError('config.invalid', { message: `Destination ${batch.destinationId} no longer exists.` }).info, null);
+      const e = new HoistError('config.invalid', { message: `Destination ${batch.destinationId} no longer exists.` });
+      this.batches.writeFailed(batch.id, e.info, true);
       this.emit('batch', this.batches.get(batch.id)!);
-      return;
+      return { outcome: 'failed', error: `${e.code}: ${e.message}`, final: true };
     }
     const jobs = this.jobs.listJobs({ batchId: batch.id });
     try {
-      const written = await this.writer.write(await this.clientFor(dest), dest, this.batches.get(batch.id)!, jobs);
+      const written = await this.writer.write(await this.clientFor(dest), dest, batch, jobs);
       this.batches.markWritten(batch.id, written.listedJobIds);
       const what = written.generation === null
         ? 'No file of the batch arrived, so no ASC MHL generation was written.'
         : `Listed in ASC MHL generation ${written.generation} (s3://${batch.bucket}/${written.manifestKey})${written.copied.length ? `; the source's history (${written.copied.join(', ')}) was copied beside it` : ''}.`;
       for (const id of written.listedJobIds) this.jobs.addEvent(id, 'mhl-written', what);
+      this.emit('batch', this.batches.get(batch.id)!);
+      return { outcome: 'settled' };
     } catch (err) {
       const e = err instanceof ManifestFormatError
         ? new HoistError('config.invalid', { message: `The ASC MHL history under s3://${batch.bucket}/${batch.keyPrefix}ascmhl/ cannot be read: ${err.message}` })
         : toHoistError(err);
-      const retry = isRetryable(e.code) && batch.attempts + 1 < (this.opts.attempts ?? 6);
-      const base = this.opts.retryBaseMs ?? 1_000;
-      const delay = Math.min(this.opts.retryMaxMs ?? 60_000, base * 2 ** batch.attempts);
-      this.batches.writeFailed(batch.id, e.info, retry ? Date.now() + delay : null);
+      const final = !isRetryable(e.code) || ctx.retryInMs === null;
+      this.batches.writeFailed(batch.id, e.info, final);
+      this.emit('batch', this.batches.get(batch.id)!);
+      return { outcome: 'failed', error: `${e.code}: ${e.message}`, final };
     }
-    this.emit('batch', this.batches.get(batch.id)!);
   }
 }

@@ -1,14 +1,14 @@
 // Delivers webhook events from the persistent outbox: each event is POSTed until a receiver
 // answers 2xx, with back-off, across restarts, always under the same event id.
 import type { JobStore } from '../store/job-store.js';
-import type { OutboxItem, OutboxStore, SettledJobEvent, WebhookKind } from '../store/outbox-store.js';
-import { backoffDelay, type RetryPolicy } from '../backoff.js';
+import type { OwedItem } from '../store/owed-store.js';
+import { WEBHOOK, type OutboxStore, type SettledJobEvent, type WebhookKind, type WebhookPayload } from '../store/outbox-store.js';
+import type { AttemptContext, OwedResult, OwedRunner } from '../owed/runner.js';
+import type { RetryPolicy } from '../backoff.js';
 import { USER_AGENT } from '../app-info.js';
 import { batchPayload, jobPayload, type FolderRef } from './webhook-payloads.js';
 
 export interface WebhookOptions {
-  /** How often the outbox is looked at. */
-  tickMs?: number;
   /** A receiver that has not answered by then counts as a failed attempt. */
   timeoutMs?: number;
   /** Back-off between attempts of one event. */
@@ -22,31 +22,28 @@ const DEFAULT_GIVE_UP_MS = 3 * 24 * 3600_000;
 /** Events delivered at once (to different URLs: one URL hears them one at a time, in order). */
 const PARALLEL_DELIVERIES = 4;
 
+/**
+ * Turns settled jobs and idle folders into webhook events in the outbox, and delivers them as
+ * owed work (owed/runner.ts): each is POSTed until a receiver answers 2xx, with back-off, across
+ * restarts, always under the same event id.
+ */
 export class WebhookDispatcher {
-  private timer: NodeJS.Timeout | null = null;
-  private busy: Promise<void> | null = null;
-  private readonly inflight = new Set<AbortController>();
-  private readonly retry: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>;
-
   constructor(
     private readonly jobs: JobStore,
     readonly outbox: OutboxStore,
+    private readonly runner: OwedRunner,
     private readonly opts: WebhookOptions = {},
   ) {
-    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
-  }
-
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 1_000);
-    this.tick();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    for (const c of this.inflight) c.abort();
-    await this.busy;
+    runner.register<WebhookPayload>(WEBHOOK, {
+      retry: { ...DEFAULT_RETRY, ...opts.retry },
+      giveUpAfterMs: opts.giveUpAfterMs ?? DEFAULT_GIVE_UP_MS,
+      concurrency: PARALLEL_DELIVERIES,
+      batch: PARALLEL_DELIVERIES,
+      inOrder: true,
+      // Newly settled jobs become events before each look at the outbox.
+      prepare: () => this.collectSettled(),
+      handle: (item, ctx) => this.deliver(item, ctx),
+    });
   }
 
   /** Folders with settled jobs not yet reported as a batch: the watcher tells us when each goes idle. */
@@ -66,7 +63,7 @@ export class WebhookDispatcher {
       if (!folder.webhookUrl || jobs.length === 0) return null;
       return { kind: 'batch.done', url: folder.webhookUrl, payload: batchPayload({ ...batch, jobs }, { id: folder.id, path: folder.path }, Date.now()) };
     });
-    if (queued) this.tick();
+    if (queued) this.runner.poke(WEBHOOK);
     return queued;
   }
 
@@ -79,20 +76,6 @@ export class WebhookDispatcher {
     this.outbox.collectSettledJobs((e) => this.eventsFor(e));
   }
 
-  /** Turns newly settled jobs into events and delivers what is due; one pass at a time. */
-  tick(): void {
-    if (this.busy) return;
-    this.busy = this.pass()
-      .catch((err) => process.emitWarning(`hoist webhooks: ${(err as Error).message}`))
-      .finally(() => (this.busy = null));
-  }
-
-  private async pass(): Promise<void> {
-    this.collectSettled();
-    const due = this.outbox.due(PARALLEL_DELIVERIES);
-    await Promise.all(due.map((item) => this.deliver(item)));
-  }
-
   private eventsFor(e: SettledJobEvent): Array<{ kind: WebhookKind; url: string; payload: object }> {
     const job = this.jobs.getJob(e.jobId);
     if (!job) return [];
@@ -100,23 +83,26 @@ export class WebhookDispatcher {
     return [{ kind: payload.type, url: e.url, payload }];
   }
 
-  private async deliver(item: OutboxItem): Promise<void> {
+  private async deliver(item: OwedItem<WebhookPayload>, ctx: AttemptContext): Promise<OwedResult> {
+    const { url, event, body } = item.payload;
     const controller = new AbortController();
-    this.inflight.add(controller);
-    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${(this.opts.timeoutMs ?? 10_000) / 1000} s`)), this.opts.timeoutMs ?? 10_000);
+    const stop = () => controller.abort(new Error('Hoist stopped'));
+    ctx.signal.addEventListener('abort', stop);
+    const timeoutMs = this.opts.timeoutMs ?? 10_000;
+    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     let error: string | null = null;
     try {
-      const res = await fetch(item.url, {
+      const res = await fetch(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'user-agent': USER_AGENT,
-          'x-hoist-event': item.kind,
+          'x-hoist-event': event,
           // The same id on every attempt: a receiver that saw it already (its answer was lost) can tell.
-          'x-hoist-event-id': item.id,
-          'x-hoist-delivery-attempt': String(item.attempts + 1),
+          'x-hoist-event-id': item.subject,
+          'x-hoist-delivery-attempt': String(ctx.attempt),
         },
-        body: item.payload,
+        body,
         signal: controller.signal,
         redirect: 'error',
       });
@@ -127,17 +113,8 @@ export class WebhookDispatcher {
       error = controller.signal.aborted ? String((controller.signal.reason as Error)?.message ?? 'aborted') : (cause?.code ?? cause?.message ?? (err as Error).message);
     } finally {
       clearTimeout(timer);
-      this.inflight.delete(controller);
+      ctx.signal.removeEventListener('abort', stop);
     }
-    if (error === null) {
-      this.outbox.markDelivered(item.id);
-      return;
-    }
-    if (Date.now() - item.createdAt > (this.opts.giveUpAfterMs ?? DEFAULT_GIVE_UP_MS)) {
-      this.outbox.markGivenUp(item.id, error);
-      process.emitWarning(`hoist webhooks: gave up delivering ${item.kind} ${item.id} to ${item.url} after ${item.attempts + 1} attempts (${error})`);
-      return;
-    }
-    this.outbox.markFailed(item.id, error, Date.now() + backoffDelay(item.attempts + 1, this.retry));
+    return error === null ? { outcome: 'settled' } : { outcome: 'failed', error };
   }
 }

@@ -12,7 +12,9 @@ import { logger } from '../log.js';
 import { SourceHistories } from '../mhl/source-history.js';
 import type { CredentialSource } from '../s3/connection.js';
 import { toHoistError } from '../s3/errors.js';
-import type { JobRecord, RemoteAbort } from '../store/rows.js';
+import type { JobRecord } from '../store/rows.js';
+import type { OwedKind } from '../owed/runner.js';
+import type { RemoteAbortPayload } from '../store/remote-abort-rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
 import { openedJob, rankOf, type ActiveJob } from './active-job.js';
@@ -151,9 +153,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.lanes.find(destinationId);
   }
 
-  /** Tries every owed abort now, back-off or not (for commands that settle them before they return); returns those still owed. */
-  drainRemoteAborts(): Promise<RemoteAbort[]> {
-    return this.aborts.drainRemoteAborts();
+  /** The handler of owed remote aborts (remote-aborts.ts), which the owed-work runner calls. */
+  remoteAborts(): OwedKind<RemoteAbortPayload> {
+    return this.aborts.handler();
   }
 
   /** True while any job has traffic or preparation under way. */
@@ -178,7 +180,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       this.lanes.tick((id) => this.store.getDestination(id));
       this.fillSlots();
-      if (!this.aborts.busy && this.store.dueRemoteAborts(1).length > 0) this.track(this.aborts.settleRemoteAborts());
       // After the slots were filled: a lane not full now had no more parts to send.
       this.lanes.look();
     } catch (err) {

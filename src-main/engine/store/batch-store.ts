@@ -1,15 +1,24 @@
 // ASC MHL batches (issue 8): the files sent together under one root to one destination, and the
 // generation of the root's history that lists them. The SQL behind src-main/engine/mhl/, beside
-// JobStore on the same database, so that a crash between the last upload and the manifest is
-// finished at the next start.
+// JobStore on the same database. Sealing a batch owes its generation (owed work of kind
+// `mhl-write`, in the same transaction), so that a crash between the last upload and the manifest
+// is finished at the next start.
 import type { Db } from './db.js';
+import type { OwedWorkStore } from './owed-store.js';
 import type { MhlBatch, MhlBatchState } from '../../../shared/types.js';
 import { isErrorCode, type ErrorInfo } from '../../../shared/errors.js';
 
 export interface BatchRecord extends MhlBatch {
   folderId: number | null;
+  /** Failed writes of its generation so far, and when the next is due (its owed work). */
   attempts: number;
   availableAt: number;
+}
+
+/** Owed work of this kind: the generation of batch `subject` to write once its jobs have settled. */
+export const MHL_WRITE = 'mhl-write';
+export interface MhlWritePayload {
+  batchId: number;
 }
 
 export interface BatchKey {
@@ -44,18 +53,24 @@ function toBatch(r: Row): BatchRecord {
     createdAt: iso(r.created_at)!,
     writtenAt: iso(r.written_at),
     folderId: (r.folder_id as number | null) ?? null,
-    attempts: r.attempts as number,
-    availableAt: r.available_at as number,
+    attempts: (r.attempts as number | null) ?? 0,
+    availableAt: (r.available_at as number | null) ?? 0,
   };
 }
 
-const BATCH_SELECT = `SELECT b.*, (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id) AS jobs FROM mhl_batches b`;
+// Its retry bookkeeping is that of its latest owed write.
+const BATCH_SELECT = `SELECT b.*, (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id) AS jobs, o.attempts, o.available_at FROM mhl_batches b
+  LEFT JOIN owed_work o ON o.id = (SELECT max(id) FROM owed_work w WHERE w.kind = '${MHL_WRITE}' AND w.subject = CAST(b.id AS TEXT))`;
 
 /** Job states after which a job sends nothing more by itself (failed ones wait for `hoist retry`). */
 const SETTLED = `('done', 'failed', 'cancelled')`;
 
 export class BatchStore {
-  constructor(readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly db: Db,
+    private readonly owed: OwedWorkStore,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get(id: number): BatchRecord | undefined {
     const r = this.db.prepare(`${BATCH_SELECT} WHERE b.id = ?`).get(id) as Row | undefined;
@@ -65,9 +80,18 @@ export class BatchStore {
   list(opts: { states?: readonly MhlBatchState[]; folderId?: number; ids?: readonly number[] } = {}): BatchRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (opts.states?.length) where.push(`b.state IN (${opts.states.map(() => '?').join(',')})`), args.push(...opts.states);
-    if (opts.folderId !== undefined) where.push('b.folder_id = ?'), args.push(opts.folderId);
-    if (opts.ids) where.push(`b.id IN (${opts.ids.map(() => '?').join(',') || 'NULL'})`), args.push(...opts.ids);
+    if (opts.states?.length) {
+      where.push(`b.state IN (${opts.states.map(() => '?').join(',')})`);
+      args.push(...opts.states);
+    }
+    if (opts.folderId !== undefined) {
+      where.push('b.folder_id = ?');
+      args.push(opts.folderId);
+    }
+    if (opts.ids) {
+      where.push(`b.id IN (${opts.ids.map(() => '?').join(',') || 'NULL'})`);
+      args.push(...opts.ids);
+    }
     const sql = `${BATCH_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY b.id`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(toBatch);
   }
@@ -81,11 +105,16 @@ export class BatchStore {
       if (r) return toBatch(r);
     }
     const now = this.now();
-    const info = this.db
-      .prepare(`INSERT INTO mhl_batches (destination_id, root, bucket, key_prefix, folder_id, state, created_at, sealed_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(key.destinationId, key.root, key.bucket, key.keyPrefix, key.folderId, state, now, state === 'sealed' ? now : null, now);
-    return this.get(Number(info.lastInsertRowid))!;
+    const id = this.db.transaction(() => {
+      const info = this.db
+        .prepare(`INSERT INTO mhl_batches (destination_id, root, bucket, key_prefix, folder_id, state, created_at, sealed_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(key.destinationId, key.root, key.bucket, key.keyPrefix, key.folderId, state, now, state === 'sealed' ? now : null, now);
+      const id = Number(info.lastInsertRowid);
+      if (state === 'sealed') this.oweWrite(id, key.destinationId);
+      return id;
+    })();
+    return this.get(id)!;
   }
 
   setJobBatch(jobId: number, batchId: number): void {
@@ -95,7 +124,20 @@ export class BatchStore {
   /** No more files join it: its generation is written once every job has settled. */
   seal(id: number): boolean {
     const now = this.now();
-    return this.db.prepare(`UPDATE mhl_batches SET state = 'sealed', sealed_at = ?, updated_at = ? WHERE id = ? AND state = 'open'`).run(now, now, id).changes === 1;
+    return this.db.transaction(() => {
+      const sealed = this.db.prepare(`UPDATE mhl_batches SET state = 'sealed', sealed_at = ?, updated_at = ? WHERE id = ? AND state = 'open'`).run(now, now, id).changes === 1;
+      if (sealed) this.oweWrite(id, this.get(id)!.destinationId);
+      return sealed;
+    })();
+  }
+
+  private oweWrite(id: number, destinationId: number): void {
+    this.owed.owe<MhlWritePayload>(MHL_WRITE, String(id), { batchId: id }, { scope: `destination:${destinationId}` });
+  }
+
+  /** True when none of its jobs may still send (none queued, running, completing or paused): its generation can be written. */
+  jobsSettled(id: number): boolean {
+    return this.db.prepare(`SELECT 1 FROM jobs j WHERE j.batch_id = ? AND j.state NOT IN ${SETTLED} LIMIT 1`).get(id) === undefined;
   }
 
   /** Open batches none of whose jobs is still under way (none queued, running, completing or paused). */
@@ -104,14 +146,6 @@ export class BatchStore {
       .prepare(`${BATCH_SELECT} WHERE b.state = 'open' AND b.folder_id = ?
                 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.id AND j.state NOT IN ${SETTLED})`)
       .all(folderId) as Row[]).map(toBatch);
-  }
-
-  /** Sealed batches due now whose every job has settled: their generations can be written. */
-  readyToWrite(): BatchRecord[] {
-    return (this.db
-      .prepare(`${BATCH_SELECT} WHERE b.state = 'sealed' AND b.available_at <= ?
-                AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.id AND j.state NOT IN ${SETTLED}) ORDER BY b.id`)
-      .all(this.now()) as Row[]).map(toBatch);
   }
 
   /** Batches whose generation is still owed (open or sealed): waiting callers follow them. */
@@ -142,18 +176,20 @@ export class BatchStore {
     })();
   }
 
-  /** A write that failed: tried again at `retryAt`, or (retryAt null) left failed with its error for the user. */
-  writeFailed(id: number, error: ErrorInfo, retryAt: number | null): number {
-    const now = this.now();
+  /** A write that failed: tried again later (its owed write says when), or (`final`) left failed with its error for the user. */
+  writeFailed(id: number, error: ErrorInfo, final: boolean): void {
     this.db
-      .prepare(`UPDATE mhl_batches SET state = ?, error_code = ?, error_message = ?, attempts = attempts + 1, available_at = ?, updated_at = ? WHERE id = ?`)
-      .run(retryAt === null ? 'failed' : 'sealed', error.code, error.message, retryAt ?? 0, now, id);
-    return (this.db.prepare('SELECT attempts FROM mhl_batches WHERE id = ?').get(id) as { attempts: number }).attempts;
+      .prepare(`UPDATE mhl_batches SET state = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?`)
+      .run(final ? 'failed' : 'sealed', error.code, error.message, this.now(), id);
   }
 
-  /** A failed write queued again (`hoist retry` of a batch). */
+  /** A failed write queued again (`hoist retry` of a batch): owed afresh, its attempts from zero. */
   requeue(id: number): boolean {
-    return this.db.prepare(`UPDATE mhl_batches SET state = 'sealed', attempts = 0, available_at = 0, updated_at = ? WHERE id = ? AND state = 'failed'`).run(this.now(), id).changes === 1;
+    return this.db.transaction(() => {
+      const again = this.db.prepare(`UPDATE mhl_batches SET state = 'sealed', updated_at = ? WHERE id = ? AND state = 'failed'`).run(this.now(), id).changes === 1;
+      if (again) this.oweWrite(id, this.get(id)!.destinationId);
+      return again;
+    })();
   }
 
   /** Moves the late jobs of a written batch into a new sealed batch of the same root and destination, in one step. */

@@ -72,10 +72,10 @@ export class DestinationRows {
    * while a watched folder sends to it, a job may still send to it or an abort is still owed
    * there: invariant 4 needs the destination.
    */
-  removeDestination(id: number): { ok: true } | { ok: false; unfinishedJobIds: number[]; owedAborts: number; folders: Array<{ id: number; path: string }> } {
+  removeDestination(id: number, owedAbortsFor: (destinationId: number) => number): { ok: true } | { ok: false; unfinishedJobIds: number[]; owedAborts: number; folders: Array<{ id: number; path: string }> } {
     return this.db.transaction(() => {
       const unfinishedJobIds = (this.db.prepare(`SELECT id FROM jobs WHERE destination_id = ? AND state NOT IN ('done', 'cancelled') ORDER BY id`).all(id) as { id: number }[]).map((r) => r.id);
-      const owedAborts = (this.db.prepare('SELECT count(*) AS n FROM remote_aborts WHERE destination_id = ?').get(id) as { n: number }).n;
+      const owedAborts = owedAbortsFor(id);
       const folders = this.db
         .prepare('SELECT f.id, f.path FROM watched_folders f WHERE f.id IN (SELECT folder_id FROM folder_destinations WHERE destination_id = ?) ORDER BY f.id')
         .all(id) as Array<{ id: number; path: string }>;

@@ -1,6 +1,6 @@
 // Watched folders, their destinations, what each watched file last became at each destination (an
-// upload, a server-side copy, an object already in the bucket) and the clean-ups still owed: the
-// SQL behind issues 3 and 8, beside JobStore on the same database.
+// upload, a server-side copy, an object already in the bucket): the SQL behind issues 3 and 8,
+// beside JobStore on the same database. Clean-ups still owed: store/cleanup-store.ts.
 import type { Db } from './db.js';
 import type { WatchedFolder } from '../../../shared/types.js';
 import { PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type JobState, type Priority } from '../../../shared/states.js';
@@ -35,19 +35,6 @@ export interface WatchedFileView extends WatchedFileRecord {
 export type FolderRecord = WatchedFolder & { destinationIds: number[]; after: AfterDelivery; moveTo: string | null; priority: Priority };
 
 export type NewFolder = Omit<FolderRecord, 'id' | 'createdAt' | 'destinationId'>;
-
-/** A delete or move of a delivered source that is still owed (retried with back-off until it succeeds). */
-export interface OwedCleanup {
-  folderId: number;
-  relPath: string;
-  /** The version every destination verified: only that version is ever touched. */
-  size: number;
-  mtimeMs: number;
-  inode: string;
-  attempts: number;
-  lastError: string | null;
-  availableAt: number;
-}
 
 type Row = Record<string, unknown>;
 
@@ -99,19 +86,6 @@ const FILE_SELECT = `SELECT wf.*, f.path AS folder_path, j.state AS job_state, j
 const FOLDER_SELECT = `SELECT f.*, (SELECT group_concat(d.destination_id, ',' ORDER BY d.position) FROM folder_destinations d
     WHERE d.folder_id = f.id) AS destination_ids FROM watched_folders f`;
 
-function toCleanup(r: Row): OwedCleanup {
-  return {
-    folderId: r.folder_id as number,
-    relPath: r.rel_path as string,
-    size: r.size as number,
-    mtimeMs: r.mtime_ms as number,
-    inode: r.inode as string,
-    attempts: r.attempts as number,
-    lastError: (r.last_error as string | null) ?? null,
-    availableAt: r.available_at as number,
-  };
-}
-
 export class FolderStore {
   private readonly s;
 
@@ -145,14 +119,6 @@ export class FolderStore {
                          WHERE wf.folder_id = ? AND j.state NOT IN ('done', 'cancelled')`),
       activeJobs: p(`SELECT count(DISTINCT j.id) AS n FROM watched_files wf JOIN jobs j ON j.id = wf.job_id
                       WHERE wf.folder_id = ? AND j.state IN ('queued', 'running', 'completing', 'paused')`),
-      oweCleanup: p(`INSERT INTO source_cleanups (folder_id, rel_path, size, mtime_ms, inode, created_at) VALUES (@folderId, @relPath, @size, @mtimeMs, @inode, @now)
-                     ON CONFLICT(folder_id, rel_path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, inode = excluded.inode,
-                       attempts = CASE WHEN source_cleanups.inode = excluded.inode AND source_cleanups.mtime_ms = excluded.mtime_ms THEN source_cleanups.attempts ELSE 0 END`),
-      cleanup: p('SELECT * FROM source_cleanups WHERE folder_id = ? AND rel_path = ?'),
-      dueCleanups: p('SELECT * FROM source_cleanups WHERE available_at <= ? ORDER BY available_at, folder_id, rel_path LIMIT ?'),
-      cleanupsOfFolder: p('SELECT * FROM source_cleanups WHERE folder_id = ? ORDER BY rel_path'),
-      cleanupFailed: p('UPDATE source_cleanups SET attempts = attempts + 1, last_error = ?, available_at = ? WHERE folder_id = ? AND rel_path = ?'),
-      cleanupSettled: p('DELETE FROM source_cleanups WHERE folder_id = ? AND rel_path = ?'),
     };
   }
 
@@ -264,34 +230,5 @@ export class FolderStore {
 
   forgetFile(folderId: number, destinationId: number, relPath: string): void {
     this.s.deleteFile.run(folderId, destinationId, relPath);
-  }
-
-  // ---- clean-ups owed (issue 8) ----
-
-  /** Owes a delete or move of this version of the file; a later version replaces an older one's debt. */
-  oweCleanup(c: Pick<OwedCleanup, 'folderId' | 'relPath' | 'size' | 'mtimeMs' | 'inode'>): void {
-    this.s.oweCleanup.run({ ...c, now: this.now() });
-  }
-
-  cleanup(folderId: number, relPath: string): OwedCleanup | undefined {
-    const r = this.s.cleanup.get(folderId, relPath) as Row | undefined;
-    return r ? toCleanup(r) : undefined;
-  }
-
-  dueCleanups(limit = 50): OwedCleanup[] {
-    return (this.s.dueCleanups.all(this.now(), limit) as Row[]).map(toCleanup);
-  }
-
-  cleanupsOfFolder(folderId: number): OwedCleanup[] {
-    return (this.s.cleanupsOfFolder.all(folderId) as Row[]).map(toCleanup);
-  }
-
-  cleanupFailed(folderId: number, relPath: string, error: string, retryAt: number): void {
-    this.s.cleanupFailed.run(error, retryAt, folderId, relPath);
-  }
-
-  /** Done, or no longer owed (the file changed or went away): the debt is cleared. */
-  cleanupSettled(folderId: number, relPath: string): void {
-    this.s.cleanupSettled.run(folderId, relPath);
   }
 }

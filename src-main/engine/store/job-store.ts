@@ -8,13 +8,15 @@ import type { JobState, UploadMode } from '../../../shared/states.js';
 import { DestinationRows } from './destination-rows.js';
 import { JobRows } from './job-rows.js';
 import { PartRows } from './part-rows.js';
-import { RemoteAbortRows } from './remote-abort-rows.js';
+import { OwedWorkStore } from './owed-store.js';
+import { RemoteAbortRows, type RemoteAbortPayload } from './remote-abort-rows.js';
 import { RunnerLease, type LeaseAnswer } from './runner-lease.js';
-import type { PartRecord, PlannedPart, RemoteAbort } from './rows.js';
+import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
 import type { DonePart, EventError, FailureVerdict, UploadStore } from './upload-store.js';
 
 export type { GrowingState, JobRecord, MhlPlace, NewJob, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
 export { newJob, type JobSource } from './new-job.js';
+export { REMOTE_ABORT, type RemoteAbortPayload } from './remote-abort-rows.js';
 
 /**
  * The only module (with its tables beside it) that speaks SQL. The scheduler sees `UploadStore`,
@@ -24,12 +26,15 @@ export { newJob, type JobSource } from './new-job.js';
 export class JobStore extends JobRows implements UploadStore {
   private readonly destRows: DestinationRows;
   private readonly aborts: RemoteAbortRows;
+  /** Work owed until it succeeds (owed-store.ts); the remote aborts are one kind of it. */
+  readonly owed: OwedWorkStore;
   private readonly lease: RunnerLease;
 
   constructor(db: Db, now: () => number = Date.now) {
     super(db, new PartRows(db, now), now);
     this.destRows = new DestinationRows(db, now);
-    this.aborts = new RemoteAbortRows(db, now);
+    this.owed = new OwedWorkStore(db, now);
+    this.aborts = new RemoteAbortRows(this.owed, now);
     this.lease = new RunnerLease(db, now);
   }
 
@@ -50,7 +55,7 @@ export class JobStore extends JobRows implements UploadStore {
   upsertDestination(d: DestinationInput): Destination { return this.destRows.upsertDestination(d); }
   updateDestination(id: number, d: DestinationInput): Destination | undefined { return this.destRows.updateDestination(id, d); }
   setCredentialOrigin(id: number, origin: CredentialOrigin): void { this.destRows.setCredentialOrigin(id, origin); }
-  removeDestination(id: number): ReturnType<DestinationRows['removeDestination']> { return this.destRows.removeDestination(id); }
+  removeDestination(id: number): ReturnType<DestinationRows['removeDestination']> { return this.destRows.removeDestination(id, (d) => this.aborts.countFor(d)); }
 
   // ---- parts (part-rows.ts) ----
 
@@ -66,7 +71,7 @@ export class JobStore extends JobRows implements UploadStore {
 
   // ---- remote aborts still owed (remote-abort-rows.ts) ----
 
-  queueRemoteAbort(a: Parameters<RemoteAbortRows['queueRemoteAbort']>[0]): void { this.aborts.queueRemoteAbort(a); }
+  queueRemoteAbort(a: RemoteAbortPayload): void { this.aborts.queueRemoteAbort(a); }
   dueRemoteAborts(limit = 50, opts: { all?: boolean } = {}): RemoteAbort[] { return this.aborts.dueRemoteAborts(limit, opts); }
   remoteAbortsOf(jobId: number): RemoteAbort[] { return this.aborts.remoteAbortsOf(jobId); }
   pendingAbortUploadIds(): Set<string> { return this.aborts.pendingAbortUploadIds(); }
@@ -130,6 +135,18 @@ export class JobStore extends JobRows implements UploadStore {
       this.setGrowing(jobId, 0);
       if (message) this.addEvent(jobId, 'parts-changed', message);
       if (changedParts.length > 0) this.transition(jobId, ['completing'], 'running');
+    })();
+  }
+
+  /** Cancels a job that has not ended; its upload, if any, becomes an owed abort in the same transaction (invariant 4). */
+  cancelJob(job: Pick<JobRecord, 'id' | 'destinationId' | 'bucket' | 'key' | 'uploadId'>): boolean {
+    return this.db.transaction(() => {
+      if (!this.transition(job.id, ['queued', 'running', 'completing', 'paused', 'failed'], 'cancelled')) return false;
+      if (job.uploadId) {
+        this.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId: job.id, reason: 'cancelled' });
+      }
+      this.addEvent(job.id, 'cancelled', 'Cancelled.');
+      return true;
     })();
   }
 

@@ -331,4 +331,61 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  /* 9: one owed-work queue in place of four (issue 11): remote aborts, clean-ups after delivery, webhook
+        events and ASC MHL generation writes were each a table with its own attempts, back-off and drain
+        loop. Everything still owed moves here with its attempts, next attempt and last error. */ `
+  CREATE TABLE owed_work (
+    id INTEGER PRIMARY KEY,
+    -- 'remote-abort', 'source-cleanup', 'webhook', 'mhl-write': the handler that pays it.
+    kind TEXT NOT NULL,
+    -- What it is about, one owed item per kind and subject: an upload id, 'folderId:relPath', an event id, a batch id.
+    subject TEXT NOT NULL,
+    -- What it belongs to ('destination:3', 'folder:2', a webhook URL): a kind works only some scopes, or one item per scope at a time, in order.
+    scope TEXT,
+    -- JSON: everything the handler needs.
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'owed' CHECK (state IN ('owed', 'done', 'given-up')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    -- Who is working it and until when (a claim; a second runner, e.g. on PostgreSQL, skips it meanwhile).
+    locked_by TEXT,
+    locked_until INTEGER,
+    created_at INTEGER NOT NULL,
+    settled_at INTEGER
+  );
+  CREATE UNIQUE INDEX owed_work_subject ON owed_work(kind, subject) WHERE state = 'owed';
+  CREATE INDEX owed_work_due ON owed_work(kind, available_at) WHERE state = 'owed';
+  CREATE INDEX owed_work_scope ON owed_work(kind, scope, id) WHERE state = 'owed';
+  INSERT INTO owed_work (kind, subject, scope, payload, attempts, available_at, last_error, created_at)
+    SELECT 'remote-abort', upload_id, 'destination:' || destination_id,
+           json_object('destinationId', destination_id, 'bucket', bucket, 'key', key, 'uploadId', upload_id, 'jobId', job_id, 'reason', reason),
+           attempts, available_at, last_error, created_at
+    FROM remote_aborts ORDER BY id;
+  DROP TABLE remote_aborts;
+  INSERT INTO owed_work (kind, subject, scope, payload, attempts, available_at, last_error, created_at)
+    SELECT 'source-cleanup', folder_id || ':' || rel_path, 'folder:' || folder_id,
+           json_object('folderId', folder_id, 'relPath', rel_path, 'size', size, 'mtimeMs', mtime_ms, 'inode', inode),
+           attempts, available_at, last_error, created_at
+    FROM source_cleanups ORDER BY created_at, folder_id, rel_path;
+  DROP TABLE source_cleanups;
+  -- Delivered and given-up events move too: \`hoist webhooks\` lists them.
+  INSERT INTO owed_work (kind, subject, scope, payload, state, attempts, available_at, last_error, created_at, settled_at)
+    SELECT 'webhook', id, url, json_object('url', url, 'event', kind, 'body', payload),
+           CASE WHEN delivered_at IS NOT NULL THEN 'done' WHEN given_up_at IS NOT NULL THEN 'given-up' ELSE 'owed' END,
+           attempts, available_at, last_error, created_at, coalesce(delivered_at, given_up_at)
+    FROM webhook_outbox ORDER BY rowid;
+  DROP TABLE webhook_outbox;
+  -- A sealed batch's generation is owed; mhl_batches stays the record of batches, without retry bookkeeping.
+  INSERT INTO owed_work (kind, subject, scope, payload, attempts, available_at, last_error, created_at)
+    SELECT 'mhl-write', id, 'destination:' || destination_id, json_object('batchId', id),
+           attempts, available_at, CASE WHEN error_code IS NOT NULL THEN error_code || ': ' || coalesce(error_message, '') END, coalesce(sealed_at, created_at)
+    FROM mhl_batches WHERE state = 'sealed' ORDER BY id;
+  ALTER TABLE mhl_batches DROP COLUMN attempts;
+  ALTER TABLE mhl_batches DROP COLUMN available_at;
+  -- A removed folder owes no clean-up any more (source_cleanups went with it by foreign key).
+  CREATE TRIGGER owed_cleanups_of_removed_folder AFTER DELETE ON watched_folders BEGIN
+    DELETE FROM owed_work WHERE kind = 'source-cleanup' AND scope = 'folder:' || OLD.id;
+  END;
+  `,
 ];

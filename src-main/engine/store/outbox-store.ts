@@ -1,7 +1,19 @@
 // The outbox webhook events wait in until a receiver takes them, and the batches of jobs they
-// report: the SQL behind webhooks (issue 8), beside JobStore on the same database.
+// report: the SQL behind webhooks (issue 8), beside JobStore on the same database. Each event is
+// owed work (store/owed-store.ts) of kind `webhook`: its subject is the event id, its scope the URL
+// (one URL hears its events in order); delivered and given-up events stay, for `hoist webhooks`.
 import { randomUUID } from 'node:crypto';
 import type { Db } from './db.js';
+import type { OwedItem, OwedWorkStore } from './owed-store.js';
+
+/** Owed work of this kind: one event to POST. */
+export const WEBHOOK = 'webhook';
+export interface WebhookPayload {
+  url: string;
+  event: WebhookKind;
+  /** The JSON body, as sent on every attempt. */
+  body: string;
+}
 
 export type WebhookKind = 'job.done' | 'job.failed' | 'batch.done';
 
@@ -32,25 +44,29 @@ export interface SettledJobEvent {
 
 type Row = Record<string, unknown>;
 
-function toItem(r: Row): OutboxItem {
+export function toOutboxItem(o: OwedItem<WebhookPayload>): OutboxItem {
   return {
-    id: r.id as string,
-    url: r.url as string,
-    kind: r.kind as WebhookKind,
-    payload: r.payload as string,
-    createdAt: r.created_at as number,
-    attempts: r.attempts as number,
-    availableAt: r.available_at as number,
-    deliveredAt: (r.delivered_at as number | null) ?? null,
-    givenUpAt: (r.given_up_at as number | null) ?? null,
-    lastError: (r.last_error as string | null) ?? null,
+    id: o.subject,
+    url: o.payload.url,
+    kind: o.payload.event,
+    payload: o.payload.body,
+    createdAt: o.createdAt,
+    attempts: o.attempts,
+    availableAt: o.availableAt,
+    deliveredAt: o.state === 'done' ? o.settledAt : null,
+    givenUpAt: o.state === 'given-up' ? o.settledAt : null,
+    lastError: o.lastError,
   };
 }
 
 export class OutboxStore {
   private readonly s;
 
-  constructor(readonly db: Db, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly db: Db,
+    private readonly owed: OwedWorkStore,
+    private readonly now: () => number = Date.now,
+  ) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       setWebhook: p('UPDATE watched_folders SET webhook_url = ? WHERE id = ?'),
@@ -70,18 +86,6 @@ export class OutboxStore {
       closeBatch: p('UPDATE webhook_batches SET closed_at = ? WHERE id = ? AND closed_at IS NULL'),
       batchJobs: p('SELECT job_id FROM webhook_batch_jobs WHERE batch_id = ? ORDER BY job_id'),
       foldersWithOpenBatches: p('SELECT folder_id FROM webhook_batches WHERE closed_at IS NULL'),
-      insert: p(`INSERT INTO webhook_outbox (id, url, kind, payload, created_at, available_at) VALUES (?, ?, ?, ?, ?, 0)`),
-      // Oldest first per URL: a receiver hears of events in the order they happened.
-      due: p(`SELECT * FROM webhook_outbox o WHERE delivered_at IS NULL AND given_up_at IS NULL AND available_at <= ?
-              AND NOT EXISTS (SELECT 1 FROM webhook_outbox older WHERE older.url = o.url AND older.delivered_at IS NULL
-                              AND older.given_up_at IS NULL AND older.rowid < o.rowid)
-              ORDER BY rowid LIMIT ?`),
-      byId: p('SELECT * FROM webhook_outbox WHERE id = ?'),
-      all: p('SELECT * FROM webhook_outbox ORDER BY rowid'),
-      delivered: p('UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?'),
-      failed: p('UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?, available_at = ? WHERE id = ?'),
-      givenUp: p('UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?, given_up_at = ? WHERE id = ?'),
-      undelivered: p('SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL AND given_up_at IS NULL'),
     };
   }
 
@@ -123,7 +127,7 @@ export class OutboxStore {
   /** Queues one event; its id is made here, once, and travels with every delivery attempt. */
   insert(kind: WebhookKind, url: string, payload: object & { id?: string }): string {
     const id = payload.id ?? randomUUID();
-    this.s.insert.run(id, url, kind, JSON.stringify({ ...payload, id }), this.now());
+    this.owed.owe<WebhookPayload>(WEBHOOK, id, { url, event: kind, body: JSON.stringify({ ...payload, id }) }, { scope: url });
     return id;
   }
 
@@ -156,34 +160,19 @@ export class OutboxStore {
     })();
   }
 
-  // ---- delivering ----
-
-  due(limit: number): OutboxItem[] {
-    return (this.s.due.all(this.now(), limit) as Row[]).map(toItem);
-  }
+  // ---- what was delivered, what is owed ----
 
   get(id: string): OutboxItem | undefined {
-    const r = this.s.byId.get(id) as Row | undefined;
-    return r ? toItem(r) : undefined;
+    const [o] = this.owed.list<WebhookPayload>({ kind: WEBHOOK, subject: id });
+    return o ? toOutboxItem(o) : undefined;
   }
 
+  /** Every event, delivered, owed or given up, oldest first. */
   all(): OutboxItem[] {
-    return (this.s.all.all() as Row[]).map(toItem);
-  }
-
-  markDelivered(id: string): void {
-    this.s.delivered.run(this.now(), id);
-  }
-
-  markFailed(id: string, error: string, retryAt: number): void {
-    this.s.failed.run(error, retryAt, id);
-  }
-
-  markGivenUp(id: string, error: string): void {
-    this.s.givenUp.run(error, this.now(), id);
+    return this.owed.list<WebhookPayload>({ kind: WEBHOOK }).map(toOutboxItem);
   }
 
   undeliveredCount(): number {
-    return (this.s.undelivered.get() as { n: number }).n;
+    return this.owed.count({ kind: WEBHOOK, states: ['owed'] });
   }
 }

@@ -1,47 +1,51 @@
 // Remote aborts still owed (invariant 4): an upload that must be aborted survives a network failure
-// or a crash here until AbortMultipartUpload goes through (the scheduler's remote-aborts.ts settles them).
-import type { Db } from './db.js';
-import { toRemoteAbort, type RemoteAbort, type Row } from './rows.js';
+// or a crash as a row of owed work (owed-store.ts, kind remote-abort, by upload id) until
+// AbortMultipartUpload goes through; the scheduler's remote-aborts.ts is its handler.
+import { OwedWorkStore, type OwedItem } from './owed-store.js';
+import type { RemoteAbort } from './rows.js';
+
+/** Owed work of this kind (store/owed-store.ts): an upload to abort, by its id. */
+export const REMOTE_ABORT = 'remote-abort';
+export type RemoteAbortPayload = Omit<RemoteAbort, 'id' | 'attempts' | 'lastError'>;
+
+function toRemoteAbort(o: OwedItem<RemoteAbortPayload>): RemoteAbort {
+  return { ...o.payload, id: o.id, attempts: o.attempts, lastError: o.lastError };
+}
 
 export class RemoteAbortRows {
-  private readonly s;
+  constructor(
+    private readonly owed: OwedWorkStore,
+    private readonly now: () => number,
+  ) {}
 
-  constructor(db: Db, private readonly now: () => number) {
-    const p = (sql: string) => db.prepare(sql);
-    this.s = {
-      queueAbort: p(`INSERT INTO remote_aborts (destination_id, bucket, key, upload_id, job_id, reason, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(upload_id) DO NOTHING`),
-      dueAborts: p('SELECT * FROM remote_aborts WHERE available_at <= ? ORDER BY id LIMIT ?'),
-      abortsOfJob: p('SELECT * FROM remote_aborts WHERE job_id = ? ORDER BY id'),
-      abortDone: p('DELETE FROM remote_aborts WHERE id = ?'),
-      abortRetry: p('UPDATE remote_aborts SET attempts = attempts + 1, last_error = ?, available_at = ? WHERE id = ?'),
-      pendingAbortIds: p('SELECT upload_id FROM remote_aborts'),
-    };
-  }
-
-  queueRemoteAbort(a: { destinationId: number; bucket: string; key: string; uploadId: string; jobId: number | null; reason: string }): void {
-    this.s.queueAbort.run(a.destinationId, a.bucket, a.key, a.uploadId, a.jobId, a.reason, this.now());
+  queueRemoteAbort(a: RemoteAbortPayload): void {
+    this.owed.owe<RemoteAbortPayload>(REMOTE_ABORT, a.uploadId, a, { scope: `destination:${a.destinationId}` });
   }
 
   /** Owed aborts whose back-off has passed; `all` takes the waiting ones too (a command settling them now). */
   dueRemoteAborts(limit = 50, opts: { all?: boolean } = {}): RemoteAbort[] {
-    return (this.s.dueAborts.all(opts.all ? Number.MAX_SAFE_INTEGER : this.now(), limit) as Row[]).map(toRemoteAbort);
+    return this.owed.list<RemoteAbortPayload>({ kind: REMOTE_ABORT, states: ['owed'], dueBy: opts.all ? Number.MAX_SAFE_INTEGER : this.now() }).slice(0, limit).map(toRemoteAbort);
   }
 
   /** The aborts still owed for one job's uploads. */
   remoteAbortsOf(jobId: number): RemoteAbort[] {
-    return (this.s.abortsOfJob.all(jobId) as Row[]).map(toRemoteAbort);
+    return this.owed.list<RemoteAbortPayload>({ kind: REMOTE_ABORT, states: ['owed'] }).filter((o) => o.payload.jobId === jobId).map(toRemoteAbort);
   }
 
   pendingAbortUploadIds(): Set<string> {
-    return new Set((this.s.pendingAbortIds.all() as { upload_id: string }[]).map((r) => r.upload_id));
+    return new Set(this.owed.list({ kind: REMOTE_ABORT, states: ['owed'] }).map((o) => o.subject));
+  }
+
+  /** Aborts still owed for uploads to one destination. */
+  countFor(destinationId: number): number {
+    return this.owed.count({ kind: REMOTE_ABORT, scope: `destination:${destinationId}`, states: ['owed'] });
   }
 
   remoteAbortDone(id: number): void {
-    this.s.abortDone.run(id);
+    this.owed.settle(id);
   }
 
   remoteAbortFailed(id: number, error: string, retryAt: number): void {
-    this.s.abortRetry.run(error, retryAt, id);
+    this.owed.retry(id, error, retryAt);
   }
 }

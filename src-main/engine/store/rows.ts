@@ -181,19 +181,6 @@ export function toPart(r: Row): PartRecord {
 }
 
 
-export function toRemoteAbort(r: Row): RemoteAbort {
-  return {
-    id: r.id as number,
-    destinationId: r.destination_id as number,
-    bucket: r.bucket as string,
-    key: r.key as string,
-    uploadId: r.upload_id as string,
-    jobId: (r.job_id as number | null) ?? null,
-    reason: r.reason as string,
-    attempts: r.attempts as number,
-    lastError: (r.last_error as string | null) ?? null,
-  };
-}
 
 
 /** SQL for each sort key of the jobs table (fixed strings: nothing from the caller reaches the SQL). */

@@ -2,15 +2,18 @@
 // a source file is touched only when every destination of the folder holds this very version,
 // verified (its job is done and the ETag equals the md5-of-md5s computed from the file, or the
 // object already there was matched to the file's bytes), the file is unchanged since (size, mtime,
-// inode) and not growing. The debt is kept in the database and retried with back-off until it is
-// paid, across restarts; each outcome goes into the history of the file's jobs.
+// inode) and not growing. The debt is owed work (store/cleanup-store.ts), paid by the owed-work
+// runner with its back-off until it succeeds, across restarts; each outcome goes into the history
+// of the file's jobs.
 import fs from 'node:fs';
 import { HoistError } from '../../../shared/errors.js';
-import type { Engine } from '../engine.js';
-import { backoffDelay, type RetryPolicy } from '../backoff.js';
+import type { RetryPolicy } from '../backoff.js';
+import type { AttemptContext, OwedResult, OwedRunner } from '../owed/runner.js';
 import { toHoistError } from '../s3/errors.js';
-import type { FolderRecord, FolderStore, OwedCleanup, WatchedFileView } from '../store/folder-store.js';
-import type { JobRecord } from '../store/job-store.js';
+import { CleanupStore, SOURCE_CLEANUP, cleanupScope, type OwedCleanup } from '../store/cleanup-store.js';
+import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder-store.js';
+import type { JobRecord, JobStore, PartRecord } from '../store/job-store.js';
+import type { OwedItem } from '../store/owed-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { multipartPartSize } from '../upload/part-plan.js';
 import type { FileActivity } from './ingest.js';
@@ -18,14 +21,22 @@ import { pathUnder } from '../keys.js';
 import { currentSnapshot, deleteSource, moveSource, type VerifiedBytes } from './source-files.js';
 import { sameSnapshot, type FileSnapshot } from './stability.js';
 
-export interface CleanupRetry {
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
+export type CleanupRetry = Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>;
 
 /** A locked or busy file is tried again after 5 s, then less and less often, at least every 15 minutes. */
 export const DEFAULT_CLEANUP_RETRY: CleanupRetry = { baseDelayMs: 5_000, maxDelayMs: 15 * 60_000 };
-const SWEEP_MS = 1_000;
+/** Clean-ups at once (each also waits for whatever the watcher is deciding for its file). */
+const PARALLEL_CLEANUPS = 8;
+
+/** What clean-up needs of the engine (an Engine is one). */
+export interface CleanupEngine {
+  readonly store: Pick<JobStore, 'db' | 'addEvent' | 'getDestination'>;
+  readonly owed: OwedRunner;
+  readonly webhooks: { collectSettled(): void };
+  getJob(id: number): JobRecord | undefined;
+  parts(jobId: number): PartRecord[];
+  emit(event: 'job', job: JobRecord): boolean;
+}
 
 export interface CleanupHooks {
   activity(a: FileActivity): void;
@@ -53,38 +64,46 @@ export function etagVerified(job: JobRecord, md5s: ReadonlyArray<string | null>)
 }
 
 export class SourceCleanup {
-  private timer: NodeJS.Timeout | null = null;
+  private unregister: (() => Promise<void>) | null = null;
   private readonly running = new Set<Promise<void>>();
   /** Files reported as unverifiable, so the notice is given once. */
   private readonly reported = new Set<string>();
-  private readonly retry: RetryPolicy;
+  private readonly retry: CleanupRetry;
+  private readonly cleanups: CleanupStore;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: CleanupEngine,
     private readonly folders: FolderStore,
     private readonly hooks: CleanupHooks,
     retry: Partial<CleanupRetry> = {},
   ) {
-    const r = { ...DEFAULT_CLEANUP_RETRY, ...retry };
-    this.retry = { baseDelayMs: r.baseDelayMs, maxDelayMs: r.maxDelayMs, partAttempts: 0, jobAttempts: 0, sourceRestarts: 0 };
+    this.retry = { ...DEFAULT_CLEANUP_RETRY, ...retry };
+    this.cleanups = new CleanupStore(engine.owed.store, engine.store, folders);
   }
 
+  /** Pays owed clean-ups of the folders this process watches, from now on (the owed-work runner works them). */
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.payDue(), SWEEP_MS);
-    this.timer.unref();
-    this.payDue();
+    if (this.unregister) return;
+    this.unregister = this.engine.owed.register<OwedCleanup>(SOURCE_CLEANUP, {
+      retry: this.retry,
+      concurrency: PARALLEL_CLEANUPS,
+      batch: 50,
+      // Owed still in a folder not watched now (disabled, unmounted): paid once it is watched again.
+      scopes: () => this.watchedFolderIds().map(cleanupScope),
+      handle: (item, ctx) => this.payOwed(item, ctx),
+    });
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    const unregister = this.unregister;
+    this.unregister = null;
+    await unregister?.();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   /** True when no clean-up is under way and none is due now in a watched folder. */
   get idle(): boolean {
-    return this.running.size === 0 && !this.folders.dueCleanups().some((c) => this.hooks.watching(c.folderId));
+    return this.running.size === 0 && !this.engine.owed.busy(SOURCE_CLEANUP) && this.cleanups.dueIn(this.watchedFolderIds()) === 0;
   }
 
   /** A job ended: if it was the last destination of a watched file to verify it, the file's clean-up is owed. */
@@ -102,26 +121,17 @@ export class SourceCleanup {
     for (const relPath of new Set(this.folders.filesOfFolder(folder.id).map((r) => r.relPath))) this.consider(folder, relPath);
   }
 
-  /** Looks at one file now (after the watcher settled it, or a job of it ended). */
+  /** Looks at one file now (after the watcher settled it, or a job of it ended): owes its clean-up if it is ready. */
   consider(folder: FolderRecord, relPath: string): void {
     if (folder.after === 'keep' || !this.hooks.watching(folder.id)) return;
     const file = sourcePath(folder, relPath);
-    this.track(this.hooks.exclusive(file, () => this.pay(folder, relPath, null)));
+    this.track(this.hooks.exclusive(file, () => this.owe(folder, relPath, file)));
   }
 
   // ---- inside ----
 
-  private payDue(): void {
-    if (this.running.size > 0) return;
-    for (const owed of this.folders.dueCleanups()) {
-      const folder = this.folders.getFolder(owed.folderId);
-      if (!folder || folder.after === 'keep') {
-        this.folders.cleanupSettled(owed.folderId, owed.relPath);
-        continue;
-      }
-      if (!this.hooks.watching(folder.id)) continue; // owed still; paid once the folder is watched again
-      this.track(this.hooks.exclusive(sourcePath(folder, owed.relPath), () => this.pay(folder, owed.relPath, owed)));
-    }
+  private watchedFolderIds(): number[] {
+    return this.folders.listFolders().filter((f) => this.hooks.watching(f.id)).map((f) => f.id);
   }
 
   private track(p: Promise<void>): void {
@@ -131,33 +141,55 @@ export class SourceCleanup {
     this.running.add(tracked);
   }
 
+  /**
+   * Owes the clean-up when every destination verified this version, and has the runner pay it now;
+   * a debt for a version that is no longer there is forgotten.
+   */
+  private async owe(folder: FolderRecord, relPath: string, file: string): Promise<void> {
+    const verdict = await this.verdict(folder, relPath, file);
+    if (verdict.kind !== 'ready') {
+      if (verdict.kind === 'unverifiable') this.reportUnverifiable(folder, file, verdict);
+      this.cleanups.forget(folder.id, relPath);
+      return;
+    }
+    // Recorded before anything is touched: a crash in the middle is finished at the next start.
+    this.cleanups.owe({ folderId: folder.id, relPath, ...verdict.snap });
+    this.engine.owed.poke(SOURCE_CLEANUP);
+  }
+
+  /** The owed-work handler: pays one owed clean-up, after whatever the watcher is deciding for its file. */
+  private async payOwed(item: OwedItem<OwedCleanup>, ctx: AttemptContext): Promise<OwedResult> {
+    const folder = this.folders.getFolder(item.payload.folderId);
+    if (!folder || folder.after === 'keep') return { outcome: 'dropped' };
+    if (!this.hooks.watching(folder.id)) return { outcome: 'not-yet', retryInMs: this.retry.baseDelayMs };
+    let result: OwedResult = { outcome: 'dropped' };
+    await this.hooks.exclusive(sourcePath(folder, item.payload.relPath), async () => {
+      result = await this.pay(folder, item.payload.relPath, ctx);
+    });
+    return result;
+  }
+
   /** Deletes or moves the file if every destination verified this version; a failure is owed again later. */
-  private async pay(folder: FolderRecord, relPath: string, owed: OwedCleanup | null): Promise<void> {
+  private async pay(folder: FolderRecord, relPath: string, ctx: AttemptContext): Promise<OwedResult> {
     const file = sourcePath(folder, relPath);
     const verdict = await this.verdict(folder, relPath, file);
     if (verdict.kind !== 'ready') {
       if (verdict.kind === 'unverifiable') this.reportUnverifiable(folder, file, verdict);
-      if (owed || this.folders.cleanup(folder.id, relPath)) this.folders.cleanupSettled(folder.id, relPath);
-      return;
+      return { outcome: 'dropped' };
     }
-    // Recorded before anything is touched: a crash in the middle is finished at the next start.
-    if (!owed) this.folders.oweCleanup({ folderId: folder.id, relPath, ...verdict.snap });
-    const attempt = (owed?.attempts ?? this.folders.cleanup(folder.id, relPath)?.attempts ?? 0) + 1;
     try {
       const how = await this.act(folder, relPath, file, verdict);
       this.settled(folder, relPath, file, verdict.jobs, how);
+      return { outcome: 'settled' };
     } catch (err) {
       const e = err instanceof HoistError ? err : new HoistError('cleanup.failed', { message: `Could not ${folder.after} ${file}: ${(err as Error).message}`, detail: (err as NodeJS.ErrnoException).code });
-      if (e.code === 'source.changed') {
-        // A new version: the watcher uploads it; this debt was for the old one.
-        this.folders.cleanupSettled(folder.id, relPath);
-        return;
-      }
-      const delay = backoffDelay(attempt, this.retry);
-      this.folders.cleanupFailed(folder.id, relPath, `${e.code}: ${e.message}`, Date.now() + delay);
-      const message = `${e.message} Tried ${attempt} time(s); trying again in ${formatDelay(delay)}. The file is untouched.`;
+      // A new version: the watcher uploads it; this debt was for the old one.
+      if (e.code === 'source.changed') return { outcome: 'dropped' };
+      const next = ctx.retryInMs === null ? 'not trying again' : `trying again in ${formatDelay(ctx.retryInMs)}`;
+      const message = `${e.message} Tried ${ctx.attempt} time(s); ${next}. The file is untouched.`;
       for (const job of verdict.jobs) this.engine.store.addEvent(job.id, 'cleanup-retry', message, { code: 'cleanup.failed' });
       this.hooks.notice({ folderId: folder.id, message });
+      return { outcome: 'failed', error: `${e.code}: ${e.message}` };
     }
   }
 
@@ -182,12 +214,14 @@ export class SourceCleanup {
     const records = this.folders.fileEverywhere(folder.id, relPath);
     // The webhook events of these jobs are found through the records retired below: queue them first.
     this.engine.webhooks.collectSettled();
-    this.engine.store.db.transaction(() => {
-      for (const job of jobs) this.engine.store.addEvent(job.id, folder.after === 'delete' ? 'source-deleted' : 'source-moved', message);
-      this.folders.cleanupSettled(folder.id, relPath);
-      // The records retire with the file: no later file (a reused inode, a new clip of the same name) is taken for it.
-      for (const r of records) this.folders.forgetFile(folder.id, r.destinationId, relPath);
-    })();
+    this.cleanups.paid({
+      folderId: folder.id,
+      relPath,
+      destinationIds: records.map((r) => r.destinationId),
+      jobIds: jobs.map((j) => j.id),
+      event: folder.after === 'delete' ? 'source-deleted' : 'source-moved',
+      message,
+    });
     for (const job of jobs) {
       const fresh = this.engine.getJob(job.id);
       if (fresh) this.engine.emit('job', fresh);
