@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { HoistError } from '../shared/errors.js';
 import path from 'node:path';
 import { FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type Priority } from '../shared/states.js';
-import type { Destination, WatchedFolder } from '../shared/types.js';
+import type { Destination } from '../shared/types.js';
 import { namedDestination } from './cli-destinations.js';
 import { ProgressView, batchLine, jobLine } from './cli-output.js';
 import { checkWebhookUrl } from './engine/notify/webhook-payloads.js';
@@ -16,7 +16,7 @@ import { copyObject, type ObjectRef } from './engine/s3/copy.js';
 import type { FolderRecord } from './engine/store/folder-store.js';
 import type { JobRecord } from './engine/store/job-store.js';
 import type { CleanupRetry } from './engine/watch/cleanup.js';
-import { formatBytes, parseSize } from './engine/upload/part-plan.js';
+import { formatBytes } from './engine/upload/part-plan.js';
 import { DEFAULT_POLL_INTERVAL_MS, FolderWatcher } from './engine/watch/folder-watcher.js';
 
 export interface FolderCommandDeps {

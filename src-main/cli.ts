@@ -28,7 +28,6 @@ import { fromErrorInfo } from './engine/s3/errors.js';
 import { profileExists, resolveAwsSettings, type AwsSettings } from './engine/s3/connection.js';
 import type { SchedulerOptions, StorageNotice } from './engine/scheduler.js';
 import type { JobRecord, RemoteAbort } from './engine/store/job-store.js';
-import { parseSize } from './engine/upload/part-plan.js';
 
 interface GlobalOpts {
   db?: string;

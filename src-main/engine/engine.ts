@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import mime from 'mime-types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
-import { MAX_CONCURRENCY, MAX_KEY_BYTES } from '../../shared/limits.js';
+import { MAX_CONCURRENCY } from '../../shared/limits.js';
 import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../../shared/states.js';
 import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
 import { BandwidthLimiter, type BandwidthInput } from './bandwidth.js';
@@ -31,7 +31,7 @@ import { adoptUploads, type AdoptionReport } from './remote/adopt.js';
 import { PacingStore } from './store/pacing-store.js';
 import { planParts } from './upload/part-plan.js';
 import { folderFilter } from './watch/filters.js';
-import { joinKey, objectKey, relativePath } from './keys.js';
+import { joinKey, objectKey } from './keys.js';
 import { walkFolder } from './watch/scan.js';
 import { WorkerPool, defaultPoolSize } from './upload/worker-pool.js';
 

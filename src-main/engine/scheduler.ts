@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError, isRetryable, type ErrorInfo } from '../../shared/errors.js';
 import type { Destination, JobProgress } from '../../shared/types.js';
-import { FILE_HASH_ALGORITHMS, PRIORITIES, PRIORITY_RANK, type FileHashes, type JobState } from '../../shared/states.js';
+import { FILE_HASH_ALGORITHMS, PRIORITY_RANK, type FileHashes, type JobState } from '../../shared/states.js';
 import type { HashVerification } from '../../shared/types.js';
 import { SourceHistories, recordAlgorithms, verifyAgainstHistory } from './mhl/source-history.js';
 import { ClientCache, type ConnectionSettings, type StaticCredentials } from './s3/client.js';

@@ -102,7 +102,7 @@ test('--after move keeps the relative path, across file systems too; a move that
     assert.ok(history(r.engine, clipJob).some((h) => /^source-moved: Moved the source file to .*C001\.mov \(copied across file systems, verified against the ETag, then removed\)/.test(h)), history(r.engine, clipJob).join('\n'));
 
     const folders = new FolderStore(r.engine.store.db);
-    const owed = await until('the blocked move to be retried', () => folders.cleanup(folder.id, 'A002/C002.wav')?.attempts! >= 2 && folders.cleanup(folder.id, 'A002/C002.wav'));
+    const owed = await until('the blocked move to be retried', () => (folders.cleanup(folder.id, 'A002/C002.wav')?.attempts ?? 0) >= 2 && folders.cleanup(folder.id, 'A002/C002.wav'));
     assert.match(owed.lastError ?? '', /^cleanup\.failed: Could not move/);
     assert.ok(fs.existsSync(other), 'the source stays while its move fails');
     const otherJob = r.engine.listJobs().find((j) => j.sourcePath === other);

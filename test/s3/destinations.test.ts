@@ -45,7 +45,7 @@ test('two destinations, --after delete: nothing is deleted while one is unreacha
   const watched = path.join(dir, 'offload');
   fs.mkdirSync(path.join(watched, 'A001'), { recursive: true });
   const db = ['--db', path.join(dir, 'hoist.db')];
-  let proxy: S3Proxy = await startS3Proxy(s3Env().endpoint);
+  const proxy: S3Proxy = await startS3Proxy(s3Env().endpoint);
   const farPort = proxy.port;
   ok(await hoist([...db, 'destinations', 'add', 'near', '--bucket', near, '--endpoint', s3Env().endpoint, '--path-style']));
   ok(await hoist([...db, 'destinations', 'add', 'far', '--bucket', far, '--endpoint', proxy.url, '--path-style', '--prefix', 'copy2']));
