@@ -1,38 +1,19 @@
 // Cancel when the bucket refuses AbortMultipartUpload: said plainly, the abort stays owed and is
 // retried by whoever works the queue, and once allowed nothing is left on the server to bill.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { DeleteBucketPolicyCommand } from '@aws-sdk/client-s3';
 import type { Job } from '../../shared/types.js';
 import { hoist, startHoist } from '../support/hoist-cli.js';
 import { until } from '../support/engine.js';
 import { donePartCount } from '../support/db-peek.js';
 import { recordResult } from '../support/results.js';
-import { createRgwUser, ownerStatement, setBucketPolicy, statement, type RgwUser } from '../support/rgw-user.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
+import { ownerStatement, setBucketPolicy, statement } from '../support/rgw-user.js';
+import { MiB, listUploads, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('abort-denied');
-let user: RgwUser;
-
-before(async () => {
-  bucket = await createBucket(client, 'abort-denied');
-  proxy = await startS3Proxy(s3Env().endpoint);
-  user = createRgwUser('noabort');
-});
-after(async () => {
-  await proxy.close();
-  await client.send(new DeleteBucketPolicyCommand({ Bucket: bucket })).catch(() => undefined);
-  await removeBucket(client, bucket);
-  user.remove();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, proxy, user, dir } = await s3Fixture('abort-denied', { proxy: true, user: 'noabort' });
 
 function owedAborts(db: string): Array<{ upload_id: string; attempts: number; last_error: string | null }> {
   const ro = new Database(db, { readonly: true, fileMustExist: true });

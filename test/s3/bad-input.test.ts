@@ -5,42 +5,24 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CreateBucketCommand, DeleteBucketPolicyCommand } from '@aws-sdk/client-s3';
 import type { Job } from '../../shared/types.js';
 import { hoist, startHoist } from '../support/hoist-cli.js';
 import { until } from '../support/engine.js';
 import { donePartCount } from '../support/db-peek.js';
 import { recordResult } from '../support/results.js';
-import { createRgwUser, ownerStatement, setBucketPolicy, statement, type RgwUser } from '../support/rgw-user.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { ownerStatement, setBucketPolicy, statement } from '../support/rgw-user.js';
+import { MiB, listUploads, s3Env, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('bad-input');
-let user: RgwUser;
-
-before(async () => {
-  bucket = await createBucket(client, 'bad-input');
-  proxy = await startS3Proxy(s3Env().endpoint);
-  user = createRgwUser('badinput');
-});
-after(async () => {
-  await proxy.close();
-  await client.send(new DeleteBucketPolicyCommand({ Bucket: bucket })).catch(() => undefined);
-  await removeBucket(client, bucket);
-  user.remove();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, proxy, user, dir } = await s3Fixture('bad-input', { proxy: true, user: 'badinput' });
 
 async function jobs(db: string): Promise<Job[]> {
   const r = await hoist(['--db', db, 'jobs', '--json']);
   assert.equal(r.code, 0, r.stderr);
   return (JSON.parse(r.stdout) as { jobs: Job[] }).jobs;
 }
-
 
 test('a bucket in another region cannot exist on this radosgw: CreateBucket with another location is refused', async () => {
   const err = await client.send(new CreateBucketCommand({ Bucket: `${bucket}-eu`, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })).then(() => undefined, (e: Error) => e);

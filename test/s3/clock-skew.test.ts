@@ -2,29 +2,15 @@
 // away from its own time. hoist runs under faketime (libfaketime, LD_PRELOAD) with its clock
 // 30 minutes behind, then 45 minutes ahead; the real server and the proxy keep the real time.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Job } from '../../shared/types.js';
 import { hoist } from '../support/hoist-cli.js';
 import { recordResult } from '../support/results.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('clock-skew');
-
-before(async () => {
-  bucket = await createBucket(client, 'clock-skew');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, proxy, dir } = await s3Fixture('clock-skew', { proxy: true });
 
 type Detail = { job: Job; history: Array<{ kind: string; code: string | null; message: string }> };
 

@@ -1,29 +1,16 @@
 // SIGKILL at random moments, again and again: every file arrives whole, only parts in flight are re-sent, nothing is left in the bucket.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Job } from '../../shared/types.js';
 import { hoist, startHoist } from '../support/hoist-cli.js';
 import { sleep, until } from '../support/engine.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
 import { recordResult } from '../support/results.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('crash');
-
-before(async () => {
-  bucket = await createBucket(client, 'crash');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-  (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, proxy, dir } = await s3Fixture('crash', { proxy: true });
 
 const MIN_KILLS = 20;
 const PART_SIZE = 8 * MiB;

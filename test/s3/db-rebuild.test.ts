@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ListPartsCommand } from '@aws-sdk/client-s3';
 import type { WatchedFolder } from '../../shared/types.js';
@@ -13,23 +13,10 @@ import { hoist, startHoist } from '../support/hoist-cli.js';
 import { until } from '../support/engine.js';
 import { donePartCount } from '../support/db-peek.js';
 import { recordResult } from '../support/results.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('db-rebuild');
-
-before(async () => {
-  bucket = await createBucket(client, 'db-rebuild');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, proxy, dir } = await s3Fixture('db-rebuild', { proxy: true });
 
 /** Every page but the header page, and the WAL past its header, overwritten: the tables are gone. */
 function scribble(db: string): void {

@@ -1,21 +1,13 @@
 // Bad input gets a specific code and a clear message, and no job is lost.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Job } from '../../shared/types.js';
 import { hoist } from '../support/hoist-cli.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, s3Env, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-const dir = tempDir('failures');
-
-before(async () => {
-  bucket = await createBucket(client, 'failures');
-});
-after(async () => {
-  await removeBucket(client, bucket);
-});
+const { client, bucket, dir } = await s3Fixture('failures');
 
 async function jobs(db: string): Promise<Job[]> {
   const r = await hoist(['--db', db, 'jobs', '--json']);

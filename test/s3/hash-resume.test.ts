@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { FileHashAlgorithm } from '../../shared/states.js';
 import { Engine } from '../../src-main/engine/engine.js';
@@ -14,20 +14,11 @@ import { snapshotOf } from '../../src-main/engine/watch/stability.js';
 import type { HashCheckpoint } from '../../src-main/engine/upload/tasks.js';
 import { testEngine, until } from '../support/engine.js';
 import { toolHash } from '../support/mhl.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
 const CRASHER = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'support', 'crash-at-hash-checkpoint.js');
-const client = s3Client();
-let bucket: string;
-const dir = tempDir('hash-resume');
-
-before(async () => {
-  bucket = await createBucket(client, 'hash-resume');
-});
-after(async () => {
-  await removeBucket(client, bucket);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, dir } = await s3Fixture('hash-resume');
 
 async function snapshot(file: string) {
   return snapshotOf(await fs.promises.stat(file, { bigint: true }));

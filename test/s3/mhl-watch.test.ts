@@ -5,23 +5,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Job, WatchedFolder } from '../../shared/types.js';
 import { until } from '../support/engine.js';
 import { hoist } from '../support/hoist-cli.js';
 import { downloadPrefix, schemaErrors, toolHash } from '../support/mhl.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 import { startWatching } from '../support/watch.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-
-before(async () => {
-  bucket = await createBucket(client, 'mhl-watch');
-});
-after(async () => {
-  await removeBucket(client, bucket);
-});
+const { client, bucket } = await s3Fixture('mhl-watch');
 
 const cli = (dir: string) => ['--db', path.join(dir, 'hoist.db'), '--endpoint', s3Env().endpoint, '--path-style'];
 const env = { HOIST_BATCH_SETTLE_MS: '300' };

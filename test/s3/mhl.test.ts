@@ -7,27 +7,16 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Job, MhlBatch } from '../../shared/types.js';
 import { doneParts, testEngine, until } from '../support/engine.js';
 import { hoist, startHoist } from '../support/hoist-cli.js';
 import { c4ByHand, downloadObject, downloadPrefix, schemaErrors, toolHash } from '../support/mhl.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, s3Env, sha256OfFile, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-
-before(async () => {
-  bucket = await createBucket(client, 'mhl');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-});
+const { client, bucket, proxy } = await s3Fixture('mhl', { proxy: true });
 
 const cli = (dir: string, endpoint = s3Env().endpoint) => ['--db', path.join(dir, 'hoist.db'), '--endpoint', endpoint, '--path-style'];
 

@@ -1,23 +1,12 @@
 // Faults injected by a proxy in front of the real server: retried with back-off, never a broken object.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { testEngine } from '../support/engine.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-
-before(async () => {
-  bucket = await createBucket(client, 'faults');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-});
+const { client, bucket, proxy } = await s3Fixture('faults', { proxy: true });
 
 test('503 SlowDown lowers the parts in flight; resets and 500s are retried; the object is whole', async () => {
   const dir = tempDir('faults');

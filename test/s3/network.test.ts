@@ -1,27 +1,13 @@
 // A hostile network: 10% SlowDown, 5% resets mid-body, a stall past the idle timeout. Every file arrives whole; concurrency backs off, then recovers.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { testEngine, until } from '../support/engine.js';
 import { recordResult } from '../support/results.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('network');
-
-before(async () => {
-  bucket = await createBucket(client, 'network');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, proxy, dir } = await s3Fixture('network', { proxy: true });
 
 const CONCURRENCY = 4;
 const IDLE_TIMEOUT_MS = 3000;

@@ -3,29 +3,15 @@
 // while throughput does and falls back on SlowDown, within its bounds. Assertions are on bytes and on
 // the tuner's recorded decisions, with generous bounds: a slow machine can only make the figures smaller.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { parseRate, parseSchedule, effectiveRate } from '../../src-main/engine/bandwidth.js';
 import { testEngine, until, sleep } from '../support/engine.js';
 import { hoist } from '../support/hoist-cli.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('pacing');
-
-before(async () => {
-  bucket = await createBucket(client, 'pacing');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, proxy, dir } = await s3Fixture('pacing', { proxy: true });
 
 /** Bytes per second through the proxy over `ms`. */
 async function rateOver(ms: number): Promise<number> {

@@ -5,28 +5,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Engine } from '../../src-main/engine/engine.js';
 import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
 import { testEngine, until } from '../support/engine.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
 /** What the issue asks: "starts sending within 5 seconds". */
 const ISSUE_LIMIT_MS = 5_000;
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-
-before(async () => {
-  bucket = await createBucket(client, 'priority');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-});
+const { client, bucket, proxy } = await s3Fixture('priority', { proxy: true });
 
 /** When the proxy first saw an UploadPart for this key. */
 function firstUploadPartAt(key: string): number | undefined {

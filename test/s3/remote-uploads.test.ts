@@ -1,25 +1,17 @@
 // The bucket's side: listing every page of in-progress uploads, and aborting only the orphans.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { RemotePart, RemoteUpload } from '../../shared/types.js';
 import { hoist } from '../support/hoist-cli.js';
 import { doneParts, testEngine, until } from '../support/engine.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-const dir = tempDir('remote');
+const { client, bucket, dir } = await s3Fixture('remote');
 const db = path.join(dir, 'hoist.db');
 const ORPHANS = 1005;
-
-before(async () => {
-  bucket = await createBucket(client, 'remote');
-});
-after(async () => {
-  await removeBucket(client, bucket);
-});
 
 async function createOrphans(n: number): Promise<void> {
   let next = 0;

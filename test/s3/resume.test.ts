@@ -1,26 +1,15 @@
 // Pause, crash and outside aborts: a finished part is never sent twice, and the object is whole.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { hoist, startHoist } from '../support/hoist-cli.js';
 import { doneParts, jobOf, sleep, testEngine, until } from '../support/engine.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-
-before(async () => {
-  bucket = await createBucket(client, 'resume');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-});
+const { client, bucket, proxy } = await s3Fixture('resume', { proxy: true });
 
 function countOf<T>(xs: T[], x: T): number {
   return xs.filter((y) => y === x).length;

@@ -1,24 +1,16 @@
 // Round trips through the real `hoist upload` command and the real local S3 server.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Job } from '../../shared/types.js';
 import { hoist } from '../support/hoist-cli.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, s3Env, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-const dir = tempDir('roundtrip');
+const { client, bucket, dir } = await s3Fixture('roundtrip');
 const db = path.join(dir, 'hoist.db');
 const base = () => ['--db', db, '--endpoint', s3Env().endpoint, '--path-style'];
-
-before(async () => {
-  bucket = await createBucket(client, 'roundtrip');
-});
-after(async () => {
-  await removeBucket(client, bucket);
-});
 
 async function upload(file: string, key: string, extra: string[] = []): Promise<Job> {
   const r = await hoist([...base(), 'upload', file, '--bucket', bucket, '--key', key, '--json', ...extra]);

@@ -3,29 +3,16 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Job } from '../../shared/types.js';
 import { WITHOUT_PERMISSION_OVERRIDE, hoist, startHoist } from '../support/hoist-cli.js';
 import { until } from '../support/engine.js';
 import { donePartCount } from '../support/db-peek.js';
 import { recordResult } from '../support/results.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('unreadable');
-
-before(async () => {
-  bucket = await createBucket(client, 'unreadable');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const { client, bucket, proxy, dir } = await s3Fixture('unreadable', { proxy: true });
 
 async function jobsWithoutOverride(db: string): Promise<Job[]> {
   const r = await hoist(['--db', db, 'jobs', '--json'], {}, WITHOUT_PERMISSION_OVERRIDE);

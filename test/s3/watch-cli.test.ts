@@ -3,26 +3,15 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { WatchedFolder } from '../../shared/types.js';
 import { until } from '../support/engine.js';
 import { hoist, startHoist } from '../support/hoist-cli.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { listKeys, writeText } from '../support/watch.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-
-before(async () => {
-  bucket = await createBucket(client, 'watch-cli');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-});
+const { client, bucket, proxy } = await s3Fixture('watch-cli', { proxy: true });
 
 function cli(dir: string): string[] {
   return ['--db', path.join(dir, 'hoist.db'), '--endpoint', proxy.url, '--path-style'];

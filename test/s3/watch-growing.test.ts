@@ -3,24 +3,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sleep, until } from '../support/engine.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir } from '../support/s3.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, tempDir } from '../support/s3.js';
 import { startWatching, untilQuiet } from '../support/watch.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-
-before(async () => {
-  bucket = await createBucket(client, 'growing');
-  proxy = await startS3Proxy(s3Env().endpoint);
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-});
+const { client, bucket, proxy } = await s3Fixture('growing', { proxy: true });
 
 test('a growing file is sent while it is written; its rewritten header is re-sent; it ends byte-identical', async () => {
   const dir = tempDir('growing');

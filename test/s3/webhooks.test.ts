@@ -3,21 +3,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { until } from '../support/engine.js';
-import { createBucket, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 import { startWatching, untilQuiet } from '../support/watch.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-
-before(async () => {
-  bucket = await createBucket(client, 'hooks');
-});
-after(async () => {
-  await removeBucket(client, bucket);
-});
+const { bucket } = await s3Fixture('hooks');
 
 function eventsFor(receiver: WebhookReceiver, key: string) {
   return receiver.received.filter((r) => (r.body.job as { key?: string } | undefined)?.key === key);
