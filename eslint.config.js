@@ -26,6 +26,9 @@ export default tseslint.config(
           enableAutofixRemoval: { imports: true },
         },
       ],
+      // So that --fix leaves `import { test }`, not `import {   test }`, after removing names.
+      // (A layout rule ESLint 10 drops from its core; @stylistic/no-multi-spaces takes over then.)
+      'no-multi-spaces': 'error',
     },
   },
   { files: ['src-renderer/**/*.ts'], languageOptions: { globals: globals.browser } },

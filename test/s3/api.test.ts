@@ -2,11 +2,10 @@
 // missing permission, the lifecycle rule joins the bucket's rules without replacing them, the
 // bucket's uploads are told apart (ours, orphans) and sized, and the queue pages and sorts.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
   CreateMultipartUploadCommand,
   GetBucketLifecycleConfigurationCommand,
@@ -24,29 +23,12 @@ import { CredentialSource } from '../../src-main/engine/s3/connection.js';
 import type { SecretStore } from '../../src-main/engine/secrets.js';
 import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
 import { doneParts, testEngine, until } from '../support/engine.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
+import { MiB, listUploads, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
-const client = s3Client();
-const buckets: string[] = [];
-const users: string[] = [];
-
-async function freshBucket(label: string): Promise<string> {
-  const bucket = await createBucket(client, label);
-  buckets.push(bucket);
-  return bucket;
-}
-
-after(async () => {
-  for (const bucket of buckets) await removeBucket(client, bucket);
-  for (const uid of users) {
-    try {
-      execFileSync('radosgw-admin', ['user', 'rm', `--uid=${uid}`], { stdio: 'ignore' });
-    } catch {
-      // the server is torn down after the run anyway
-    }
-  }
-});
+// Each test makes its own bucket (freshBucket); the fixture's user is the limited one.
+const { client, user, newBucket: freshBucket } = await s3Fixture('api', { user: 'api-limited' });
 
 /** Credentials kept in memory, as a host's encrypted store would hand them over. */
 class MemorySecrets implements SecretStore {
@@ -101,10 +83,8 @@ test('testConnection: every permission passes on a good destination, and the tes
 
 test('testConnection names the permissions a limited user lacks; saved credentials come before the default chain', async () => {
   const bucket = await freshBucket('api-limited');
-  const uid = `api-limited-${crypto.randomBytes(3).toString('hex')}`;
-  users.push(uid);
-  const limited = { accessKeyId: `AK${crypto.randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: crypto.randomBytes(20).toString('hex') };
-  execFileSync('radosgw-admin', ['user', 'create', `--uid=${uid}`, `--display-name=${uid}`, `--access-key=${limited.accessKeyId}`, `--secret-key=${limited.secretAccessKey}`], { stdio: 'ignore' });
+  const uid = user.uid;
+  const limited = { accessKeyId: user.env.AWS_ACCESS_KEY_ID, secretAccessKey: user.env.AWS_SECRET_ACCESS_KEY };
   const denyLists = {
     Version: '2012-10-17',
     Statement: [

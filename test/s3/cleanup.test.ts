@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Destination } from '../../shared/types.js';
 import type { Engine } from '../../src-main/engine/engine.js';
@@ -17,22 +17,13 @@ import { etagVerified } from '../../src-main/engine/watch/cleanup.js';
 import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
 import type { FileActivity } from '../../src-main/engine/watch/ingest.js';
 import { testEngine, until } from '../support/engine.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { writeText } from '../support/watch.js';
 
-const client = s3Client();
-let bucket: string;
-let bucket2: string;
-
-before(async () => {
-  bucket = await createBucket(client, 'cleanup');
-  bucket2 = await createBucket(client, 'cleanup-2');
-});
-after(async () => {
-  await removeBucket(client, bucket);
-  await removeBucket(client, bucket2);
-});
+const { client, bucket, newBucket } = await s3Fixture('cleanup');
+const bucket2 = await newBucket('cleanup-2');
 
 interface Rig {
   engine: Engine;

@@ -1,34 +1,23 @@
 // Server-side copies against the real server: CopyObject below the threshold, UploadPartCopy ranges above it.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
 import { copyInParts, copyObject, planCopy } from '../../src-main/engine/s3/copy.js';
 import { hoist } from '../support/hoist-cli.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, s3Client, sha256OfObject, writeRandomFile } from '../support/s3.js';
 import fs from 'node:fs';
+import { s3Fixture } from '../support/s3-fixture.js';
 
-const client = s3Client();
-let bucket: string;
-let other: string;
-let proxy: S3Proxy;
-const dir = tempDir('copy');
+const { client, bucket, proxy, dir, newBucket } = await s3Fixture('copy', { proxy: true });
+const other = await newBucket('copy-to');
 let sourceSha = '';
 
 before(async () => {
-  bucket = await createBucket(client, 'copy');
-  other = await createBucket(client, 'copy-to');
-  proxy = await startS3Proxy(s3Env().endpoint);
   const file = await writeRandomFile(path.join(dir, 'clip.mov'), 23 * MiB + 17);
   await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'day1/clip é.mov', Body: fs.readFileSync(file), ContentType: 'video/quicktime', Metadata: { camera: 'A' } }));
   sourceSha = await sha256OfObject(client, bucket, 'day1/clip é.mov');
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-  await removeBucket(client, other);
 });
 
 const source = () => ({ bucket, key: 'day1/clip é.mov' });

@@ -5,37 +5,29 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { startHoist } from '../support/hoist-cli.js';
 import { until } from '../support/engine.js';
 import { donePartCount } from '../support/db-peek.js';
 import { recordResult } from '../support/results.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-const dir = tempDir('db-full');
+const { client, bucket, proxy, dir, onClose } = await s3Fixture('db-full', { proxy: true });
 const small = path.join(dir, 'small-disk');
 
 before(async () => {
-  bucket = await createBucket(client, 'db-full');
-  proxy = await startS3Proxy(s3Env().endpoint);
   fs.mkdirSync(small);
   // Root may mount here (the tests' machine runs them as root); if it may not, this fails loudly.
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', small]);
 });
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
+onClose(() => {
   try {
     execFileSync('umount', [small]);
   } catch {
     // already gone
   }
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Writes until the disk says ENOSPC; returns the filler's path. */

@@ -4,24 +4,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Destination, Job, JobEvent } from '../../shared/types.js';
 import { JobStore } from '../../src-main/engine/store/job-store.js';
 import { openDatabase } from '../../src-main/engine/store/db.js';
 import { until } from '../support/engine.js';
 import { hoist, startHoist, type CliResult } from '../support/hoist-cli.js';
+import { s3Fixture } from '../support/s3-fixture.js';
 import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { MiB, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 
-const client = s3Client();
-const buckets: string[] = [];
-
-before(async () => {
-  for (const label of ['dest-near', 'dest-far']) buckets.push(await createBucket(client, label));
-});
-after(async () => {
-  for (const b of buckets) await removeBucket(client, b);
-});
+const { client, bucket, newBucket } = await s3Fixture('dest-near');
+const buckets = [bucket, await newBucket('dest-far')];
 
 function ok(r: CliResult): CliResult {
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}`);

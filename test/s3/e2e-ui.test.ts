@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, beforeEach, test } from 'node:test';
+import { before, beforeEach, test } from 'node:test';
 import { CreateMultipartUploadCommand, PutBucketLifecycleConfigurationCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import WebSocket from 'ws';
@@ -22,18 +22,14 @@ import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headl
 import type { Destination } from '../../shared/types.js';
 import { collectPageErrors, launchBrowser, screenshotBothThemes } from '../support/browser.js';
 import { doneParts, sleep, testEngine, until } from '../support/engine.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
-import { MiB, createBucket, listUploads, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
+import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
 
 /** Generous: a guard against a hang, never a statement about speed. */
 const WAIT_MS = 60_000;
 
-const client = s3Client();
-const dir = tempDir('e2e-ui');
-let bucket: string;
-const extraBuckets: string[] = [];
-let proxy: S3Proxy;
+const { client, bucket, proxy, dir, newBucket, onClose } = await s3Fixture('e2e-ui', { proxy: true });
 let engine: Engine;
 let dest: Destination;
 let folders: FolderWatcher;
@@ -45,8 +41,6 @@ let page: Page;
 let pageErrors: string[];
 
 before(async () => {
-  bucket = await createBucket(client, 'e2e-ui');
-  proxy = await startS3Proxy(s3Env().endpoint);
   ({ engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, name: 'Dailies (local S3)' }));
   folders = new FolderWatcher(engine);
   api = new EngineApi(engine, { folders });
@@ -61,16 +55,13 @@ before(async () => {
   await page.goto(host.url);
 });
 
-after(async () => {
+onClose(async () => {
   await browser?.close();
   await host?.close();
   api?.dispose();
   await folders?.stop();
   await engine?.close();
   proxy?.setBandwidth(null);
-  await proxy?.close();
-  if (bucket) await removeBucket(client, bucket);
-  for (const b of extraBuckets) await removeBucket(client, b);
 });
 
 // A test that failed half-way must not leave the next one throttled or faulted.
@@ -284,8 +275,7 @@ test('Folders: a folder is added with patterns, edited, and removed with its unf
 });
 
 test('a folder sent to two destinations with xxh64 and md5, high priority, ASC MHL, a webhook and move after delivery: both buckets get the file, its detail shows the xxh64 xxhsum computes, the receiver hears both jobs, then it is moved', async () => {
-  const offsiteBucket = await createBucket(client, 'e2e-ui-offsite');
-  extraBuckets.push(offsiteBucket);
+  const offsiteBucket = await newBucket('e2e-ui-offsite');
   const { id: _id, credentials: _credentials, ...input } = dest;
   const offsite = engine.saveDestination({ ...input, name: 'Offsite archive (local S3)', bucket: offsiteBucket });
   const receiver = new WebhookReceiver();

@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import WebSocket from 'ws';
 import type { BridgeServerMessage } from '../../shared/bridge.js';
 import type { HoistEvent } from '../../shared/contract.js';
@@ -18,20 +18,18 @@ import type { Engine } from '../../src-main/engine/engine.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
 import { testEngine, until } from '../support/engine.js';
 import { startHoist } from '../support/hoist-cli.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
+import { MiB, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 
-const client = s3Client();
-const dir = tempDir('headless');
+const { bucket, dir, onClose } = await s3Fixture('headless');
 const staticDir = path.join(dir, 'renderer');
 const SECRET = 'outside the renderer: must never be served';
-let bucket: string;
 let engine: Engine;
 let api: EngineApi;
 let host: HeadlessHost;
 let cookie: string;
 
 before(async () => {
-  bucket = await createBucket(client, 'headless');
   fs.mkdirSync(path.join(staticDir, 'assets'), { recursive: true });
   fs.writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>Hoist</title><script type="module" src="/assets/app.js"></script>');
   fs.writeFileSync(path.join(staticDir, 'assets', 'app.js'), 'console.log("hoist")');
@@ -45,11 +43,10 @@ before(async () => {
   const first = await get(host.url);
   cookie = String(first.headers['set-cookie']).split(';')[0]!;
 });
-after(async () => {
+onClose(async () => {
   await host.close();
   api.dispose();
   await engine.close();
-  await removeBucket(client, bucket);
 });
 
 interface Answer {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import WebSocket from 'ws';
 import { BRIDGE_MAX_PAYLOAD } from '../../shared/bridge.js';
 import { HOIST_COMMANDS } from '../../shared/contract.js';
@@ -21,16 +21,15 @@ import { runCommand } from '../../src-main/hosts/dispatch.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
 import { testEngine, until } from '../support/engine.js';
 import { recordResult } from '../support/results.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, tempDir } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
+import { MiB, s3Env } from '../support/s3.js';
 
 const SEED = Number(process.env.HOIST_FUZZ_SEED ?? 20261201);
-const client = s3Client();
-const dir = tempDir('host-fuzz');
+const { bucket, dir, onClose } = await s3Fixture('host-fuzz');
 const data = path.join(dir, 'data');
 const watched = path.join(dir, 'watched');
 const canary = path.join(dir, 'canary');
 const renderer = path.join(dir, 'renderer');
-let bucket: string;
 let engine: Engine;
 let folders: FolderWatcher;
 let api: EngineApi;
@@ -43,7 +42,6 @@ const onCrash = (err: unknown) => crashes.push(err);
 before(async () => {
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
-  bucket = await createBucket(client, 'host-fuzz');
   for (const d of [data, watched, path.join(canary, 'A001'), renderer]) fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(canary, 'A001', 'C001.mov'), 'canary: never to be read');
   fs.writeFileSync(path.join(canary, 'notes.txt'), 'canary');
@@ -68,7 +66,7 @@ before(async () => {
   await api.addFolder({ path: watched, destinationId: 1, stableMs: 200 });
   host = await startHeadlessHost({ api, staticDir: renderer });
 });
-after(async () => {
+onClose(async () => {
   await host.close();
   api.dispose();
   await folders.stop();
@@ -76,8 +74,6 @@ after(async () => {
   if (inotify.exitCode === null) inotify.kill();
   process.off('uncaughtException', onCrash);
   process.off('unhandledRejection', onCrash);
-  await removeBucket(client, bucket);
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 // ---- the generator (mulberry32: small, seeded, replayable) ----

@@ -1,24 +1,18 @@
 // Uploading needs only s3:PutObject (and s3:AbortMultipartUpload to cancel): listings are optional.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { hoist, startHoist } from '../support/hoist-cli.js';
 import { until } from '../support/engine.js';
-import { createRgwUser, setBucketPolicy, statement, type RgwUser } from '../support/rgw-user.js';
+import { setBucketPolicy, statement } from '../support/rgw-user.js';
 import { donePartCount } from '../support/db-peek.js';
-import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
-import { MiB, createBucket, removeBucket, s3Client, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
+import { MiB, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 
-const client = s3Client();
-let bucket: string;
-let proxy: S3Proxy;
-let user: RgwUser;
+const { client, bucket, proxy, user } = await s3Fixture('leastpriv', { proxy: true, user: 'uploader' });
 
 before(async () => {
-  bucket = await createBucket(client, 'leastpriv');
-  proxy = await startS3Proxy(s3Env().endpoint);
-  // A second radosgw user, allowed nothing on the bucket but PutObject and AbortMultipartUpload.
-  user = createRgwUser('uploader');
+  // The second radosgw user is allowed nothing on the bucket but PutObject and AbortMultipartUpload.
   await setBucketPolicy(
     client,
     bucket,
@@ -29,11 +23,6 @@ before(async () => {
     statement('Deny', user.uid, ['s3:ListMultipartUploadParts', 's3:GetObject'], bucket),
     statement('Deny', user.uid, ['s3:ListBucketMultipartUploads', 's3:ListBucket'], bucket, 'bucket'),
   );
-});
-after(async () => {
-  await proxy.close();
-  await removeBucket(client, bucket);
-  user.remove();
 });
 
 test('a user with only PutObject uploads, and resumes after a crash by re-sending unrecorded parts', async () => {
