@@ -24,7 +24,7 @@ export async function resolveAwsSettings(
 ): Promise<AwsSettings> {
   const profileName = opts.profile ?? env.AWS_PROFILE ?? null;
   let section: Section = {};
-  let s3Section: Section = {};
+  const s3Section: Section = {};
   try {
     const files = await loadSharedConfigFiles();
     const name = profileName ?? 'default';

@@ -65,7 +65,10 @@ function onPartSettled(ctx: RunContext, a: ActiveJob, part: PartRecord, o: TaskO
       a.checksumUnverifiedNoted = true;
       ctx.store.addEvent(a.job.id, 'checksum-unverified', `The server accepted the ${a.job.checksumAlgorithm} checksum without verifying it (it did not echo it back); Content-MD5 still protects every part.`);
     }
-    if (a.job.attempts > 0) ctx.store.resetAttempts(a.job.id), (a.job.attempts = 0);
+    if (a.job.attempts > 0) {
+      ctx.store.resetAttempts(a.job.id);
+      a.job.attempts = 0;
+    }
   } else if (o.aborted || a.stopping) {
     ctx.store.markPartPending(a.job.id, part.partNumber, 0, o.bytesSent > 0);
   } else {

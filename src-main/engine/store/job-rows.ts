@@ -86,7 +86,10 @@ export class JobRows {
     }
     const where: string[] = [];
     const args: unknown[] = [];
-    if (opts.batchId !== undefined) where.push('j.batch_id = ?'), args.push(opts.batchId);
+    if (opts.batchId !== undefined) {
+      where.push('j.batch_id = ?');
+      args.push(opts.batchId);
+    }
     if (opts.states?.length) {
       where.push(`j.state IN (${opts.states.map(() => '?').join(',')})`);
       args.push(...opts.states);
@@ -148,15 +151,27 @@ export class JobRows {
     const now = this.now();
     const sets = ['state = ?', 'updated_at = ?'];
     const args: unknown[] = [to, now];
-    if (to === 'running') sets.push('started_at = coalesce(started_at, ?)'), args.push(now);
-    if (to === 'done' || to === 'cancelled' || to === 'failed') sets.push('finished_at = ?'), args.push(now);
+    if (to === 'running') {
+      sets.push('started_at = coalesce(started_at, ?)');
+      args.push(now);
+    }
+    if (to === 'done' || to === 'cancelled' || to === 'failed') {
+      sets.push('finished_at = ?');
+      args.push(now);
+    }
     if (to === 'queued' || to === 'running') sets.push('finished_at = NULL');
     if (extra.error !== undefined) {
       sets.push('error_code = ?', 'error_message = ?', 'error_operation = ?');
       args.push(extra.error?.code ?? null, extra.error?.message ?? null, extra.error?.operation ?? null);
     }
-    if (extra.availableAt !== undefined) sets.push('available_at = ?'), args.push(extra.availableAt);
-    if (extra.etag !== undefined) sets.push('etag = ?'), args.push(extra.etag);
+    if (extra.availableAt !== undefined) {
+      sets.push('available_at = ?');
+      args.push(extra.availableAt);
+    }
+    if (extra.etag !== undefined) {
+      sets.push('etag = ?');
+      args.push(extra.etag);
+    }
     const info = this.db
       .prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`)
       .run(...args, jobId, ...from);
