@@ -15,7 +15,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { formatRate, parseRate } from '../src-main/engine/bandwidth.js';
+import { formatRate, parseRate } from '../src-main/engine/pacing/bandwidth.js';
 import { formatBytes, parseSize } from '../src-main/engine/upload/part-plan.js';
 import { startSinkProcess, writeRandomFile } from './fixtures.js';
 import { GiB, MiB, totalCpuSeconds } from './process-stats.js';

@@ -12,7 +12,7 @@ import type { JobSortKey } from '../shared/contract.js';
 import type { Destination, DestinationInput } from '../shared/types.js';
 import { Engine } from '../src-main/engine/engine.js';
 import type { JobStore } from '../src-main/engine/store/job-store.js';
-import { FolderWatcher } from '../src-main/engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../src-main/engine/folders/folder-watcher.js';
 import { benchDestination } from './destination.js';
 import { MiB } from './process-stats.js';
 import { fixed, median, table } from './report.js';

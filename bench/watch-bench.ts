@@ -2,14 +2,14 @@
 // `fs.watch(root, { recursive: true })`, on a tree of `--files` files in `--dirs` folders. Prints how
 // long each takes to be ready, how long it holds the event loop at most meanwhile, how many watches
 // it holds, and how soon a new file is reported. The figures beside the choice in docs/watch.md come
-// from here (watch/watch-strategy.ts). No S3 server needed: `node build/bench/watch-bench.js`.
+// from here (folders/watch-strategy.ts). No S3 server needed: `node build/bench/watch-bench.js`.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { NativeTreeWatcher } from '../src-main/engine/watch/native-watcher.js';
-import { TreeWatcher } from '../src-main/engine/watch/tree-watcher.js';
+import { NativeTreeWatcher } from '../src-main/engine/folders/native-watcher.js';
+import { TreeWatcher } from '../src-main/engine/folders/tree-watcher.js';
 
 const { values } = parseArgs({ options: { files: { type: 'string', default: '10000' }, dirs: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' } } });
 const files = Number(values.files);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { MAX_CONCURRENCY } from '../../shared/limits.js';
 import type { AfterDelivery, FileHashAlgorithm } from '../../shared/states.js';
-import type { ObjectRef } from '../engine/s3/copy.js';
+import type { ObjectRef } from '../engine/remote/copy.js';
 import { parseHashList } from '../engine/upload/file-hashes.js';
 import { parseSize } from '../engine/upload/part-plan.js';
 

@@ -1,7 +1,7 @@
 // `hoist copy s3://B/K s3://B2/K2`: a server-side copy (CopyObject up to 5 GiB, parallel
 // UploadPartCopy ranges above), with the other bucket-side commands' destinations and credentials.
 import type { Command } from 'commander';
-import { copyObject, type ObjectRef } from '../engine/s3/copy.js';
+import { copyObject, type ObjectRef } from '../engine/remote/copy.js';
 import { formatBytes } from '../engine/upload/part-plan.js';
 import { intArg, parseS3Url, sizeArg } from './args.js';
 import { destinationFor } from './destination-of.js';

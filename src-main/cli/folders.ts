@@ -9,7 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import { checkWebhookUrl } from '../engine/notify/webhook-payloads.js';
 import type { FolderRecord } from '../engine/store/folder-store.js';
 import { formatBytes } from '../engine/upload/part-plan.js';
-import { FolderWatcher } from '../engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../engine/folders/folder-watcher.js';
 import { collect, folderIdArg, hashListArg, parseAfter, parseDuration, sizeArg } from './args.js';
 import { destinationFor, namedDestination } from './destination-of.js';
 import { printJson, printList } from './output.js';

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import type { BandwidthLimit, BandwidthWindow } from '../../shared/types.js';
-import { formatRate, parseRate, parseSchedule } from '../engine/bandwidth.js';
+import { formatRate, parseRate, parseSchedule } from '../engine/pacing/bandwidth.js';
 import type { Engine } from '../engine/engine.js';
 import { concurrencyArg } from './args.js';
 import { findDestination } from './destination-of.js';

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import { EngineApi } from '../engine/api.js';
 import type { Engine } from '../engine/engine.js';
-import { FolderWatcher } from '../engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../engine/folders/folder-watcher.js';
 import { startHeadlessHost } from '../hosts/headless/host.js';
 import { portArg } from './args.js';
 import { EXIT_OK } from './exit-codes.js';

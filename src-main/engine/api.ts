@@ -38,7 +38,7 @@ export type ApiEngine = Pick<
   | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans'
 > & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload'> };
 
-/** The watch-folder side the API needs (src-main/engine/watch/folder-watcher.ts implements it). */
+/** The watch-folder side the API needs (src-main/engine/folders/folder-watcher.ts implements it). */
 export interface FolderService {
   addFolder(input: WatchedFolderInput): Promise<WatchedFolder>;
   removeFolder(id: number, unfinished: 'keep' | 'cancel'): Promise<void>;

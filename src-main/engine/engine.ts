@@ -1,7 +1,7 @@
 // The engine facade: one object the runtime, the CLI and both hosts drive. Plain Node; knows
 // nothing of Electron. It owns the stores, the scheduler and the writers that run under the runner
 // lease (lease.ts); the jobs of each job go to their own module: enqueue.ts (files into jobs),
-// destinations.ts, remote-uploads.ts (the bucket's in-progress uploads).
+// destinations.ts, remote/remote-uploads.ts (the bucket's in-progress uploads).
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -9,13 +9,13 @@ import { HoistError } from '../../shared/errors.js';
 import { MAX_CONCURRENCY } from '../../shared/limits.js';
 import type { JobState, Priority } from '../../shared/states.js';
 import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
-import { BandwidthLimiter, type BandwidthInput } from './bandwidth.js';
+import { BandwidthLimiter, type BandwidthInput } from './pacing/bandwidth.js';
 import { Destinations } from './destinations.js';
 import { enqueueJobs, type EnqueueOptions } from './enqueue.js';
 import { DEFAULT_LEASE_TIMING, LeaseKeeper, type LeaseAnswer, type LeasedWork, type LeaseState, type LeaseTiming } from './lease.js';
 import { logger } from './log.js';
 import { MhlService, type MhlServiceOptions } from './mhl/mhl-service.js';
-import { RemoteUploads } from './remote-uploads.js';
+import { RemoteUploads } from './remote/remote-uploads.js';
 import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
 import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler/scheduler.js';

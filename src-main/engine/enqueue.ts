@@ -12,8 +12,8 @@ import { toHoistError } from './s3/errors.js';
 import type { BatchStore } from './store/batch-store.js';
 import { newJob, type JobRecord, type JobStore } from './store/job-store.js';
 import { planParts } from './upload/part-plan.js';
-import { folderFilter } from './watch/filters.js';
-import { walkFolder } from './watch/scan.js';
+import { folderFilter } from './folders/filters.js';
+import { walkFolder } from './folders/scan.js';
 
 export interface EnqueueOptions {
   destination: Destination;

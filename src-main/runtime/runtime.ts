@@ -14,7 +14,7 @@ import { Engine, type EngineOptions } from '../engine/engine.js';
 import type { LeaseAnswer, LeaseState, LeaseTiming } from '../engine/lease.js';
 import { logger, type LogLevel } from '../engine/log.js';
 import type { AdoptionReport } from '../engine/remote/adopt.js';
-import { FolderWatcher, type FolderWatcherOptions } from '../engine/watch/folder-watcher.js';
+import { FolderWatcher, type FolderWatcherOptions } from '../engine/folders/folder-watcher.js';
 import { installLogFile, logFilePath, type LogFile } from './log-file.js';
 
 const log = logger('runtime');

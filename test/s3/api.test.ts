@@ -21,7 +21,7 @@ import { Engine } from '../../src-main/engine/engine.js';
 import { HOIST_LIFECYCLE_RULE_ID } from '../../src-main/engine/remote/lifecycle.js';
 import { CredentialSource } from '../../src-main/engine/s3/connection.js';
 import type { SecretStore } from '../../src-main/engine/secrets.js';
-import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
 import { doneParts, testEngine, until } from '../support/engine.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 import { MiB, listUploads, s3Env, tempDir, writeRandomFile } from '../support/s3.js';

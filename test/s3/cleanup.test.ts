@@ -15,9 +15,9 @@ import { SOURCE_CLEANUP, cleanupSubject } from '../../src-main/engine/store/clea
 import type { Db } from '../../src-main/engine/store/db.js';
 import { OwedWorkStore, type OwedItem } from '../../src-main/engine/store/owed-store.js';
 import type { JobRecord } from '../../src-main/engine/store/job-store.js';
-import { etagVerified } from '../../src-main/engine/watch/cleanup.js';
-import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
-import type { FileActivity } from '../../src-main/engine/watch/ingest.js';
+import { etagVerified } from '../../src-main/engine/folders/cleanup.js';
+import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
+import type { FileActivity } from '../../src-main/engine/folders/ingest.js';
 import { testEngine, until } from '../support/engine.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
-import { copyInParts, copyObject, planCopy } from '../../src-main/engine/s3/copy.js';
+import { copyInParts, copyObject, planCopy } from '../../src-main/engine/remote/copy.js';
 import { hoist } from '../support/hoist-cli.js';
 import { MiB, listUploads, s3Client, sha256OfObject, writeRandomFile } from '../support/s3.js';
 import fs from 'node:fs';

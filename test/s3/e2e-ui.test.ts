@@ -17,7 +17,7 @@ import { EngineApi } from '../../src-main/engine/api.js';
 import type { Engine } from '../../src-main/engine/engine.js';
 import { requireMhlHash } from '../../src-main/engine/mhl/manifest.js';
 import { HOIST_LIFECYCLE_RULE_ID, readLifecycleRules } from '../../src-main/engine/remote/lifecycle.js';
-import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
 import type { Destination } from '../../shared/types.js';
 import { collectPageErrors, launchBrowser, screenshotBothThemes } from '../support/browser.js';

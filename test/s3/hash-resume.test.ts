@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FileHashAlgorithm } from '../../shared/states.js';
 import { Engine } from '../../src-main/engine/engine.js';
 import { WorkerPool } from '../../src-main/engine/upload/worker-pool.js';
-import { snapshotOf } from '../../src-main/engine/watch/stability.js';
+import { snapshotOf } from '../../src-main/engine/folders/stability.js';
 import type { HashCheckpoint } from '../../src-main/engine/upload/tasks.js';
 import { testEngine, until } from '../support/engine.js';
 import { toolHash } from '../support/mhl.js';

@@ -16,7 +16,7 @@ import { isErrorCode } from '../../shared/errors.js';
 import { EngineApi } from '../../src-main/engine/api.js';
 import type { Engine } from '../../src-main/engine/engine.js';
 import { toErrorInfo } from '../../src-main/engine/s3/errors.js';
-import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
 import { runCommand } from '../../src-main/hosts/dispatch.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
 import { testEngine, until } from '../support/engine.js';

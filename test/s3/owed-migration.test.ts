@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MIGRATIONS } from '../../src-main/engine/store/migrations.js';
 import { OwedWorkStore } from '../../src-main/engine/store/owed-store.js';
-import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
 import { testEngine, until } from '../support/engine.js';
 import { downloadPrefix, toolHash } from '../support/mhl.js';
 import { createBucket, listUploads, removeBucket, s3Client, s3Env, tempDir, writeRandomFile } from '../support/s3.js';

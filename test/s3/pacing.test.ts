@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseRate, parseSchedule, effectiveRate } from '../../src-main/engine/bandwidth.js';
+import { parseRate, parseSchedule, effectiveRate } from '../../src-main/engine/pacing/bandwidth.js';
 import { testEngine, until, sleep } from '../support/engine.js';
 import { hoist } from '../support/hoist-cli.js';
 import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';

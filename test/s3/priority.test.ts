@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Engine } from '../../src-main/engine/engine.js';
-import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
 import { testEngine, until } from '../support/engine.js';
 import { MiB, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';

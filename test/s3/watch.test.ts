@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { HoistError } from '../../shared/errors.js';
-import { FolderWatcher } from '../../src-main/engine/watch/folder-watcher.js';
+import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
 import { sleep, testEngine, until } from '../support/engine.js';
 import { MiB, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { listKeys, startWatching, untilQuiet, writeText } from '../support/watch.js';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Destination, DestinationInput, WatchedFolder, WatchedFolderInput } from '../../shared/types.js';
 import type { Engine } from '../../src-main/engine/engine.js';
-import { FolderWatcher, type FolderWatcherOptions } from '../../src-main/engine/watch/folder-watcher.js';
-import type { FileActivity, SkippedFile } from '../../src-main/engine/watch/ingest.js';
+import { FolderWatcher, type FolderWatcherOptions } from '../../src-main/engine/folders/folder-watcher.js';
+import type { FileActivity, SkippedFile } from '../../src-main/engine/folders/ingest.js';
 import { testEngine, until } from './engine.js';
 
 export interface WatchRig {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Destination } from '../../shared/types.js';
 import { PRIORITY_RANK } from '../../shared/states.js';
-import { Lanes } from '../../src-main/engine/lanes.js';
+import { Lanes } from '../../src-main/engine/pacing/lanes.js';
 import { MAX_PREPARING, byPriority, mayOvertake, partsAllowed, preparingFull, spare, type LaneView, type OpenJob } from '../../src-main/engine/scheduler/admission.js';
 
 const HIGH = PRIORITY_RANK.high;

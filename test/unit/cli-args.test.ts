@@ -14,7 +14,7 @@ import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, failureOf } from '.
 import { FileFollower, lastLines } from '../../src-main/cli/logs.js';
 import { buildProgram } from '../../src-main/cli/main.js';
 import { ProgressView, batchLine, formatDuration, formatRate, jobLine, owedAbortText, totals, uploadLine } from '../../src-main/cli/output.js';
-import { parseRate } from '../../src-main/engine/bandwidth.js';
+import { parseRate } from '../../src-main/engine/pacing/bandwidth.js';
 import { LOG_FILE_NAME, logFileFor } from '../../src-main/engine/log-file.js';
 import type { JobRecord, RemoteAbort } from '../../src-main/engine/store/job-store.js';
 

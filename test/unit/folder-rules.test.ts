@@ -1,4 +1,4 @@
-// What a new watched folder must pass before it is recorded (watch/folder-rules.ts): no S3 server,
+// What a new watched folder must pass before it is recorded (folders/folder-rules.ts): no S3 server,
 // no database; the folders already watched are given as they would be read from the store.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { HoistError } from '../../shared/errors.js';
 import type { WatchedFolderInput } from '../../shared/types.js';
 import type { FolderRecord } from '../../src-main/engine/store/folder-store.js';
-import { checkNewFolder, type FolderRulesContext } from '../../src-main/engine/watch/folder-rules.js';
+import { checkNewFolder, type FolderRulesContext } from '../../src-main/engine/folders/folder-rules.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-folder-rules-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConcurrencyDecision, Destination } from '../../shared/types.js';
-import { Lanes, type Bounds, type Lane, type SlotToken } from '../../src-main/engine/lanes.js';
+import { Lanes, type Bounds, type Lane, type SlotToken } from '../../src-main/engine/pacing/lanes.js';
 
 const WINDOW = 1_000;
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { TreeWatcher } from '../../src-main/engine/watch/tree-watcher.js';
+import { TreeWatcher } from '../../src-main/engine/folders/tree-watcher.js';
 import { until } from '../support/engine.js';
 import { tempDir } from '../support/s3.js';
 

@@ -1,13 +1,13 @@
-// How each watched folder learns of changes, per platform and volume (watch/watch-strategy.ts), and
-// the per-system network-share detection behind it (watch/network-share.ts). No S3 server needed.
+// How each watched folder learns of changes, per platform and volume (folders/watch-strategy.ts), and
+// the per-system network-share detection behind it (folders/network-share.ts). No S3 server needed.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { NativeTreeWatcher } from '../../src-main/engine/watch/native-watcher.js';
-import { isNetworkVolume, isUncPath, macMountType, mappedDrives, volumeFacts } from '../../src-main/engine/watch/network-share.js';
-import { chooseWatchStrategy } from '../../src-main/engine/watch/watch-strategy.js';
+import { NativeTreeWatcher } from '../../src-main/engine/folders/native-watcher.js';
+import { isNetworkVolume, isUncPath, macMountType, mappedDrives, volumeFacts } from '../../src-main/engine/folders/network-share.js';
+import { chooseWatchStrategy } from '../../src-main/engine/folders/watch-strategy.js';
 
 const NFS = 0x6969;
 const EXT4 = 0xef53;

@@ -12,7 +12,7 @@ import * as ops from '../s3/operations.js';
 import type { BatchRecord, BatchStore } from '../store/batch-store.js';
 import type { JobRecord } from '../store/job-store.js';
 import { c4Of } from '../upload/file-hashes.js';
-import { DEFAULT_IGNORED_NAMES } from '../watch/filters.js';
+import { DEFAULT_IGNORED_NAMES } from '../folders/filters.js';
 import {
   ASCMHL_FOLDER,
   CHAIN_FILE,

@@ -6,7 +6,7 @@ import type { Destination } from '../../../shared/types.js';
 import { PRIORITY_RANK } from '../../../shared/states.js';
 import type { HoistError } from '../../../shared/errors.js';
 import { toHoistError } from '../s3/errors.js';
-import type { SlotToken } from '../lanes.js';
+import type { SlotToken } from '../pacing/lanes.js';
 import type { JobRecord } from '../store/rows.js';
 import type { ObjectSettings, SourceSnapshot } from '../upload/tasks.js';
 

@@ -3,7 +3,7 @@
 // its own and none reaches into the coordinator.
 import type { Destination } from '../../../shared/types.js';
 import type { RetryPolicy } from '../backoff.js';
-import type { Lane } from '../lanes.js';
+import type { Lane } from '../pacing/lanes.js';
 import type { SourceHistories } from '../mhl/source-history.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';

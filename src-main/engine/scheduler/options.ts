@@ -2,9 +2,9 @@
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { JobProgress } from '../../../shared/types.js';
 import type { RetryPolicy } from '../backoff.js';
-import type { Bounds, TuningOptions } from '../lanes.js';
+import type { Bounds, TuningOptions } from '../pacing/lanes.js';
 import type { JobRecord } from '../store/rows.js';
-import type { BucketMemory } from '../upload/token-bucket.js';
+import type { BucketMemory } from '../pacing/token-bucket.js';
 
 export interface SchedulerOptions {
   retry?: Partial<RetryPolicy>;

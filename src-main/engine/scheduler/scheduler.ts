@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Destination, JobProgress } from '../../../shared/types.js';
 import { PRIORITY_RANK } from '../../../shared/states.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../backoff.js';
-import { Lanes, type Lane } from '../lanes.js';
+import { Lanes, type Lane } from '../pacing/lanes.js';
 import { logger } from '../log.js';
 import { SourceHistories } from '../mhl/source-history.js';
 import type { CredentialSource } from '../s3/connection.js';

@@ -3,7 +3,7 @@
 // part is retried with back-off, restarts the upload when the server lost it, or fails the job.
 import { HoistError, isRetryable } from '../../../shared/errors.js';
 import { backoffDelay } from '../backoff.js';
-import type { Lane } from '../lanes.js';
+import type { Lane } from '../pacing/lanes.js';
 import { fromErrorInfo, toHoistError } from '../s3/errors.js';
 import type { PartRecord } from '../store/rows.js';
 import { normalizeEtag } from '../upload/checksums.js';

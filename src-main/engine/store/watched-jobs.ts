@@ -1,5 +1,5 @@
 // Jobs the watched folders make and move on themselves, not the scheduler: a server-side copy after a
-// rename (watch/renames.ts) and an upload taken up again after a rebuild (remote/adopt.ts). Each
+// rename (folders/renames.ts) and an upload taken up again after a rebuild (remote/adopt.ts). Each
 // step writes several rows (the job, its state, its history, the file's record) and is one
 // transaction, so a crash never leaves a job without its history or a record without its job.
 import type { ErrorInfo } from '../../../shared/errors.js';

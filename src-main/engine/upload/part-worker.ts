@@ -10,7 +10,7 @@ import { explainDenied, isAbort, toErrorInfo } from '../s3/errors.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
 import { ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
 import { FileHasher } from './file-hashes.js';
-import { TokenBucket, takeTokens } from './token-bucket.js';
+import { TokenBucket, takeTokens } from '../pacing/token-bucket.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
 /** The whole-file pass reads in larger steps: one sequential stream, no body to feed. */

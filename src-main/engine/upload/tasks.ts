@@ -2,7 +2,7 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes } from '../../../shared/states.js';
 import type { ConnectionSettings } from '../s3/client.js';
 import type { HashStates } from './file-hashes.js';
-import type { BucketMemory } from './token-bucket.js';
+import type { BucketMemory } from '../pacing/token-bucket.js';
 
 /** What the source looked like when the job was made; a part is refused if it no longer does. */
 export interface SourceSnapshot {

@@ -1,12 +1,12 @@
 // Bandwidth limits, global and per destination, with an optional daily schedule ("unlimited from
 // 20:00 to 06:00"). The settings live in the database (PacingStore); each limit is a token bucket in
-// shared memory (upload/token-bucket.ts) that every part worker takes from before each chunk it writes.
+// shared memory (token-bucket.ts) that every part worker takes from before each chunk it writes.
 // This module sets the buckets' rates from the settings and the clock.
-import { HoistError } from '../../shared/errors.js';
-import type { BandwidthLimit, BandwidthWindow } from '../../shared/types.js';
-import type { PacingStore, StoredBandwidthLimit } from './store/pacing-store.js';
-import { TokenBucket, createBucketMemory, type BucketMemory } from './upload/token-bucket.js';
-import { parseSize } from './upload/part-plan.js';
+import { HoistError } from '../../../shared/errors.js';
+import type { BandwidthLimit, BandwidthWindow } from '../../../shared/types.js';
+import type { PacingStore, StoredBandwidthLimit } from '../store/pacing-store.js';
+import { TokenBucket, createBucketMemory, type BucketMemory } from './token-bucket.js';
+import { parseSize } from '../upload/part-plan.js';
 
 const HHMM = /^([01]?\d|2[0-3]):([0-5]\d)$/;
 const UNLIMITED = new Set(['unlimited', 'off', 'none', 'no-limit']);

@@ -9,8 +9,8 @@
 // anything less goes back to the better level and holds there for a while before probing again.
 // SlowDown halves the level and holds longer; other failures (resets, timeouts, 5xx) take one step
 // down, at most once per window. Never outside min..max. Every decision is recorded.
-import { PRIORITIES } from '../../shared/states.js';
-import type { ConcurrencyDecision, Destination } from '../../shared/types.js';
+import { PRIORITIES } from '../../../shared/states.js';
+import type { ConcurrencyDecision, Destination } from '../../../shared/types.js';
 
 export interface TuningOptions {
   /** Length of a measurement window. */

@@ -16,7 +16,7 @@ import { AMAZON_S3_MAX_OBJECT_SIZE, MAX_SINGLE_PUT_SIZE, MiB } from '../../../sh
 import type { PlannedPart } from '../store/job-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { planParts } from '../upload/part-plan.js';
-import { toHoistError } from './errors.js';
+import { toHoistError } from '../s3/errors.js';
 
 export interface ObjectRef {
   bucket: string;

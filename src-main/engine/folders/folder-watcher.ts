@@ -11,7 +11,7 @@ import type { Destination, JobEvent, MhlBatch, WatchedFolder, WatchedFolderInput
 import { logger } from '../log.js';
 import { checkWebhookUrl } from '../notify/webhook-payloads.js';
 import type { WebhookDispatcher } from '../notify/webhooks.js';
-import type { CopyPlanSettings } from '../s3/copy.js';
+import type { CopyPlanSettings } from '../remote/copy.js';
 import { toHoistError } from '../s3/errors.js';
 import type { BatchStore } from '../store/batch-store.js';
 import type { FolderRecord, FolderStore } from '../store/folder-store.js';

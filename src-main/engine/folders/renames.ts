@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import type { Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
-import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, type ObjectRef } from '../s3/copy.js';
+import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, type ObjectRef } from '../remote/copy.js';
 import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
 import { newJob, type JobRecord, type JobStore, type NewJob } from '../store/job-store.js';

@@ -1,10 +1,10 @@
 // The bucket's side of the queue: the multipart uploads in progress under a destination, their
 // parts, and aborting them (one, or the orphans no job owns), for `hoist uploads` and the UI.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Destination, RemotePart, RemoteUpload } from '../../shared/types.js';
-import { toHoistError } from './s3/errors.js';
-import * as ops from './s3/operations.js';
-import type { JobStore } from './store/job-store.js';
+import type { Destination, RemotePart, RemoteUpload } from '../../../shared/types.js';
+import { toHoistError } from '../s3/errors.js';
+import * as ops from '../s3/operations.js';
+import type { JobStore } from '../store/job-store.js';
 
 /** The job records an upload listing is matched against, and what a cancel from the list writes. */
 export type RemoteUploadsStore = Pick<JobStore, 'liveUploadIds' | 'jobIdsForUpload' | 'getJob' | 'transition' | 'addEvent'>;
