@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { logFilePath } from '../engine/log-file.js';
 import { EXIT_INTERRUPTED } from './exit-codes.js';
 import { printJson } from './output.js';
-import { dbPathOf, type Globals } from './with-engine.js';
+import { dbPathOf, type Globals } from './with-hoist.js';
 
 /** How much of the file's end `--follow` shows before the new lines. */
 const TAIL_LINES = 10;

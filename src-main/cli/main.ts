@@ -15,7 +15,7 @@ import { registerPaceCommands } from './pace.js';
 import { registerServeCommand } from './serve.js';
 import { registerUploadCommands } from './upload.js';
 import { registerWatchCommand } from './watch.js';
-import { dbPathOf, type GlobalOpts } from './with-engine.js';
+import { dbPathOf, type GlobalOpts } from './with-hoist.js';
 
 export function buildProgram(): Command {
   const program = new Command('hoist')
