@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { publicBatchOf } from '../engine/api.js';
 import { jobIdArg } from './args.js';
 import { batchLine, printJson, printList } from './output.js';
-import { withEngine, type Globals } from './with-engine.js';
+import { withHoist, type Globals } from './with-hoist.js';
 
 export function registerBatchCommands(program: Command, globals: Globals): void {
   const batches = program.command('batches').description('ASC MHL batches: files sent together under one root, and the generation written for them');
@@ -13,7 +13,7 @@ export function registerBatchCommands(program: Command, globals: Globals): void 
     .description('every batch, with its root, its files and the generation written (or owed)')
     .option('--json', 'machine-readable output (stable; see docs/cli.md)')
     .action(async (o: { json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         printList(o.json, 'batches', engine.listBatches(), batchLine, 'no ASC MHL batches', publicBatchOf);
       });
     });
@@ -22,7 +22,7 @@ export function registerBatchCommands(program: Command, globals: Globals): void 
     .description('write the generation of a batch whose write failed, again (`hoist run` writes it)')
     .argument('<id>', 'batch id', jobIdArg)
     .action(async (id: number) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         engine.retryBatch(id);
         process.stderr.write(`batch ${id} queued again; \`hoist run\` writes its generation\n`);
       });
@@ -34,7 +34,7 @@ export function registerBatchCommands(program: Command, globals: Globals): void 
     .option('--owed', 'only the events not delivered yet')
     .option('--json', 'machine-readable output (stable; see docs/webhooks.md)')
     .action(async (o: { owed?: boolean; json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const items = engine.webhooks.outbox.all().filter((i) => !o.owed || (i.deliveredAt === null && i.givenUpAt === null));
         const state = (i: (typeof items)[number]) => (i.deliveredAt !== null ? 'delivered' : i.givenUpAt !== null ? 'given-up' : 'owed');
         const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -6,7 +6,7 @@ import { fromErrorInfo } from '../engine/s3/errors.js';
 import { intArg, parseAge } from './args.js';
 import { destinationFor } from './destination-of.js';
 import { printJson, printList, uploadLine } from './output.js';
-import { withEngine, type Globals } from './with-engine.js';
+import { withHoist, type Globals } from './with-hoist.js';
 
 const pageSizeArg = intArg(1, 1000);
 
@@ -21,7 +21,7 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
     .option('--page-size <n>', 'uploads per ListMultipartUploads page', pageSizeArg)
     .option('--json', 'machine-readable output')
     .action(async (o: { bucket: string; prefix: string; pageSize?: number; json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const list = await engine.listUploads(await destinationFor(engine, globals(), o), o.prefix, o.pageSize);
         printList(o.json, 'uploads', list, uploadLine, 'no multipart uploads in progress');
       });
@@ -36,7 +36,7 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
     .option('--page-size <n>', 'parts per ListParts page', pageSizeArg)
     .option('--json', 'machine-readable output')
     .action(async (o: { bucket: string; key: string; uploadId: string; pageSize?: number; json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const parts = await engine.listRemoteParts(await destinationFor(engine, globals(), o), o.key, o.uploadId, o.pageSize);
         if (o.json) printJson({ parts });
         else for (const p of parts) process.stdout.write(`${String(p.partNumber).padStart(5)}  ${String(p.size).padStart(12)}  ${p.etag}  ${p.lastModified ?? ''}\n`);
@@ -50,7 +50,7 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
     .requiredOption('--key <key>', 'object key')
     .requiredOption('--upload-id <id>', 'upload id')
     .action(async (o: { bucket: string; key: string; uploadId: string }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         await engine.abortUpload(await destinationFor(engine, globals(), o), o.key, o.uploadId);
         process.stderr.write(`aborted ${o.uploadId}\n`);
       });
@@ -62,7 +62,7 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
     .requiredOption('--bucket <bucket>', 'bucket')
     .option('--json', 'machine-readable output')
     .action(async (o: { bucket: string; json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const report = await engine.adoptUploads(await destinationFor(engine, globals(), o));
         if (report.error) throw fromErrorInfo(report.error);
         if (o.json) printJson(report);
@@ -80,7 +80,7 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
     .option('--page-size <n>', 'uploads per ListMultipartUploads page', pageSizeArg)
     .option('--json', 'machine-readable output')
     .action(async (o: { bucket: string; prefix: string; olderThan?: number; pageSize?: number; json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const r = await engine.abortOrphans(await destinationFor(engine, globals(), o), {
           prefix: o.prefix,
           ...(o.olderThan !== undefined ? { olderThanMs: o.olderThan } : {}),

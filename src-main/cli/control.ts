@@ -6,7 +6,7 @@ import type { Engine } from '../engine/engine.js';
 import { jobIdArg } from './args.js';
 import { EXIT_FAILED } from './exit-codes.js';
 import { owedAbortText } from './output.js';
-import { withEngine, type Globals } from './with-engine.js';
+import { withHoist, type Globals } from './with-hoist.js';
 
 export function registerControlCommands(program: Command, globals: Globals): void {
   const control = (name: string, description: string, act: (e: Engine, id: number | 'all') => number) =>
@@ -17,7 +17,7 @@ export function registerControlCommands(program: Command, globals: Globals): voi
       .option('--all', 'every job')
       .action(async (id: number | undefined, o: { all?: boolean }) => {
         if ((id === undefined) === !o.all) throw new HoistError('config.invalid', { message: `Give a job id or --all to ${name}.` });
-        await withEngine(globals(), async (engine) => {
+        await withHoist(globals(), async ({ engine }) => {
           const n = act(engine, o.all ? 'all' : id!);
           process.stderr.write(`${name}: ${n} job(s)\n`);
           if (n === 0 && !o.all) process.exitCode = EXIT_FAILED;
@@ -32,7 +32,7 @@ export function registerControlCommands(program: Command, globals: Globals): voi
     .description('cancel a job and abort its multipart upload on the server')
     .argument('<id>', 'job id', jobIdArg)
     .action(async (id: number) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const ok = await engine.cancel(id);
         process.stderr.write(ok ? `cancelled job ${id}\n` : `job ${id} was already ${engine.getJob(id)?.state}\n`);
         const owed = engine.owedAborts(id);
@@ -46,7 +46,7 @@ export function registerControlCommands(program: Command, globals: Globals): voi
     .description('queue a failed job again (its finished parts are kept)')
     .argument('<id>', 'job id', jobIdArg)
     .action(async (id: number) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         engine.retry(id);
         process.stderr.write(`job ${id} queued again; \`hoist run\` works the queue\n`);
       });

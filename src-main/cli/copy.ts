@@ -6,7 +6,7 @@ import { formatBytes } from '../engine/upload/part-plan.js';
 import { intArg, parseS3Url, sizeArg } from './args.js';
 import { destinationFor } from './destination-of.js';
 import { printJson } from './output.js';
-import { withEngine, type Globals } from './with-engine.js';
+import { withHoist, type Globals } from './with-hoist.js';
 
 export function registerCopyCommand(program: Command, globals: Globals): void {
   program
@@ -19,7 +19,7 @@ export function registerCopyCommand(program: Command, globals: Globals): void {
     .option('--concurrency <n>', 'ranges copied at once (default 8)', intArg(1, 10_000))
     .option('--json', 'print the result as JSON')
     .action(async (source: ObjectRef, target: ObjectRef, o: { partSize?: number; multipartThreshold?: number; concurrency?: number; json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const client = await engine.clientFor(await destinationFor(engine, globals(), { bucket: source.bucket }));
         await destinationFor(engine, globals(), { bucket: target.bucket });
         const r = await copyObject(client, source, target, {

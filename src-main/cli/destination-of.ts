@@ -6,7 +6,7 @@ import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, DEFAULT_CONCURRE
 import type { Destination, DestinationInput } from '../../shared/types.js';
 import type { Engine } from '../engine/engine.js';
 import { profileExists, resolveAwsSettings, type AwsSettings } from '../engine/s3/connection.js';
-import type { GlobalOpts } from './with-engine.js';
+import type { GlobalOpts } from './with-hoist.js';
 
 /** The flags that make or update a destination (the rest of `hoist upload`'s are per upload). */
 export interface DestinationFlags {

@@ -5,11 +5,10 @@
 import { Option, type Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import type { Destination } from '../../shared/types.js';
-import { FolderStore } from '../engine/store/folder-store.js';
 import { concurrencyArg, nameArg } from './args.js';
 import { addNamedDestination, namedDestination, type DestinationFlags } from './destination-of.js';
 import { printJson, printList } from './output.js';
-import { withEngine, type Globals } from './with-engine.js';
+import { withHoist, type Globals } from './with-hoist.js';
 
 /** Where a destination's credentials come from, in words. */
 export function credentialsOf(d: Destination): string {
@@ -51,7 +50,7 @@ export function registerDestinationCommands(program: Command, globals: Globals):
         'Example: hoist destinations add archive --bucket masters --endpoint https://s3.example.com --path-style --profile archive',
     )
     .action(async (name: string, o: DestinationFlags & { json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const dest = await addNamedDestination(engine, globals(), name, o);
         if (o.json) printJson({ destination: dest });
         else process.stderr.write(`added destination ${destinationLine(dest, [])}\n`);
@@ -63,9 +62,8 @@ export function registerDestinationCommands(program: Command, globals: Globals):
     .description('the destinations, with where their credentials come from and the folders that send to them')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
-        const folders = new FolderStore(engine.store.db);
-        const list = engine.store.listDestinations().map((d) => ({ ...d, folders: folders.foldersOfDestination(d.id).map((f) => f.id) }));
+      await withHoist(globals(), async ({ engine }) => {
+        const list = engine.store.listDestinations().map((d) => ({ ...d, folders: engine.folders.foldersOfDestination(d.id).map((f) => f.id) }));
         printList(o.json, 'destinations', list, (d) => destinationLine(d, d.folders), 'no destinations (add one with `hoist destinations add NAME --bucket B`)');
       });
     });
@@ -75,7 +73,7 @@ export function registerDestinationCommands(program: Command, globals: Globals):
     .description('remove a destination and its finished jobs; refused while a folder or an unfinished job uses it')
     .argument('<name>', 'its name', nameArg)
     .action(async (name: string) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const dest = namedDestination(engine, name);
         if (dest.credentials === 'saved') {
           // Its sealed keys live in the app's keychain store; removed here they would be left behind.

@@ -9,11 +9,10 @@ import type { Engine } from '../engine/engine.js';
 import { checkWebhookUrl } from '../engine/notify/webhook-payloads.js';
 import type { FolderRecord } from '../engine/store/folder-store.js';
 import { formatBytes } from '../engine/upload/part-plan.js';
-import { FolderWatcher } from '../engine/folders/folder-watcher.js';
 import { collect, folderIdArg, hashListArg, parseAfter, parseDuration, sizeArg } from './args.js';
 import { destinationFor, namedDestination } from './destination-of.js';
 import { printJson, printList } from './output.js';
-import { withEngine, type Globals } from './with-engine.js';
+import { withHoist, type Globals } from './with-hoist.js';
 
 /** The folder with its destinations by name, as `folders add --json` and `folders list --json` print it. */
 function folderView(engine: Engine, f: FolderRecord): FolderRecord & { bucket: string; destinations: string[] } {
@@ -78,9 +77,9 @@ export function registerFolderCommands(program: Command, globals: Globals): void
       if ((o.bucket === undefined) === (o.to.length === 0)) {
         throw new HoistError('config.invalid', { message: 'Say where the files go: --to NAME (repeatable) for named destinations, or --bucket BUCKET for one (not both).' });
       }
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine, folders: watcher }) => {
         const dests = o.bucket !== undefined ? [await destinationFor(engine, globals(), { bucket: o.bucket })] : o.to.map((name) => namedDestination(engine, name));
-        const folder = await new FolderWatcher(engine).addFolder({
+        const folder = await watcher.addFolder({
           path: dir,
           destinationId: dests[0]!.id,
           destinationIds: dests.map((d) => d.id),
@@ -107,8 +106,8 @@ export function registerFolderCommands(program: Command, globals: Globals): void
     .description('the watched folders')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
-        const list = new FolderWatcher(engine).listFolders().map((f) => folderView(engine, f));
+      await withHoist(globals(), async ({ engine, folders: watcher }) => {
+        const list = watcher.listFolders().map((f) => folderView(engine, f));
         printList(o.json, 'folders', list, folderLine, 'no watched folders (add one with `hoist folders add DIR --to NAME` or `--bucket B`)');
       });
     });
@@ -119,8 +118,7 @@ export function registerFolderCommands(program: Command, globals: Globals): void
     .argument('<id>', 'folder id', folderIdArg)
     .addOption(new Option('--unfinished <what>', 'its unfinished uploads: keep them to finish, or cancel them and abort their uploads').choices(['keep', 'cancel']))
     .action(async (id: number, o: { unfinished?: 'keep' | 'cancel' }) => {
-      await withEngine(globals(), async (engine) => {
-        const watcher = new FolderWatcher(engine);
+      await withHoist(globals(), async ({ folders: watcher }) => {
         const folder = watcher.folders.getFolder(id);
         if (!folder) throw new HoistError('config.invalid', { message: `There is no watched folder ${id} (see \`hoist folders list\`).` });
         const unfinished = watcher.folders.unfinishedJobIds(id).length;
@@ -144,9 +142,9 @@ export function registerFolderCommands(program: Command, globals: Globals): void
     .option('--off', 'remove the webhook')
     .action(async (id: number, url: string | undefined, o: { off?: boolean }) => {
       if ((url === undefined) === !o.off) throw new HoistError('config.invalid', { message: 'Give the webhook URL, or --off to remove the webhook.' });
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const checked = url === undefined ? null : checkWebhookUrl(url);
-        if (!engine.webhooks.outbox.setWebhook(id, checked)) throw new HoistError('config.invalid', { message: `There is no watched folder ${id} (see \`hoist folders list\`).` });
+        if (!engine.folders.setWebhook(id, checked)) throw new HoistError('config.invalid', { message: `There is no watched folder ${id} (see \`hoist folders list\`).` });
         process.stderr.write(checked ? `folder ${id} now posts its events to ${checked}\n` : `folder ${id} has no webhook any more\n`);
       });
     });

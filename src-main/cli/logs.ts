@@ -2,10 +2,10 @@
 // --follow what is written to it, as `tail -f` shows it.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { logFileFor } from '../engine/log-file.js';
+import { logFilePath } from '../engine/log-file.js';
 import { EXIT_INTERRUPTED } from './exit-codes.js';
 import { printJson } from './output.js';
-import { dbPathOf, type Globals } from './with-engine.js';
+import { dbPathOf, type Globals } from './with-hoist.js';
 
 /** How much of the file's end `--follow` shows before the new lines. */
 const TAIL_LINES = 10;
@@ -84,7 +84,7 @@ export function registerLogsCommand(program: Command, globals: Globals): void {
     .option('--json', 'print { logFile, exists } as JSON')
     .action(async (o: { follow?: boolean; json?: boolean }) => {
       // No engine: the log is what a person reads when the database will not open.
-      const file = logFileFor(dbPathOf(globals()));
+      const file = logFilePath(dbPathOf(globals()));
       if (o.json) printJson({ logFile: file, exists: fs.existsSync(file) });
       else if (!o.follow) process.stdout.write(file + '\n');
       if (!o.follow) return;

@@ -2,7 +2,7 @@
 // (bin/hoist.js runs main()): the global options, one register call per command group, and how a
 // failure becomes `hoist: CODE: message` and an exit status (exit-codes.ts).
 import { Command } from 'commander';
-import { logFileFor } from '../engine/log-file.js';
+import { logFilePath } from '../engine/log-file.js';
 import { registerBatchCommands } from './batches.js';
 import { registerBucketUploadCommands } from './bucket-uploads.js';
 import { registerControlCommands } from './control.js';
@@ -15,7 +15,7 @@ import { registerPaceCommands } from './pace.js';
 import { registerServeCommand } from './serve.js';
 import { registerUploadCommands } from './upload.js';
 import { registerWatchCommand } from './watch.js';
-import { dbPathOf, type GlobalOpts } from './with-engine.js';
+import { dbPathOf, type GlobalOpts } from './with-hoist.js';
 
 export function buildProgram(): Command {
   const program = new Command('hoist')
@@ -29,7 +29,7 @@ export function buildProgram(): Command {
     .exitOverride();
   const globals = (): GlobalOpts => program.opts<GlobalOpts>();
   // Where to look when something went wrong: the log file, beside the job database.
-  program.addHelpText('after', () => `\nLog file: ${logFileFor(dbPathOf(globals()))} (\`hoist logs\` prints it; \`hoist logs --follow\` shows what is written).\n`);
+  program.addHelpText('after', () => `\nLog file: ${logFilePath(dbPathOf(globals()))} (\`hoist logs\` prints it; \`hoist logs --follow\` shows what is written).\n`);
 
   registerUploadCommands(program, globals); //      upload, run, jobs, job
   registerControlCommands(program, globals); //     pause, resume, cancel, retry

@@ -9,7 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import { concurrencyArg } from './args.js';
 import { findDestination } from './destination-of.js';
 import { printJson } from './output.js';
-import { withEngine, type Globals } from './with-engine.js';
+import { withHoist, type Globals } from './with-hoist.js';
 
 function windowText(w: BandwidthWindow): string {
   return `${w.from}-${w.to} ${formatRate(w.bytesPerSecond)}`;
@@ -29,7 +29,7 @@ export function registerPaceCommands(program: Command, globals: Globals): void {
     .option('--schedule <windows>', 'daily windows with their own rate, local time, e.g. "20:00-06:00=unlimited,12:00-13:00=100MB/s" ("" removes them)')
     .option('--json', 'print the limits as JSON')
     .action(async (rate: string | undefined, o: { destination?: string; schedule?: string; json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         if (rate !== undefined || o.schedule !== undefined) {
           const destinationId = o.destination ? findDestination(engine, o.destination).id : null;
           const current = engine.bandwidthLimits().find((l) => l.destinationId === destinationId);
@@ -61,7 +61,7 @@ export function registerPaceCommands(program: Command, globals: Globals): void {
     .option('--off', 'back to the fixed concurrency (--concurrency of hoist upload)')
     .option('--json', 'print the settings as JSON')
     .action(async (which: string | undefined, o: { min?: number; max?: number; off?: boolean; json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         if (which !== undefined) {
           const dest = findDestination(engine, which);
           if (o.off) engine.setConcurrencyBounds(dest.id, null);

@@ -7,13 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
-import { EngineApi } from '../engine/api.js';
-import type { Engine } from '../engine/engine.js';
-import { FolderWatcher } from '../engine/folders/folder-watcher.js';
-import { startHeadlessHost } from '../hosts/headless/host.js';
+import { serveRuntime, type ServedRuntime } from '../hosts/headless/serve.js';
 import { portArg } from './args.js';
 import { EXIT_OK } from './exit-codes.js';
-import { withEngine, type Globals } from './with-engine.js';
+import { announce, closingAfter, runtimeOptionsOf, type GlobalOpts, type Globals } from './with-hoist.js';
 
 /** Where `npm run build` puts the renderer, next to the compiled src-main. */
 export const RENDERER_DIR = fileURLToPath(new URL('../../renderer/', import.meta.url));
@@ -40,37 +37,36 @@ function openInBrowser(url: string): () => void {
 }
 
 /**
- * Everything `hoist serve` starts, in one place: the queue's runner (when no other process works
- * the queue), the folder watcher, the API and the headless host. Returns how to stop them all.
+ * Everything `hoist serve` starts, in one place: the runtime (the queue's runner and the folder
+ * watcher under the runner lease, the API, the log file) and the headless host over its API. When
+ * another process works the queue, this one serves commands and takes over when that one stops.
  */
-async function startServing(engine: Engine, port: number | undefined): Promise<{ url: string; stop(): Promise<void> }> {
-  const started = engine.start();
-  if (!started.ok) {
-    process.stderr.write(`hoist: the queue is worked by Hoist pid ${started.pid} on ${started.host}; this UI commands it, but live progress and watch folders run in that process.\n`);
-  }
-  // Folders are listed and changed through the database by any process; only the one that works
-  // the queue watches them, so no file is decided twice.
-  const folders = new FolderWatcher(engine);
-  folders.on('skipped', (s) => process.stderr.write(`hoist: skipped ${s.path}: ${s.message}\n`));
-  folders.on('notice', (n) => process.stderr.write(`hoist: folder ${n.folderId}: ${n.message}\n`));
-  if (started.ok) await folders.start();
-  const api = new EngineApi(engine, { folders });
-  const host = await startHeadlessHost({ api, staticDir: RENDERER_DIR, ...(port !== undefined ? { port } : {}) }).catch(async (err: NodeJS.ErrnoException) => {
-    api.dispose();
-    await folders.stop();
+async function startServing(g: GlobalOpts, port: number | undefined): Promise<ServedRuntime> {
+  // Opened without the lease, so the listeners below hear the first walk and the first answer.
+  const served = await serveRuntime({ ...(await runtimeOptionsOf(g)), work: false, wait: true, staticDir: RENDERER_DIR, ...(port !== undefined ? { port } : {}) }).catch((err: NodeJS.ErrnoException) => {
+    // The runtime is already closed behind the error.
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
       throw new HoistError('config.invalid', { message: `Port ${port} cannot be used (${err.code === 'EADDRINUSE' ? 'another program listens there' : 'not permitted'}); choose another with --port, or 0 for any free port.` });
     }
     throw err;
   });
-  return {
-    url: host.url,
-    async stop() {
-      await host.close();
-      api.dispose();
-      await folders.stop();
-    },
-  };
+  const rt = served.runtime;
+  try {
+    announce(rt);
+    rt.folders.on('skipped', (s) => process.stderr.write(`hoist: skipped ${s.path}: ${s.message}\n`));
+    rt.folders.on('notice', (n) => process.stderr.write(`hoist: folder ${n.folderId}: ${n.message}\n`));
+    let waited = false;
+    rt.on('state', (s) => {
+      if (s.state === 'waiting') process.stderr.write(`hoist: the queue is worked by Hoist pid ${s.pid} on ${s.host}; this UI commands it, but live progress and watch folders run in that process until it stops.\n`);
+      else if (s.state === 'working' && waited) process.stderr.write('hoist: the other process stopped; this one now works the queue and watches the folders.\n');
+      waited = s.state === 'waiting';
+    });
+    await rt.start();
+  } catch (err) {
+    await served.close();
+    throw err;
+  }
+  return served;
 }
 
 export function registerServeCommand(program: Command, globals: Globals): void {
@@ -80,18 +76,18 @@ export function registerServeCommand(program: Command, globals: Globals): void {
     .option('--port <n>', 'port to listen on (default: any free port)', portArg)
     .option('--open', 'open the address in the default browser')
     .action(async (o: { port?: number; open?: boolean }) => {
-      await withEngine(globals(), async (engine, scope) => {
-        const served = await startServing(engine, o.port);
+      const served = await startServing(globals(), o.port);
+      await closingAfter(served.close, async (scope) => {
         if (!fs.existsSync(path.join(RENDERER_DIR, 'index.html'))) process.stderr.write(`hoist: the UI is not built (${RENDERER_DIR}); run \`npm run build\`.\n`);
         // The address alone on stdout, so a script can read it; the rest goes to stderr.
-        process.stdout.write(`${served.url}\n`);
+        process.stdout.write(`${served.host.url}\n`);
         process.stderr.write('Hoist is serving its UI at the address above (this machine only). Ctrl-C stops; uploads pause and resume at the next start.\n');
-        const forgetOpener = o.open ? openInBrowser(served.url) : () => undefined;
-        // Ctrl-C is how serving ends (exit 0); the engine closes after what was started here stops.
+        const forgetOpener = o.open ? openInBrowser(served.host.url) : () => undefined;
+        // Ctrl-C is how serving ends (exit 0): the host stops (tabs are told), then the runtime.
         scope.onInterrupt(async (signal) => {
           process.stderr.write(`hoist: ${signal}: stopping cleanly.\n`);
           forgetOpener();
-          await served.stop();
+          await served.close();
         }, EXIT_OK);
         // Runs until then: the server keeps the process alive.
         await new Promise<never>(() => undefined);

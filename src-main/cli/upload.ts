@@ -5,14 +5,15 @@ import { HoistError } from '../../shared/errors.js';
 import { DEFAULT_CONCURRENCY, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE } from '../../shared/limits.js';
 import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../../shared/states.js';
 import { publicBatchOf } from '../engine/api.js';
-import { SETTLED_STATES, type Engine } from '../engine/engine.js';
+import { SETTLED_STATES } from '../engine/engine.js';
 import type { JobRecord } from '../engine/store/job-store.js';
+import type { HoistRuntime, RuntimeOptions } from '../runtime/runtime.js';
 import { concurrencyArg, hashListArg, intArg, jobIdArg, sizeArg } from './args.js';
 import { destinationFor, namedDestination, type DestinationFlags } from './destination-of.js';
 import { EXIT_FAILED } from './exit-codes.js';
 import { ProgressView, batchLine, jobLine, owedAbortText, printJson, printList, publicJob } from './output.js';
 import { tuningSummary } from './pace.js';
-import { withEngine, type CommandScope, type Globals } from './with-engine.js';
+import { withHoist, type CommandScope, type Globals } from './with-hoist.js';
 
 interface UploadFlags extends Omit<DestinationFlags, 'bucket'> {
   bucket?: string;
@@ -41,10 +42,14 @@ function checkUploadFlags(o: UploadFlags): void {
   }
 }
 
+/** `hoist run` and `hoist upload` work the queue without watching the folders, and follow another process that works it. */
+const WORK_ONLY: Pick<RuntimeOptions, 'watch' | 'wait'> = { watch: false, wait: false };
+
 /** Works the queue (or watches another process do it) until the given jobs settle; returns the exit status. */
-async function workUntilSettled(engine: Engine, scope: CommandScope, jobIds: number[] | 'all', json: boolean): Promise<number> {
+async function workUntilSettled(rt: HoistRuntime, scope: CommandScope, jobIds: number[] | 'all', json: boolean): Promise<number> {
+  const engine = rt.engine;
   const view = new ProgressView(process.stderr);
-  const started = engine.start();
+  const started = await rt.start();
   if (!started.ok) view.say(`hoist: the queue is being worked by Hoist pid ${started.pid} on ${started.host}; following its progress.`);
   // Ctrl-C and SIGTERM stop traffic cleanly: running jobs go back to the queue and resume next time.
   scope.onInterrupt((signal) => view.say(`hoist: ${signal}: pausing cleanly; \`hoist run\` resumes where this stopped.`));
@@ -109,7 +114,8 @@ export function registerUploadCommands(program: Command, globals: Globals): void
     .option('--json', 'print the jobs as JSON when they end')
     .action(async (files: string[], o: UploadFlags) => {
       checkUploadFlags(o);
-      process.exitCode = await withEngine(globals(), async (engine, scope) => {
+      process.exitCode = await withHoist(globals(), async (rt, scope) => {
+        const engine = rt.engine;
         const dest = o.to !== undefined ? namedDestination(engine, o.to) : await destinationFor(engine, globals(), { ...o, bucket: o.bucket! });
         const jobs = await engine.enqueue(files, {
           destination: dest,
@@ -125,8 +131,8 @@ export function registerUploadCommands(program: Command, globals: Globals): void
           ...(o.mhl ? { mhl: 'upload' as const } : {}),
         });
         if (!o.json) for (const j of jobs) process.stderr.write(`queued ${jobLine(j).trimStart()}\n`);
-        return workUntilSettled(engine, scope, jobs.map((j) => j.id), Boolean(o.json));
-      });
+        return workUntilSettled(rt, scope, jobs.map((j) => j.id), Boolean(o.json));
+      }, WORK_ONLY);
     });
 
   program
@@ -134,7 +140,7 @@ export function registerUploadCommands(program: Command, globals: Globals): void
     .description('work the queue until it is empty (resumes what a crash or Ctrl-C interrupted)')
     .option('--json', 'print the jobs as JSON when they end')
     .action(async (o: { json?: boolean }) => {
-      process.exitCode = await withEngine(globals(), (engine, scope) => workUntilSettled(engine, scope, 'all', Boolean(o.json)));
+      process.exitCode = await withHoist(globals(), (rt, scope) => workUntilSettled(rt, scope, 'all', Boolean(o.json)), WORK_ONLY);
     });
 
   const jobsCommand = program
@@ -143,7 +149,7 @@ export function registerUploadCommands(program: Command, globals: Globals): void
     .option('--json', 'machine-readable output (stable; see docs/cli.md)')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices([...JOB_STATES]))
     .action(async (o: { json?: boolean; state?: JobState }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const jobs = engine.listJobs(o.state ? { states: [o.state] } : {});
         printList(o.json, 'jobs', jobs, jobLine, 'no jobs', publicJob);
       });
@@ -155,7 +161,7 @@ export function registerUploadCommands(program: Command, globals: Globals): void
     .argument('<id>', 'job id', jobIdArg)
     .addArgument(new Argument('<level>', 'high, normal or low').choices([...PRIORITIES]))
     .action(async (id: number, level: Priority) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         engine.setPriority(id, level);
         process.stderr.write(`job ${id} is now ${level} priority\n`);
       });
@@ -167,7 +173,7 @@ export function registerUploadCommands(program: Command, globals: Globals): void
     .argument('<id>', 'job id', jobIdArg)
     .option('--json', 'machine-readable output')
     .action(async (id: number, o: { json?: boolean }) => {
-      await withEngine(globals(), async (engine) => {
+      await withHoist(globals(), async ({ engine }) => {
         const job = engine.getJob(id);
         if (!job) throw new HoistError('config.invalid', { message: `There is no job ${id}.` });
         const parts = engine.parts(id).map(({ jobId: _j, availableAt: _a, attempts: _t, ...p }) => p);

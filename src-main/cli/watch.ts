@@ -2,14 +2,15 @@
 // foreground, until Ctrl-C (which pauses cleanly) or, with --once, until what it found has settled.
 import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
-import { SETTLED_STATES, type Engine } from '../engine/engine.js';
+import { SETTLED_STATES } from '../engine/engine.js';
 import type { JobRecord } from '../engine/store/job-store.js';
 import type { CleanupRetry } from '../engine/folders/cleanup.js';
-import { DEFAULT_POLL_INTERVAL_MS, FolderWatcher } from '../engine/folders/folder-watcher.js';
+import { DEFAULT_POLL_INTERVAL_MS } from '../engine/folders/folder-watcher.js';
+import type { HoistRuntime, RuntimeOptions } from '../runtime/runtime.js';
 import { parseDuration } from './args.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED } from './exit-codes.js';
 import { ProgressView, batchLine, jobLine } from './output.js';
-import { withEngine, type CommandScope, type Globals } from './with-engine.js';
+import { withHoist, type CommandScope, type Globals } from './with-hoist.js';
 
 interface WatchFlags {
   poll?: boolean;
@@ -34,35 +35,33 @@ export function registerWatchCommand(program: Command, globals: Globals): void {
     .option('--poll-interval <duration>', `time between scans when polling (default ${DEFAULT_POLL_INTERVAL_MS / 1000}s)`, parseDuration)
     .option('--once', 'scan, upload what is there, wait for it to finish, and exit (0 only if all arrived)')
     .action(async (o: WatchFlags) => {
-      process.exitCode = await withEngine(globals(), (engine, scope) => watch(engine, scope, o));
+      process.exitCode = await withHoist(globals(), (rt, scope) => watch(rt, scope, o), watchOptions(o));
     });
 }
 
 /**
- * Everything `hoist watch` starts, in one place: the queue's runner (this process must hold the
- * runner lease, so no file is decided twice) and the folder watcher. Not yet started: the watcher's
- * listeners go on first.
+ * The runtime `hoist watch` opens: the queue's runner and the folder watcher under the runner lease
+ * (this process must hold it, so no file is decided twice: it does not wait for another process).
  */
-function startWatching(engine: Engine, o: WatchFlags): { watcher: FolderWatcher; folderCount: number } {
+function watchOptions(o: WatchFlags): Pick<RuntimeOptions, 'watch' | 'wait' | 'watcher'> {
   const settle = process.env.HOIST_BATCH_SETTLE_MS ? Number(process.env.HOIST_BATCH_SETTLE_MS) : undefined;
-  const watcher = new FolderWatcher(engine, {
-    ...(o.poll ? { poll: true } : {}),
-    ...(o.pollInterval !== undefined ? { pollIntervalMs: o.pollInterval } : {}),
-    ...(settle !== undefined ? { batchSettleMs: settle } : {}),
-    cleanupRetry: cleanupRetryFromEnv(),
-  });
-  const folderCount = watcher.listFolders().filter((f) => f.enabled).length;
-  if (folderCount === 0) throw new HoistError('config.invalid', { message: 'No folder is watched. Add one first: hoist folders add DIR --bucket BUCKET' });
-  const started = engine.start();
-  if (!started.ok) {
-    throw new HoistError('config.invalid', { message: `Hoist pid ${started.pid} on ${started.host} already works this queue; only that process watches the folders. Stop it first, or leave the watching to it.` });
-  }
-  return { watcher, folderCount };
+  return {
+    watch: true,
+    wait: false,
+    watcher: {
+      ...(o.poll ? { poll: true } : {}),
+      ...(o.pollInterval !== undefined ? { pollIntervalMs: o.pollInterval } : {}),
+      ...(settle !== undefined ? { batchSettleMs: settle } : {}),
+      cleanupRetry: cleanupRetryFromEnv(),
+    },
+  };
 }
 
 /** Runs until Ctrl-C (or, with --once, until what was found has settled); returns the exit status. */
-async function watch(engine: Engine, scope: CommandScope, o: WatchFlags): Promise<number> {
-  const { watcher, folderCount } = startWatching(engine, o);
+async function watch(rt: HoistRuntime, scope: CommandScope, o: WatchFlags): Promise<number> {
+  const { engine, folders: watcher } = rt;
+  const folderCount = watcher.listFolders().filter((f) => f.enabled).length;
+  if (folderCount === 0) throw new HoistError('config.invalid', { message: 'No folder is watched. Add one first: hoist folders add DIR --bucket BUCKET' });
   const view = new ProgressView(process.stderr);
   let problems = 0;
   const mine = new Set<number>();
@@ -101,18 +100,27 @@ async function watch(engine: Engine, scope: CommandScope, o: WatchFlags): Promis
     view.say(batchLine(b));
   });
 
-  // The watcher stops before the engine closes (withEngine closes it), at the end or at Ctrl-C.
+  // The runner and the watcher (the runtime starts it under the lease), listeners on first.
+  const started = await rt.start();
+  if (!started.ok) {
+    await rt.close();
+    throw new HoistError('config.invalid', { message: `Hoist pid ${started.pid} on ${started.host} already works this queue; only that process watches the folders. Stop it first, or leave the watching to it.` });
+  }
+  // The watcher stops before the engine closes (the runtime's order), at the end or at Ctrl-C.
   let stopping: Promise<void> | null = null;
-  const stop = () => (stopping ??= watcher.stop().then(() => view.end()));
+  const stop = () =>
+    (stopping ??= (async () => {
+      view.end();
+      await rt.close();
+    })());
   scope.onInterrupt((signal) => {
     view.say(`hoist: ${signal}: pausing cleanly; \`hoist watch\` resumes where this stopped.`);
     return stop();
   });
 
-  await watcher.start();
   view.say(`watching ${folderCount} folder(s)${o.once ? '' : '; Ctrl-C pauses cleanly'}`);
   for (;;) {
-    if (stopping) return EXIT_INTERRUPTED; // Ctrl-C: the interrupt ends the process once the engine is closed
+    if (stopping) return EXIT_INTERRUPTED; // Ctrl-C: the interrupt ends the process once the runtime is closed
     if (open.size > 0) view.update([...open.values()], engine.progress());
     const unsettled = engine.store.queryJobs({ states: ['queued', 'running', 'completing'], limit: 0 }).total;
     if (o.once && watcher.idle && unsettled === 0) {

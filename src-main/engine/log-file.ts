@@ -1,11 +1,14 @@
 // Where Hoist's log file lives: `hoist.log` beside the job database (the application-data folder,
 // or the folder of --db / HOIST_DB), so the desktop app, `hoist serve` and every `hoist` command
-// write to, and `hoist logs` points at, the same file. Imports nothing from the engine.
+// write to, and `hoist logs` points at, the same file. The one path function: the runtime's sink
+// (runtime/log-file.ts) and the CLI both call it. Imports nothing from the engine but app-data.
 import path from 'node:path';
+import { defaultDbPath } from './app-data.js';
 
 export const LOG_FILE_NAME = 'hoist.log';
 
-/** The log file that goes with this job database. */
-export function logFileFor(dbPath: string): string {
-  return path.join(path.dirname(path.resolve(dbPath)), LOG_FILE_NAME);
+/** The log file beside a database (default: the shared one, so ~/.config/Hoist/hoist.log on Linux). An in-memory database logs to the shared one. */
+export function logFilePath(dbPath: string = defaultDbPath()): string {
+  const db = dbPath === ':memory:' ? defaultDbPath() : path.resolve(dbPath);
+  return path.join(path.dirname(db), LOG_FILE_NAME);
 }

@@ -2,24 +2,17 @@
 // (rotating-file-stream: hoist.log, then hoist.log.1 … hoist.log.4), in the application-data folder
 // next to the database, so a packaged desktop app writes something a user can send. The CLI (and,
 // by default, every process) still sees warnings and errors on stderr, as process.emitWarning did.
+// Which file: logFilePath in engine/log-file.ts, the one path function the CLI uses too.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { createStream } from 'rotating-file-stream';
-import { defaultDbPath } from '../engine/app-data.js';
 import { currentLogSink, setLogSink, stderrSink, type LogLevel, type LogSink } from '../engine/log.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-const LOG_FILE_NAME = 'hoist.log';
 /** Size at which the file rotates, and how many rotated files are kept beside it. */
 const ROTATE_SIZE = '10M';
 const ROTATED_KEPT = 4;
-
-/** The log file beside a database (default: the shared one, so ~/.config/Hoist/hoist.log on Linux). `hoist logs` prints this. */
-export function logFilePath(dbPath: string = defaultDbPath()): string {
-  const db = dbPath === ':memory:' ? defaultDbPath() : path.resolve(dbPath);
-  return path.join(path.dirname(db), LOG_FILE_NAME);
-}
 
 /** HOIST_LOG_LEVEL, when it names a level; else the given default. */
 export function logLevelFrom(env: NodeJS.ProcessEnv = process.env, fallback: LogLevel = 'info'): LogLevel {

@@ -15,7 +15,8 @@ import type { LeaseAnswer, LeaseState, LeaseTiming } from '../engine/lease.js';
 import { logger, type LogLevel } from '../engine/log.js';
 import type { AdoptionReport } from '../engine/remote/adopt.js';
 import { FolderWatcher, type FolderWatcherOptions } from '../engine/folders/folder-watcher.js';
-import { installLogFile, logFilePath, type LogFile } from './log-file.js';
+import { logFilePath } from '../engine/log-file.js';
+import { installLogFile, type LogFile } from './log-file.js';
 
 const log = logger('runtime');
 

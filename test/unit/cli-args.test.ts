@@ -15,7 +15,7 @@ import { FileFollower, lastLines } from '../../src-main/cli/logs.js';
 import { buildProgram } from '../../src-main/cli/main.js';
 import { ProgressView, batchLine, formatDuration, formatRate, jobLine, owedAbortText, totals, uploadLine } from '../../src-main/cli/output.js';
 import { parseRate } from '../../src-main/engine/pacing/bandwidth.js';
-import { LOG_FILE_NAME, logFileFor } from '../../src-main/engine/log-file.js';
+import { LOG_FILE_NAME, logFilePath } from '../../src-main/engine/log-file.js';
 import type { JobRecord, RemoteAbort } from '../../src-main/engine/store/job-store.js';
 
 const usage = (fn: () => unknown, pattern: RegExp) => assert.throws(fn, (err: Error) => err instanceof InvalidArgumentError && pattern.test(err.message));
@@ -145,7 +145,7 @@ test('rates, durations and progress totals', () => {
 });
 
 test('the log file sits beside the job database; --follow reads what is appended, across a rotation', () => {
-  assert.equal(logFileFor('/data/hoist/hoist.db'), path.join('/data/hoist', 'hoist.log'));
+  assert.equal(logFilePath('/data/hoist/hoist.db'), path.join('/data/hoist', 'hoist.log'));
   assert.equal(lastLines('a\nb\nc\n', 2, true), 'b\nc\n');
   assert.equal(lastLines('a\nb\nc', 2, true), 'b\nc');
   assert.equal(lastLines('tial\nb\nc\n', 5, false), 'b\nc\n', 'a partial first line is left out');

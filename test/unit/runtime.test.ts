@@ -9,7 +9,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { serveRuntime } from '../../src-main/hosts/headless/serve.js';
 import { logger } from '../../src-main/engine/log.js';
-import { logFilePath, logLevelFrom } from '../../src-main/runtime/log-file.js';
+import { logFilePath } from '../../src-main/engine/log-file.js';
+import { logLevelFrom } from '../../src-main/runtime/log-file.js';
 import { openRuntime, withRuntime } from '../../src-main/runtime/runtime.js';
 import { until } from '../support/engine.js';
 

@@ -1,13 +1,14 @@
-// How every `hoist` command gets its engine: `withEngine(globals, fn)` opens it, hands it to the
-// command, and closes it (awaited) on every path: success, failure, Ctrl-C and SIGTERM.
-// It is the one place the command line makes an Engine, so the process-wide runtime (issue 11)
-// replaces it here alone.
+// How every `hoist` command gets its process: `withHoist(globals, fn)` opens the runtime (engine,
+// folder watcher, API, log file: runtime/runtime.ts, as the desktop app and `hoist serve` open it),
+// hands it to the command, and closes it (awaited) on every path: success, failure, Ctrl-C and
+// SIGTERM. The runtime opens without working the queue; a command that works it calls rt.start().
 import { describeError } from '../../shared/errors.js';
-import { Engine, defaultDbPath } from '../engine/engine.js';
+import { defaultDbPath } from '../engine/app-data.js';
 import { rebuildSummary } from '../engine/rebuild-summary.js';
 import { resolveAwsSettings } from '../engine/s3/connection.js';
 import type { SchedulerOptions, StorageNotice } from '../engine/scheduler/scheduler.js';
 import { logger } from '../engine/log.js';
+import { openRuntime, type HoistRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { EXIT_INTERRUPTED } from './exit-codes.js';
 
 const log = logger('cli');
@@ -29,7 +30,7 @@ export type StopSignal = 'interrupted' | 'terminated';
 export interface CommandScope {
   /**
    * What Ctrl-C or SIGTERM does while the command runs: `stop` says why and stops what the command
-   * started; then the engine closes and the process exits with `status` (130, unless the signal is
+   * started; then the runtime closes and the process exits with `status` (130, unless the signal is
    * how the command ends, as for `hoist serve`). A second signal leaves at once: the next start
    * resumes from the database.
    */
@@ -62,8 +63,8 @@ export function storageLine(s: StorageNotice): string {
 }
 
 /**
- * Ctrl-C and SIGTERM while a command has its engine open: the command's stop functions run, the
- * engine closes, and the process exits; a second signal exits at once.
+ * Ctrl-C and SIGTERM while a command has its runtime open: the command's stop functions run, the
+ * runtime closes, and the process exits; a second signal exits at once.
  */
 class Interrupts implements CommandScope {
   happened = false;
@@ -107,32 +108,57 @@ class Interrupts implements CommandScope {
   }
 }
 
-/** Runs `fn` with an open engine and closes the engine afterwards (awaited), whatever happened. */
-export async function withEngine<T>(g: GlobalOpts, fn: (engine: Engine, scope: CommandScope) => Promise<T>): Promise<T> {
+/** What every command's runtime is opened with: the database of the global options, the scheduler's tunables and CA bundle. */
+export async function runtimeOptionsOf(g: GlobalOpts): Promise<RuntimeOptions & { dbPath: string }> {
   // AWS_CA_BUNDLE, or the profile's ca_bundle, as the AWS tools read them.
   const { caBundle } = await resolveAwsSettings({ profile: g.profile ?? null, endpoint: g.endpoint ?? null });
-  const engine = new Engine({ dbPath: dbPathOf(g), scheduler: { ...schedulerOptionsFromEnv(), caBundle } });
+  return { dbPath: dbPathOf(g), engine: { scheduler: { ...schedulerOptionsFromEnv(), caBundle } } };
+}
+
+/** What the command line says about an opened runtime: a full disk as it happens, a rebuilt database once. */
+export function announce(rt: HoistRuntime): void {
+  rt.engine.on('storage', (s) => process.stderr.write(storageLine(s)));
+  if (rt.engine.rebuilt) {
+    process.stderr.write(`hoist: db.corrupt: ${describeError('db.corrupt')} The damaged file is at ${rt.engine.rebuilt.movedAside}.\n`);
+    // The runtime took up the uploads the bucket still holds for watched files before anything sent.
+    for (const line of rebuildSummary(rt.engine.rebuilt, rt.adoptions ?? [])) process.stderr.write(`hoist: ${line}\n`);
+  }
+}
+
+/**
+ * Runs `fn` with Ctrl-C and SIGTERM handled (its stop functions, then `close`, then exit) and
+ * `close` awaited afterwards, whatever happened. `hoist serve` uses it around its served runtime.
+ */
+export async function closingAfter<T>(close: () => Promise<void>, fn: (scope: CommandScope) => Promise<T>): Promise<T> {
   let closing: Promise<void> | null = null;
-  const close = () => (closing ??= engine.close());
-  const interrupts = new Interrupts(close);
+  const closeOnce = () => (closing ??= close());
+  const interrupts = new Interrupts(closeOnce);
   let failed = false;
   try {
-    engine.on('storage', (s) => process.stderr.write(storageLine(s)));
-    if (engine.rebuilt) {
-      process.stderr.write(`hoist: db.corrupt: ${describeError('db.corrupt')} The damaged file is at ${engine.rebuilt.movedAside}.\n`);
-      // Before anything sends: an upload the bucket still holds for a watched file is taken up, not begun again.
-      const adoptions = await engine.adoptAfterRebuild();
-      for (const line of rebuildSummary(engine.rebuilt, adoptions)) process.stderr.write(`hoist: ${line}\n`);
-    }
-    return await fn(engine, interrupts);
+    return await fn(interrupts);
   } catch (err) {
     failed = true;
     throw err;
   } finally {
     interrupts.dispose();
     // What made the command fail is what the user sees, not a close that failed after it.
-    await (failed ? close().catch(() => undefined) : close());
+    await (failed ? closeOnce().catch(() => undefined) : closeOnce());
     // After a signal the interrupt path ends the process; nothing more is said.
     if (interrupts.happened) await new Promise<never>(() => undefined);
   }
+}
+
+/**
+ * Runs `fn` with an open runtime (not working the queue unless `fn` calls rt.start()) and closes it
+ * afterwards (awaited), whatever happened. `runtime` adds to the options (watch, wait, watcher).
+ */
+export async function withHoist<T>(g: GlobalOpts, fn: (rt: HoistRuntime, scope: CommandScope) => Promise<T>, runtime: Omit<RuntimeOptions, 'dbPath' | 'engine' | 'work'> = {}): Promise<T> {
+  const rt = await openRuntime({ ...(await runtimeOptionsOf(g)), ...runtime, work: false });
+  return closingAfter(
+    () => rt.close(),
+    async (scope) => {
+      announce(rt);
+      return fn(rt, scope);
+    },
+  );
 }
