@@ -158,3 +158,20 @@ test('a hash checkpoint counts only for the snapshot and hashes it was taken wit
   store.db.prepare('DELETE FROM jobs WHERE id = ?').run(job.id);
   assert.equal((store.db.prepare('SELECT count(*) AS n FROM hash_checkpoints').get() as { n: number }).n, 0, 'deleted with its job');
 });
+
+test('stopping puts back only the jobs this process had open: another may be working the rest', () => {
+  const store = newStore(tempDir('store'));
+  const ours = addJob(store);
+  const theirs = addJob(store);
+  for (const job of [ours, theirs]) {
+    assert.ok(store.transition(job.id, ['queued'], 'running'));
+    assert.ok(store.markPartSending(job.id, 1));
+  }
+  assert.equal(store.recoverInterrupted([ours.id]), 1);
+  assert.equal(store.getJob(ours.id)!.state, 'queued');
+  assert.equal(store.parts(ours.id)[0]!.state, 'pending');
+  assert.equal(store.getJob(theirs.id)!.state, 'running', "the other process's job keeps its state");
+  assert.equal(store.parts(theirs.id)[0]!.state, 'sending', 'and its part on the wire stays marked so');
+  assert.equal(store.recoverInterrupted(), 1, 'at start, after a crash, every job in flight is put back');
+  assert.equal(store.parts(theirs.id)[0]!.state, 'pending');
+});

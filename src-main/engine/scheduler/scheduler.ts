@@ -110,10 +110,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     if (this.progressTimer) clearInterval(this.progressTimer);
+    // Only the jobs this process had open: when it stops because another process took the runner
+    // lease, the jobs that one runs are not ours to put back in the queue.
+    const ours = [...this.active.keys()];
     for (const a of this.active.values()) halt(this.ctx, a);
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     try {
-      this.store.recoverInterrupted();
+      this.store.recoverInterrupted(ours);
     } catch (err) {
       // Still full: the next start recovers them (parts acknowledged meanwhile are adopted by reconcile).
       if (toHoistError(err).code !== 'db.full') throw err;

@@ -250,13 +250,27 @@ export class JobRows {
   }
 
   /** After a crash: what was in flight goes back to waiting; the parts are re-sent or adopted. */
-  recoverInterrupted(): number {
+  /**
+   * What was in flight goes back to waiting: every job, after a crash (at start); only `jobIds`, the
+   * jobs this process had open, when it stops working the queue, since another process may be
+   * working the others by then (it took the runner lease).
+   */
+  recoverInterrupted(jobIds?: readonly number[]): number {
     const now = this.now();
     return this.db.transaction(() => {
-      this.partRows.unsentToPending(now);
-      return this.db
-        .prepare(`UPDATE jobs SET state = 'queued', available_at = 0, updated_at = ? WHERE state IN ('running', 'completing')`)
-        .run(now).changes;
+      if (!jobIds) {
+        this.partRows.unsentToPending(now);
+        return this.db
+          .prepare(`UPDATE jobs SET state = 'queued', available_at = 0, updated_at = ? WHERE state IN ('running', 'completing')`)
+          .run(now).changes;
+      }
+      const requeue = this.db.prepare(`UPDATE jobs SET state = 'queued', available_at = 0, updated_at = ? WHERE id = ? AND state IN ('running', 'completing')`);
+      let changed = 0;
+      for (const id of jobIds) {
+        this.partRows.unsentToPending(now, id);
+        changed += requeue.run(now, id).changes;
+      }
+      return changed;
     })();
   }
 

@@ -27,6 +27,7 @@ export class PartRows {
       deleteParts: p('DELETE FROM parts WHERE job_id = ?'),
       insertPart: p(`INSERT INTO parts (job_id, part_number, offset, length, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`),
       unsentToPending: p(`UPDATE parts SET state = 'pending', updated_at = ? WHERE state = 'sending'`),
+      unsentOfJobToPending: p(`UPDATE parts SET state = 'pending', updated_at = ? WHERE state = 'sending' AND job_id = ?`),
     };
   }
 
@@ -80,7 +81,9 @@ export class PartRows {
   }
 
   /** After a crash: parts that were on the wire wait again (reconcile adopts what the server kept). */
-  unsentToPending(now: number): void {
-    this.s.unsentToPending.run(now);
+  /** Parts marked as on the wire go back to pending: all of them, or one job's. */
+  unsentToPending(now: number, jobId?: number): void {
+    if (jobId === undefined) this.s.unsentToPending.run(now);
+    else this.s.unsentOfJobToPending.run(now, jobId);
   }
 }

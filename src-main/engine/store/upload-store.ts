@@ -54,8 +54,8 @@ export interface UploadStore {
   setJobError(jobId: number, error: ErrorInfo | null): void;
 
   // ---- domain steps, one transaction each ----
-  /** After a crash (or a full disk): what was in flight goes back to waiting. */
-  recoverInterrupted(): number;
+  /** After a crash (or a full disk): what was in flight goes back to waiting; with ids, only those jobs' (this process's, at stop). */
+  recoverInterrupted(jobIds?: readonly number[]): number;
   /** Parts acknowledged while the database could not record them, then recoverInterrupted. */
   recordPartsAndRecover(parts: readonly DonePart[]): void;
   /** CreateMultipartUpload answered: its id is the job's, the create marker is cleared. */
