@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { RemoteUpload } from '../../shared/types.js';
 import { hoist } from '../support/hoist-cli.js';
+import { recordResult } from '../support/results.js';
 import { testEngine, until } from '../support/engine.js';
 import { setBucketPolicy, statement } from '../support/rgw-user.js';
 import { MiB, listUploads, s3Client, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
@@ -45,6 +46,10 @@ test('abort-orphans without --older-than spares another client’s upload begun 
   assert.deepEqual(result.aborted.map((u) => u.uploadId), [young]);
   assert.equal(result.spared, 0);
   assert.ok(!(await listUploads(client, bucket)).some((u) => u.uploadId === young), 'given the age, it is aborted');
+  recordResult('orphans-young', {
+    what: 'another client’s multipart upload (a second radosgw user) begun a moment ago; hoist uploads abort-orphans without --older-than, then with --older-than 0s',
+    outcome: `without an age: aborted ${spared.aborted.length}, spared ${spared.spared} (minimum age ${spared.minAgeMs / 3600_000} h); with 0s: aborted ${result.aborted.length}`,
+  });
 });
 
 test('the interrupted-create clean-up aborts our own unrecorded upload of the key but leaves one another principal began on the same key', async () => {
@@ -66,6 +71,10 @@ test('the interrupted-create clean-up aborts our own unrecorded upload of the ke
     const skipped = engine.events(job!.id).filter((e) => e.kind === 'cleanup-skipped');
     assert.equal(skipped.length, 1);
     assert.ok(skipped[0]!.message.includes(`(${theirs}) was left: it is not shown to be ours`), skipped[0]!.message);
+    recordResult('orphans-interrupted-create', {
+      what: 'a crash between CreateMultipartUpload and recording its id, with an unrecorded upload of ours and a second radosgw user’s upload of the same key',
+      outcome: 'ours aborted; theirs left, with a cleanup-skipped event naming it (radosgw 16 refuses the bucket owner ListParts on it)',
+    });
   } finally {
     await engine.close();
   }
