@@ -73,6 +73,12 @@ export function parseAge(v: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** 86400000 → "24h", 604800000 → "7d", 90000 → "90s": an age as --older-than takes it. */
+export function formatAge(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms >= 2 * size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
 /** "3s", "500ms", "1.5s", "2m" or plain seconds, in milliseconds. */
 export function parseDuration(v: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(v.trim());

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { adoptionSummary } from '../engine/rebuild-summary.js';
 import { fromErrorInfo } from '../engine/s3/errors.js';
-import { intArg, parseAge } from './args.js';
+import { formatAge, intArg, parseAge } from './args.js';
 import { destinationFor } from './destination-of.js';
 import { printJson, printList, uploadLine } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
@@ -73,10 +73,10 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
 
   uploads
     .command('abort-orphans')
-    .description('abort every upload that no live Hoist job owns')
+    .description('abort every upload that no live Hoist job owns and that began at least --older-than ago (24h by default)')
     .requiredOption('--bucket <bucket>', 'bucket')
     .option('--prefix <prefix>', 'only keys under this prefix', '')
-    .option('--older-than <age>', 'only uploads begun longer ago than this (7d, 12h, 30m, 45s)', parseAge)
+    .option('--older-than <age>', 'only uploads begun at least this long ago (7d, 12h, 30m, 45s; 0s: all); default 24h', parseAge)
     .option('--page-size <n>', 'uploads per ListMultipartUploads page', pageSizeArg)
     .option('--json', 'machine-readable output')
     .action(async (o: { bucket: string; prefix: string; olderThan?: number; pageSize?: number; json?: boolean }) => {
@@ -87,7 +87,10 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
           ...(o.pageSize ? { pageSize: o.pageSize } : {}),
         });
         if (o.json) printJson(r);
-        else process.stderr.write(`aborted ${r.aborted.length} orphan upload(s); kept ${r.kept.length}\n`);
+        else {
+          process.stderr.write(`aborted ${r.aborted.length} orphan upload(s); kept ${r.kept.length}\n`);
+          if (r.spared > 0) process.stderr.write(`spared ${r.spared} orphan upload(s) begun less than ${formatAge(r.minAgeMs)} ago (another client may still be sending them; --older-than 0s aborts them too)\n`);
+        }
       });
     });
 }

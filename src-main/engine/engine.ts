@@ -15,7 +15,7 @@ import { enqueueJobs, type EnqueueOptions } from './enqueue.js';
 import { DEFAULT_LEASE_TIMING, LeaseKeeper, type LeaseAnswer, type LeasedWork, type LeaseState, type LeaseTiming } from './lease.js';
 import { logger } from './log.js';
 import { MhlService, type MhlServiceOptions } from './mhl/mhl-service.js';
-import { RemoteUploads } from './remote/remote-uploads.js';
+import { RemoteUploads, type AbortOrphansResult } from './remote/remote-uploads.js';
 import { ClientCache } from './s3/client.js';
 import { CredentialSource, connectionFor } from './s3/connection.js';
 import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler/scheduler.js';
@@ -486,7 +486,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /** Aborts every upload under the prefix that no live job owns and that began before `olderThanMs` ago. */
-  abortOrphans(dest: Destination, opts: { prefix?: string; olderThanMs?: number; pageSize?: number } = {}): Promise<{ aborted: RemoteUpload[]; kept: RemoteUpload[] }> {
+  abortOrphans(dest: Destination, opts: { prefix?: string; olderThanMs?: number; pageSize?: number } = {}): Promise<AbortOrphansResult> {
     return this.remote.abortOrphans(dest, opts);
   }
 }

@@ -57,7 +57,8 @@ test('uploads list pages through more than 1,000 uploads; abort-orphans keeps on
   assert.equal(young.code, 0, young.stderr);
   assert.equal((JSON.parse(young.stdout) as { aborted: unknown[] }).aborted.length, 0);
 
-  const swept = await hoist([...cli, 'uploads', 'abort-orphans', '--bucket', bucket, '--page-size', '100', '--json']);
+  // They are all a moment old: only an explicit age of 0 sweeps them (without one, 24 h must have passed).
+  const swept = await hoist([...cli, 'uploads', 'abort-orphans', '--bucket', bucket, '--older-than', '0s', '--page-size', '100', '--json']);
   assert.equal(swept.code, 0, swept.stderr);
   const result = JSON.parse(swept.stdout) as { aborted: RemoteUpload[]; kept: RemoteUpload[] };
   assert.equal(result.aborted.length, ORPHANS);

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import { MAX_CONCURRENCY, MiB } from '../../shared/limits.js';
 import type { MhlBatch, RemoteUpload } from '../../shared/types.js';
-import { collect, concurrencyArg, hashListArg, intArg, jobIdArg, nameArg, parseAfter, parseAge, parseDuration, parseS3Url, portArg, sizeArg } from '../../src-main/cli/args.js';
+import { collect, concurrencyArg, formatAge, hashListArg, intArg, jobIdArg, nameArg, parseAfter, parseAge, parseDuration, parseS3Url, portArg, sizeArg } from '../../src-main/cli/args.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, failureOf } from '../../src-main/cli/exit-codes.js';
 import { FileFollower, lastLines } from '../../src-main/cli/logs.js';
 import { buildProgram } from '../../src-main/cli/main.js';
@@ -39,6 +39,7 @@ test('durations, ages and whole numbers', () => {
   assert.equal(parseAge('30m'), 30 * 60_000);
   assert.equal(parseAge('45'), 45_000);
   usage(() => parseAge('a week'), /expected an age such as 7d/);
+  assert.deepEqual([24 * 3_600_000, 7 * 86_400_000, 90_000, 0].map(formatAge), ['24h', '7d', '90s', '0s'], 'ages print as --older-than takes them');
 
   assert.equal(intArg(1, 10)('7'), 7);
   usage(() => intArg(1, 10)('11'), /^expected a whole number from 1 to 10$/);

@@ -6,6 +6,19 @@ import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
 import type { JobStore } from '../store/job-store.js';
 
+/** An orphan younger than this is left alone unless an age is given (`--older-than 0s` sweeps them all). */
+export const ORPHAN_MIN_AGE_MS = 24 * 3600_000;
+
+export interface AbortOrphansResult {
+  aborted: RemoteUpload[];
+  /** Every upload left: those live jobs own and the orphans spared for their age. */
+  kept: RemoteUpload[];
+  /** Orphans left only because they began less than `minAgeMs` ago. */
+  spared: number;
+  /** The age an orphan had to reach to be aborted. */
+  minAgeMs: number;
+}
+
 /** The job records an upload listing is matched against, and what a cancel from the list writes. */
 export type RemoteUploadsStore = Pick<JobStore, 'liveUploadIds' | 'jobIdsForUpload' | 'getJob' | 'transition' | 'addEvent'>;
 
@@ -55,16 +68,23 @@ export class RemoteUploads {
     await ops.abortMultipartUpload(await this.client(dest), dest.bucket, key, uploadId);
   }
 
-  /** Aborts every upload under the prefix that no live job owns and that began before `olderThanMs` ago. */
-  async abortOrphans(dest: Destination, opts: { prefix?: string; olderThanMs?: number; pageSize?: number } = {}): Promise<{ aborted: RemoteUpload[]; kept: RemoteUpload[] }> {
-    const cutoff = Date.now() - (opts.olderThanMs ?? 0);
+  /**
+   * Aborts every upload under the prefix that no live job owns and that began at least `olderThanMs`
+   * ago: by default ORPHAN_MIN_AGE_MS (24 h, as rclone's cleanup), so another client's upload begun a
+   * moment ago is never swept. `spared` counts the orphans kept only because they were younger.
+   */
+  async abortOrphans(dest: Destination, opts: { prefix?: string; olderThanMs?: number; pageSize?: number } = {}): Promise<AbortOrphansResult> {
+    const minAgeMs = opts.olderThanMs ?? ORPHAN_MIN_AGE_MS;
+    const cutoff = Date.now() - minAgeMs;
     const uploads = await this.listUploads(dest, opts.prefix ?? '', opts.pageSize);
     const client = await this.client(dest);
     const aborted: RemoteUpload[] = [];
     const kept: RemoteUpload[] = [];
+    let spared = 0;
     for (const u of uploads) {
       const old = u.initiated === null || Date.parse(u.initiated) <= cutoff;
       if (u.jobId !== null || !old) {
+        if (u.jobId === null) spared++;
         kept.push(u);
         continue;
       }
@@ -75,6 +95,6 @@ export class RemoteUploads {
       }
       aborted.push(u);
     }
-    return { aborted, kept };
+    return { aborted, kept, spared, minAgeMs };
   }
 }

@@ -8,6 +8,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  ListBucketsCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
   type CompletedPart,
@@ -108,6 +109,13 @@ export interface ListedUpload {
   uploadId: string;
   initiated: Date | null;
   storageClass: string | null;
+  /**
+   * Who began it (Initiator.ID: on S3 an IAM ARN or the account's canonical id), null when the
+   * server leaves it out. radosgw 16 names the requester here for every upload, whoever began it.
+   */
+  initiatorId: string | null;
+  /** Whose it is (Owner.ID: on S3 the account's canonical id; radosgw 16 again names the requester). */
+  ownerId: string | null;
 }
 
 /** Every in-progress multipart upload under a prefix, page after page. */
@@ -127,12 +135,58 @@ export async function* listMultipartUploads(client: S3Client, bucket: string, pr
       ),
     );
     for (const u of out.Uploads ?? []) {
-      yield { key: u.Key ?? '', uploadId: u.UploadId ?? '', initiated: u.Initiated ?? null, storageClass: u.StorageClass ?? null };
+      yield { key: u.Key ?? '', uploadId: u.UploadId ?? '', initiated: u.Initiated ?? null, storageClass: u.StorageClass ?? null, initiatorId: u.Initiator?.ID ?? null, ownerId: u.Owner?.ID ?? null };
     }
     if (!out.IsTruncated) return;
     if (out.NextKeyMarker === keyMarker && out.NextUploadIdMarker === uploadIdMarker) return;
     keyMarker = out.NextKeyMarker;
     uploadIdMarker = out.NextUploadIdMarker;
+  }
+}
+
+/**
+ * Who the caller is, in the terms ListMultipartUploads uses for an upload's Owner: the Owner.ID
+ * ListBuckets returns (radosgw: the user id, e.g. "tester", which its Initiator.ID also carries;
+ * S3: the account's canonical id). GetCallerIdentity is STS-only, so it is not used. Null when the
+ * server refuses ListBuckets (no s3:ListAllMyBuckets) or names no owner: then nobody's uploads can
+ * be told apart by principal, and callers fall back to what they did before (docs/reliability.md).
+ */
+export async function callerId(client: S3Client): Promise<string | null> {
+  try {
+    const out = await call('ListBuckets', () => client.send(new ListBucketsCommand({})));
+    return out.Owner?.ID ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether an upload was begun by some other principal than `caller` (callerId). Only what the server
+ * says counts: an Owner.ID that differs, or an Initiator.ID that differs and is not an IAM ARN (S3
+ * names an IAM user's initiator by ARN, which cannot be matched to a canonical id without STS, so
+ * it decides nothing). Unknown caller or ids: false, i.e. not shown to be foreign.
+ */
+export function begunByAnother(u: { initiatorId: string | null; ownerId: string | null }, caller: string | null): boolean {
+  if (caller === null) return false;
+  if (u.ownerId && u.ownerId !== caller) return true;
+  return !!u.initiatorId && !u.initiatorId.startsWith('arn:') && u.initiatorId !== caller;
+}
+
+/**
+ * Who an upload belongs to, as ListParts (one part) says: its Initiator/Owner ('ids', empty ones as
+ * null), 'unreadable' when the caller may not read it (radosgw 16 refuses the bucket owner ListParts
+ * on an upload another user began: the one sign of it there, since its listings name the requester),
+ * or 'gone'.
+ */
+export async function uploadOwnership(client: S3Client, bucket: string, key: string, uploadId: string): Promise<{ initiatorId: string | null; ownerId: string | null } | 'unreadable' | 'gone'> {
+  try {
+    const out = await call('ListParts', () => client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: 1 })));
+    return { initiatorId: out.Initiator?.ID || null, ownerId: out.Owner?.ID || null };
+  } catch (err) {
+    const code = toHoistError(err).code;
+    if (code === 's3.access-denied') return 'unreadable';
+    if (code === 's3.no-such-upload') return 'gone';
+    throw err;
   }
 }
 

@@ -69,13 +69,28 @@ export async function alreadyCompleted(ctx: RunContext, a: ActiveJob, client: S3
   return true;
 }
 
-/** A crash between CreateMultipartUpload and recording its id leaves an upload only we know of: abort it. */
+/**
+ * A crash between CreateMultipartUpload and recording its id leaves an upload only we know of: abort
+ * it. Only one of the same key begun since just before the create, that no live job owns, and that
+ * is not shown to be another principal's: by the Owner/Initiator the listing and ListParts give,
+ * compared with the caller's id (ops.callerId), or by ListParts being refused (ops.uploadOwnership).
+ */
 export async function cleanUpInterruptedCreate(ctx: RunContext, a: ActiveJob, client: S3Client, since: number): Promise<void> {
   const live = ctx.store.liveUploadIds();
   try {
+    let caller: string | null | undefined;
     for await (const u of ops.listMultipartUploads(client, a.job.bucket, a.job.key)) {
       if (u.key !== a.job.key || live.has(u.uploadId)) continue;
       if (u.initiated && u.initiated.getTime() < since - 60_000) continue;
+      // Another client (another principal) may be writing the same key: its upload is not ours to abort.
+      caller ??= await ops.callerId(client);
+      if (ops.begunByAnother(u, caller)) continue;
+      const ownership = await ops.uploadOwnership(client, a.job.bucket, u.key, u.uploadId);
+      if (ownership === 'gone') continue;
+      if (ownership === 'unreadable' || ops.begunByAnother(ownership, caller)) {
+        ctx.store.addEvent(a.job.id, 'cleanup-skipped', `An upload of this key begun since the interrupted create (${u.uploadId}) was left: it is not shown to be ours (${ownership === 'unreadable' ? 'we may not read its parts' : 'another principal began it'}), so another client may be sending it. If it is ours, a lifecycle rule or \`hoist uploads abort-orphans\` removes it.`);
+        continue;
+      }
       ctx.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: a.job.bucket, key: a.job.key, uploadId: u.uploadId, jobId: a.job.id, reason: 'created before an interruption, never recorded' });
     }
   } catch (err) {
