@@ -1,4 +1,4 @@
-import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, PartState, Priority, UploadMode } from './states.js';
+import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, JobOutcome, JobState, PartState, Priority, UploadMode } from './states.js';
 import type { ErrorInfo } from './errors.js';
 
 /** Where jobs go: one bucket on one endpoint, with its upload settings. */
@@ -24,6 +24,8 @@ export interface Destination {
   /** Parts one upload may have: 10,000 on S3; some servers are configured lower. */
   maxParts: number;
   checksumAlgorithm: ChecksumAlgorithm | null;
+  /** What its jobs do when their key already holds an object (default skip-identical); a folder or an upload may say otherwise. */
+  ifExists: IfExistsPolicy;
   /**
    * Where its credentials come from: `chain` (its profile, or the standard AWS chain) or `saved`
    * (sealed by the desktop app with the OS keychain; only that host can open them). Set by the
@@ -34,7 +36,8 @@ export interface Destination {
 
 export type CredentialOrigin = 'chain' | 'saved';
 
-export type DestinationInput = Omit<Destination, 'id' | 'credentials'>;
+/** A destination's settings; `ifExists` may be left out (skip-identical, or what the destination had). */
+export type DestinationInput = Omit<Destination, 'id' | 'credentials' | 'ifExists'> & { ifExists?: IfExistsPolicy };
 
 /** A job as every host and `hoist jobs --json` show it. Field names are a stable contract. */
 export interface Job {
@@ -70,6 +73,12 @@ export interface Job {
   verifiedBy: HashVerification | null;
   /** The ASC MHL batch the file belongs to (its root's next generation), or null. */
   batchId: number | null;
+  /** What the job does when its key already holds an object (shared/states.ts IF_EXISTS_POLICIES). */
+  ifExists: IfExistsPolicy;
+  /** Once done, what it did at the key: created, replaced, kept-both, already-there (nothing sent), sent; null before. */
+  outcome: JobOutcome | null;
+  /** While queued: the job that writes the same key now (one writer per key, docs/architecture.md), which this one waits for; else null. */
+  waitingFor: number | null;
 }
 
 /** A file checked against the ASC MHL history its root carried (written at offload). */
@@ -154,6 +163,8 @@ export interface WatchedFolder {
   exclude: string[];
   /** Files below this go as one PutObject; null = the destination's setting. */
   singlePutThreshold: number | null;
+  /** What its files do when their key already holds an object; null = the destination's policy. */
+  ifExists: IfExistsPolicy | null;
   /** Send parts while a file is still being written (recorders, growing files). */
   growing: boolean;
   /** How long size and mtime must stay unchanged before a file counts as finished. */
@@ -170,7 +181,7 @@ export interface WatchedFolder {
 
 /** A new folder: `destinationId`, or for several `destinationIds` (the whole list, starting with `destinationId`); the rest has defaults. */
 export type WatchedFolderInput = Pick<WatchedFolder, 'path' | 'destinationId'> &
-  Partial<Pick<WatchedFolder, 'destinationIds' | 'after' | 'moveTo' | 'priority' | 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl' | 'webhookUrl'>>;
+  Partial<Pick<WatchedFolder, 'destinationIds' | 'after' | 'moveTo' | 'priority' | 'stableMs' | 'singlePutThreshold' | 'ifExists' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl' | 'webhookUrl'>>;
 
 export type MhlBatchState = 'open' | 'sealed' | 'written' | 'failed';
 

@@ -31,7 +31,8 @@ export const S3_OPERATIONS: readonly S3Operation[] = [
 ];
 
 export type FaultAction =
-  | { kind: 'status'; status: number; code: string; message?: string }
+  /** `before`: awaited before the answer goes out (a racing client's write, when the proxy plays a server that refuses it). */
+  | { kind: 'status'; status: number; code: string; message?: string; before?: () => Promise<unknown> }
   | { kind: 'reset'; afterBytes?: number }
   | { kind: 'stall'; ms: number };
 
@@ -41,7 +42,20 @@ export interface FaultRule {
   probability?: number;
   /** max times the rule fires, default Infinity */
   times?: number;
+  /** Only requests this holds for (their conditional headers, query, path). */
+  when?: (r: ProxiedRequest) => boolean;
   action: FaultAction;
+}
+
+/**
+ * Changes the headers of the server's answer before the client sees them: the proxy plays what
+ * another server (Amazon S3) would say where the real one cannot (HeadObject by part number, SSE-KMS).
+ */
+export interface ResponseRewrite {
+  operation?: S3Operation | S3Operation[];
+  when?: (r: ProxiedRequest) => boolean;
+  /** The answer's headers (lower-case names) in, the headers to send out. */
+  headers: (headers: Record<string, string>, r: ProxiedRequest) => Record<string, string>;
 }
 
 export interface ProxiedRequest {
@@ -57,6 +71,11 @@ export interface ProxiedRequest {
   faulted?: string;
   /** Date.now() when the request arrived at the proxy */
   at: number;
+  /** Date.now() when its answer was over (sent, or the exchange ended); undefined while it runs */
+  endedAt?: number;
+  /** The conditional-write headers it carried. */
+  ifMatch?: string;
+  ifNoneMatch?: string;
 }
 
 export interface S3Proxy {
@@ -72,6 +91,9 @@ export interface S3Proxy {
   bytesForwarded(): number;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
+  /** Rewrites answers' headers (ResponseRewrite) until clearRewrites(). */
+  addRewrite(rule: ResponseRewrite): void;
+  clearRewrites(): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -204,8 +226,11 @@ interface ActiveRule {
   ops: S3Operation[] | null;
   probability: number;
   remaining: number;
+  when?: (r: ProxiedRequest) => boolean;
   action: FaultAction;
 }
+
+const opsOf = (o: S3Operation | S3Operation[] | undefined): S3Operation[] | null => (o === undefined ? null : Array.isArray(o) ? [...o] : [o]);
 
 function describeAction(action: FaultAction): string {
   switch (action.kind) {
@@ -251,16 +276,18 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
   let perRequestRate: number | null = null;
   let forwarded = 0;
   let faults: ActiveRule[] = [];
+  let rewrites: ResponseRewrite[] = [];
   let counts = emptyCounts();
   let log: ProxiedRequest[] = [];
   let parts: number[] = [];
   let generation = 0;
   const stallTimers = new Set<NodeJS.Timeout>();
 
-  function pickFault(op: S3Operation): FaultAction | undefined {
+  function pickFault(op: S3Operation, rec: ProxiedRequest): FaultAction | undefined {
     for (const f of faults) {
       if (f.remaining <= 0) continue;
       if (f.ops && !f.ops.includes(op)) continue;
+      if (f.when && !f.when(rec)) continue;
       if (Math.random() >= f.probability) continue;
       f.remaining--;
       return f.action;
@@ -269,7 +296,8 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
   }
 
   function answerWithError(req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, action: Extract<FaultAction, { kind: 'status' }>, expectContinue: boolean): void {
-    const send = (close: boolean) => {
+    const send = async (close: boolean) => {
+      await action.before?.();
       if (res.headersSent || res.destroyed) return;
       const body = s3ErrorXml(action.code, action.message);
       const headers: http.OutgoingHttpHeaders = {
@@ -285,14 +313,14 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     };
     if (expectContinue) {
       // Final status without 100 Continue: the client skips the body (RFC 9110 §10.1.1).
-      send(true);
+      void send(true);
       return;
     }
     // Drain the body first so the client sees the response instead of EPIPE.
     req.on('data', (chunk: Buffer) => {
       rec.requestBytes += chunk.length;
     });
-    req.on('end', () => send(false));
+    req.on('end', () => void send(false));
     req.resume();
   }
 
@@ -337,7 +365,13 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
       if (rec.operation === 'UploadPart' && status === 200 && gen === generation) {
         parts.push(Number(new URLSearchParams(rec.query).get('partNumber')));
       }
-      const headers = endToEndRawHeaders(upRes.rawHeaders);
+      let headers = endToEndRawHeaders(upRes.rawHeaders);
+      const rewrite = rewrites.find((w) => (!w.operation || opsOf(w.operation)!.includes(rec.operation)) && (!w.when || w.when(rec)));
+      if (rewrite) {
+        const given: Record<string, string> = {};
+        for (let i = 0; i + 1 < headers.length; i += 2) given[headers[i]!.toLowerCase()] = headers[i + 1]!;
+        headers = Object.entries(rewrite.headers(given, rec)).flat();
+      }
       // Early answer before the whole body arrived: the client connection can't be reused.
       if (!req.complete) headers.push('Connection', 'close');
       res.writeHead(status, upRes.statusMessage, headers);
@@ -422,10 +456,15 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     const { path, query } = splitUrl(req.url ?? '/');
     counts[operation]++;
     const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now() };
+    const ifMatch = req.headers['if-match'];
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (typeof ifMatch === 'string') rec.ifMatch = ifMatch;
+    if (typeof ifNoneMatch === 'string') rec.ifNoneMatch = ifNoneMatch;
+    res.on('close', () => (rec.endedAt ??= Date.now()));
     log.push(rec);
     const gen = generation;
 
-    const action = pickFault(operation);
+    const action = pickFault(operation, rec);
     if (action) rec.faulted = describeAction(action);
 
     if (!action) return forward(req, res, rec, gen, expectContinue);
@@ -474,11 +513,16 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     bytesForwarded: () => forwarded,
     addFault(rule) {
       validate(rule);
-      const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
-      faults.push({ ops, probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, action: rule.action });
+      faults.push({ ops: opsOf(rule.operation), probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, ...(rule.when ? { when: rule.when } : {}), action: rule.action });
     },
     clearFaults() {
       faults = [];
+    },
+    addRewrite(rule) {
+      rewrites.push(rule);
+    },
+    clearRewrites() {
+      rewrites = [];
     },
     reset() {
       generation++;
