@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HoistError } from '../../shared/errors.js';
-import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type Priority } from '../../shared/states.js';
+import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type IfExistsPolicy, type Priority } from '../../shared/states.js';
 import type { Destination } from '../../shared/types.js';
 import { joinKey, objectKey } from './keys.js';
 import { requireMhlHash } from './mhl/manifest.js';
@@ -37,6 +37,8 @@ export interface EnqueueOptions {
    * `{ folderId }` adds each file to its watched folder's open batch for its root.
    */
   mhl?: false | 'upload' | { folderId: number };
+  /** When a key already holds an object (default: the destination's policy). */
+  ifExists?: IfExistsPolicy;
 }
 
 /** What enqueueing needs from the engine: the stores, and how a paused or failed job is resumed. */
@@ -47,7 +49,7 @@ export interface EnqueueDeps {
 }
 
 /** One file of an enqueue call, before it becomes a job. */
-interface EnqueuedFile {
+export interface EnqueuedFile {
   abs: string;
   key: string;
   /** What a relative path is taken from: the uploaded directory, the watched folder, or the file's own folder. */
@@ -96,6 +98,8 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
     planned.map((p) => {
       const existing = store.findJobFor(o.destination.id, p.key, p.abs, ['queued', 'running', 'completing', 'paused', 'failed']);
       if (existing) {
+        // Asked again with another policy: that one decides what it does at the key.
+        if (o.ifExists) store.setIfExists(existing.id, o.ifExists);
         if (existing.state === 'failed' || existing.state === 'paused') deps.resume(existing.id, true);
         const batchId = existing.batchId === null ? batchOf(p) : null;
         if (batchId !== null) batches.setJobBatch(existing.id, batchId);
@@ -112,6 +116,7 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
         hashAlgorithms: hashes,
         mhl: p.place,
         batchId: batchOf(p),
+        ...(o.ifExists ? { ifExists: o.ifExists } : {}),
       });
       return store.insertJob(row, p.plan.parts);
     }),
@@ -119,8 +124,11 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
   return { jobs, batchIds: [...new Set(batchIds.values())] };
 }
 
-/** Files behind the paths given, each with its key; refuses unreadable paths and two files for one key. */
-async function expandPaths(paths: readonly string[], o: EnqueueOptions): Promise<EnqueuedFile[]> {
+/**
+ * Files behind the paths given, each with its key, as an upload maps them (`hoist verify` uses the
+ * same mapping); refuses unreadable paths and two files for one key.
+ */
+export async function expandPaths(paths: readonly string[], o: Pick<EnqueueOptions, 'destination' | 'key' | 'prefix' | 'mhl' | 'base'>): Promise<EnqueuedFile[]> {
   const out: EnqueuedFile[] = [];
   const readable = async (abs: string) => {
     try {

@@ -11,6 +11,7 @@ import type { RunContext } from './context.js';
 import { failJob, restartForChangedSource } from './failures.js';
 import { verifyGrownParts } from './growing-parts.js';
 import { startHashing } from './hash-pass.js';
+import { forgetDecision, recheckKey } from './key-decision.js';
 
 export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
   const { job } = a;
@@ -42,9 +43,11 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
     } else {
       const client = await ctx.net.client(a.dest);
       const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? '')));
+      // The key must still hold what the job saw when it decided (invariant 11); the Complete says so too.
+      const condition = await recheckKey(a, client, expected);
       try {
         // Invariant 2: Complete is sent from our own record, never from a listing.
-        const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm);
+        const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm, condition);
         etag = normalizeEtag(out.etag);
         // Some servers (radosgw 16) answer Complete with an empty ETag; the object itself has it.
         if (!etag) etag = await etagFromHead(ctx, a, client);
@@ -68,7 +71,9 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
     ctx.store.completeJob(job.id, ['completing'], etag || null, etag ? `Uploaded and verified (ETag ${etag}).` : 'Uploaded; every part was verified by Content-MD5 (the final ETag was not available to check).');
     ctx.release(a);
   } catch (err) {
-    failJob(ctx, a, toHoistError(err));
+    const e = toHoistError(err);
+    if (e.code === 's3.precondition-failed') forgetDecision(ctx, a, e);
+    failJob(ctx, a, e);
   }
 }
 

@@ -11,6 +11,8 @@ import type { TaskOutcome } from '../upload/worker-pool.js';
 import { etagIsMd5, isSourceProblem, landed, objectSettings, rankOf, snapshotOf, type ActiveJob, type InFlight } from './active-job.js';
 import type { RunContext } from './context.js';
 import { afterHalt, failJob, halt, onSourceProblem } from './failures.js';
+import { forgetDecision } from './key-decision.js';
+import { writeCondition } from '../remote/if-exists.js';
 
 export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: Lane): void {
   if (!ctx.store.markPartSending(a.job.id, part.partNumber)) return;
@@ -37,7 +39,7 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
           };
           const run =
             a.job.mode === 'single'
-              ? ctx.pool.run({ ...base, kind: 'put-object', object: objectSettings(a) }, onProgress)
+              ? ctx.pool.run({ ...base, kind: 'put-object', object: objectSettings(a), condition: writeCondition(a.job.keySeen) }, onProgress)
               : ctx.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, onProgress);
           flight.taskId = run.taskId;
           outcome = await run.outcome;
@@ -83,6 +85,13 @@ function onPartFailed(ctx: RunContext, a: ActiveJob, part: PartRecord, o: Extrac
   if (err.code === 'auth.clock-skew' && ctx.net.clockCorrected(a, o.clockOffsetMs, signedWith)) {
     // Refused only for the time it was signed with: at once again, signed with the server's time.
     ctx.store.markPartPending(a.job.id, part.partNumber);
+    return;
+  }
+  if (err.code === 's3.precondition-failed') {
+    // Another writer took the key since the job decided: it decides again (key-decision.ts).
+    ctx.store.markPartPending(a.job.id, part.partNumber);
+    forgetDecision(ctx, a, err);
+    failJob(ctx, a, err);
     return;
   }
   if (isSourceProblem(err.code)) {
