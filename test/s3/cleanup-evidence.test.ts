@@ -13,6 +13,7 @@ import type { Destination, Job } from '../../shared/types.js';
 import type { Engine } from '../../src-main/engine/engine.js';
 import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
 import { testEngine, until } from '../support/engine.js';
+import { hoist } from '../support/hoist-cli.js';
 import { recordResult } from '../support/results.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
@@ -179,6 +180,13 @@ test('a versioned bucket: the VersionId Complete and PutObject return is on the 
     assert.equal(toppedJob.flag?.code, 'cleanup.object-changed');
     assert.match(toppedJob.flag!.message, new RegExp(`version ${done[0]!.versionId}`), 'the message names our version, still in the bucket');
     assert.equal(markedJob.flag?.code, 'cleanup.object-missing');
+    // The command line shows both, as its JSON contract says (docs/cli.md).
+    const db = path.join(dir, 'hoist.db');
+    const one = JSON.parse((await hoist(['--db', db, 'job', String(toppedJob.id), '--json'])).stdout) as { job: Job };
+    assert.deepEqual([one.job.versionId, one.job.flag?.code], [done[0]!.versionId, 'cleanup.object-changed']);
+    const all = JSON.parse((await hoist(['--db', db, 'jobs', '--json'])).stdout) as { jobs: Job[] };
+    assert.deepEqual(all.jobs.filter((j) => j.flag).map((j) => [j.id, j.flag!.code]).sort(), [[toppedJob.id, 'cleanup.object-changed'], [markedJob.id, 'cleanup.object-missing']].sort());
+    assert.match((await hoist(['--db', db, 'jobs'])).stdout, new RegExp(`flagged cleanup\\.object-missing: source kept \\(hoist job ${markedJob.id}\\)`));
     await until('the webhook events', () => keptEvents(receiver, 'B001_C001.mov').length > 0 && keptEvents(receiver, 'B001_C002.wav').length > 0);
     const found = (keptEvents(receiver, 'B001_C001.mov')[0]!.body.objects as Array<{ expected: { versionId: string }; found: { versionId: string } }>)[0]!;
     assert.equal(found.expected.versionId, done[0]!.versionId);
