@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   'config.invalid': { retryable: false, message: 'A setting is invalid.' },
   'config.in-use': { retryable: false, message: 'It is still in use, so it cannot be removed yet.' },
   'cleanup.failed': { retryable: true, message: 'The source file could not be deleted or moved after its verified delivery. It is untouched where it was; Hoist tries again later.' },
+  'cleanup.object-missing': { retryable: false, message: 'The source file was kept: its object is no longer in the bucket (deleted, or a delete marker on top) since it was verified. Upload it again (`hoist retry` the job), or delete the file by hand if that was meant.' },
+  'cleanup.object-changed': { retryable: false, message: 'The source file was kept: its object was overwritten (another size, ETag or version) since it was verified. Upload it again (`hoist retry` the job) to put these bytes back, or delete the file by hand if the new object is meant.' },
   'db.full': { retryable: true, message: 'The disk that holds the Hoist database is full. Free some space; nothing was lost.' },
   'db.corrupt': { retryable: false, message: 'The Hoist database is damaged. It was moved aside and a new one rebuilt from what can be known.' },
   'internal.unexpected': { retryable: false, message: 'An unexpected error occurred.' },

@@ -1,5 +1,5 @@
 import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, PartState, Priority, UploadMode } from './states.js';
-import type { ErrorInfo } from './errors.js';
+import type { ErrorCode, ErrorInfo } from './errors.js';
 
 /** Where jobs go: one bucket on one endpoint, with its upload settings. */
 export interface Destination {
@@ -57,7 +57,14 @@ export interface Job {
   checksumAlgorithm: ChecksumAlgorithm | null;
   uploadId: string | null;
   etag: string | null;
+  /** The object version Complete, PutObject or the server-side copy made, in a versioned bucket (null otherwise). */
+  versionId: string | null;
   error: ErrorInfo | null;
+  /**
+   * Set on a done job whose object was found deleted or overwritten when its source was about to be
+   * freed (clean-up after delivery): the source was kept; `message` says what to do.
+   */
+  flag: JobFlag | null;
   attempts: number;
   createdAt: string;
   startedAt: string | null;
@@ -70,6 +77,12 @@ export interface Job {
   verifiedBy: HashVerification | null;
   /** The ASC MHL batch the file belongs to (its root's next generation), or null. */
   batchId: number | null;
+}
+
+/** What was found wrong with a done job's object after delivery (codes `cleanup.object-missing`, `cleanup.object-changed`). */
+export interface JobFlag {
+  code: ErrorCode;
+  message: string;
 }
 
 /** A file checked against the ASC MHL history its root carried (written at offload). */

@@ -28,7 +28,7 @@ export function registerCopyCommand(program: Command, globals: Globals): void {
           ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
         });
         if (o.json) printJson({ source, target, ...r });
-        else process.stderr.write(`copied ${formatBytes(r.size)} server-side to s3://${target.bucket}/${target.key} (${r.mode === 'single' ? 'CopyObject' : `${r.parts} UploadPartCopy ranges`}; ETag ${r.etag})\n`);
+        else process.stderr.write(`copied ${formatBytes(r.size)} server-side to s3://${target.bucket}/${target.key} (${r.mode === 'single' ? 'CopyObject' : `${r.parts} UploadPartCopy ranges`}; ETag ${r.etag}${r.versionId ? `, version ${r.versionId}` : ''})\n`);
       });
     });
 }

@@ -383,9 +383,15 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.store.listJobs({ states: ['paused'] }).filter((j) => this.resume(j.id)).length;
   }
 
+  /** Retries a failed job, or sends again a done one whose object was found deleted or overwritten (flagged). */
   retry(id: number): boolean {
     const job = this.requireJob(id);
-    if (job.state !== 'failed') throw new HoistError('config.invalid', { message: `Job ${id} is ${job.state}; only a failed job can be retried.` });
+    if (job.state === 'done' && job.flag) {
+      const ok = this.store.uploadFlaggedAgain(id, `Sending it again, as asked after ${job.flag.code}.`);
+      this.scheduler.poke();
+      return ok;
+    }
+    if (job.state !== 'failed') throw new HoistError('config.invalid', { message: `Job ${id} is ${job.state}; only a failed job, or a done one flagged because its object changed, can be retried.` });
     return this.resume(id, true);
   }
 

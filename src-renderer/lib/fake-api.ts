@@ -89,7 +89,7 @@ export function createFakeApi(): HoistApi {
     const job: SimJob = {
       id, destinationId, destination: dest.name, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
       priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
-      checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, etag: null, error: null, attempts: 0,
+      checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, etag: null, versionId: null, error: null, flag: null, attempts: 0,
       createdAt: iso(created), startedAt: state === 'queued' ? null : iso(created - 60_000), finishedAt: null, rate: 0,
       history: [{ at: iso(created), kind: 'queued', code: null, operation: null, message: 'Queued: the file stopped changing.' }],
       ...extra,

@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import type { Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
-import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, type ObjectRef } from '../remote/copy.js';
+import { copyInParts, copyWhole, headSource, planCopy, versionRead, type CopyPlanSettings, type ObjectRef } from '../remote/copy.js';
 import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
 import { newJob, type JobRecord, type JobStore, type NewJob } from '../store/job-store.js';
@@ -109,11 +109,13 @@ export class RenameCopier {
             });
       // The same bytes as the object copied (inode and snapshot, or the ETag, say so): the same hashes.
       const fromJob = c.from.jobId ? this.store.getJob(c.from.jobId) : undefined;
+      const versionId = result.versionId ?? (head.versionId !== null ? versionRead(result, await headSource(client, target)) : null);
       copyJobDone(this.store, job.id, {
         etag: result.etag,
+        versionId,
         single: job.mode === 'single',
         hashes: fromJob?.hashes ?? null,
-        message: `Copied server-side (${result.mode === 'single' ? 'CopyObject' : `${result.parts} UploadPartCopy ranges`}); ETag ${result.etag}. No byte was uploaded again.`,
+        message: `Copied server-side (${result.mode === 'single' ? 'CopyObject' : `${result.parts} UploadPartCopy ranges`}); ETag ${result.etag}${versionId ? `, version ${versionId}` : ''}. No byte was uploaded again.`,
       });
       return 'copied';
     } catch (err) {

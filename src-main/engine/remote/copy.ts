@@ -46,6 +46,8 @@ export interface CopyResult {
   etag: string;
   mode: 'single' | 'multipart';
   parts: number;
+  /** The version the copy made, in a versioned bucket, when the server names it (radosgw 16 does not for CopyObject). */
+  versionId: string | null;
 }
 
 export const DEFAULT_COPY_PART_SIZE = 512 * MiB;
@@ -87,6 +89,7 @@ function targetSettings(o: CopiedObjectSettings): Record<string, unknown> {
 export interface SourceObject {
   size: number;
   etag: string;
+  versionId: string | null;
   contentType: string | undefined;
   metadata: Record<string, string>;
 }
@@ -99,7 +102,7 @@ export async function headSource(client: S3Client, source: ObjectRef): Promise<S
     }
     throw err;
   });
-  return { size: out.ContentLength ?? 0, etag: normalizeEtag(out.ETag ?? ''), contentType: out.ContentType, metadata: out.Metadata ?? {} };
+  return { size: out.ContentLength ?? 0, etag: normalizeEtag(out.ETag ?? ''), versionId: out.VersionId ?? null, contentType: out.ContentType, metadata: out.Metadata ?? {} };
 }
 
 /** CopyObject: one request, for objects up to 5 GiB. `ifMatch` refuses a source that changed since we knew it. */
@@ -116,7 +119,7 @@ export async function copyWhole(client: S3Client, source: ObjectRef, target: Obj
       { abortSignal: o.signal },
     ),
   );
-  return { etag: normalizeEtag(out.CopyObjectResult?.ETag ?? ''), mode: 'single', parts: 1 };
+  return { etag: normalizeEtag(out.CopyObjectResult?.ETag ?? ''), mode: 'single', parts: 1, versionId: out.VersionId ?? null };
 }
 
 export interface PartCopyOptions extends CopiedObjectSettings {
@@ -195,7 +198,7 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
       const expected = normalizeEtag(multipartEtag(partEtags));
       if (etag !== expected) throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
     }
-    return { etag, mode: 'multipart', parts: parts.length };
+    return { etag, mode: 'multipart', parts: parts.length, versionId: done.VersionId ?? null };
   } catch (err) {
     await client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId })).catch(() => undefined);
     throw err;
@@ -222,5 +225,13 @@ export async function copyObject(client: S3Client, source: ObjectRef, target: Ob
   if (copied.size !== head.size) {
     throw new HoistError('s3.invalid-request', { operation: 'CopyObject', message: `The copy is ${copied.size} bytes; the source is ${head.size}.` });
   }
-  return { ...result, size: head.size };
+  return { ...result, size: head.size, versionId: result.versionId ?? versionRead(result, copied) };
+}
+
+/**
+ * The version a copy made when the server did not name it (radosgw 16 leaves x-amz-version-id off
+ * CopyObject's answer): the one HeadObject found just after, if it has the copy's ETag.
+ */
+export function versionRead(result: Pick<CopyResult, 'etag'>, head: Pick<SourceObject, 'etag' | 'versionId'>): string | null {
+  return head.etag === result.etag ? head.versionId : null;
 }

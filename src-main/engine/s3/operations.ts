@@ -61,7 +61,7 @@ export interface RecordedPart {
   checksum: string | null;
 }
 
-export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string }> {
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string; versionId: string | null }> {
   const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
   const completed: CompletedPart[] = parts.map((p) => ({
     PartNumber: p.partNumber,
@@ -71,17 +71,26 @@ export async function completeMultipartUpload(client: S3Client, bucket: string, 
   const out = await call('CompleteMultipartUpload', () =>
     client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } })),
   );
-  return { etag: out.ETag ?? '' };
+  return { etag: out.ETag ?? '', versionId: out.VersionId ?? null };
 }
 
 export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
   await call('AbortMultipartUpload', () => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })));
 }
 
-export async function headObject(client: S3Client, bucket: string, key: string): Promise<{ etag: string; size: number; metadata: Record<string, string> } | null> {
+export interface HeadedObject {
+  etag: string;
+  size: number;
+  metadata: Record<string, string>;
+  /** The version HeadObject found (the current one, or the one asked for); null in an unversioned bucket. */
+  versionId: string | null;
+}
+
+/** The object's ETag, size and metadata (of one version, when `versionId` is given); null when there is none (404). */
+export async function headObject(client: S3Client, bucket: string, key: string, versionId?: string): Promise<HeadedObject | null> {
   try {
-    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} };
+    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
+    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {}, versionId: out.VersionId ?? null };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;

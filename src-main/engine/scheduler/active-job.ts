@@ -35,6 +35,8 @@ export interface ActiveJob {
   hashing?: Promise<HoistError | null>;
   hashTaskId?: number;
   hashedBytes?: number;
+  /** The version a single PutObject made (versioned bucket), from its answer; undefined when not sent by this run. */
+  versionId?: string | null;
   /** Called once nothing is in flight any more (whenIdle). */
   idleWaiters: Array<() => void>;
 }

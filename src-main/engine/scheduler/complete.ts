@@ -37,8 +37,11 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
     }
     const parts = ctx.store.parts(job.id);
     let etag: string;
+    // The version the object was written as, in a versioned bucket (item 7 of issue 13): clean-up checks it is still there.
+    let versionId: string | null = null;
     if (job.mode === 'single') {
       etag = parts[0]?.etag ?? '';
+      versionId = a.versionId !== undefined ? a.versionId : await versionOfSentObject(ctx, a, etag);
     } else {
       const client = await ctx.net.client(a.dest);
       const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? '')));
@@ -46,6 +49,7 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
         // Invariant 2: Complete is sent from our own record, never from a listing.
         const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm);
         etag = normalizeEtag(out.etag);
+        versionId = out.versionId;
         // Some servers (radosgw 16) answer Complete with an empty ETag; the object itself has it.
         if (!etag) etag = await etagFromHead(ctx, a, client);
       } catch (err) {
@@ -59,13 +63,15 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
           return;
         }
         etag = normalizeEtag(head.etag);
+        versionId = head.versionId;
       }
       const verifiable = etagIsMd5(a.dest) && etag !== '';
       if (verifiable && etag !== expected) {
         throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
       }
     }
-    ctx.store.completeJob(job.id, ['completing'], etag || null, etag ? `Uploaded and verified (ETag ${etag}).` : 'Uploaded; every part was verified by Content-MD5 (the final ETag was not available to check).');
+    const version = versionId ? `, version ${versionId}` : '';
+    ctx.store.completeJob(job.id, ['completing'], etag || null, etag ? `Uploaded and verified (ETag ${etag}${version}).` : `Uploaded; every part was verified by Content-MD5 (the final ETag was not available to check${version}).`, versionId);
     ctx.release(a);
   } catch (err) {
     failJob(ctx, a, toHoistError(err));
@@ -81,5 +87,20 @@ async function etagFromHead(ctx: RunContext, a: ActiveJob, client: S3Client): Pr
     if (e.code !== 's3.access-denied') throw e;
     ctx.store.addEvent(a.job.id, 'etag-unverified', 'The server returned no ETag for the completed object and HeadObject is not permitted, so the final ETag could not be checked (every part was verified by Content-MD5).', e.info);
     return '';
+  }
+}
+
+/**
+ * A single PutObject sent before a restart: its answer (and the version it named) is gone, so the
+ * version is read back, taken only if the object still has the ETag that PutObject returned. Null
+ * when HeadObject is not permitted (a PutObject-only user) or the bucket is not versioned.
+ */
+async function versionOfSentObject(ctx: RunContext, a: ActiveJob, etag: string): Promise<string | null> {
+  try {
+    const head = await ops.headObject(await ctx.net.client(a.dest), a.job.bucket, a.job.key);
+    return head && normalizeEtag(head.etag) === etag ? head.versionId : null;
+  } catch (err) {
+    if (toHoistError(err).code === 's3.access-denied') return null;
+    throw err;
   }
 }

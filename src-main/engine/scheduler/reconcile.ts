@@ -64,7 +64,7 @@ export async function alreadyCompleted(ctx: RunContext, a: ActiveJob, client: S3
   const head = await ops.headObject(client, a.job.bucket, a.job.key);
   const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5!)));
   if (!head || normalizeEtag(head.etag) !== expected || head.size !== a.job.size) return false;
-  ctx.store.completeJob(a.job.id, ['running', 'completing'], expected, `The upload had already been completed before an interruption; the object's ETag ${expected} matches our record.`);
+  ctx.store.completeJob(a.job.id, ['running', 'completing'], expected, `The upload had already been completed before an interruption; the object's ETag ${expected} matches our record.`, head.versionId);
   ctx.release(a);
   return true;
 }

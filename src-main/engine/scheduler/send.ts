@@ -58,6 +58,7 @@ function onPartSettled(ctx: RunContext, a: ActiveJob, part: PartRecord, o: TaskO
   if (o.ok) {
     // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
     ctx.storage.recordPartDone({ jobId: a.job.id, partNumber: part.partNumber, etag: normalizeEtag(o.result.etag ?? ''), md5Hex: o.result.md5Hex, checksum: o.result.checksum });
+    if (a.job.mode === 'single') a.versionId = o.result.versionId ?? null;
     a.bytesAcked += part.length;
     a.partsDone++;
     a.samples.push({ at: Date.now(), bytes: a.bytesAcked });

@@ -2,7 +2,7 @@
 // (compare-and-set, so a pause from another process is never overwritten) and its source snapshot.
 import type { Db } from './db.js';
 import type { JobSortKey } from '../../../shared/contract.js';
-import type { HashVerification, JobEvent } from '../../../shared/types.js';
+import type { HashVerification, JobEvent, JobFlag } from '../../../shared/types.js';
 import type { FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
@@ -68,7 +68,7 @@ export class JobRows {
       this.partRows.insert(jobId, parts, now);
       this.db
         .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = ?, mode = ?, part_size = ?, part_count = ?, upload_id = NULL,
-                  create_started_at = NULL, etag = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
+                  create_started_at = NULL, etag = NULL, version_id = NULL, flag_code = NULL, flag_message = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
         .run(snapshot.size, snapshot.mtimeMs, snapshot.inode, snapshot.mode, snapshot.partSize, parts.length, now, jobId);
     })();
   }
@@ -147,7 +147,7 @@ export class JobRows {
   }
 
   /** Compare-and-set on the state, so a pause or cancel from elsewhere is never overwritten. */
-  transition(jobId: number, from: readonly JobState[], to: JobState, extra: { error?: ErrorInfo | null; availableAt?: number; etag?: string | null } = {}): boolean {
+  transition(jobId: number, from: readonly JobState[], to: JobState, extra: { error?: ErrorInfo | null; availableAt?: number; etag?: string | null; versionId?: string | null } = {}): boolean {
     const now = this.now();
     const sets = ['state = ?', 'updated_at = ?'];
     const args: unknown[] = [to, now];
@@ -172,10 +172,19 @@ export class JobRows {
       sets.push('etag = ?');
       args.push(extra.etag);
     }
+    if (extra.versionId !== undefined) {
+      sets.push('version_id = ?');
+      args.push(extra.versionId);
+    }
     const info = this.db
       .prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`)
       .run(...args, jobId, ...from);
     return info.changes === 1;
+  }
+
+  /** Flags a done job (its object was found changed after delivery), or clears the flag (null). */
+  setFlag(jobId: number, flag: JobFlag | null): void {
+    this.db.prepare('UPDATE jobs SET flag_code = ?, flag_message = ?, updated_at = ? WHERE id = ?').run(flag?.code ?? null, flag?.message ?? null, this.now(), jobId);
   }
 
   /** The file's hashes (of the bytes as the job's snapshot has them) and the source history entry that vouched for them, if any. */

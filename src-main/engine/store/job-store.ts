@@ -122,10 +122,29 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
-  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string): void {
+  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, versionId: string | null = null): void {
     this.db.transaction(() => {
-      this.transition(jobId, from, 'done', { etag, error: null });
+      this.transition(jobId, from, 'done', { etag, versionId, error: null });
       this.addEvent(jobId, 'done', message);
+    })();
+  }
+
+  /**
+   * A done job whose object was found deleted or overwritten (flagged at clean-up) is sent again, on
+   * request: its parts forgotten, its ETag, version and flag cleared, queued. False when it is not
+   * such a job (any more).
+   */
+  uploadFlaggedAgain(jobId: number, message: string): boolean {
+    return this.db.transaction(() => {
+      const job = this.getJob(jobId);
+      if (job?.state !== 'done' || !job.flag) return false;
+      this.resetParts(jobId);
+      this.setUploadId(jobId, null);
+      this.setFlag(jobId, null);
+      this.transition(jobId, ['done'], 'queued', { availableAt: 0, error: null, etag: null, versionId: null });
+      this.resetAttempts(jobId);
+      this.addEvent(jobId, 'resumed', message);
+      return true;
     })();
   }
 

@@ -388,4 +388,11 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM owed_work WHERE kind = 'source-cleanup' AND scope = 'folder:' || OLD.id;
   END;
   `,
+  // evidence: the object version a job wrote (versioned buckets), and the flag a done job gets when its
+  // object was found deleted or overwritten before its source was freed (issue 13, items 3 and 7).
+  /* 10 */ `
+  ALTER TABLE jobs ADD COLUMN version_id TEXT;
+  ALTER TABLE jobs ADD COLUMN flag_code TEXT;
+  ALTER TABLE jobs ADD COLUMN flag_message TEXT;
+  `,
 ];

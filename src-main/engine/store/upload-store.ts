@@ -64,8 +64,8 @@ export interface UploadStore {
   restartUpload(jobId: number, opts?: { event?: { message: string; error?: EventError }; requeueFrom?: readonly JobState[] }): void;
   /** A part goes again after `availableAt`, with why in the history. */
   retryPartLater(jobId: number, partNumber: number, availableAt: number, message: string, error: EventError): void;
-  /** The object is there with our ETag: the job is done. */
-  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string): void;
+  /** The object is there with our ETag (and, in a versioned bucket, the version we wrote): the job is done. */
+  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, versionId?: string | null): void;
   /** A grown file's parts were hashed again: the changed ones go again (the job back to running), the others stand. */
   settleGrownParts(jobId: number, changedParts: readonly number[], message: string | null): void;
   /** Invariant 3: the source changed; the upload is owed an abort, the job re-planned and queued again. */

@@ -20,6 +20,8 @@ export function beginCopyJob(jobs: JobStore, row: NewJob, parts: PlannedPart[], 
 export interface CopyResult {
   /** The object's ETag after the copy. */
   etag: string;
+  /** The version the copy made, in a versioned bucket. */
+  versionId: string | null;
   /** A single CopyObject has no part of its own: its one part is recorded with the object's ETag. */
   single: boolean;
   /** The hashes of the job whose object was copied (the same bytes), if it had any. */
@@ -32,7 +34,7 @@ export function copyJobDone(jobs: JobStore, jobId: number, r: CopyResult): void 
   jobs.db.transaction(() => {
     if (r.single) jobs.markPartDone(jobId, 1, r.etag, /^[0-9a-f]{32}$/.test(r.etag) ? r.etag : '', null);
     jobs.transition(jobId, ['running'], 'completing');
-    jobs.transition(jobId, ['completing'], 'done', { etag: r.etag, error: null });
+    jobs.transition(jobId, ['completing'], 'done', { etag: r.etag, versionId: r.versionId, error: null });
     if (r.hashes && Object.keys(r.hashes).length > 0) jobs.setHashes(jobId, r.hashes, null);
     jobs.addEvent(jobId, 'done', r.message);
   })();

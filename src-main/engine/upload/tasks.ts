@@ -84,6 +84,8 @@ export interface TaskSuccess {
   etag?: string;
   /** True when the server echoed the additional checksum, i.e. it verified it. */
   checksumVerified?: boolean;
+  /** For put-object into a versioned bucket: the version it made. */
+  versionId?: string | null;
   /** For hash-file: the whole file's hashes. */
   fileHashes?: FileHashes;
   /** For hash-file: the byte the read began at (a resume's offset, or 0 when its saved state did not load). */
