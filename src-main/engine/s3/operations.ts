@@ -21,6 +21,7 @@ import type { ChecksumAlgorithm } from '../../../shared/states.js';
 import { SDK_CHECKSUM_ALGORITHM, normalizeEtag } from '../upload/checksums.js';
 import type { ObjectSettings } from '../upload/tasks.js';
 import { toHoistError } from './errors.js';
+import { encryptionOf, etagComparable, type ServerEncryption } from './server-encryption.js';
 
 const UPLOAD_SCOPED = new Set(['UploadPart', 'ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
 
@@ -61,7 +62,7 @@ export interface RecordedPart {
   checksum: string | null;
 }
 
-export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string }> {
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string; encryption: ServerEncryption }> {
   const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
   const completed: CompletedPart[] = parts.map((p) => ({
     PartNumber: p.partNumber,
@@ -71,17 +72,17 @@ export async function completeMultipartUpload(client: S3Client, bucket: string, 
   const out = await call('CompleteMultipartUpload', () =>
     client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } })),
   );
-  return { etag: out.ETag ?? '' };
+  return { etag: out.ETag ?? '', encryption: encryptionOf(out) };
 }
 
 export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
   await call('AbortMultipartUpload', () => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })));
 }
 
-export async function headObject(client: S3Client, bucket: string, key: string): Promise<{ etag: string; size: number; metadata: Record<string, string> } | null> {
+export async function headObject(client: S3Client, bucket: string, key: string): Promise<{ etag: string; size: number; metadata: Record<string, string>; encryption: ServerEncryption } | null> {
   try {
     const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} };
+    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {}, encryption: encryptionOf(out) };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
@@ -190,7 +191,7 @@ export async function uploadOwnership(client: S3Client, bucket: string, key: str
   }
 }
 
-/** A small object (a manifest, a chain file) from memory, checked by Content-MD5 and its ETag. */
+/** A small object (a manifest, a chain file) from memory, checked by Content-MD5 and, where the answer's encryption leaves it an MD5, its ETag. */
 export async function putSmallObject(client: S3Client, bucket: string, key: string, body: Buffer, object: Pick<ObjectSettings, 'contentType' | 'storageClass' | 'sse' | 'sseKmsKeyId'>): Promise<string> {
   const md5 = createHash('md5').update(body).digest();
   const out = await call('PutObject', () =>
@@ -209,8 +210,9 @@ export async function putSmallObject(client: S3Client, bucket: string, key: stri
     ),
   );
   const etag = normalizeEtag(out.ETag ?? '');
-  if (!object.sse?.startsWith('aws:kms') && etag && etag !== md5.toString('hex')) {
-    throw new HoistError('s3.etag-mismatch', { operation: 'PutObject', detail: `server ETag ${etag}, local MD5 ${md5.toString('hex')}` });
+  const encryption = encryptionOf(out);
+  if (etagComparable(encryption) && etag && etag !== md5.toString('hex')) {
+    throw new HoistError('s3.etag-mismatch', { operation: 'PutObject', detail: `server ETag ${etag}, local MD5 ${md5.toString('hex')}${encryption ? ` (encryption ${encryption})` : ''}` });
   }
   return etag;
 }

@@ -12,6 +12,7 @@ import { OwedWorkStore } from './owed-store.js';
 import { RemoteAbortRows, type RemoteAbortPayload } from './remote-abort-rows.js';
 import { RunnerLease, type LeaseAnswer } from './runner-lease.js';
 import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
+import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { DonePart, EventError, FailureVerdict, UploadStore } from './upload-store.js';
 
 export type { GrowingState, JobRecord, MhlPlace, NewJob, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
@@ -122,10 +123,20 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
-  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string): void {
+  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, proof: IntegrityProof & { serverEncryption?: string | null }): void {
     this.db.transaction(() => {
-      this.transition(jobId, from, 'done', { etag, error: null });
+      if (this.transition(jobId, from, 'done', { etag, error: null })) {
+        if (proof.serverEncryption) this.setServerEncryption(jobId, proof.serverEncryption);
+        this.setIntegrity(jobId, proof);
+      }
       this.addEvent(jobId, 'done', message);
+    })();
+  }
+
+  recordServerEncryption(jobId: number, encryption: string, message: string): void {
+    this.db.transaction(() => {
+      this.setServerEncryption(jobId, encryption);
+      this.addEvent(jobId, 'server-encryption', message);
     })();
   }
 

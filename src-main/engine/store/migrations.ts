@@ -388,4 +388,11 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM owed_work WHERE kind = 'source-cleanup' AND scope = 'folder:' || OLD.id;
   END;
   `,
+  // sse: what encryption the server's answers named, and how a finished job's bytes were proven (issue 13, item 1):
+  // under SSE-KMS, DSSE-KMS and SSE-C an ETag is not an MD5, so Content-MD5 is the proof and the job says so.
+  `
+  ALTER TABLE jobs ADD COLUMN server_sse TEXT;
+  ALTER TABLE jobs ADD COLUMN etag_verified INTEGER;
+  ALTER TABLE jobs ADD COLUMN integrity TEXT;
+  `,
 ];
