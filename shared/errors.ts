@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   's3.slow-down': { retryable: true, message: 'The server asked Hoist to slow down (503 SlowDown); fewer parts are sent at once for a while.' },
   's3.server-error': { retryable: true, message: 'The server had an internal error during {op}; Hoist will retry.' },
   's3.bad-digest': { retryable: true, message: 'The server received bytes that do not match their checksum during {op} (damaged in transit, or the file changed); the part is sent again.' },
+  's3.kms-denied': { retryable: false, message: 'The server refused {op} under SSE-KMS: completing an upload encrypted with a KMS key needs kms:Decrypt on that key (and sending its parts kms:GenerateDataKey). Ask for them on the key, or use other credentials.' },
   's3.etag-mismatch': { retryable: false, message: 'The ETag the server returned does not match the MD5 computed from the file. The object was not accepted as verified.' },
   's3.invalid-request': { retryable: false, message: 'The server refused {op} as invalid.' },
   's3.not-implemented': { retryable: false, message: 'The server does not implement {op}.' },

@@ -79,7 +79,7 @@ const JOB_FIELDS = {
   id: true, destinationId: true, destination: true, sourcePath: true, bucket: true, key: true, size: true, state: true, priority: true, mode: true,
   partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, etag: true, versionId: true,
   error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
-  hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true,
+  hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
 } as const satisfies Record<keyof Job, true>;
 
 const PART_FIELDS = {

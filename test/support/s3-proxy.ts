@@ -1,7 +1,13 @@
-// Test-only reverse proxy between an S3 client and a real S3 server: counts operations and injects faults.
+// Test-only reverse proxy between an S3 client and a real S3 server: counts operations, injects faults,
+// and (to play a behaviour of Amazon S3 that the local server lacks) answers requests itself or rewrites answers.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { HOP_BY_HOP, readRequest, readRewritten, s3ErrorXml, sendAnswer, type ProxyAnswer, type ProxyRequestView, type RewriteRule } from './proxy-answers.js';
+import { TokenBucket } from './proxy-throttle.js';
+
+export { s3ErrorXml } from './proxy-answers.js';
+export type { ProxyAnswer, ProxyRequestView, ProxyResponseView, RewriteRule } from './proxy-answers.js';
 
 export type S3Operation =
   | 'CreateMultipartUpload'
@@ -14,6 +20,7 @@ export type S3Operation =
   | 'PutObject'
   | 'GetObject'
   | 'HeadObject'
+  | 'GetBucketEncryption'
   | 'Other';
 
 export const S3_OPERATIONS: readonly S3Operation[] = [
@@ -27,13 +34,16 @@ export const S3_OPERATIONS: readonly S3Operation[] = [
   'PutObject',
   'GetObject',
   'HeadObject',
+  'GetBucketEncryption',
   'Other',
 ];
 
 export type FaultAction =
   | { kind: 'status'; status: number; code: string; message?: string }
   | { kind: 'reset'; afterBytes?: number }
-  | { kind: 'stall'; ms: number };
+  | { kind: 'stall'; ms: number }
+  /** The proxy answers by itself (playing a server behaviour); nothing reaches the server unless `answer` sends it. */
+  | { kind: 'respond'; answer(req: ProxyRequestView): ProxyAnswer | Promise<ProxyAnswer> };
 
 export interface FaultRule {
   operation?: S3Operation | S3Operation[];
@@ -41,6 +51,8 @@ export interface FaultRule {
   probability?: number;
   /** max times the rule fires, default Infinity */
   times?: number;
+  /** Checked before the rules added earlier (rules are otherwise tried in the order they were added). */
+  first?: boolean;
   action: FaultAction;
 }
 
@@ -72,6 +84,9 @@ export interface S3Proxy {
   bytesForwarded(): number;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
+  /** Rewrites the server's answers to the rule's operations (every rule that matches, in order). */
+  addRewrite(rule: RewriteRule): void;
+  clearRewrites(): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -103,6 +118,7 @@ export function classifyS3Request(method: string, url: string, headers: Incoming
     if (m === 'GET') return 'ListParts';
     return 'Other';
   }
+  if (m === 'GET' && !isObject && params.has('encryption')) return 'GetBucketEncryption';
   if (params.has('uploads')) {
     if (m === 'POST' && isObject) return 'CreateMultipartUpload';
     if (m === 'GET' && !isObject) return 'ListMultipartUploads';
@@ -119,28 +135,6 @@ export function classifyS3Request(method: string, url: string, headers: Incoming
   if (m === 'PUT' && !copySource && !params.has('partNumber')) return 'PutObject';
   return 'Other'; // CopyObject, DeleteObject, POST forms, ...
 }
-
-const DEFAULT_MESSAGES: Record<string, string> = {
-  SlowDown: 'Please reduce your request rate.',
-  InternalError: 'We encountered an internal error. Please try again.',
-  AccessDenied: 'Access Denied',
-  ServiceUnavailable: 'Service is unable to handle request.',
-};
-
-function xmlEscape(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-export function s3ErrorXml(code: string, message?: string): string {
-  const msg = message ?? DEFAULT_MESSAGES[code] ?? code;
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>' +
-    `<Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(msg)}</Message><RequestId>proxy</RequestId></Error>`
-  );
-}
-
-// Hop-by-hop headers describe one connection; the proxy manages each side's connection itself.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection']);
 
 function endToEndRawHeaders(raw: string[]): string[] {
   const out: string[] = [];
@@ -161,45 +155,6 @@ function hardReset(socket: Socket | null | undefined): void {
   }
 }
 
-/** Shared token bucket limiting request-body bytes across all proxied requests. */
-class TokenBucket {
-  rate: number | null = null;
-  private tokens = 0;
-  private burst = 0;
-  private last = 0;
-  closed = false;
-
-  set(rate: number | null): void {
-    if (rate !== null && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`bad bandwidth ${rate}`);
-    this.rate = rate;
-    if (rate === null) return;
-    this.burst = Math.max(1024, Math.floor(rate / 10));
-    this.tokens = Math.min(this.tokens, this.burst);
-    this.last = performance.now();
-  }
-
-  /** Largest piece a caller should request at once. */
-  sliceSize(): number {
-    return this.rate === null ? Infinity : Math.min(this.burst, 64 * 1024);
-  }
-
-  async take(n: number): Promise<void> {
-    for (;;) {
-      if (this.rate === null || this.closed) return;
-      const now = performance.now();
-      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
-      this.last = now;
-      if (this.tokens >= n) {
-        this.tokens -= n;
-        return;
-      }
-      // Re-check at least every 100 ms so setBandwidth()/close() take effect promptly.
-      const waitMs = Math.min(100, Math.ceil(((n - this.tokens) / this.rate) * 1000));
-      await new Promise<void>((r) => setTimeout(r, Math.max(1, waitMs)).unref());
-    }
-  }
-}
-
 interface ActiveRule {
   ops: S3Operation[] | null;
   probability: number;
@@ -215,6 +170,8 @@ function describeAction(action: FaultAction): string {
       return `reset after ${action.afterBytes ?? 0} bytes`;
     case 'stall':
       return `stall ${action.ms}ms`;
+    case 'respond':
+      return 'answered by the proxy';
   }
 }
 
@@ -251,6 +208,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
   let perRequestRate: number | null = null;
   let forwarded = 0;
   let faults: ActiveRule[] = [];
+  let rewrites: Array<{ ops: S3Operation[] | null; rule: RewriteRule }> = [];
   let counts = emptyCounts();
   let log: ProxiedRequest[] = [];
   let parts: number[] = [];
@@ -337,6 +295,14 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
       if (rec.operation === 'UploadPart' && status === 200 && gen === generation) {
         parts.push(Number(new URLSearchParams(rec.query).get('partNumber')));
       }
+      const rules = rewrites.filter((r) => !r.ops || r.ops.includes(rec.operation));
+      if (rules.length > 0) {
+        void readRewritten(upRes, rec, rules.map((r) => r.rule)).then(
+          (answer) => (rec.status = sendAnswer(req, res, answer)),
+          () => req.socket.destroy(),
+        );
+        return;
+      }
       const headers = endToEndRawHeaders(upRes.rawHeaders);
       // Early answer before the whole body arrived: the client connection can't be reused.
       if (!req.complete) headers.push('Connection', 'close');
@@ -351,6 +317,15 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
       // Client aborted mid-body or upstream died; tear down the upstream side.
       upReq.destroy();
     });
+  }
+
+  /** A `respond` rule: the whole request read, then the rule's answer (a 500 InternalError if it throws). */
+  function answerItself(req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, action: Extract<FaultAction, { kind: 'respond' }>, expectContinue: boolean): void {
+    if (expectContinue) res.writeContinue();
+    void readRequest(req, (n) => (rec.requestBytes += n))
+      .then(async (body) => action.answer({ operation: rec.operation, method: rec.method, path: rec.path, query: rec.query, headers: req.headers, body }))
+      .catch((err: unknown): ProxyAnswer => ({ status: 500, headers: { 'content-type': 'application/xml' }, body: s3ErrorXml('InternalError', String(err)) }))
+      .then((answer) => (rec.status = sendAnswer(req, res, answer)));
   }
 
   // Stream the request body upstream chunk by chunk, with throttling, counting and the reset trip-wire.
@@ -432,6 +407,8 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     switch (action.kind) {
       case 'status':
         return answerWithError(req, res, rec, action, expectContinue);
+      case 'respond':
+        return answerItself(req, res, rec, action, expectContinue);
       case 'reset': {
         const after = action.afterBytes ?? 0;
         if (after <= 0) return hardReset(req.socket);
@@ -475,10 +452,19 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     addFault(rule) {
       validate(rule);
       const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
-      faults.push({ ops, probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, action: rule.action });
+      const active = { ops, probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, action: rule.action };
+      if (rule.first) faults.unshift(active);
+      else faults.push(active);
     },
     clearFaults() {
       faults = [];
+    },
+    addRewrite(rule) {
+      const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
+      rewrites.push({ ops, rule });
+    },
+    clearRewrites() {
+      rewrites = [];
     },
     reset() {
       generation++;

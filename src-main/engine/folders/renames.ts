@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import type { Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
-import { copyInParts, copyWhole, headSource, planCopy, versionRead, type CopyPlanSettings, type ObjectRef } from '../remote/copy.js';
+import { copyInParts, copyProof, copyWhole, headSource, planCopy, versionRead, type CopyPlanSettings, type ObjectRef } from '../remote/copy.js';
 import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
 import { newJob, type JobRecord, type JobStore, type NewJob } from '../store/job-store.js';
@@ -115,6 +115,7 @@ export class RenameCopier {
         versionId,
         single: job.mode === 'single',
         hashes: fromJob?.hashes ?? null,
+        proof: copyProof(result),
         message: `Copied server-side (${result.mode === 'single' ? 'CopyObject' : `${result.parts} UploadPartCopy ranges`}); ETag ${result.etag}${versionId ? `, version ${versionId}` : ''}. No byte was uploaded again.`,
       });
       return 'copied';

@@ -17,6 +17,7 @@ import type { PlannedPart } from '../store/job-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { planParts } from '../upload/part-plan.js';
 import { toHoistError } from '../s3/errors.js';
+import { encryptionLabel, encryptionOf, etagComparable, strongestEncryption, type IntegrityProof, type ServerEncryption } from '../s3/server-encryption.js';
 
 export interface ObjectRef {
   bucket: string;
@@ -48,6 +49,18 @@ export interface CopyResult {
   parts: number;
   /** The version the copy made, in a versioned bucket, when the server names it (radosgw 16 does not for CopyObject). */
   versionId: string | null;
+  /** The encryption the server's answers named (under SSE-KMS, DSSE-KMS or SSE-C the ETags are not MD5s). */
+  encryption: ServerEncryption;
+  /** True when the object's ETag was checked against the copied parts' ETags (and matched). */
+  etagCompared: boolean;
+}
+
+/** How a copy job's bytes were proven: the source's ETag matched our record first; the copy's own ETag where it can be compared. */
+export function copyProof(r: CopyResult): IntegrityProof & { serverEncryption: ServerEncryption } {
+  const source = 'server-side copy of the object whose ETag matched our record';
+  if (r.etagCompared) return { etagVerified: true, integrity: `${source}; ETag matched the MD5 of the copied parts' ETags`, serverEncryption: r.encryption };
+  const why = etagComparable(r.encryption) ? 'the copy’s own ETag was not compared' : `ETag not comparable under ${encryptionLabel(r.encryption)}`;
+  return { etagVerified: false, integrity: `${source}; ${why}`, serverEncryption: r.encryption };
 }
 
 export const DEFAULT_COPY_PART_SIZE = 512 * MiB;
@@ -119,7 +132,7 @@ export async function copyWhole(client: S3Client, source: ObjectRef, target: Obj
       { abortSignal: o.signal },
     ),
   );
-  return { etag: normalizeEtag(out.CopyObjectResult?.ETag ?? ''), mode: 'single', parts: 1, versionId: out.VersionId ?? null };
+  return { etag: normalizeEtag(out.CopyObjectResult?.ETag ?? ''), mode: 'single', parts: 1, versionId: out.VersionId ?? null, encryption: encryptionOf(out), etagCompared: false };
 }
 
 export interface PartCopyOptions extends CopiedObjectSettings {
@@ -156,6 +169,7 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
   const onOuterAbort = () => stop.abort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const etags = new Map<number, string>();
+  const named: ServerEncryption[] = [];
   try {
     let next = 0;
     const copyNext = async (): Promise<void> => {
@@ -178,6 +192,7 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
         const etag = normalizeEtag(out.CopyPartResult?.ETag ?? '');
         if (!etag) throw new HoistError('s3.invalid-request', { operation: 'UploadPartCopy', message: `The server returned no ETag for copied part ${part.partNumber}.` });
         etags.set(part.partNumber, etag);
+        named.push(encryptionOf(out));
         o.onPart?.(part.partNumber, etag);
       }
     };
@@ -194,11 +209,14 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
     // Some servers (radosgw 16) answer Complete with an empty ETag; the object itself has it.
     const etag = normalizeEtag(done.ETag ?? '') || (await headSource(client, target)).etag;
     const partEtags = parts.map((p) => etags.get(p.partNumber)!);
-    if (partEtags.every((e) => /^[0-9a-f]{32}$/.test(e))) {
+    // Whether the ETags are MD5s is what the answers say: under SSE-KMS, DSSE-KMS or SSE-C they are not.
+    const encryption = strongestEncryption(encryptionOf(done), ...named);
+    const etagCompared = etagComparable(encryption) && partEtags.every((e) => /^[0-9a-f]{32}$/.test(e));
+    if (etagCompared) {
       const expected = normalizeEtag(multipartEtag(partEtags));
       if (etag !== expected) throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
     }
-    return { etag, mode: 'multipart', parts: parts.length, versionId: done.VersionId ?? null };
+    return { etag, mode: 'multipart', parts: parts.length, versionId: done.VersionId ?? null, encryption, etagCompared };
   } catch (err) {
     await client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId })).catch(() => undefined);
     throw err;

@@ -21,6 +21,7 @@ import type { ChecksumAlgorithm } from '../../../shared/states.js';
 import { SDK_CHECKSUM_ALGORITHM, normalizeEtag } from '../upload/checksums.js';
 import type { ObjectSettings } from '../upload/tasks.js';
 import { toHoistError } from './errors.js';
+import { encryptionOf, etagComparable, type ServerEncryption } from './server-encryption.js';
 
 const UPLOAD_SCOPED = new Set(['UploadPart', 'ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
 
@@ -61,7 +62,7 @@ export interface RecordedPart {
   checksum: string | null;
 }
 
-export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string; versionId: string | null }> {
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string; versionId: string | null; encryption: ServerEncryption }> {
   const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
   const completed: CompletedPart[] = parts.map((p) => ({
     PartNumber: p.partNumber,
@@ -71,7 +72,7 @@ export async function completeMultipartUpload(client: S3Client, bucket: string, 
   const out = await call('CompleteMultipartUpload', () =>
     client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } })),
   );
-  return { etag: out.ETag ?? '', versionId: out.VersionId ?? null };
+  return { etag: out.ETag ?? '', versionId: out.VersionId ?? null, encryption: encryptionOf(out) };
 }
 
 export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
@@ -84,13 +85,15 @@ export interface HeadedObject {
   metadata: Record<string, string>;
   /** The version HeadObject found (the current one, or the one asked for); null in an unversioned bucket. */
   versionId: string | null;
+  /** The encryption the server's answer named (s3/server-encryption.ts). */
+  encryption: ServerEncryption;
 }
 
 /** The object's ETag, size and metadata (of one version, when `versionId` is given); null when there is none (404). */
 export async function headObject(client: S3Client, bucket: string, key: string, versionId?: string): Promise<HeadedObject | null> {
   try {
     const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
-    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {}, versionId: out.VersionId ?? null };
+    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {}, versionId: out.VersionId ?? null, encryption: encryptionOf(out) };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
@@ -199,7 +202,7 @@ export async function uploadOwnership(client: S3Client, bucket: string, key: str
   }
 }
 
-/** A small object (a manifest, a chain file) from memory, checked by Content-MD5 and its ETag. */
+/** A small object (a manifest, a chain file) from memory, checked by Content-MD5 and, where the answer's encryption leaves it an MD5, its ETag. */
 export async function putSmallObject(client: S3Client, bucket: string, key: string, body: Buffer, object: Pick<ObjectSettings, 'contentType' | 'storageClass' | 'sse' | 'sseKmsKeyId'>): Promise<string> {
   const md5 = createHash('md5').update(body).digest();
   const out = await call('PutObject', () =>
@@ -218,8 +221,9 @@ export async function putSmallObject(client: S3Client, bucket: string, key: stri
     ),
   );
   const etag = normalizeEtag(out.ETag ?? '');
-  if (!object.sse?.startsWith('aws:kms') && etag && etag !== md5.toString('hex')) {
-    throw new HoistError('s3.etag-mismatch', { operation: 'PutObject', detail: `server ETag ${etag}, local MD5 ${md5.toString('hex')}` });
+  const encryption = encryptionOf(out);
+  if (etagComparable(encryption) && etag && etag !== md5.toString('hex')) {
+    throw new HoistError('s3.etag-mismatch', { operation: 'PutObject', detail: `server ETag ${etag}, local MD5 ${md5.toString('hex')}${encryption ? ` (encryption ${encryption})` : ''}` });
   }
   return etag;
 }

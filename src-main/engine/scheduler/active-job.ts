@@ -106,8 +106,3 @@ export function objectSettings(a: ActiveJob): ObjectSettings {
     sseKmsKeyId: a.dest.sseKmsKeyId,
   };
 }
-
-/** Part ETags are MD5s except under SSE-KMS. */
-export function etagIsMd5(dest: Destination): boolean {
-  return dest.sse !== 'aws:kms' && dest.sse !== 'aws:kms:dsse';
-}

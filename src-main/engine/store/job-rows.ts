@@ -6,6 +6,7 @@ import type { HashVerification, JobEvent, JobFlag } from '../../../shared/types.
 import type { FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
+import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { HashStates } from '../upload/file-hashes.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
 import type { PartRows } from './part-rows.js';
@@ -68,7 +69,7 @@ export class JobRows {
       this.partRows.insert(jobId, parts, now);
       this.db
         .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = ?, mode = ?, part_size = ?, part_count = ?, upload_id = NULL,
-                  create_started_at = NULL, etag = NULL, version_id = NULL, flag_code = NULL, flag_message = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
+                  create_started_at = NULL, etag = NULL, version_id = NULL, flag_code = NULL, flag_message = NULL, etag_verified = NULL, integrity = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
         .run(snapshot.size, snapshot.mtimeMs, snapshot.inode, snapshot.mode, snapshot.partSize, parts.length, now, jobId);
     })();
   }
@@ -192,6 +193,16 @@ export class JobRows {
     this.db
       .prepare('UPDATE jobs SET hashes = ?, verified_by = ?, updated_at = ? WHERE id = ?')
       .run(JSON.stringify(hashes), verifiedBy ? JSON.stringify(verifiedBy) : null, this.now(), jobId);
+  }
+
+  /** The encryption the server's answers named (s3/server-encryption.ts). */
+  setServerEncryption(jobId: number, encryption: string): void {
+    this.db.prepare('UPDATE jobs SET server_sse = ?, updated_at = ? WHERE id = ?').run(encryption, this.now(), jobId);
+  }
+
+  /** How a finished job's bytes were proven. */
+  setIntegrity(jobId: number, proof: IntegrityProof): void {
+    this.db.prepare('UPDATE jobs SET etag_verified = ?, integrity = ?, updated_at = ? WHERE id = ?').run(proof.etagVerified ? 1 : 0, proof.integrity, this.now(), jobId);
   }
 
   /** The saved state of the job's hash pass, if one was taken of this very snapshot with these hashes. */
@@ -319,6 +330,11 @@ export class JobRows {
 
   addEvent(jobId: number, kind: string, message: string, error?: Pick<ErrorInfo, 'code' | 'operation'>): void {
     this.s.addEvent.run(jobId, this.now(), kind, error?.code ?? null, error?.operation ?? null, message);
+  }
+
+  /** Whether the job's history has an entry of this kind. */
+  hasEvent(jobId: number, kind: string): boolean {
+    return this.db.prepare('SELECT 1 FROM job_events WHERE job_id = ? AND kind = ? LIMIT 1').get(jobId, kind) !== undefined;
   }
 
   events(jobId: number): JobEvent[] {

@@ -12,6 +12,7 @@ import { OwedWorkStore } from './owed-store.js';
 import { RemoteAbortRows, type RemoteAbortPayload } from './remote-abort-rows.js';
 import { RunnerLease, type LeaseAnswer } from './runner-lease.js';
 import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
+import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { DonePart, EventError, FailureVerdict, UploadStore } from './upload-store.js';
 
 export type { GrowingState, JobRecord, MhlPlace, NewJob, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
@@ -122,9 +123,12 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
-  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, versionId: string | null = null): void {
+  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, proof: IntegrityProof & { serverEncryption?: string | null }, versionId: string | null = null): void {
     this.db.transaction(() => {
-      this.transition(jobId, from, 'done', { etag, versionId, error: null });
+      if (this.transition(jobId, from, 'done', { etag, versionId, error: null })) {
+        if (proof.serverEncryption) this.setServerEncryption(jobId, proof.serverEncryption);
+        this.setIntegrity(jobId, proof);
+      }
       this.addEvent(jobId, 'done', message);
     })();
   }
@@ -141,10 +145,19 @@ export class JobStore extends JobRows implements UploadStore {
       this.resetParts(jobId);
       this.setUploadId(jobId, null);
       this.setFlag(jobId, null);
+      // The proof was of the object that is gone; the new upload earns its own.
+      this.db.prepare('UPDATE jobs SET etag_verified = NULL, integrity = NULL WHERE id = ?').run(jobId);
       this.transition(jobId, ['done'], 'queued', { availableAt: 0, error: null, etag: null, versionId: null });
       this.resetAttempts(jobId);
       this.addEvent(jobId, 'resumed', message);
       return true;
+    })();
+  }
+
+  recordServerEncryption(jobId: number, encryption: string, message: string): void {
+    this.db.transaction(() => {
+      this.setServerEncryption(jobId, encryption);
+      this.addEvent(jobId, 'server-encryption', message);
     })();
   }
 

@@ -395,4 +395,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN flag_code TEXT;
   ALTER TABLE jobs ADD COLUMN flag_message TEXT;
   `,
+  // sse: what encryption the server's answers named, and how a finished job's bytes were proven (issue 13, item 1):
+  // under SSE-KMS, DSSE-KMS and SSE-C an ETag is not an MD5, so Content-MD5 is the proof and the job says so.
+  /* 11 */ `
+  ALTER TABLE jobs ADD COLUMN server_sse TEXT;
+  ALTER TABLE jobs ADD COLUMN etag_verified INTEGER;
+  ALTER TABLE jobs ADD COLUMN integrity TEXT;
+  `,
 ];

@@ -4,6 +4,7 @@
 // transaction, so a crash never leaves a job without its history or a record without its job.
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { FileHashes, UploadMode } from '../../../shared/states.js';
+import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { FolderStore, WatchedFileRecord } from './folder-store.js';
 import type { JobRecord, JobStore, NewJob, PlannedPart } from './job-store.js';
 
@@ -27,6 +28,8 @@ export interface CopyResult {
   /** The hashes of the job whose object was copied (the same bytes), if it had any. */
   hashes: FileHashes | null;
   message: string;
+  /** How its bytes were proven, and the encryption the server named. */
+  proof: IntegrityProof & { serverEncryption: string | null };
 }
 
 /** The copy is in the bucket: the job is done, with the ETag the server gave. */
@@ -34,7 +37,10 @@ export function copyJobDone(jobs: JobStore, jobId: number, r: CopyResult): void 
   jobs.db.transaction(() => {
     if (r.single) jobs.markPartDone(jobId, 1, r.etag, /^[0-9a-f]{32}$/.test(r.etag) ? r.etag : '', null);
     jobs.transition(jobId, ['running'], 'completing');
-    jobs.transition(jobId, ['completing'], 'done', { etag: r.etag, versionId: r.versionId, error: null });
+    if (jobs.transition(jobId, ['completing'], 'done', { etag: r.etag, versionId: r.versionId, error: null })) {
+      if (r.proof.serverEncryption) jobs.setServerEncryption(jobId, r.proof.serverEncryption);
+      jobs.setIntegrity(jobId, r.proof);
+    }
     if (r.hashes && Object.keys(r.hashes).length > 0) jobs.setHashes(jobId, r.hashes, null);
     jobs.addEvent(jobId, 'done', r.message);
   })();
