@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   'source.changed': { retryable: false, message: 'The source file kept changing while it was uploaded, so no object was completed with mixed content.' },
   'source.hash-mismatch': { retryable: false, message: "The file's hash differs from the one its ASC MHL history recorded at offload, so it was not completed in the bucket (nothing was left there)." },
   'source.unreadable': { retryable: false, message: 'The source file cannot be read (permissions, or an I/O error). Restore access to the file and retry: the parts already sent are kept.' },
+  'source.outside-roots': { retryable: false, message: 'That path is outside the folders this Hoist may read. Choose files under one of its roots, or start it with another root (hoist serve --root DIR).' },
   'limits.too-large': { retryable: false, message: 'The file is larger than the largest object this destination accepts.' },
   'limits.key-too-long': { retryable: false, message: 'The object key is longer than the 1,024 bytes S3 allows.' },
   'config.invalid': { retryable: false, message: 'A setting is invalid.' },

@@ -6,6 +6,7 @@ import { ERROR_CODES, type ErrorInfo } from '../../shared/errors.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, MAX_PARTS } from '../../shared/limits.js';
 import { DEFAULT_FILE_HASHES, JOB_STATES, type FileHashAlgorithm, type FileHashes, type JobState } from '../../shared/states.js';
 import type { ConnectionCheck, Destination, Job, JobEvent, JobProgress, MhlBatch, Part, RemoteUploadSummary, Totals, WatchedFolder } from '../../shared/types.js';
+import { fakeLocalFiles } from './fake-files.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -369,5 +370,10 @@ export function createFakeApi(): HoistApi {
     onRemoteChanged: (l) => on(listeners.remote, l),
     // The simulated host always works its queue.
     onRunnerChanged: () => () => undefined,
+    ...fakeLocalFiles(destinations, (file, input) => {
+      const job = addJob(file.path.split('/').pop()!, file.size, 'queued', 0, input.destinationId, { key: file.key, sourcePath: file.path, priority: input.priority, hashAlgorithms: input.hashes });
+      changed(job);
+      return job.id;
+    }),
   } satisfies HoistApi;
 }

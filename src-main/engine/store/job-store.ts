@@ -11,6 +11,7 @@ import { PartRows } from './part-rows.js';
 import { OwedWorkStore } from './owed-store.js';
 import { RemoteAbortRows, type RemoteAbortPayload } from './remote-abort-rows.js';
 import { RunnerLease, type LeaseAnswer } from './runner-lease.js';
+import { SendDefaultsStore } from './send-defaults.js';
 import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { DonePart, EventError, FailureVerdict, UploadStore } from './upload-store.js';
@@ -29,6 +30,8 @@ export class JobStore extends JobRows implements UploadStore {
   private readonly aborts: RemoteAbortRows;
   /** Work owed until it succeeds (owed-store.ts); the remote aborts are one kind of it. */
   readonly owed: OwedWorkStore;
+  /** What "Send files now" last used per destination (send-defaults.ts). */
+  readonly sendDefaults: SendDefaultsStore;
   private readonly lease: RunnerLease;
 
   constructor(db: Db, now: () => number = Date.now) {
@@ -37,6 +40,7 @@ export class JobStore extends JobRows implements UploadStore {
     this.owed = new OwedWorkStore(db, now);
     this.aborts = new RemoteAbortRows(this.owed, now);
     this.lease = new RunnerLease(db, now);
+    this.sendDefaults = new SendDefaultsStore(db, now);
   }
 
   /**

@@ -402,4 +402,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN etag_verified INTEGER;
   ALTER TABLE jobs ADD COLUMN integrity TEXT;
   `,
+  // sendnow: what "Send files now" last used per destination (issue 14), so the sheet starts from it.
+  /* 12: the send sheet's remembered settings per destination: prefix, priority, hashes, ASC MHL */ `
+  CREATE TABLE send_defaults (
+    destination_id INTEGER PRIMARY KEY REFERENCES destinations(id) ON DELETE CASCADE,
+    prefix TEXT NOT NULL,
+    priority TEXT NOT NULL CHECK (priority IN ('high', 'normal', 'low')),
+    -- 'xxh64,md5': the whole-file hashes, in canonical order; '' for none.
+    hashes TEXT NOT NULL,
+    mhl INTEGER NOT NULL CHECK (mhl IN (0, 1)),
+    used_at INTEGER NOT NULL
+  );
+  `,
 ];
