@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   'source.hash-mismatch': { retryable: false, message: "The file's hash differs from the one its ASC MHL history recorded at offload, so it was not completed in the bucket (nothing was left there)." },
   'source.unreadable': { retryable: false, message: 'The source file cannot be read (permissions, or an I/O error). Restore access to the file and retry: the parts already sent are kept.' },
   'limits.too-large': { retryable: false, message: 'The file is larger than the largest object this destination accepts.' },
+  'upload.plan-mismatch': { retryable: false, message: 'The parts recorded for this upload do not cover the file exactly (a part missing, a gap or the end cut short), so it was not completed: the object would not be the file. Its upload was aborted and its parts planned afresh; `hoist retry` sends it again.' },
   'limits.key-too-long': { retryable: false, message: 'The object key is longer than the 1,024 bytes S3 allows.' },
   'config.invalid': { retryable: false, message: 'A setting is invalid.' },
   'config.in-use': { retryable: false, message: 'It is still in use, so it cannot be removed yet.' },

@@ -6,9 +6,10 @@ import { HoistError } from '../../../shared/errors.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
+import { planGap } from '../upload/plan-coverage.js';
 import { etagIsMd5, sameSnapshot, statSource, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
-import { failJob, restartForChangedSource } from './failures.js';
+import { failJob, failWithFreshPlan, restartForChangedSource } from './failures.js';
 import { verifyGrownParts } from './growing-parts.js';
 import { startHashing } from './hash-pass.js';
 
@@ -36,6 +37,9 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
       return;
     }
     const parts = ctx.store.parts(job.id);
+    // Never completed short: the parts listed must be the whole file (issue 13).
+    const gap = planGap(parts, job.size);
+    if (gap) return failWithFreshPlan(ctx, a, new HoistError('upload.plan-mismatch', { detail: gap }));
     let etag: string;
     if (job.mode === 'single') {
       etag = parts[0]?.etag ?? '';
