@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   'source.unreadable': { retryable: false, message: 'The source file cannot be read (permissions, or an I/O error). Restore access to the file and retry: the parts already sent are kept.' },
   'source.outside-roots': { retryable: false, message: 'That path is outside the folders this Hoist may read. Choose files under one of its roots, or start it with another root (hoist serve --root DIR).' },
   'limits.too-large': { retryable: false, message: 'The file is larger than the largest object this destination accepts.' },
+  'upload.plan-mismatch': { retryable: false, message: 'The parts recorded for this upload do not cover the file exactly (a part missing, a gap or the end cut short), so it was not completed: the object would not be the file. Its upload was aborted and its parts planned afresh; `hoist retry` sends it again.' },
   'limits.key-too-long': { retryable: false, message: 'The object key is longer than the 1,024 bytes S3 allows.' },
   'config.invalid': { retryable: false, message: 'A setting is invalid.' },
   'config.in-use': { retryable: false, message: 'It is still in use, so it cannot be removed yet.' },

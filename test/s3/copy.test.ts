@@ -70,7 +70,7 @@ test('a copy that fails part-way is aborted, leaving no upload and no object', a
   let uploadId = '';
   let copied = 0;
   await assert.rejects(
-    copyInParts(client, source(), { bucket: other, key: 'copy/broken.mov' }, parts, { concurrency: 2, onCreated: (id) => (uploadId = id), onPart: () => copied++ }),
+    copyInParts(client, source(), { bucket: other, key: 'copy/broken.mov' }, parts, { size: 40 * MiB, concurrency: 2, onCreated: (id) => (uploadId = id), onPart: () => copied++ }),
     (err: unknown) => err instanceof HoistError && err.info.operation === 'UploadPartCopy',
   );
   assert.ok(uploadId, 'the upload had been created');

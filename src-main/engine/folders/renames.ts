@@ -99,6 +99,7 @@ export class RenameCopier {
           ? await copyWhole(client, source, target, { ...object, ifMatch: expectedEtag, signal })
           : await copyInParts(client, source, target, parts, {
               ...object,
+              size: head.size,
               ifMatch: expectedEtag,
               signal,
               ...(head.contentType ? { contentType: head.contentType } : {}),

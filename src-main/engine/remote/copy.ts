@@ -16,6 +16,7 @@ import { AMAZON_S3_MAX_OBJECT_SIZE, MAX_SINGLE_PUT_SIZE, MiB } from '../../../sh
 import type { PlannedPart } from '../store/job-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { planParts } from '../upload/part-plan.js';
+import { requireWholePlan } from '../upload/plan-coverage.js';
 import { toHoistError } from '../s3/errors.js';
 import { encryptionLabel, encryptionOf, etagComparable, strongestEncryption, type IntegrityProof, type ServerEncryption } from '../s3/server-encryption.js';
 
@@ -136,6 +137,8 @@ export async function copyWhole(client: S3Client, source: ObjectRef, target: Obj
 }
 
 export interface PartCopyOptions extends CopiedObjectSettings {
+  /** The source's size: the ranges must cover it exactly before Complete (issue 13). */
+  size: number;
   ifMatch?: string;
   concurrency?: number;
   signal?: AbortSignal;
@@ -149,7 +152,9 @@ export interface PartCopyOptions extends CopiedObjectSettings {
  * Copies the source in byte ranges (UploadPartCopy), several at once, then completes from the
  * ETags recorded here. Any failure aborts the upload, so nothing is left to bill.
  */
-export async function copyInParts(client: S3Client, source: ObjectRef, target: ObjectRef, parts: readonly PlannedPart[], o: PartCopyOptions = {}): Promise<CopyResult> {
+export async function copyInParts(client: S3Client, source: ObjectRef, target: ObjectRef, parts: readonly PlannedPart[], o: PartCopyOptions): Promise<CopyResult> {
+  // Never completed short: the ranges must be the whole source, before anything is created.
+  requireWholePlan(parts, o.size);
   const created = await call('CreateMultipartUpload', () =>
     client.send(
       new CreateMultipartUploadCommand({
@@ -235,6 +240,7 @@ export async function copyObject(client: S3Client, source: ObjectRef, target: Ob
       ? await copyWhole(client, source, target, common)
       : await copyInParts(client, source, target, plan.parts, {
           ...common,
+          size: head.size,
           ...(head.contentType ? { contentType: head.contentType } : {}),
           metadata: head.metadata,
           ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),

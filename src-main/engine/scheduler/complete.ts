@@ -8,9 +8,10 @@ import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { etagComparable, strongestEncryption, usesKms, type ServerEncryption } from '../s3/server-encryption.js';
+import { planGap } from '../upload/plan-coverage.js';
 import { sameSnapshot, statSource, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
-import { failJob, restartForChangedSource } from './failures.js';
+import { failJob, failWithFreshPlan, restartForChangedSource } from './failures.js';
 import { verifyGrownParts } from './growing-parts.js';
 import { startHashing } from './hash-pass.js';
 import { jobProof } from './server-proof.js';
@@ -39,6 +40,9 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
       return;
     }
     const parts = ctx.store.parts(job.id);
+    // Never completed short: the parts listed must be the whole file (issue 13).
+    const gap = planGap(parts, job.size);
+    if (gap) return failWithFreshPlan(ctx, a, new HoistError('upload.plan-mismatch', { detail: gap }));
     let etag: string;
     // The version the object was written as, in a versioned bucket (item 7 of issue 13): clean-up checks it is still there.
     let versionId: string | null = null;

@@ -31,6 +31,23 @@ export function failJob(ctx: RunContext, a: ActiveJob, failure: HoistError): voi
   });
 }
 
+/**
+ * The recorded parts do not cover the file exactly (issue 13): never completed short. The job fails
+ * with `upload.plan-mismatch`, its upload is aborted and its parts are planned afresh from the file's
+ * recorded size, so that `hoist retry` sends it whole.
+ */
+export function failWithFreshPlan(ctx: RunContext, a: ActiveJob, err: HoistError): void {
+  let plan: ReturnType<typeof planParts>;
+  try {
+    plan = planParts(a.job.size, a.dest);
+  } catch (e) {
+    failJob(ctx, a, toHoistError(e));
+    return;
+  }
+  halt(ctx, a);
+  afterHalt(ctx, a, () => ctx.store.failWithFreshPlan(a.job.id, err.info, plan));
+}
+
 /** Stops the traffic of a job: aborts its parts in flight. */
 export function halt(ctx: RunContext, a: ActiveJob): void {
   a.stopping = true;

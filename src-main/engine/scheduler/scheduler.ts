@@ -224,7 +224,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Parts of jobs already under way first, in priority order; then open the next queued job.
     const ordered = [...this.active.values()].filter((a) => a.phase === 'sending' && !a.stopping).sort((x, y) => byPriority(view(x), view(y)));
     for (const a of ordered) {
-      if (a.job.growing) refreshGrowing(this.ctx, a);
+      if (a.job.growing && !refreshGrowing(this.ctx, a)) continue;
       const lane = this.lane(a.dest);
       const free = partsAllowed(lane, a.dest.concurrency, rankOf(a));
       if (free <= 0) continue;

@@ -300,26 +300,43 @@ export class JobRows {
    * Adds parts to a job whose file is still growing and records how far it has grown.
    * Returns false (and changes nothing) once the job is no longer growing or has ended.
    */
-  appendGrowingParts(jobId: number, parts: PlannedPart[], grown: { size: number; mtimeMs: number }): boolean {
-    return this.updateGrowing(jobId, 1, parts, grown);
+  appendGrowingParts(jobId: number, parts: PlannedPart[], grown: { size: number; mtimeMs: number }, replanFrom?: number): boolean {
+    return this.updateGrowing(jobId, 1, parts, grown, replanFrom);
   }
 
   /** The file stopped growing: records its final snapshot and last parts; the scheduler verifies every part before Complete. */
-  finishGrowing(jobId: number, parts: PlannedPart[], final: { size: number; mtimeMs: number; inode: string }): boolean {
-    return this.updateGrowing(jobId, 2, parts, final);
+  finishGrowing(jobId: number, parts: PlannedPart[], final: { size: number; mtimeMs: number; inode: string }, replanFrom?: number): boolean {
+    return this.updateGrowing(jobId, 2, parts, final, replanFrom);
   }
 
-  private updateGrowing(jobId: number, next: GrowingState, parts: PlannedPart[], snap: { size: number; mtimeMs: number; inode?: string }): boolean {
+  /**
+   * With `replanFrom`, the parts from that number on, all still waiting (never on the wire now),
+   * are replaced by `parts` (planned again, larger: issue 13); false, changing nothing, if one of
+   * them is no longer waiting.
+   */
+  private updateGrowing(jobId: number, next: GrowingState, parts: PlannedPart[], snap: { size: number; mtimeMs: number; inode?: string }, replanFrom?: number): boolean {
     const now = this.now();
-    return this.db.transaction(() => {
-      const info = this.db
-        .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = coalesce(?, inode), part_count = part_count + ?, growing = ?, updated_at = ?
-                  WHERE id = ? AND growing = 1 AND state NOT IN ('done', 'cancelled')`)
-        .run(snap.size, snap.mtimeMs, snap.inode ?? null, parts.length, next, now, jobId);
-      if (info.changes !== 1) return false;
+    const db = this.db;
+    const run = db.transaction(() => {
+      if (replanFrom !== undefined) {
+        const after = db.prepare('SELECT count(*) AS n FROM parts WHERE job_id = ? AND part_number >= ?').get(jobId, replanFrom) as { n: number };
+        const dropped = db.prepare(`DELETE FROM parts WHERE job_id = ? AND part_number >= ? AND state = 'pending'`).run(jobId, replanFrom).changes;
+        if (dropped !== after.n) throw new StaleGrowingPlan();
+      }
       this.partRows.insert(jobId, parts, now);
+      const info = db
+        .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = coalesce(?, inode), part_count = (SELECT count(*) FROM parts WHERE job_id = jobs.id),
+                  growing = ?, updated_at = ? WHERE id = ? AND growing = 1 AND state NOT IN ('done', 'cancelled')`)
+        .run(snap.size, snap.mtimeMs, snap.inode ?? null, next, now, jobId);
+      if (info.changes !== 1) throw new StaleGrowingPlan();
+    });
+    try {
+      run();
       return true;
-    })();
+    } catch (err) {
+      if (err instanceof StaleGrowingPlan) return false;
+      throw err;
+    }
   }
 
   setGrowing(jobId: number, growing: GrowingState): void {
@@ -347,3 +364,6 @@ export class JobRows {
     }));
   }
 }
+
+/** Rolls back a growing job's update whose premises no longer hold (it ended, or a part went out meanwhile). */
+class StaleGrowingPlan extends Error {}

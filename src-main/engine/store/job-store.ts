@@ -174,6 +174,43 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
+  /**
+   * A growing file outgrew what its destination accepts (issue 13): the job fails with `error`,
+   * nothing more is appended, and its upload is owed an abort in the same transaction (invariant 4).
+   */
+  refuseGrowing(jobId: number, error: ErrorInfo): boolean {
+    return this.db.transaction(() => {
+      const job = this.getJob(jobId);
+      if (!job?.growing || !this.transition(jobId, ['queued', 'running', 'completing', 'paused'], 'failed', { error })) return false;
+      if (job.uploadId) {
+        this.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId, reason: error.code });
+        this.setUploadId(jobId, null);
+        this.resetParts(jobId);
+      }
+      this.setGrowing(jobId, 0);
+      this.addEvent(jobId, 'failed', error.message, error);
+      return true;
+    })();
+  }
+
+  /**
+   * The parts recorded for a job do not cover its file (issue 13): it is never completed. The job
+   * fails with `error`, its upload is owed an abort, and its parts are planned afresh (`plan`), so
+   * that `hoist retry` sends the whole file; one transaction.
+   */
+  failWithFreshPlan(jobId: number, error: ErrorInfo, plan: { mode: UploadMode; partSize: number; parts: readonly PlannedPart[] }): void {
+    this.db.transaction(() => {
+      const job = this.getJob(jobId);
+      if (!job || !this.transition(jobId, ['running', 'completing'], 'failed', { error })) return;
+      if (job.uploadId) {
+        this.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId, reason: error.code });
+      }
+      this.replanJob(jobId, { size: job.size, mtimeMs: job.mtimeMs, inode: job.inode, mode: plan.mode, partSize: plan.partSize }, [...plan.parts]);
+      this.setGrowing(jobId, 0);
+      this.addEvent(jobId, 'failed', `${error.message}${error.detail ? ` (${error.detail})` : ''}`, error);
+    })();
+  }
+
   /** Cancels a job that has not ended; its upload, if any, becomes an owed abort in the same transaction (invariant 4). */
   cancelJob(job: Pick<JobRecord, 'id' | 'destinationId' | 'bucket' | 'key' | 'uploadId'>): boolean {
     return this.db.transaction(() => {

@@ -81,6 +81,8 @@ export interface UploadStore {
    * be retried or stays failed.
    */
   recordJobFailure(jobId: number, error: ErrorInfo, opts: { dropUpload: string | null; verdict(attempts: number): FailureVerdict }): void;
+  /** The recorded parts do not cover the file: the job fails, its upload is owed an abort, its parts are planned afresh (issue 13). */
+  failWithFreshPlan(jobId: number, error: ErrorInfo, plan: { mode: UploadMode; partSize: number; parts: readonly PlannedPart[] }): void;
 
   // ---- remote aborts owed (invariant 4) ----
   queueRemoteAbort(a: { destinationId: number; bucket: string; key: string; uploadId: string; jobId: number | null; reason: string }): void;
