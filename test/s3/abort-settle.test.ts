@@ -5,6 +5,7 @@
 // bytes the server, having them, acts on after the client gave up); where radosgw cannot show what
 // Amazon S3 may do (a part that lands after the abort), the proxy plays Amazon S3's part.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ListPartsCommand } from '@aws-sdk/client-s3';
@@ -15,6 +16,7 @@ import { doneParts, testEngine, until } from '../support/engine.js';
 import { recordResult } from '../support/results.js';
 import { MiB, listUploads, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
+import { startWatching, untilQuiet } from '../support/watch.js';
 
 const { client, bucket, proxy } = await s3Fixture('abort-settle', { proxy: true });
 
@@ -198,5 +200,45 @@ test('ListParts and ListMultipartUploads both denied: the 204 settles the abort,
   } finally {
     proxy.clearFaults();
     await engine.close();
+  }
+});
+
+test('a failed server-side copy leaves its upload to the owed queue: a refused abort is retried and settled, the fallback upload does not forget it', { timeout: 3 * 60_000 }, async () => {
+  proxy.reset();
+  proxy.clearFaults();
+  const dir = tempDir('abort-copy');
+  const watched = path.join(dir, 'ingest');
+  fs.mkdirSync(watched);
+  const rig = await startWatching(dir, watched, { endpoint: proxy.url, bucket, prefix: 'copy' }, {}, { copy: { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 3 } });
+  try {
+    const file = await writeRandomFile(path.join(watched, 'clip.mxf'), 23 * MiB + 3);
+    await until('the upload', () => rig.engine.listJobs().some((j) => j.key === 'copy/clip.mxf' && j.state === 'done'), 60_000);
+    await untilQuiet(rig, 'the upload to settle');
+    proxy.reset();
+    // The copy fails (a range refused), and so does the first abort of its upload.
+    proxy.addFault({ operation: 'UploadPartCopy', times: 1, action: denied });
+    proxy.addFault({ operation: 'AbortMultipartUpload', times: 1, action: denied });
+    fs.renameSync(file, path.join(watched, 'clip-renamed.mxf'));
+    await until('the fallback upload', () => rig.engine.listJobs().some((j) => j.key === 'copy/clip-renamed.mxf' && j.state === 'done'), 60_000);
+    await untilQuiet(rig, 'the fallback upload to settle');
+    const job = rig.engine.listJobs().find((j) => j.key === 'copy/clip-renamed.mxf')!;
+    assert.ok(rig.engine.events(job.id).some((e) => e.kind === 'copy-failed'));
+    const copyUpload = proxy.requests().find((r) => r.operation === 'UploadPartCopy')!;
+    const copyUploadId = uploadIdOf(copyUpload)!;
+    assert.ok(owedItem(rig.engine, copyUploadId), 'the copy’s upload is owed an abort');
+    await until('the copy’s abort settled', () => owedItem(rig.engine, copyUploadId)?.state === 'done');
+    const item = owedItem(rig.engine, copyUploadId)!;
+    assert.ok(item.attempts >= 2, `the refused abort was tried again (${item.attempts} attempts)`);
+    assert.equal(item.payload.jobId, job.id);
+    assert.ok(rig.engine.events(job.id).some((e) => e.kind === 'abort-retry'));
+    assert.ok(!(await listUploads(client, bucket)).some((u) => u.uploadId === copyUploadId), 'the copy’s upload is gone from the bucket');
+    const aborts = proxy.requests().filter((r) => r.operation === 'AbortMultipartUpload' && uploadIdOf(r) === copyUploadId).map((r) => r.status);
+    recordResult('abort-failed-copy', {
+      what: 'a watched rename copied in UploadPartCopy ranges; the proxy refuses one range (403) and then the first AbortMultipartUpload of the copy’s upload (403)',
+      outcome: `the copy fell back to an upload; its upload was owed an abort (answers ${aborts.join(', ')}), retried and settled after ${item.attempts} attempts; not on the bucket afterwards`,
+    });
+  } finally {
+    proxy.clearFaults();
+    await rig.stop();
   }
 });
