@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { ListPartsCommand } from '@aws-sdk/client-s3';
 import type { Engine } from '../../src-main/engine/engine.js';
 import { REMOTE_ABORT, type JobRecord } from '../../src-main/engine/store/job-store.js';
-import type { ProxiedRequest } from '../support/s3-proxy.js';
+import type { FaultRule, ProxiedRequest } from '../support/s3-proxy.js';
 import { doneParts, testEngine, until } from '../support/engine.js';
 import { recordResult } from '../support/results.js';
 import { MiB, listUploads, tempDir, writeRandomFile } from '../support/s3.js';
@@ -118,15 +118,27 @@ function stillListsTheUpload(key: string, uploadId: string) {
 
 const denied = { kind: 'status', status: 403, code: 'AccessDenied' } as const;
 
-test('proxy playing Amazon S3: after the abort returned 204 a delayed part still arrived (ListParts lists it): the abort stays owed and is sent again until ListParts says NoSuchUpload', { timeout: 3 * 60_000 }, async () => {
-  const key = 'late/part.mov';
+type Uploading = Awaited<ReturnType<typeof uploading>>;
+
+/** An upload with two parts acknowledged is cancelled with `faults` in place at the proxy; `check` looks at what followed. */
+async function cancelledWith(label: string, key: string, faults: (uploadId: string) => FaultRule[], check: (u: Uploading) => Promise<void>): Promise<void> {
   proxy.reset();
   proxy.clearFaults();
-  const { engine, job, uploadId } = await uploading('abort-late', key);
+  const u = await uploading(label, key);
   try {
-    await until('parts acknowledged', () => doneParts(engine, job.id).length >= 2);
-    proxy.addFault({ operation: 'ListParts', times: 1, action: { kind: 'respond', answer: stillListsAPart(uploadId) } });
-    assert.equal(await engine.cancel(job.id), true);
+    await until('parts acknowledged', () => doneParts(u.engine, u.job.id).length >= 2);
+    for (const f of faults(u.uploadId)) proxy.addFault(f);
+    assert.equal(await u.engine.cancel(u.job.id), true);
+    await check(u);
+  } finally {
+    proxy.clearFaults();
+    await u.engine.close();
+  }
+}
+
+test('proxy playing Amazon S3: after the abort returned 204 a delayed part still arrived (ListParts lists it): the abort stays owed and is sent again until ListParts says NoSuchUpload', { timeout: 3 * 60_000 }, async () => {
+  const stillListed = (uploadId: string): FaultRule[] => [{ operation: 'ListParts', times: 1, action: { kind: 'respond', answer: stillListsAPart(uploadId) } }];
+  await cancelledWith('abort-late', 'late/part.mov', stillListed, async ({ engine, job, uploadId }) => {
     const [owed] = engine.owedAborts(job.id);
     assert.ok(owed, 'a 204 with the upload still listed does not settle the abort');
     assert.equal(owed.uploadId, uploadId);
@@ -147,22 +159,16 @@ test('proxy playing Amazon S3: after the abort returned 204 a delayed part still
       what: 'proxy playing Amazon S3: hoist cancel; AbortMultipartUpload 204, then the first ListParts still lists a part that landed after the abort',
       outcome: `the abort stayed owed (“${owed.lastError}”), was sent again by the owed-work runner and settled once ListParts said NoSuchUpload: ${order.join(', ')}`,
     });
-  } finally {
-    proxy.clearFaults();
-    await engine.close();
-  }
+  });
 });
 
 test('proxy playing Amazon S3: ListParts denied, so ListMultipartUploads decides: still listed the first time, the abort stays owed until the upload is absent', { timeout: 3 * 60_000 }, async () => {
   const key = 'late/listed.mov';
-  proxy.reset();
-  proxy.clearFaults();
-  const { engine, job, uploadId } = await uploading('abort-listed', key);
-  try {
-    await until('parts acknowledged', () => doneParts(engine, job.id).length >= 2);
-    proxy.addFault({ operation: 'ListParts', action: denied });
-    proxy.addFault({ operation: 'ListMultipartUploads', times: 1, action: { kind: 'respond', answer: stillListsTheUpload(key, uploadId) } });
-    assert.equal(await engine.cancel(job.id), true);
+  const stillListed = (uploadId: string): FaultRule[] => [
+    { operation: 'ListParts', action: denied },
+    { operation: 'ListMultipartUploads', times: 1, action: { kind: 'respond', answer: stillListsTheUpload(key, uploadId) } },
+  ];
+  await cancelledWith('abort-listed', key, stillListed, async ({ engine, job, uploadId }) => {
     const [owed] = engine.owedAborts(job.id);
     assert.ok(owed, 'still listed after the abort: owed');
     assert.match(owed.lastError ?? '', /still there after AbortMultipartUpload.*ListMultipartUploads lists it/);
@@ -175,32 +181,20 @@ test('proxy playing Amazon S3: ListParts denied, so ListMultipartUploads decides
       what: 'proxy playing Amazon S3: ListParts denied; after the abort the first ListMultipartUploads still lists the upload',
       outcome: `owed (“${owed.lastError}”), sent again and settled once the upload was absent from ListMultipartUploads: ${order.join(', ')}`,
     });
-  } finally {
-    proxy.clearFaults();
-    await engine.close();
-  }
+  });
 });
 
 test('ListParts and ListMultipartUploads both denied: the 204 settles the abort, and the history says it could not be checked', { timeout: 3 * 60_000 }, async () => {
-  const key = 'late/unverified.mov';
-  proxy.reset();
-  proxy.clearFaults();
-  const { engine, job, uploadId } = await uploading('abort-unverified', key);
-  try {
-    await until('parts acknowledged', () => doneParts(engine, job.id).length >= 2);
-    proxy.addFault({ operation: ['ListParts', 'ListMultipartUploads'], action: denied });
-    assert.equal(await engine.cancel(job.id), true);
+  const bothDenied = (): FaultRule[] => [{ operation: ['ListParts', 'ListMultipartUploads'], action: denied }];
+  await cancelledWith('abort-unverified', 'late/unverified.mov', bothDenied, async ({ engine, job, uploadId }) => {
     assert.deepEqual(engine.owedAborts(job.id), []);
     const note = engine.events(job.id).find((e) => e.kind === 'abort-unverified');
     assert.ok(note, 'the history says the abort could not be checked');
     assert.match(note.message, /neither ListParts nor ListMultipartUploads/);
+    assert.ok(proxy.requests().some((r) => r.operation === 'ListParts' && uploadIdOf(r) === uploadId && r.status === 403));
     proxy.clearFaults();
     assert.deepEqual(await listUploads(client, bucket), []);
-    assert.ok(proxy.requests().some((r) => r.operation === 'ListParts' && uploadIdOf(r) === uploadId && r.status === 403));
-  } finally {
-    proxy.clearFaults();
-    await engine.close();
-  }
+  });
 });
 
 test('a failed server-side copy leaves its upload to the owed queue: a refused abort is retried and settled, the fallback upload does not forget it', { timeout: 3 * 60_000 }, async () => {

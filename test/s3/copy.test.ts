@@ -6,6 +6,7 @@ import { AbortMultipartUploadCommand, HeadObjectCommand, PutObjectCommand } from
 import { HoistError } from '../../shared/errors.js';
 import { copyInParts, copyObject, planCopy } from '../../src-main/engine/remote/copy.js';
 import { hoist } from '../support/hoist-cli.js';
+import { recordResult } from '../support/results.js';
 import { MiB, listUploads, s3Client, sha256OfObject, writeRandomFile } from '../support/s3.js';
 import fs from 'node:fs';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -107,6 +108,10 @@ test('hoist copy that fails part-way owes the abort of its upload: refused once,
     assert.deepEqual(await listUploads(client, other), [], 'hoist run aborted it');
     const sent = proxy.requests().filter((q) => q.operation === 'AbortMultipartUpload' || (q.operation === 'ListParts' && new URLSearchParams(q.query).get('uploadId') === uploadId)).map((q) => `${q.operation} ${q.status}`);
     assert.deepEqual(sent, ['AbortMultipartUpload 403', 'AbortMultipartUpload 204', 'ListParts 404']);
+    recordResult('abort-failed-hoist-copy', {
+      what: 'hoist copy in 5 MiB UploadPartCopy ranges; the proxy refuses one range (403), then the first AbortMultipartUpload of its upload (403); then hoist run',
+      outcome: `hoist copy exits 1 naming s3.access-denied (UploadPartCopy) and the owed abort; hoist run settles it: ${sent.join(', ')}; no upload left`,
+    });
   } finally {
     proxy.clearFaults();
   }
