@@ -23,14 +23,16 @@ const { client, bucket, proxy } = await s3Fixture('abort-settle', { proxy: true 
 const uploadIdOf = (r: ProxiedRequest) => new URLSearchParams(r.query).get('uploadId');
 
 /** An engine uploading `key` through the proxy, 5 MiB parts, four on the wire at once. */
-async function uploading(label: string, key: string, size = 60 * MiB): Promise<{ engine: Engine; job: JobRecord; uploadId: string }> {
+const engineAt = (dir: string) => testEngine(dir, { endpoint: proxy.url, bucket, concurrency: 4, partSize: 5 * MiB, singlePutThreshold: 0 });
+
+async function uploading(label: string, key: string, size = 60 * MiB): Promise<{ engine: Engine; job: JobRecord; uploadId: string; dir: string }> {
   const dir = tempDir(label);
-  const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, concurrency: 4, partSize: 5 * MiB, singlePutThreshold: 0 });
+  const { engine, dest } = engineAt(dir);
   engine.start();
   const file = await writeRandomFile(path.join(dir, 'A001_C001.mov'), size);
   const [job] = await engine.enqueue([file], { destination: dest, key, hashes: [] });
   const uploadId = await until('the upload created', () => engine.getJob(job!.id)!.uploadId ?? undefined);
-  return { engine, job: job!, uploadId };
+  return { engine, job: job!, uploadId, dir };
 }
 
 async function listPartsOnServer(key: string, uploadId: string): Promise<string> {
@@ -88,6 +90,32 @@ for (const how of ['hoist cancel', 'hoist uploads abort'] as const) {
     }
   });
 }
+
+test('Hoist stopping while a cancel waits for its parts on the wire: no abort is sent then, it stays owed, and the next start settles it', { timeout: 3 * 60_000 }, async () => {
+  const key = 'wire/stopped.mov';
+  proxy.reset();
+  proxy.clearFaults();
+  proxy.addFault({ operation: 'UploadPart', action: { kind: 'delay', ms: 5000 } });
+  const { engine, job, uploadId, dir } = await uploading('abort-stop', key);
+  const held = () => proxy.requests().filter((r) => r.operation === 'UploadPart' && r.answeredSeq === undefined && !r.incomplete).length;
+  await until('parts on the wire', () => held() >= 3);
+  const cancelling = engine.cancel(job.id);
+  await until('the job cancelled', () => engine.getJob(job.id)!.state === 'cancelled');
+  await engine.close();
+  await cancelling;
+  assert.equal(proxy.counts().AbortMultipartUpload, 0, 'no abort while its parts were on the wire');
+  await until('every part request answered (or cut)', () => held() === 0, 30_000);
+  proxy.clearFaults();
+  const again = engineAt(dir).engine;
+  try {
+    assert.equal(owedItem(again, uploadId)?.state, 'owed', 'the abort is still owed after the stop');
+    again.start();
+    await until('the owed abort settled at the next start', () => owedItem(again, uploadId)?.state === 'done');
+    assert.deepEqual(await listUploads(client, bucket), []);
+  } finally {
+    await again.close();
+  }
+});
 
 /** A ListParts answer that still lists a part: what Amazon S3 may say when a part landed after the abort. */
 function stillListsAPart(uploadId: string) {

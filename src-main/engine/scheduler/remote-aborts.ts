@@ -29,22 +29,23 @@ export class RemoteAborts {
     private readonly store: Pick<UploadStore, 'getDestination' | 'getJob' | 'addEvent' | 'setJobError'>,
     private readonly client: (dest: Destination) => Promise<S3Client>,
     private readonly retry: RetryPolicy,
-    /** Resolves once no part of the upload is on the wire in this process (Scheduler.partsSettled). */
-    private readonly partsSettled: (uploadId: string) => Promise<void>,
+    /** Resolves once no part of the upload is on the wire in this process, false if `signal` came first (Scheduler.partsSettled). */
+    private readonly partsSettled: (uploadId: string, signal: AbortSignal) => Promise<boolean>,
   ) {}
 
   /** The handler of owed remote aborts, for the owed-work runner. */
   handler(): OwedKind<RemoteAbortPayload> {
     // Several at once: an attempt may wait for its upload's parts on the wire.
-    return { retry: this.retry, concurrency: 4, handle: (owed) => this.settle(owed) };
+    return { retry: this.retry, concurrency: 4, handle: (owed, ctx) => this.settle(owed, ctx.signal) };
   }
 
-  private async settle(owed: OwedItem<RemoteAbortPayload>): Promise<OwedResult> {
+  private async settle(owed: OwedItem<RemoteAbortPayload>, stopping: AbortSignal): Promise<OwedResult> {
     const item = owed.payload;
     const dest = this.store.getDestination(item.destinationId);
     if (!dest) return { outcome: 'settled' };
     const job = item.jobId ? this.store.getJob(item.jobId) : undefined;
-    await this.partsSettled(item.uploadId);
+    // Hoist stopping while parts are still on the wire: not now (they are cut as it stops), at the next start.
+    if (!(await this.partsSettled(item.uploadId, stopping))) return { outcome: 'not-yet', retryInMs: 0 };
     const client = await this.client(dest);
     try {
       await ops.abortMultipartUpload(client, item.bucket, item.key, item.uploadId);

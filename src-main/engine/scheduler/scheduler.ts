@@ -71,7 +71,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     );
     this.net = new Connections(credentials, store, opts);
     this.storage = new StorageGuard(store, (notice) => this.emit('storage', notice));
-    this.aborts = new RemoteAborts(store, (dest) => this.net.client(dest), this.retry, (uploadId) => this.partsSettled(uploadId));
+    this.aborts = new RemoteAborts(store, (dest) => this.net.client(dest), this.retry, (uploadId, signal) => this.partsSettled(uploadId, signal));
     this.ctx = {
       store,
       pool,
@@ -165,16 +165,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /**
    * Resolves once no part of this upload is on the wire here: the owed abort (remote-aborts.ts) waits
    * for it. A job that may no longer run stops sending, and its parts in flight end by themselves
-   * (cut after the idle timeout); a job still running on the upload is not ours to stop.
+   * (cut after the idle timeout); a job still running on the upload is not ours to stop. False when
+   * `signal` (the owed-work runner stopping) ended the wait first.
    */
-  async partsSettled(uploadId: string): Promise<void> {
+  async partsSettled(uploadId: string, signal?: AbortSignal): Promise<boolean> {
     for (const a of [...this.active.values()]) {
       if (a.job.uploadId !== uploadId) continue;
       const fresh = this.store.getJob(a.job.id);
       if (fresh && (fresh.state === 'running' || fresh.state === 'completing') && fresh.uploadId === uploadId) continue;
       if (!a.stopping) windDown(this.ctx, a, this.partsBoundMs);
-      await whenIdle(a);
+      if (!(await untilIdleOr(a, signal))) return false;
     }
+    return true;
   }
 
   /** How long a cancelled job's parts on the wire may take to end before they are cut. */
@@ -338,6 +340,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.active.size === 0) return;
     this.emit('progress', this.progress());
   }
+}
+
+/** Waits for the job's parts on the wire to end; false if `signal` aborts first. */
+async function untilIdleOr(a: ActiveJob, signal?: AbortSignal): Promise<boolean> {
+  if (!signal) return whenIdle(a).then(() => true);
+  if (signal.aborted) return false;
+  let onAbort = () => {};
+  const stopped = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const idle = await Promise.race([whenIdle(a).then(() => true as const), stopped]);
+  signal.removeEventListener('abort', onAbort);
+  return idle;
 }
 
 /** An open job as the admission policy sees it. */
