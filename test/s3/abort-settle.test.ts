@@ -112,6 +112,10 @@ test('Hoist stopping while a cancel waits for its parts on the wire: no abort is
     again.start();
     await until('the owed abort settled at the next start', () => owedItem(again, uploadId)?.state === 'done');
     assert.deepEqual(await listUploads(client, bucket), []);
+    recordResult('abort-stopped-mid-wait', {
+      what: 'the engine closed (Ctrl-C) while a cancel waited for its parts held on the wire by the proxy (5 s)',
+      outcome: 'the close did not wait for them: no AbortMultipartUpload was sent, the abort stayed owed, and the next start settled it; no upload left',
+    });
   } finally {
     await again.close();
   }
@@ -222,6 +226,10 @@ test('ListParts and ListMultipartUploads both denied: the 204 settles the abort,
     assert.ok(proxy.requests().some((r) => r.operation === 'ListParts' && uploadIdOf(r) === uploadId && r.status === 403));
     proxy.clearFaults();
     assert.deepEqual(await listUploads(client, bucket), []);
+    recordResult('abort-unverified', {
+      what: 'hoist cancel with ListParts and ListMultipartUploads both denied (403 at the proxy)',
+      outcome: `the abort's 204 settled it; the history says: “${note.message}”`,
+    });
   });
 });
 
