@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   's3.no-such-bucket': { retryable: false, message: 'The bucket does not exist (or is not visible to these credentials). Check the bucket name and the endpoint.' },
   's3.wrong-region': { retryable: false, message: 'The bucket is in another region than the one configured. Set the region of the bucket and retry.' },
   's3.no-such-upload': { retryable: true, message: 'The multipart upload no longer exists on the server (aborted elsewhere or by a lifecycle rule); it is started afresh.' },
+  's3.upload-still-there': { retryable: true, message: 'The multipart upload is still there after {op}: a part that was on the wire may have landed after the abort. Hoist aborts it again until the server shows it gone.' },
   's3.slow-down': { retryable: true, message: 'The server asked Hoist to slow down (503 SlowDown); fewer parts are sent at once for a while.' },
   's3.server-error': { retryable: true, message: 'The server had an internal error during {op}; Hoist will retry.' },
   's3.bad-digest': { retryable: true, message: 'The server received bytes that do not match their checksum during {op} (damaged in transit, or the file changed); the part is sent again.' },

@@ -24,7 +24,7 @@ import type { Engine } from './engine.js';
 import { logger } from './log.js';
 import { installAbortIncompleteRule } from './remote/lifecycle.js';
 import { testConnection } from './remote/connection-test.js';
-import { toHoistError } from './s3/errors.js';
+import { fromErrorInfo, toHoistError } from './s3/errors.js';
 import type { SecretStore } from './secrets.js';
 import { listDirectory } from './sources/browse.js';
 import { SourceRoots, defaultRoots } from './sources/roots.js';
@@ -308,7 +308,10 @@ export class EngineApi implements HoistApi {
     const dest = this.destination(destinationId);
     const owners = this.engine.store.jobIdsForUpload(uploadId);
     try {
-      await this.engine.abortUpload(dest, key, uploadId);
+      const owed = await this.engine.abortUpload(dest, key, uploadId);
+      // Still owed: the job shows why (refused, still listed), or the process working the queue sends it.
+      const why = owed?.jobId ? this.engine.getJob(owed.jobId)?.error : null;
+      if (owed) throw why ? fromErrorInfo(why) : new HoistError('s3.upload-still-there', { operation: 'AbortMultipartUpload', detail: owed.lastError ?? 'not tried yet: another Hoist process works the queue and sends it' });
     } finally {
       this.emitJobs(owners);
       this.remoteChanged(destinationId);

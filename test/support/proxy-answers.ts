@@ -7,6 +7,15 @@ import type { S3Operation } from './s3-proxy.js';
 // Hop-by-hop headers describe one connection; the proxy manages each side's connection itself.
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection']);
 
+export function endToEndRawHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1]!);
+  }
+  return out;
+}
+
 /** A request as a `respond` rule sees it: the whole body read. */
 export interface ProxyRequestView {
   operation: S3Operation;

@@ -3,7 +3,8 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { HOP_BY_HOP, readRequest, readRewritten, s3ErrorXml, sendAnswer, type ProxyAnswer, type ProxyRequestView, type RewriteRule } from './proxy-answers.js';
+import { endToEndRawHeaders, readRequest, readRewritten, s3ErrorXml, sendAnswer, type ProxyAnswer, type ProxyRequestView, type RewriteRule } from './proxy-answers.js';
+import { forwardHeld } from './proxy-held.js';
 import { TokenBucket } from './proxy-throttle.js';
 
 export { s3ErrorXml } from './proxy-answers.js';
@@ -43,7 +44,9 @@ export type FaultAction =
   | { kind: 'reset'; afterBytes?: number }
   | { kind: 'stall'; ms: number }
   /** The proxy answers by itself (playing a server behaviour); nothing reaches the server unless `answer` sends it. */
-  | { kind: 'respond'; answer(req: ProxyRequestView): ProxyAnswer | Promise<ProxyAnswer> };
+  | { kind: 'respond'; answer(req: ProxyRequestView): ProxyAnswer | Promise<ProxyAnswer> }
+  /** The whole body taken from the client, then sent upstream `ms` later even if the client left (proxy-held.ts). */
+  | { kind: 'delay'; ms: number };
 
 export interface FaultRule {
   operation?: S3Operation | S3Operation[];
@@ -69,6 +72,11 @@ export interface ProxiedRequest {
   faulted?: string;
   /** Date.now() when the request arrived at the proxy */
   at: number;
+  /** Its place in one order of arrivals and answers: when it arrived, and when its status was known (even with the client gone). */
+  seq: number;
+  answeredSeq?: number;
+  /** The client left before its body was whole (a `delay` then sends nothing upstream). */
+  incomplete?: boolean;
 }
 
 export interface S3Proxy {
@@ -136,15 +144,6 @@ export function classifyS3Request(method: string, url: string, headers: Incoming
   return 'Other'; // CopyObject, DeleteObject, POST forms, ...
 }
 
-function endToEndRawHeaders(raw: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1]!);
-  }
-  return out;
-}
-
 // RST rather than FIN so the client sees ECONNRESET/EPIPE, like a dropped connection.
 function hardReset(socket: Socket | null | undefined): void {
   if (!socket || socket.destroyed) return;
@@ -172,6 +171,8 @@ function describeAction(action: FaultAction): string {
       return `stall ${action.ms}ms`;
     case 'respond':
       return 'answered by the proxy';
+    case 'delay':
+      return `delay ${action.ms}ms`;
   }
 }
 
@@ -185,7 +186,7 @@ function validate(rule: FaultRule): void {
     throw new RangeError(`bad status ${a.status}`);
   }
   if (a.kind === 'reset' && !((a.afterBytes ?? 0) >= 0)) throw new RangeError(`bad afterBytes ${a.afterBytes}`);
-  if (a.kind === 'stall' && !(a.ms >= 0)) throw new RangeError(`bad stall ms ${a.ms}`);
+  if ((a.kind === 'stall' || a.kind === 'delay') && !(a.ms >= 0)) throw new RangeError(`bad ${a.kind} ms ${a.ms}`);
 }
 
 function emptyCounts(): Record<S3Operation, number> {
@@ -213,7 +214,16 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
   let log: ProxiedRequest[] = [];
   let parts: number[] = [];
   let generation = 0;
+  let seq = 0;
   const stallTimers = new Set<NodeJS.Timeout>();
+
+  /** Its status is known: recorded, with its place in the order of events. */
+  function answered(rec: ProxiedRequest, status: number, gen = -1): number {
+    rec.status = status;
+    rec.answeredSeq = ++seq;
+    if (rec.operation === 'UploadPart' && status === 200 && gen === generation) parts.push(Number(new URLSearchParams(rec.query).get('partNumber')));
+    return status;
+  }
 
   function pickFault(op: S3Operation): FaultAction | undefined {
     for (const f of faults) {
@@ -237,7 +247,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
       };
       // The body was never sent/read, so the connection can't be reused.
       if (close) headers.connection = 'close';
-      rec.status = action.status;
+      answered(rec, action.status);
       res.writeHead(action.status, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     };
@@ -254,16 +264,11 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     req.resume();
   }
 
+  /** The client's request to the server, with these headers (the client's Host among them, which SigV4 signed). */
+  const upstreamRequest = (req: IncomingMessage, headers: string[]) => requestFn({ host: upstreamHost, port: upstreamPort, method: req.method, path: req.url, headers, agent, setHost: false });
+
   function forward(req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, gen: number, expectContinue: boolean, resetAfter?: number): void {
-    const upReq = requestFn({
-      host: upstreamHost,
-      port: upstreamPort,
-      method: req.method,
-      path: req.url,
-      headers: endToEndRawHeaders(req.rawHeaders), // includes the client's Host, which SigV4 signed
-      agent,
-      setHost: false,
-    });
+    const upReq = upstreamRequest(req, endToEndRawHeaders(req.rawHeaders));
     let tripped = false;
 
     const trip = () => {
@@ -290,15 +295,11 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
         upRes.destroy();
         return;
       }
-      const status = upRes.statusCode ?? 502;
-      rec.status = status;
-      if (rec.operation === 'UploadPart' && status === 200 && gen === generation) {
-        parts.push(Number(new URLSearchParams(rec.query).get('partNumber')));
-      }
+      const status = answered(rec, upRes.statusCode ?? 502, gen);
       const rules = rewrites.filter((r) => !r.ops || r.ops.includes(rec.operation));
       if (rules.length > 0) {
         void readRewritten(upRes, rec, rules.map((r) => r.rule)).then(
-          (answer) => (rec.status = sendAnswer(req, res, answer)),
+          (answer) => answered(rec, sendAnswer(req, res, answer)),
           () => req.socket.destroy(),
         );
         return;
@@ -325,7 +326,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     void readRequest(req, (n) => (rec.requestBytes += n))
       .then(async (body) => action.answer({ operation: rec.operation, method: rec.method, path: rec.path, query: rec.query, headers: req.headers, body }))
       .catch((err: unknown): ProxyAnswer => ({ status: 500, headers: { 'content-type': 'application/xml' }, body: s3ErrorXml('InternalError', String(err)) }))
-      .then((answer) => (rec.status = sendAnswer(req, res, answer)));
+      .then((answer) => answered(rec, sendAnswer(req, res, answer)));
   }
 
   // Stream the request body upstream chunk by chunk, with throttling, counting and the reset trip-wire.
@@ -396,7 +397,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     const operation = classifyS3Request(method, req.url ?? '/', req.headers);
     const { path, query } = splitUrl(req.url ?? '/');
     counts[operation]++;
-    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now() };
+    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now(), seq: ++seq };
     log.push(rec);
     const gen = generation;
 
@@ -409,6 +410,8 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
         return answerWithError(req, res, rec, action, expectContinue);
       case 'respond':
         return answerItself(req, res, rec, action, expectContinue);
+      case 'delay':
+        return forwardHeld({ req, res, rec, expectContinue, timers: stallTimers, answered: (status) => answered(rec, status, gen), forwarded: (n) => (forwarded += n) }, action.ms, (headers) => upstreamRequest(req, headers));
       case 'reset': {
         const after = action.afterBytes ?? 0;
         if (after <= 0) return hardReset(req.socket);

@@ -1,9 +1,9 @@
 // Server-side copies: no byte of the object crosses this machine's network link. CopyObject up to
 // 5 GiB (its limit); above that, a multipart upload whose parts are UploadPartCopy byte ranges sent
-// in parallel, completed from our own record of part ETags (invariant 2) and aborted on any failure
-// (invariant 4).
+// in parallel, completed from our own record of part ETags (invariant 2). On a failure the upload is
+// left, once no range request is on the wire, to the caller, who owes its abort (invariant 4: the
+// owed-work queue sends it and makes sure of it, scheduler/remote-aborts.ts).
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -141,16 +141,22 @@ export interface PartCopyOptions extends CopiedObjectSettings {
   size: number;
   ifMatch?: string;
   concurrency?: number;
+  /** Cuts the requests on the wire (Hoist stopping). */
   signal?: AbortSignal;
-  /** Called once the upload exists, so its id can be recorded before any part is copied. */
-  onCreated?: (uploadId: string) => void;
+  /**
+   * Called once the upload exists, so its id can be recorded before any part is copied: on a failure
+   * the upload is the caller's to abort through the owed-work queue (copyInParts does not abort it).
+   */
+  onCreated: (uploadId: string) => void;
   /** Called as each range is copied, with the ETag the server returned for it. */
   onPart?: (partNumber: number, etag: string) => void;
 }
 
 /**
  * Copies the source in byte ranges (UploadPartCopy), several at once, then completes from the
- * ETags recorded here. Any failure aborts the upload, so nothing is left to bill.
+ * ETags recorded here. After a failed range no other is started, and the error is thrown once the
+ * ranges on the wire have ended by themselves (the S3 guide's order: an abort only after them); the
+ * upload, named by `onCreated`, is then the caller's to abort through the owed-work queue.
  */
 export async function copyInParts(client: S3Client, source: ObjectRef, target: ObjectRef, parts: readonly PlannedPart[], o: PartCopyOptions): Promise<CopyResult> {
   // Never completed short: the ranges must be the whole source, before anything is created.
@@ -169,16 +175,18 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new HoistError('s3.invalid-request', { operation: 'CreateMultipartUpload', message: 'The server returned no UploadId.' });
-  o.onCreated?.(uploadId);
+  o.onCreated(uploadId);
+  // Only Hoist stopping cuts the requests on the wire; a failed range only stops new ones.
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const etags = new Map<number, string>();
   const named: ServerEncryption[] = [];
+  let rangeFailed = false;
   try {
     let next = 0;
     const copyNext = async (): Promise<void> => {
-      while (next < parts.length && !stop.signal.aborted) {
+      while (next < parts.length && !rangeFailed && !stop.signal.aborted) {
         const part = parts[next++]!;
         const out = await call('UploadPartCopy', () =>
           client.send(
@@ -202,7 +210,7 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
       }
     };
     const lanes = Math.max(1, Math.min(o.concurrency ?? DEFAULT_COPY_CONCURRENCY, parts.length));
-    const results = await Promise.allSettled(Array.from({ length: lanes }, () => copyNext().catch((err) => (stop.abort(), Promise.reject(err)))));
+    const results = await Promise.allSettled(Array.from({ length: lanes }, () => copyNext().catch((err) => ((rangeFailed = true), Promise.reject(err)))));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     if (o.signal?.aborted) throw new HoistError('internal.unexpected', { message: 'The copy was stopped.' });
@@ -222,16 +230,13 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
       if (etag !== expected) throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
     }
     return { etag, mode: 'multipart', parts: parts.length, versionId: done.VersionId ?? null, encryption, etagCompared };
-  } catch (err) {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId })).catch(() => undefined);
-    throw err;
   } finally {
     o.signal?.removeEventListener('abort', onOuterAbort);
   }
 }
 
-/** `hoist copy`: reads the source's size, ETag and headers, then copies it whole or in parts. */
-export async function copyObject(client: S3Client, source: ObjectRef, target: ObjectRef, o: CopyPlanSettings & { concurrency?: number } = {}): Promise<CopyResult & { size: number }> {
+/** `hoist copy`: reads the source's size, ETag and headers, then copies it whole or in parts (`onCreated`: as copyInParts). */
+export async function copyObject(client: S3Client, source: ObjectRef, target: ObjectRef, o: CopyPlanSettings & { concurrency?: number; onCreated: (uploadId: string) => void }): Promise<CopyResult & { size: number }> {
   const head = await headSource(client, source);
   const plan = planCopy(head.size, o);
   const common = { ...(head.etag ? { ifMatch: head.etag } : {}) };
@@ -244,6 +249,7 @@ export async function copyObject(client: S3Client, source: ObjectRef, target: Ob
           ...(head.contentType ? { contentType: head.contentType } : {}),
           metadata: head.metadata,
           ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+          onCreated: o.onCreated,
         });
   const copied = await headSource(client, target);
   if (copied.size !== head.size) {

@@ -202,6 +202,36 @@ export async function uploadOwnership(client: S3Client, bucket: string, key: str
   }
 }
 
+/**
+ * Whether an upload is still on the server, as the listings the caller may read say (after an abort:
+ * the S3 guide's check, since a part that was on the wire may land after it). ListParts decides:
+ * NoSuchUpload is `gone`, any answer `there`. Where ListParts is denied, the upload's absence from
+ * ListMultipartUploads (under its key) decides; where both are denied, `unknown`.
+ */
+export type UploadPresence = { state: 'gone'; by: 'ListParts' | 'ListMultipartUploads' } | { state: 'there'; by: 'ListParts' | 'ListMultipartUploads'; detail: string } | { state: 'unknown' };
+
+export async function uploadPresence(client: S3Client, bucket: string, key: string, uploadId: string): Promise<UploadPresence> {
+  try {
+    const out = await call('ListParts', () => client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: 1 })));
+    const first = out.Parts?.[0]?.PartNumber;
+    const detail = first === undefined ? 'ListParts lists the upload, with no part' : `ListParts lists ${out.IsTruncated ? 'more than one part' : '1 part'}, from part ${first}`;
+    return { state: 'there', by: 'ListParts', detail };
+  } catch (err) {
+    const code = toHoistError(err).code;
+    if (code === 's3.no-such-upload') return { state: 'gone', by: 'ListParts' };
+    if (code !== 's3.access-denied') throw err;
+  }
+  try {
+    for await (const u of listMultipartUploads(client, bucket, key)) {
+      if (u.uploadId === uploadId) return { state: 'there', by: 'ListMultipartUploads', detail: 'ListParts is denied; ListMultipartUploads lists it' };
+    }
+    return { state: 'gone', by: 'ListMultipartUploads' };
+  } catch (err) {
+    if (toHoistError(err).code !== 's3.access-denied') throw err;
+    return { state: 'unknown' };
+  }
+}
+
 /** A small object (a manifest, a chain file) from memory, checked by Content-MD5 and, where the answer's encryption leaves it an MD5, its ETag. */
 export async function putSmallObject(client: S3Client, bucket: string, key: string, body: Buffer, object: Pick<ObjectSettings, 'contentType' | 'storageClass' | 'sse' | 'sseKmsKeyId'>): Promise<string> {
   const md5 = createHash('md5').update(body).digest();

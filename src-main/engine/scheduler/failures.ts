@@ -1,4 +1,4 @@
-// How a job's run ends early: halting its traffic, failing it (retried later with back-off, or
+// How a job's run ends early: halting its traffic (or, for a cancel, winding it down), failing it (retried later with back-off, or
 // left failed for `hoist retry`), and restarting it when its source changed (invariant 3).
 import { HoistError, isRetryable } from '../../../shared/errors.js';
 import { backoffDelay } from '../backoff.js';
@@ -54,6 +54,23 @@ export function halt(ctx: RunContext, a: ActiveJob): void {
   for (const f of a.inflight.values()) if (f.taskId) ctx.pool.abort(f.taskId);
   if (a.hashTaskId) ctx.pool.abort(a.hashTaskId);
   if (a.inflight.size === 0 && a.phase !== 'preparing') ctx.release(a);
+}
+
+/**
+ * Stops a cancelled job's traffic the way the S3 guide asks before its upload is aborted: no new part
+ * is sent, and those on the wire end by themselves (one cut off could still land after the abort);
+ * any still on the wire after `boundMs` (the idle timeout) are cut. remote-aborts.ts waits for it.
+ */
+export function windDown(ctx: RunContext, a: ActiveJob, boundMs: number): void {
+  a.stopping = true;
+  if (a.hashTaskId) ctx.pool.abort(a.hashTaskId);
+  if (a.inflight.size === 0) {
+    if (a.phase !== 'preparing') ctx.release(a);
+    return;
+  }
+  const cut = setTimeout(() => halt(ctx, a), boundMs);
+  cut.unref();
+  void whenIdle(a).then(() => clearTimeout(cut));
 }
 
 /** Once the halted job's last part has settled: `fn` settles its row, then the job leaves the open set. */

@@ -46,15 +46,22 @@ export function copyJobDone(jobs: JobStore, jobId: number, r: CopyResult): void 
   })();
 }
 
-/** The watcher stopped during the copy: cancelled (the rename is found again at the next start). */
+/** A copy's multipart upload that will not be completed: its abort is owed (invariant 4), in the caller's transaction. */
+function oweCopyAbort(jobs: JobStore, jobId: number, reason: string): void {
+  const job = jobs.getJob(jobId);
+  if (job?.uploadId) jobs.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId, reason });
+}
+
+/** The watcher stopped during the copy: cancelled (the rename is found again at the next start), the copy's upload owed an abort. */
 export function copyJobInterrupted(jobs: JobStore, jobId: number, message: string): void {
   jobs.db.transaction(() => {
+    oweCopyAbort(jobs, jobId, 'server-side copy interrupted');
     jobs.transition(jobId, ['running'], 'cancelled');
     jobs.addEvent(jobId, 'cancelled', message);
   })();
 }
 
-/** The copy could not be made: the job is planned again as an ordinary upload and queued. */
+/** The copy could not be made: the job is planned again as an ordinary upload and queued; the copy's upload is owed an abort. */
 export function copyJobToUpload(
   jobs: JobStore,
   jobId: number,
@@ -63,6 +70,8 @@ export function copyJobToUpload(
   error: Pick<ErrorInfo, 'code' | 'operation'>,
 ): void {
   jobs.db.transaction(() => {
+    // Before the new plan forgets its id.
+    oweCopyAbort(jobs, jobId, 'server-side copy failed');
     jobs.replanJob(jobId, plan.snapshot, plan.parts);
     jobs.addEvent(jobId, 'copy-failed', message, error);
     jobs.transition(jobId, ['running'], 'queued', { availableAt: 0 });
