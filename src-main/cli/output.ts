@@ -31,7 +31,8 @@ export function jobLine(j: JobRecord): string {
   const pct = j.size > 0 && j.outcome !== 'already-there' ? ((100 * j.bytesDone) / j.size).toFixed(1) : j.state === 'done' ? '100.0' : '0.0';
   const err = j.error && j.state !== 'done' ? `  ${j.error.code}${j.error.operation ? ` (${j.error.operation})` : ''}: ${j.error.message}` : '';
   const priority = j.priority !== 'normal' ? `  ${j.priority} priority` : '';
-  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${keyNote(j)}${err}`;
+  const flag = j.flag ? `  flagged ${j.flag.code}: source kept (hoist job ${j.id})` : '';
+  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${keyNote(j)}${err}${flag}`;
 }
 
 /** What `hoist upload` and `hoist run` say at the end (`summary` in their --json; docs/cli.md). */

@@ -39,6 +39,11 @@ export interface EnqueueOptions {
   mhl?: false | 'upload' | { folderId: number };
   /** When a key already holds an object (default: the destination's policy). */
   ifExists?: IfExistsPolicy;
+  /**
+   * Called with every path given and every file a folder expands to, before it is read: throws to
+   * refuse it, and then nothing is queued (a host's roots: engine/sources/roots.ts).
+   */
+  admit?: (abs: string) => Promise<unknown>;
 }
 
 /** What enqueueing needs from the engine: the stores, and how a paused or failed job is resumed. */
@@ -125,10 +130,11 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
 }
 
 /**
- * Files behind the paths given, each with its key, as an upload maps them (`hoist verify` uses the
- * same mapping); refuses unreadable paths and two files for one key.
+ * Files behind the paths given, each with its key, in the order they are queued; refuses unreadable
+ * paths, paths `admit` refuses and two files for one key. What enqueueJobs queues, what a
+ * preview shows, and what `hoist verify` compares (the same keys).
  */
-export async function expandPaths(paths: readonly string[], o: Pick<EnqueueOptions, 'destination' | 'key' | 'prefix' | 'mhl' | 'base'>): Promise<EnqueuedFile[]> {
+export async function expandPaths(paths: readonly string[], o: Pick<EnqueueOptions, 'destination' | 'key' | 'prefix' | 'mhl' | 'base' | 'admit'>): Promise<EnqueuedFile[]> {
   const out: EnqueuedFile[] = [];
   const readable = async (abs: string) => {
     try {
@@ -140,6 +146,7 @@ export async function expandPaths(paths: readonly string[], o: Pick<EnqueueOptio
   };
   for (const p of paths) {
     const abs = path.resolve(p);
+    await o.admit?.(abs);
     const st = await readable(abs);
     if (st.isDirectory()) {
       if (o.key !== undefined) throw new HoistError('config.invalid', { message: `${abs} is a folder: --key names one object; a folder goes under --prefix.` });
@@ -148,6 +155,8 @@ export async function expandPaths(paths: readonly string[], o: Pick<EnqueueOptio
       for await (const f of walkFolder(abs, folderFilter([], []), (pr) => problems.push(`${pr.file}: ${pr.error.message}`))) {
         // With --mhl the folder's ASC MHL history travels with its generation, not as files of its own.
         if (o.mhl && isHistoryPath(f.relPath)) continue;
+        // The walk follows symlinks: where each file really is is checked too.
+        await o.admit?.(f.file);
         out.push({ abs: f.file, key: objectKey(joinKey(o.destination.prefix, o.prefix ?? '', f.relPath)), base: abs, st: f.stats });
       }
       if (problems.length > 0) throw new HoistError('source.unreadable', { message: `Cannot read everything under ${abs}; nothing was queued: ${problems.slice(0, 5).join('; ')}` });

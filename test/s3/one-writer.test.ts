@@ -1,4 +1,4 @@
-// One writer per key (issue 13, item 4; docs/architecture.md invariant 11): two jobs bound for one
+// One writer per key (issue 13, item 4; docs/architecture.md invariant 12): two jobs bound for one
 // key never run at once (the proxy's request log shows no interleaving; the second waits, and its
 // row says for which job), and a write raced by another client is never completed over it: the
 // conditional write (If-None-Match: *, If-Match: the ETag seen) or, where the server ignores the
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { jobLine } from '../../src-main/cli/output.js';
-import type { ProxiedRequest } from '../support/s3-proxy.js';
+import { s3ErrorXml, type ProxiedRequest } from '../support/s3-proxy.js';
 import { recordResult } from '../support/results.js';
 import { testEngine, until } from '../support/engine.js';
 import { MiB, listUploads, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
@@ -48,21 +48,21 @@ test('two jobs for one key never overlap: the second waits (its row names the fi
   const log = proxy.requests();
   const puts = log.filter((r) => onKey(single)(r) && r.operation === 'PutObject');
   assert.deepEqual(puts.map((r) => r.requestBytes), [MiB, 2 * MiB], 'the first job wrote first');
-  assert.ok(puts[1]!.at >= puts[0]!.endedAt!, `the second PutObject began ${puts[0]!.endedAt! - puts[1]!.at} ms before the first had ended`);
+  assert.ok(puts[1]!.seq > puts[0]!.answeredSeq!, 'the second PutObject arrived only once the first was answered');
   const writes = log.filter((r) => onKey(multi)(r) && WRITES.has(r.operation));
   const firstOfD = writes.findIndex((r) => r.operation === 'PutObject');
   const ofC = writes.slice(0, firstOfD);
   assert.deepEqual(ofC.map((r) => r.operation), ['CreateMultipartUpload', 'UploadPart', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']);
   assert.ok(writes.slice(firstOfD).every((r) => r.operation === 'PutObject'), 'nothing of the multipart upload after the other job began');
-  const lastEnd = Math.max(...ofC.map((r) => r.endedAt!));
-  assert.ok(writes[firstOfD]!.at >= lastEnd, 'the PutObject began after every request of the multipart upload had ended');
+  const lastAnswered = Math.max(...ofC.map((r) => r.answeredSeq!));
+  assert.ok(writes[firstOfD]!.seq > lastAnswered, 'the PutObject arrived only once every request of the multipart upload was answered');
   // The later job found the earlier one's object and replaced it on condition that it still was that one.
   assert.equal(engine.getJob(jb!.id)?.outcome, 'replaced');
   assert.equal(await sha256OfObject(client, bucket, single), await sha256OfFile(b));
   assert.equal(await sha256OfObject(client, bucket, multi), await sha256OfFile(d));
   recordResult('one-writer-per-key', {
     what: 'two jobs for one key (1 MiB then 2 MiB PutObject; a 12 MiB multipart upload then a 3 MiB PutObject), the first writer of each stalled 1.5 s at the proxy, concurrency 4',
-    outcome: `the second job waited queued (its row: waitingFor ${ja!.id}); in the proxy's log every request of the second began after the first's last had ended; the later job replaced the object (If-Match)`,
+    outcome: `the second job waited queued (its row: waitingFor ${ja!.id}); in the proxy's log every request of the second arrived after the first's last was answered; the later job replaced the object (If-Match)`,
   });
 });
 
@@ -76,7 +76,14 @@ test('Complete refused 412 after another client wrote the key (the proxy plays A
     operation: 'CompleteMultipartUpload',
     times: 1,
     when: (r) => onKey(key)(r) && r.ifNoneMatch === '*',
-    action: { kind: 'status', status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold', before: () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: theirs })) },
+    action: {
+      kind: 'respond',
+      answer: async () => {
+        // The other client's write lands first; then the proxy refuses ours as S3 would.
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: theirs }));
+        return { status: 412, headers: { 'content-type': 'application/xml' }, body: s3ErrorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold') };
+      },
+    },
   });
   const [job] = await engine.enqueue([file], { destination: dest, key });
   await until('the job to end', () => ['done', 'failed'].includes(engine.getJob(job!.id)!.state) && engine.getJob(job!.id));

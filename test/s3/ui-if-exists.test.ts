@@ -35,13 +35,6 @@ test('the queue shows "Already in the bucket" for a file sent again, and "Waitin
   await until('the second job to end', () => engine.getJob(again!.id)?.state === 'done');
   assert.equal(proxy.counts().PutObject, 0);
 
-  // A writer held on the wire, and a second job for its key.
-  const other = await writeRandomFile(path.join(dir, 'A009C002.mov'), MiB);
-  proxy.addFault({ operation: 'PutObject', times: 1, action: { kind: 'stall', ms: 3000 } });
-  const [writer] = await engine.enqueue([other], { destination: dest, key: 'day09/A009C002.mov' });
-  const [waiter] = await engine.enqueue([file], { destination: dest, key: 'day09/A009C002.mov' });
-  await until('the second writer to wait', () => engine.getJob(waiter!.id)?.waitingFor === writer!.id);
-
   browser = await launchBrowser();
   const page = await browser.newPage();
   const errors = collectPageErrors(page);
@@ -51,9 +44,17 @@ test('the queue shows "Already in the bucket" for a file sent again, and "Waitin
   assert.equal(await row(again!.id).getAttribute('data-outcome'), 'already-there');
   assert.equal((await row(again!.id).getByTestId('job-state').innerText()).trim(), 'Already in the bucket');
   assert.equal((await row(first!.id).getByTestId('job-state').innerText()).trim(), 'Done', 'the first sent it: an ordinary done row');
+
+  // With the page open: a writer held on the wire, and a second job for its key; the queue follows live.
+  const other = await writeRandomFile(path.join(dir, 'A009C002.mov'), MiB);
+  proxy.addFault({ operation: 'PutObject', times: 1, action: { kind: 'stall', ms: 5000 } });
+  const [writer] = await engine.enqueue([other], { destination: dest, key: 'day09/A009C002.mov' });
+  const [waiter] = await engine.enqueue([file], { destination: dest, key: 'day09/A009C002.mov' });
+  await until('the second writer to wait', () => engine.getJob(waiter!.id)?.waitingFor === writer!.id);
   const waiting = row(waiter!.id).getByTestId('job-state');
   await waiting.filter({ hasText: `Waiting for job ${writer!.id}` }).waitFor();
   assert.equal(await waiting.getAttribute('data-waiting-for'), String(writer!.id));
   await until('both to end', () => [writer, waiter].every((j) => engine.getJob(j!.id)?.state === 'done'));
+  await row(waiter!.id).getByTestId('job-state').filter({ hasText: 'Done' }).waitFor();
   assert.deepEqual(errors, []);
 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { hoist } from '../support/hoist-cli.js';
+import type { ProxyResponseView } from '../support/s3-proxy.js';
 import { recordResult } from '../support/results.js';
 import { MiB, s3Env } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -85,8 +86,7 @@ test('where the server tells the part size (the proxy plays Amazon S3’s HeadOb
   // Amazon S3 answers HeadObject ?partNumber=1 with that part's Content-Length and x-amz-mp-parts-count.
   proxy.addRewrite({
     operation: 'HeadObject',
-    when: (r) => r.query.includes('partNumber=1') && r.path.endsWith('/A005C001.mov'),
-    headers: (h) => ({ ...h, 'content-length': String(PART), 'x-amz-mp-parts-count': '4' }),
+    rewrite: (r) => (r.query.includes('partNumber=1') && r.path.endsWith('/A005C001.mov') ? { status: r.status, headers: { ...r.headers, 'content-length': String(PART), 'x-amz-mp-parts-count': '4' } } : undefined),
   });
   const r = await verify(proxy.url, card);
   assert.equal(verdicts(r.out)['CLIPS/A005C001.mov'], 'same', r.out.files[0]?.why);
@@ -108,7 +108,11 @@ test('where the server tells the part size (the proxy plays Amazon S3’s HeadOb
 
 test('under SSE-KMS (played by the proxy) an ETag proves nothing: cannot tell, unless a full-object checksum matches', async () => {
   proxy.reset();
-  proxy.addRewrite({ operation: 'HeadObject', when: (r) => r.path.endsWith('/notes.txt'), headers: (h) => ({ ...h, 'x-amz-server-side-encryption': 'aws:kms' }) });
+  const kms = (extra: Record<string, string>) => ({
+    operation: 'HeadObject' as const,
+    rewrite: (r: ProxyResponseView) => (r.path.endsWith('/notes.txt') ? { status: r.status, headers: { ...r.headers, 'x-amz-server-side-encryption': 'aws:kms', ...extra } } : undefined),
+  });
+  proxy.addRewrite(kms({}));
   const r = await verify(proxy.url, card);
   const notes = r.out.files.find((f) => f.key.endsWith('notes.txt'))!;
   assert.equal(notes.verdict, 'cannot-tell');
@@ -117,7 +121,7 @@ test('under SSE-KMS (played by the proxy) an ETag proves nothing: cannot tell, u
   // Amazon S3 keeps a full-object CRC32 when the object was sent with one; it proves the bytes under any encryption.
   const crc = (await import('node:zlib')).crc32(files['notes.txt']!);
   const b64 = Buffer.from([crc >>> 24, (crc >>> 16) & 255, (crc >>> 8) & 255, crc & 255]).toString('base64');
-  proxy.addRewrite({ operation: 'HeadObject', when: (r) => r.path.endsWith('/notes.txt'), headers: (h) => ({ ...h, 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-checksum-crc32': b64, 'x-amz-checksum-type': 'FULL_OBJECT' }) });
+  proxy.addRewrite(kms({ 'x-amz-checksum-crc32': b64, 'x-amz-checksum-type': 'FULL_OBJECT' }));
   const proven = await verify(proxy.url, card);
   assert.equal(proven.out.files.find((f) => f.key.endsWith('notes.txt'))!.verdict, 'same');
   proxy.clearRewrites();

@@ -7,7 +7,7 @@ import { HoistError } from '../../shared/errors.js';
 import { decideAtKey, keptBothKey, writeCondition } from '../../src-main/engine/remote/if-exists.js';
 import type { Comparison, RemoteObject } from '../../src-main/engine/remote/same-object.js';
 
-const object: RemoteObject = { etag: '0123456789abcdef0123456789abcdef-3', size: 10, encryption: null, customerKey: false, parts: 3, firstPartSize: 4, checksum: null };
+const object: RemoteObject = { etag: '0123456789abcdef0123456789abcdef-3', size: 10, encryption: null, parts: 3, firstPartSize: 4, checksum: null };
 const found = (verdict: Comparison['verdict']): Comparison => ({ verdict, why: 'because', remote: verdict === 'missing' ? null : object });
 
 test('each policy at an empty key, the same bytes, other bytes and bytes that cannot be told', () => {

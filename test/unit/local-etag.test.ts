@@ -61,7 +61,7 @@ test('full-object and composite checksums are computed locally as S3 stores them
   assert.ok(composite?.checksum?.endsWith('-3'));
 });
 
-const remote = (o: Partial<RemoteObject>): RemoteObject => ({ etag: '', size: bytes.length, encryption: null, customerKey: false, parts: 0, firstPartSize: null, checksum: null, ...o });
+const remote = (o: Partial<RemoteObject>): RemoteObject => ({ etag: '', size: bytes.length, encryption: null, parts: 0, firstPartSize: null, checksum: null, ...o });
 
 test('same bytes: same; the part size told by the server (HeadObject PartNumber=1) settles a mismatch as differs', async () => {
   const etag = etagBySlices(bytes, 6 * MiB);

@@ -1,7 +1,7 @@
 // What a job does at a key that may already hold an object: the --if-exists policies as a pure
 // decision over what same-object.ts found there, the keep-both key names, and the conditional
 // write that makes the decision hold against another client racing for the key (If-None-Match: *
-// when the key was empty, If-Match: the ETag seen when replacing). docs/architecture.md, invariant 11.
+// when the key was empty, If-Match: the ETag seen when replacing). docs/architecture.md, invariant 12.
 import { HoistError } from '../../../shared/errors.js';
 import { MAX_KEY_BYTES } from '../../../shared/limits.js';
 import type { IfExistsPolicy, JobOutcome } from '../../../shared/states.js';

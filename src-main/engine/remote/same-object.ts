@@ -13,6 +13,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
 import { candidatePartSizes, localDigests, type DigestRequest } from '../folders/local-etag.js';
 import * as ops from '../s3/operations.js';
+import { encryptionLabel, etagComparable, type ServerEncryption } from '../s3/server-encryption.js';
 import { normalizeEtag } from '../upload/checksums.js';
 import { formatBytes } from '../upload/part-plan.js';
 
@@ -23,8 +24,8 @@ export interface RemoteObject {
   /** Normalized (no quotes, lowercase). */
   etag: string;
   size: number;
-  encryption: string | null;
-  customerKey: boolean;
+  /** As the server named it (s3/server-encryption.ts); null when it named none. */
+  encryption: ServerEncryption;
   /** Parts of a multipart object (from its ETag's `-N`), 0 for a single-part one. */
   parts: number;
   /** The first part's size, where the server answers HeadObject by part number; else null. */
@@ -35,6 +36,8 @@ export interface RemoteObject {
 
 export interface Comparison {
   verdict: Verdict;
+  /** For 'same' and 'differs': what told them apart, the object's ETag or a checksum it stores. */
+  by?: 'etag' | 'checksum';
   /** Why, in a sentence (what was compared, or what could not be). */
   why: string;
   remote: RemoteObject | null;
@@ -54,7 +57,6 @@ export async function lookAtKey(client: S3Client, bucket: string, key: string): 
     etag,
     size: head.size,
     encryption: head.encryption,
-    customerKey: head.customerKey,
     parts,
     firstPartSize: null,
     checksum: algorithm ? { algorithm, value: head.checksums[algorithm]!, type: head.checksumType } : null,
@@ -67,10 +69,6 @@ export async function lookAtKey(client: S3Client, bucket: string, key: string): 
   return remote;
 }
 
-/** Whether the object's ETag says anything of its bytes: not under SSE-KMS or SSE-C. */
-export function etagIsDigest(remote: Pick<RemoteObject, 'encryption' | 'customerKey'>): boolean {
-  return !remote.customerKey && !(remote.encryption ?? '').startsWith('aws:kms');
-}
 
 /**
  * Compares a local file (of `size` bytes) with the object, reading the file at most once.
@@ -89,8 +87,9 @@ export async function compareFile(file: string, size: number, remote: RemoteObje
 
 /** What to compute locally and how to judge it; a string says why nothing can be compared. */
 function planOf(remote: RemoteObject, size: number, hints: readonly number[]): string | { request: DigestRequest; judge: (got: Awaited<ReturnType<typeof localDigests>> & object) => Comparison } {
-  const same = (why: string): Comparison => ({ verdict: 'same', why, remote });
-  const differs = (why: string): Comparison => ({ verdict: 'differs', why, remote });
+  const by: Comparison['by'] = remote.checksum && (!/-(\d+)$/.test(remote.checksum.value) || remote.firstPartSize) ? 'checksum' : 'etag';
+  const same = (why: string): Comparison => ({ verdict: 'same', why, remote, by });
+  const differs = (why: string): Comparison => ({ verdict: 'differs', why, remote, by });
   const sum = remote.checksum;
   const composite = sum ? /-(\d+)$/.exec(sum.value) : null;
   if (sum && !composite) {
@@ -107,9 +106,8 @@ function planOf(remote: RemoteObject, size: number, hints: readonly number[]): s
       judge: (got) => (got.checksum === sum.value ? same(`same size and composite ${sum.algorithm} checksum`) : differs(`the object's composite ${sum.algorithm} checksum is not the file's (parts of ${formatBytes(partSize)})`)),
     };
   }
-  if (!etagIsDigest(remote)) {
-    const how = remote.customerKey ? 'SSE-C' : `SSE-KMS (${remote.encryption})`;
-    return `under ${how} the ETag is not an MD5 of the bytes, and the object has no full-object checksum to compare`;
+  if (!etagComparable(remote.encryption)) {
+    return `under ${encryptionLabel(remote.encryption)} (${remote.encryption}) the ETag is not an MD5 of the bytes, and the object has no full-object checksum to compare`;
   }
   if (!/^[0-9a-f]{32}(-\d+)?$/.test(remote.etag)) return `its ETag ${remote.etag || '(none)'} is not an MD5 Hoist can compute`;
   if (remote.parts === 0) {

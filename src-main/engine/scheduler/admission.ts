@@ -7,7 +7,7 @@
 // its parts may go beyond the lane's limit when every part in flight there ranks lower, so it need
 // not wait for a long normal part to end; never while the server asks for fewer requests.
 //
-// One writer per key (invariant 11): a queued job does not open while an open job of the same
+// One writer per key (invariant 12): a queued job does not open while an open job of the same
 // destination writes the same key, whatever their priorities; it waits queued (`hoist jobs` says
 // for which job) and opens once that one has left, to decide by its own policy what to do there.
 

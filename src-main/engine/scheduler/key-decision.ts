@@ -51,7 +51,7 @@ export async function settleKey(ctx: RunContext, a: ActiveJob, client: S3Client)
       passed.push(`${key} (${d.why})`);
       continue;
     }
-    if (d.act === 'already-there') return alreadyThere(ctx, a, key, d.etag, c.why);
+    if (d.act === 'already-there') return alreadyThere(ctx, a, key, d.etag, c);
     const where = `s3://${job.bucket}/${key}`;
     if (key !== job.key) {
       ctx.store.moveToKey(job.id, { key, keySeen: d.keySeen, message: `Kept both: ${passed.join('; ')} held other bytes, so this file goes to ${where}.` });
@@ -91,11 +91,12 @@ async function compareAt(ctx: RunContext, a: ActiveJob, client: S3Client, key: s
 }
 
 /** The bytes are there: once the whole-file hashes are recorded (ASC MHL lists them), the job is done without sending. */
-async function alreadyThere(ctx: RunContext, a: ActiveJob, key: string, etag: string, why: string): Promise<'ended'> {
+async function alreadyThere(ctx: RunContext, a: ActiveJob, key: string, etag: string, c: Comparison): Promise<'ended'> {
   // Its failure (a hash that contradicts the source's history) ends the job by itself.
   if (a.hashing && (await a.hashing)) return 'ended';
   const where = `s3://${a.job.bucket}/${key}`;
-  ctx.store.alreadyThere(a.job.id, ['running'], etag, `Already in the bucket: ${where} holds this file's bytes (${why}); nothing was sent.`, key);
+  const proof = { etagVerified: c.by === 'etag', integrity: `already in the bucket: ${c.why}, computed from the file here` };
+  ctx.store.alreadyThere(a.job.id, ['running'], etag, `Already in the bucket: ${where} holds this file's bytes (${c.why}); nothing was sent.`, proof, key);
   ctx.emitJob(a.job.id);
   ctx.release(a);
   return 'ended';
