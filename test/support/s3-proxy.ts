@@ -2,6 +2,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { Rewrites, sendRewritten, type ResponseRewrite } from './s3-proxy-rewrite.js';
 
 export type S3Operation =
   | 'CreateMultipartUpload'
@@ -57,6 +58,10 @@ export interface ProxiedRequest {
   faulted?: string;
   /** Date.now() when the request arrived at the proxy */
   at: number;
+  /** The request's headers as the client sent them. */
+  headers: IncomingHttpHeaders;
+  /** The body of a CompleteMultipartUpload (the part list it sent), as text. */
+  requestBody?: string;
 }
 
 export interface S3Proxy {
@@ -72,6 +77,9 @@ export interface S3Proxy {
   bytesForwarded(): number;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
+  /** Rewrites the bodies of chosen answers: the proxy plays a server radosgw is not (s3-proxy-rewrite.ts). */
+  rewriteResponses(rule: ResponseRewrite): void;
+  clearRewrites(): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -251,6 +259,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
   let perRequestRate: number | null = null;
   let forwarded = 0;
   let faults: ActiveRule[] = [];
+  const rewrites = new Rewrites();
   let counts = emptyCounts();
   let log: ProxiedRequest[] = [];
   let parts: number[] = [];
@@ -340,6 +349,8 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
       const headers = endToEndRawHeaders(upRes.rawHeaders);
       // Early answer before the whole body arrived: the client connection can't be reused.
       if (!req.complete) headers.push('Connection', 'close');
+      const rewrite = rewrites.take(rec);
+      if (rewrite) return sendRewritten(upRes, res, rec, rewrite, headers);
       res.writeHead(status, upRes.statusMessage, headers);
       upRes.pipe(res);
       upRes.on('close', () => {
@@ -359,6 +370,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     if (perRequestRate !== null && throttle !== bucket) throttle.set(perRequestRate);
     if (resetAfter !== undefined) upReq.flushHeaders();
     for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (rec.operation === 'CompleteMultipartUpload') rec.requestBody = (rec.requestBody ?? '') + chunk.toString('utf8');
       let buf = chunk;
       let tripNow = false;
       if (resetAfter !== undefined && rec.requestBytes + buf.length >= resetAfter) {
@@ -421,7 +433,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     const operation = classifyS3Request(method, req.url ?? '/', req.headers);
     const { path, query } = splitUrl(req.url ?? '/');
     counts[operation]++;
-    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now() };
+    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now(), headers: { ...req.headers } };
     log.push(rec);
     const gen = generation;
 
@@ -480,6 +492,8 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     clearFaults() {
       faults = [];
     },
+    rewriteResponses: (rule) => rewrites.add(rule),
+    clearRewrites: () => rewrites.clear(),
     reset() {
       generation++;
       forwarded = 0;

@@ -61,7 +61,8 @@ export interface RecordedPart {
   checksum: string | null;
 }
 
-export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string }> {
+/** The object's ETag, and the checksum of `checksum`'s algorithm the server names (S3: a composite "…-N"), or null. */
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string; checksum: string | null }> {
   const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
   const completed: CompletedPart[] = parts.map((p) => ({
     PartNumber: p.partNumber,
@@ -71,7 +72,8 @@ export async function completeMultipartUpload(client: S3Client, bucket: string, 
   const out = await call('CompleteMultipartUpload', () =>
     client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } })),
   );
-  return { etag: out.ETag ?? '' };
+  const returned = field ? (out as unknown as Record<string, unknown>)[field] : undefined;
+  return { etag: out.ETag ?? '', checksum: typeof returned === 'string' && returned ? returned : null };
 }
 
 export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {

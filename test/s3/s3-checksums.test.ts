@@ -1,0 +1,91 @@
+// Flexible checksums where radosgw 16 cannot show them: it ignores x-amz-checksum-* (neither checks,
+// echoes nor lists them), so the fault proxy plays Amazon S3 (test/support/s3-play.ts). The proxy
+// sees the headers each part goes with and the part list Complete sends; it answers Complete with
+// the composite checksum S3 would give and ListParts with the checksums S3 would list. The bytes
+// stored are radosgw's, and each object is checked whole against its file.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { Job } from '../../shared/types.js';
+import { hoist } from '../support/hoist-cli.js';
+import { recordResult } from '../support/results.js';
+import { MiB, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { s3Fixture } from '../support/s3-fixture.js';
+import { answerCompositeAtComplete, completeChecksums, compositeOf, partChecksumsSeen, partNumberOf, uploadIdOf } from '../support/s3-play.js';
+
+const { client, bucket, proxy, dir } = await s3Fixture('s3-checksums', { proxy: true });
+const PART = 5 * MiB;
+
+function sha1Base64(file: string, offset: number, length: number): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    fs.readSync(fd, buf, 0, length, offset);
+    return crypto.createHash('sha1').update(buf).digest('base64');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function uploadSha1(file: string, key: string, db: string): Promise<{ code: number | null; stderr: string; job: Job }> {
+  const r = await hoist(['--db', db, '--endpoint', proxy.url, '--path-style', 'upload', file, '--bucket', bucket, '--key', key, '--checksum', 'sha1', '--single-put-threshold', '0', '--part-size', '5MiB', '--json']);
+  const jobs = (JSON.parse(r.stdout || '{"jobs":[]}') as { jobs: Job[] }).jobs;
+  return { code: r.code, stderr: r.stderr, job: jobs[0]! };
+}
+
+test('--checksum sha1: each part carries x-amz-checksum-sha1 of its bytes, Complete lists them, and the composite S3 answers is checked (proxy playing S3)', async () => {
+  const file = await writeRandomFile(path.join(dir, 'sha1.mov'), 12 * MiB + 12345);
+  const db = path.join(dir, 'sha1.db');
+  proxy.reset();
+  proxy.clearRewrites();
+  answerCompositeAtComplete(proxy, 'SHA1');
+  const { code, stderr, job } = await uploadSha1(file, 'sha1/clip.mov', db);
+  assert.equal(code, 0, stderr);
+  assert.equal(job.state, 'done');
+  assert.equal(job.checksumAlgorithm, 'sha1');
+
+  const create = proxy.requests().find((r) => r.operation === 'CreateMultipartUpload')!;
+  assert.equal(create.headers['x-amz-checksum-algorithm'], 'SHA1', 'the upload is created with SHA1 as its checksum algorithm');
+  const seen = partChecksumsSeen(proxy, job.uploadId!, 'SHA1');
+  assert.deepEqual([...seen.keys()].sort(), [1, 2, 3]);
+  const expected: string[] = [];
+  for (const n of [1, 2, 3]) {
+    const offset = (n - 1) * PART;
+    const want = sha1Base64(file, offset, Math.min(PART, job.size - offset));
+    expected.push(want);
+    assert.equal(seen.get(n), want, `part ${n}'s x-amz-checksum-sha1 is the SHA-1 of its bytes, base64`);
+  }
+  const complete = proxy.requests().find((r) => r.operation === 'CompleteMultipartUpload' && uploadIdOf(r) === job.uploadId)!;
+  assert.deepEqual([...completeChecksums(complete.requestBody ?? '', 'SHA1').entries()], expected.map((c, i) => [i + 1, c]), 'Complete names each part with its ChecksumSHA1');
+
+  const detail = JSON.parse((await hoist(['--db', db, 'job', String(job.id), '--json'])).stdout) as { history: Array<{ kind: string; message: string }> };
+  const verified = detail.history.find((e) => e.kind === 'checksum-verified');
+  assert.ok(verified, 'the composite S3 answered was compared with the parts’ checksums');
+  assert.ok(verified.message.includes(compositeOf('SHA1', expected)), verified.message);
+  assert.equal(await sha256OfObject(client, bucket, 'sha1/clip.mov'), await sha256OfFile(file), 'the object is whole');
+  recordResult('checksum-sha1', {
+    what: '--checksum sha1 on a 3-part upload through the proxy playing Amazon S3 (radosgw 16 ignores flexible checksums)',
+    outcome: `each UploadPart carried x-amz-checksum-sha1 equal to the SHA-1 of its bytes; Complete listed them; the composite the proxy answered (${compositeOf('SHA1', expected)}) matched; object whole`,
+  });
+});
+
+test('a composite checksum at Complete that does not match the parts fails the job as s3.checksum-mismatch (proxy playing S3)', async () => {
+  const file = await writeRandomFile(path.join(dir, 'sha1-bad.mov'), 11 * MiB);
+  const db = path.join(dir, 'sha1-bad.db');
+  proxy.reset();
+  proxy.clearRewrites();
+  // As if the server held other bytes for a part than the ones sent: its composite differs.
+  answerCompositeAtComplete(proxy, 'SHA1', (c) => `${c.startsWith('A') ? 'B' : 'A'}${c.slice(1)}`);
+  const { code, job } = await uploadSha1(file, 'sha1/bad.mov', db);
+  assert.equal(code, 1);
+  assert.equal(job.state, 'failed');
+  assert.equal(job.error?.code, 's3.checksum-mismatch');
+  assert.equal(job.error?.operation, 'CompleteMultipartUpload');
+  assert.ok(proxy.requests().some((r) => r.operation === 'UploadPart' && partNumberOf(r) === 3), 'every part went');
+  recordResult('checksum-composite-mismatch', {
+    what: 'Complete answered (by the proxy playing S3) with a composite SHA-1 checksum that is not the parts’',
+    outcome: `job failed: ${job.error?.code} (${job.error?.operation}), not reported as verified`,
+  });
+});
