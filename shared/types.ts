@@ -131,6 +131,9 @@ export interface RemotePart {
   size: number;
   etag: string;
   lastModified: string | null;
+  /** The additional checksum the server lists for the part (base64) and its algorithm; null when it lists none (radosgw 16 never does). */
+  checksum: string | null;
+  checksumAlgorithm: ChecksumAlgorithm | null;
 }
 
 /** A folder whose finished files are uploaded to one or more destinations (issues 3 and 8). */

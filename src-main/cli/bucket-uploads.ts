@@ -39,7 +39,7 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
       await withHoist(globals(), async ({ engine }) => {
         const parts = await engine.listRemoteParts(await destinationFor(engine, globals(), o), o.key, o.uploadId, o.pageSize);
         if (o.json) printJson({ parts });
-        else for (const p of parts) process.stdout.write(`${String(p.partNumber).padStart(5)}  ${String(p.size).padStart(12)}  ${p.etag}  ${p.lastModified ?? ''}\n`);
+        else for (const p of parts) process.stdout.write(`${String(p.partNumber).padStart(5)}  ${String(p.size).padStart(12)}  ${p.etag}  ${p.lastModified ?? ''}${p.checksum ? `  ${p.checksumAlgorithm}:${p.checksum}` : ''}\n`);
       });
     });
 

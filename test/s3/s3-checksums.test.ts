@@ -8,25 +8,38 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { crc32c } from '@aws-crypto/crc32c';
+import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { Job } from '../../shared/types.js';
 import { hoist } from '../support/hoist-cli.js';
 import { recordResult } from '../support/results.js';
-import { MiB, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
+import { MiB, listUploads, s3Client, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
-import { answerCompositeAtComplete, completeChecksums, compositeOf, partChecksumsSeen, partNumberOf, uploadIdOf } from '../support/s3-play.js';
+import { answerCompositeAtComplete, completeChecksums, compositeOf, listPartChecksums, partChecksumsSeen, partNumberOf, uploadIdOf } from '../support/s3-play.js';
 
 const { client, bucket, proxy, dir } = await s3Fixture('s3-checksums', { proxy: true });
 const PART = 5 * MiB;
 
-function sha1Base64(file: string, offset: number, length: number): string {
+function rangeOf(file: string, offset: number, length: number): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
     const buf = Buffer.alloc(length);
     fs.readSync(fd, buf, 0, length, offset);
-    return crypto.createHash('sha1').update(buf).digest('base64');
+    return buf;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function sha1Base64(file: string, offset: number, length: number): string {
+  return crypto.createHash('sha1').update(rangeOf(file, offset, length)).digest('base64');
+}
+
+/** CRC32C as S3 sends it (big-endian, base64), by @aws-crypto, not Hoist's code. */
+function crc32cBase64(bytes: Buffer): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32c(bytes) >>> 0);
+  return out.toString('base64');
 }
 
 async function uploadSha1(file: string, key: string, db: string): Promise<{ code: number | null; stderr: string; job: Job }> {
@@ -87,5 +100,56 @@ test('a composite checksum at Complete that does not match the parts fails the j
   recordResult('checksum-composite-mismatch', {
     what: 'Complete answered (by the proxy playing S3) with a composite SHA-1 checksum that is not the parts’',
     outcome: `job failed: ${job.error?.code} (${job.error?.operation}), not reported as verified`,
+  });
+});
+
+test('a resumed upload keeps the part checksums ListParts lists, and Complete names every part with them (proxy playing S3)', async () => {
+  // Another run (a Hoist whose database was lost) began this upload with CRC32C and sent 2 of its 4
+  // parts; the watched folder's destination has no checksum, so the job taken up for it knows none.
+  const watched = path.join(dir, 'watched-b');
+  fs.mkdirSync(watched);
+  const file = await writeRandomFile(path.join(watched, 'clip.mov'), 17 * MiB);
+  const key = 'adopt/clip.mov';
+  const db = path.join(dir, 'adopt.db');
+  const cli = ['--db', db, '--endpoint', proxy.url, '--path-style'];
+  proxy.reset();
+  proxy.clearRewrites();
+  const add = await hoist([...cli, 'folders', 'add', watched, '--bucket', bucket, '--prefix', 'adopt', '--single-put-threshold', '0', '--json']);
+  assert.equal(add.code, 0, add.stderr);
+
+  const viaProxy = s3Client(proxy.url);
+  const { UploadId: uploadId } = await viaProxy.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: 'CRC32C' }));
+  const listedValues = new Map<number, string>();
+  for (const n of [1, 2]) {
+    const body = rangeOf(file, (n - 1) * PART, PART);
+    listedValues.set(n, crc32cBase64(body));
+    await viaProxy.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ChecksumCRC32C: listedValues.get(n) }));
+  }
+  const ours = proxy.requests().length;
+  // S3 lists the checksum each part arrived with.
+  listPartChecksums(proxy, 'CRC32C', (n) => partChecksumsSeen(proxy, uploadId!, 'CRC32C').get(n) ?? '');
+
+  const adopt = await hoist([...cli, 'uploads', 'adopt', '--bucket', bucket, '--json']);
+  assert.equal(adopt.code, 0, adopt.stderr);
+  const report = JSON.parse(adopt.stdout) as { adopted: Array<{ key: string; uploadId: string; jobId: number }> };
+  assert.deepEqual(report.adopted.map((u) => [u.key, u.uploadId]), [[key, uploadId]]);
+  const run = await hoist([...cli, 'run', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+
+  const sentByHoist = proxy.requests().slice(ours).filter((r) => r.operation === 'UploadPart' && uploadIdOf(r) === uploadId);
+  assert.deepEqual(sentByHoist.map(partNumberOf).sort(), [3, 4], 'the two parts the server held were adopted, not sent again');
+  const expected = [1, 2, 3, 4].map((n) => listedValues.get(n) ?? crc32cBase64(rangeOf(file, (n - 1) * PART, Math.min(PART, 17 * MiB - (n - 1) * PART))));
+  for (const r of sentByHoist) assert.equal(r.headers['x-amz-checksum-crc32c'], expected[partNumberOf(r) - 1], `part ${partNumberOf(r)} went with the upload's CRC32C`);
+  const complete = proxy.requests().find((r) => r.operation === 'CompleteMultipartUpload' && uploadIdOf(r) === uploadId)!;
+  assert.deepEqual([...completeChecksums(complete.requestBody ?? '', 'CRC32C').entries()], expected.map((c, i) => [i + 1, c]), 'Complete names every part with its CRC32C, the adopted ones with what ListParts listed');
+
+  const detail = JSON.parse((await hoist(['--db', db, 'job', String(report.adopted[0]!.jobId), '--json'])).stdout) as { job: Job; history: Array<{ kind: string }> };
+  assert.equal(detail.job.checksumAlgorithm, 'crc32c', "the job took the upload's algorithm");
+  assert.ok(detail.history.some((e) => e.kind === 'checksum-taken'));
+  assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file), 'the object is whole');
+  assert.deepEqual((await listUploads(client, bucket)).filter((u) => u.key === key), []);
+  recordResult('listed-part-checksums', {
+    what: 'an upload begun with CRC32C (2 of 4 parts sent) taken up by a job that knew no checksum; ListParts answered with the parts’ CRC32C by the proxy playing Amazon S3',
+    outcome: `the job took crc32c from the listing; parts 1–2 adopted with the listed checksums, parts 3–4 sent with x-amz-checksum-crc32c; Complete named all 4 parts with ChecksumCRC32C; object whole, no upload left`,
   });
 });

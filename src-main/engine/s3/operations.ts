@@ -91,6 +91,21 @@ export async function headObject(client: S3Client, bucket: string, key: string):
   }
 }
 
+function algorithmOfSdkName(name: unknown): ChecksumAlgorithm | null {
+  const found = (Object.entries(SDK_CHECKSUM_ALGORITHM) as Array<[ChecksumAlgorithm, string]>).find(([, sdk]) => sdk === name);
+  return found ? found[0] : null;
+}
+
+/** The checksum a listed part carries: of the upload's algorithm when the listing names one, else the first field present. */
+function listedChecksum(part: Record<string, unknown>, uploadAlgorithm: ChecksumAlgorithm | null): { checksum: string | null; checksumAlgorithm: ChecksumAlgorithm | null } {
+  const order = uploadAlgorithm ? [uploadAlgorithm] : (Object.keys(SDK_CHECKSUM_ALGORITHM) as ChecksumAlgorithm[]);
+  for (const algorithm of order) {
+    const value = part[`Checksum${SDK_CHECKSUM_ALGORITHM[algorithm]}`];
+    if (typeof value === 'string' && value) return { checksum: value, checksumAlgorithm: algorithm };
+  }
+  return { checksum: null, checksumAlgorithm: null };
+}
+
 /** Every part of an upload, page after page (the server returns at most 1,000 a page). */
 export async function* listParts(client: S3Client, bucket: string, key: string, uploadId: string, pageSize = MAX_LIST_PAGE): AsyncGenerator<RemotePart> {
   let marker: string | undefined;
@@ -98,8 +113,9 @@ export async function* listParts(client: S3Client, bucket: string, key: string, 
     const out = await call('ListParts', () =>
       client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: pageSize, ...(marker ? { PartNumberMarker: marker } : {}) })),
     );
+    const uploadAlgorithm = algorithmOfSdkName(out.ChecksumAlgorithm);
     for (const p of out.Parts ?? []) {
-      yield { partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '', lastModified: p.LastModified?.toISOString() ?? null };
+      yield { partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '', lastModified: p.LastModified?.toISOString() ?? null, ...listedChecksum(p as Record<string, unknown>, uploadAlgorithm) };
     }
     if (!out.IsTruncated || !out.NextPartNumberMarker || out.NextPartNumberMarker === marker) return;
     marker = out.NextPartNumberMarker;
