@@ -21,6 +21,7 @@ import type { ChecksumAlgorithm } from '../../../shared/states.js';
 import { SDK_CHECKSUM_ALGORITHM, normalizeEtag } from '../upload/checksums.js';
 import type { ObjectSettings } from '../upload/tasks.js';
 import { toHoistError } from './errors.js';
+import { ListingProgress, keyAfter } from './listing-progress.js';
 
 const UPLOAD_SCOPED = new Set(['UploadPart', 'ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
 
@@ -109,16 +110,21 @@ function listedChecksum(part: Record<string, unknown>, uploadAlgorithm: Checksum
 /** Every part of an upload, page after page (the server returns at most 1,000 a page). */
 export async function* listParts(client: S3Client, bucket: string, key: string, uploadId: string, pageSize = MAX_LIST_PAGE): AsyncGenerator<RemotePart> {
   let marker: string | undefined;
+  const progress = new ListingProgress<number>('ListParts', (a, b) => a > b);
   for (;;) {
     const out = await call('ListParts', () =>
       client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: pageSize, ...(marker ? { PartNumberMarker: marker } : {}) })),
     );
+    const parts = out.Parts ?? [];
+    const last = parts.at(-1)?.PartNumber;
+    progress.page(last, !!out.IsTruncated);
     const uploadAlgorithm = algorithmOfSdkName(out.ChecksumAlgorithm);
-    for (const p of out.Parts ?? []) {
+    for (const p of parts) {
       yield { partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '', lastModified: p.LastModified?.toISOString() ?? null, ...listedChecksum(p as Record<string, unknown>, uploadAlgorithm) };
     }
-    if (!out.IsTruncated || !out.NextPartNumberMarker || out.NextPartNumberMarker === marker) return;
-    marker = out.NextPartNumberMarker;
+    if (!out.IsTruncated) return;
+    // No NextPartNumberMarker: the next page begins after the last part listed.
+    marker = out.NextPartNumberMarker || String(last);
   }
 }
 
@@ -140,6 +146,12 @@ export interface ListedUpload {
 export async function* listMultipartUploads(client: S3Client, bucket: string, prefix = '', pageSize = MAX_LIST_PAGE): AsyncGenerator<ListedUpload> {
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
+  // Within one key S3 lists uploads by when they began, not by id: a page gets further if it ends at a later key or another upload.
+  const progress = new ListingProgress<{ key: string; uploadId: string }>(
+    'ListMultipartUploads',
+    (a, b) => keyAfter(a.key, b.key) || (a.key === b.key && a.uploadId !== b.uploadId),
+    (u) => `${u.key} (${u.uploadId})`,
+  );
   for (;;) {
     const out = await call('ListMultipartUploads', () =>
       client.send(
@@ -152,13 +164,16 @@ export async function* listMultipartUploads(client: S3Client, bucket: string, pr
         }),
       ),
     );
-    for (const u of out.Uploads ?? []) {
+    const uploads = out.Uploads ?? [];
+    const last = uploads.at(-1);
+    progress.page(last ? { key: last.Key ?? '', uploadId: last.UploadId ?? '' } : undefined, !!out.IsTruncated);
+    for (const u of uploads) {
       yield { key: u.Key ?? '', uploadId: u.UploadId ?? '', initiated: u.Initiated ?? null, storageClass: u.StorageClass ?? null, initiatorId: u.Initiator?.ID ?? null, ownerId: u.Owner?.ID ?? null };
     }
     if (!out.IsTruncated) return;
-    if (out.NextKeyMarker === keyMarker && out.NextUploadIdMarker === uploadIdMarker) return;
-    keyMarker = out.NextKeyMarker;
-    uploadIdMarker = out.NextUploadIdMarker;
+    // No NextKeyMarker/NextUploadIdMarker: the next page begins after the last upload listed.
+    keyMarker = out.NextKeyMarker || last!.Key;
+    uploadIdMarker = out.NextUploadIdMarker || (keyMarker === last!.Key ? last!.UploadId : undefined);
   }
 }
 
@@ -247,10 +262,15 @@ export async function getSmallObject(client: S3Client, bucket: string, key: stri
 
 /** Every key under a prefix (all pages). */
 export async function* listObjectKeys(client: S3Client, bucket: string, prefix: string, pageSize = MAX_LIST_PAGE): AsyncGenerator<{ key: string; size: number; etag: string }> {
-  let token: string | undefined;
-  do {
-    const page = await call('ListObjectsV2', () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: pageSize })));
+  let next: { ContinuationToken: string } | { StartAfter: string } | Record<string, never> = {};
+  const progress = new ListingProgress<string>('ListObjectsV2', keyAfter);
+  for (;;) {
+    const page = await call('ListObjectsV2', () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: pageSize, ...next })));
+    const last = page.Contents?.at(-1)?.Key;
+    progress.page(last, !!page.IsTruncated);
     for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, etag: normalizeEtag(o.ETag ?? '') };
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+    if (!page.IsTruncated) return;
+    // No NextContinuationToken: the next page starts after the last key listed.
+    next = page.NextContinuationToken ? { ContinuationToken: page.NextContinuationToken } : { StartAfter: last! };
+  }
 }
