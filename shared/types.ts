@@ -56,6 +56,11 @@ export interface Job {
   bytesDone: number;
   checksumAlgorithm: ChecksumAlgorithm | null;
   uploadId: string | null;
+  /**
+   * True for a failed job whose multipart upload is still open on the bucket (its parts kept there,
+   * and billed): retry resumes it, cancel aborts it. False otherwise (`shared/kept-upload.ts`).
+   */
+  uploadKept: boolean;
   etag: string | null;
   error: ErrorInfo | null;
   attempts: number;
