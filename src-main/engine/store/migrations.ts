@@ -388,4 +388,9 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM owed_work WHERE kind = 'source-cleanup' AND scope = 'folder:' || OLD.id;
   END;
   `,
+  // gaps: a watched folder's webhook signing secret (issue 13 item 9e), sealed: AES-256-GCM under the
+  // key file beside the database (notify/webhook-secrets.ts), never the secret itself.
+  `
+  ALTER TABLE watched_folders ADD COLUMN webhook_secret TEXT;
+  `,
 ];
