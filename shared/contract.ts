@@ -1,5 +1,6 @@
 // The HoistApi: everything the renderer can ask of a host. The Electron preload and the headless
 // host's WebSocket client both implement it, so the renderer cannot tell them apart.
+import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from './local-files.js';
 import type { JobState, Priority } from './states.js';
 import type {
   ConnectionCheck,
@@ -80,6 +81,19 @@ export interface HoistApi {
   /** Working the queue, or waiting for the runner lease another Hoist holds (commands still go to the database). */
   runnerState(): Promise<RunnerState>;
 
+  // ---- send files now (shared/local-files.ts) ----
+  /**
+   * A folder on the host's computer (null: the roots). Refused (`source.outside-roots`) for any
+   * path that, symlinks resolved, is not under one of the roots the host was started with.
+   */
+  listDirectory(path: string | null): Promise<DirectoryListing>;
+  /** The files the paths come to and the keys of the first few, as sendFiles would queue them; nothing is queued. */
+  previewSend(input: SendFilesInput): Promise<SendPreview>;
+  /** Queues the files as `hoist upload` does, and remembers the settings as the destination's defaults. */
+  sendFiles(input: SendFilesInput): Promise<SendResult>;
+  /** The settings last used per destination, latest first. */
+  sendDefaults(): Promise<SendDefaults[]>;
+
   // ---- events ----
   onJobChanged(listener: (job: Job) => void): Unsubscribe;
   /** Coalesced: at most about 10 a second. */
@@ -96,6 +110,7 @@ export const HOIST_COMMANDS = [
   'addFolder', 'removeFolder', 'setFolderWebhook', 'setFolderPriority', 'saveDestination', 'removeDestination', 'testConnection',
   'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll',
   'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule', 'runnerState',
+  'listDirectory', 'previewSend', 'sendFiles', 'sendDefaults',
 ] as const satisfies readonly HoistCommand[];
 
 /** Events a host pushes to the renderer. */

@@ -1,5 +1,5 @@
 import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, PartState, Priority, UploadMode } from './states.js';
-import type { ErrorInfo } from './errors.js';
+import type { ErrorCode, ErrorInfo } from './errors.js';
 
 /** Where jobs go: one bucket on one endpoint, with its upload settings. */
 export interface Destination {
@@ -62,7 +62,14 @@ export interface Job {
    */
   uploadKept: boolean;
   etag: string | null;
+  /** The object version Complete, PutObject or the server-side copy made, in a versioned bucket (null otherwise). */
+  versionId: string | null;
   error: ErrorInfo | null;
+  /**
+   * Set on a done job whose object was found deleted or overwritten when its source was about to be
+   * freed (clean-up after delivery): the source was kept; `message` says what to do.
+   */
+  flag: JobFlag | null;
   attempts: number;
   createdAt: string;
   startedAt: string | null;
@@ -75,6 +82,21 @@ export interface Job {
   verifiedBy: HashVerification | null;
   /** The ASC MHL batch the file belongs to (its root's next generation), or null. */
   batchId: number | null;
+  /**
+   * The encryption the server's answers named: `AES256` (SSE-S3), `aws:kms` (SSE-KMS), `aws:kms:dsse`
+   * (DSSE-KMS), `SSE-C`; null while none named one. Under the last three ETags are not MD5s.
+   */
+  serverEncryption: string | null;
+  /** Once done: true when the object's ETag matched the MD5s computed here; false when it was not comparable or not returned (`integrity` says what proved the bytes). */
+  etagVerified: boolean | null;
+  /** Once done: the proof the server gave, e.g. "Content-MD5 accepted by the server for every part; ETag not comparable under SSE-KMS". */
+  integrity: string | null;
+}
+
+/** What was found wrong with a done job's object after delivery (codes `cleanup.object-missing`, `cleanup.object-changed`). */
+export interface JobFlag {
+  code: ErrorCode;
+  message: string;
 }
 
 /** A file checked against the ASC MHL history its root carried (written at offload). */
@@ -222,7 +244,12 @@ export interface RemoteUploadSummary extends RemoteUpload {
 
 /** The result of "Test connection": one line per permission Hoist needs. */
 export interface ConnectionCheck {
-  permission: 'PutObject' | 'ListBucketMultipartUploads' | 'ListMultipartUploadParts' | 'AbortMultipartUpload';
+  /**
+   * The four S3 permissions uploads use; then `GetEncryptionConfiguration` (the bucket's default
+   * encryption and what integrity uploads get under it: its message says) and, where uploads use
+   * SSE-KMS, `kms:Decrypt` (proved by completing a tiny upload, deleted after).
+   */
+  permission: 'PutObject' | 'ListBucketMultipartUploads' | 'ListMultipartUploadParts' | 'AbortMultipartUpload' | 'GetEncryptionConfiguration' | 'kms:Decrypt';
   ok: boolean;
   /** Error code when not ok (for example s3.access-denied, s3.no-such-bucket, net.unreachable). */
   code: string | null;

@@ -6,7 +6,8 @@ import { installAbortIncompleteRule, readLifecycleRules, summarizeAbortIncomplet
 import { fromErrorInfo } from '../engine/s3/errors.js';
 import { formatAge, intArg, parseAge } from './args.js';
 import { destinationFor } from './destination-of.js';
-import { printJson, printList, uploadLine } from './output.js';
+import { EXIT_FAILED } from './exit-codes.js';
+import { owedAbortText, printJson, printList, uploadLine } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
 
 const pageSizeArg = intArg(1, 1000);
@@ -65,8 +66,12 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
     .requiredOption('--upload-id <id>', 'upload id')
     .action(async (o: { bucket: string; key: string; uploadId: string }) => {
       await withHoist(globals(), async ({ engine }) => {
-        await engine.abortUpload(await destinationFor(engine, globals(), o), o.key, o.uploadId);
-        process.stderr.write(`aborted ${o.uploadId}\n`);
+        const owed = await engine.abortUpload(await destinationFor(engine, globals(), o), o.key, o.uploadId);
+        if (!owed) process.stderr.write(`aborted ${o.uploadId}\n`);
+        else {
+          process.stderr.write(owedAbortText(owed));
+          process.exitCode = EXIT_FAILED;
+        }
       });
     });
 

@@ -43,7 +43,7 @@ export function registerControlCommands(program: Command, globals: Globals): voi
 
   program
     .command('retry')
-    .description('queue a failed job again (its finished parts are kept)')
+    .description('queue a failed job again (its finished parts are kept), or send again a done one flagged because its object was deleted or overwritten')
     .argument('<id>', 'job id', jobIdArg)
     .action(async (id: number) => {
       await withHoist(globals(), async ({ engine }) => {

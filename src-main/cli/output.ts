@@ -23,8 +23,9 @@ export function jobLine(j: JobRecord): string {
   const pct = j.size > 0 ? ((100 * j.bytesDone) / j.size).toFixed(1) : j.state === 'done' ? '100.0' : '0.0';
   const err = j.error && j.state !== 'done' ? `  ${j.error.code}${j.error.operation ? ` (${j.error.operation})` : ''}: ${j.error.message}` : '';
   const priority = j.priority !== 'normal' ? `  ${j.priority} priority` : '';
+  const flag = j.flag ? `  flagged ${j.flag.code}: source kept (hoist job ${j.id})` : '';
   const kept = j.uploadKept ? `\n      ${uploadKeptNote(j)}` : '';
-  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${err}${kept}`;
+  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${err}${flag}${kept}`;
 }
 
 export function batchLine(b: MhlBatch): string {

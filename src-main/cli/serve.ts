@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import { serveRuntime, type ServedRuntime } from '../hosts/headless/serve.js';
-import { portArg } from './args.js';
+import { checkRoots, defaultRoots } from '../engine/sources/roots.js';
+import { collect, portArg } from './args.js';
 import { EXIT_OK } from './exit-codes.js';
 import { announce, closingAfter, runtimeOptionsOf, type GlobalOpts, type Globals } from './with-hoist.js';
 
@@ -41,9 +42,12 @@ function openInBrowser(url: string): () => void {
  * watcher under the runner lease, the API, the log file) and the headless host over its API. When
  * another process works the queue, this one serves commands and takes over when that one stops.
  */
-async function startServing(g: GlobalOpts, port: number | undefined): Promise<ServedRuntime> {
+async function startServing(g: GlobalOpts, port: number | undefined, roots: string[]): Promise<ServedRuntime> {
   // Opened without the lease, so the listeners below hear the first walk and the first answer.
-  const served = await serveRuntime({ ...(await runtimeOptionsOf(g)), work: false, wait: true, staticDir: RENDERER_DIR, ...(port !== undefined ? { port } : {}) }).catch((err: NodeJS.ErrnoException) => {
+  const options = await runtimeOptionsOf(g);
+  // The folders the UI may list and send files from.
+  options.api = { ...options.api, roots };
+  const served = await serveRuntime({ ...options, work: false, wait: true, staticDir: RENDERER_DIR, ...(port !== undefined ? { port } : {}) }).catch((err: NodeJS.ErrnoException) => {
     // The runtime is already closed behind the error.
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
       throw new HoistError('config.invalid', { message: `Port ${port} cannot be used (${err.code === 'EADDRINUSE' ? 'another program listens there' : 'not permitted'}); choose another with --port, or 0 for any free port.` });
@@ -75,13 +79,16 @@ export function registerServeCommand(program: Command, globals: Globals): void {
     .description('serve the Hoist UI on 127.0.0.1 (behind a token it prints) and work the queue, until Ctrl-C')
     .option('--port <n>', 'port to listen on (default: any free port)', portArg)
     .option('--open', 'open the address in the default browser')
-    .action(async (o: { port?: number; open?: boolean }) => {
-      const served = await startServing(globals(), o.port);
+    .option('--root <dir>', "a folder the UI may list and send files from (repeatable; default: the user's home); nothing outside the roots is listed or queued", collect, [])
+    .action(async (o: { port?: number; open?: boolean; root: string[] }) => {
+      const roots = o.root.length > 0 ? checkRoots(o.root) : defaultRoots();
+      const served = await startServing(globals(), o.port, roots);
       await closingAfter(served.close, async (scope) => {
         if (!fs.existsSync(path.join(RENDERER_DIR, 'index.html'))) process.stderr.write(`hoist: the UI is not built (${RENDERER_DIR}); run \`npm run build\`.\n`);
         // The address alone on stdout, so a script can read it; the rest goes to stderr.
         process.stdout.write(`${served.host.url}\n`);
         process.stderr.write('Hoist is serving its UI at the address above (this machine only). Ctrl-C stops; uploads pause and resume at the next start.\n');
+        process.stderr.write(`Files may be sent from: ${roots.join(', ')} (--root to change).\n`);
         const forgetOpener = o.open ? openInBrowser(served.host.url) : () => undefined;
         // Ctrl-C is how serving ends (exit 0): the host stops (tabs are told), then the runtime.
         scope.onInterrupt(async (signal) => {

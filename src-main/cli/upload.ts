@@ -184,6 +184,10 @@ export function registerUploadCommands(program: Command, globals: Globals): void
           return;
         }
         process.stdout.write(jobLine(job) + '\n');
+        if (job.etag) process.stdout.write(`  ETag    ${job.etag}${job.versionId ? `  version ${job.versionId}` : ''}\n`);
+        if (job.flag) process.stdout.write(`  ${job.flag.code}: ${job.flag.message}\n`);
+        if (job.serverEncryption) process.stdout.write(`  encryption ${job.serverEncryption} (as the server's answers named it)\n`);
+        if (job.integrity) process.stdout.write(`  integrity  ${job.integrity}\n`);
         for (const [alg, value] of Object.entries(job.hashes)) process.stdout.write(`  ${alg.padEnd(7)} ${value}${job.verifiedBy?.algorithms.includes(alg as FileHashAlgorithm) ? `  (matches ${job.verifiedBy.manifest})` : ''}\n`);
         if (batch) process.stdout.write(`  ${batchLine(batch)}\n`);
         for (const e of history) process.stdout.write(`  ${e.at}  ${e.kind.padEnd(16)} ${e.message}\n`);

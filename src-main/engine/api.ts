@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { HoistApi, JobDetail, JobQuery, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
+import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from '../../shared/local-files.js';
 import type { Priority } from '../../shared/states.js';
 import type {
   ConnectionCheck,
@@ -23,8 +24,11 @@ import type { Engine } from './engine.js';
 import { logger } from './log.js';
 import { installAbortIncompleteRule } from './remote/lifecycle.js';
 import { testConnection } from './remote/connection-test.js';
-import { toHoistError } from './s3/errors.js';
+import { fromErrorInfo, toHoistError } from './s3/errors.js';
 import type { SecretStore } from './secrets.js';
+import { listDirectory } from './sources/browse.js';
+import { SourceRoots, defaultRoots } from './sources/roots.js';
+import { FileSender } from './sources/send.js';
 import type { BatchRecord } from './store/batch-store.js';
 import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
 
@@ -35,8 +39,8 @@ export type ApiEngine = Pick<
   Engine,
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
   | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
-  | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans'
-> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload'> };
+  | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans' | 'enqueue'
+> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> };
 
 /** The watch-folder side the API needs (src-main/engine/folders/folder-watcher.ts implements it). */
 export interface FolderService {
@@ -55,6 +59,8 @@ export interface EngineApiOptions {
   progressIntervalMs?: number;
   /** Remote-changed pushes for one destination are gathered over this long. */
   remoteIntervalMs?: number;
+  /** The folders files may be listed and sent from (sources/roots.ts); default: the user's home. */
+  roots?: readonly string[];
 }
 
 export const MAX_JOBS_PAGE = 500;
@@ -77,9 +83,9 @@ interface ApiEvents {
 /** The contract's fields, listed so that a column the engine adds never leaks to a renderer by itself. */
 const JOB_FIELDS = {
   id: true, destinationId: true, destination: true, sourcePath: true, bucket: true, key: true, size: true, state: true, priority: true, mode: true,
-  partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, uploadKept: true, etag: true,
-  error: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
-  hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true,
+  partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, uploadKept: true, etag: true, versionId: true,
+  error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
+  hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
 } as const satisfies Record<keyof Job, true>;
 
 const PART_FIELDS = {
@@ -125,6 +131,8 @@ export class EngineApi implements HoistApi {
   /** The upload id each unfinished multipart job was last seen with, to notice the bucket's list changing. */
   private readonly knownUploads = new Map<number, string | null>();
   private readonly detach: () => void;
+  private readonly roots: SourceRoots;
+  private readonly sender: FileSender;
 
   constructor(
     private readonly engine: ApiEngine,
@@ -132,6 +140,8 @@ export class EngineApi implements HoistApi {
   ) {
     this.progressIntervalMs = opts.progressIntervalMs ?? 100;
     this.remoteIntervalMs = opts.remoteIntervalMs ?? 250;
+    this.roots = new SourceRoots(opts.roots ?? defaultRoots());
+    this.sender = new FileSender(engine, this.roots);
     // Every connected window or browser tab subscribes; the default cap of 10 would only warn.
     this.events.setMaxListeners(0);
     const onJob = (record: JobRecord) => this.jobChanged(record);
@@ -298,7 +308,10 @@ export class EngineApi implements HoistApi {
     const dest = this.destination(destinationId);
     const owners = this.engine.store.jobIdsForUpload(uploadId);
     try {
-      await this.engine.abortUpload(dest, key, uploadId);
+      const owed = await this.engine.abortUpload(dest, key, uploadId);
+      // Still owed: the job shows why (refused, still listed), or the process working the queue sends it.
+      const why = owed?.jobId ? this.engine.getJob(owed.jobId)?.error : null;
+      if (owed) throw why ? fromErrorInfo(why) : new HoistError('s3.upload-still-there', { operation: 'AbortMultipartUpload', detail: owed.lastError ?? 'not tried yet: another Hoist process works the queue and sends it' });
     } finally {
       this.emitJobs(owners);
       this.remoteChanged(destinationId);
@@ -315,6 +328,25 @@ export class EngineApi implements HoistApi {
   async installLifecycleRule(destinationId: number, days: number): Promise<{ rules: number }> {
     const dest = this.destination(destinationId);
     return installAbortIncompleteRule(await this.engine.clientFor(dest), dest.bucket, days);
+  }
+
+  // ---- send files now (sources/: every path checked against the roots first) ----
+
+  async listDirectory(path: string | null): Promise<DirectoryListing> {
+    return listDirectory(this.roots, path);
+  }
+
+  async previewSend(input: SendFilesInput): Promise<SendPreview> {
+    return this.sender.preview(input);
+  }
+
+  async sendFiles(input: SendFilesInput): Promise<SendResult> {
+    // The engine reports the jobs it queues ('job' events): the hosts show them from then on.
+    return this.sender.send(input);
+  }
+
+  async sendDefaults(): Promise<SendDefaults[]> {
+    return this.sender.defaults();
   }
 
   // ---- events ----

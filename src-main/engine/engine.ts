@@ -141,7 +141,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.mhl.on('batch', (b) => this.emit('batch', b));
     this.scheduler.on('storage', (s) => this.emit('storage', s));
     this.destinations = new Destinations(this.store, () => this.configChanged());
-    this.remote = new RemoteUploads(this.store, (dest) => this.client(dest), () => this.scheduler.poke());
+    this.remote = new RemoteUploads(this.store, (dest) => this.client(dest), () => this.scheduler.poke(), () => this.settleOwedAborts());
   }
 
   // ---- running the queue ----
@@ -384,9 +384,15 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.store.listJobs({ states: ['paused'] }).filter((j) => this.resume(j.id)).length;
   }
 
+  /** Retries a failed job, or sends again a done one whose object was found deleted or overwritten (flagged). */
   retry(id: number): boolean {
     const job = this.requireJob(id);
-    if (job.state !== 'failed') throw new HoistError('config.invalid', { message: `Job ${id} is ${job.state}; only a failed job can be retried.` });
+    if (job.state === 'done' && job.flag) {
+      const ok = this.store.uploadFlaggedAgain(id, `Sending it again, as asked after ${job.flag.code}.`);
+      this.scheduler.poke();
+      return ok;
+    }
+    if (job.state !== 'failed') throw new HoistError('config.invalid', { message: `Job ${id} is ${job.state}; only a failed job, or a done one flagged because its object changed, can be retried.` });
     return this.resume(id, true);
   }
 
@@ -481,8 +487,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.remote.listRemoteParts(dest, key, uploadId, pageSize);
   }
 
-  /** Aborts one upload; if a live job owns it, that job is cancelled first so it cannot send more parts. */
-  abortUpload(dest: Destination, key: string, uploadId: string): Promise<void> {
+  /** Aborts one upload; one a job of ours made is aborted as a cancel aborts it (its job cancelled first); returns the abort if still owed. */
+  abortUpload(dest: Destination, key: string, uploadId: string): Promise<RemoteAbort | null> {
     return this.remote.abortUpload(dest, key, uploadId);
   }
 

@@ -37,6 +37,11 @@ export interface EnqueueOptions {
    * `{ folderId }` adds each file to its watched folder's open batch for its root.
    */
   mhl?: false | 'upload' | { folderId: number };
+  /**
+   * Called with every path given and every file a folder expands to, before it is read: throws to
+   * refuse it, and then nothing is queued (a host's roots: engine/sources/roots.ts).
+   */
+  admit?: (abs: string) => Promise<unknown>;
 }
 
 /** What enqueueing needs from the engine: the stores, and how a paused or failed job is resumed. */
@@ -47,7 +52,7 @@ export interface EnqueueDeps {
 }
 
 /** One file of an enqueue call, before it becomes a job. */
-interface EnqueuedFile {
+export interface EnqueuedFile {
   abs: string;
   key: string;
   /** What a relative path is taken from: the uploaded directory, the watched folder, or the file's own folder. */
@@ -119,8 +124,12 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
   return { jobs, batchIds: [...new Set(batchIds.values())] };
 }
 
-/** Files behind the paths given, each with its key; refuses unreadable paths and two files for one key. */
-async function expandPaths(paths: readonly string[], o: EnqueueOptions): Promise<EnqueuedFile[]> {
+/**
+ * Files behind the paths given, each with its key, in the order they are queued; refuses unreadable
+ * paths, paths `admit` refuses and two files for one key. What enqueueJobs queues, and what a
+ * preview shows.
+ */
+export async function expandPaths(paths: readonly string[], o: EnqueueOptions): Promise<EnqueuedFile[]> {
   const out: EnqueuedFile[] = [];
   const readable = async (abs: string) => {
     try {
@@ -132,6 +141,7 @@ async function expandPaths(paths: readonly string[], o: EnqueueOptions): Promise
   };
   for (const p of paths) {
     const abs = path.resolve(p);
+    await o.admit?.(abs);
     const st = await readable(abs);
     if (st.isDirectory()) {
       if (o.key !== undefined) throw new HoistError('config.invalid', { message: `${abs} is a folder: --key names one object; a folder goes under --prefix.` });
@@ -140,6 +150,8 @@ async function expandPaths(paths: readonly string[], o: EnqueueOptions): Promise
       for await (const f of walkFolder(abs, folderFilter([], []), (pr) => problems.push(`${pr.file}: ${pr.error.message}`))) {
         // With --mhl the folder's ASC MHL history travels with its generation, not as files of its own.
         if (o.mhl && isHistoryPath(f.relPath)) continue;
+        // The walk follows symlinks: where each file really is is checked too.
+        await o.admit?.(f.file);
         out.push({ abs: f.file, key: objectKey(joinKey(o.destination.prefix, o.prefix ?? '', f.relPath)), base: abs, st: f.stats });
       }
       if (problems.length > 0) throw new HoistError('source.unreadable', { message: `Cannot read everything under ${abs}; nothing was queued: ${problems.slice(0, 5).join('; ')}` });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { HOIST_COMMANDS, type HoistApi, type HoistCommand } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
+import { MAX_SEND_PATHS } from '../../shared/local-files.js';
 import {
   AMAZON_S3_MAX_OBJECT_SIZE,
   MAX_CONCURRENCY,
@@ -100,6 +101,16 @@ const folderInput = z.strictObject({
   webhookUrl: webhookUrl.nullable().optional(),
 });
 
+// Send files now: the shape here; the roots (symlinks resolved) in the API (engine/sources/roots.ts).
+const sendInput = z.strictObject({
+  paths: z.array(absolutePath).min(1, 'must name at least one file or folder').max(MAX_SEND_PATHS, `must be at most ${MAX_SEND_PATHS} paths (a folder counts once)`),
+  destinationId: id,
+  prefix: keyPrefix,
+  priority: z.enum(PRIORITIES),
+  hashes: z.array(z.enum(FILE_HASH_ALGORITHMS)).max(FILE_HASH_ALGORITHMS.length),
+  mhl: z.boolean(),
+});
+
 const uploadId = z.string().min(1).max(1024).refine(wellFormed, 'must be well-formed Unicode');
 const days = (min: number) => z.int().min(min, `must be a whole number of days, at least ${min}`).max(MAX_DAYS);
 
@@ -136,6 +147,10 @@ const COMMANDS = {
   abortOrphans: spec(['destinationId', 'olderThanDays'], z.tuple([id, days(0)])),
   installLifecycleRule: spec(['destinationId', 'days'], z.tuple([id, days(1)])),
   runnerState: spec([], z.tuple([])),
+  listDirectory: spec(['path'], z.tuple([absolutePath.nullable()])),
+  previewSend: spec(['input'], z.tuple([sendInput])),
+  sendFiles: spec(['input'], z.tuple([sendInput])),
+  sendDefaults: spec([], z.tuple([])),
 } satisfies { [K in HoistCommand]: { names: readonly string[]; schema: z.ZodType<Parameters<HoistApi[K]>> } };
 
 /** A command and its arguments, checked: safe to hand to the engine. */

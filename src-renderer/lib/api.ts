@@ -6,6 +6,7 @@
 import { BRIDGE_PATH, type BridgeRequest, type BridgeServerMessage } from '../../shared/bridge.js';
 import type { HoistApi, HoistCommand, HoistEvent, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import type { ErrorInfo } from '../../shared/errors.js';
+import type { DesktopFiles } from '../../shared/local-files.js';
 import type { Job, JobProgress } from '../../shared/types.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
@@ -23,11 +24,14 @@ export interface ConnectedApi {
   api: HoistApi;
   /** Null under Electron: the preload is always there. */
   onStatus: ((listener: (status: ConnectionStatus) => void) => Unsubscribe) | null;
+  /** Dropped files' paths and native pickers: the desktop app's preload only; null in a browser (the host's file browser instead). */
+  files: DesktopFiles | null;
 }
 
 declare global {
   interface Window {
     hoist?: HoistApi;
+    hoistFiles?: DesktopFiles;
   }
 }
 
@@ -36,9 +40,9 @@ export function connectApi(): HoistApi {
 }
 
 export function connect(): ConnectedApi {
-  if (window.hoist) return { api: window.hoist, onStatus: null };
+  if (window.hoist) return { api: window.hoist, onStatus: null, files: window.hoistFiles ?? null };
   const client = new BridgeClient(bridgeUrl());
-  return { api: client.api, onStatus: (l) => client.onStatus(l) };
+  return { api: client.api, onStatus: (l) => client.onStatus(l), files: null };
 }
 
 function bridgeUrl(): string {
@@ -218,6 +222,10 @@ export class BridgeClient {
       abortOrphans: c('abortOrphans'),
       installLifecycleRule: c('installLifecycleRule'),
       runnerState: c('runnerState'),
+      listDirectory: c('listDirectory'),
+      previewSend: c('previewSend'),
+      sendFiles: c('sendFiles'),
+      sendDefaults: c('sendDefaults'),
       onJobChanged: (l) => this.subscribe('job', l),
       onProgress: (l) => this.subscribe('progress', l),
       onRemoteChanged: (l) => this.subscribe('remote', l),

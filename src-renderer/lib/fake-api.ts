@@ -7,6 +7,7 @@ import { holdsUpload } from '../../shared/kept-upload.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, MAX_PARTS } from '../../shared/limits.js';
 import { DEFAULT_FILE_HASHES, JOB_STATES, type FileHashAlgorithm, type FileHashes, type JobState } from '../../shared/states.js';
 import type { ConnectionCheck, Destination, Job, JobEvent, JobProgress, MhlBatch, Part, RemoteUploadSummary, Totals, WatchedFolder } from '../../shared/types.js';
+import { fakeLocalFiles } from './fake-files.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -90,7 +91,7 @@ export function createFakeApi(): HoistApi {
     const job: SimJob = {
       id, destinationId, destination: dest.name, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
       priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
-      checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, uploadKept: false, etag: null, error: null, attempts: 0,
+      checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, uploadKept: false, etag: null, versionId: null, error: null, flag: null, attempts: 0, serverEncryption: null, etagVerified: null, integrity: null,
       createdAt: iso(created), startedAt: state === 'queued' ? null : iso(created - 60_000), finishedAt: null, rate: 0,
       history: [{ at: iso(created), kind: 'queued', code: null, operation: null, message: 'Queued: the file stopped changing.' }],
       ...extra,
@@ -102,6 +103,8 @@ export function createFakeApi(): HoistApi {
       job.etag = `"${hex(id * 7, 32)}-${partCount}"`;
       job.finishedAt = iso(created - 20 * 60_000);
       job.history.push({ at: job.finishedAt, kind: 'done', code: null, operation: null, message: `Completed and verified: ETag matches the MD5 of the ${partCount} parts.` });
+      job.etagVerified = true;
+      job.integrity = "ETag matched the MD5 of the parts' MD5s; Content-MD5 accepted by the server for every part";
       job.hashes = hashesOf(job);
     }
     jobs.push(job);
@@ -296,12 +299,19 @@ export function createFakeApi(): HoistApi {
     async testConnection(destinationId): Promise<ConnectionCheck[]> {
       const deny = destinationId === 2 ? 'AbortMultipartUpload' : null;
       const perms = ['PutObject', 'ListBucketMultipartUploads', 'ListMultipartUploadParts', 'AbortMultipartUpload'] as const;
+      const encryption: ConnectionCheck = {
+        permission: 'GetEncryptionConfiguration', ok: true, code: null,
+        message: "No default encryption. Uploads get Content-MD5 on every part (the server refuses a mismatch with BadDigest), and the object's ETag is checked against the MD5s computed here.",
+      };
       return later(
-        perms.map((permission) =>
-          permission === deny
-            ? { permission, ok: false, code: 's3.access-denied', message: ERROR_CODES['s3.access-denied'].message.replace('{op}', permission) }
-            : { permission, ok: true, code: null, message: 'Allowed.' },
-        ),
+        [
+          ...perms.map((permission): ConnectionCheck =>
+            permission === deny
+              ? { permission, ok: false, code: 's3.access-denied', message: ERROR_CODES['s3.access-denied'].message.replace('{op}', permission) }
+              : { permission, ok: true, code: null, message: 'Allowed.' },
+          ),
+          encryption,
+        ],
         900,
       );
     },
@@ -364,5 +374,10 @@ export function createFakeApi(): HoistApi {
     onRemoteChanged: (l) => on(listeners.remote, l),
     // The simulated host always works its queue.
     onRunnerChanged: () => () => undefined,
+    ...fakeLocalFiles(destinations, (file, input) => {
+      const job = addJob(file.path.split('/').pop()!, file.size, 'queued', 0, input.destinationId, { key: file.key, sourcePath: file.path, priority: input.priority, hashAlgorithms: input.hashes });
+      changed(job);
+      return job.id;
+    }),
   } satisfies HoistApi;
 }

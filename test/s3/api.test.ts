@@ -64,7 +64,9 @@ test('testConnection: every permission passes on a good destination, and the tes
       ['ListBucketMultipartUploads', true, null],
       ['ListMultipartUploadParts', true, null],
       ['AbortMultipartUpload', true, null],
+      ['GetEncryptionConfiguration', true, null],
     ]);
+    assert.match(checks[4]!.message, /No default encryption.*ETag is checked/s, 'radosgw answers GetBucketEncryption with no rule');
     assert.deepEqual(await listUploads(client, bucket), [], 'the test upload was aborted');
 
     const missing = await api.saveDestination(destinationInput(`no-such-bucket-${crypto.randomBytes(4).toString('hex')}`));
@@ -108,7 +110,9 @@ test('testConnection names the permissions a limited user lacks; saved credentia
       ['ListBucketMultipartUploads', false, 's3.access-denied'],
       ['ListMultipartUploadParts', false, 's3.access-denied'],
       ['AbortMultipartUpload', true, null],
+      ['GetEncryptionConfiguration', false, 's3.access-denied'],
     ]);
+    assert.match(checks[4]!.message, /Uploads still work/, 'a refusal to read the default encryption is an ordinary answer');
     assert.match(checks[1]!.message, /ListMultipartUploads.*cannot be listed/s);
     assert.match(checks[2]!.message, /ListParts.*sent again/s);
     assert.deepEqual(await listUploads(client, bucket), [], 'the limited user could still abort its test upload');

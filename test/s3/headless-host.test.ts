@@ -17,7 +17,7 @@ import { EngineApi } from '../../src-main/engine/api.js';
 import type { Engine } from '../../src-main/engine/engine.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
 import { testEngine, until } from '../support/engine.js';
-import { startHoist } from '../support/hoist-cli.js';
+import { whileServing } from '../support/hoist-cli.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 import { MiB, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 
@@ -242,7 +242,7 @@ test('a full command round trip over the bridge, with events pushed as jobs chan
     assert.match(refused.message, /keeps no credentials.*AWS_PROFILE/s);
 
     const checks = await bridge.call<ConnectionCheck[]>('testConnection', saved.id);
-    assert.deepEqual(checks.map((c) => [c.permission, c.ok]), [['PutObject', true], ['ListBucketMultipartUploads', true], ['ListMultipartUploadParts', true], ['AbortMultipartUpload', true]]);
+    assert.deepEqual(checks.map((c) => [c.permission, c.ok]), [['PutObject', true], ['ListBucketMultipartUploads', true], ['ListMultipartUploadParts', true], ['AbortMultipartUpload', true], ['GetEncryptionConfiguration', true]]);
 
     const file = await writeRandomFile(path.join(dir, 'A001.mov'), 1024);
     const [job] = await engine.enqueue([file], { destination: saved });
@@ -295,11 +295,8 @@ test('malformed frames are answered with errors and the host keeps serving', asy
 });
 
 test('`hoist serve` prints its address, works the queue and the watch folders, answers only with the token, and stops cleanly on Ctrl-C', async () => {
-  const served = startHoist(['--db', path.join(tempDir('serve'), 'hoist.db'), 'serve', '--port', '0']);
-  let stdout = '';
-  served.child.stdout!.on('data', (d) => (stdout += d));
-  try {
-    const url = await until('the address', () => /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{43})\n/.exec(stdout)?.[1]);
+  const result = await whileServing(['--db', path.join(tempDir('serve'), 'hoist.db'), 'serve', '--port', '0'], async (address) => {
+    const url = address.href;
     assert.equal((await get(url)).status, 303);
     assert.equal((await get(new URL('/', url).href)).status, 401);
 
@@ -322,10 +319,7 @@ test('`hoist serve` prints its address, works the queue and the watch folders, a
     } finally {
       bridge.close();
     }
-  } finally {
-    served.child.kill('SIGINT');
-  }
-  const result = await served.done;
+  });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /stopping cleanly/);
 });

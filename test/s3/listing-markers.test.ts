@@ -12,7 +12,7 @@ import { hoist } from '../support/hoist-cli.js';
 import { recordResult } from '../support/results.js';
 import { s3Client } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
-import { dropNextMarkers } from '../support/s3-play.js';
+import { dropNextMarkers, rewriteBody } from '../support/s3-play.js';
 import type { S3Operation, S3Proxy } from '../support/s3-proxy.js';
 
 const { client, bucket, proxy, dir, newBucket } = await s3Fixture('listing-markers', { proxy: true });
@@ -38,7 +38,7 @@ function listings(op: S3Operation): number {
 /** A server that ignores the marker: every page after the first is the first again (its markers too). */
 function repeatFirstPage(p: S3Proxy, operation: S3Operation, match: (query: string) => boolean): void {
   let first: string | undefined;
-  p.rewriteResponses({ operation, match: (rec) => rec.method === 'GET' && match(rec.query), rewrite: (body) => (first ??= body) });
+  rewriteBody(p, operation, (body) => (first ??= body), (res) => res.method === 'GET' && match(res.query));
 }
 
 test('IsTruncated without next-page markers: ListParts, ListMultipartUploads and ListObjectsV2 go on from the last item (proxy playing such a server)', async () => {

@@ -38,3 +38,25 @@ export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: re
 export function hoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): Promise<CliResult> {
   return startHoist(args, env, wrap).done;
 }
+
+/**
+ * Runs `hoist …ARGS` (ARGS ending in `serve …`), hands `fn` the address it prints on stdout, then
+ * stops it as Ctrl-C does (also when `fn` throws); resolves with how the process ended.
+ */
+export async function whileServing(args: string[], fn: (url: URL) => Promise<void>, timeoutMs = 60_000): Promise<CliResult> {
+  const served = startHoist(args);
+  let stdout = '';
+  served.child.stdout!.on('data', (d) => (stdout += d));
+  try {
+    const end = Date.now() + timeoutMs;
+    let address: string | undefined;
+    while (!(address = /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{43})\n/.exec(stdout)?.[1])) {
+      if (served.child.exitCode !== null || Date.now() > end) throw new Error(`hoist serve printed no address: ${stdout}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await fn(new URL(address));
+  } finally {
+    served.child.kill('SIGINT');
+  }
+  return served.done;
+}

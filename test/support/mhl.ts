@@ -9,18 +9,32 @@ import { tempDir } from './s3.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/ascmhl');
 
-/** xmllint's verdict against the fixture schema: '' when valid, its complaint otherwise. */
-export function schemaErrors(xmlOrFile: string, schema: 'ASCMHL.xsd' | 'ASCMHLDirectory.xsd'): string {
+/**
+ * The schemas a document must pass, as xmllint reads them: a manifest must be valid under the ASC's
+ * repository schema and under the one released with ascmhl 1.2 (test/fixtures/ascmhl/README.md),
+ * which wants a file's hash elements in a fixed order.
+ */
+const SCHEMAS = {
+  'ASCMHL.xsd': ['ASCMHL.xsd', '1.2/ASCMHL.xsd'],
+  'ASCMHLDirectory.xsd': ['ASCMHLDirectory.xsd'],
+} as const;
+
+/** xmllint's verdict against every fixture schema of that kind: '' when valid, each complaint (naming its schema) otherwise. */
+export function schemaErrors(xmlOrFile: string, schema: keyof typeof SCHEMAS): string {
   let file = xmlOrFile;
   if (xmlOrFile.trimStart().startsWith('<')) {
     file = path.join(tempDir('xsd'), 'doc.xml');
     fs.writeFileSync(file, xmlOrFile);
   }
+  return SCHEMAS[schema].map((xsd) => schemaErrorsOf(file, xsd)).filter(Boolean).join('\n');
+}
+
+function schemaErrorsOf(file: string, xsd: string): string {
   try {
-    execFileSync('xmllint', ['--noout', '--schema', path.join(FIXTURES, schema), file], { stdio: 'pipe' });
+    execFileSync('xmllint', ['--noout', '--schema', path.join(FIXTURES, xsd), file], { stdio: 'pipe' });
     return '';
   } catch (err) {
-    return String((err as { stderr?: Buffer }).stderr ?? err);
+    return `${xsd}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`;
   }
 }
 

@@ -2,13 +2,21 @@
 // radosgw's answers. radosgw 16 ignores flexible checksums, so what these tests check of them is
 // what the proxy saw go by and what it answered as S3 would; the object's bytes stay radosgw's.
 import crypto from 'node:crypto';
-import type { ProxiedRequest, S3Proxy } from './s3-proxy.js';
-import { dropXmlElement, insertIntoEach, xmlText } from './s3-proxy-rewrite.js';
+import type { ProxiedRequest, ProxyResponseView, S3Operation, S3Proxy } from './s3-proxy.js';
+import { dropXmlElement, insertIntoEach, xmlText } from './s3-xml.js';
 
 /** Flexible-checksum algorithms by S3's names (the XML element is `Checksum<NAME>`, the header `x-amz-checksum-<name>`). */
 export type S3ChecksumName = 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256';
 
-export function uploadIdOf(rec: ProxiedRequest): string {
+/** Rewrites the body of the server's answers to `operation` that `match` takes (the status and the other headers stay). */
+export function rewriteBody(proxy: S3Proxy, operation: S3Operation | S3Operation[], rewrite: (body: string, res: ProxyResponseView) => string, match: (res: ProxyResponseView) => boolean = () => true): void {
+  proxy.addRewrite({
+    operation,
+    rewrite: (res) => (match(res) ? { status: res.status, body: rewrite(res.body.toString('utf8'), res) } : undefined),
+  });
+}
+
+export function uploadIdOf(rec: Pick<ProxiedRequest, 'query'>): string {
   return new URLSearchParams(rec.query).get('uploadId') ?? '';
 }
 
@@ -46,36 +54,37 @@ export function compositeOf(name: 'SHA1' | 'SHA256', partChecksumsBase64: string
  * them). `tamper` changes it first (a server whose parts are not the ones sent).
  */
 export function answerCompositeAtComplete(proxy: S3Proxy, name: 'SHA1' | 'SHA256', tamper: (composite: string) => string = (c) => c): void {
-  proxy.rewriteResponses({
-    operation: 'CompleteMultipartUpload',
-    rewrite: (body, rec) => {
-      const seen = partChecksumsSeen(proxy, uploadIdOf(rec), name);
+  rewriteBody(
+    proxy,
+    'CompleteMultipartUpload',
+    (body, res) => {
+      const seen = partChecksumsSeen(proxy, uploadIdOf(res), name);
       const ordered = [...seen.entries()].sort((x, y) => x[0] - y[0]).map(([, v]) => v ?? '');
       const element = `<Checksum${name}>${tamper(compositeOf(name, ordered))}</Checksum${name}><ChecksumType>COMPOSITE</ChecksumType>`;
       return body.replace('</CompleteMultipartUploadResult>', `${element}</CompleteMultipartUploadResult>`);
     },
-  });
+    (res) => res.status === 200,
+  );
 }
 
 /** ListParts lists each part's checksum, as S3 does for an upload created with one: `checksumOf(partNumber)`. */
 export function listPartChecksums(proxy: S3Proxy, name: S3ChecksumName, checksumOf: (partNumber: number) => string): void {
-  proxy.rewriteResponses({
-    operation: 'ListParts',
-    rewrite: (body) =>
-      insertIntoEach(body, 'Part', (part) => `<Checksum${name}>${checksumOf(Number(xmlText(part, 'PartNumber')))}</Checksum${name}>`).replace(
-        '</ListPartsResult>',
-        `<ChecksumAlgorithm>${name}</ChecksumAlgorithm></ListPartsResult>`,
-      ),
-  });
+  rewriteBody(proxy, 'ListParts', (body) =>
+    insertIntoEach(body, 'Part', (part) => `<Checksum${name}>${checksumOf(Number(xmlText(part, 'PartNumber')))}</Checksum${name}>`).replace(
+      '</ListPartsResult>',
+      `<ChecksumAlgorithm>${name}</ChecksumAlgorithm></ListPartsResult>`,
+    ),
+  );
 }
 
 /** A server that says a listing goes on (IsTruncated) but leaves out where the next page starts. */
 export function dropNextMarkers(proxy: S3Proxy): void {
-  proxy.rewriteResponses({
-    operation: ['ListParts', 'ListMultipartUploads', 'Other'],
-    match: (rec) => rec.method === 'GET',
-    rewrite: (body) => ['NextPartNumberMarker', 'NextKeyMarker', 'NextUploadIdMarker', 'NextContinuationToken', 'NextMarker'].reduce(dropXmlElement, body),
-  });
+  rewriteBody(
+    proxy,
+    ['ListParts', 'ListMultipartUploads', 'Other'],
+    (body) => ['NextPartNumberMarker', 'NextKeyMarker', 'NextUploadIdMarker', 'NextContinuationToken', 'NextMarker'].reduce(dropXmlElement, body),
+    (res) => res.method === 'GET',
+  );
 }
 
 export { dropXmlElement };

@@ -1,8 +1,14 @@
-// Test-only reverse proxy between an S3 client and a real S3 server: counts operations and injects faults.
+// Test-only reverse proxy between an S3 client and a real S3 server: counts operations, injects faults,
+// and (to play a behaviour of Amazon S3 that the local server lacks) answers requests itself or rewrites answers.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { Rewrites, sendRewritten, type ResponseRewrite } from './s3-proxy-rewrite.js';
+import { endToEndRawHeaders, readRequest, readRewritten, s3ErrorXml, sendAnswer, type ProxyAnswer, type ProxyRequestView, type RewriteRule } from './proxy-answers.js';
+import { forwardHeld } from './proxy-held.js';
+import { TokenBucket } from './proxy-throttle.js';
+
+export { s3ErrorXml } from './proxy-answers.js';
+export type { ProxyAnswer, ProxyRequestView, ProxyResponseView, RewriteRule } from './proxy-answers.js';
 
 export type S3Operation =
   | 'CreateMultipartUpload'
@@ -15,6 +21,7 @@ export type S3Operation =
   | 'PutObject'
   | 'GetObject'
   | 'HeadObject'
+  | 'GetBucketEncryption'
   | 'Other';
 
 export const S3_OPERATIONS: readonly S3Operation[] = [
@@ -28,13 +35,18 @@ export const S3_OPERATIONS: readonly S3Operation[] = [
   'PutObject',
   'GetObject',
   'HeadObject',
+  'GetBucketEncryption',
   'Other',
 ];
 
 export type FaultAction =
   | { kind: 'status'; status: number; code: string; message?: string }
   | { kind: 'reset'; afterBytes?: number }
-  | { kind: 'stall'; ms: number };
+  | { kind: 'stall'; ms: number }
+  /** The proxy answers by itself (playing a server behaviour); nothing reaches the server unless `answer` sends it. */
+  | { kind: 'respond'; answer(req: ProxyRequestView): ProxyAnswer | Promise<ProxyAnswer> }
+  /** The whole body taken from the client, then sent upstream `ms` later even if the client left (proxy-held.ts). */
+  | { kind: 'delay'; ms: number };
 
 export interface FaultRule {
   operation?: S3Operation | S3Operation[];
@@ -42,6 +54,8 @@ export interface FaultRule {
   probability?: number;
   /** max times the rule fires, default Infinity */
   times?: number;
+  /** Checked before the rules added earlier (rules are otherwise tried in the order they were added). */
+  first?: boolean;
   action: FaultAction;
 }
 
@@ -62,6 +76,11 @@ export interface ProxiedRequest {
   headers: IncomingHttpHeaders;
   /** The body of a CompleteMultipartUpload (the part list it sent), as text. */
   requestBody?: string;
+  /** Its place in one order of arrivals and answers: when it arrived, and when its status was known (even with the client gone). */
+  seq: number;
+  answeredSeq?: number;
+  /** The client left before its body was whole (a `delay` then sends nothing upstream). */
+  incomplete?: boolean;
 }
 
 export interface S3Proxy {
@@ -77,8 +96,8 @@ export interface S3Proxy {
   bytesForwarded(): number;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
-  /** Rewrites the bodies of chosen answers: the proxy plays a server radosgw is not (s3-proxy-rewrite.ts). */
-  rewriteResponses(rule: ResponseRewrite): void;
+  /** Rewrites the server's answers to the rule's operations (every rule that matches, in order). */
+  addRewrite(rule: RewriteRule): void;
   clearRewrites(): void;
   reset(): void;
   close(): Promise<void>;
@@ -111,6 +130,7 @@ export function classifyS3Request(method: string, url: string, headers: Incoming
     if (m === 'GET') return 'ListParts';
     return 'Other';
   }
+  if (m === 'GET' && !isObject && params.has('encryption')) return 'GetBucketEncryption';
   if (params.has('uploads')) {
     if (m === 'POST' && isObject) return 'CreateMultipartUpload';
     if (m === 'GET' && !isObject) return 'ListMultipartUploads';
@@ -128,37 +148,6 @@ export function classifyS3Request(method: string, url: string, headers: Incoming
   return 'Other'; // CopyObject, DeleteObject, POST forms, ...
 }
 
-const DEFAULT_MESSAGES: Record<string, string> = {
-  SlowDown: 'Please reduce your request rate.',
-  InternalError: 'We encountered an internal error. Please try again.',
-  AccessDenied: 'Access Denied',
-  ServiceUnavailable: 'Service is unable to handle request.',
-};
-
-function xmlEscape(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-export function s3ErrorXml(code: string, message?: string): string {
-  const msg = message ?? DEFAULT_MESSAGES[code] ?? code;
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>' +
-    `<Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(msg)}</Message><RequestId>proxy</RequestId></Error>`
-  );
-}
-
-// Hop-by-hop headers describe one connection; the proxy manages each side's connection itself.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection']);
-
-function endToEndRawHeaders(raw: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1]!);
-  }
-  return out;
-}
-
 // RST rather than FIN so the client sees ECONNRESET/EPIPE, like a dropped connection.
 function hardReset(socket: Socket | null | undefined): void {
   if (!socket || socket.destroyed) return;
@@ -166,45 +155,6 @@ function hardReset(socket: Socket | null | undefined): void {
     socket.resetAndDestroy();
   } catch {
     socket.destroy();
-  }
-}
-
-/** Shared token bucket limiting request-body bytes across all proxied requests. */
-class TokenBucket {
-  rate: number | null = null;
-  private tokens = 0;
-  private burst = 0;
-  private last = 0;
-  closed = false;
-
-  set(rate: number | null): void {
-    if (rate !== null && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`bad bandwidth ${rate}`);
-    this.rate = rate;
-    if (rate === null) return;
-    this.burst = Math.max(1024, Math.floor(rate / 10));
-    this.tokens = Math.min(this.tokens, this.burst);
-    this.last = performance.now();
-  }
-
-  /** Largest piece a caller should request at once. */
-  sliceSize(): number {
-    return this.rate === null ? Infinity : Math.min(this.burst, 64 * 1024);
-  }
-
-  async take(n: number): Promise<void> {
-    for (;;) {
-      if (this.rate === null || this.closed) return;
-      const now = performance.now();
-      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
-      this.last = now;
-      if (this.tokens >= n) {
-        this.tokens -= n;
-        return;
-      }
-      // Re-check at least every 100 ms so setBandwidth()/close() take effect promptly.
-      const waitMs = Math.min(100, Math.ceil(((n - this.tokens) / this.rate) * 1000));
-      await new Promise<void>((r) => setTimeout(r, Math.max(1, waitMs)).unref());
-    }
   }
 }
 
@@ -223,6 +173,10 @@ function describeAction(action: FaultAction): string {
       return `reset after ${action.afterBytes ?? 0} bytes`;
     case 'stall':
       return `stall ${action.ms}ms`;
+    case 'respond':
+      return 'answered by the proxy';
+    case 'delay':
+      return `delay ${action.ms}ms`;
   }
 }
 
@@ -236,7 +190,7 @@ function validate(rule: FaultRule): void {
     throw new RangeError(`bad status ${a.status}`);
   }
   if (a.kind === 'reset' && !((a.afterBytes ?? 0) >= 0)) throw new RangeError(`bad afterBytes ${a.afterBytes}`);
-  if (a.kind === 'stall' && !(a.ms >= 0)) throw new RangeError(`bad stall ms ${a.ms}`);
+  if ((a.kind === 'stall' || a.kind === 'delay') && !(a.ms >= 0)) throw new RangeError(`bad ${a.kind} ms ${a.ms}`);
 }
 
 function emptyCounts(): Record<S3Operation, number> {
@@ -259,12 +213,21 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
   let perRequestRate: number | null = null;
   let forwarded = 0;
   let faults: ActiveRule[] = [];
-  const rewrites = new Rewrites();
+  let rewrites: Array<{ ops: S3Operation[] | null; rule: RewriteRule }> = [];
   let counts = emptyCounts();
   let log: ProxiedRequest[] = [];
   let parts: number[] = [];
   let generation = 0;
+  let seq = 0;
   const stallTimers = new Set<NodeJS.Timeout>();
+
+  /** Its status is known: recorded, with its place in the order of events. */
+  function answered(rec: ProxiedRequest, status: number, gen = -1): number {
+    rec.status = status;
+    rec.answeredSeq = ++seq;
+    if (rec.operation === 'UploadPart' && status === 200 && gen === generation) parts.push(Number(new URLSearchParams(rec.query).get('partNumber')));
+    return status;
+  }
 
   function pickFault(op: S3Operation): FaultAction | undefined {
     for (const f of faults) {
@@ -288,7 +251,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
       };
       // The body was never sent/read, so the connection can't be reused.
       if (close) headers.connection = 'close';
-      rec.status = action.status;
+      answered(rec, action.status);
       res.writeHead(action.status, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     };
@@ -305,16 +268,11 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     req.resume();
   }
 
+  /** The client's request to the server, with these headers (the client's Host among them, which SigV4 signed). */
+  const upstreamRequest = (req: IncomingMessage, headers: string[]) => requestFn({ host: upstreamHost, port: upstreamPort, method: req.method, path: req.url, headers, agent, setHost: false });
+
   function forward(req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, gen: number, expectContinue: boolean, resetAfter?: number): void {
-    const upReq = requestFn({
-      host: upstreamHost,
-      port: upstreamPort,
-      method: req.method,
-      path: req.url,
-      headers: endToEndRawHeaders(req.rawHeaders), // includes the client's Host, which SigV4 signed
-      agent,
-      setHost: false,
-    });
+    const upReq = upstreamRequest(req, endToEndRawHeaders(req.rawHeaders));
     let tripped = false;
 
     const trip = () => {
@@ -341,16 +299,18 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
         upRes.destroy();
         return;
       }
-      const status = upRes.statusCode ?? 502;
-      rec.status = status;
-      if (rec.operation === 'UploadPart' && status === 200 && gen === generation) {
-        parts.push(Number(new URLSearchParams(rec.query).get('partNumber')));
+      const status = answered(rec, upRes.statusCode ?? 502, gen);
+      const rules = rewrites.filter((r) => !r.ops || r.ops.includes(rec.operation));
+      if (rules.length > 0) {
+        void readRewritten(upRes, rec, rules.map((r) => r.rule)).then(
+          (answer) => answered(rec, sendAnswer(req, res, answer)),
+          () => req.socket.destroy(),
+        );
+        return;
       }
       const headers = endToEndRawHeaders(upRes.rawHeaders);
       // Early answer before the whole body arrived: the client connection can't be reused.
       if (!req.complete) headers.push('Connection', 'close');
-      const rewrite = rewrites.take(rec);
-      if (rewrite) return sendRewritten(upRes, res, rec, rewrite, headers);
       res.writeHead(status, upRes.statusMessage, headers);
       upRes.pipe(res);
       upRes.on('close', () => {
@@ -362,6 +322,15 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
       // Client aborted mid-body or upstream died; tear down the upstream side.
       upReq.destroy();
     });
+  }
+
+  /** A `respond` rule: the whole request read, then the rule's answer (a 500 InternalError if it throws). */
+  function answerItself(req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, action: Extract<FaultAction, { kind: 'respond' }>, expectContinue: boolean): void {
+    if (expectContinue) res.writeContinue();
+    void readRequest(req, (n) => (rec.requestBytes += n))
+      .then(async (body) => action.answer({ operation: rec.operation, method: rec.method, path: rec.path, query: rec.query, headers: req.headers, body }))
+      .catch((err: unknown): ProxyAnswer => ({ status: 500, headers: { 'content-type': 'application/xml' }, body: s3ErrorXml('InternalError', String(err)) }))
+      .then((answer) => answered(rec, sendAnswer(req, res, answer)));
   }
 
   // Stream the request body upstream chunk by chunk, with throttling, counting and the reset trip-wire.
@@ -433,7 +402,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     const operation = classifyS3Request(method, req.url ?? '/', req.headers);
     const { path, query } = splitUrl(req.url ?? '/');
     counts[operation]++;
-    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now(), headers: { ...req.headers } };
+    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now(), seq: ++seq, headers: { ...req.headers } };
     log.push(rec);
     const gen = generation;
 
@@ -444,6 +413,10 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     switch (action.kind) {
       case 'status':
         return answerWithError(req, res, rec, action, expectContinue);
+      case 'respond':
+        return answerItself(req, res, rec, action, expectContinue);
+      case 'delay':
+        return forwardHeld({ req, res, rec, expectContinue, timers: stallTimers, answered: (status) => answered(rec, status, gen), forwarded: (n) => (forwarded += n) }, action.ms, (headers) => upstreamRequest(req, headers));
       case 'reset': {
         const after = action.afterBytes ?? 0;
         if (after <= 0) return hardReset(req.socket);
@@ -487,13 +460,20 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     addFault(rule) {
       validate(rule);
       const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
-      faults.push({ ops, probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, action: rule.action });
+      const active = { ops, probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, action: rule.action };
+      if (rule.first) faults.unshift(active);
+      else faults.push(active);
     },
     clearFaults() {
       faults = [];
     },
-    rewriteResponses: (rule) => rewrites.add(rule),
-    clearRewrites: () => rewrites.clear(),
+    addRewrite(rule) {
+      const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
+      rewrites.push({ ops, rule });
+    },
+    clearRewrites() {
+      rewrites = [];
+    },
     reset() {
       generation++;
       forwarded = 0;

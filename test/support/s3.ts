@@ -11,6 +11,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -78,6 +79,13 @@ export async function removeBucket(client: S3Client, bucket: string): Promise<vo
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
     if (!page.Contents?.length) break;
     for (const o of page.Contents) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key! }));
+  }
+  // A versioned bucket keeps every version and delete marker until each is deleted by its id.
+  for (;;) {
+    const page = await client.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    const versions = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])];
+    if (versions.length === 0) break;
+    for (const v of versions) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId! }));
   }
   await client.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
 }

@@ -2,7 +2,7 @@
 // what it reads back (its own, and the shapes other tools write) is what was meant.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildChain, buildManifest, generationOf, manifestFileName, parseChain, parseManifest } from '../../src-main/engine/mhl/manifest.js';
+import { buildChain, buildManifest, generationOf, manifestFileName, parseChain, parseManifest, type NewManifest } from '../../src-main/engine/mhl/manifest.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HoistError, isRetryable } from '../../shared/errors.js';
@@ -13,7 +13,12 @@ import { tempDir } from '../support/s3.js';
 
 const at = new Date('2024-05-01T10:15:00.250Z');
 
-test('a manifest with every hash format, a name to escape and a verified entry validates against ASCMHL.xsd and reads back', () => {
+/** A transfer manifest made at `at` on `hostname` by `tool`, with no ignore patterns. */
+function transferManifest(hostname: string, tool: NewManifest['tool'], entries: NewManifest['entries']): string {
+  return buildManifest({ createdAt: at, hostname, tool, process: 'transfer', ignorePatterns: [], entries });
+}
+
+test('a manifest with every hash format, a name to escape and a verified entry validates against both ASC schemas (repository and ascmhl 1.2) and reads back', () => {
   const xml = buildManifest({
     createdAt: at,
     hostname: 'ingest-01',
@@ -44,6 +49,27 @@ test('a manifest with every hash format, a name to escape and a verified entry v
   assert.equal(listed[0]!.actions.xxh64, 'verified');
   // A hex value of digits only stays a string, leading zero and all.
   assert.equal(listed[1]!.hashes.xxh64, '0123456789012345');
+});
+
+test("a file's hash elements are written in the order ascmhl 1.2's schema fixes (c4, md5, sha1, xxh128, xxh3, xxh64), whatever the order they were asked for", () => {
+  const hex = (n: number) => 'ab'.repeat(n);
+  const sets: Array<Record<string, string>> = [
+    { xxh64: hex(8), md5: hex(16) },
+    { md5: hex(16), xxh64: hex(8), sha1: hex(20) },
+    { xxh64: hex(8), xxh128: hex(16), xxh3: hex(8) },
+    { xxh3: hex(8), c4: 'c4' + '1'.repeat(88), sha1: hex(20) },
+  ];
+  const xml = transferManifest('ingest-01', { name: 'Hoist', version: '0.1.0' }, sets.map((hashes, i) => ({ path: `Clips/${i}.mov`, size: 1, lastModified: at, hashes, action: 'original' as const, hashDate: at })));
+  assert.equal(schemaErrors(xml, 'ASCMHL.xsd'), '');
+  const order = ['c4', 'md5', 'sha1', 'xxh128', 'xxh3', 'xxh64'];
+  for (const block of xml.split('<hash>').slice(1)) {
+    const written = [...block.matchAll(/<(c4|md5|sha1|xxh128|xxh3|xxh64) /g)].map((m) => m[1]!);
+    assert.deepEqual(written, order.filter((f) => written.includes(f)), block);
+  }
+  // The 1.2 schema does hold the order: the same hashes the other way round pass only the repository's.
+  const swapped = xml.replace(/(<md5 [^>]*>[^<]*<\/md5>)(\s*)(<xxh64 [^>]*>[^<]*<\/xxh64>)/, '$3$2$1');
+  assert.notEqual(swapped, xml);
+  assert.match(schemaErrors(swapped, 'ASCMHL.xsd'), /^1\.2\/ASCMHL\.xsd: .*'{urn:ASC:MHL:v2.0}md5': This element is not expected/s);
 });
 
 test('a chain file validates against ASCMHLDirectory.xsd, lists generations in order and reads back', () => {
@@ -88,14 +114,7 @@ test('generation file names: NNNN_<root>_<UTC time>Z.mhl, and only those count a
 });
 
 function writeGeneration(root: string, name: string, files: Record<string, string>): string {
-  const xml = buildManifest({
-    createdAt: at,
-    hostname: 'cart',
-    tool: { name: 'offload', version: '1' },
-    process: 'transfer',
-    ignorePatterns: [],
-    entries: Object.entries(files).map(([p, xxh64]) => ({ path: p, size: 1, lastModified: at, hashes: { xxh64 }, action: 'original' as const, hashDate: at })),
-  });
+  const xml = transferManifest('cart', { name: 'offload', version: '1' }, Object.entries(files).map(([p, xxh64]) => ({ path: p, size: 1, lastModified: at, hashes: { xxh64 }, action: 'original' as const, hashDate: at })));
   fs.mkdirSync(path.join(root, 'ascmhl'), { recursive: true });
   fs.writeFileSync(path.join(root, 'ascmhl', name), xml);
   return xml;

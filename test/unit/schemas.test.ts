@@ -52,6 +52,10 @@ const VALID: Record<HoistCommand, unknown[]> = {
   abortOrphans: [1, 7],
   installLifecycleRule: [1, 7],
   runnerState: [],
+  listDirectory: ['/home/ana/Renders'],
+  previewSend: [{ paths: ['/media/card/CLIPS', '/home/ana/render.mov'], destinationId: 1, prefix: 'day01/', priority: 'high', hashes: ['xxh64', 'md5'], mhl: true }],
+  sendFiles: [{ paths: ['/media/card/CLIPS'], destinationId: 1, prefix: '', priority: 'normal', hashes: [], mhl: false }],
+  sendDefaults: [],
 };
 
 function refusal(name: unknown, args: unknown): string {
@@ -108,6 +112,12 @@ test('each refusal names the command, the argument and what is wrong', () => {
     ['listJobs', [{ sort: 'key; DROP TABLE jobs' }], /query\.sort/],
     ['setPriority', [1, 'urgent'], /^setPriority: priority must be one of "high", "normal", "low"\.$/],
     ['removeFolder', [1, 'delete'], /removeFolder: unfinished/],
+    ['listDirectory', ['Renders'], /^listDirectory: path must be an absolute path\.$/],
+    ['listDirectory', ['/home/ana/../../etc'], /^listDirectory: path must not contain \. or \.\. segments\.$/],
+    ['sendFiles', [{ ...VALID.sendFiles[0] as object, paths: [] }], /^sendFiles: input\.paths must name at least one file or folder\.$/],
+    ['sendFiles', [{ ...VALID.sendFiles[0] as object, paths: ['/home/ana/./x.mov'] }], /^sendFiles: input\.paths\.0 must not contain \. or \.\. segments\.$/],
+    ['sendFiles', [{ ...VALID.sendFiles[0] as object, hashes: ['crc7'] }], /sendFiles: input\.hashes\.0 must be one of/],
+    ['previewSend', [{ ...VALID.previewSend[0] as object, overwrite: true }], /previewSend: input has unknown field\(s\) "overwrite"/],
     ['setFolderWebhook', [1, 'ftp://hooks.example.com/x'], /^setFolderWebhook: url must be an http:\/\/ or https:\/\/ URL\.$/],
     ['setFolderWebhook', [1, 'hooks.example.com'], /setFolderWebhook: url must be an http:\/\/ or https:\/\/ URL/],
     ['setFolderWebhook', [1], /^setFolderWebhook takes 2 argument\(s\): id, url\.$/],

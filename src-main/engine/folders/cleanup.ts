@@ -2,22 +2,29 @@
 // a source file is touched only when every destination of the folder holds this very version,
 // verified (its job is done and the ETag equals the md5-of-md5s computed from the file, or the
 // object already there was matched to the file's bytes), the file is unchanged since (size, mtime,
-// inode) and not growing. The debt is owed work (store/cleanup-store.ts), paid by the owed-work
-// runner with its back-off until it succeeds, across restarts; each outcome goes into the history
-// of the file's jobs.
+// inode) and not growing, and, looked at once more just before (delivery-evidence.ts), every
+// destination's object is still the one verified: one deleted or overwritten since keeps the source
+// and flags its job. The debt is owed work (store/cleanup-store.ts), paid by the owed-work runner
+// with its back-off until it succeeds, across restarts; each outcome goes into the history of the
+// file's jobs.
 import fs from 'node:fs';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
+import type { Destination } from '../../../shared/types.js';
 import type { RetryPolicy } from '../backoff.js';
+import { sourceKeptPayload } from '../notify/webhook-payloads.js';
 import type { AttemptContext, OwedResult, OwedRunner } from '../owed/runner.js';
 import { toHoistError } from '../s3/errors.js';
 import { CleanupStore, SOURCE_CLEANUP, cleanupScope, type OwedCleanup } from '../store/cleanup-store.js';
 import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord, JobStore, PartRecord } from '../store/job-store.js';
 import type { OwedItem } from '../store/owed-store.js';
+import { WEBHOOK, type OutboxStore } from '../store/outbox-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { multipartPartSize } from '../upload/part-plan.js';
 import type { FileActivity } from './ingest.js';
 import { pathUnder } from '../keys.js';
+import { checkDelivered, clientsOf, type DeliveredObject, type StaleObject } from './delivery-evidence.js';
 import { currentSnapshot, deleteSource, moveSource, type VerifiedBytes } from './source-files.js';
 import { sameSnapshot, type FileSnapshot } from './stability.js';
 
@@ -30,9 +37,11 @@ const PARALLEL_CLEANUPS = 8;
 
 /** What clean-up needs of the engine (an Engine is one). */
 export interface CleanupEngine {
-  readonly store: Pick<JobStore, 'db' | 'addEvent' | 'getDestination'>;
+  readonly store: Pick<JobStore, 'db' | 'addEvent' | 'getDestination' | 'setFlag'>;
   readonly owed: OwedRunner;
-  readonly webhooks: { collectSettled(): void };
+  readonly webhooks: { collectSettled(): void; readonly outbox: Pick<OutboxStore, 'insert'> };
+  /** The control-plane client of a destination (the clean-up's HeadObject). */
+  clientFor(dest: Destination): Promise<S3Client>;
   getJob(id: number): JobRecord | undefined;
   parts(jobId: number): PartRecord[];
   emit(event: 'job', job: JobRecord): boolean;
@@ -50,11 +59,14 @@ export interface CleanupHooks {
 }
 
 type Verdict =
-  | { kind: 'ready'; snap: FileSnapshot; jobs: JobRecord[]; bytes: VerifiedBytes }
+  /** Verified everywhere and unchanged: `objects` are what each destination was verified to hold. */
+  | { kind: 'ready'; snap: FileSnapshot; jobs: JobRecord[]; bytes: VerifiedBytes; objects: DeliveredObject[] }
   /** Not (yet) delivered everywhere, or the file is not the delivered version: nothing is owed. */
   | { kind: 'not-yet' }
   /** Delivered, but a destination cannot prove the bytes (no MD5 ETag, e.g. SSE-KMS): the file is kept for good. */
-  | { kind: 'unverifiable'; why: string; jobs: JobRecord[] };
+  | { kind: 'unverifiable'; why: string; jobs: JobRecord[] }
+  /** A job of it is flagged: its object was found deleted or overwritten; the file stays until it is sent again. */
+  | { kind: 'flagged' };
 
 /** True when a finished job's ETag is the MD5 (or md5-of-md5s) computed from the file's bytes when they were sent. */
 export function etagVerified(job: JobRecord, md5s: ReadonlyArray<string | null>): boolean {
@@ -66,10 +78,11 @@ export function etagVerified(job: JobRecord, md5s: ReadonlyArray<string | null>)
 export class SourceCleanup {
   private unregister: (() => Promise<void>) | null = null;
   private readonly running = new Set<Promise<void>>();
-  /** Files reported as unverifiable, so the notice is given once. */
+  /** Files reported as unverifiable or kept, so the notice is given once. */
   private readonly reported = new Set<string>();
   private readonly retry: CleanupRetry;
   private readonly cleanups: CleanupStore;
+  private readonly clientOf: (destinationId: number) => Promise<S3Client>;
 
   constructor(
     private readonly engine: CleanupEngine,
@@ -78,7 +91,8 @@ export class SourceCleanup {
     retry: Partial<CleanupRetry> = {},
   ) {
     this.retry = { ...DEFAULT_CLEANUP_RETRY, ...retry };
-    this.cleanups = new CleanupStore(engine.owed.store, engine.store, folders);
+    this.cleanups = new CleanupStore(engine.owed.store, engine.store, folders, engine.webhooks.outbox);
+    this.clientOf = clientsOf((id) => engine.store.getDestination(id), (dest) => engine.clientFor(dest));
   }
 
   /** Pays owed clean-ups of the folders this process watches, from now on (the owed-work runner works them). */
@@ -178,6 +192,11 @@ export class SourceCleanup {
       return { outcome: 'dropped' };
     }
     try {
+      // Never on stale evidence: each object is looked at once more, just before the file is touched.
+      const evidence = await checkDelivered(verdict.objects, this.clientOf);
+      if (evidence.kind === 'unknowable') this.reportUnverifiable(folder, file, { kind: 'unverifiable', why: evidence.why, jobs: verdict.jobs });
+      if (evidence.kind === 'stale') this.keep(folder, file, verdict, evidence.stale);
+      if (evidence.kind !== 'holds') return { outcome: 'dropped' };
       const how = await this.act(folder, relPath, file, verdict);
       this.settled(folder, relPath, file, verdict.jobs, how);
       return { outcome: 'settled' };
@@ -222,10 +241,7 @@ export class SourceCleanup {
       event: folder.after === 'delete' ? 'source-deleted' : 'source-moved',
       message,
     });
-    for (const job of jobs) {
-      const fresh = this.engine.getJob(job.id);
-      if (fresh) this.engine.emit('job', fresh);
-    }
+    this.emitJobs(jobs);
     this.hooks.activity({ folderId: folder.id, path: file, key: records[0]?.key ?? '', action: folder.after === 'delete' ? 'deleted' : 'moved', jobId: jobs[0]?.id ?? null });
   }
 
@@ -233,6 +249,7 @@ export class SourceCleanup {
   private async verdict(folder: FolderRecord, relPath: string, file: string): Promise<Verdict> {
     const records = new Map(this.folders.fileEverywhere(folder.id, relPath).map((r) => [r.destinationId, r]));
     const jobs: JobRecord[] = [];
+    const objects: DeliveredObject[] = [];
     let bytes: VerifiedBytes | null = null;
     let first: WatchedFileView | null = null;
     for (const destinationId of folder.destinationIds) {
@@ -245,21 +262,57 @@ export class SourceCleanup {
         if (!r.etag) return { kind: 'not-yet' };
         const dest = this.engine.store.getDestination(r.destinationId);
         bytes ??= { etag: r.etag, partSizeHints: dest ? [multipartPartSize(r.size, dest)] : [] };
+        if (dest) objects.push({ destinationId: dest.id, destination: dest.name, bucket: dest.bucket, key: r.key, size: r.size, etag: r.etag, versionId: null, jobId: null });
         continue;
       }
       const job = r.jobId ? this.engine.getJob(r.jobId) : undefined;
       if (!job || job.state !== 'done' || job.growing !== 0 || !sameSnapshot(job, r)) return { kind: 'not-yet' };
+      if (job.flag) return { kind: 'flagged' };
       jobs.push(job);
       if (!etagVerified(job, this.engine.parts(job.id).map((p) => p.md5))) {
         return { kind: 'unverifiable', jobs, why: `s3://${job.bucket}/${job.key} has ETag ${job.etag ?? '(none)'}, which is not the MD5 of the file's bytes (SSE-KMS, or the server gave no ETag), so its delivery cannot be proven` };
       }
       // A job's own ETag and part size check a moved copy in one pass.
       bytes = { etag: job.etag!, partSizeHints: [job.partSize] };
+      objects.push({ destinationId: job.destinationId, destination: job.destination, bucket: job.bucket, key: job.key, size: job.size, etag: job.etag!, versionId: job.versionId, jobId: job.id });
     }
     if (!first || !bytes) return { kind: 'not-yet' };
     const now = await currentSnapshot(file);
     if (!now || !sameSnapshot(now, first) || this.hooks.changing(folder.id, file)) return { kind: 'not-yet' };
-    return { kind: 'ready', snap: now, jobs, bytes };
+    return { kind: 'ready', snap: now, jobs, bytes, objects };
+  }
+
+  /**
+   * An object was deleted or overwritten since it was verified: the file stays, each job whose object
+   * changed is flagged (so it is not looked at again until it is sent again), the folder's webhook
+   * hears `source.kept`, and the watcher says what to do.
+   */
+  private keep(folder: FolderRecord, file: string, v: Extract<Verdict, { kind: 'ready' }>, stale: readonly StaleObject[]): void {
+    const jobIds = stale.flatMap((s) => (s.object.jobId === null ? [] : [s.object.jobId]));
+    // An adopted object has no job to flag: it is told once per run.
+    if (jobIds.length === 0 && this.reported.has(file)) return;
+    this.reported.add(file);
+    const after = folder.after === 'move' ? 'move' : 'delete';
+    const verb = after === 'delete' ? 'deleted' : 'moved';
+    const todo = `${jobIds.length > 0 ? `Send it again with ${jobIds.map((id) => `\`hoist retry ${id}\``).join(' and ')}` : 'Upload it again (`hoist upload`)'}, or ${after} the file by hand if the change was meant.`;
+    const message = `${file} is kept, not ${verb}: ${stale.map((s) => s.why).join('; ')}. ${todo}`;
+    this.cleanups.kept({
+      flags: stale.flatMap((s) => (s.object.jobId === null ? [] : [{ jobId: s.object.jobId, flag: { code: s.code, message: `${file} was kept, not ${verb}: ${s.why}. ${todo}` } }])),
+      otherJobIds: v.jobs.map((j) => j.id).filter((id) => !jobIds.includes(id)),
+      message,
+      webhook: folder.webhookUrl ? { url: folder.webhookUrl, payload: sourceKeptPayload({ folder: { id: folder.id, path: folder.path }, file, size: v.snap.size, after, stale, todo }, Date.now()) } : null,
+    });
+    if (folder.webhookUrl) this.engine.owed.poke(WEBHOOK);
+    this.emitJobs(v.jobs);
+    this.hooks.notice({ folderId: folder.id, message });
+  }
+
+  /** Hosts see the jobs' new history and flags. */
+  private emitJobs(jobs: readonly JobRecord[]): void {
+    for (const job of jobs) {
+      const fresh = this.engine.getJob(job.id);
+      if (fresh) this.engine.emit('job', fresh);
+    }
   }
 
   private reportUnverifiable(folder: FolderRecord, file: string, v: Extract<Verdict, { kind: 'unverifiable' }>): void {

@@ -111,6 +111,10 @@ export class Ingest {
       this.finishGrowing(ctx, key, job, snap);
       return;
     }
+    if (row?.how === 'growing' && this.growing.refused(job, snap, ctx.dest)) {
+      this.hooks.skipped({ folderId: ctx.folder.id, path: ctx.file, reason: 'limits.too-large', message: job!.error!.message });
+      return;
+    }
     if (row && sameSnapshot(row, snap)) return;
     if (this.collides(ctx, key)) return;
     if (job && UNFINISHED.has(job.state)) {
@@ -140,6 +144,8 @@ export class Ingest {
       return;
     }
     if (job && UNFINISHED.has(job.state)) return;
+    // Refused as too large while it grew: not started again (settle reports it once it is finished).
+    if (row?.how === 'growing' && job?.error?.code === 'limits.too-large' && job.inode === snap.inode) return;
     if (this.collides(ctx, key, false)) return;
     const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key, priority: ctx.folder.priority, hashing: this.hashing(ctx, key) }, snap);
     if (!started) return;

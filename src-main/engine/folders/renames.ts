@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import type { Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
-import { copyInParts, copyWhole, headSource, planCopy, type CopyPlanSettings, type ObjectRef } from '../remote/copy.js';
+import { copyInParts, copyProof, copyWhole, headSource, planCopy, versionRead, type CopyPlanSettings, type ObjectRef } from '../remote/copy.js';
 import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
 import { newJob, type JobRecord, type JobStore, type NewJob } from '../store/job-store.js';
@@ -99,6 +99,7 @@ export class RenameCopier {
           ? await copyWhole(client, source, target, { ...object, ifMatch: expectedEtag, signal })
           : await copyInParts(client, source, target, parts, {
               ...object,
+              size: head.size,
               ifMatch: expectedEtag,
               signal,
               ...(head.contentType ? { contentType: head.contentType } : {}),
@@ -109,11 +110,14 @@ export class RenameCopier {
             });
       // The same bytes as the object copied (inode and snapshot, or the ETag, say so): the same hashes.
       const fromJob = c.from.jobId ? this.store.getJob(c.from.jobId) : undefined;
+      const versionId = result.versionId ?? (head.versionId !== null ? versionRead(result, await headSource(client, target)) : null);
       copyJobDone(this.store, job.id, {
         etag: result.etag,
+        versionId,
         single: job.mode === 'single',
         hashes: fromJob?.hashes ?? null,
-        message: `Copied server-side (${result.mode === 'single' ? 'CopyObject' : `${result.parts} UploadPartCopy ranges`}); ETag ${result.etag}. No byte was uploaded again.`,
+        proof: copyProof(result),
+        message: `Copied server-side (${result.mode === 'single' ? 'CopyObject' : `${result.parts} UploadPartCopy ranges`}); ETag ${result.etag}${versionId ? `, version ${versionId}` : ''}. No byte was uploaded again.`,
       });
       return 'copied';
     } catch (err) {

@@ -14,6 +14,13 @@ const CHAIN_NS = 'urn:ASC:MHL:DIRECTORY:v2.0';
 
 export { MHL_HASH_FORMATS };
 
+/**
+ * The order a file's hash elements are written in: the schema released with ascmhl 1.2 fixes it
+ * (a sequence), the repository's allows any (a choice), so this order is valid for both and for
+ * every ASC MHL tool reading either (test/fixtures/ascmhl/).
+ */
+export const MANIFEST_HASH_ORDER: readonly FileHashAlgorithm[] = ['c4', 'md5', 'sha1', 'xxh128', 'xxh3', 'xxh64'];
+
 /** With ASC MHL on, at least one hash must be one a manifest can record. */
 export function requireMhlHash(hashes: readonly FileHashAlgorithm[]): void {
   const problem = mhlHashProblem(hashes);
@@ -82,7 +89,7 @@ export function buildManifest(m: NewManifest): string {
     const el: Record<string, unknown> = {
       path: { '#text': e.path, '@_size': String(e.size), '@_lastmodificationdate': xmlDate(e.lastModified) },
     };
-    for (const format of MHL_HASH_FORMATS) {
+    for (const format of MANIFEST_HASH_ORDER) {
       const value = e.hashes[format];
       if (value) el[format] = { '#text': value, '@_action': e.action, '@_hashdate': xmlDate(e.hashDate) };
     }

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { HoistError } from '../../../shared/errors.js';
 import { parseWebhookUrl } from '../../../shared/folder-rules.js';
+import type { ObjectState, StaleCode, StaleObject } from '../folders/delivery-evidence.js';
 import type { JobRecord } from '../store/job-store.js';
 import type { WebhookKind } from '../store/outbox-store.js';
 import { formatBytes } from '../upload/part-plan.js';
@@ -53,6 +54,25 @@ export interface BatchPayload {
   text: string;
 }
 
+/** A source kept after delivery because an object it was delivered as changed since (folders/delivery-evidence.ts). */
+export interface SourceKeptPayload {
+  type: 'source.kept';
+  occurredAt: string;
+  folder: FolderRef;
+  source: { path: string; size: number; after: 'delete' | 'move' };
+  objects: Array<{
+    jobId: number | null;
+    destination: string;
+    bucket: string;
+    key: string;
+    code: StaleCode;
+    message: string;
+    expected: ObjectState;
+    found: ObjectState | null;
+  }>;
+  text: string;
+}
+
 /** A webhook must be an http(s) URL; anything else is refused when the folder is set up, not at delivery. */
 export function checkWebhookUrl(text: string): string {
   const parsed = parseWebhookUrl(text);
@@ -89,6 +109,27 @@ export function jobPayload(job: JobRecord, folder: FolderRef, at: number): JobPa
       error: job.error ? { code: job.error.code, message: job.error.message, operation: job.error.operation ?? null } : null,
     },
     text,
+  };
+}
+
+export function sourceKeptPayload(k: { folder: FolderRef; file: string; size: number; after: 'delete' | 'move'; stale: readonly StaleObject[]; todo: string }, at: number): SourceKeptPayload {
+  const verb = k.after === 'delete' ? 'deleted' : 'moved';
+  return {
+    type: 'source.kept',
+    occurredAt: new Date(at).toISOString(),
+    folder: k.folder,
+    source: { path: k.file, size: k.size, after: k.after },
+    objects: k.stale.map((s) => ({
+      jobId: s.object.jobId,
+      destination: s.object.destination,
+      bucket: s.object.bucket,
+      key: s.object.key,
+      code: s.code,
+      message: s.why,
+      expected: { size: s.object.size, etag: s.object.etag, versionId: s.object.versionId },
+      found: s.found,
+    })),
+    text: `Hoist: ${path.basename(k.file)} was kept, not ${verb}: ${k.stale.map((s) => `${s.why} (${s.code})`).join('; ')}. ${k.todo}`,
   };
 }
 

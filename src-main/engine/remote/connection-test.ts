@@ -1,17 +1,20 @@
 // "Test connection": one check per permission Hoist needs, each named with its error code when
 // missing. One empty multipart upload under `.hoist-connection-test/` serves every check and is
 // aborted at the end; without it, ListParts and Abort are asked about an upload id that does not
-// exist, and "no such upload" then proves the permission (S3 checks permissions first).
+// exist, and "no such upload" then proves the permission (S3 checks permissions first). Then the
+// bucket's default encryption and, under SSE-KMS, kms:Decrypt (encryption-check.ts).
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { HoistError } from '../../../shared/errors.js';
 import type { ConnectionCheck, Destination } from '../../../shared/types.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
+import { encryptionChecks } from './encryption-check.js';
 
 export const CONNECTION_TEST_FOLDER = '.hoist-connection-test/';
 
-type Permission = ConnectionCheck['permission'];
+/** The S3 permissions uploads use; the encryption checks come after them. */
+type Permission = Exclude<ConnectionCheck['permission'], 'GetEncryptionConfiguration' | 'kms:Decrypt'>;
 
 /** What a person loses without each permission. */
 const WITHOUT: Record<Permission, string> = {
@@ -89,5 +92,6 @@ export async function testConnection(dest: Destination, client: () => Promise<S3
   await probe('AbortMultipartUpload', () => ops.abortMultipartUpload(s3, dest.bucket, key, someUploadId));
   const abort = checks.find((c) => c.permission === 'AbortMultipartUpload');
   if (uploadId !== null && abort && !abort.ok) abort.message += ` The empty test upload ${key} stays on the bucket (it holds no data).`;
+  checks.push(...(await encryptionChecks(s3, dest, key, uploadId !== null)));
   return checks;
 }

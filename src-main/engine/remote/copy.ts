@@ -1,9 +1,9 @@
 // Server-side copies: no byte of the object crosses this machine's network link. CopyObject up to
 // 5 GiB (its limit); above that, a multipart upload whose parts are UploadPartCopy byte ranges sent
-// in parallel, completed from our own record of part ETags (invariant 2) and aborted on any failure
-// (invariant 4).
+// in parallel, completed from our own record of part ETags (invariant 2). On a failure the upload is
+// left, once no range request is on the wire, to the caller, who owes its abort (invariant 4: the
+// owed-work queue sends it and makes sure of it, scheduler/remote-aborts.ts).
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -16,7 +16,9 @@ import { AMAZON_S3_MAX_OBJECT_SIZE, MAX_SINGLE_PUT_SIZE, MiB } from '../../../sh
 import type { PlannedPart } from '../store/job-store.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { planParts } from '../upload/part-plan.js';
+import { requireWholePlan } from '../upload/plan-coverage.js';
 import { toHoistError } from '../s3/errors.js';
+import { encryptionLabel, encryptionOf, etagComparable, strongestEncryption, type IntegrityProof, type ServerEncryption } from '../s3/server-encryption.js';
 
 export interface ObjectRef {
   bucket: string;
@@ -46,6 +48,20 @@ export interface CopyResult {
   etag: string;
   mode: 'single' | 'multipart';
   parts: number;
+  /** The version the copy made, in a versioned bucket, when the server names it (radosgw 16 does not for CopyObject). */
+  versionId: string | null;
+  /** The encryption the server's answers named (under SSE-KMS, DSSE-KMS or SSE-C the ETags are not MD5s). */
+  encryption: ServerEncryption;
+  /** True when the object's ETag was checked against the copied parts' ETags (and matched). */
+  etagCompared: boolean;
+}
+
+/** How a copy job's bytes were proven: the source's ETag matched our record first; the copy's own ETag where it can be compared. */
+export function copyProof(r: CopyResult): IntegrityProof & { serverEncryption: ServerEncryption } {
+  const source = 'server-side copy of the object whose ETag matched our record';
+  if (r.etagCompared) return { etagVerified: true, integrity: `${source}; ETag matched the MD5 of the copied parts' ETags`, serverEncryption: r.encryption };
+  const why = etagComparable(r.encryption) ? 'the copy’s own ETag was not compared' : `ETag not comparable under ${encryptionLabel(r.encryption)}`;
+  return { etagVerified: false, integrity: `${source}; ${why}`, serverEncryption: r.encryption };
 }
 
 export const DEFAULT_COPY_PART_SIZE = 512 * MiB;
@@ -87,6 +103,7 @@ function targetSettings(o: CopiedObjectSettings): Record<string, unknown> {
 export interface SourceObject {
   size: number;
   etag: string;
+  versionId: string | null;
   contentType: string | undefined;
   metadata: Record<string, string>;
 }
@@ -99,7 +116,7 @@ export async function headSource(client: S3Client, source: ObjectRef): Promise<S
     }
     throw err;
   });
-  return { size: out.ContentLength ?? 0, etag: normalizeEtag(out.ETag ?? ''), contentType: out.ContentType, metadata: out.Metadata ?? {} };
+  return { size: out.ContentLength ?? 0, etag: normalizeEtag(out.ETag ?? ''), versionId: out.VersionId ?? null, contentType: out.ContentType, metadata: out.Metadata ?? {} };
 }
 
 /** CopyObject: one request, for objects up to 5 GiB. `ifMatch` refuses a source that changed since we knew it. */
@@ -116,24 +133,34 @@ export async function copyWhole(client: S3Client, source: ObjectRef, target: Obj
       { abortSignal: o.signal },
     ),
   );
-  return { etag: normalizeEtag(out.CopyObjectResult?.ETag ?? ''), mode: 'single', parts: 1 };
+  return { etag: normalizeEtag(out.CopyObjectResult?.ETag ?? ''), mode: 'single', parts: 1, versionId: out.VersionId ?? null, encryption: encryptionOf(out), etagCompared: false };
 }
 
 export interface PartCopyOptions extends CopiedObjectSettings {
+  /** The source's size: the ranges must cover it exactly before Complete (issue 13). */
+  size: number;
   ifMatch?: string;
   concurrency?: number;
+  /** Cuts the requests on the wire (Hoist stopping). */
   signal?: AbortSignal;
-  /** Called once the upload exists, so its id can be recorded before any part is copied. */
-  onCreated?: (uploadId: string) => void;
+  /**
+   * Called once the upload exists, so its id can be recorded before any part is copied: on a failure
+   * the upload is the caller's to abort through the owed-work queue (copyInParts does not abort it).
+   */
+  onCreated: (uploadId: string) => void;
   /** Called as each range is copied, with the ETag the server returned for it. */
   onPart?: (partNumber: number, etag: string) => void;
 }
 
 /**
  * Copies the source in byte ranges (UploadPartCopy), several at once, then completes from the
- * ETags recorded here. Any failure aborts the upload, so nothing is left to bill.
+ * ETags recorded here. After a failed range no other is started, and the error is thrown once the
+ * ranges on the wire have ended by themselves (the S3 guide's order: an abort only after them); the
+ * upload, named by `onCreated`, is then the caller's to abort through the owed-work queue.
  */
-export async function copyInParts(client: S3Client, source: ObjectRef, target: ObjectRef, parts: readonly PlannedPart[], o: PartCopyOptions = {}): Promise<CopyResult> {
+export async function copyInParts(client: S3Client, source: ObjectRef, target: ObjectRef, parts: readonly PlannedPart[], o: PartCopyOptions): Promise<CopyResult> {
+  // Never completed short: the ranges must be the whole source, before anything is created.
+  requireWholePlan(parts, o.size);
   const created = await call('CreateMultipartUpload', () =>
     client.send(
       new CreateMultipartUploadCommand({
@@ -148,15 +175,18 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new HoistError('s3.invalid-request', { operation: 'CreateMultipartUpload', message: 'The server returned no UploadId.' });
-  o.onCreated?.(uploadId);
+  o.onCreated(uploadId);
+  // Only Hoist stopping cuts the requests on the wire; a failed range only stops new ones.
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const etags = new Map<number, string>();
+  const named: ServerEncryption[] = [];
+  let rangeFailed = false;
   try {
     let next = 0;
     const copyNext = async (): Promise<void> => {
-      while (next < parts.length && !stop.signal.aborted) {
+      while (next < parts.length && !rangeFailed && !stop.signal.aborted) {
         const part = parts[next++]!;
         const out = await call('UploadPartCopy', () =>
           client.send(
@@ -175,11 +205,12 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
         const etag = normalizeEtag(out.CopyPartResult?.ETag ?? '');
         if (!etag) throw new HoistError('s3.invalid-request', { operation: 'UploadPartCopy', message: `The server returned no ETag for copied part ${part.partNumber}.` });
         etags.set(part.partNumber, etag);
+        named.push(encryptionOf(out));
         o.onPart?.(part.partNumber, etag);
       }
     };
     const lanes = Math.max(1, Math.min(o.concurrency ?? DEFAULT_COPY_CONCURRENCY, parts.length));
-    const results = await Promise.allSettled(Array.from({ length: lanes }, () => copyNext().catch((err) => (stop.abort(), Promise.reject(err)))));
+    const results = await Promise.allSettled(Array.from({ length: lanes }, () => copyNext().catch((err) => ((rangeFailed = true), Promise.reject(err)))));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     if (o.signal?.aborted) throw new HoistError('internal.unexpected', { message: 'The copy was stopped.' });
@@ -191,21 +222,21 @@ export async function copyInParts(client: S3Client, source: ObjectRef, target: O
     // Some servers (radosgw 16) answer Complete with an empty ETag; the object itself has it.
     const etag = normalizeEtag(done.ETag ?? '') || (await headSource(client, target)).etag;
     const partEtags = parts.map((p) => etags.get(p.partNumber)!);
-    if (partEtags.every((e) => /^[0-9a-f]{32}$/.test(e))) {
+    // Whether the ETags are MD5s is what the answers say: under SSE-KMS, DSSE-KMS or SSE-C they are not.
+    const encryption = strongestEncryption(encryptionOf(done), ...named);
+    const etagCompared = etagComparable(encryption) && partEtags.every((e) => /^[0-9a-f]{32}$/.test(e));
+    if (etagCompared) {
       const expected = normalizeEtag(multipartEtag(partEtags));
       if (etag !== expected) throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
     }
-    return { etag, mode: 'multipart', parts: parts.length };
-  } catch (err) {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId })).catch(() => undefined);
-    throw err;
+    return { etag, mode: 'multipart', parts: parts.length, versionId: done.VersionId ?? null, encryption, etagCompared };
   } finally {
     o.signal?.removeEventListener('abort', onOuterAbort);
   }
 }
 
-/** `hoist copy`: reads the source's size, ETag and headers, then copies it whole or in parts. */
-export async function copyObject(client: S3Client, source: ObjectRef, target: ObjectRef, o: CopyPlanSettings & { concurrency?: number } = {}): Promise<CopyResult & { size: number }> {
+/** `hoist copy`: reads the source's size, ETag and headers, then copies it whole or in parts (`onCreated`: as copyInParts). */
+export async function copyObject(client: S3Client, source: ObjectRef, target: ObjectRef, o: CopyPlanSettings & { concurrency?: number; onCreated: (uploadId: string) => void }): Promise<CopyResult & { size: number }> {
   const head = await headSource(client, source);
   const plan = planCopy(head.size, o);
   const common = { ...(head.etag ? { ifMatch: head.etag } : {}) };
@@ -214,13 +245,23 @@ export async function copyObject(client: S3Client, source: ObjectRef, target: Ob
       ? await copyWhole(client, source, target, common)
       : await copyInParts(client, source, target, plan.parts, {
           ...common,
+          size: head.size,
           ...(head.contentType ? { contentType: head.contentType } : {}),
           metadata: head.metadata,
           ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+          onCreated: o.onCreated,
         });
   const copied = await headSource(client, target);
   if (copied.size !== head.size) {
     throw new HoistError('s3.invalid-request', { operation: 'CopyObject', message: `The copy is ${copied.size} bytes; the source is ${head.size}.` });
   }
-  return { ...result, size: head.size };
+  return { ...result, size: head.size, versionId: result.versionId ?? versionRead(result, copied) };
+}
+
+/**
+ * The version a copy made when the server did not name it (radosgw 16 leaves x-amz-version-id off
+ * CopyObject's answer): the one HeadObject found just after, if it has the copy's ETag.
+ */
+export function versionRead(result: Pick<CopyResult, 'etag'>, head: Pick<SourceObject, 'etag' | 'versionId'>): string | null {
+  return head.etag === result.etag ? head.versionId : null;
 }

@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Destination, RemotePart, RemoteUpload } from '../../../shared/types.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobStore, RemoteAbort } from '../store/job-store.js';
 
 /** An orphan younger than this is left alone unless an age is given (`--older-than 0s` sweeps them all). */
 export const ORPHAN_MIN_AGE_MS = 24 * 3600_000;
@@ -20,7 +20,7 @@ export interface AbortOrphansResult {
 }
 
 /** The job records an upload listing is matched against, and what a cancel from the list writes. */
-export type RemoteUploadsStore = Pick<JobStore, 'liveUploadIds' | 'jobIdsForUpload' | 'getJob' | 'transition' | 'addEvent'>;
+export type RemoteUploadsStore = Pick<JobStore, 'liveUploadIds' | 'jobIdsForUpload' | 'getJob' | 'transition' | 'addEvent' | 'atomically' | 'queueRemoteAbort'>;
 
 export class RemoteUploads {
   constructor(
@@ -28,6 +28,8 @@ export class RemoteUploads {
     private readonly client: (dest: Destination) => Promise<S3Client>,
     /** Tells the scheduler that job states changed under it. */
     private readonly poke: () => void,
+    /** Works the owed aborts now (Engine.settleOwedAborts); returns those still owed. */
+    private readonly settleOwed: () => Promise<RemoteAbort[]>,
   ) {}
 
   /** Every in-progress multipart upload under the prefix, each marked with the job that owns it. */
@@ -55,17 +57,29 @@ export class RemoteUploads {
     return out;
   }
 
-  /** Aborts one upload; if a live job owns it, that job is cancelled first so it cannot send more parts. */
-  async abortUpload(dest: Destination, key: string, uploadId: string): Promise<void> {
-    for (const jobId of this.store.jobIdsForUpload(uploadId)) {
-      const job = this.store.getJob(jobId);
-      if (job && job.state !== 'done' && job.state !== 'cancelled') {
-        this.store.transition(jobId, [job.state], 'cancelled');
-        this.store.addEvent(jobId, 'cancelled', 'Cancelled: its multipart upload was aborted from the uploads list.');
-      }
+  /**
+   * Aborts one upload. One a job of ours made is aborted the way a cancel aborts it: its live job is
+   * cancelled (no more parts) with the abort owed in the same transaction, and the owed abort goes
+   * once that job's parts on the wire have ended and is made sure of (scheduler/remote-aborts.ts);
+   * returns it if it is still owed (refused, still listed, or another process works the queue).
+   * Anyone else's upload is aborted at once.
+   */
+  async abortUpload(dest: Destination, key: string, uploadId: string): Promise<RemoteAbort | null> {
+    const ours = this.store.jobIdsForUpload(uploadId).map((id) => this.store.getJob(id)).filter((j) => j !== undefined);
+    if (ours.length === 0) {
+      await ops.abortMultipartUpload(await this.client(dest), dest.bucket, key, uploadId);
+      return null;
     }
+    this.store.atomically(() => {
+      this.store.queueRemoteAbort({ destinationId: dest.id, bucket: dest.bucket, key, uploadId, jobId: ours[0]!.id, reason: 'aborted from the uploads list' });
+      for (const job of ours) {
+        if (job.state === 'done' || job.state === 'cancelled') continue;
+        this.store.transition(job.id, [job.state], 'cancelled');
+        this.store.addEvent(job.id, 'cancelled', 'Cancelled: its multipart upload was aborted from the uploads list.');
+      }
+    });
     this.poke();
-    await ops.abortMultipartUpload(await this.client(dest), dest.bucket, key, uploadId);
+    return (await this.settleOwed()).find((a) => a.uploadId === uploadId) ?? null;
   }
 
   /**

@@ -22,6 +22,7 @@ import { SDK_CHECKSUM_ALGORITHM, normalizeEtag } from '../upload/checksums.js';
 import type { ObjectSettings } from '../upload/tasks.js';
 import { toHoistError } from './errors.js';
 import { ListingProgress, keyAfter } from './listing-progress.js';
+import { encryptionOf, etagComparable, type ServerEncryption } from './server-encryption.js';
 
 const UPLOAD_SCOPED = new Set(['UploadPart', 'ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
 
@@ -62,8 +63,8 @@ export interface RecordedPart {
   checksum: string | null;
 }
 
-/** The object's ETag, and the checksum of `checksum`'s algorithm the server names (S3: a composite "…-N"), or null. */
-export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string; checksum: string | null }> {
+/** The object's ETag, its version, what it says of encryption, and the checksum of `checksum`'s algorithm the server names (S3: a composite "…-N"), or null. */
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string; versionId: string | null; encryption: ServerEncryption; checksum: string | null }> {
   const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
   const completed: CompletedPart[] = parts.map((p) => ({
     PartNumber: p.partNumber,
@@ -74,17 +75,28 @@ export async function completeMultipartUpload(client: S3Client, bucket: string, 
     client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } })),
   );
   const returned = field ? (out as unknown as Record<string, unknown>)[field] : undefined;
-  return { etag: out.ETag ?? '', checksum: typeof returned === 'string' && returned ? returned : null };
+  return { etag: out.ETag ?? '', versionId: out.VersionId ?? null, encryption: encryptionOf(out), checksum: typeof returned === 'string' && returned ? returned : null };
 }
 
 export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
   await call('AbortMultipartUpload', () => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })));
 }
 
-export async function headObject(client: S3Client, bucket: string, key: string): Promise<{ etag: string; size: number; metadata: Record<string, string> } | null> {
+export interface HeadedObject {
+  etag: string;
+  size: number;
+  metadata: Record<string, string>;
+  /** The version HeadObject found (the current one, or the one asked for); null in an unversioned bucket. */
+  versionId: string | null;
+  /** The encryption the server's answer named (s3/server-encryption.ts). */
+  encryption: ServerEncryption;
+}
+
+/** The object's ETag, size and metadata (of one version, when `versionId` is given); null when there is none (404). */
+export async function headObject(client: S3Client, bucket: string, key: string, versionId?: string): Promise<HeadedObject | null> {
   try {
-    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} };
+    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
+    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {}, versionId: out.VersionId ?? null, encryption: encryptionOf(out) };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
@@ -223,7 +235,37 @@ export async function uploadOwnership(client: S3Client, bucket: string, key: str
   }
 }
 
-/** A small object (a manifest, a chain file) from memory, checked by Content-MD5 and its ETag. */
+/**
+ * Whether an upload is still on the server, as the listings the caller may read say (after an abort:
+ * the S3 guide's check, since a part that was on the wire may land after it). ListParts decides:
+ * NoSuchUpload is `gone`, any answer `there`. Where ListParts is denied, the upload's absence from
+ * ListMultipartUploads (under its key) decides; where both are denied, `unknown`.
+ */
+export type UploadPresence = { state: 'gone'; by: 'ListParts' | 'ListMultipartUploads' } | { state: 'there'; by: 'ListParts' | 'ListMultipartUploads'; detail: string } | { state: 'unknown' };
+
+export async function uploadPresence(client: S3Client, bucket: string, key: string, uploadId: string): Promise<UploadPresence> {
+  try {
+    const out = await call('ListParts', () => client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: 1 })));
+    const first = out.Parts?.[0]?.PartNumber;
+    const detail = first === undefined ? 'ListParts lists the upload, with no part' : `ListParts lists ${out.IsTruncated ? 'more than one part' : '1 part'}, from part ${first}`;
+    return { state: 'there', by: 'ListParts', detail };
+  } catch (err) {
+    const code = toHoistError(err).code;
+    if (code === 's3.no-such-upload') return { state: 'gone', by: 'ListParts' };
+    if (code !== 's3.access-denied') throw err;
+  }
+  try {
+    for await (const u of listMultipartUploads(client, bucket, key)) {
+      if (u.uploadId === uploadId) return { state: 'there', by: 'ListMultipartUploads', detail: 'ListParts is denied; ListMultipartUploads lists it' };
+    }
+    return { state: 'gone', by: 'ListMultipartUploads' };
+  } catch (err) {
+    if (toHoistError(err).code !== 's3.access-denied') throw err;
+    return { state: 'unknown' };
+  }
+}
+
+/** A small object (a manifest, a chain file) from memory, checked by Content-MD5 and, where the answer's encryption leaves it an MD5, its ETag. */
 export async function putSmallObject(client: S3Client, bucket: string, key: string, body: Buffer, object: Pick<ObjectSettings, 'contentType' | 'storageClass' | 'sse' | 'sseKmsKeyId'>): Promise<string> {
   const md5 = createHash('md5').update(body).digest();
   const out = await call('PutObject', () =>
@@ -242,8 +284,9 @@ export async function putSmallObject(client: S3Client, bucket: string, key: stri
     ),
   );
   const etag = normalizeEtag(out.ETag ?? '');
-  if (!object.sse?.startsWith('aws:kms') && etag && etag !== md5.toString('hex')) {
-    throw new HoistError('s3.etag-mismatch', { operation: 'PutObject', detail: `server ETag ${etag}, local MD5 ${md5.toString('hex')}` });
+  const encryption = encryptionOf(out);
+  if (etagComparable(encryption) && etag && etag !== md5.toString('hex')) {
+    throw new HoistError('s3.etag-mismatch', { operation: 'PutObject', detail: `server ETag ${etag}, local MD5 ${md5.toString('hex')}${encryption ? ` (encryption ${encryption})` : ''}` });
   }
   return etag;
 }

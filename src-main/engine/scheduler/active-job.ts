@@ -35,6 +35,8 @@ export interface ActiveJob {
   hashing?: Promise<HoistError | null>;
   hashTaskId?: number;
   hashedBytes?: number;
+  /** The version a single PutObject made (versioned bucket), from its answer; undefined when not sent by this run. */
+  versionId?: string | null;
   /** Called once nothing is in flight any more (whenIdle). */
   idleWaiters: Array<() => void>;
 }
@@ -103,9 +105,4 @@ export function objectSettings(a: ActiveJob): ObjectSettings {
     sse: a.dest.sse,
     sseKmsKeyId: a.dest.sseKmsKeyId,
   };
-}
-
-/** Part ETags are MD5s except under SSE-KMS. */
-export function etagIsMd5(dest: Destination): boolean {
-  return dest.sse !== 'aws:kms' && dest.sse !== 'aws:kms:dsse';
 }

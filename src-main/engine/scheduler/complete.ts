@@ -1,16 +1,20 @@
 // Completing a job: the source checked once more, its hashes known and agreeing with its history,
 // then CompleteMultipartUpload sent from our own record (invariant 2) and the object's ETag checked
-// against md5-of-md5s (skipped only under SSE-KMS, where ETags are not MD5s).
+// against md5-of-md5s, unless the server's answers name an encryption under which ETags are not
+// MD5s (SSE-KMS, DSSE-KMS, SSE-C): then Content-MD5 on every part is the proof, and the job says so.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
 import { compareCompositeChecksum, multipartEtag, normalizeEtag } from '../upload/checksums.js';
-import { etagIsMd5, sameSnapshot, statSource, type ActiveJob } from './active-job.js';
+import { etagComparable, strongestEncryption, usesKms, type ServerEncryption } from '../s3/server-encryption.js';
+import { planGap } from '../upload/plan-coverage.js';
+import { sameSnapshot, statSource, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
-import { failJob, restartForChangedSource } from './failures.js';
+import { failJob, failWithFreshPlan, restartForChangedSource } from './failures.js';
 import { verifyGrownParts } from './growing-parts.js';
 import { startHashing } from './hash-pass.js';
+import { jobProof } from './server-proof.js';
 
 export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
   const { job } = a;
@@ -36,9 +40,19 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
       return;
     }
     const parts = ctx.store.parts(job.id);
+    // Never completed short: the parts listed must be the whole file (issue 13).
+    const gap = planGap(parts, job.size);
+    if (gap) return failWithFreshPlan(ctx, a, new HoistError('upload.plan-mismatch', { detail: gap }));
     let etag: string;
+    // The version the object was written as, in a versioned bucket (item 7 of issue 13): clean-up checks it is still there.
+    let versionId: string | null = null;
+    let encryption: ServerEncryption = a.job.serverEncryption;
+    let outcome: 'matched' | 'not-comparable' | 'unavailable';
     if (job.mode === 'single') {
       etag = parts[0]?.etag ?? '';
+      versionId = a.versionId !== undefined ? a.versionId : await versionOfSentObject(ctx, a, etag);
+      // The part worker compared it unless the PutObject's answer named an encryption that forbids it.
+      outcome = etag !== '' && etag === parts[0]?.md5 ? 'matched' : 'not-comparable';
     } else {
       const client = await ctx.net.client(a.dest);
       const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? '')));
@@ -47,10 +61,16 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
         const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm);
         if (job.checksumAlgorithm && out.checksum) checkCompositeChecksum(ctx, a, parts.map((p) => p.checksum), out.checksum);
         etag = normalizeEtag(out.etag);
+        versionId = out.versionId;
+        encryption = strongestEncryption(out.encryption, encryption);
         // Some servers (radosgw 16) answer Complete with an empty ETag; the object itself has it.
         if (!etag) etag = await etagFromHead(ctx, a, client);
       } catch (err) {
         const e = toHoistError(err);
+        // Under SSE-KMS, S3 reads the parts back at Complete: a refusal there is kms:Decrypt missing on the key.
+        if (e.code === 's3.access-denied' && usesKms(strongestEncryption(encryption, a.dest.sse))) {
+          throw new HoistError('s3.kms-denied', { operation: 'CompleteMultipartUpload', ...(e.info.detail ? { detail: e.info.detail } : {}) });
+        }
         if (e.code !== 's3.no-such-upload') throw e;
         // A Complete that succeeded just before a crash looks like this: the object is there with our ETag.
         const head = await ops.headObject(client, job.bucket, job.key);
@@ -60,13 +80,22 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
           return;
         }
         etag = normalizeEtag(head.etag);
+        versionId = head.versionId;
       }
-      const verifiable = etagIsMd5(a.dest) && etag !== '';
-      if (verifiable && etag !== expected) {
-        throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}` });
+      outcome = etag === '' ? 'unavailable' : etag === expected ? 'matched' : 'not-comparable';
+      if (outcome === 'not-comparable' && etagComparable(encryption)) {
+        throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}${encryption ? ` (encryption ${encryption})` : ''}` });
       }
     }
-    ctx.store.completeJob(job.id, ['completing'], etag || null, etag ? `Uploaded and verified (ETag ${etag}).` : 'Uploaded; every part was verified by Content-MD5 (the final ETag was not available to check).');
+    const proof = jobProof(ctx, a, outcome, encryption);
+    const version = versionId ? `, version ${versionId}` : '';
+    const message =
+      outcome === 'matched'
+        ? `Uploaded and verified (ETag ${etag}${version}).`
+        : outcome === 'not-comparable'
+          ? `Uploaded; ${proof.integrity}${version}.`
+          : `Uploaded; every part was verified by Content-MD5 (the final ETag was not available to check${version}).`;
+    ctx.store.completeJob(job.id, ['completing'], etag || null, message, proof, versionId);
     ctx.release(a);
   } catch (err) {
     failJob(ctx, a, toHoistError(err));
@@ -82,6 +111,21 @@ async function etagFromHead(ctx: RunContext, a: ActiveJob, client: S3Client): Pr
     if (e.code !== 's3.access-denied') throw e;
     ctx.store.addEvent(a.job.id, 'etag-unverified', 'The server returned no ETag for the completed object and HeadObject is not permitted, so the final ETag could not be checked (every part was verified by Content-MD5).', e.info);
     return '';
+  }
+}
+
+/**
+ * A single PutObject sent before a restart: its answer (and the version it named) is gone, so the
+ * version is read back, taken only if the object still has the ETag that PutObject returned. Null
+ * when HeadObject is not permitted (a PutObject-only user) or the bucket is not versioned.
+ */
+async function versionOfSentObject(ctx: RunContext, a: ActiveJob, etag: string): Promise<string | null> {
+  try {
+    const head = await ops.headObject(await ctx.net.client(a.dest), a.job.bucket, a.job.key);
+    return head && normalizeEtag(head.etag) === etag ? head.versionId : null;
+  } catch (err) {
+    if (toHoistError(err).code === 's3.access-denied') return null;
+    throw err;
   }
 }
 

@@ -1,4 +1,4 @@
-// How a job's run ends early: halting its traffic, failing it (retried later with back-off, or
+// How a job's run ends early: halting its traffic (or, for a cancel, winding it down), failing it (retried later with back-off, or
 // left failed for `hoist retry`), and restarting it when its source changed (invariant 3).
 import { HoistError, isRetryable } from '../../../shared/errors.js';
 import { backoffDelay } from '../backoff.js';
@@ -31,12 +31,46 @@ export function failJob(ctx: RunContext, a: ActiveJob, failure: HoistError): voi
   });
 }
 
+/**
+ * The recorded parts do not cover the file exactly (issue 13): never completed short. The job fails
+ * with `upload.plan-mismatch`, its upload is aborted and its parts are planned afresh from the file's
+ * recorded size, so that `hoist retry` sends it whole.
+ */
+export function failWithFreshPlan(ctx: RunContext, a: ActiveJob, err: HoistError): void {
+  let plan: ReturnType<typeof planParts>;
+  try {
+    plan = planParts(a.job.size, a.dest);
+  } catch (e) {
+    failJob(ctx, a, toHoistError(e));
+    return;
+  }
+  halt(ctx, a);
+  afterHalt(ctx, a, () => ctx.store.failWithFreshPlan(a.job.id, err.info, plan));
+}
+
 /** Stops the traffic of a job: aborts its parts in flight. */
 export function halt(ctx: RunContext, a: ActiveJob): void {
   a.stopping = true;
   for (const f of a.inflight.values()) if (f.taskId) ctx.pool.abort(f.taskId);
   if (a.hashTaskId) ctx.pool.abort(a.hashTaskId);
   if (a.inflight.size === 0 && a.phase !== 'preparing') ctx.release(a);
+}
+
+/**
+ * Stops a cancelled job's traffic the way the S3 guide asks before its upload is aborted: no new part
+ * is sent, and those on the wire end by themselves (one cut off could still land after the abort);
+ * any still on the wire after `boundMs` (the idle timeout) are cut. remote-aborts.ts waits for it.
+ */
+export function windDown(ctx: RunContext, a: ActiveJob, boundMs: number): void {
+  a.stopping = true;
+  if (a.hashTaskId) ctx.pool.abort(a.hashTaskId);
+  if (a.inflight.size === 0) {
+    if (a.phase !== 'preparing') ctx.release(a);
+    return;
+  }
+  const cut = setTimeout(() => halt(ctx, a), boundMs);
+  cut.unref();
+  void whenIdle(a).then(() => clearTimeout(cut));
 }
 
 /** Once the halted job's last part has settled: `fn` settles its row, then the job leaves the open set. */

@@ -6,12 +6,21 @@ import { fromErrorInfo } from '../s3/errors.js';
 import type { PartRecord } from '../store/rows.js';
 import { snapshotOf, statSource, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
-import { restartForChangedSource } from './failures.js';
+import { halt, restartForChangedSource } from './failures.js';
 
-/** The watcher appends parts and, once the file is stable, its final snapshot: take both up. */
-export function refreshGrowing(ctx: RunContext, a: ActiveJob): void {
+/**
+ * The watcher appends parts (planning those not sent yet again when the file outgrows them) and,
+ * once the file is stable, its final snapshot: take both up. False, and the job's traffic halted,
+ * when the watcher refused the file as too large for its destination (issue 13).
+ */
+export function refreshGrowing(ctx: RunContext, a: ActiveJob): boolean {
   const fresh = ctx.store.getJob(a.job.id);
+  if (fresh && fresh.state !== 'running' && fresh.state !== 'completing') {
+    halt(ctx, a);
+    return false;
+  }
   if (fresh) a.job = { ...fresh, uploadId: a.job.uploadId ?? fresh.uploadId };
+  return true;
 }
 
 /** Returns true when every part still matches and Complete may follow. */

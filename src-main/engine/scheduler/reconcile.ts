@@ -5,10 +5,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { fromErrorInfo, toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
 import type { RemotePart } from '../../../shared/types.js';
+import { strongestEncryption } from '../s3/server-encryption.js';
 import type { PartRecord } from '../store/rows.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { snapshotOf, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
+import { jobProof } from './server-proof.js';
 
 /** Returns false when the upload is gone. */
 export async function reconcile(ctx: RunContext, a: ActiveJob, client: S3Client, uploadId: string): Promise<boolean> {
@@ -99,7 +101,8 @@ export async function alreadyCompleted(ctx: RunContext, a: ActiveJob, client: S3
   const head = await ops.headObject(client, a.job.bucket, a.job.key);
   const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5!)));
   if (!head || normalizeEtag(head.etag) !== expected || head.size !== a.job.size) return false;
-  ctx.store.completeJob(a.job.id, ['running', 'completing'], expected, `The upload had already been completed before an interruption; the object's ETag ${expected} matches our record.`);
+  const proof = jobProof(ctx, a, 'matched', strongestEncryption(head.encryption, a.job.serverEncryption));
+  ctx.store.completeJob(a.job.id, ['running', 'completing'], expected, `The upload had already been completed before an interruption; the object's ETag ${expected} matches our record.`, proof, head.versionId);
   ctx.release(a);
   return true;
 }

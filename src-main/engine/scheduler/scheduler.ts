@@ -11,18 +11,19 @@ import { Lanes, type Lane } from '../pacing/lanes.js';
 import { logger } from '../log.js';
 import { SourceHistories } from '../mhl/source-history.js';
 import type { CredentialSource } from '../s3/connection.js';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../s3/client.js';
 import { toHoistError } from '../s3/errors.js';
 import type { JobRecord } from '../store/rows.js';
 import type { OwedKind } from '../owed/runner.js';
 import type { RemoteAbortPayload } from '../store/remote-abort-rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
-import { openedJob, rankOf, type ActiveJob } from './active-job.js';
+import { openedJob, rankOf, whenIdle, type ActiveJob } from './active-job.js';
 import { byPriority, partsAllowed, preparingFull, spare, MAX_PREPARING, type OpenJob } from './admission.js';
 import { complete } from './complete.js';
 import { Connections } from './connections.js';
 import type { RunContext } from './context.js';
-import { failJob, halt } from './failures.js';
+import { failJob, halt, windDown } from './failures.js';
 import { refreshGrowing } from './growing-parts.js';
 import type { SchedulerEvents, SchedulerOptions } from './options.js';
 import { prepare } from './prepare.js';
@@ -70,7 +71,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     );
     this.net = new Connections(credentials, store, opts);
     this.storage = new StorageGuard(store, (notice) => this.emit('storage', notice));
-    this.aborts = new RemoteAborts(store, (dest) => this.net.client(dest), this.retry);
+    this.aborts = new RemoteAborts(store, (dest) => this.net.client(dest), this.retry, (uploadId, signal) => this.partsSettled(uploadId, signal));
     this.ctx = {
       store,
       pool,
@@ -161,6 +162,28 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.aborts.handler();
   }
 
+  /**
+   * Resolves once no part of this upload is on the wire here: the owed abort (remote-aborts.ts) waits
+   * for it. A job that may no longer run stops sending, and its parts in flight end by themselves
+   * (cut after the idle timeout); a job still running on the upload is not ours to stop. False when
+   * `signal` (the owed-work runner stopping) ended the wait first.
+   */
+  async partsSettled(uploadId: string, signal?: AbortSignal): Promise<boolean> {
+    for (const a of [...this.active.values()]) {
+      if (a.job.uploadId !== uploadId) continue;
+      const fresh = this.store.getJob(a.job.id);
+      if (fresh && (fresh.state === 'running' || fresh.state === 'completing') && fresh.uploadId === uploadId) continue;
+      if (!a.stopping) windDown(this.ctx, a, this.partsBoundMs);
+      if (!(await untilIdleOr(a, signal))) return false;
+    }
+    return true;
+  }
+
+  /** How long a cancelled job's parts on the wire may take to end before they are cut. */
+  private get partsBoundMs(): number {
+    return this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  }
+
   /** True while any job has traffic or preparation under way. */
   get busy(): boolean {
     return this.active.size > 0 || this.tasks.size > 0;
@@ -209,7 +232,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (const a of this.active.values()) {
       const fresh = this.store.getJob(a.job.id);
       if (!fresh || (fresh.state !== 'running' && fresh.state !== 'completing')) {
-        if (!a.stopping) halt(this.ctx, a);
+        // A cancel is followed by an abort: its parts on the wire end first (windDown); a pause cuts them.
+        if (a.stopping) continue;
+        if (fresh?.state === 'cancelled') windDown(this.ctx, a, this.partsBoundMs);
+        else halt(this.ctx, a);
       } else {
         a.job.priority = fresh.priority;
       }
@@ -224,7 +250,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Parts of jobs already under way first, in priority order; then open the next queued job.
     const ordered = [...this.active.values()].filter((a) => a.phase === 'sending' && !a.stopping).sort((x, y) => byPriority(view(x), view(y)));
     for (const a of ordered) {
-      if (a.job.growing) refreshGrowing(this.ctx, a);
+      if (a.job.growing && !refreshGrowing(this.ctx, a)) continue;
       const lane = this.lane(a.dest);
       const free = partsAllowed(lane, a.dest.concurrency, rankOf(a));
       if (free <= 0) continue;
@@ -314,6 +340,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.active.size === 0) return;
     this.emit('progress', this.progress());
   }
+}
+
+/** Waits for the job's parts on the wire to end; false if `signal` aborts first. */
+async function untilIdleOr(a: ActiveJob, signal?: AbortSignal): Promise<boolean> {
+  if (!signal) return whenIdle(a).then(() => true);
+  if (signal.aborted) return false;
+  let onAbort = () => {};
+  const stopped = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const idle = await Promise.race([whenIdle(a).then(() => true as const), stopped]);
+  signal.removeEventListener('abort', onAbort);
+  return idle;
 }
 
 /** An open job as the admission policy sees it. */

@@ -8,9 +8,10 @@ import { fromErrorInfo, toHoistError } from '../s3/errors.js';
 import type { PartRecord } from '../store/rows.js';
 import { normalizeEtag } from '../upload/checksums.js';
 import type { TaskOutcome } from '../upload/worker-pool.js';
-import { etagIsMd5, isSourceProblem, landed, objectSettings, rankOf, snapshotOf, type ActiveJob, type InFlight } from './active-job.js';
+import { isSourceProblem, landed, objectSettings, rankOf, snapshotOf, type ActiveJob, type InFlight } from './active-job.js';
 import type { RunContext } from './context.js';
 import { afterHalt, failJob, halt, onSourceProblem } from './failures.js';
+import { noteServerEncryption } from './server-proof.js';
 
 export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: Lane): void {
   if (!ctx.store.markPartSending(a.job.id, part.partNumber)) return;
@@ -32,7 +33,7 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
         } else {
           const base = {
             path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm,
-            conn, bucket: a.job.bucket, key: a.job.key, etagIsMd5: etagIsMd5(a.dest),
+            conn, bucket: a.job.bucket, key: a.job.key,
             ...(ctx.opts.bandwidth ? { bandwidth: ctx.opts.bandwidth.memoryFor(a.dest.id) } : {}),
           };
           const run =
@@ -58,6 +59,8 @@ function onPartSettled(ctx: RunContext, a: ActiveJob, part: PartRecord, o: TaskO
   if (o.ok) {
     // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
     ctx.storage.recordPartDone({ jobId: a.job.id, partNumber: part.partNumber, etag: normalizeEtag(o.result.etag ?? ''), md5Hex: o.result.md5Hex, checksum: o.result.checksum });
+    if (a.job.mode === 'single') a.versionId = o.result.versionId ?? null;
+    noteServerEncryption(ctx, a, o.result.encryption);
     a.bytesAcked += part.length;
     a.partsDone++;
     a.samples.push({ at: Date.now(), bytes: a.bytesAcked });

@@ -1,8 +1,10 @@
 // Clean-ups after verified delivery that are still owed (issue 8): a delete or move of one version
 // of a watched file, kept as owed work (store/owed-store.ts) of kind `source-cleanup` until it is
 // paid, and the one transaction that records a paid one.
+import type { JobFlag } from '../../../shared/types.js';
 import type { FolderStore } from './folder-store.js';
 import type { JobStore } from './job-store.js';
+import type { OutboxStore } from './outbox-store.js';
 import type { OwedItem, OwedWorkStore } from './owed-store.js';
 
 export const SOURCE_CLEANUP = 'source-cleanup';
@@ -23,8 +25,9 @@ export const cleanupSubject = (folderId: number, relPath: string): string => `${
 export class CleanupStore {
   constructor(
     private readonly owed: OwedWorkStore,
-    private readonly jobs: Pick<JobStore, 'db' | 'addEvent'>,
+    private readonly jobs: Pick<JobStore, 'db' | 'addEvent' | 'setFlag'>,
     private readonly folders: Pick<FolderStore, 'forgetFile'>,
+    private readonly outbox: Pick<OutboxStore, 'insert'>,
   ) {}
 
   /** Owes a delete or move of this version of the file, due at once; a later version replaces an older one's debt. */
@@ -62,6 +65,23 @@ export class CleanupStore {
       const owed = this.owedFor(p.folderId, p.relPath);
       if (owed) this.owed.settle(owed.id, { countAttempt: true });
       for (const destinationId of p.destinationIds) this.folders.forgetFile(p.folderId, destinationId, p.relPath);
+    })();
+  }
+
+  /**
+   * The file is kept: an object it was delivered as was deleted or overwritten since it was verified.
+   * In one transaction, each job whose object changed is flagged with what was found (its history
+   * says so with the flag's code), the file's other jobs say why the file stayed, and the folder's
+   * webhook, if it has one, is sent a `source.kept` event.
+   */
+  kept(k: { flags: ReadonlyArray<{ jobId: number; flag: JobFlag }>; otherJobIds: readonly number[]; message: string; webhook: { url: string; payload: object } | null }): void {
+    this.jobs.db.transaction(() => {
+      for (const { jobId, flag } of k.flags) {
+        this.jobs.setFlag(jobId, flag);
+        this.jobs.addEvent(jobId, 'cleanup-kept', flag.message, { code: flag.code });
+      }
+      for (const jobId of k.otherJobIds) this.jobs.addEvent(jobId, 'cleanup-kept', k.message);
+      if (k.webhook) this.outbox.insert('source.kept', k.webhook.url, k.webhook.payload);
     })();
   }
 }

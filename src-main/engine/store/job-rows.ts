@@ -2,10 +2,11 @@
 // (compare-and-set, so a pause from another process is never overwritten) and its source snapshot.
 import type { Db } from './db.js';
 import type { JobSortKey } from '../../../shared/contract.js';
-import type { HashVerification, JobEvent } from '../../../shared/types.js';
+import type { HashVerification, JobEvent, JobFlag } from '../../../shared/types.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
+import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { HashStates } from '../upload/file-hashes.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
 import type { PartRows } from './part-rows.js';
@@ -68,7 +69,7 @@ export class JobRows {
       this.partRows.insert(jobId, parts, now);
       this.db
         .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = ?, mode = ?, part_size = ?, part_count = ?, upload_id = NULL,
-                  create_started_at = NULL, etag = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
+                  create_started_at = NULL, etag = NULL, version_id = NULL, flag_code = NULL, flag_message = NULL, etag_verified = NULL, integrity = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
         .run(snapshot.size, snapshot.mtimeMs, snapshot.inode, snapshot.mode, snapshot.partSize, parts.length, now, jobId);
     })();
   }
@@ -147,7 +148,7 @@ export class JobRows {
   }
 
   /** Compare-and-set on the state, so a pause or cancel from elsewhere is never overwritten. */
-  transition(jobId: number, from: readonly JobState[], to: JobState, extra: { error?: ErrorInfo | null; availableAt?: number; etag?: string | null } = {}): boolean {
+  transition(jobId: number, from: readonly JobState[], to: JobState, extra: { error?: ErrorInfo | null; availableAt?: number; etag?: string | null; versionId?: string | null } = {}): boolean {
     const now = this.now();
     const sets = ['state = ?', 'updated_at = ?'];
     const args: unknown[] = [to, now];
@@ -172,10 +173,19 @@ export class JobRows {
       sets.push('etag = ?');
       args.push(extra.etag);
     }
+    if (extra.versionId !== undefined) {
+      sets.push('version_id = ?');
+      args.push(extra.versionId);
+    }
     const info = this.db
       .prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`)
       .run(...args, jobId, ...from);
     return info.changes === 1;
+  }
+
+  /** Flags a done job (its object was found changed after delivery), or clears the flag (null). */
+  setFlag(jobId: number, flag: JobFlag | null): void {
+    this.db.prepare('UPDATE jobs SET flag_code = ?, flag_message = ?, updated_at = ? WHERE id = ?').run(flag?.code ?? null, flag?.message ?? null, this.now(), jobId);
   }
 
   /** The file's hashes (of the bytes as the job's snapshot has them) and the source history entry that vouched for them, if any. */
@@ -183,6 +193,16 @@ export class JobRows {
     this.db
       .prepare('UPDATE jobs SET hashes = ?, verified_by = ?, updated_at = ? WHERE id = ?')
       .run(JSON.stringify(hashes), verifiedBy ? JSON.stringify(verifiedBy) : null, this.now(), jobId);
+  }
+
+  /** The encryption the server's answers named (s3/server-encryption.ts). */
+  setServerEncryption(jobId: number, encryption: string): void {
+    this.db.prepare('UPDATE jobs SET server_sse = ?, updated_at = ? WHERE id = ?').run(encryption, this.now(), jobId);
+  }
+
+  /** How a finished job's bytes were proven. */
+  setIntegrity(jobId: number, proof: IntegrityProof): void {
+    this.db.prepare('UPDATE jobs SET etag_verified = ?, integrity = ?, updated_at = ? WHERE id = ?').run(proof.etagVerified ? 1 : 0, proof.integrity, this.now(), jobId);
   }
 
   /** The saved state of the job's hash pass, if one was taken of this very snapshot with these hashes. */
@@ -284,26 +304,43 @@ export class JobRows {
    * Adds parts to a job whose file is still growing and records how far it has grown.
    * Returns false (and changes nothing) once the job is no longer growing or has ended.
    */
-  appendGrowingParts(jobId: number, parts: PlannedPart[], grown: { size: number; mtimeMs: number }): boolean {
-    return this.updateGrowing(jobId, 1, parts, grown);
+  appendGrowingParts(jobId: number, parts: PlannedPart[], grown: { size: number; mtimeMs: number }, replanFrom?: number): boolean {
+    return this.updateGrowing(jobId, 1, parts, grown, replanFrom);
   }
 
   /** The file stopped growing: records its final snapshot and last parts; the scheduler verifies every part before Complete. */
-  finishGrowing(jobId: number, parts: PlannedPart[], final: { size: number; mtimeMs: number; inode: string }): boolean {
-    return this.updateGrowing(jobId, 2, parts, final);
+  finishGrowing(jobId: number, parts: PlannedPart[], final: { size: number; mtimeMs: number; inode: string }, replanFrom?: number): boolean {
+    return this.updateGrowing(jobId, 2, parts, final, replanFrom);
   }
 
-  private updateGrowing(jobId: number, next: GrowingState, parts: PlannedPart[], snap: { size: number; mtimeMs: number; inode?: string }): boolean {
+  /**
+   * With `replanFrom`, the parts from that number on, all still waiting (never on the wire now),
+   * are replaced by `parts` (planned again, larger: issue 13); false, changing nothing, if one of
+   * them is no longer waiting.
+   */
+  private updateGrowing(jobId: number, next: GrowingState, parts: PlannedPart[], snap: { size: number; mtimeMs: number; inode?: string }, replanFrom?: number): boolean {
     const now = this.now();
-    return this.db.transaction(() => {
-      const info = this.db
-        .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = coalesce(?, inode), part_count = part_count + ?, growing = ?, updated_at = ?
-                  WHERE id = ? AND growing = 1 AND state NOT IN ('done', 'cancelled')`)
-        .run(snap.size, snap.mtimeMs, snap.inode ?? null, parts.length, next, now, jobId);
-      if (info.changes !== 1) return false;
+    const db = this.db;
+    const run = db.transaction(() => {
+      if (replanFrom !== undefined) {
+        const after = db.prepare('SELECT count(*) AS n FROM parts WHERE job_id = ? AND part_number >= ?').get(jobId, replanFrom) as { n: number };
+        const dropped = db.prepare(`DELETE FROM parts WHERE job_id = ? AND part_number >= ? AND state = 'pending'`).run(jobId, replanFrom).changes;
+        if (dropped !== after.n) throw new StaleGrowingPlan();
+      }
       this.partRows.insert(jobId, parts, now);
+      const info = db
+        .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = coalesce(?, inode), part_count = (SELECT count(*) FROM parts WHERE job_id = jobs.id),
+                  growing = ?, updated_at = ? WHERE id = ? AND growing = 1 AND state NOT IN ('done', 'cancelled')`)
+        .run(snap.size, snap.mtimeMs, snap.inode ?? null, next, now, jobId);
+      if (info.changes !== 1) throw new StaleGrowingPlan();
+    });
+    try {
+      run();
       return true;
-    })();
+    } catch (err) {
+      if (err instanceof StaleGrowingPlan) return false;
+      throw err;
+    }
   }
 
   setGrowing(jobId: number, growing: GrowingState): void {
@@ -316,6 +353,11 @@ export class JobRows {
     this.s.addEvent.run(jobId, this.now(), kind, error?.code ?? null, error?.operation ?? null, message);
   }
 
+  /** Whether the job's history has an entry of this kind. */
+  hasEvent(jobId: number, kind: string): boolean {
+    return this.db.prepare('SELECT 1 FROM job_events WHERE job_id = ? AND kind = ? LIMIT 1').get(jobId, kind) !== undefined;
+  }
+
   events(jobId: number): JobEvent[] {
     return (this.s.events.all(jobId) as Row[]).map((r) => ({
       at: iso(r.at)!,
@@ -326,3 +368,6 @@ export class JobRows {
     }));
   }
 }
+
+/** Rolls back a growing job's update whose premises no longer hold (it ended, or a part went out meanwhile). */
+class StaleGrowingPlan extends Error {}

@@ -11,7 +11,9 @@ import { PartRows } from './part-rows.js';
 import { OwedWorkStore } from './owed-store.js';
 import { RemoteAbortRows, type RemoteAbortPayload } from './remote-abort-rows.js';
 import { RunnerLease, type LeaseAnswer } from './runner-lease.js';
+import { SendDefaultsStore } from './send-defaults.js';
 import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
+import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { DonePart, EventError, FailureVerdict, UploadStore } from './upload-store.js';
 
 export type { GrowingState, JobRecord, MhlPlace, NewJob, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
@@ -28,6 +30,8 @@ export class JobStore extends JobRows implements UploadStore {
   private readonly aborts: RemoteAbortRows;
   /** Work owed until it succeeds (owed-store.ts); the remote aborts are one kind of it. */
   readonly owed: OwedWorkStore;
+  /** What "Send files now" last used per destination (send-defaults.ts). */
+  readonly sendDefaults: SendDefaultsStore;
   private readonly lease: RunnerLease;
 
   constructor(db: Db, now: () => number = Date.now) {
@@ -36,6 +40,7 @@ export class JobStore extends JobRows implements UploadStore {
     this.owed = new OwedWorkStore(db, now);
     this.aborts = new RemoteAbortRows(this.owed, now);
     this.lease = new RunnerLease(db, now);
+    this.sendDefaults = new SendDefaultsStore(db, now);
   }
 
   /**
@@ -134,10 +139,41 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
-  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string): void {
+  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, proof: IntegrityProof & { serverEncryption?: string | null }, versionId: string | null = null): void {
     this.db.transaction(() => {
-      this.transition(jobId, from, 'done', { etag, error: null });
+      if (this.transition(jobId, from, 'done', { etag, versionId, error: null })) {
+        if (proof.serverEncryption) this.setServerEncryption(jobId, proof.serverEncryption);
+        this.setIntegrity(jobId, proof);
+      }
       this.addEvent(jobId, 'done', message);
+    })();
+  }
+
+  /**
+   * A done job whose object was found deleted or overwritten (flagged at clean-up) is sent again, on
+   * request: its parts forgotten, its ETag, version and flag cleared, queued. False when it is not
+   * such a job (any more).
+   */
+  uploadFlaggedAgain(jobId: number, message: string): boolean {
+    return this.db.transaction(() => {
+      const job = this.getJob(jobId);
+      if (job?.state !== 'done' || !job.flag) return false;
+      this.resetParts(jobId);
+      this.setUploadId(jobId, null);
+      this.setFlag(jobId, null);
+      // The proof was of the object that is gone; the new upload earns its own.
+      this.db.prepare('UPDATE jobs SET etag_verified = NULL, integrity = NULL WHERE id = ?').run(jobId);
+      this.transition(jobId, ['done'], 'queued', { availableAt: 0, error: null, etag: null, versionId: null });
+      this.resetAttempts(jobId);
+      this.addEvent(jobId, 'resumed', message);
+      return true;
+    })();
+  }
+
+  recordServerEncryption(jobId: number, encryption: string, message: string): void {
+    this.db.transaction(() => {
+      this.setServerEncryption(jobId, encryption);
+      this.addEvent(jobId, 'server-encryption', message);
     })();
   }
 
@@ -147,6 +183,43 @@ export class JobStore extends JobRows implements UploadStore {
       this.setGrowing(jobId, 0);
       if (message) this.addEvent(jobId, 'parts-changed', message);
       if (changedParts.length > 0) this.transition(jobId, ['completing'], 'running');
+    })();
+  }
+
+  /**
+   * A growing file outgrew what its destination accepts (issue 13): the job fails with `error`,
+   * nothing more is appended, and its upload is owed an abort in the same transaction (invariant 4).
+   */
+  refuseGrowing(jobId: number, error: ErrorInfo): boolean {
+    return this.db.transaction(() => {
+      const job = this.getJob(jobId);
+      if (!job?.growing || !this.transition(jobId, ['queued', 'running', 'completing', 'paused'], 'failed', { error })) return false;
+      if (job.uploadId) {
+        this.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId, reason: error.code });
+        this.setUploadId(jobId, null);
+        this.resetParts(jobId);
+      }
+      this.setGrowing(jobId, 0);
+      this.addEvent(jobId, 'failed', error.message, error);
+      return true;
+    })();
+  }
+
+  /**
+   * The parts recorded for a job do not cover its file (issue 13): it is never completed. The job
+   * fails with `error`, its upload is owed an abort, and its parts are planned afresh (`plan`), so
+   * that `hoist retry` sends the whole file; one transaction.
+   */
+  failWithFreshPlan(jobId: number, error: ErrorInfo, plan: { mode: UploadMode; partSize: number; parts: readonly PlannedPart[] }): void {
+    this.db.transaction(() => {
+      const job = this.getJob(jobId);
+      if (!job || !this.transition(jobId, ['running', 'completing'], 'failed', { error })) return;
+      if (job.uploadId) {
+        this.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId, reason: error.code });
+      }
+      this.replanJob(jobId, { size: job.size, mtimeMs: job.mtimeMs, inode: job.inode, mode: plan.mode, partSize: plan.partSize }, [...plan.parts]);
+      this.setGrowing(jobId, 0);
+      this.addEvent(jobId, 'failed', `${error.message}${error.detail ? ` (${error.detail})` : ''}`, error);
     })();
   }
 

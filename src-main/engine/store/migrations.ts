@@ -388,9 +388,35 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM owed_work WHERE kind = 'source-cleanup' AND scope = 'folder:' || OLD.id;
   END;
   `,
+  // evidence: the object version a job wrote (versioned buckets), and the flag a done job gets when its
+  // object was found deleted or overwritten before its source was freed (issue 13, items 3 and 7).
+  /* 10 */ `
+  ALTER TABLE jobs ADD COLUMN version_id TEXT;
+  ALTER TABLE jobs ADD COLUMN flag_code TEXT;
+  ALTER TABLE jobs ADD COLUMN flag_message TEXT;
+  `,
+  // sse: what encryption the server's answers named, and how a finished job's bytes were proven (issue 13, item 1):
+  // under SSE-KMS, DSSE-KMS and SSE-C an ETag is not an MD5, so Content-MD5 is the proof and the job says so.
+  /* 11 */ `
+  ALTER TABLE jobs ADD COLUMN server_sse TEXT;
+  ALTER TABLE jobs ADD COLUMN etag_verified INTEGER;
+  ALTER TABLE jobs ADD COLUMN integrity TEXT;
+  `,
+  // sendnow: what "Send files now" last used per destination (issue 14), so the sheet starts from it.
+  /* 12: the send sheet's remembered settings per destination: prefix, priority, hashes, ASC MHL */ `
+  CREATE TABLE send_defaults (
+    destination_id INTEGER PRIMARY KEY REFERENCES destinations(id) ON DELETE CASCADE,
+    prefix TEXT NOT NULL,
+    priority TEXT NOT NULL CHECK (priority IN ('high', 'normal', 'low')),
+    -- 'xxh64,md5': the whole-file hashes, in canonical order; '' for none.
+    hashes TEXT NOT NULL,
+    mhl INTEGER NOT NULL CHECK (mhl IN (0, 1)),
+    used_at INTEGER NOT NULL
+  );
+  `,
   // gaps: a watched folder's webhook signing secret (issue 13 item 9e), sealed: AES-256-GCM under the
   // key file beside the database (notify/webhook-secrets.ts), never the secret itself.
-  `
+  /* 13 */ `
   ALTER TABLE watched_folders ADD COLUMN webhook_secret TEXT;
   `,
 ];

@@ -15,7 +15,7 @@ export interface WebhookPayload {
   body: string;
 }
 
-export type WebhookKind = 'job.done' | 'job.failed' | 'batch.done';
+export type WebhookKind = 'job.done' | 'job.failed' | 'batch.done' | 'source.kept';
 
 /** An event waiting for (or past) delivery. `id` is the stable event id receivers de-duplicate on. */
 export interface OutboxItem {

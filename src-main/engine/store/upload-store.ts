@@ -5,6 +5,7 @@ import type { Destination } from '../../../shared/types.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import type { HashVerification } from '../../../shared/types.js';
+import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
 import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
 
@@ -37,6 +38,8 @@ export interface UploadStore {
   /** Upload ids that still belong to a job that may complete them. */
   liveUploadIds(): Set<string>;
   hashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[]): HashCheckpoint | null;
+  /** Whether the job's history has an entry of this kind. */
+  hasEvent(jobId: number, kind: string): boolean;
   /** Changes whenever another process commits: commands from elsewhere are noticed by it. */
   dataVersion(): number;
 
@@ -66,8 +69,10 @@ export interface UploadStore {
   restartUpload(jobId: number, opts?: { event?: { message: string; error?: EventError }; requeueFrom?: readonly JobState[] }): void;
   /** A part goes again after `availableAt`, with why in the history. */
   retryPartLater(jobId: number, partNumber: number, availableAt: number, message: string, error: EventError): void;
-  /** The object is there with our ETag: the job is done. */
-  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string): void;
+  /** The object is there, its bytes proven (`proof`: by its ETag, or by Content-MD5 where the ETag is not an MD5), and in a versioned bucket the version we wrote: the job is done. */
+  completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, proof: IntegrityProof & { serverEncryption?: string | null }, versionId?: string | null): void;
+  /** The server's answers named an encryption (another than the job had recorded): recorded, with a history entry. */
+  recordServerEncryption(jobId: number, encryption: string, message: string): void;
   /** A grown file's parts were hashed again: the changed ones go again (the job back to running), the others stand. */
   settleGrownParts(jobId: number, changedParts: readonly number[], message: string | null): void;
   /** Invariant 3: the source changed; the upload is owed an abort, the job re-planned and queued again. */
@@ -78,6 +83,8 @@ export interface UploadStore {
    * be retried or stays failed.
    */
   recordJobFailure(jobId: number, error: ErrorInfo, opts: { dropUpload: string | null; verdict(attempts: number): FailureVerdict }): void;
+  /** The recorded parts do not cover the file: the job fails, its upload is owed an abort, its parts are planned afresh (issue 13). */
+  failWithFreshPlan(jobId: number, error: ErrorInfo, plan: { mode: UploadMode; partSize: number; parts: readonly PlannedPart[] }): void;
 
   // ---- remote aborts owed (invariant 4) ----
   queueRemoteAbort(a: { destinationId: number; bucket: string; key: string; uploadId: string; jobId: number | null; reason: string }): void;

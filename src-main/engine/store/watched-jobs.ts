@@ -4,6 +4,7 @@
 // transaction, so a crash never leaves a job without its history or a record without its job.
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { FileHashes, UploadMode } from '../../../shared/states.js';
+import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { FolderStore, WatchedFileRecord } from './folder-store.js';
 import type { JobRecord, JobStore, NewJob, PlannedPart } from './job-store.js';
 
@@ -20,11 +21,15 @@ export function beginCopyJob(jobs: JobStore, row: NewJob, parts: PlannedPart[], 
 export interface CopyResult {
   /** The object's ETag after the copy. */
   etag: string;
+  /** The version the copy made, in a versioned bucket. */
+  versionId: string | null;
   /** A single CopyObject has no part of its own: its one part is recorded with the object's ETag. */
   single: boolean;
   /** The hashes of the job whose object was copied (the same bytes), if it had any. */
   hashes: FileHashes | null;
   message: string;
+  /** How its bytes were proven, and the encryption the server named. */
+  proof: IntegrityProof & { serverEncryption: string | null };
 }
 
 /** The copy is in the bucket: the job is done, with the ETag the server gave. */
@@ -32,21 +37,31 @@ export function copyJobDone(jobs: JobStore, jobId: number, r: CopyResult): void 
   jobs.db.transaction(() => {
     if (r.single) jobs.markPartDone(jobId, 1, r.etag, /^[0-9a-f]{32}$/.test(r.etag) ? r.etag : '', null);
     jobs.transition(jobId, ['running'], 'completing');
-    jobs.transition(jobId, ['completing'], 'done', { etag: r.etag, error: null });
+    if (jobs.transition(jobId, ['completing'], 'done', { etag: r.etag, versionId: r.versionId, error: null })) {
+      if (r.proof.serverEncryption) jobs.setServerEncryption(jobId, r.proof.serverEncryption);
+      jobs.setIntegrity(jobId, r.proof);
+    }
     if (r.hashes && Object.keys(r.hashes).length > 0) jobs.setHashes(jobId, r.hashes, null);
     jobs.addEvent(jobId, 'done', r.message);
   })();
 }
 
-/** The watcher stopped during the copy: cancelled (the rename is found again at the next start). */
+/** A copy's multipart upload that will not be completed: its abort is owed (invariant 4), in the caller's transaction. */
+function oweCopyAbort(jobs: JobStore, jobId: number, reason: string): void {
+  const job = jobs.getJob(jobId);
+  if (job?.uploadId) jobs.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId, reason });
+}
+
+/** The watcher stopped during the copy: cancelled (the rename is found again at the next start), the copy's upload owed an abort. */
 export function copyJobInterrupted(jobs: JobStore, jobId: number, message: string): void {
   jobs.db.transaction(() => {
+    oweCopyAbort(jobs, jobId, 'server-side copy interrupted');
     jobs.transition(jobId, ['running'], 'cancelled');
     jobs.addEvent(jobId, 'cancelled', message);
   })();
 }
 
-/** The copy could not be made: the job is planned again as an ordinary upload and queued. */
+/** The copy could not be made: the job is planned again as an ordinary upload and queued; the copy's upload is owed an abort. */
 export function copyJobToUpload(
   jobs: JobStore,
   jobId: number,
@@ -55,6 +70,8 @@ export function copyJobToUpload(
   error: Pick<ErrorInfo, 'code' | 'operation'>,
 ): void {
   jobs.db.transaction(() => {
+    // Before the new plan forgets its id.
+    oweCopyAbort(jobs, jobId, 'server-side copy failed');
     jobs.replanJob(jobId, plan.snapshot, plan.parts);
     jobs.addEvent(jobId, 'copy-failed', message, error);
     jobs.transition(jobId, ['running'], 'queued', { availableAt: 0 });

@@ -7,6 +7,7 @@ import { HoistError } from '../../../shared/errors.js';
 import { ClientCache } from '../s3/client.js';
 import { observedClockOffset } from '../s3/clock.js';
 import { explainDenied, isAbort, toErrorInfo } from '../s3/errors.js';
+import { encryptionOf, etagComparable, type ServerEncryption } from '../s3/server-encryption.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
 import { ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
 import { FileHasher } from './file-hashes.js';
@@ -51,7 +52,7 @@ function checksumFields(task: WorkerTask, digest: PartDigest): Record<string, st
   return { [`Checksum${name}`]: digest.checksum.base64 };
 }
 
-async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: fs.promises.FileHandle, digest: PartDigest, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean }> {
+async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: fs.promises.FileHandle, digest: PartDigest, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
   const buckets = (task.bandwidth ?? []).map((memory) => new TokenBucket(memory));
   const body =
     task.length === 0
@@ -88,7 +89,9 @@ async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: 
   if (echoedField !== undefined && echoedField !== digest.checksum?.base64) {
     throw new HoistError('s3.bad-digest', { operation: opName(task), detail: `server checksum ${String(echoedField)} differs from ${digest.checksum?.base64}` });
   }
-  return { etag: out.ETag, echoed: echoedField !== undefined };
+  // PutObject into a versioned bucket names the version it made (an UploadPart has none).
+  const versionId = 'VersionId' in out ? (out.VersionId ?? null) : null;
+  return { etag: out.ETag, echoed: echoedField !== undefined, versionId, encryption: encryptionOf(out) };
 }
 
 /** Every whole-file hash over one in-order read; the file must be its snapshot before and after, so the hashes describe the bytes the parts sent. */
@@ -155,13 +158,15 @@ async function run(task: WorkerTask, client: S3Client | null, signal: AbortSigna
       }
     };
     progressOf.set(task.taskId, () => sent);
-    const { etag, echoed } = await send(task, client!, fd, digest, signal, progress);
-    if (task.etagIsMd5 && normalizeEtag(etag) !== digest.md5Hex) {
-      throw new HoistError('s3.etag-mismatch', { operation: opName(task), detail: `server ETag ${etag}, local MD5 ${digest.md5Hex}` });
+    const { etag, echoed, versionId, encryption } = await send(task, client!, fd, digest, signal, progress);
+    // Whether the ETag can be compared is what this answer says: under SSE-KMS, DSSE-KMS or SSE-C it is
+    // not an MD5, and the server's check of Content-MD5 (BadDigest) is the proof (s3/server-encryption.ts).
+    if (etagComparable(encryption) && normalizeEtag(etag) !== digest.md5Hex) {
+      throw new HoistError('s3.etag-mismatch', { operation: opName(task), detail: `server ETag ${etag}, local MD5 ${digest.md5Hex}${encryption ? ` (encryption ${encryption})` : ''}` });
     }
     // Bytes hashed and sent came from the file as it was at the start; prove it still is.
     await checkSnapshot(fd, task.snapshot);
-    return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null, etag, checksumVerified: echoed };
+    return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null, etag, checksumVerified: echoed, versionId, encryption };
   } finally {
     await fd.close().catch(() => undefined);
   }

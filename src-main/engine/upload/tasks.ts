@@ -34,8 +34,6 @@ interface SendingTask extends TaskBase {
   conn: ConnectionSettings;
   bucket: string;
   key: string;
-  /** Whether the server's ETag is the part's MD5 (not under SSE-KMS or SSE-C). */
-  etagIsMd5: boolean;
   /** Token buckets in shared memory (global limit, destination limit) taken from before each chunk. */
   bandwidth?: BucketMemory[];
 }
@@ -84,6 +82,10 @@ export interface TaskSuccess {
   etag?: string;
   /** True when the server echoed the additional checksum, i.e. it verified it. */
   checksumVerified?: boolean;
+  /** For put-object into a versioned bucket: the version it made. */
+  versionId?: string | null;
+  /** The encryption the server's answer named (s3/server-encryption.ts); its ETag was compared only where that allows. */
+  encryption?: string | null;
   /** For hash-file: the whole file's hashes. */
   fileHashes?: FileHashes;
   /** For hash-file: the byte the read began at (a resume's offset, or 0 when its saved state did not load). */

@@ -16,5 +16,8 @@ export const EVENT_CHANNELS = {
   runner: 'hoist:event:runner',
 } as const;
 
+/** The native open dialog (pickers.ts): the renderer asks, the main process shows it over Hoist's window. */
+export const PICK_CHANNEL = 'hoist:pick';
+
 /** What a command handler answers: ipcMain.handle would keep only the message of a thrown error. */
 export type CommandAnswer = { ok: true; result: unknown } | { ok: false; error: ErrorInfo };

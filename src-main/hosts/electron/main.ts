@@ -9,7 +9,8 @@ import { logger } from '../../engine/log.js';
 import { CredentialSource, resolveAwsSettings } from '../../engine/s3/connection.js';
 import { openRuntime, type HoistRuntime } from '../../runtime/runtime.js';
 import { forwardEvents, registerCommandHandlers } from './ipc.js';
-import { notifyRebuilt, notifyWhenJobsEnd } from './notifications.js';
+import { desktopRoots, registerPickers } from './local-files.js';
+import { notifyRebuilt, notifyWhenJobsEnd, notifyWhenSourcesKept } from './notifications.js';
 import { rebuildSummary } from '../../engine/rebuild-summary.js';
 import { RENDERER_ENTRY, isRendererUrl, registerRendererScheme, serveRenderer } from './renderer-protocol.js';
 import { SafeStorageSecretStore } from './secret-store.js';
@@ -103,7 +104,8 @@ async function start(): Promise<void> {
       scheduler: { caBundle },
       ...(!app.isPackaged && fs.existsSync(ELECTRON_SQLITE_ADDON) ? { sqliteNativeBinding: ELECTRON_SQLITE_ADDON } : {}),
     },
-    api: { secrets },
+    // Dropped and picked files are checked against these like the headless host's --root folders.
+    api: { secrets, roots: desktopRoots() },
   });
   const { engine, api } = runtime;
   // Destinations whose keys were sealed before Hoist recorded it: other processes then refuse them rather than use other credentials.
@@ -116,7 +118,7 @@ async function start(): Promise<void> {
   // No terminal here: a full disk under the database goes to the log file a user can send.
   engine.on('storage', (s) => (s.full ? log.warn(`db.full: ${s.error.message} Uploads wait until there is room.`) : log.info(`the database has room again (${s.recorded} acknowledged part(s) recorded)`)));
   running = { runtime, stops: [] };
-  running.stops.push(registerCommandHandlers(api, isTrustedSender), notifyWhenJobsEnd(api));
+  running.stops.push(registerCommandHandlers(api, isTrustedSender), registerPickers(() => window, isTrustedSender), notifyWhenJobsEnd(api), notifyWhenSourcesKept(api));
   const tray = createTray(api, { show: showWindow, quit: () => app.quit() });
   running.stops.push(() => tray.dispose());
   showWindow();

@@ -1,5 +1,6 @@
-// A desktop notification when uploads finish or fail. Jobs that end close together are told in
-// one notification, so a folder of a hundred small files does not make a hundred of them.
+// A desktop notification when uploads finish or fail, and when a watched folder kept a source because
+// its object changed in the bucket. Jobs that end close together are told in one notification, so a
+// folder of a hundred small files does not make a hundred of them.
 import path from 'node:path';
 import { Notification } from 'electron';
 import type { HoistApi, Unsubscribe } from '../../../shared/contract.js';
@@ -49,4 +50,22 @@ export function notifyWhenJobsEnd(api: HoistApi): Unsubscribe {
     stop();
     if (timer) clearTimeout(timer);
   };
+}
+
+/**
+ * A watched folder kept a source because its object was deleted or overwritten in the bucket since
+ * it was verified (the job is flagged; docs/watch.md): told once per job and flag.
+ */
+export function notifyWhenSourcesKept(api: HoistApi): Unsubscribe {
+  const told = new Set<number>();
+  return api.onJobChanged((job) => {
+    if (!job.flag) {
+      told.delete(job.id);
+      return;
+    }
+    if (told.has(job.id)) return;
+    told.add(job.id);
+    const what = job.flag.code === 'cleanup.object-missing' ? 'deleted' : 'overwritten';
+    tell('Source file kept', `${path.basename(job.sourcePath)}: s3://${job.bucket}/${job.key} was ${what} since it was verified, so the file was not removed. Open the job in Hoist to send it again.`);
+  });
 }

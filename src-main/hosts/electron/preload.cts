@@ -1,9 +1,11 @@
 // The renderer's only door to Hoist: `window.hoist`, a HoistApi over IPC. Sandboxed and
 // context-isolated, so this file may load nothing but `electron` at run time (the imports below
 // are types only). A failed command rejects with its ErrorInfo, as the WebSocket client does.
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+// Beside it, `window.hoistFiles` (shared/local-files.ts): paths of dropped files and native pickers.
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { HoistApi, HoistCommand } from '../../../shared/contract.js';
-import type { CommandAnswer, CommandChannel, EVENT_CHANNELS } from './channels.js';
+import type { DesktopFiles } from '../../../shared/local-files.js';
+import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, PICK_CHANNEL } from './channels.js';
 
 const EVENTS: typeof EVENT_CHANNELS = { job: 'hoist:event:job', progress: 'hoist:event:progress', remote: 'hoist:event:remote', runner: 'hoist:event:runner' };
 
@@ -48,10 +50,27 @@ const hoist = {
   abortOrphans: (...a) => invoke('abortOrphans', a),
   installLifecycleRule: (...a) => invoke('installLifecycleRule', a),
   runnerState: (...a) => invoke('runnerState', a),
+  listDirectory: (...a) => invoke('listDirectory', a),
+  previewSend: (...a) => invoke('previewSend', a),
+  sendFiles: (...a) => invoke('sendFiles', a),
+  sendDefaults: (...a) => invoke('sendDefaults', a),
   onJobChanged: (listener) => subscribe(EVENTS.job, listener),
   onProgress: (listener) => subscribe(EVENTS.progress, listener),
   onRemoteChanged: (listener) => subscribe(EVENTS.remote, listener),
   onRunnerChanged: (listener) => subscribe(EVENTS.runner, listener),
 } satisfies HoistApi;
 
+const PICK: typeof PICK_CHANNEL = 'hoist:pick';
+
+const hoistFiles = {
+  // A File from a drop carries its path only here, in the preload (Electron 32+: webUtils); '' for one that has none.
+  pathsOf: (files) => files.map((f) => webUtils.getPathForFile(f as Parameters<typeof webUtils.getPathForFile>[0])).filter((p) => p !== ''),
+  choose: async (kind) => {
+    const answer = (await ipcRenderer.invoke(PICK, kind === 'folders' ? 'folders' : 'files')) as CommandAnswer;
+    if (!answer.ok) throw answer.error;
+    return answer.result as string[];
+  },
+} satisfies DesktopFiles;
+
 contextBridge.exposeInMainWorld('hoist', hoist);
+contextBridge.exposeInMainWorld('hoistFiles', hoistFiles);
