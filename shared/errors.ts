@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   's3.bad-digest': { retryable: true, message: 'The server received bytes that do not match their checksum during {op} (damaged in transit, or the file changed); the part is sent again.' },
   's3.kms-denied': { retryable: false, message: 'The server refused {op} under SSE-KMS: completing an upload encrypted with a KMS key needs kms:Decrypt on that key (and sending its parts kms:GenerateDataKey). Ask for them on the key, or use other credentials.' },
   's3.etag-mismatch': { retryable: false, message: 'The ETag the server returned does not match the MD5 computed from the file. The object was not accepted as verified.' },
+  's3.checksum-mismatch': { retryable: false, message: "The checksum the server gave the completed object does not match the one computed from the file's parts. The object was not accepted as verified." },
+  's3.listing-stuck': { retryable: false, message: "The server's {op} listing said more results follow, but its next page brought nothing new; it was stopped rather than asked for the same page forever." },
   's3.invalid-request': { retryable: false, message: 'The server refused {op} as invalid.' },
   's3.not-implemented': { retryable: false, message: 'The server does not implement {op}.' },
   'net.unreachable': { retryable: true, message: 'The S3 endpoint cannot be reached (connection refused, or no such host). Check the endpoint URL and the network.' },

@@ -72,6 +72,10 @@ export interface ProxiedRequest {
   faulted?: string;
   /** Date.now() when the request arrived at the proxy */
   at: number;
+  /** The request's headers as the client sent them. */
+  headers: IncomingHttpHeaders;
+  /** The body of a CompleteMultipartUpload (the part list it sent), as text. */
+  requestBody?: string;
   /** Its place in one order of arrivals and answers: when it arrived, and when its status was known (even with the client gone). */
   seq: number;
   answeredSeq?: number;
@@ -335,6 +339,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     if (perRequestRate !== null && throttle !== bucket) throttle.set(perRequestRate);
     if (resetAfter !== undefined) upReq.flushHeaders();
     for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (rec.operation === 'CompleteMultipartUpload') rec.requestBody = (rec.requestBody ?? '') + chunk.toString('utf8');
       let buf = chunk;
       let tripNow = false;
       if (resetAfter !== undefined && rec.requestBytes + buf.length >= resetAfter) {
@@ -397,7 +402,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     const operation = classifyS3Request(method, req.url ?? '/', req.headers);
     const { path, query } = splitUrl(req.url ?? '/');
     counts[operation]++;
-    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now(), seq: ++seq };
+    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now(), seq: ++seq, headers: { ...req.headers } };
     log.push(rec);
     const gen = generation;
 

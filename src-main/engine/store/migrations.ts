@@ -414,4 +414,9 @@ export const MIGRATIONS: readonly string[] = [
     used_at INTEGER NOT NULL
   );
   `,
+  // gaps: a watched folder's webhook signing secret (issue 13 item 9e), sealed: AES-256-GCM under the
+  // key file beside the database (notify/webhook-secrets.ts), never the secret itself.
+  /* 13 */ `
+  ALTER TABLE watched_folders ADD COLUMN webhook_secret TEXT;
+  `,
 ];

@@ -168,6 +168,7 @@ function folderFromRow(r: Row, destinationsOf: Map<number, number[]>): Recovered
     hashAlgorithms: hashes,
     mhl: r.mhl === 1,
     webhookUrl: str(r.webhook_url),
+    webhookSecret: str(r.webhook_secret),
   };
 }
 
@@ -175,9 +176,9 @@ function insertFolder(db: Db, f: RecoveredFolder, known: ReadonlySet<number>): v
   const destinationIds = (f.destinationIds?.length ? f.destinationIds : [f.destinationId]).filter((d) => known.has(d));
   db.prepare(
     `INSERT INTO watched_folders (id, path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled,
-       after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, created_at)
+       after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, webhook_secret, created_at)
      VALUES (@id, @path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled,
-       @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @now)`,
+       @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @webhookSecret, @now)`,
   ).run({
     ...f,
     destinationId: destinationIds[0],
@@ -191,6 +192,7 @@ function insertFolder(db: Db, f: RecoveredFolder, known: ReadonlySet<number>): v
     hashAlgorithms: JSON.stringify(f.hashAlgorithms ?? DEFAULT_FILE_HASHES),
     mhl: f.mhl ? 1 : 0,
     webhookUrl: f.webhookUrl ?? null,
+    webhookSecret: f.webhookSecret ?? null,
     now: Date.now(),
   });
   const link = db.prepare('INSERT INTO folder_destinations (folder_id, destination_id, position) VALUES (?, ?, ?)');
