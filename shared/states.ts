@@ -10,7 +10,7 @@ export const ACTIVE_JOB_STATES: readonly JobState[] = ['running', 'completing'];
 export const PART_STATES = ['pending', 'sending', 'done'] as const;
 export type PartState = (typeof PART_STATES)[number];
 
-export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha256', 'crc64nvme'] as const;
+export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha1', 'sha256', 'crc64nvme'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 
 /** Whole-file hashes Hoist records per job (issue 8); the names are ASC MHL's element names. */

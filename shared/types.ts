@@ -59,6 +59,11 @@ export interface Job {
   bytesDone: number;
   checksumAlgorithm: ChecksumAlgorithm | null;
   uploadId: string | null;
+  /**
+   * True for a failed job whose multipart upload is still open on the bucket (its parts kept there,
+   * and billed): retry resumes it, cancel aborts it. False otherwise (`shared/kept-upload.ts`).
+   */
+  uploadKept: boolean;
   etag: string | null;
   /** The object version Complete, PutObject or the server-side copy made, in a versioned bucket (null otherwise). */
   versionId: string | null;
@@ -162,6 +167,9 @@ export interface RemotePart {
   size: number;
   etag: string;
   lastModified: string | null;
+  /** The additional checksum the server lists for the part (base64) and its algorithm; null when it lists none (radosgw 16 never does). */
+  checksum: string | null;
+  checksumAlgorithm: ChecksumAlgorithm | null;
 }
 
 /** A folder whose finished files are uploaded to one or more destinations (issues 3 and 8). */

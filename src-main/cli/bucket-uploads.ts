@@ -1,7 +1,8 @@
-// `hoist uploads list|parts|abort|adopt|abort-orphans`: the multipart uploads a bucket holds,
+// `hoist uploads list|parts|abort|adopt|abort-orphans|lifecycle`: the multipart uploads a bucket holds,
 // whether a job of ours owns them or not (orphans are billed until aborted).
 import type { Command } from 'commander';
 import { adoptionSummary } from '../engine/rebuild-summary.js';
+import { installAbortIncompleteRule, readLifecycleRules, summarizeAbortIncomplete, type AbortIncompleteRule, type AbortIncompleteSummary } from '../engine/remote/lifecycle.js';
 import { fromErrorInfo } from '../engine/s3/errors.js';
 import { formatAge, intArg, parseAge } from './args.js';
 import { destinationFor } from './destination-of.js';
@@ -10,6 +11,19 @@ import { owedAbortText, printJson, printList, uploadLine } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
 
 const pageSizeArg = intArg(1, 1000);
+const daysArg = intArg(1, 3650);
+
+function ruleText(r: AbortIncompleteRule): string {
+  const where = r.prefix ? `under ${r.prefix}` : 'anywhere in the bucket';
+  return `${r.id ?? '(no id)'}: incomplete uploads ${where} are aborted ${r.days} day${r.days === 1 ? '' : 's'} after they begin${r.enabled ? '' : ' (disabled)'}`;
+}
+
+function lifecycleLines(s: AbortIncompleteSummary): string[] {
+  const lines = [s.rule ? `s3://${s.bucket}: Hoist's rule ${ruleText(s.rule)}` : `s3://${s.bucket}: no Hoist rule (\`hoist uploads lifecycle --bucket ${s.bucket} --days N\` sets one)`];
+  for (const r of s.others) lines.push(`  another rule, ${ruleText(r)}`);
+  lines.push(`  the bucket has ${s.rules} lifecycle rule${s.rules === 1 ? '' : 's'} in all`);
+  return lines;
+}
 
 export function registerBucketUploadCommands(program: Command, globals: Globals): void {
   const uploads = program.command('uploads').description('multipart uploads in progress on a bucket');
@@ -40,7 +54,7 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
       await withHoist(globals(), async ({ engine }) => {
         const parts = await engine.listRemoteParts(await destinationFor(engine, globals(), o), o.key, o.uploadId, o.pageSize);
         if (o.json) printJson({ parts });
-        else for (const p of parts) process.stdout.write(`${String(p.partNumber).padStart(5)}  ${String(p.size).padStart(12)}  ${p.etag}  ${p.lastModified ?? ''}\n`);
+        else for (const p of parts) process.stdout.write(`${String(p.partNumber).padStart(5)}  ${String(p.size).padStart(12)}  ${p.etag}  ${p.lastModified ?? ''}${p.checksum ? `  ${p.checksumAlgorithm}:${p.checksum}` : ''}\n`);
       });
     });
 
@@ -73,6 +87,22 @@ export function registerBucketUploadCommands(program: Command, globals: Globals)
         if (o.json) printJson(report);
         else for (const line of adoptionSummary([report])) process.stderr.write(`${line}\n`);
         if (!o.json && report.adopted.length === 0 && report.left.length === 0) process.stderr.write('no upload in progress without a job\n');
+      });
+    });
+
+  uploads
+    .command('lifecycle')
+    .description("show the bucket's rule that aborts incomplete multipart uploads, or with --days set Hoist's (the bucket's other rules are kept)")
+    .requiredOption('--bucket <bucket>', 'bucket')
+    .option('--days <n>', 'abort incomplete uploads this many days after they begin (1 to 3650)', daysArg)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { bucket: string; days?: number; json?: boolean }) => {
+      await withHoist(globals(), async ({ engine }) => {
+        const client = await engine.clientFor(await destinationFor(engine, globals(), o));
+        if (o.days !== undefined) await installAbortIncompleteRule(client, o.bucket, o.days);
+        const summary = summarizeAbortIncomplete(o.bucket, await readLifecycleRules(client, o.bucket));
+        if (o.json) printJson(summary);
+        else for (const line of lifecycleLines(summary)) process.stdout.write(`${line}\n`);
       });
     });
 

@@ -1,4 +1,4 @@
-// `hoist folders add|list|remove|webhook`: the watched folders (sending to one or several
+// `hoist folders add|list|remove|webhook|webhook-secret`: the watched folders (sending to one or several
 // destinations, cleaning up after verified delivery), kept in the database; `hoist watch`
 // (watch.ts) or the app uploads what arrives in them (issues 3 and 8).
 import readline from 'node:readline/promises';
@@ -100,7 +100,7 @@ export function registerFolderCommands(program: Command, globals: Globals): void
         });
         const view = folderView(engine, folder);
         if (o.json) printJson({ folder: view });
-        else process.stderr.write(`watching ${folderLine(view).trimStart()}\n\`hoist watch\` uploads what arrives there.\n`);
+        else process.stderr.write(`watching ${folderLine(view).trimStart()}\n\`hoist watch\` uploads what arrives there.\n${folder.webhookUrl ? `Its webhook events are signed: \`hoist folders webhook-secret ${folder.id}\` shows the secret for the receiver.\n` : ''}`);
       });
     });
 
@@ -148,7 +148,26 @@ export function registerFolderCommands(program: Command, globals: Globals): void
       await withHoist(globals(), async ({ engine }) => {
         const checked = url === undefined ? null : checkWebhookUrl(url);
         if (!engine.folders.setWebhook(id, checked)) throw new HoistError('config.invalid', { message: `There is no watched folder ${id} (see \`hoist folders list\`).` });
-        process.stderr.write(checked ? `folder ${id} now posts its events to ${checked}\n` : `folder ${id} has no webhook any more\n`);
+        if (checked) engine.webhooks.ensureSecret(id);
+        engine.configChanged();
+        process.stderr.write(checked ? `folder ${id} now posts its events to ${checked}, signed (\`hoist folders webhook-secret ${id}\` shows the secret)\n` : `folder ${id} has no webhook any more\n`);
+      });
+    });
+
+  folders
+    .command('webhook-secret')
+    .description("the secret a folder's webhook events are signed with (HMAC-SHA256, X-Hoist-Signature; docs/webhooks.md), for the receiver")
+    .argument('<id>', 'folder id', folderIdArg)
+    .option('--rotate', 'make a new secret; events sent from now on are signed with it')
+    .option('--json', 'machine-readable output')
+    .action(async (id: number, o: { rotate?: boolean; json?: boolean }) => {
+      await withHoist(globals(), async ({ engine }) => {
+        const secret = o.rotate ? engine.webhooks.secrets.rotate(id) : engine.webhooks.secrets.ensure(id);
+        if (secret === null) throw new HoistError('config.invalid', { message: `There is no watched folder ${id} (see \`hoist folders list\`).` });
+        // The recovery file keeps the sealed secret, so a rebuilt database signs as before.
+        engine.configChanged();
+        if (o.json) printJson({ folderId: id, secret, algorithm: 'hmac-sha256', signatureHeader: 'X-Hoist-Signature', timestampHeader: 'X-Hoist-Timestamp' });
+        else process.stdout.write(`${secret}\n`);
       });
     });
 }

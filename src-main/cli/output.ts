@@ -1,4 +1,5 @@
 // How the `hoist` command shows jobs and progress: a live bar on a terminal, plain lines otherwise.
+import { uploadKeptNote } from '../../shared/kept-upload.js';
 import type { JobProgress, MhlBatch, RemoteUpload } from '../../shared/types.js';
 import type { JobRecord, RemoteAbort } from '../engine/store/job-store.js';
 import { formatBytes } from '../engine/upload/part-plan.js';
@@ -32,7 +33,8 @@ export function jobLine(j: JobRecord): string {
   const err = j.error && j.state !== 'done' ? `  ${j.error.code}${j.error.operation ? ` (${j.error.operation})` : ''}: ${j.error.message}` : '';
   const priority = j.priority !== 'normal' ? `  ${j.priority} priority` : '';
   const flag = j.flag ? `  flagged ${j.flag.code}: source kept (hoist job ${j.id})` : '';
-  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${keyNote(j)}${err}${flag}`;
+  const kept = j.uploadKept ? `\n      ${uploadKeptNote(j)}` : '';
+  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${keyNote(j)}${err}${flag}${kept}`;
 }
 
 /** What `hoist upload` and `hoist run` say at the end (`summary` in their --json; docs/cli.md). */

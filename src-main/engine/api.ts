@@ -83,7 +83,7 @@ interface ApiEvents {
 /** The contract's fields, listed so that a column the engine adds never leaks to a renderer by itself. */
 const JOB_FIELDS = {
   id: true, destinationId: true, destination: true, sourcePath: true, bucket: true, key: true, size: true, state: true, priority: true, mode: true,
-  partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, etag: true, versionId: true,
+  partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, uploadKept: true, etag: true, versionId: true,
   error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
   hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
   ifExists: true, outcome: true, waitingFor: true,

@@ -23,6 +23,7 @@ import { Checkpointer } from './store/checkpointer.js';
 import { openDatabase } from './store/db.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
+import { KeyFileSealer, WebhookSecrets, keyFileFor } from './notify/webhook-secrets.js';
 import { BatchStore, type BatchRecord } from './store/batch-store.js';
 import { JobStore, REMOTE_ABORT, type JobRecord, type PartRecord, type RemoteAbort } from './store/job-store.js';
 import { OwedRunner, type OwedRunnerOptions } from './owed/runner.js';
@@ -130,7 +131,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     });
     this.owed = new OwedRunner(this.store.owed, opts.owed);
     this.owed.register(REMOTE_ABORT, this.scheduler.remoteAborts());
-    this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db, this.store.owed), this.owed, opts.webhooks);
+    this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db, this.store.owed), this.owed, new WebhookSecrets(this.folderRecords, new KeyFileSealer(keyFileFor(opts.dbPath))), opts.webhooks);
     this.scheduler.on('job', (j) => this.emit('job', j));
     this.scheduler.on('progress', (p) => this.emit('progress', p));
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
@@ -243,7 +244,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Rewrites the recovery file after destinations or watched folders changed (a no-op when they did not). */
   configChanged(): void {
     try {
-      this.recovery?.sync(this.store.listDestinations(), this.folderRecords.listFolders());
+      this.recovery?.sync(this.store.listDestinations(), this.folderRecords.listFolders(), (id) => this.folderRecords.webhookSecret(id) ?? null);
     } catch (err) {
       // A full or read-only disk: the database itself is what matters; the next change tries again.
       if (!this.recoveryWarned) log.warn(`could not write ${this.recovery?.file}: ${(err as Error).message}`);

@@ -3,6 +3,7 @@
 // end-to-end test, which drives the real headless host, engine and S3 server.
 import type { HoistApi, JobDetail, JobQuery, Unsubscribe } from '../../shared/contract.js';
 import { ERROR_CODES, type ErrorInfo } from '../../shared/errors.js';
+import { holdsUpload } from '../../shared/kept-upload.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, MAX_PARTS } from '../../shared/limits.js';
 import { DEFAULT_FILE_HASHES, JOB_STATES, type FileHashAlgorithm, type FileHashes, type JobState } from '../../shared/states.js';
 import type { ConnectionCheck, Destination, Job, JobEvent, JobProgress, MhlBatch, Part, RemoteUploadSummary, Totals, WatchedFolder } from '../../shared/types.js';
@@ -90,7 +91,7 @@ export function createFakeApi(): HoistApi {
     const job: SimJob = {
       id, destinationId, destination: dest.name, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
       priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, ifExists: 'skip-identical', outcome: state === 'done' ? 'created' : null, waitingFor: null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
-      checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, etag: null, versionId: null, error: null, flag: null, attempts: 0, serverEncryption: null, etagVerified: null, integrity: null,
+      checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, uploadKept: false, etag: null, versionId: null, error: null, flag: null, attempts: 0, serverEncryption: null, etagVerified: null, integrity: null,
       createdAt: iso(created), startedAt: state === 'queued' ? null : iso(created - 60_000), finishedAt: null, rate: 0,
       history: [{ at: iso(created), kind: 'queued', code: null, operation: null, message: 'Queued: the file stopped changing.' }],
       ...extra,
@@ -118,6 +119,7 @@ export function createFakeApi(): HoistApi {
   addJob('B002_C006_0925RT.mxf', 64 * GiB, 'failed', 0.42, 1, {
     error: errorInfo('s3.access-denied', 'UploadPart'),
     attempts: 4,
+    uploadKept: true,
   }).history.push(
     { at: iso(50 * 60_000), kind: 'error', code: 'net.timeout', operation: 'UploadPart', message: ERROR_CODES['net.timeout'].message.replace('{op}', 'UploadPart') },
     { at: iso(41 * 60_000), kind: 'failed', code: 's3.access-denied', operation: 'UploadPart', message: ERROR_CODES['s3.access-denied'].message.replace('{op}', 'UploadPart') },
@@ -141,6 +143,8 @@ export function createFakeApi(): HoistApi {
 
   function transition(j: SimJob, state: JobState, kind: string, message: string): void {
     j.state = state;
+    if (state === 'cancelled') j.uploadId = null;
+    j.uploadKept = holdsUpload(j);
     j.history.push({ at: new Date().toISOString(), kind, code: null, operation: null, message });
     changed(j);
   }

@@ -212,11 +212,13 @@ test('a failed upload says what failed and what to do, in the queue and in its h
   assert.match(shown, /Upload part failed/, 'the operation that failed');
   assert.match(shown, /Permission denied for UploadPart\. Ask for that permission on the bucket, or use other credentials\./, 'what to do about it');
   assert.equal(await page.getByTestId('nav-queue').locator('.count.failed').innerText(), '1', 'the sidebar counts the failure');
+  assert.equal(await row.getByTestId('job-upload-kept').innerText(), 'Upload kept on the bucket: retry resumes it, cancel aborts it.', 'the row says the upload waits on the bucket');
 
   await row.getByTestId('job-link').click();
   const history = page.getByTestId('job-history');
   await history.locator('li.error').filter({ hasText: 's3.access-denied' }).first().waitFor();
   assert.match(await page.getByTestId('screen-job').getByRole('alert').innerText(), /Permission denied for UploadPart[^]*s3\.access-denied/);
+  assert.match(await page.getByTestId('detail-upload-kept').innerText(), /^Upload kept on the bucket \(0 of \d+ parts\): retry resumes it, cancel aborts it\.$/);
   await screenshotBothThemes(page, 'job-failed');
 
   proxy.clearFaults();

@@ -110,7 +110,7 @@ test('each policy at a key that holds other bytes: never-overwrite refuses, keep
   assert.equal(replaced.out.jobs[0]?.outcome, 'replaced');
   assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file));
   const put = proxy.requests().filter((r) => r.operation === 'PutObject');
-  assert.deepEqual(put.map((r) => r.ifMatch), [theirsEtag], 'replaced only on condition that it still was their object');
+  assert.deepEqual(put.map((r) => r.headers['if-match']), [theirsEtag], 'replaced only on condition that it still was their object');
 
   proxy.reset();
   const overwritten = await upload([file, '--key', key, '--if-exists', 'overwrite']);
@@ -118,7 +118,7 @@ test('each policy at a key that holds other bytes: never-overwrite refuses, keep
   assert.equal(overwritten.out.jobs[0]?.outcome, 'sent');
   assert.equal(proxy.counts().PutObject, 1, 'sent again although the bytes were the same');
   assert.equal(proxy.counts().HeadObject, 0, 'without looking');
-  assert.equal(proxy.requests().find((r) => r.operation === 'PutObject')?.ifMatch, undefined, 'and without a condition');
+  assert.equal(proxy.requests().find((r) => r.operation === 'PutObject')?.headers['if-match'], undefined, 'and without a condition');
   recordResult('if-exists-policies', {
     what: 'a key holding another client’s 2 MiB object; hoist upload with --if-exists never-overwrite, keep-both (twice), skip-identical with a changed file of the same size, overwrite',
     outcome: `never-overwrite: ${refused.out.jobs[0]?.error?.code}, nothing sent; keep-both: sent to "${kept.out.jobs[0]?.key}", then found there (already-there, nothing sent); skip-identical: replaced with If-Match ${theirsEtag}; overwrite: 1 PutObject, 0 HeadObject`,
@@ -139,6 +139,6 @@ test('a multipart object whose file changed is replaced under skip-identical, on
   assert.equal(second.code, 0, second.stderr);
   assert.equal(second.out.jobs[0]?.outcome, 'replaced');
   assert.equal(proxy.counts().UploadPart, 3);
-  assert.deepEqual(proxy.requests().filter((r) => r.operation === 'CompleteMultipartUpload').map((r) => r.ifMatch), [before]);
+  assert.deepEqual(proxy.requests().filter((r) => r.operation === 'CompleteMultipartUpload').map((r) => r.headers['if-match']), [before]);
   assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file));
 });

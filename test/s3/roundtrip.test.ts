@@ -86,7 +86,7 @@ test('a file above the destination limit is refused before any request, with a c
 
 test('an additional checksum goes with every part; a server that ignores it is named in the history', async () => {
   const file = await writeRandomFile(path.join(dir, 'crc.mov'), 12 * MiB);
-  for (const algorithm of ['crc32', 'crc32c', 'sha256', 'crc64nvme']) {
+  for (const algorithm of ['crc32', 'crc32c', 'sha1', 'sha256', 'crc64nvme']) {
     const job = await upload(file, `crc/${algorithm}.mov`, ['--checksum', algorithm, '--single-put-threshold', '0', '--part-size', '5MiB']);
     assert.equal(job.state, 'done');
     assert.equal(job.checksumAlgorithm, algorithm);

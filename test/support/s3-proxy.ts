@@ -74,14 +74,15 @@ export interface ProxiedRequest {
   faulted?: string;
   /** Date.now() when the request arrived at the proxy */
   at: number;
+  /** The request's headers as the client sent them. */
+  headers: IncomingHttpHeaders;
+  /** The body of a CompleteMultipartUpload (the part list it sent), as text. */
+  requestBody?: string;
   /** Its place in one order of arrivals and answers: when it arrived, and when its status was known (even with the client gone). */
   seq: number;
   answeredSeq?: number;
   /** The client left before its body was whole (a `delay` then sends nothing upstream). */
   incomplete?: boolean;
-  /** The conditional-write headers it carried (If-Match, If-None-Match). */
-  ifMatch?: string;
-  ifNoneMatch?: string;
 }
 
 export interface S3Proxy {
@@ -342,6 +343,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     if (perRequestRate !== null && throttle !== bucket) throttle.set(perRequestRate);
     if (resetAfter !== undefined) upReq.flushHeaders();
     for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (rec.operation === 'CompleteMultipartUpload') rec.requestBody = (rec.requestBody ?? '') + chunk.toString('utf8');
       let buf = chunk;
       let tripNow = false;
       if (resetAfter !== undefined && rec.requestBytes + buf.length >= resetAfter) {
@@ -404,10 +406,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     const operation = classifyS3Request(method, req.url ?? '/', req.headers);
     const { path, query } = splitUrl(req.url ?? '/');
     counts[operation]++;
-    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now(), seq: ++seq };
-    const { 'if-match': ifMatch, 'if-none-match': ifNoneMatch } = req.headers;
-    if (typeof ifMatch === 'string') rec.ifMatch = ifMatch;
-    if (typeof ifNoneMatch === 'string') rec.ifNoneMatch = ifNoneMatch;
+    const rec: ProxiedRequest = { operation, method, path, query, requestBytes: 0, at: Date.now(), seq: ++seq, headers: { ...req.headers } };
     log.push(rec);
     const gen = generation;
 

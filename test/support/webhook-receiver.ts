@@ -1,5 +1,6 @@
 // A webhook receiver for tests: records every POST it reads, and can be stopped, restarted on the
 // same port, or told to read a request and then drop the connection without answering.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -8,6 +9,23 @@ export interface ReceivedHook {
   kind: string;
   attempt: number;
   body: Record<string, unknown> & { id: string; type: string; text: string };
+  /** The body as it arrived, byte for byte (what the signature covers). */
+  raw: string;
+  /** X-Hoist-Timestamp and X-Hoist-Signature, when sent. */
+  timestamp: string | undefined;
+  signature: string | undefined;
+}
+
+/**
+ * What a receiver does with the secret `hoist folders webhook-secret` shows (docs/webhooks.md),
+ * written here from the documentation, not from Hoist's code: HMAC-SHA256 over
+ * `<timestamp>.<raw body>`, compared in constant time with the hex after `sha256=`.
+ */
+export function verifySignature(secret: string, hook: Pick<ReceivedHook, 'raw' | 'timestamp' | 'signature'>): boolean {
+  if (!hook.timestamp || !hook.signature?.startsWith('sha256=')) return false;
+  const expected = crypto.createHmac('sha256', secret).update(`${hook.timestamp}.${hook.raw}`).digest();
+  const given = Buffer.from(hook.signature.slice('sha256='.length), 'hex');
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }
 
 export class WebhookReceiver {
@@ -31,11 +49,16 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
         this.received.push({
           id: String(req.headers['x-hoist-event-id']),
           kind: String(req.headers['x-hoist-event']),
           attempt: Number(req.headers['x-hoist-delivery-attempt']),
-          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          body: JSON.parse(raw),
+          raw,
+          timestamp: header('x-hoist-timestamp'),
+          signature: header('x-hoist-signature'),
         });
         if (this.dropAnswers > 0) {
           this.dropAnswers--;

@@ -12,6 +12,7 @@ import {
   PartHasher,
   SDK_CHECKSUM_ALGORITHM,
   checksumHeaderName,
+  compareCompositeChecksum,
   compositeChecksum,
   hashFileRange,
   multipartEtag,
@@ -89,6 +90,7 @@ test('published check values for "123456789"', () => {
   assert.equal(checksumHex('crc32c', CHECK), 'e3069283');
   assert.equal(checksumHex('crc64nvme', CHECK), 'ae8b14860a799888');
   assert.equal(checksumHex('sha256', CHECK), createHash('sha256').update(CHECK).digest('hex'));
+  assert.equal(checksumHex('sha1', CHECK), 'f7c3bc1d808e04732adf679965ccc34ca7ae3441');
 });
 
 test('base64 of the big-endian CRC bytes, as S3 sends them', () => {
@@ -100,6 +102,7 @@ test('base64 of the big-endian CRC bytes, as S3 sends them', () => {
   assert.equal(b64('crc32'), 'y/Q5Jg==');
   assert.equal(b64('crc32c'), '4waSgw==');
   assert.equal(b64('crc64nvme'), 'rosUhgp5mIg=');
+  assert.equal(b64('sha1'), '98O8HYCOBHMq32eZZczDTKeuNEE=');
 });
 
 test('empty input', () => {
@@ -192,20 +195,35 @@ test('compositeChecksum against values derived outside Node', () => {
     ]),
     'anMeDPj+CGRDlrf5dfLN2p5oVa0lWOs7cYqOjEwcKbk=-3',
   );
+  // SHA-1 (20-byte digests), from Python's hashlib.
+  assert.equal(compositeChecksum('sha1', ['98O8HYCOBHMq32eZZczDTKeuNEE=', 'qZk+NkcGgWq6PiVxeFDCbJzQ2J0=', '2jmj7l5rSw0yVb/vlWAYkK/YBwk=']), 'A0kavL5IqfUzv90t/oZGg184fAI=-3');
+  assert.throws(() => compositeChecksum('sha1', ['4waSgw==']), TypeError); // 4 bytes, not 20
   assert.throws(() => compositeChecksum('crc32', []), RangeError);
   assert.throws(() => compositeChecksum('crc32', ['4waSgw']), TypeError); // unpadded
   assert.throws(() => compositeChecksum('crc32c', ['rosUhgp5mIg=']), TypeError); // 8 bytes, not 4
   assert.throws(() => compositeChecksum('crc64nvme', ['rosUhgp5mIg=']), RangeError);
 });
 
+test('compareCompositeChecksum: a composite Complete answer against the parts, nothing decided without one', () => {
+  const parts = ['98O8HYCOBHMq32eZZczDTKeuNEE=', 'qZk+NkcGgWq6PiVxeFDCbJzQ2J0=', '2jmj7l5rSw0yVb/vlWAYkK/YBwk='];
+  assert.deepEqual(compareCompositeChecksum('sha1', parts, 'A0kavL5IqfUzv90t/oZGg184fAI=-3'), { verdict: 'match', expected: 'A0kavL5IqfUzv90t/oZGg184fAI=-3' });
+  assert.equal(compareCompositeChecksum('sha1', parts, 'B0kavL5IqfUzv90t/oZGg184fAI=-3').verdict, 'mismatch');
+  assert.equal(compareCompositeChecksum('sha1', parts.slice(0, 2), 'A0kavL5IqfUzv90t/oZGg184fAI=-3').verdict, 'mismatch');
+  assert.equal(compareCompositeChecksum('sha1', parts, 'A0kavL5IqfUzv90t/oZGg184fAI=').verdict, 'unknown'); // a full-object checksum
+  assert.equal(compareCompositeChecksum('sha1', [parts[0]!, null], 'A0kavL5IqfUzv90t/oZGg184fAI=-2').verdict, 'unknown');
+  assert.equal(compareCompositeChecksum('crc64nvme', ['rosUhgp5mIg='], 'rosUhgp5mIg=-1').verdict, 'unknown');
+});
+
 test('header names and SDK algorithm names', () => {
   assert.equal(checksumHeaderName('crc32'), 'x-amz-checksum-crc32');
   assert.equal(checksumHeaderName('crc32c'), 'x-amz-checksum-crc32c');
   assert.equal(checksumHeaderName('sha256'), 'x-amz-checksum-sha256');
+  assert.equal(checksumHeaderName('sha1'), 'x-amz-checksum-sha1');
   assert.equal(checksumHeaderName('crc64nvme'), 'x-amz-checksum-crc64nvme');
   assert.deepEqual(SDK_CHECKSUM_ALGORITHM, {
     crc32: SdkChecksumAlgorithm.CRC32,
     crc32c: SdkChecksumAlgorithm.CRC32C,
+    sha1: SdkChecksumAlgorithm.SHA1,
     sha256: SdkChecksumAlgorithm.SHA256,
     crc64nvme: SdkChecksumAlgorithm.CRC64NVME,
   });

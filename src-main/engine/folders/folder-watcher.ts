@@ -73,7 +73,7 @@ export interface FolderWatcherEvents {
 export interface FolderWatcherHost extends IngestHost {
   readonly folders: FolderStore;
   readonly batches: Pick<BatchStore, 'batchFor' | 'quietOpenBatches' | 'seal' | 'get' | 'list'>;
-  readonly webhooks: Pick<WebhookDispatcher, 'foldersWithOpenBatches' | 'folderIdle'>;
+  readonly webhooks: Pick<WebhookDispatcher, 'foldersWithOpenBatches' | 'folderIdle' | 'ensureSecret'>;
   listJobs(opts: { states: readonly JobState[] }): JobRecord[];
   events(jobId: number): JobEvent[];
   pause(id: number): boolean;
@@ -160,6 +160,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
       ...(this.opts.defaultStableMs !== undefined ? { defaultStableMs: this.opts.defaultStableMs } : {}),
     });
     const folder = this.folders.addFolder(checked);
+    if (folder.webhookUrl) this.host.webhooks.ensureSecret(folder.id);
     this.host.configChanged();
     this.emit('folder', folder, 'added');
     if (this.started && folder.enabled) await this.startFolder(folder);
@@ -170,6 +171,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   setFolderWebhook(id: number, url: string | null): FolderRecord {
     const checked = url === null ? null : checkWebhookUrl(url);
     if (!this.folders.setWebhook(id, checked)) throw noSuchFolder(id);
+    if (checked) this.host.webhooks.ensureSecret(id);
     return this.folderChanged(id);
   }
 

@@ -7,6 +7,7 @@ import type { AttemptContext, OwedResult, OwedRunner } from '../owed/runner.js';
 import type { RetryPolicy } from '../backoff.js';
 import { USER_AGENT } from '../app-info.js';
 import { batchPayload, jobPayload, type FolderRef } from './webhook-payloads.js';
+import type { WebhookSecrets } from './webhook-secrets.js';
 
 export interface WebhookOptions {
   /** A receiver that has not answered by then counts as a failed attempt. */
@@ -32,6 +33,8 @@ export class WebhookDispatcher {
     private readonly jobs: JobStore,
     readonly outbox: OutboxStore,
     private readonly runner: OwedRunner,
+    /** The folders' signing secrets (webhook-secrets.ts): every event is signed with its folder's. */
+    readonly secrets: WebhookSecrets,
     private readonly opts: WebhookOptions = {},
   ) {
     runner.register<WebhookPayload>(WEBHOOK, {
@@ -44,6 +47,11 @@ export class WebhookDispatcher {
       prepare: () => this.collectSettled(),
       handle: (item, ctx) => this.deliver(item, ctx),
     });
+  }
+
+  /** A folder got a webhook: it gets its signing secret now (once), so the receiver can be configured before the first event. */
+  ensureSecret(folderId: number): void {
+    this.secrets.ensure(folderId);
   }
 
   /** Folders with settled jobs not yet reported as a batch: the watcher tells us when each goes idle. */
@@ -92,6 +100,9 @@ export class WebhookDispatcher {
     const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     let error: string | null = null;
     try {
+      // Signed at each attempt, with its own time, so a receiver can refuse an old request played again.
+      const folderId = folderIdOf(body);
+      const signature = folderId === null ? {} : this.secrets.sign(folderId, body);
       const res = await fetch(url, {
         method: 'POST',
         headers: {
@@ -101,6 +112,7 @@ export class WebhookDispatcher {
           // The same id on every attempt: a receiver that saw it already (its answer was lost) can tell.
           'x-hoist-event-id': item.subject,
           'x-hoist-delivery-attempt': String(ctx.attempt),
+          ...signature,
         },
         body,
         signal: controller.signal,
@@ -116,5 +128,15 @@ export class WebhookDispatcher {
       ctx.signal.removeEventListener('abort', stop);
     }
     return error === null ? { outcome: 'settled' } : { outcome: 'failed', error };
+  }
+}
+
+/** The folder an event belongs to, from its body (every event Hoist makes names it; null for one that does not). */
+function folderIdOf(body: string): number | null {
+  try {
+    const id = (JSON.parse(body) as { folder?: { id?: unknown } } | null)?.folder?.id;
+    return typeof id === 'number' ? id : null;
+  } catch {
+    return null;
   }
 }

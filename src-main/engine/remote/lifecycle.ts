@@ -23,6 +23,41 @@ export async function readLifecycleRules(client: S3Client, bucket: string): Prom
   }
 }
 
+/** One rule that aborts incomplete multipart uploads, as `hoist uploads lifecycle` shows it. */
+export interface AbortIncompleteRule {
+  id: string | null;
+  /** Days after an upload begins that it is aborted. */
+  days: number;
+  /** Only keys under this prefix ('' for the whole bucket). */
+  prefix: string;
+  enabled: boolean;
+}
+
+/** What the bucket's lifecycle configuration says of incomplete multipart uploads: Hoist's rule and any others that abort them. */
+export interface AbortIncompleteSummary {
+  bucket: string;
+  /** Hoist's own rule (id HOIST_LIFECYCLE_RULE_ID), or null when the bucket lacks it. */
+  rule: AbortIncompleteRule | null;
+  /** The bucket's other rules that abort incomplete uploads. */
+  others: AbortIncompleteRule[];
+  /** Every rule the bucket has, of any kind. */
+  rules: number;
+}
+
+export function summarizeAbortIncomplete(bucket: string, rules: readonly LifecycleRule[]): AbortIncompleteSummary {
+  const aborting = rules.flatMap((r): AbortIncompleteRule[] => {
+    const days = r.AbortIncompleteMultipartUpload?.DaysAfterInitiation;
+    if (days === undefined) return [];
+    return [{ id: r.ID ?? null, days, prefix: r.Filter?.Prefix ?? r.Filter?.And?.Prefix ?? r.Prefix ?? '', enabled: r.Status === 'Enabled' }];
+  });
+  return {
+    bucket,
+    rule: aborting.find((r) => r.id === HOIST_LIFECYCLE_RULE_ID) ?? null,
+    others: aborting.filter((r) => r.id !== HOIST_LIFECYCLE_RULE_ID),
+    rules: rules.length,
+  };
+}
+
 /** The existing rules (normalised, unchanged in meaning) followed by Hoist's rule for `days`. */
 export function mergeHoistRule(existing: readonly LifecycleRule[], days: number): LifecycleRule[] {
   const others = existing.filter((r) => r.ID !== HOIST_LIFECYCLE_RULE_ID).map(withFilter);

@@ -44,7 +44,7 @@ export interface Comparison {
 }
 
 /** Checksums preferred for proof, strongest first. */
-const CHECKSUM_ORDER: readonly ChecksumAlgorithm[] = ['sha256', 'crc64nvme', 'crc32c', 'crc32'];
+const CHECKSUM_ORDER: readonly ChecksumAlgorithm[] = ['sha256', 'sha1', 'crc64nvme', 'crc32c', 'crc32'];
 
 /** HeadObject (and, for a multipart object, HeadObject of part 1): null when the key holds nothing. */
 export async function lookAtKey(client: S3Client, bucket: string, key: string): Promise<RemoteObject | null> {

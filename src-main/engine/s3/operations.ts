@@ -22,6 +22,7 @@ import { SDK_CHECKSUM_ALGORITHM, normalizeEtag } from '../upload/checksums.js';
 import type { ObjectSettings } from '../upload/tasks.js';
 import { conditionFields, type WriteCondition } from './conditions.js';
 import { toHoistError } from './errors.js';
+import { ListingProgress, keyAfter } from './listing-progress.js';
 import { encryptionOf, etagComparable, type ServerEncryption } from './server-encryption.js';
 
 const UPLOAD_SCOPED = new Set(['UploadPart', 'ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
@@ -63,7 +64,8 @@ export interface RecordedPart {
   checksum: string | null;
 }
 
-export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null, condition?: WriteCondition | null): Promise<{ etag: string; versionId: string | null; encryption: ServerEncryption }> {
+/** The object's ETag, its version, what it says of encryption, and the checksum of `checksum`'s algorithm the server names (S3: a composite "…-N"), or null. */
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null, condition?: WriteCondition | null): Promise<{ etag: string; versionId: string | null; encryption: ServerEncryption; checksum: string | null }> {
   const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
   const completed: CompletedPart[] = parts.map((p) => ({
     PartNumber: p.partNumber,
@@ -73,7 +75,8 @@ export async function completeMultipartUpload(client: S3Client, bucket: string, 
   const out = await call('CompleteMultipartUpload', () =>
     client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed }, ...conditionFields(condition) })),
   );
-  return { etag: out.ETag ?? '', versionId: out.VersionId ?? null, encryption: encryptionOf(out) };
+  const returned = field ? (out as unknown as Record<string, unknown>)[field] : undefined;
+  return { etag: out.ETag ?? '', versionId: out.VersionId ?? null, encryption: encryptionOf(out), checksum: typeof returned === 'string' && returned ? returned : null };
 }
 
 export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
@@ -141,18 +144,39 @@ export async function headObjectDetail(client: S3Client, bucket: string, key: st
   }
 }
 
+function algorithmOfSdkName(name: unknown): ChecksumAlgorithm | null {
+  const found = (Object.entries(SDK_CHECKSUM_ALGORITHM) as Array<[ChecksumAlgorithm, string]>).find(([, sdk]) => sdk === name);
+  return found ? found[0] : null;
+}
+
+/** The checksum a listed part carries: of the upload's algorithm when the listing names one, else the first field present. */
+function listedChecksum(part: Record<string, unknown>, uploadAlgorithm: ChecksumAlgorithm | null): { checksum: string | null; checksumAlgorithm: ChecksumAlgorithm | null } {
+  const order = uploadAlgorithm ? [uploadAlgorithm] : (Object.keys(SDK_CHECKSUM_ALGORITHM) as ChecksumAlgorithm[]);
+  for (const algorithm of order) {
+    const value = part[`Checksum${SDK_CHECKSUM_ALGORITHM[algorithm]}`];
+    if (typeof value === 'string' && value) return { checksum: value, checksumAlgorithm: algorithm };
+  }
+  return { checksum: null, checksumAlgorithm: null };
+}
+
 /** Every part of an upload, page after page (the server returns at most 1,000 a page). */
 export async function* listParts(client: S3Client, bucket: string, key: string, uploadId: string, pageSize = MAX_LIST_PAGE): AsyncGenerator<RemotePart> {
   let marker: string | undefined;
+  const progress = new ListingProgress<number>('ListParts', (a, b) => a > b);
   for (;;) {
     const out = await call('ListParts', () =>
       client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: pageSize, ...(marker ? { PartNumberMarker: marker } : {}) })),
     );
-    for (const p of out.Parts ?? []) {
-      yield { partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '', lastModified: p.LastModified?.toISOString() ?? null };
+    const parts = out.Parts ?? [];
+    const last = parts.at(-1)?.PartNumber;
+    progress.page(last, !!out.IsTruncated);
+    const uploadAlgorithm = algorithmOfSdkName(out.ChecksumAlgorithm);
+    for (const p of parts) {
+      yield { partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '', lastModified: p.LastModified?.toISOString() ?? null, ...listedChecksum(p as Record<string, unknown>, uploadAlgorithm) };
     }
-    if (!out.IsTruncated || !out.NextPartNumberMarker || out.NextPartNumberMarker === marker) return;
-    marker = out.NextPartNumberMarker;
+    if (!out.IsTruncated) return;
+    // No NextPartNumberMarker: the next page begins after the last part listed.
+    marker = out.NextPartNumberMarker || String(last);
   }
 }
 
@@ -174,6 +198,12 @@ export interface ListedUpload {
 export async function* listMultipartUploads(client: S3Client, bucket: string, prefix = '', pageSize = MAX_LIST_PAGE): AsyncGenerator<ListedUpload> {
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
+  // Within one key S3 lists uploads by when they began, not by id: a page gets further if it ends at a later key or another upload.
+  const progress = new ListingProgress<{ key: string; uploadId: string }>(
+    'ListMultipartUploads',
+    (a, b) => keyAfter(a.key, b.key) || (a.key === b.key && a.uploadId !== b.uploadId),
+    (u) => `${u.key} (${u.uploadId})`,
+  );
   for (;;) {
     const out = await call('ListMultipartUploads', () =>
       client.send(
@@ -186,13 +216,16 @@ export async function* listMultipartUploads(client: S3Client, bucket: string, pr
         }),
       ),
     );
-    for (const u of out.Uploads ?? []) {
+    const uploads = out.Uploads ?? [];
+    const last = uploads.at(-1);
+    progress.page(last ? { key: last.Key ?? '', uploadId: last.UploadId ?? '' } : undefined, !!out.IsTruncated);
+    for (const u of uploads) {
       yield { key: u.Key ?? '', uploadId: u.UploadId ?? '', initiated: u.Initiated ?? null, storageClass: u.StorageClass ?? null, initiatorId: u.Initiator?.ID ?? null, ownerId: u.Owner?.ID ?? null };
     }
     if (!out.IsTruncated) return;
-    if (out.NextKeyMarker === keyMarker && out.NextUploadIdMarker === uploadIdMarker) return;
-    keyMarker = out.NextKeyMarker;
-    uploadIdMarker = out.NextUploadIdMarker;
+    // No NextKeyMarker/NextUploadIdMarker: the next page begins after the last upload listed.
+    keyMarker = out.NextKeyMarker || last!.Key;
+    uploadIdMarker = out.NextUploadIdMarker || (keyMarker === last!.Key ? last!.UploadId : undefined);
   }
 }
 
@@ -312,10 +345,15 @@ export async function getSmallObject(client: S3Client, bucket: string, key: stri
 
 /** Every key under a prefix (all pages). */
 export async function* listObjectKeys(client: S3Client, bucket: string, prefix: string, pageSize = MAX_LIST_PAGE): AsyncGenerator<{ key: string; size: number; etag: string }> {
-  let token: string | undefined;
-  do {
-    const page = await call('ListObjectsV2', () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: pageSize })));
+  let next: { ContinuationToken: string } | { StartAfter: string } | Record<string, never> = {};
+  const progress = new ListingProgress<string>('ListObjectsV2', keyAfter);
+  for (;;) {
+    const page = await call('ListObjectsV2', () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: pageSize, ...next })));
+    const last = page.Contents?.at(-1)?.Key;
+    progress.page(last, !!page.IsTruncated);
     for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, etag: normalizeEtag(o.ETag ?? '') };
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+    if (!page.IsTruncated) return;
+    // No NextContinuationToken: the next page starts after the last key listed.
+    next = page.NextContinuationToken ? { ContinuationToken: page.NextContinuationToken } : { StartAfter: last! };
+  }
 }

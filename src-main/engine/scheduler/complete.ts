@@ -6,7 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
-import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
+import { compareCompositeChecksum, multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { etagComparable, strongestEncryption, usesKms, type ServerEncryption } from '../s3/server-encryption.js';
 import { planGap } from '../upload/plan-coverage.js';
 import { sameSnapshot, statSource, type ActiveJob } from './active-job.js';
@@ -62,6 +62,7 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
       try {
         // Invariant 2: Complete is sent from our own record, never from a listing.
         const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm, condition);
+        if (job.checksumAlgorithm && out.checksum) checkCompositeChecksum(ctx, a, parts.map((p) => p.checksum), out.checksum);
         etag = normalizeEtag(out.etag);
         versionId = out.versionId;
         encryption = strongestEncryption(out.encryption, encryption);
@@ -131,4 +132,14 @@ async function versionOfSentObject(ctx: RunContext, a: ActiveJob, etag: string):
     if (toHoistError(err).code === 's3.access-denied') return null;
     throw err;
   }
+}
+
+/** The composite checksum Complete answered (Amazon S3 names one; radosgw 16 none) against our parts' checksums. */
+function checkCompositeChecksum(ctx: RunContext, a: ActiveJob, partChecksums: Array<string | null>, returned: string): void {
+  const algorithm = a.job.checksumAlgorithm!;
+  const { verdict, expected } = compareCompositeChecksum(algorithm, partChecksums, returned);
+  if (verdict === 'mismatch') {
+    throw new HoistError('s3.checksum-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${algorithm} ${returned}, expected ${expected}` });
+  }
+  if (verdict === 'match') ctx.store.addEvent(a.job.id, 'checksum-verified', `The server's composite ${algorithm} checksum of the object (${returned}) matches the checksums of the parts sent.`);
 }

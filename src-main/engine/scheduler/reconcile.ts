@@ -4,6 +4,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { fromErrorInfo, toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
+import type { RemotePart } from '../../../shared/types.js';
 import { strongestEncryption } from '../s3/server-encryption.js';
 import type { PartRecord } from '../store/rows.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
@@ -14,12 +15,14 @@ import { jobProof } from './server-proof.js';
 /** Returns false when the upload is gone. */
 export async function reconcile(ctx: RunContext, a: ActiveJob, client: S3Client, uploadId: string): Promise<boolean> {
   const recorded = new Map(ctx.store.parts(a.job.id).map((p) => [p.partNumber, p]));
-  const candidates: Array<{ part: PartRecord; etag: string }> = [];
+  const candidates: Array<{ part: PartRecord; etag: string; listed: RemotePart }> = [];
+  const withChecksum: RemotePart[] = [];
   try {
     for await (const remote of ops.listParts(client, a.job.bucket, a.job.key, uploadId, ctx.opts.listPageSize)) {
+      if (remote.checksum) withChecksum.push(remote);
       const local = recorded.get(remote.partNumber);
       if (!local || local.state === 'done' || remote.size !== local.length) continue;
-      candidates.push({ part: local, etag: normalizeEtag(remote.etag) });
+      candidates.push({ part: local, etag: normalizeEtag(remote.etag), listed: remote });
     }
   } catch (err) {
     const e = toHoistError(err);
@@ -30,8 +33,9 @@ export async function reconcile(ctx: RunContext, a: ActiveJob, client: S3Client,
     }
     throw e;
   }
+  takeListedChecksums(ctx, a, withChecksum, [...recorded.values()]);
   let adopted = 0;
-  for (const { part, etag } of candidates) {
+  for (const { part, etag, listed } of candidates) {
     if (a.stopping) break;
     const { outcome } = ctx.pool.run({
       kind: 'hash-range',
@@ -43,8 +47,10 @@ export async function reconcile(ctx: RunContext, a: ActiveJob, client: S3Client,
     });
     const o = await outcome;
     if (!o.ok) throw fromErrorInfo(o.error);
-    if (o.result.md5Hex === etag) {
-      ctx.store.markPartDone(a.job.id, part.partNumber, etag, o.result.md5Hex, o.result.checksum);
+    // The checksum the server lists for the part is the one Complete must name; it has to be this range's too.
+    const serverChecksum = listed.checksumAlgorithm !== null && listed.checksumAlgorithm === a.job.checksumAlgorithm ? listed.checksum : null;
+    if (o.result.md5Hex === etag && (serverChecksum === null || serverChecksum === o.result.checksum)) {
+      ctx.store.markPartDone(a.job.id, part.partNumber, etag, o.result.md5Hex, serverChecksum ?? o.result.checksum);
       a.bytesAcked += part.length;
       a.partsDone++;
       adopted++;
@@ -54,6 +60,35 @@ export async function reconcile(ctx: RunContext, a: ActiveJob, client: S3Client,
     ctx.store.addEvent(a.job.id, 'reconciled', `Found ${candidates.length} unrecorded part(s) on the server; adopted ${adopted} whose bytes match the file, the rest are sent again.`);
   }
   return true;
+}
+
+/**
+ * The server lists additional checksums for the upload's parts (Amazon S3 does for an upload created
+ * with a checksum algorithm; radosgw 16 never does). That algorithm is the upload's, whatever our
+ * record says (a job taken up after a rebuild has its destination's): the job sends and completes
+ * with it, and a done part recorded without a checksum keeps the one the server lists, so Complete
+ * can name every part with it. A record that already holds another algorithm's checksums is kept.
+ */
+function takeListedChecksums(ctx: RunContext, a: ActiveJob, listed: RemotePart[], recorded: PartRecord[]): void {
+  const algorithm = listed[0]?.checksumAlgorithm;
+  if (!algorithm) return;
+  const switching = a.job.checksumAlgorithm !== algorithm;
+  if (switching && recorded.some((p) => p.state === 'done' && p.checksum !== null)) {
+    ctx.store.addEvent(a.job.id, 'checksum-kept', `The server lists ${algorithm} checksums for this upload's parts, but our record holds ${a.job.checksumAlgorithm ?? 'other'} ones; our record is kept.`);
+    return;
+  }
+  const byNumber = new Map(recorded.map((p) => [p.partNumber, p]));
+  const taken = listed.flatMap((r) => {
+    const local = byNumber.get(r.partNumber);
+    const same = local?.state === 'done' && local.checksum === null && local.etag === normalizeEtag(r.etag) && r.checksumAlgorithm === algorithm;
+    return same ? [{ partNumber: r.partNumber, checksum: r.checksum! }] : [];
+  });
+  if (!switching && taken.length === 0) return;
+  const message = switching
+    ? `The upload on the server was made with ${algorithm} checksums (ListParts lists them), not ${a.job.checksumAlgorithm ?? 'none'}: the job sends and completes with ${algorithm}${taken.length ? `, and ${taken.length} recorded part(s) take the checksum the server lists` : ''}.`
+    : `${taken.length} recorded part(s) take the ${algorithm} checksum the server lists for them.`;
+  ctx.store.takeUploadChecksums(a.job.id, algorithm, taken, message);
+  a.job.checksumAlgorithm = algorithm;
 }
 
 /**

@@ -105,6 +105,9 @@ export class FolderStore {
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
       setPriority: p('UPDATE watched_folders SET priority = ? WHERE id = ?'),
       setWebhook: p('UPDATE watched_folders SET webhook_url = ? WHERE id = ?'),
+      webhookSecret: p('SELECT webhook_secret FROM watched_folders WHERE id = ?'),
+      setWebhookSecret: p('UPDATE watched_folders SET webhook_secret = ? WHERE id = ?'),
+      setWebhookSecretIfNone: p('UPDATE watched_folders SET webhook_secret = ? WHERE id = ? AND webhook_secret IS NULL'),
       file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.destination_id = ? AND wf.rel_path = ?`),
       // Named: without statistics SQLite takes the primary key's (folder_id) prefix and reads the whole folder.
       fileEverywhere: p(`${FILE_SELECT.replace('watched_files wf', 'watched_files wf INDEXED BY watched_files_by_path')} WHERE wf.folder_id = ? AND wf.rel_path = ?`),
@@ -171,6 +174,20 @@ export class FolderStore {
   /** Where the folder's webhook events go (null: nowhere); false when there is no such folder. */
   setWebhook(id: number, url: string | null): boolean {
     return this.s.setWebhook.run(url, id).changes === 1;
+  }
+
+  /** The folder's webhook signing secret as stored (sealed), null when it has none; undefined when there is no such folder. */
+  webhookSecret(id: number): string | null | undefined {
+    const row = this.s.webhookSecret.get(id) as { webhook_secret: string | null } | undefined;
+    return row ? row.webhook_secret : undefined;
+  }
+
+  /**
+   * Stores a sealed signing secret: in place of any (`replace`), or only where the folder has none,
+   * so two processes making one at once keep the first. False when nothing was written.
+   */
+  setWebhookSecret(id: number, sealed: string, replace: boolean): boolean {
+    return (replace ? this.s.setWebhookSecret : this.s.setWebhookSecretIfNone).run(sealed, id).changes === 1;
   }
 
   /** Removes the folder and its file records; its jobs stay (keep or cancel them first). */

@@ -3,7 +3,7 @@
 import type { Db } from './db.js';
 import type { JobSortKey } from '../../../shared/contract.js';
 import type { HashVerification, JobEvent, JobFlag } from '../../../shared/types.js';
-import type { FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { DEFAULT_IF_EXISTS, PRIORITIES, type IfExistsPolicy, type JobOutcome } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
@@ -276,6 +276,10 @@ export class JobRows {
   }
 
   /** Marks the moment before CreateMultipartUpload, so a crash in between can be cleaned up. */
+  setChecksumAlgorithm(jobId: number, algorithm: ChecksumAlgorithm | null): void {
+    this.db.prepare('UPDATE jobs SET checksum_algorithm = ?, updated_at = ? WHERE id = ?').run(algorithm, this.now(), jobId);
+  }
+
   markCreateStarted(jobId: number, at: number | null): void {
     this.db.prepare('UPDATE jobs SET create_started_at = ? WHERE id = ?').run(at, jobId);
   }

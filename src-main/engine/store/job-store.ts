@@ -4,7 +4,7 @@
 import type { Db } from './db.js';
 import type { CredentialOrigin, Destination, DestinationInput } from '../../../shared/types.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
-import type { JobState, UploadMode } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, JobState, UploadMode } from '../../../shared/states.js';
 import { DestinationRows } from './destination-rows.js';
 import { JobRows } from './job-rows.js';
 import { PartRows } from './part-rows.js';
@@ -108,6 +108,18 @@ export class JobStore extends JobRows implements UploadStore {
       this.setUploadId(jobId, uploadId);
       this.markCreateStarted(jobId, null);
       this.addEvent(jobId, 'upload-created', message);
+    })();
+  }
+
+  /**
+   * The upload on the server was created with `algorithm` (ListParts says so): the job sends and
+   * completes with it from now on, and done parts take the checksum the server lists for them.
+   */
+  takeUploadChecksums(jobId: number, algorithm: ChecksumAlgorithm, listed: ReadonlyArray<{ partNumber: number; checksum: string }>, message: string | null): void {
+    this.db.transaction(() => {
+      this.setChecksumAlgorithm(jobId, algorithm);
+      for (const p of listed) this.partRows.setPartChecksum(jobId, p.partNumber, p.checksum);
+      if (message) this.addEvent(jobId, 'checksum-taken', message);
     })();
   }
 

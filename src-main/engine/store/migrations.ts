@@ -414,8 +414,13 @@ export const MIGRATIONS: readonly string[] = [
     used_at INTEGER NOT NULL
   );
   `,
+  // gaps: a watched folder's webhook signing secret (issue 13 item 9e), sealed: AES-256-GCM under the
+  // key file beside the database (notify/webhook-secrets.ts), never the secret itself.
+  /* 13 */ `
+  ALTER TABLE watched_folders ADD COLUMN webhook_secret TEXT;
+  `,
   // ifexists: one writer per key and no object replaced by surprise (issue 13, item 4).
-  /* 13: what a job does when its key already holds an object (per destination, folder and upload),
+  /* 14: what a job does when its key already holds an object (per destination, folder and upload),
          what it saw there when it decided (the ETag it may replace, '' for an empty key, NULL before
          it decided) and what it did in the end */ `
   ALTER TABLE destinations ADD COLUMN if_exists TEXT NOT NULL DEFAULT 'skip-identical';

@@ -24,6 +24,7 @@ export class PartRows {
       resetParts: p(`UPDATE parts SET state = 'pending', etag = NULL, md5_hex = NULL, checksum = NULL, attempts = 0, available_at = 0, updated_at = ? WHERE job_id = ?`),
       resendPart: p(`UPDATE parts SET state = 'pending', etag = NULL, md5_hex = NULL, checksum = NULL, attempts = 0, available_at = 0, updated_at = ?
                      WHERE job_id = ? AND part_number = ? AND state = 'done'`),
+      setPartChecksum: p(`UPDATE parts SET checksum = ?, updated_at = ? WHERE job_id = ? AND part_number = ? AND state = 'done'`),
       deleteParts: p('DELETE FROM parts WHERE job_id = ?'),
       insertPart: p(`INSERT INTO parts (job_id, part_number, offset, length, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`),
       unsentToPending: p(`UPDATE parts SET state = 'pending', updated_at = ? WHERE state = 'sending'`),
@@ -54,6 +55,11 @@ export class PartRows {
 
   markPartDone(jobId: number, partNumber: number, etag: string, md5Hex: string, checksum: string | null): void {
     this.s.setPartDone.run(etag, md5Hex, checksum, this.now(), jobId, partNumber);
+  }
+
+  /** A done part's additional checksum, as the server lists it. */
+  setPartChecksum(jobId: number, partNumber: number, checksum: string): void {
+    this.s.setPartChecksum.run(checksum, this.now(), jobId, partNumber);
   }
 
   /** Puts a part back to wait; `sent` false means no byte of it reached the wire (a pause before sending). */

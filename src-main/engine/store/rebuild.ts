@@ -170,6 +170,7 @@ function folderFromRow(r: Row, destinationsOf: Map<number, number[]>): Recovered
     hashAlgorithms: hashes,
     mhl: r.mhl === 1,
     webhookUrl: str(r.webhook_url),
+    webhookSecret: str(r.webhook_secret),
     ifExists: ifExistsOf(r.if_exists),
   };
 }
@@ -178,9 +179,9 @@ function insertFolder(db: Db, f: RecoveredFolder, known: ReadonlySet<number>): v
   const destinationIds = (f.destinationIds?.length ? f.destinationIds : [f.destinationId]).filter((d) => known.has(d));
   db.prepare(
     `INSERT INTO watched_folders (id, path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled,
-       after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, if_exists, created_at)
+       after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, webhook_secret, if_exists, created_at)
      VALUES (@id, @path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled,
-       @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @ifExists, @now)`,
+       @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @webhookSecret, @ifExists, @now)`,
   ).run({
     ...f,
     destinationId: destinationIds[0],
@@ -194,6 +195,7 @@ function insertFolder(db: Db, f: RecoveredFolder, known: ReadonlySet<number>): v
     hashAlgorithms: JSON.stringify(f.hashAlgorithms ?? DEFAULT_FILE_HASHES),
     mhl: f.mhl ? 1 : 0,
     webhookUrl: f.webhookUrl ?? null,
+    webhookSecret: f.webhookSecret ?? null,
     ifExists: ifExistsOf(f.ifExists),
     now: Date.now(),
   });

@@ -1,6 +1,6 @@
 // What a damaged database cannot be rebuilt without: the destinations and the watched folders.
 // Kept beside the database (hoist.db.recovery.json), no secrets in it (credentials live in the
-// host's keychain or ~/.aws, keyed by destination id), rewritten whole (temporary file, fsync,
+// host's keychain or ~/.aws, keyed by destination id; a webhook secret only sealed), rewritten whole (temporary file, fsync,
 // rename) whenever they change, so it is never half a file.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,8 @@ import type { Destination, WatchedFolder } from '../../../shared/types.js';
 export const RECOVERY_FORMAT = 'hoist-recovery';
 export const RECOVERY_VERSION = 1;
 
-export type RecoveredFolder = Omit<WatchedFolder, 'createdAt'>;
+/** `webhookSecret`: its webhook signing secret as stored, sealed (notify/webhook-secrets.ts), so a rebuild keeps it. */
+export type RecoveredFolder = Omit<WatchedFolder, 'createdAt'> & { webhookSecret?: string | null };
 
 export interface RecoverySnapshot {
   format: typeof RECOVERY_FORMAT;
@@ -47,9 +48,9 @@ export class RecoveryFile {
     return s as RecoverySnapshot;
   }
 
-  /** Rewrites the file when the destinations or folders differ from what it holds. */
-  sync(destinations: Destination[], watched: WatchedFolder[]): void {
-    const folders = watched.map(({ createdAt: _c, ...f }) => f);
+  /** Rewrites the file when the destinations or folders differ from what it holds; `sealedSecretOf` gives a folder's sealed webhook secret. */
+  sync(destinations: Destination[], watched: WatchedFolder[], sealedSecretOf: (folderId: number) => string | null = () => null): void {
+    const folders = watched.map(({ createdAt: _c, ...f }) => ({ ...f, webhookSecret: sealedSecretOf(f.id) }));
     const content = contentOf(destinations, folders);
     if (this.written === null) {
       const existing = this.read();

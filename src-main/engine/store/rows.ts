@@ -6,6 +6,7 @@ import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, 
 import { DEFAULT_IF_EXISTS, IF_EXISTS_POLICIES, JOB_OUTCOMES, PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { isErrorCode } from '../../../shared/errors.js';
+import { holdsUpload } from '../../../shared/kept-upload.js';
 
 /** A job row as the engine needs it (internal fields included). */
 export interface JobRecord extends Job {
@@ -155,6 +156,7 @@ export function toJob(r: Row): JobRecord {
     bytesDone: (r.bytes_done as number) ?? 0,
     checksumAlgorithm: (r.checksum_algorithm as ChecksumAlgorithm | null) ?? null,
     uploadId: (r.upload_id as string | null) ?? null,
+    uploadKept: holdsUpload({ state: r.state as JobState, mode: r.mode as UploadMode, uploadId: (r.upload_id as string | null) ?? null }),
     etag: (r.etag as string | null) ?? null,
     versionId: (r.version_id as string | null) ?? null,
     error: toError(r),

@@ -3,7 +3,7 @@
 // can implement it too without the scheduler changing. No SQL, no handle on a database here.
 import type { Destination } from '../../../shared/types.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
-import type { FileHashAlgorithm, FileHashes, JobOutcome, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobOutcome, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import type { HashVerification } from '../../../shared/types.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
@@ -71,6 +71,8 @@ export interface UploadStore {
   recordPartsAndRecover(parts: readonly DonePart[]): void;
   /** CreateMultipartUpload answered: its id is the job's, the create marker is cleared. */
   recordUploadCreated(jobId: number, uploadId: string, message: string): void;
+  /** The server's upload has this checksum algorithm: the job takes it, and done parts the checksums the server lists. */
+  takeUploadChecksums(jobId: number, algorithm: ChecksumAlgorithm, listed: ReadonlyArray<{ partNumber: number; checksum: string }>, message: string | null): void;
   /** The job's upload is gone from the server: parts forgotten, upload id cleared, and with `requeueFrom` the job queued again. */
   restartUpload(jobId: number, opts?: { event?: { message: string; error?: EventError }; requeueFrom?: readonly JobState[] }): void;
   /** A part goes again after `availableAt`, with why in the history. */

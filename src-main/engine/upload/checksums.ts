@@ -11,14 +11,15 @@ export interface PartDigest {
   checksum?: { algorithm: ChecksumAlgorithm; base64: string };
 }
 
-export const SDK_CHECKSUM_ALGORITHM: Record<ChecksumAlgorithm, 'CRC32' | 'CRC32C' | 'SHA256' | 'CRC64NVME'> = {
+export const SDK_CHECKSUM_ALGORITHM: Record<ChecksumAlgorithm, 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'CRC64NVME'> = {
   crc32: 'CRC32',
   crc32c: 'CRC32C',
+  sha1: 'SHA1',
   sha256: 'SHA256',
   crc64nvme: 'CRC64NVME',
 };
 
-const DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { crc32: 4, crc32c: 4, sha256: 32, crc64nvme: 8 };
+const DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { crc32: 4, crc32c: 4, sha1: 20, sha256: 32, crc64nvme: 8 };
 
 // Larger than the fs default of 64 KiB: fewer callbacks per 64 MiB part.
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
@@ -114,7 +115,7 @@ function crc64nvmeUpdate(state: Int32Array, d: Uint8Array): void {
   state[1] = hi;
 }
 
-// ---- One interface over the four algorithms; digest() gives the raw bytes S3 base64-encodes.
+// ---- One interface over the five algorithms; digest() gives the raw bytes S3 base64-encodes.
 
 export interface Checksummer {
   update(d: Uint8Array): void;
@@ -149,8 +150,9 @@ export function createChecksummer(algorithm: ChecksumAlgorithm): Checksummer {
         },
       };
     }
+    case 'sha1':
     case 'sha256': {
-      const h = createHash('sha256');
+      const h = createHash(algorithm);
       return { update: (d) => void h.update(d), digest: () => h.digest() };
     }
     default:
@@ -267,4 +269,16 @@ export function compositeChecksum(algorithm: ChecksumAlgorithm, partChecksumsBas
     return bytes;
   });
   return `${checksumOf(algorithm, Buffer.concat(raw)).toString('base64')}-${partChecksumsBase64.length}`;
+}
+
+/**
+ * A Complete's answer checked against our parts as S3 checks them: a composite checksum ("…-N") must
+ * equal the algorithm over our parts' checksums. 'unknown' when there is nothing to compare: a
+ * full-object checksum (no "-N"), CRC64NVME (full-object only), or a part without a checksum.
+ */
+export function compareCompositeChecksum(algorithm: ChecksumAlgorithm, partChecksumsBase64: Array<string | null>, returned: string): { verdict: 'match' | 'mismatch' | 'unknown'; expected: string | null } {
+  if (algorithm === 'crc64nvme' || !/-\d+$/.test(returned) || partChecksumsBase64.length === 0) return { verdict: 'unknown', expected: null };
+  if (partChecksumsBase64.some((c) => c === null)) return { verdict: 'unknown', expected: null };
+  const expected = compositeChecksum(algorithm, partChecksumsBase64 as string[]);
+  return { verdict: expected === returned ? 'match' : 'mismatch', expected };
 }
