@@ -152,3 +152,27 @@ test('a PutObject raced on the wire: radosgw refuses If-None-Match: * with 412, 
   assert.equal(done.outcome, 'replaced');
   assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file));
 });
+
+test('a server that refuses conditional writes as not implemented (the proxy plays one): writes go on without conditions, held by the look before Complete, and the history says so', async () => {
+  const { id: _id, credentials: _c, ...settings } = dest;
+  const refusing = engine.upsertDestination({ ...settings, name: 'refuses-conditions' });
+  const single = await writeRandomFile(path.join(dir, 'refuse-put.mov'), MiB);
+  const multi = await writeRandomFile(path.join(dir, 'refuse-complete.mov'), 12 * MiB);
+  proxy.reset();
+  const conditional = (r: ProxiedRequest) => r.headers['if-none-match'] !== undefined || r.headers['if-match'] !== undefined;
+  proxy.addFault({ operation: ['PutObject', 'CompleteMultipartUpload'], when: conditional, action: { kind: 'status', status: 501, code: 'NotImplemented', message: 'A header you provided implies functionality that is not implemented' } });
+  const [a] = await engine.enqueue([single], { destination: refusing, key: 'refuse/A010C001.mov' });
+  const [b] = await engine.enqueue([multi], { destination: refusing, key: 'refuse/A010C002.mov' });
+  await until('both to end', () => [a, b].every((j) => ['done', 'failed'].includes(engine.getJob(j!.id)!.state)));
+  for (const j of [a, b]) assert.equal(engine.getJob(j!.id)!.state, 'done', JSON.stringify(engine.getJob(j!.id)!.error));
+  const writes = proxy.requests().filter((r) => r.operation === 'PutObject' || r.operation === 'CompleteMultipartUpload');
+  const refused = writes.filter((r) => r.status === 501);
+  assert.equal(refused.length, 1, 'refused once, then never asked again');
+  assert.ok(writes.filter((r) => r.seq > refused[0]!.seq).every((r) => !conditional(r) && r.status === 200));
+  const notes = [a, b].flatMap((j) => engine.events(j!.id)).filter((e) => e.kind === 'conditions-refused');
+  assert.equal(notes.length, 1);
+  assert.equal(notes[0]!.code, 's3.not-implemented');
+  assert.ok(proxy.counts().HeadObject >= 2, 'each job still looked at its key');
+  assert.equal(await sha256OfObject(client, bucket, 'refuse/A010C001.mov'), await sha256OfFile(single));
+  assert.equal(await sha256OfObject(client, bucket, 'refuse/A010C002.mov'), await sha256OfFile(multi));
+});

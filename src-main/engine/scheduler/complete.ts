@@ -14,7 +14,8 @@ import type { RunContext } from './context.js';
 import { failJob, failWithFreshPlan, restartForChangedSource } from './failures.js';
 import { verifyGrownParts } from './growing-parts.js';
 import { startHashing } from './hash-pass.js';
-import { forgetDecision, recheckKey } from './key-decision.js';
+import type { WriteCondition } from '../s3/conditions.js';
+import { conditionRefused, forgetDecision, recheckKey } from './key-decision.js';
 import { jobProof } from './server-proof.js';
 
 export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
@@ -58,10 +59,15 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
       const client = await ctx.net.client(a.dest);
       const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? '')));
       // The key must still hold what the job saw when it decided (invariant 12); the Complete says so too.
-      const condition = await recheckKey(a, client, expected);
+      const condition = await recheckKey(ctx, a, client, expected);
       try {
         // Invariant 2: Complete is sent from our own record, never from a listing.
-        const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm, condition);
+        const send = (c: WriteCondition | null) => ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm, c);
+        // A server that refuses the condition as not implemented gets the Complete without it (the look above holds it).
+        const out = await send(condition).catch((err: unknown) => {
+          if (conditionRefused(ctx, a, toHoistError(err, 'CompleteMultipartUpload'), condition)) return send(null);
+          throw err;
+        });
         if (job.checksumAlgorithm && out.checksum) checkCompositeChecksum(ctx, a, parts.map((p) => p.checksum), out.checksum);
         etag = normalizeEtag(out.etag);
         versionId = out.versionId;

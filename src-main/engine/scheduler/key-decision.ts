@@ -108,10 +108,10 @@ async function alreadyThere(ctx: RunContext, a: ActiveJob, key: string, etag: st
  * ignore a conditional Complete (radosgw 16) are held to it by this look; on those that honour it
  * (Amazon S3) the condition closes the moment between the look and the Complete.
  */
-export async function recheckKey(a: ActiveJob, client: S3Client, ours: string): Promise<WriteCondition | null> {
+export async function recheckKey(ctx: RunContext, a: ActiveJob, client: S3Client, ours: string): Promise<WriteCondition | null> {
   const seen = a.job.keySeen;
-  const condition = writeCondition(seen);
-  if (!condition) return null;
+  if (!writeCondition(seen)) return null;
+  const condition = conditionFor(ctx, a);
   const head = await ops.headObject(client, a.job.bucket, a.job.key);
   const now = head ? normalizeEtag(head.etag) : '';
   // Our own Complete went through before an interruption: the Complete that follows finds the upload gone and the object ours.
@@ -120,6 +120,24 @@ export async function recheckKey(a: ActiveJob, client: S3Client, ours: string): 
     throw new HoistError('s3.precondition-failed', { operation: 'HeadObject', detail: `s3://${a.job.bucket}/${a.job.key} held ${seen || 'nothing'} when the job decided, and holds ${now || 'nothing'} now` });
   }
   return condition;
+}
+
+/** The condition the job's next write carries: none under overwrite, before it decided, or where the server refuses conditions. */
+export function conditionFor(ctx: RunContext, a: ActiveJob): WriteCondition | null {
+  return ctx.conditionsRefused.has(a.dest.id) ? null : writeCondition(a.job.keySeen);
+}
+
+/**
+ * A write that carried `sent` failed with `err`: true when that was the server refusing conditional
+ * writes (501 NotImplemented). The destination is then written without conditions by this process,
+ * held to what each job saw by the HeadObject look before Complete alone, and the history says so;
+ * the write goes again. False for any other failure.
+ */
+export function conditionRefused(ctx: RunContext, a: ActiveJob, err: HoistError, sent: WriteCondition | null): boolean {
+  if (!sent || err.code !== 's3.not-implemented' || ctx.conditionsRefused.has(a.dest.id)) return false;
+  ctx.conditionsRefused.add(a.dest.id);
+  ctx.store.addEvent(a.job.id, 'conditions-refused', `The server refused a conditional ${err.info.operation ?? 'write'} (${describeCondition(sent)}) as not implemented; writes to this destination go without conditions from now on, held to what each job saw by a HeadObject right before they complete.`, err.info);
+  return true;
 }
 
 /** A conditional write was refused or the key changed: the job decides again (its next opening), after the usual back-off. */

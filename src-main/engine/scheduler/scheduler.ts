@@ -80,6 +80,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       net: this.net,
       storage: this.storage,
       histories: new SourceHistories(),
+      conditionsRefused: new Set(),
       lane: (dest) => this.lane(dest),
       track: (p) => this.track(p),
       tick: () => this.tick(),
