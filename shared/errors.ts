@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   's3.bad-digest': { retryable: true, message: 'The server received bytes that do not match their checksum during {op} (damaged in transit, or the file changed); the part is sent again.' },
   's3.kms-denied': { retryable: false, message: 'The server refused {op} under SSE-KMS: completing an upload encrypted with a KMS key needs kms:Decrypt on that key (and sending its parts kms:GenerateDataKey). Ask for them on the key, or use other credentials.' },
   's3.etag-mismatch': { retryable: false, message: 'The ETag the server returned does not match the MD5 computed from the file. The object was not accepted as verified.' },
+  's3.object-exists': { retryable: false, message: 'The bucket already holds an object at this key and the policy is never-overwrite (--if-exists): nothing was sent. Choose another key or policy.' },
+  's3.precondition-failed': { retryable: true, message: 'Another client wrote or removed the object at this key while Hoist was sending ({op} refused with 412 PreconditionFailed, or the key changed before it); Hoist decides again by the job\'s --if-exists policy.' },
   's3.checksum-mismatch': { retryable: false, message: "The checksum the server gave the completed object does not match the one computed from the file's parts. The object was not accepted as verified." },
   's3.listing-stuck': { retryable: false, message: "The server's {op} listing said more results follow, but its next page brought nothing new; it was stopped rather than asked for the same page forever." },
   's3.invalid-request': { retryable: false, message: 'The server refused {op} as invalid.' },

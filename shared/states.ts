@@ -29,5 +29,24 @@ export const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1, low
 export const AFTER_DELIVERY = ['keep', 'delete', 'move'] as const;
 export type AfterDelivery = (typeof AFTER_DELIVERY)[number];
 
+/**
+ * What a job does when its key already holds an object (issue 13, item 4; docs/architecture.md):
+ * `skip-identical` (the default) sends nothing when the object has the file's bytes, proven by size
+ * and ETag (or a full-object checksum), and replaces it otherwise; `keep-both` sends to a free
+ * suffixed key (`name (1).ext`) instead; `never-overwrite` fails with `s3.object-exists`;
+ * `overwrite` sends without looking.
+ */
+export const IF_EXISTS_POLICIES = ['skip-identical', 'keep-both', 'never-overwrite', 'overwrite'] as const;
+export type IfExistsPolicy = (typeof IF_EXISTS_POLICIES)[number];
+export const DEFAULT_IF_EXISTS: IfExistsPolicy = 'skip-identical';
+
+/**
+ * What a done job did at its key: `created` (nothing was there), `replaced` (other or unknowable
+ * bytes were), `kept-both` (sent to a suffixed key beside them), `already-there` (the same bytes
+ * were: nothing sent), `sent` (policy overwrite: sent without looking).
+ */
+export const JOB_OUTCOMES = ['created', 'replaced', 'kept-both', 'already-there', 'sent'] as const;
+export type JobOutcome = (typeof JOB_OUTCOMES)[number];
+
 /** How a job's bytes go out: one PutObject, or a multipart upload. */
 export type UploadMode = 'single' | 'multipart';

@@ -1,4 +1,4 @@
-import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, PartState, Priority, UploadMode } from './states.js';
+import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, JobOutcome, JobState, PartState, Priority, UploadMode } from './states.js';
 import type { ErrorCode, ErrorInfo } from './errors.js';
 
 /** Where jobs go: one bucket on one endpoint, with its upload settings. */
@@ -24,6 +24,8 @@ export interface Destination {
   /** Parts one upload may have: 10,000 on S3; some servers are configured lower. */
   maxParts: number;
   checksumAlgorithm: ChecksumAlgorithm | null;
+  /** What its jobs do when their key already holds an object (default skip-identical); a folder or an upload may say otherwise. */
+  ifExists: IfExistsPolicy;
   /**
    * Where its credentials come from: `chain` (its profile, or the standard AWS chain) or `saved`
    * (sealed by the desktop app with the OS keychain; only that host can open them). Set by the
@@ -34,7 +36,8 @@ export interface Destination {
 
 export type CredentialOrigin = 'chain' | 'saved';
 
-export type DestinationInput = Omit<Destination, 'id' | 'credentials'>;
+/** A destination's settings; `ifExists` may be left out (skip-identical, or what the destination had). */
+export type DestinationInput = Omit<Destination, 'id' | 'credentials' | 'ifExists'> & { ifExists?: IfExistsPolicy };
 
 /** A job as every host and `hoist jobs --json` show it. Field names are a stable contract. */
 export interface Job {
@@ -91,6 +94,12 @@ export interface Job {
   etagVerified: boolean | null;
   /** Once done: the proof the server gave, e.g. "Content-MD5 accepted by the server for every part; ETag not comparable under SSE-KMS". */
   integrity: string | null;
+  /** What the job does when its key already holds an object (shared/states.ts IF_EXISTS_POLICIES). */
+  ifExists: IfExistsPolicy;
+  /** Once done, what it did at the key: created, replaced, kept-both, already-there (nothing sent), sent; null before. */
+  outcome: JobOutcome | null;
+  /** While queued: the job that writes the same key now (one writer per key, docs/architecture.md), which this one waits for; else null. */
+  waitingFor: number | null;
 }
 
 /** What was found wrong with a done job's object after delivery (codes `cleanup.object-missing`, `cleanup.object-changed`). */
@@ -184,6 +193,8 @@ export interface WatchedFolder {
   exclude: string[];
   /** Files below this go as one PutObject; null = the destination's setting. */
   singlePutThreshold: number | null;
+  /** What its files do when their key already holds an object; null = the destination's policy. */
+  ifExists: IfExistsPolicy | null;
   /** Send parts while a file is still being written (recorders, growing files). */
   growing: boolean;
   /** How long size and mtime must stay unchanged before a file counts as finished. */
@@ -200,7 +211,7 @@ export interface WatchedFolder {
 
 /** A new folder: `destinationId`, or for several `destinationIds` (the whole list, starting with `destinationId`); the rest has defaults. */
 export type WatchedFolderInput = Pick<WatchedFolder, 'path' | 'destinationId'> &
-  Partial<Pick<WatchedFolder, 'destinationIds' | 'after' | 'moveTo' | 'priority' | 'stableMs' | 'singlePutThreshold' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl' | 'webhookUrl'>>;
+  Partial<Pick<WatchedFolder, 'destinationIds' | 'after' | 'moveTo' | 'priority' | 'stableMs' | 'singlePutThreshold' | 'ifExists' | 'include' | 'exclude' | 'prefix' | 'growing' | 'enabled' | 'hashAlgorithms' | 'mhl' | 'webhookUrl'>>;
 
 export type MhlBatchState = 'open' | 'sealed' | 'written' | 'failed';
 

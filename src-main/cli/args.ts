@@ -1,9 +1,9 @@
 // Flag and argument values of the `hoist` subcommands: each parser turns a bad value into
 // commander's usage error (exit 2), so no command checks its flags by hand.
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { MAX_CONCURRENCY } from '../../shared/limits.js';
-import type { AfterDelivery, FileHashAlgorithm } from '../../shared/states.js';
+import { IF_EXISTS_POLICIES, type AfterDelivery, type FileHashAlgorithm } from '../../shared/states.js';
 import type { ObjectRef } from '../engine/remote/copy.js';
 import { parseHashList } from '../engine/upload/file-hashes.js';
 import { parseSize } from '../engine/upload/part-plan.js';
@@ -100,4 +100,12 @@ export function parseS3Url(v: string): ObjectRef {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(v);
   if (!m) throw new InvalidArgumentError(`"${v}" is not of the form s3://BUCKET/KEY`);
   return { bucket: m[1]!, key: m[2]! };
+}
+
+/** `--if-exists POLICY`: what a job does when its key already holds an object (docs/cli.md). */
+export function ifExistsOption(whose: string): Option {
+  return new Option(
+    '--if-exists <policy>',
+    `when the key already holds an object (${whose}): skip-identical sends nothing if it has the same bytes and replaces it otherwise, keep-both sends to "NAME (1).EXT", never-overwrite fails (s3.object-exists), overwrite sends without looking`,
+  ).choices([...IF_EXISTS_POLICIES]);
 }

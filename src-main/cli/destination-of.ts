@@ -3,6 +3,7 @@
 // given by id, name or bucket (`hoist limit`, `hoist tune`).
 import { HoistError } from '../../shared/errors.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_THRESHOLD, MAX_PARTS } from '../../shared/limits.js';
+import type { IfExistsPolicy } from '../../shared/states.js';
 import type { Destination, DestinationInput } from '../../shared/types.js';
 import type { Engine } from '../engine/engine.js';
 import { profileExists, resolveAwsSettings, type AwsSettings } from '../engine/s3/connection.js';
@@ -53,13 +54,14 @@ export async function destinationFor(engine: Engine, g: GlobalOpts, f: Destinati
 }
 
 /** `hoist destinations add NAME`: a new named destination from the flags and the global --endpoint, --region, --profile, --path-style. */
-export async function addNamedDestination(engine: Engine, g: GlobalOpts, name: string, f: DestinationFlags): Promise<Destination> {
+export async function addNamedDestination(engine: Engine, g: GlobalOpts, name: string, f: DestinationFlags & { ifExists?: IfExistsPolicy }): Promise<Destination> {
   if (engine.store.getDestinationByName(name)) throw new HoistError('config.invalid', { message: `A destination named "${name}" already exists (see \`hoist destinations list\`); remove it first or choose another name.` });
   const aws = await resolveGlobal(g);
   if (g.profile && !(await profileExists(g.profile))) {
     throw new HoistError('config.invalid', { message: `There is no AWS profile "${g.profile}" in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE). Add it first, for example with \`aws configure --profile ${g.profile}\`.` });
   }
-  return engine.saveDestination(destinationInput(name, aws, f, undefined, (f.prefix ?? '').replace(/^\/+/, '')));
+  // --if-exists belongs to a named destination; an upload's own (`hoist upload --if-exists`) is the upload's alone.
+  return engine.saveDestination({ ...destinationInput(name, aws, f, undefined, (f.prefix ?? '').replace(/^\/+/, '')), ...(f.ifExists ? { ifExists: f.ifExists } : {}) });
 }
 
 /** The destination of that name, or a clear refusal. */

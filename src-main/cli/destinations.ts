@@ -4,8 +4,9 @@
 // AWS profile (or the standard AWS chain), and it says so.
 import { Option, type Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
+import type { IfExistsPolicy } from '../../shared/states.js';
 import type { Destination } from '../../shared/types.js';
-import { concurrencyArg, nameArg } from './args.js';
+import { concurrencyArg, ifExistsOption, nameArg } from './args.js';
 import { addNamedDestination, namedDestination, type DestinationFlags } from './destination-of.js';
 import { printJson, printList } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
@@ -24,6 +25,7 @@ export function destinationLine(d: Destination, folders: number[]): string {
     `credentials: ${credentialsOf(d)}`,
     d.storageClass ?? '',
     `${d.concurrency} part(s) at once`,
+    `if the key exists: ${d.ifExists}`,
     folders.length ? `folder(s) ${folders.join(', ')}` : '',
   ].filter(Boolean);
   return `${d.name}  s3://${d.bucket}/${d.prefix}  (${facts.join('; ')})`;
@@ -42,6 +44,7 @@ export function registerDestinationCommands(program: Command, globals: Globals):
     .option('--concurrency <n>', 'parts in flight to it', concurrencyArg)
     .addOption(new Option('--sse <mode>', 'server-side encryption').choices(['AES256', 'aws:kms']))
     .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
+    .addOption(ifExistsOption('default skip-identical; a folder or an upload may say otherwise'))
     .option('--json', 'print the destination as JSON')
     .addHelpText(
       'after',
@@ -49,7 +52,7 @@ export function registerDestinationCommands(program: Command, globals: Globals):
         'The command line stores no secret keys: it cannot seal them with the system keychain as the desktop app does.\n' +
         'Example: hoist destinations add archive --bucket masters --endpoint https://s3.example.com --path-style --profile archive',
     )
-    .action(async (name: string, o: DestinationFlags & { json?: boolean }) => {
+    .action(async (name: string, o: DestinationFlags & { ifExists?: IfExistsPolicy; json?: boolean }) => {
       await withHoist(globals(), async ({ engine }) => {
         const dest = await addNamedDestination(engine, globals(), name, o);
         if (o.json) printJson({ destination: dest });

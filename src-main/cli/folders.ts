@@ -4,12 +4,12 @@
 import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
-import { FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type Priority } from '../../shared/states.js';
+import { FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type IfExistsPolicy, type Priority } from '../../shared/states.js';
 import type { Engine } from '../engine/engine.js';
 import { checkWebhookUrl } from '../engine/notify/webhook-payloads.js';
 import type { FolderRecord } from '../engine/store/folder-store.js';
 import { formatBytes } from '../engine/upload/part-plan.js';
-import { collect, folderIdArg, hashListArg, parseAfter, parseDuration, sizeArg } from './args.js';
+import { collect, folderIdArg, hashListArg, ifExistsOption, parseAfter, parseDuration, sizeArg } from './args.js';
 import { destinationFor, namedDestination } from './destination-of.js';
 import { printJson, printList } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
@@ -32,6 +32,7 @@ function folderLine(f: FolderRecord & { bucket: string; destinations: string[] }
     f.hashAlgorithms.length ? `hashes ${f.hashAlgorithms.join(',')}` : 'no hashes',
     f.mhl ? 'ASC MHL' : '',
     f.webhookUrl ? `webhook ${new URL(f.webhookUrl).host}` : '',
+    f.ifExists ? `if the key exists: ${f.ifExists}` : '',
     f.enabled ? '' : 'disabled',
   ].filter(Boolean);
   const to = f.destinations.length === 1 ? `s3://${f.bucket}/${f.prefix}` : `${f.destinations.join(', ')} (prefix ${f.prefix || 'none'})`;
@@ -72,8 +73,9 @@ export function registerFolderCommands(program: Command, globals: Globals): void
     .option('--hash <list>', `whole-file hashes to record, comma-separated: ${FILE_HASH_ALGORITHMS.join(', ')}, or none (default xxh64)`, hashListArg)
     .option('--mhl', "write an ASC MHL generation under each root's prefix once a batch of files has arrived (the folder went idle)")
     .option('--webhook <url>', 'POST a JSON event to this URL for each job done or failed and each batch done (docs/webhooks.md)')
+    .addOption(ifExistsOption("default: each destination's"))
     .option('--json', 'print the folder as JSON')
-    .action(async (dir: string, o: { to: string[]; bucket?: string; after?: { after: AfterDelivery; moveTo: string | null }; priority?: Priority; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; hash?: FileHashAlgorithm[]; mhl?: boolean; webhook?: string; json?: boolean }) => {
+    .action(async (dir: string, o: { to: string[]; bucket?: string; ifExists?: IfExistsPolicy; after?: { after: AfterDelivery; moveTo: string | null }; priority?: Priority; prefix: string; include: string[]; exclude: string[]; growing?: boolean; stableFor?: number; singlePutThreshold?: number; hash?: FileHashAlgorithm[]; mhl?: boolean; webhook?: string; json?: boolean }) => {
       if ((o.bucket === undefined) === (o.to.length === 0)) {
         throw new HoistError('config.invalid', { message: 'Say where the files go: --to NAME (repeatable) for named destinations, or --bucket BUCKET for one (not both).' });
       }
@@ -94,6 +96,7 @@ export function registerFolderCommands(program: Command, globals: Globals): void
           ...(o.hash !== undefined ? { hashAlgorithms: o.hash } : {}),
           mhl: Boolean(o.mhl),
           ...(o.webhook !== undefined ? { webhookUrl: o.webhook } : {}),
+          ...(o.ifExists !== undefined ? { ifExists: o.ifExists } : {}),
         });
         const view = folderView(engine, folder);
         if (o.json) printJson({ folder: view });

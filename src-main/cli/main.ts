@@ -14,6 +14,7 @@ import { registerLogsCommand } from './logs.js';
 import { registerPaceCommands } from './pace.js';
 import { registerServeCommand } from './serve.js';
 import { registerUploadCommands } from './upload.js';
+import { registerVerifyCommand } from './verify.js';
 import { registerWatchCommand } from './watch.js';
 import { dbPathOf, type GlobalOpts } from './with-hoist.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerBatchCommands(program, globals); //       batches, webhooks
   registerBucketUploadCommands(program, globals); // uploads (bucket-side)
   registerCopyCommand(program, globals); //         copy
+  registerVerifyCommand(program, globals); //       verify
   registerDestinationCommands(program, globals); // destinations
   registerFolderCommands(program, globals); //      folders
   registerWatchCommand(program, globals); //        watch

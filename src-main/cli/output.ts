@@ -19,13 +19,49 @@ export function formatDuration(seconds: number | null): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** What a done job did at its key, and what a queued one waits for, in words (nothing for the ordinary cases). */
+function keyNote(j: JobRecord): string {
+  if (j.state === 'queued' && j.waitingFor !== null) return `  waits for job ${j.waitingFor} (same key: one writer at a time)`;
+  if (j.outcome === 'already-there') return '  already in the bucket: nothing sent';
+  if (j.outcome === 'replaced') return '  replaced the object that was there';
+  if (j.outcome === 'kept-both') return '  kept both: the key held other bytes';
+  return '';
+}
+
 export function jobLine(j: JobRecord): string {
-  const pct = j.size > 0 ? ((100 * j.bytesDone) / j.size).toFixed(1) : j.state === 'done' ? '100.0' : '0.0';
+  const pct = j.size > 0 && j.outcome !== 'already-there' ? ((100 * j.bytesDone) / j.size).toFixed(1) : j.state === 'done' ? '100.0' : '0.0';
   const err = j.error && j.state !== 'done' ? `  ${j.error.code}${j.error.operation ? ` (${j.error.operation})` : ''}: ${j.error.message}` : '';
   const priority = j.priority !== 'normal' ? `  ${j.priority} priority` : '';
   const flag = j.flag ? `  flagged ${j.flag.code}: source kept (hoist job ${j.id})` : '';
   const kept = j.uploadKept ? `\n      ${uploadKeptNote(j)}` : '';
-  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${err}${flag}${kept}`;
+  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${keyNote(j)}${err}${flag}${kept}`;
+}
+
+/** What `hoist upload` and `hoist run` say at the end (`summary` in their --json; docs/cli.md). */
+export interface RunSummary {
+  jobs: number;
+  /** Done by sending the file (created, replaced, kept both, or sent without looking). */
+  uploaded: number;
+  /** Done without sending: the bucket already held the file's bytes. */
+  alreadyThere: number;
+  failed: number;
+  cancelled: number;
+}
+
+export function summaryOf(jobs: readonly JobRecord[]): RunSummary {
+  const count = (p: (j: JobRecord) => boolean) => jobs.filter(p).length;
+  return {
+    jobs: jobs.length,
+    uploaded: count((j) => j.state === 'done' && j.outcome !== 'already-there'),
+    alreadyThere: count((j) => j.state === 'done' && j.outcome === 'already-there'),
+    failed: count((j) => j.state === 'failed'),
+    cancelled: count((j) => j.state === 'cancelled'),
+  };
+}
+
+export function summaryLine(s: RunSummary): string {
+  const rest = [s.failed ? `${s.failed} failed` : '', s.cancelled ? `${s.cancelled} cancelled` : ''].filter(Boolean);
+  return `${s.jobs} file(s): ${s.uploaded} uploaded, ${s.alreadyThere} already in the bucket${rest.length ? `, ${rest.join(', ')}` : ''}`;
 }
 
 export function batchLine(b: MhlBatch): string {

@@ -3,15 +3,15 @@
 import { Argument, Option, type Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import { DEFAULT_CONCURRENCY, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE } from '../../shared/limits.js';
-import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type JobState, type Priority } from '../../shared/states.js';
+import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type IfExistsPolicy, type JobState, type Priority } from '../../shared/states.js';
 import { publicBatchOf } from '../engine/api.js';
 import { SETTLED_STATES } from '../engine/engine.js';
 import type { JobRecord } from '../engine/store/job-store.js';
 import type { HoistRuntime, RuntimeOptions } from '../runtime/runtime.js';
-import { concurrencyArg, hashListArg, intArg, jobIdArg, sizeArg } from './args.js';
+import { concurrencyArg, hashListArg, ifExistsOption, intArg, jobIdArg, sizeArg } from './args.js';
 import { destinationFor, namedDestination, type DestinationFlags } from './destination-of.js';
 import { EXIT_FAILED } from './exit-codes.js';
-import { ProgressView, batchLine, jobLine, owedAbortText, printJson, printList, publicJob } from './output.js';
+import { ProgressView, batchLine, jobLine, owedAbortText, printJson, printList, publicJob, summaryLine, summaryOf } from './output.js';
 import { tuningSummary } from './pace.js';
 import { withHoist, type CommandScope, type Globals } from './with-hoist.js';
 
@@ -28,6 +28,7 @@ interface UploadFlags extends Omit<DestinationFlags, 'bucket'> {
   maxObjectSize?: number;
   maxParts?: number;
   singlePutThreshold?: number;
+  ifExists?: IfExistsPolicy;
   json?: boolean;
 }
 
@@ -84,7 +85,9 @@ async function workUntilSettled(rt: HoistRuntime, scope: CommandScope, jobIds: n
   const owed = started.ok ? await engine.settleOwedAborts() : [];
   for (const a of owed) process.stderr.write(owedAbortText(a));
   if (!json && started.ok) for (const line of tuningSummary(engine)) process.stderr.write(line + '\n');
-  if (json) printJson({ jobs: finalJobs.map(publicJob), ...(batches.length ? { batches: batches.map(publicBatchOf) } : {}) });
+  const summary = summaryOf(finalJobs);
+  if (json) printJson({ jobs: finalJobs.map(publicJob), summary, ...(batches.length ? { batches: batches.map(publicBatchOf) } : {}) });
+  else process.stdout.write(summaryLine(summary) + '\n');
   const allDone = finalJobs.every((j) => j.state === 'done') && batches.every((b) => b.state === 'written');
   // `hoist run` works the whole queue, owed aborts included; `hoist upload` answers for its files.
   return allDone && (jobIds !== 'all' || owed.length === 0) ? 0 : EXIT_FAILED;
@@ -111,6 +114,7 @@ export function registerUploadCommands(program: Command, globals: Globals): void
     .option('--single-put-threshold <size>', 'files below this go as one PutObject (default 100MiB)', sizeArg)
     .option('--max-object-size <size>', 'largest object the destination accepts (default 48.8TiB on Amazon S3, 5TiB elsewhere)', sizeArg)
     .option('--max-parts <n>', 'parts one upload may have, for servers configured below 10,000', intArg(1, MAX_PARTS))
+    .addOption(ifExistsOption("default: the destination's, skip-identical unless set"))
     .option('--json', 'print the jobs as JSON when they end')
     .action(async (files: string[], o: UploadFlags) => {
       checkUploadFlags(o);
@@ -129,6 +133,7 @@ export function registerUploadCommands(program: Command, globals: Globals): void
           ...(o.checksum !== undefined ? { checksum: o.checksum === 'none' ? null : (o.checksum as ChecksumAlgorithm) } : {}),
           ...(o.hash !== undefined ? { hashes: o.hash } : {}),
           ...(o.mhl ? { mhl: 'upload' as const } : {}),
+          ...(o.ifExists !== undefined ? { ifExists: o.ifExists } : {}),
         });
         if (!o.json) for (const j of jobs) process.stderr.write(`queued ${jobLine(j).trimStart()}\n`);
         return workUntilSettled(rt, scope, jobs.map((j) => j.id), Boolean(o.json));

@@ -86,6 +86,7 @@ const JOB_FIELDS = {
   partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, uploadKept: true, etag: true, versionId: true,
   error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
   hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
+  ifExists: true, outcome: true, waitingFor: true,
 } as const satisfies Record<keyof Job, true>;
 
 const PART_FIELDS = {

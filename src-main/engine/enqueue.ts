@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HoistError } from '../../shared/errors.js';
-import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type Priority } from '../../shared/states.js';
+import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type IfExistsPolicy, type Priority } from '../../shared/states.js';
 import type { Destination } from '../../shared/types.js';
 import { joinKey, objectKey } from './keys.js';
 import { requireMhlHash } from './mhl/manifest.js';
@@ -37,6 +37,8 @@ export interface EnqueueOptions {
    * `{ folderId }` adds each file to its watched folder's open batch for its root.
    */
   mhl?: false | 'upload' | { folderId: number };
+  /** When a key already holds an object (default: the destination's policy). */
+  ifExists?: IfExistsPolicy;
   /**
    * Called with every path given and every file a folder expands to, before it is read: throws to
    * refuse it, and then nothing is queued (a host's roots: engine/sources/roots.ts).
@@ -101,6 +103,8 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
     planned.map((p) => {
       const existing = store.findJobFor(o.destination.id, p.key, p.abs, ['queued', 'running', 'completing', 'paused', 'failed']);
       if (existing) {
+        // Asked again with another policy: that one decides what it does at the key.
+        if (o.ifExists) store.setIfExists(existing.id, o.ifExists);
         if (existing.state === 'failed' || existing.state === 'paused') deps.resume(existing.id, true);
         const batchId = existing.batchId === null ? batchOf(p) : null;
         if (batchId !== null) batches.setJobBatch(existing.id, batchId);
@@ -117,6 +121,7 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
         hashAlgorithms: hashes,
         mhl: p.place,
         batchId: batchOf(p),
+        ...(o.ifExists ? { ifExists: o.ifExists } : {}),
       });
       return store.insertJob(row, p.plan.parts);
     }),
@@ -126,10 +131,10 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
 
 /**
  * Files behind the paths given, each with its key, in the order they are queued; refuses unreadable
- * paths, paths `admit` refuses and two files for one key. What enqueueJobs queues, and what a
- * preview shows.
+ * paths, paths `admit` refuses and two files for one key. What enqueueJobs queues, what a
+ * preview shows, and what `hoist verify` compares (the same keys).
  */
-export async function expandPaths(paths: readonly string[], o: EnqueueOptions): Promise<EnqueuedFile[]> {
+export async function expandPaths(paths: readonly string[], o: Pick<EnqueueOptions, 'destination' | 'key' | 'prefix' | 'mhl' | 'base' | 'admit'>): Promise<EnqueuedFile[]> {
   const out: EnqueuedFile[] = [];
   const readable = async (abs: string) => {
     try {

@@ -15,7 +15,7 @@ import {
   MAX_SINGLE_PUT_SIZE,
   MIN_PART_SIZE,
 } from '../../shared/limits.js';
-import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES } from '../../shared/states.js';
+import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, IF_EXISTS_POLICIES, JOB_STATES, PRIORITIES } from '../../shared/states.js';
 
 const MAX_DAYS = 36_500;
 const MAX_GLOBS = 200;
@@ -57,6 +57,7 @@ const destinationInput = z.strictObject({
   maxObjectSize: z.int().min(1).max(AMAZON_S3_MAX_OBJECT_SIZE),
   maxParts: z.int().min(1).max(MAX_PARTS),
   checksumAlgorithm: z.enum(CHECKSUM_ALGORITHMS).nullable(),
+  ifExists: z.enum(IF_EXISTS_POLICIES).optional(),
 });
 
 const credentials = z.strictObject({
@@ -93,6 +94,7 @@ const folderInput = z.strictObject({
   include: z.array(glob).max(MAX_GLOBS).optional(),
   exclude: z.array(glob).max(MAX_GLOBS).optional(),
   singlePutThreshold: z.int().min(0).max(MAX_SINGLE_PUT_SIZE).nullable().optional(),
+  ifExists: z.enum(IF_EXISTS_POLICIES).nullable().optional(),
   growing: z.boolean().optional(),
   stableMs: z.int().min(0).max(86_400_000).optional(),
   enabled: z.boolean().optional(),

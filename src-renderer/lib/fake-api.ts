@@ -45,7 +45,7 @@ function errorInfo(code: keyof typeof ERROR_CODES, operation?: string): ErrorInf
 }
 
 const FOLDER_DEFAULTS = {
-  destinationIds: [1], after: 'keep', moveTo: null, priority: 'normal', prefix: '', include: [], exclude: [], singlePutThreshold: null, growing: false,
+  destinationIds: [1], after: 'keep', moveTo: null, priority: 'normal', prefix: '', include: [], exclude: [], singlePutThreshold: null, ifExists: null, growing: false,
   stableMs: 5000, enabled: true, hashAlgorithms: ['xxh64'], mhl: false, webhookUrl: null,
 } satisfies Omit<WatchedFolder, 'id' | 'path' | 'destinationId' | 'createdAt'>;
 
@@ -60,12 +60,12 @@ export function createFakeApi(): HoistApi {
     {
       id: 1, name: 'Masters archive', endpoint: null, region: 'us-west-2', bucket: 'northlight-masters', prefix: '', pathStyle: false,
       profile: 'northlight', storageClass: 'STANDARD_IA', sse: 'AES256', sseKmsKeyId: null, partSize: 256 * MiB, concurrency: 8,
-      singlePutThreshold: 100 * MiB, maxObjectSize: AMAZON_S3_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: 'crc32c', credentials: 'chain',
+      singlePutThreshold: 100 * MiB, maxObjectSize: AMAZON_S3_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: 'crc32c', ifExists: 'skip-identical', credentials: 'chain',
     },
     {
       id: 2, name: 'Studio dailies', endpoint: 'https://objects.northlight.studio', region: 'us-east-1', bucket: 'dailies', prefix: 'ingest/', pathStyle: true,
       profile: null, storageClass: null, sse: null, sseKmsKeyId: null, partSize: 64 * MiB, concurrency: 4,
-      singlePutThreshold: 100 * MiB, maxObjectSize: COMPATIBLE_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: null, credentials: 'saved',
+      singlePutThreshold: 100 * MiB, maxObjectSize: COMPATIBLE_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: null, ifExists: 'skip-identical', credentials: 'saved',
     },
   ];
   const folders: WatchedFolder[] = [
@@ -90,7 +90,7 @@ export function createFakeApi(): HoistApi {
     const created = (40 - id) * 180_000;
     const job: SimJob = {
       id, destinationId, destination: dest.name, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
-      priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
+      priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, ifExists: 'skip-identical', outcome: state === 'done' ? 'created' : null, waitingFor: null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
       checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, uploadKept: false, etag: null, versionId: null, error: null, flag: null, attempts: 0, serverEncryption: null, etagVerified: null, integrity: null,
       createdAt: iso(created), startedAt: state === 'queued' ? null : iso(created - 60_000), finishedAt: null, rate: 0,
       history: [{ at: iso(created), kind: 'queued', code: null, operation: null, message: 'Queued: the file stopped changing.' }],
@@ -114,6 +114,8 @@ export function createFakeApi(): HoistApi {
   addJob('A004_C009_0925QX.mov', 143 * GiB, 'done', 1).verifiedBy = { manifest: 'ascmhl/0001_Day_04_2026-09-25_071204Z.mhl', algorithms: ['xxh64'] };
   addJob('A004_C010_0925QX.mov', 151 * GiB, 'done', 1);
   addJob('A004_C011_0925QX.mov', 97 * GiB, 'done', 1);
+  // Offloaded twice: the second copy found its bytes already in the bucket and sent nothing.
+  addJob('A004_C011_0925QX.mov', 97 * GiB, 'done', 1, 1, { outcome: 'already-there' }).history.push({ at: iso(2 * 60_000), kind: 'already-there', code: null, operation: null, message: 'Already in the bucket: it holds this file\'s bytes (same size and multipart ETag); nothing was sent.' });
   addJob('B002_C006_0925RT.mxf', 64 * GiB, 'failed', 0.42, 1, {
     error: errorInfo('s3.access-denied', 'UploadPart'),
     attempts: 4,
@@ -125,8 +127,10 @@ export function createFakeApi(): HoistApi {
   addJob('RENDER_reel3_v12_ProRes4444XQ.mov', 1.38 * 1024 * GiB, 'paused', 0.61, 1).history.push({ at: iso(25 * 60_000), kind: 'paused', code: null, operation: null, message: 'Paused; finished parts are kept.' });
   addJob('A004_C012_0925QX.mov', 212 * GiB, 'running', 0.37, 1, { rate: 212e6 });
   addJob('A004_C013_0925QX.mov', 188 * GiB, 'running', 0.12, 1, { rate: 174e6 });
-  addJob('STGB_0925_take14.mov', 22 * GiB, 'running', 0.81, 2, { rate: 96e6 });
+  const take14 = addJob('STGB_0925_take14.mov', 22 * GiB, 'running', 0.81, 2, { rate: 96e6 });
   addJob('A004_C012_0925QX.mov', 212 * GiB, 'queued', 0, 2);
+  // The same take queued again while the first still writes its key: it waits (one writer per key).
+  addJob('STGB_0925_take14.mov', 22 * GiB, 'queued', 0, 2, { waitingFor: take14.id });
   addJob('A004_C014_0925QX.mov', 176 * GiB, 'queued', 0);
   addJob('A004_C015_0925QX.mov', 203 * GiB, 'queued', 0);
   addJob('B002_C007_0925RT.mxf', 58 * GiB, 'queued', 0);

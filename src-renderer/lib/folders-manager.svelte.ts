@@ -97,6 +97,7 @@ export function inputOf(f: WatchedFolder): WatchedFolderInput {
     include: f.include,
     exclude: f.exclude,
     singlePutThreshold: f.singlePutThreshold,
+    ifExists: f.ifExists,
     growing: f.growing,
     stableMs: f.stableMs,
     enabled: f.enabled,

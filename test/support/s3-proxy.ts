@@ -56,6 +56,8 @@ export interface FaultRule {
   times?: number;
   /** Checked before the rules added earlier (rules are otherwise tried in the order they were added). */
   first?: boolean;
+  /** Only requests this holds for (their path, query, conditional headers). */
+  when?: (r: ProxiedRequest) => boolean;
   action: FaultAction;
 }
 
@@ -162,6 +164,7 @@ interface ActiveRule {
   ops: S3Operation[] | null;
   probability: number;
   remaining: number;
+  when?: (r: ProxiedRequest) => boolean;
   action: FaultAction;
 }
 
@@ -229,10 +232,11 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     return status;
   }
 
-  function pickFault(op: S3Operation): FaultAction | undefined {
+  function pickFault(op: S3Operation, rec: ProxiedRequest): FaultAction | undefined {
     for (const f of faults) {
       if (f.remaining <= 0) continue;
       if (f.ops && !f.ops.includes(op)) continue;
+      if (f.when && !f.when(rec)) continue;
       if (Math.random() >= f.probability) continue;
       f.remaining--;
       return f.action;
@@ -406,7 +410,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     log.push(rec);
     const gen = generation;
 
-    const action = pickFault(operation);
+    const action = pickFault(operation, rec);
     if (action) rec.faulted = describeAction(action);
 
     if (!action) return forward(req, res, rec, gen, expectContinue);
@@ -460,7 +464,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     addFault(rule) {
       validate(rule);
       const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
-      const active = { ops, probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, action: rule.action };
+      const active: ActiveRule = { ops, probability: rule.probability ?? 1, remaining: rule.times ?? Infinity, ...(rule.when ? { when: rule.when } : {}), action: rule.action };
       if (rule.first) faults.unshift(active);
       else faults.push(active);
     },

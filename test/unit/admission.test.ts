@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { Destination } from '../../shared/types.js';
 import { PRIORITY_RANK } from '../../shared/states.js';
 import { Lanes } from '../../src-main/engine/pacing/lanes.js';
-import { MAX_PREPARING, byPriority, mayOvertake, partsAllowed, preparingFull, spare, type LaneView, type OpenJob } from '../../src-main/engine/scheduler/admission.js';
+import { MAX_PREPARING, byPriority, mayOvertake, partsAllowed, preparingFull, spare, writerOf, type LaneView, type OpenJob } from '../../src-main/engine/scheduler/admission.js';
 
 const HIGH = PRIORITY_RANK.high;
 const NORMAL = PRIORITY_RANK.normal;
@@ -16,7 +16,7 @@ function lane(limit: number, byRank: [number, number, number]): LaneView {
   return { limit, inflight: byRank.reduce((n, k) => n + k, 0), inflightByRank: byRank };
 }
 
-const job = (jobId: number, rank: number, phase: OpenJob['phase'], destinationId = 1): OpenJob => ({ jobId, destinationId, rank, phase });
+const job = (jobId: number, rank: number, phase: OpenJob['phase'], destinationId = 1, key = `clip-${jobId}.mov`): OpenJob => ({ jobId, destinationId, key, rank, phase });
 const none = () => false;
 
 test('priorities order the sending jobs: high, normal, low, and the older job first within one', () => {
@@ -70,4 +70,15 @@ test('at most MAX_PREPARING jobs of a rank or higher prepare at once; lower rank
   assert.equal(preparingFull(preparing, LOW), true, 'normal jobs preparing hold back a low one');
   assert.equal(preparingFull(preparing, HIGH), false, 'a high job is not held back by normal ones');
   assert.equal(preparingFull(preparing.slice(1), NORMAL), false);
+});
+
+test('one writer per key: a queued job waits while an open job of its destination writes its key, whatever the priorities', () => {
+  const open = [job(1, LOW, 'sending', 1, 'day01/A001.mov'), job(2, NORMAL, 'completing', 2, 'day01/A002.mov')];
+  assert.equal(writerOf(open, 1, 'day01/A001.mov')?.jobId, 1, 'a high job for the same key still waits for the low one');
+  assert.equal(writerOf([job(3, NORMAL, 'preparing', 1, 'day01/A001.mov')], 1, 'day01/A001.mov')?.jobId, 3, 'a preparing job holds its key already');
+  assert.equal(writerOf(open, 2, 'day01/A001.mov'), undefined, 'the same key at another destination is another object');
+  assert.equal(writerOf(open, 1, 'day01/A001.MOV'), undefined, 'keys are case-sensitive');
+  assert.equal(writerOf(open, 1, 'day01/A003.mov'), undefined);
+  // The lane has room for it: only the key holds it back.
+  assert.equal(spare(lane(4, [0, 0, 0]), 1, HIGH, open, none), true);
 });

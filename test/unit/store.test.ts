@@ -105,7 +105,7 @@ test('a destination that a watched folder sends to cannot be removed; the folder
   const first = store.upsertDestination(destination);
   const d = store.upsertDestination({ ...destination, name: 'second' });
   const folders = new FolderStore(store.db);
-  const folder = folders.addFolder({ path: '/ingest', destinationIds: [first.id, d.id], after: 'keep', moveTo: null, priority: 'normal', prefix: '', include: [], exclude: [], singlePutThreshold: null, growing: false, stableMs: 3000, enabled: true, hashAlgorithms: ['xxh64'], mhl: false, webhookUrl: null });
+  const folder = folders.addFolder({ path: '/ingest', destinationIds: [first.id, d.id], after: 'keep', moveTo: null, priority: 'normal', prefix: '', include: [], exclude: [], singlePutThreshold: null, ifExists: null, growing: false, stableMs: 3000, enabled: true, hashAlgorithms: ['xxh64'], mhl: false, webhookUrl: null });
   // The second destination of a folder counts as much as its first.
   assert.deepEqual(store.removeDestination(d.id), { ok: false, unfinishedJobIds: [], owedAborts: 0, folders: [{ id: folder.id, path: '/ingest' }] });
   assert.ok(store.getDestination(d.id), 'still there');

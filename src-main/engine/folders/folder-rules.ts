@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { HoistError } from '../../../shared/errors.js';
-import { DEFAULT_FILE_HASHES, PRIORITIES, type Priority } from '../../../shared/states.js';
+import { DEFAULT_FILE_HASHES, IF_EXISTS_POLICIES, PRIORITIES, type IfExistsPolicy, type Priority } from '../../../shared/states.js';
 import type { WatchedFolderInput } from '../../../shared/types.js';
 import { requireMhlHash } from '../mhl/manifest.js';
 import { checkWebhookUrl } from '../notify/webhook-payloads.js';
@@ -54,6 +54,7 @@ export async function checkNewFolder(input: WatchedFolderInput, ctx: FolderRules
     include: input.include ?? [],
     exclude: input.exclude ?? [],
     singlePutThreshold: input.singlePutThreshold ?? null,
+    ifExists: input.ifExists ? checkIfExists(input.ifExists) : null,
     growing: input.growing ?? false,
     stableMs,
     enabled: input.enabled ?? true,
@@ -61,6 +62,11 @@ export async function checkNewFolder(input: WatchedFolderInput, ctx: FolderRules
     mhl: input.mhl ?? false,
     webhookUrl: input.webhookUrl ? checkWebhookUrl(input.webhookUrl) : null,
   };
+}
+
+export function checkIfExists(policy: IfExistsPolicy): IfExistsPolicy {
+  if (!IF_EXISTS_POLICIES.includes(policy)) throw new HoistError('config.invalid', { message: `--if-exists must be one of ${IF_EXISTS_POLICIES.join(', ')}, not "${policy}".` });
+  return policy;
 }
 
 export function checkPriority(priority: Priority): Priority {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ErrorCode } from '../../../shared/errors.js';
-import type { FileHashAlgorithm, Priority } from '../../../shared/states.js';
+import type { FileHashAlgorithm, IfExistsPolicy, Priority } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
 import * as ops from '../s3/operations.js';
 import { toHoistError } from '../s3/errors.js';
@@ -60,6 +60,7 @@ export interface FileEnqueue {
   mhl: false | { folderId: number };
   priority: Priority;
   singlePutThreshold?: number;
+  ifExists?: IfExistsPolicy;
 }
 
 /** What deciding a file needs of the engine (Engine has it): job commands, a client factory, the stores. */
@@ -126,7 +127,8 @@ export class Ingest {
     const renamed = await renamedFrom(this.folders.filesWithSnapshot(snap.size, snap.mtimeMs, ctx.dest.id), snap, { folderId: ctx.folder.id, relPath: ctx.relPath });
     if (renamed) return this.startCopy(ctx, key, snap, renamed, uploadPlan);
     const client = await this.host.clientFor(ctx.dest);
-    if (await this.alreadyInBucket(ctx, client, key, snap, uploadPlan)) return;
+    // Policy overwrite sends without looking; the others spare the upload of bytes already at the key.
+    if (this.policy(ctx) !== 'overwrite' && (await this.alreadyInBucket(ctx, client, key, snap, uploadPlan))) return;
     const duplicate = await this.sameBytesUploaded(ctx, snap);
     if (duplicate) return this.startCopy(ctx, key, snap, duplicate, uploadPlan);
     await this.upload(ctx, key, snap, job);
@@ -167,13 +169,18 @@ export class Ingest {
     return ctx.folder.mhl && isHistoryPath(ctx.relPath);
   }
 
-  /** The folder's whole-file hashes, and the file's place in its root's open ASC MHL batch (issue 8). */
-  private hashing(ctx: FileContext, key: string): Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId'> {
+  /** What the folder's files do when their key already holds an object: the folder's policy, else the destination's. */
+  private policy(ctx: FileContext): IfExistsPolicy {
+    return ctx.folder.ifExists ?? ctx.dest.ifExists;
+  }
+
+  /** The folder's whole-file hashes, its --if-exists policy, and the file's place in its root's open ASC MHL batch (issue 8). */
+  private hashing(ctx: FileContext, key: string): Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId' | 'ifExists'> {
     const { rootPrefix, ...place } = mhlPlacement(ctx.folder.path, ctx.file, ctx.folder.mhl ? key : null);
     const batchId = ctx.folder.mhl
       ? this.host.batches.batchFor({ destinationId: ctx.dest.id, root: place.root, bucket: ctx.dest.bucket, keyPrefix: rootPrefix, folderId: ctx.folder.id }, 'open').id
       : null;
-    return { hashAlgorithms: ctx.folder.hashAlgorithms, mhl: place, batchId };
+    return { hashAlgorithms: ctx.folder.hashAlgorithms, mhl: place, batchId, ifExists: this.policy(ctx) };
   }
 
   private announce(jobId: number): void {
@@ -279,6 +286,7 @@ export class Ingest {
         hashes: ctx.folder.hashAlgorithms,
         mhl: ctx.folder.mhl ? { folderId: ctx.folder.id } : false,
         priority: ctx.folder.priority,
+        ifExists: this.policy(ctx),
         ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
       });
     } catch (err) {

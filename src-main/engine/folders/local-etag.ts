@@ -1,10 +1,12 @@
 // Does a local file hold exactly the bytes of an object, judged by the object's ETag? A plain ETag
 // is the MD5 of the bytes; a multipart one (md5-of-md5s-N) also depends on the part size, which is
-// not stored, so the likely part sizes are tried in one read of the file.
-import crypto, { type Hash } from 'node:crypto';
+// not stored, so the likely part sizes are tried in one read of the file. localDigests computes
+// every digest asked for (ETags for several part sizes, a flexible checksum) in that one read.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { MiB } from '../../../shared/limits.js';
-import { normalizeEtag } from '../upload/checksums.js';
+import type { ChecksumAlgorithm } from '../../../shared/states.js';
+import { compositeChecksum, createChecksummer, normalizeEtag, type Checksummer } from '../upload/checksums.js';
 
 /** Part sizes other tools use by default (AWS CLI and SDKs 8 MiB, s3cmd 15 MiB, rclone 5 MiB, …). */
 const COMMON_PART_SIZES = [8, 5, 16, 15, 64, 100, 128].map((n) => n * MiB);
@@ -18,13 +20,21 @@ export function candidatePartSizes(size: number, parts: number, hints: readonly 
   return [...new Set(all)].slice(0, MAX_CANDIDATES);
 }
 
-/** Rolling MD5s for one assumed part size. */
-class PartDigests {
-  private current: Hash = crypto.createHash('md5');
-  private filled = 0;
-  readonly md5s: Buffer[] = [];
+/** A digest being fed: an MD5 (node:crypto) or a flexible checksum (upload/checksums.ts). */
+type Digester = Pick<Checksummer, 'update' | 'digest'>;
 
-  constructor(private readonly partSize: number) {}
+/** Rolling digests of one assumed part size: each part's digest once it is full. */
+class PartDigests {
+  private current: Digester;
+  private filled = 0;
+  readonly digests: Buffer[] = [];
+
+  constructor(
+    private readonly partSize: number,
+    private readonly make: () => Digester,
+  ) {
+    this.current = make();
+  }
 
   update(chunk: Buffer): void {
     for (let at = 0; at < chunk.length; ) {
@@ -36,16 +46,71 @@ class PartDigests {
     }
   }
 
-  finish(): string {
-    if (this.filled > 0) this.close();
-    return `${crypto.createHash('md5').update(Buffer.concat(this.md5s)).digest('hex')}-${this.md5s.length}`;
+  finish(): Buffer[] {
+    // An empty file is one empty part, as S3 has it.
+    if (this.filled > 0 || this.digests.length === 0) this.close();
+    return this.digests;
   }
 
   private close(): void {
-    this.md5s.push(this.current.digest());
-    this.current = crypto.createHash('md5');
+    this.digests.push(this.current.digest());
+    this.current = this.make();
     this.filled = 0;
   }
+}
+
+const md5 = (): Digester => crypto.createHash('md5');
+
+/** The multipart ETag (`md5-of-md5s-N`, no quotes) of parts' raw MD5s. */
+function etagOfParts(md5s: readonly Buffer[]): string {
+  return `${crypto.createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${md5s.length}`;
+}
+
+/** What to compute over one read of a file. */
+export interface DigestRequest {
+  /** The plain MD5 of the whole file (a single-part object's ETag). */
+  md5?: boolean;
+  /** The multipart ETag for each of these part sizes. */
+  partSizes?: readonly number[];
+  /** A flexible checksum: of the whole file (`partSize` null: S3's FULL_OBJECT), or composite over parts of `partSize` (S3's COMPOSITE, `base64-N`). */
+  checksum?: { algorithm: ChecksumAlgorithm; partSize: number | null };
+}
+
+export interface LocalDigests {
+  /** Hex MD5 of the whole file. */
+  md5?: string;
+  /** Part size → multipart ETag (`<hex>-<parts>`), as S3 computes it for parts of that size. */
+  etags: Map<number, string>;
+  /** Base64 checksum (composite ones end in `-N`). */
+  checksum?: string;
+}
+
+/**
+ * Everything asked for in one read of the file, or null when the file changed (size or mtime)
+ * while it was read: then nothing can be said of its bytes.
+ */
+export async function localDigests(file: string, req: DigestRequest): Promise<LocalDigests | null> {
+  const before = await fs.promises.stat(file, { bigint: true });
+  const whole = req.md5 ? crypto.createHash('md5') : null;
+  const byPartSize = new Map<number, PartDigests>();
+  for (const p of req.partSizes ?? []) if (p > 0 && !byPartSize.has(p)) byPartSize.set(p, new PartDigests(p, md5));
+  const sum = req.checksum;
+  const sumWhole = sum && sum.partSize === null ? createChecksummer(sum.algorithm) : null;
+  const sumParts = sum && sum.partSize !== null ? new PartDigests(sum.partSize, () => createChecksummer(sum.algorithm)) : null;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: MiB })) {
+    const c = chunk as Buffer;
+    whole?.update(c);
+    for (const d of byPartSize.values()) d.update(c);
+    sumWhole?.update(c);
+    sumParts?.update(c);
+  }
+  const after = await fs.promises.stat(file, { bigint: true });
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return null;
+  const out: LocalDigests = { etags: new Map([...byPartSize].map(([p, d]) => [p, etagOfParts(d.finish())])) };
+  if (whole) out.md5 = whole.digest('hex');
+  if (sumWhole) out.checksum = sumWhole.digest().toString('base64');
+  if (sumParts && sum) out.checksum = compositeChecksum(sum.algorithm, sumParts.finish().map((b) => b.toString('base64')));
+  return out;
 }
 
 /**
@@ -66,20 +131,11 @@ export async function firstMatchingEtag(file: string, wanted: ReadonlyArray<{ et
     return m ? { tag: m[0], parts: m[2] ? Number(m[2]) : 0, hints: w.partSizeHints ?? [] } : null;
   });
   if (tags.every((t) => t === null)) return -1;
-  const before = await fs.promises.stat(file, { bigint: true });
-  const size = Number(before.size);
-  const whole = tags.some((t) => t && t.parts === 0) ? crypto.createHash('md5') : null;
-  const bySize = new Map<number, PartDigests>();
+  const size = Number((await fs.promises.stat(file, { bigint: true })).size);
   const sizesOf = tags.map((t) => (t && t.parts > 0 ? candidatePartSizes(size, t.parts, t.hints) : []));
-  for (const p of sizesOf.flat()) if (!bySize.has(p)) bySize.set(p, new PartDigests(p));
-  if (!whole && bySize.size === 0) return -1;
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: MiB })) {
-    whole?.update(chunk as Buffer);
-    for (const d of bySize.values()) d.update(chunk as Buffer);
-  }
-  const after = await fs.promises.stat(file, { bigint: true });
-  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return -1;
-  const wholeHex = whole?.digest('hex');
-  const finished = new Map([...bySize].map(([p, d]) => [p, d.finish()]));
-  return tags.findIndex((t, i) => t !== null && (t.parts === 0 ? wholeHex === t.tag : sizesOf[i]!.some((p) => finished.get(p) === t.tag)));
+  const md5Wanted = tags.some((t) => t && t.parts === 0);
+  if (!md5Wanted && sizesOf.every((s) => s.length === 0)) return -1;
+  const got = await localDigests(file, { md5: md5Wanted, partSizes: sizesOf.flat() });
+  if (!got) return -1;
+  return tags.findIndex((t, i) => t !== null && (t.parts === 0 ? got.md5 === t.tag : sizesOf[i]!.some((p) => got.etags.get(p) === t.tag)));
 }

@@ -36,6 +36,9 @@ const BY_S3_CODE: Record<string, ErrorCode> = {
   TimeoutError: 'net.timeout',
   RequestTimeoutException: 'net.timeout',
   NotImplemented: 's3.not-implemented',
+  // A conditional write (If-None-Match, If-Match) refused, or raced by another writer (409).
+  PreconditionFailed: 's3.precondition-failed',
+  ConditionalRequestConflict: 's3.precondition-failed',
   CredentialsProviderError: 'auth.no-credentials',
   InvalidPart: 's3.invalid-request',
   InvalidPartOrder: 's3.invalid-request',
@@ -96,6 +99,7 @@ function codeFor(e: SdkLikeError): ErrorCode | undefined {
   if (status === 403) return 's3.access-denied';
   if (status === 404 && e.name === 'NotFound') return 's3.no-such-bucket';
   if (status === 301 || status === 307) return 's3.wrong-region';
+  if (status === 412) return 's3.precondition-failed';
   // Refused as malformed with a body the SDK could not read (radosgw does this for some keys).
   if (status === 400) return 's3.invalid-request';
   if (status === 503) return 's3.slow-down';

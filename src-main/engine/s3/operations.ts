@@ -20,6 +20,7 @@ import type { RemotePart } from '../../../shared/types.js';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
 import { SDK_CHECKSUM_ALGORITHM, normalizeEtag } from '../upload/checksums.js';
 import type { ObjectSettings } from '../upload/tasks.js';
+import { conditionFields, type WriteCondition } from './conditions.js';
 import { toHoistError } from './errors.js';
 import { ListingProgress, keyAfter } from './listing-progress.js';
 import { encryptionOf, etagComparable, type ServerEncryption } from './server-encryption.js';
@@ -64,7 +65,7 @@ export interface RecordedPart {
 }
 
 /** The object's ETag, its version, what it says of encryption, and the checksum of `checksum`'s algorithm the server names (S3: a composite "…-N"), or null. */
-export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null): Promise<{ etag: string; versionId: string | null; encryption: ServerEncryption; checksum: string | null }> {
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null, condition?: WriteCondition | null): Promise<{ etag: string; versionId: string | null; encryption: ServerEncryption; checksum: string | null }> {
   const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
   const completed: CompletedPart[] = parts.map((p) => ({
     PartNumber: p.partNumber,
@@ -72,7 +73,7 @@ export async function completeMultipartUpload(client: S3Client, bucket: string, 
     ...(field && p.checksum ? { [field]: p.checksum } : {}),
   }));
   const out = await call('CompleteMultipartUpload', () =>
-    client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed } })),
+    client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed }, ...conditionFields(condition) })),
   );
   const returned = field ? (out as unknown as Record<string, unknown>)[field] : undefined;
   return { etag: out.ETag ?? '', versionId: out.VersionId ?? null, encryption: encryptionOf(out), checksum: typeof returned === 'string' && returned ? returned : null };
@@ -97,6 +98,45 @@ export async function headObject(client: S3Client, bucket: string, key: string, 
   try {
     const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
     return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {}, versionId: out.VersionId ?? null, encryption: encryptionOf(out) };
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
+    throw toHoistError(err, 'HeadObject');
+  }
+}
+
+/** What HeadObject says of an object that decides whether it holds a file's bytes (remote/same-object.ts). */
+export interface ObjectHead {
+  etag: string;
+  /** ContentLength: the whole object's, or with `partNumber` that part's, where the server answers by part. */
+  size: number;
+  /** What the server says the object is encrypted with (server-encryption.ts: 'AES256', 'aws:kms', 'aws:kms:dsse', 'SSE-C'), or null. */
+  encryption: ServerEncryption;
+  /** x-amz-mp-parts-count, given only by a server that answers HeadObject by part number. */
+  partsCount: number | null;
+  /** Flexible checksums the server stored (with ChecksumMode ENABLED), base64; composite ones end in `-N`. */
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  /** FULL_OBJECT or COMPOSITE, when the server says. */
+  checksumType: string | null;
+}
+
+/** HeadObject with its checksums asked for, and optionally of one part (`partNumber`); null when there is no such key. */
+export async function headObjectDetail(client: S3Client, bucket: string, key: string, partNumber?: number): Promise<ObjectHead | null> {
+  try {
+    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED', ...(partNumber ? { PartNumber: partNumber } : {}) }));
+    const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
+    for (const [alg, name] of Object.entries(SDK_CHECKSUM_ALGORITHM) as Array<[ChecksumAlgorithm, string]>) {
+      const v = (out as unknown as Record<string, unknown>)[`Checksum${name}`];
+      if (typeof v === 'string' && v) checksums[alg] = v;
+    }
+    return {
+      etag: out.ETag ?? '',
+      size: out.ContentLength ?? 0,
+      encryption: encryptionOf(out),
+      partsCount: out.PartsCount ?? null,
+      checksums,
+      checksumType: (out as { ChecksumType?: string }).ChecksumType ?? null,
+    };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;

@@ -6,6 +6,10 @@
 // opens at once behind a lane full of normal parts and takes its slots first as they free. One of
 // its parts may go beyond the lane's limit when every part in flight there ranks lower, so it need
 // not wait for a long normal part to end; never while the server asks for fewer requests.
+//
+// One writer per key (invariant 12): a queued job does not open while an open job of the same
+// destination writes the same key, whatever their priorities; it waits queued (`hoist jobs` says
+// for which job) and opens once that one has left, to decide by its own policy what to do there.
 
 /** Jobs opened at once (stat, create or reconcile); small files need several to keep the lane full. */
 export const MAX_PREPARING = 4;
@@ -21,6 +25,8 @@ export interface LaneView {
 export interface OpenJob {
   readonly jobId: number;
   readonly destinationId: number;
+  /** The key it writes (keep-both may have moved it since it opened). */
+  readonly key: string;
   /** PRIORITY_RANK of the job's priority (0: high). */
   readonly rank: number;
   readonly phase: 'preparing' | 'sending' | 'completing';
@@ -67,4 +73,13 @@ export function spare(lane: LaneView, destinationId: number, rank: number, open:
   if (mine.some((a) => a.phase === 'sending' && hasPendingParts(a.jobId))) return false;
   const inflight = lane.inflightByRank.slice(0, rank + 1).reduce((n, k) => n + k, 0);
   return inflight + mine.filter((a) => a.phase === 'preparing').length < lane.limit;
+}
+
+/**
+ * The open job that writes `key` of `destinationId`, if any: a queued job bound there waits for it.
+ * `open` must hold every job the scheduler has open, those stopping too (their parts may still be
+ * on the wire).
+ */
+export function writerOf<J extends Pick<OpenJob, 'jobId' | 'destinationId' | 'key'>>(open: readonly J[], destinationId: number, key: string): J | undefined {
+  return open.find((a) => a.destinationId === destinationId && a.key === key);
 }

@@ -14,6 +14,8 @@ import type { RunContext } from './context.js';
 import { failJob, failWithFreshPlan, restartForChangedSource } from './failures.js';
 import { verifyGrownParts } from './growing-parts.js';
 import { startHashing } from './hash-pass.js';
+import type { WriteCondition } from '../s3/conditions.js';
+import { conditionRefused, forgetDecision, recheckKey } from './key-decision.js';
 import { jobProof } from './server-proof.js';
 
 export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
@@ -56,9 +58,16 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
     } else {
       const client = await ctx.net.client(a.dest);
       const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? '')));
+      // The key must still hold what the job saw when it decided (invariant 12); the Complete says so too.
+      const condition = await recheckKey(ctx, a, client, expected);
       try {
         // Invariant 2: Complete is sent from our own record, never from a listing.
-        const out = await ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm);
+        const send = (c: WriteCondition | null) => ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm, c);
+        // A server that refuses the condition as not implemented gets the Complete without it (the look above holds it).
+        const out = await send(condition).catch((err: unknown) => {
+          if (conditionRefused(ctx, a, toHoistError(err, 'CompleteMultipartUpload'), condition)) return send(null);
+          throw err;
+        });
         if (job.checksumAlgorithm && out.checksum) checkCompositeChecksum(ctx, a, parts.map((p) => p.checksum), out.checksum);
         etag = normalizeEtag(out.etag);
         versionId = out.versionId;
@@ -98,7 +107,9 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
     ctx.store.completeJob(job.id, ['completing'], etag || null, message, proof, versionId);
     ctx.release(a);
   } catch (err) {
-    failJob(ctx, a, toHoistError(err));
+    const e = toHoistError(err);
+    if (e.code === 's3.precondition-failed') forgetDecision(ctx, a, e);
+    failJob(ctx, a, e);
   }
 }
 

@@ -20,6 +20,8 @@ export interface RunContext {
   readonly net: Connections;
   readonly storage: StorageGuard;
   readonly histories: SourceHistories;
+  /** Destinations whose server refused a conditional write as not implemented: written without conditions since (key-decision.ts). */
+  readonly conditionsRefused: Set<number>;
   lane(dest: Destination): Lane;
   /** Keeps a promise until it settles (stop waits for all); its error is reported, never thrown. */
   track(p: Promise<unknown>): void;

@@ -18,8 +18,10 @@ export function failJob(ctx: RunContext, a: ActiveJob, failure: HoistError): voi
     // An unreadable source (permissions, an unmounted share) keeps its upload: the parts sent are
     // the file's own bytes and access usually comes back; retry resumes it, cancel aborts it.
     const fatalSource = err.code === 'source.missing' || err.code === 'source.changed' || err.code === 'source.hash-mismatch';
+    // never-overwrite found the key taken: no object can come of an upload begun for it.
+    const noObject = fatalSource || err.code === 's3.object-exists';
     ctx.store.recordJobFailure(a.job.id, err.info, {
-      dropUpload: fatalSource ? err.code : null,
+      dropUpload: noObject ? err.code : null,
       verdict: (attempts) => {
         if (isRetryable(err.code) && attempts < ctx.retry.jobAttempts) {
           const delay = backoffDelay(attempts, { ...ctx.retry, baseDelayMs: ctx.retry.baseDelayMs * 4 });

@@ -1,11 +1,13 @@
-// Opening a job: its source is checked against the snapshot, its multipart upload created (or,
-// after a crash, reconciled with the server), and its whole-file hash pass started.
+// Opening a job: its source is checked against the snapshot, its whole-file hash pass started,
+// what its key holds decided by its --if-exists policy (key-decision.ts), and its multipart upload
+// created (or, after a crash, reconciled with the server).
 import { HoistError } from '../../../shared/errors.js';
 import * as ops from '../s3/operations.js';
 import { objectSettings, sameSnapshot, statSource, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
 import { restartForChangedSource } from './failures.js';
 import { startHashing } from './hash-pass.js';
+import { settleKey } from './key-decision.js';
 import { alreadyCompleted, cleanUpInterruptedCreate, reconcile } from './reconcile.js';
 
 export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
@@ -16,8 +18,15 @@ export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
     await restartForChangedSource(ctx, a, snap);
     return;
   }
+  // Whole-file hashes: before the key is looked at, so that comparing the file with what the key
+  // holds reads it alongside (the page cache serves the second read); beside the parts of a
+  // multipart upload (Complete waits for them); before a single PutObject, so that a file its
+  // history does not vouch for leaves no object at all.
+  if (job.growing !== 1) startHashing(ctx, a);
+  const client = await ctx.net.client(a.dest);
+  // What the key holds, by the job's --if-exists policy: nothing more to do when the bytes are there.
+  if ((await settleKey(ctx, a, client)) === 'ended') return;
   if (job.mode === 'multipart') {
-    const client = await ctx.net.client(a.dest);
     if (job.uploadId) {
       const alive = await reconcile(ctx, a, client, job.uploadId);
       if (!alive && (await alreadyCompleted(ctx, a, client))) return;
@@ -44,9 +53,6 @@ export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
     ctx.release(a);
     return;
   }
-  // Whole-file hashes: beside the parts of a multipart upload (Complete waits for them); before a
-  // single PutObject, so that a file its history does not vouch for leaves no object at all.
-  if (job.growing !== 1) startHashing(ctx, a);
   if (job.mode === 'single' && (await a.hashing)) return;
   if (a.stopping) {
     ctx.release(a);

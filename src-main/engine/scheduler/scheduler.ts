@@ -19,7 +19,7 @@ import type { RemoteAbortPayload } from '../store/remote-abort-rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
 import { openedJob, rankOf, whenIdle, type ActiveJob } from './active-job.js';
-import { byPriority, partsAllowed, preparingFull, spare, MAX_PREPARING, type OpenJob } from './admission.js';
+import { byPriority, partsAllowed, preparingFull, spare, writerOf, MAX_PREPARING, type OpenJob } from './admission.js';
 import { complete } from './complete.js';
 import { Connections } from './connections.js';
 import type { RunContext } from './context.js';
@@ -80,6 +80,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       net: this.net,
       storage: this.storage,
       histories: new SourceHistories(),
+      conditionsRefused: new Set(),
       lane: (dest) => this.lane(dest),
       track: (p) => this.track(p),
       tick: () => this.tick(),
@@ -266,6 +267,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Opens queued jobs while a destination has slots that the open jobs of the same or a higher priority cannot fill. */
   private openQueuedJobs(): void {
     const open = [...this.active.values()].filter((a) => !a.stopping).map(view);
+    // Every job with traffic on its key, stopping ones too: one writer per key (invariant 12).
+    const writers = [...this.active.values()].map(view);
     // Asked once per sending job and pass, not once per candidate: opening a job gives no other job parts.
     const pending = new Map<number, boolean>();
     const hasPendingParts = (jobId: number): boolean => {
@@ -276,6 +279,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
     for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4)) {
       if (this.active.has(ref.id)) continue;
+      if (writerOf(writers, ref.destinationId, ref.key)) continue;
       const rank = PRIORITY_RANK[ref.priority];
       if (preparingFull(open, rank)) continue;
       const dest = this.store.getDestination(ref.destinationId);
@@ -283,7 +287,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const job = this.store.getJob(ref.id);
       if (!job) continue;
       const opened = this.activate(job, dest);
-      if (opened) open.push(view(opened));
+      if (opened) {
+        open.push(view(opened));
+        writers.push(view(opened));
+      }
     }
   }
 
@@ -358,5 +365,5 @@ async function untilIdleOr(a: ActiveJob, signal?: AbortSignal): Promise<boolean>
 
 /** An open job as the admission policy sees it. */
 function view(a: ActiveJob): OpenJob & { a: ActiveJob } {
-  return { jobId: a.job.id, destinationId: a.dest.id, rank: rankOf(a), phase: a.phase, a };
+  return { jobId: a.job.id, destinationId: a.dest.id, key: a.job.key, rank: rankOf(a), phase: a.phase, a };
 }

@@ -11,6 +11,8 @@ import type { TaskOutcome } from '../upload/worker-pool.js';
 import { isSourceProblem, landed, objectSettings, rankOf, snapshotOf, type ActiveJob, type InFlight } from './active-job.js';
 import type { RunContext } from './context.js';
 import { afterHalt, failJob, halt, onSourceProblem } from './failures.js';
+import { conditionFor, conditionRefused, forgetDecision } from './key-decision.js';
+import { writeCondition } from '../remote/if-exists.js';
 import { noteServerEncryption } from './server-proof.js';
 
 export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: Lane): void {
@@ -38,7 +40,7 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
           };
           const run =
             a.job.mode === 'single'
-              ? ctx.pool.run({ ...base, kind: 'put-object', object: objectSettings(a) }, onProgress)
+              ? ctx.pool.run({ ...base, kind: 'put-object', object: objectSettings(a), condition: conditionFor(ctx, a) }, onProgress)
               : ctx.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, onProgress);
           flight.taskId = run.taskId;
           outcome = await run.outcome;
@@ -86,6 +88,18 @@ function onPartFailed(ctx: RunContext, a: ActiveJob, part: PartRecord, o: Extrac
   if (err.code === 'auth.clock-skew' && ctx.net.clockCorrected(a, o.clockOffsetMs, signedWith)) {
     // Refused only for the time it was signed with: at once again, signed with the server's time.
     ctx.store.markPartPending(a.job.id, part.partNumber);
+    return;
+  }
+  if (a.job.mode === 'single' && conditionRefused(ctx, a, err, writeCondition(a.job.keySeen))) {
+    // The server does not do conditional writes: the PutObject goes again without the condition.
+    ctx.store.markPartPending(a.job.id, part.partNumber);
+    return;
+  }
+  if (err.code === 's3.precondition-failed') {
+    // Another writer took the key since the job decided: it decides again (key-decision.ts).
+    ctx.store.markPartPending(a.job.id, part.partNumber);
+    forgetDecision(ctx, a, err);
+    failJob(ctx, a, err);
     return;
   }
   if (isSourceProblem(err.code)) {

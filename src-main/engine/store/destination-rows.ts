@@ -34,17 +34,17 @@ export class DestinationRows {
     this.db
       .prepare(
         `INSERT INTO destinations (name, endpoint, region, bucket, prefix, path_style, profile, storage_class, sse,
-           sse_kms_key_id, part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, created_at)
+           sse_kms_key_id, part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, if_exists, created_at)
          VALUES (@name, @endpoint, @region, @bucket, @prefix, @pathStyle, @profile, @storageClass, @sse,
-           @sseKmsKeyId, @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, @now)
+           @sseKmsKeyId, @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, coalesce(@ifExists, 'skip-identical'), @now)
          ON CONFLICT(name) DO UPDATE SET endpoint = excluded.endpoint, region = excluded.region, bucket = excluded.bucket,
            prefix = excluded.prefix, path_style = excluded.path_style, profile = excluded.profile,
            storage_class = excluded.storage_class, sse = excluded.sse, sse_kms_key_id = excluded.sse_kms_key_id,
            part_size = excluded.part_size, concurrency = excluded.concurrency,
            single_put_threshold = excluded.single_put_threshold, max_object_size = excluded.max_object_size, max_parts = excluded.max_parts,
-           checksum_algorithm = excluded.checksum_algorithm`,
+           checksum_algorithm = excluded.checksum_algorithm, if_exists = coalesce(@ifExists, if_exists)`,
       )
-      .run({ ...d, pathStyle: d.pathStyle ? 1 : 0, now: this.now() });
+      .run({ ...d, pathStyle: d.pathStyle ? 1 : 0, ifExists: d.ifExists ?? null, now: this.now() });
     return this.getDestinationByName(d.name)!;
   }
 
@@ -55,10 +55,10 @@ export class DestinationRows {
         `UPDATE destinations SET name = @name, endpoint = @endpoint, region = @region, bucket = @bucket, prefix = @prefix,
            path_style = @pathStyle, profile = @profile, storage_class = @storageClass, sse = @sse, sse_kms_key_id = @sseKmsKeyId,
            part_size = @partSize, concurrency = @concurrency, single_put_threshold = @singlePutThreshold,
-           max_object_size = @maxObjectSize, max_parts = @maxParts, checksum_algorithm = @checksumAlgorithm
+           max_object_size = @maxObjectSize, max_parts = @maxParts, checksum_algorithm = @checksumAlgorithm, if_exists = coalesce(@ifExists, if_exists)
          WHERE id = @id`,
       )
-      .run({ ...d, id, pathStyle: d.pathStyle ? 1 : 0 });
+      .run({ ...d, id, pathStyle: d.pathStyle ? 1 : 0, ifExists: d.ifExists ?? null });
     return info.changes === 1 ? this.getDestination(id) : undefined;
   }
 

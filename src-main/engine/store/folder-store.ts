@@ -3,6 +3,7 @@
 // beside JobStore on the same database. Clean-ups still owed: store/cleanup-store.ts.
 import type { Db } from './db.js';
 import type { WatchedFolder } from '../../../shared/types.js';
+import { ifExistsOf } from './rows.js';
 import { PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type JobState, type Priority } from '../../../shared/states.js';
 
 /** How a watched file's current version reached the bucket. */
@@ -52,6 +53,7 @@ function toFolder(r: Row): FolderRecord {
     include: JSON.parse(r.include_globs as string) as string[],
     exclude: JSON.parse(r.exclude_globs as string) as string[],
     singlePutThreshold: (r.single_put_threshold as number | null) ?? null,
+    ifExists: ifExistsOf(r.if_exists),
     growing: r.growing === 1,
     stableMs: r.stable_ms as number,
     enabled: r.enabled === 1,
@@ -96,9 +98,9 @@ export class FolderStore {
       folders: p(`${FOLDER_SELECT} ORDER BY f.id`),
       foldersOfDestination: p(`${FOLDER_SELECT} WHERE f.id IN (SELECT folder_id FROM folder_destinations WHERE destination_id = ?) ORDER BY f.id`),
       insertFolder: p(`INSERT INTO watched_folders (path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled,
-                         after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, created_at)
+                         after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, if_exists, created_at)
                        VALUES (@path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled,
-                         @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @now)`),
+                         @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @ifExists, @now)`),
       insertFolderDestination: p('INSERT INTO folder_destinations (folder_id, destination_id, position) VALUES (?, ?, ?)'),
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
       setPriority: p('UPDATE watched_folders SET priority = ? WHERE id = ?'),
@@ -140,6 +142,7 @@ export class FolderStore {
         priority: PRIORITIES.indexOf(f.priority),
         hashAlgorithms: JSON.stringify(f.hashAlgorithms),
         mhl: f.mhl ? 1 : 0,
+        ifExists: f.ifExists ?? null,
         now: this.now(),
       });
       const folderId = Number(info.lastInsertRowid);

@@ -4,7 +4,7 @@ import type { Db } from './db.js';
 import type { JobSortKey } from '../../../shared/contract.js';
 import type { HashVerification, JobEvent, JobFlag } from '../../../shared/types.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
-import { PRIORITIES } from '../../../shared/states.js';
+import { DEFAULT_IF_EXISTS, PRIORITIES, type IfExistsPolicy, type JobOutcome } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { HashStates } from '../upload/file-hashes.js';
@@ -38,9 +38,9 @@ export class JobRows {
       const info = this.db
         .prepare(
           `INSERT INTO jobs (destination_id, source_path, bucket, key, size, mtime_ms, inode, content_type, mode,
-             part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, created_at, updated_at)
+             part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, if_exists, created_at, updated_at)
            VALUES (@destinationId, @sourcePath, @bucket, @key, @size, @mtimeMs, @inode, @contentType, @mode,
-             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @now, @now)`,
+             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @ifExists, @now, @now)`,
         )
         .run({
           ...job,
@@ -51,6 +51,7 @@ export class JobRows {
           mhlRoot: job.mhl?.root ?? null,
           mhlPath: job.mhl?.path ?? null,
           batchId: job.batchId ?? null,
+          ifExists: job.ifExists ?? DEFAULT_IF_EXISTS,
           now,
         });
       const jobId = Number(info.lastInsertRowid);
@@ -139,12 +140,47 @@ export class JobRows {
     return this.nextQueuedJobRefs(limit).flatMap((r) => this.getJob(r.id) ?? []);
   }
 
-  /** The same order, only ids and destinations: the scheduler asks every tick and opens few of them. */
-  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; priority: Priority }> {
+  /** The same order, only ids, destinations and keys: the scheduler asks every tick and opens few of them. */
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority }> {
     const rows = this.db
-      .prepare(`SELECT id, destination_id, priority FROM jobs WHERE state = 'queued' AND available_at <= ? ORDER BY priority, id LIMIT ?`)
+      .prepare(`SELECT id, destination_id, key, priority FROM jobs WHERE state = 'queued' AND available_at <= ? ORDER BY priority, id LIMIT ?`)
       .all(this.now(), limit) as Row[];
-    return rows.map((r) => ({ id: r.id as number, destinationId: r.destination_id as number, priority: PRIORITIES[r.priority as number] ?? 'normal' }));
+    return rows.map((r) => ({ id: r.id as number, destinationId: r.destination_id as number, key: r.key as string, priority: PRIORITIES[r.priority as number] ?? 'normal' }));
+  }
+
+  // ---- what a job does at its key (remote/if-exists.ts) ----
+
+  /** The job decided what to do at its key: what it saw there, the outcome it goes for, and (keep-both) the key it goes to instead. */
+  setKeyDecision(jobId: number, d: { keySeen: string; outcome: JobOutcome; key?: string }): void {
+    this.db
+      .prepare('UPDATE jobs SET key_seen = ?, outcome = ?, key = coalesce(?, key), updated_at = ? WHERE id = ?')
+      .run(d.keySeen, d.outcome, d.key ?? null, this.now(), jobId);
+  }
+
+  /** Another policy for an unfinished job (asked again for its file): it decides afresh before it sends. */
+  setIfExists(jobId: number, policy: IfExistsPolicy): void {
+    this.db.prepare('UPDATE jobs SET if_exists = ?, key_seen = NULL, updated_at = ? WHERE id = ? AND if_exists <> ?').run(policy, this.now(), jobId, policy);
+  }
+
+  /** What the job saw at its key no longer holds (a conditional write was refused): it decides again before it sends. */
+  forgetKeyDecision(jobId: number): void {
+    this.db.prepare('UPDATE jobs SET key_seen = NULL, updated_at = ? WHERE id = ?').run(this.now(), jobId);
+  }
+
+  /** Another unfinished job bound for this key of this destination (keep-both never picks a key one of them may write). */
+  unfinishedJobOnKey(destinationId: number, key: string, exceptJobId: number): number | undefined {
+    const r = this.db
+      .prepare(`SELECT id FROM jobs WHERE destination_id = ? AND key = ? AND id <> ? AND state NOT IN ('done', 'cancelled') ORDER BY id LIMIT 1`)
+      .get(destinationId, key, exceptJobId) as { id: number } | undefined;
+    return r?.id;
+  }
+
+  /** Part sizes of the multipart uploads Hoist completed at this key: what its object's ETag was most likely made with. */
+  partSizesAt(destinationId: number, key: string): number[] {
+    const rows = this.db
+      .prepare(`SELECT part_size FROM jobs WHERE destination_id = ? AND key = ? AND state = 'done' AND mode = 'multipart' GROUP BY part_size ORDER BY max(finished_at) DESC LIMIT 4`)
+      .all(destinationId, key) as { part_size: number }[];
+    return rows.map((r) => r.part_size);
   }
 
   /** Compare-and-set on the state, so a pause or cancel from elsewhere is never overwritten. */

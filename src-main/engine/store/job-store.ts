@@ -139,6 +139,35 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
+  alreadyThere(jobId: number, from: readonly JobState[], etag: string, message: string, proof: IntegrityProof, key?: string): boolean {
+    return this.db.transaction(() => {
+      const job = this.getJob(jobId);
+      if (!job || !from.includes(job.state)) return false;
+      // Nothing of ours is to become the object: an upload begun for it is owed an abort (invariant 4).
+      if (job.uploadId) this.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId, reason: 'already in the bucket' });
+      this.setUploadId(jobId, null);
+      this.resetParts(jobId);
+      this.setKeyDecision(jobId, { keySeen: etag, outcome: 'already-there', ...(key ? { key } : {}) });
+      this.transition(jobId, from, 'done', { etag, error: null });
+      this.setIntegrity(jobId, proof);
+      this.addEvent(jobId, 'already-there', message);
+      return true;
+    })();
+  }
+
+  moveToKey(jobId: number, d: { key: string; keySeen: string; message: string }): void {
+    this.db.transaction(() => {
+      const job = this.getJob(jobId);
+      if (!job) return;
+      // A multipart upload belongs to its key: the one begun for the old key is owed an abort, its parts go again.
+      if (job.uploadId) this.queueRemoteAbort({ destinationId: job.destinationId, bucket: job.bucket, key: job.key, uploadId: job.uploadId, jobId, reason: 'kept both: another key' });
+      this.setUploadId(jobId, null);
+      this.resetParts(jobId);
+      this.setKeyDecision(jobId, { keySeen: d.keySeen, outcome: 'kept-both', key: d.key });
+      this.addEvent(jobId, 'kept-both', d.message);
+    })();
+  }
+
   completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, proof: IntegrityProof & { serverEncryption?: string | null }, versionId: string | null = null): void {
     this.db.transaction(() => {
       if (this.transition(jobId, from, 'done', { etag, versionId, error: null })) {

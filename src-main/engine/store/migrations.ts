@@ -419,4 +419,14 @@ export const MIGRATIONS: readonly string[] = [
   /* 13 */ `
   ALTER TABLE watched_folders ADD COLUMN webhook_secret TEXT;
   `,
+  // ifexists: one writer per key and no object replaced by surprise (issue 13, item 4).
+  /* 14: what a job does when its key already holds an object (per destination, folder and upload),
+         what it saw there when it decided (the ETag it may replace, '' for an empty key, NULL before
+         it decided) and what it did in the end */ `
+  ALTER TABLE destinations ADD COLUMN if_exists TEXT NOT NULL DEFAULT 'skip-identical';
+  ALTER TABLE watched_folders ADD COLUMN if_exists TEXT;
+  ALTER TABLE jobs ADD COLUMN if_exists TEXT NOT NULL DEFAULT 'skip-identical';
+  ALTER TABLE jobs ADD COLUMN key_seen TEXT;
+  ALTER TABLE jobs ADD COLUMN outcome TEXT;
+  `,
 ];

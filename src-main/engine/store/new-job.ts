@@ -3,11 +3,12 @@
 // build their rows here, so a new column gets its default once.
 import mime from 'mime-types';
 import type { Destination } from '../../../shared/types.js';
-import type { ChecksumAlgorithm, FileHashAlgorithm, Priority, UploadMode } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, IfExistsPolicy, Priority, UploadMode } from '../../../shared/states.js';
+import { DEFAULT_IF_EXISTS } from '../../../shared/states.js';
 import type { GrowingState, MhlPlace, NewJob } from './rows.js';
 
 export interface JobSource {
-  dest: Pick<Destination, 'id' | 'bucket' | 'checksumAlgorithm'>;
+  dest: Pick<Destination, 'id' | 'bucket' | 'checksumAlgorithm'> & Partial<Pick<Destination, 'ifExists'>>;
   sourcePath: string;
   key: string;
   /** The file as stat showed it (a growing file: the bytes its first parts cover). */
@@ -23,6 +24,8 @@ export interface JobSource {
   hashAlgorithms?: readonly FileHashAlgorithm[];
   mhl?: MhlPlace | null;
   batchId?: number | null;
+  /** Default: the destination's policy (skip-identical when it has none). */
+  ifExists?: IfExistsPolicy;
 }
 
 /** The row `JobStore.insertJob` records for this file (with its planned parts). */
@@ -44,5 +47,6 @@ export function newJob(src: JobSource): NewJob {
     ...(src.hashAlgorithms !== undefined ? { hashAlgorithms: src.hashAlgorithms } : {}),
     ...(src.mhl !== undefined ? { mhl: src.mhl } : {}),
     ...(src.batchId !== undefined ? { batchId: src.batchId } : {}),
+    ifExists: src.ifExists ?? src.dest.ifExists ?? DEFAULT_IF_EXISTS,
   };
 }

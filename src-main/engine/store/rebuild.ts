@@ -10,12 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../../../shared/limits.js';
-import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, DEFAULT_FILE_HASHES, FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type ChecksumAlgorithm, type FileHashAlgorithm } from '../../../shared/states.js';
+import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, DEFAULT_FILE_HASHES, DEFAULT_IF_EXISTS, FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type ChecksumAlgorithm, type FileHashAlgorithm } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
 import { planParts, splitIntoParts, type PartPlan } from '../upload/part-plan.js';
 import type { Db } from './db.js';
 import type { JobStore } from './job-store.js';
 import { newJob } from './new-job.js';
+import { ifExistsOf } from './rows.js';
 import type { RecoveredFolder, RecoverySnapshot } from './recovery-file.js';
 
 export interface RestoredJob {
@@ -121,16 +122,17 @@ function destinationFromRow(r: Row): Destination | null {
     checksumAlgorithm: CHECKSUM_ALGORITHMS.includes(checksum as ChecksumAlgorithm) ? (checksum as ChecksumAlgorithm) : null,
     // Keys the desktop app sealed stay its own: restored as such, so no other process sends with other credentials.
     credentials: r.credentials === 'saved' ? 'saved' : 'chain',
+    ifExists: ifExistsOf(r.if_exists) ?? DEFAULT_IF_EXISTS,
   };
 }
 
 function insertDestination(db: Db, d: Destination): void {
   db.prepare(
     `INSERT INTO destinations (id, name, endpoint, region, bucket, prefix, path_style, profile, storage_class, sse, sse_kms_key_id,
-       part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, credentials, created_at)
+       part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, credentials, if_exists, created_at)
      VALUES (@id, @name, @endpoint, @region, @bucket, @prefix, @pathStyle, @profile, @storageClass, @sse, @sseKmsKeyId,
-       @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, @credentials, @now)`,
-  ).run({ ...d, credentials: d.credentials === 'saved' ? 'saved' : 'chain', pathStyle: d.pathStyle ? 1 : 0, now: Date.now() });
+       @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, @credentials, @ifExists, @now)`,
+  ).run({ ...d, credentials: d.credentials === 'saved' ? 'saved' : 'chain', pathStyle: d.pathStyle ? 1 : 0, ifExists: ifExistsOf(d.ifExists) ?? DEFAULT_IF_EXISTS, now: Date.now() });
 }
 
 
@@ -169,6 +171,7 @@ function folderFromRow(r: Row, destinationsOf: Map<number, number[]>): Recovered
     mhl: r.mhl === 1,
     webhookUrl: str(r.webhook_url),
     webhookSecret: str(r.webhook_secret),
+    ifExists: ifExistsOf(r.if_exists),
   };
 }
 
@@ -176,9 +179,9 @@ function insertFolder(db: Db, f: RecoveredFolder, known: ReadonlySet<number>): v
   const destinationIds = (f.destinationIds?.length ? f.destinationIds : [f.destinationId]).filter((d) => known.has(d));
   db.prepare(
     `INSERT INTO watched_folders (id, path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled,
-       after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, webhook_secret, created_at)
+       after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, webhook_secret, if_exists, created_at)
      VALUES (@id, @path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled,
-       @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @webhookSecret, @now)`,
+       @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @webhookSecret, @ifExists, @now)`,
   ).run({
     ...f,
     destinationId: destinationIds[0],
@@ -193,6 +196,7 @@ function insertFolder(db: Db, f: RecoveredFolder, known: ReadonlySet<number>): v
     mhl: f.mhl ? 1 : 0,
     webhookUrl: f.webhookUrl ?? null,
     webhookSecret: f.webhookSecret ?? null,
+    ifExists: ifExistsOf(f.ifExists),
     now: Date.now(),
   });
   const link = db.prepare('INSERT INTO folder_destinations (folder_id, destination_id, position) VALUES (?, ?, ?)');

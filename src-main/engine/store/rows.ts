@@ -2,8 +2,8 @@
 // (job-rows.ts, part-rows.ts, destination-rows.ts, remote-aborts.ts); nothing outside store/ maps rows.
 import type { JobSortKey } from '../../../shared/contract.js';
 import type { CredentialOrigin, Destination, HashVerification, Job, Part } from '../../../shared/types.js';
-import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
-import { PRIORITIES } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, JobOutcome, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import { DEFAULT_IF_EXISTS, IF_EXISTS_POLICIES, JOB_OUTCOMES, PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { isErrorCode } from '../../../shared/errors.js';
 import { holdsUpload } from '../../../shared/kept-upload.js';
@@ -24,6 +24,14 @@ export interface JobRecord extends Job {
   mhlPath: string | null;
   /** The generation of the root's history in the bucket that lists the file, once written. */
   mhlGeneration: number | null;
+  /**
+   * What the job saw at its key when it decided what to do there (remote/if-exists.ts): the ETag of
+   * the object it may replace, '' for an empty key, null before it decided (or after a refused
+   * conditional write, when it decides again).
+   */
+  keySeen: string | null;
+  /** The outcome it decided on (JobOutcome), kept before the job is done; the contract shows it only once done. */
+  plannedOutcome: JobOutcome | null;
 }
 
 export type GrowingState = 0 | 1 | 2;
@@ -53,6 +61,8 @@ export interface NewJob {
   hashAlgorithms?: readonly FileHashAlgorithm[];
   mhl?: MhlPlace | null;
   batchId?: number | null;
+  /** Default: skip-identical. */
+  ifExists?: IfExistsPolicy;
 }
 
 export interface PlannedPart {
@@ -104,8 +114,18 @@ export function toDestination(r: Row): Destination {
     maxObjectSize: r.max_object_size as number,
     maxParts: r.max_parts as number,
     checksumAlgorithm: (r.checksum_algorithm as ChecksumAlgorithm | null) ?? null,
+    ifExists: ifExistsOf(r.if_exists) ?? DEFAULT_IF_EXISTS,
     credentials: (r.credentials as CredentialOrigin | undefined) ?? 'chain',
   };
+}
+
+/** A policy read back from a column: null when absent (a folder that follows its destination). */
+export function ifExistsOf(v: unknown): IfExistsPolicy | null {
+  return (IF_EXISTS_POLICIES as readonly unknown[]).includes(v) ? (v as IfExistsPolicy) : null;
+}
+
+function outcomeOf(v: unknown): JobOutcome | null {
+  return (JOB_OUTCOMES as readonly unknown[]).includes(v) ? (v as JobOutcome) : null;
 }
 
 function toError(r: Row): ErrorInfo | null {
@@ -162,6 +182,11 @@ export function toJob(r: Row): JobRecord {
     mhlRoot: (r.mhl_root as string | null) ?? null,
     mhlPath: (r.mhl_path as string | null) ?? null,
     mhlGeneration: (r.mhl_generation as number | null) ?? null,
+    ifExists: ifExistsOf(r.if_exists) ?? DEFAULT_IF_EXISTS,
+    keySeen: (r.key_seen as string | null) ?? null,
+    plannedOutcome: outcomeOf(r.outcome),
+    outcome: r.state === 'done' ? outcomeOf(r.outcome) : null,
+    waitingFor: (r.waiting_for as number | null) ?? null,
   };
 }
 
@@ -204,4 +229,7 @@ export const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
 export const ID_SLICE = 10_000;
 
 // parts_done and bytes_done are kept by triggers on parts (migration 6), so a page of jobs reads no parts.
-export const JOB_SELECT = `SELECT j.*, (SELECT name FROM destinations d WHERE d.id = j.destination_id) AS destination_name FROM jobs j`;
+// waiting_for: a queued job's key is being written by another job (one writer per key); index jobs_by_key.
+export const JOB_SELECT = `SELECT j.*, (SELECT name FROM destinations d WHERE d.id = j.destination_id) AS destination_name,
+  CASE WHEN j.state = 'queued' THEN (SELECT min(o.id) FROM jobs o WHERE o.destination_id = j.destination_id AND o.key = j.key
+    AND o.id <> j.id AND o.state IN ('running', 'completing')) END AS waiting_for FROM jobs j`;

@@ -3,7 +3,7 @@
 // can implement it too without the scheduler changing. No SQL, no handle on a database here.
 import type { Destination } from '../../../shared/types.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
-import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobOutcome, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import type { HashVerification } from '../../../shared/types.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
@@ -30,7 +30,11 @@ export interface UploadStore {
   getDestination(id: number): Destination | undefined;
   listJobs(opts: { states?: readonly JobState[] }): JobRecord[];
   /** Due queued jobs, highest priority first, then oldest: ids only (asked every tick). */
-  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; priority: Priority }>;
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority }>;
+  /** Another unfinished job bound for this key of this destination, if any. */
+  unfinishedJobOnKey(destinationId: number, key: string, exceptJobId: number): number | undefined;
+  /** Part sizes of the uploads Hoist completed at this key (hints for its object's multipart ETag). */
+  partSizesAt(destinationId: number, key: string): number[];
   parts(jobId: number): PartRecord[];
   nextPendingParts(jobId: number, limit: number): PartRecord[];
   unfinishedPartCount(jobId: number): number;
@@ -55,6 +59,10 @@ export interface UploadStore {
   saveHashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[], cp: HashCheckpoint): void;
   clearHashCheckpoint(jobId: number): void;
   setJobError(jobId: number, error: ErrorInfo | null): void;
+  /** What the job saw at its key and the outcome it goes for (remote/if-exists.ts). */
+  setKeyDecision(jobId: number, d: { keySeen: string; outcome: JobOutcome; key?: string }): void;
+  /** A conditional write was refused: the job decides again what to do at its key. */
+  forgetKeyDecision(jobId: number): void;
 
   // ---- domain steps, one transaction each ----
   /** After a crash (or a full disk): what was in flight goes back to waiting; with ids, only those jobs' (this process's, at stop). */
@@ -69,6 +77,15 @@ export interface UploadStore {
   restartUpload(jobId: number, opts?: { event?: { message: string; error?: EventError }; requeueFrom?: readonly JobState[] }): void;
   /** A part goes again after `availableAt`, with why in the history. */
   retryPartLater(jobId: number, partNumber: number, availableAt: number, message: string, error: EventError): void;
+  /**
+   * The key already holds the file's bytes: the job is done without sending (outcome already-there);
+   * an upload it had begun is owed an abort; `key`: where the bytes are (keep-both found them
+   * beside the first key); `proof`: what showed the bytes to be the same. False when the job is no
+   * longer in `from`.
+   */
+  alreadyThere(jobId: number, from: readonly JobState[], etag: string, message: string, proof: IntegrityProof, key?: string): boolean;
+  /** keep-both: the job goes to another key; an upload it had begun (bound to the old key) is owed an abort, its parts go again. */
+  moveToKey(jobId: number, d: { key: string; keySeen: string; message: string }): void;
   /** The object is there, its bytes proven (`proof`: by its ETag, or by Content-MD5 where the ETag is not an MD5), and in a versioned bucket the version we wrote: the job is done. */
   completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, proof: IntegrityProof & { serverEncryption?: string | null }, versionId?: string | null): void;
   /** The server's answers named an encryption (another than the job had recorded): recorded, with a history entry. */

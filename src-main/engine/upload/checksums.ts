@@ -117,7 +117,7 @@ function crc64nvmeUpdate(state: Int32Array, d: Uint8Array): void {
 
 // ---- One interface over the five algorithms; digest() gives the raw bytes S3 base64-encodes.
 
-interface Checksummer {
+export interface Checksummer {
   update(d: Uint8Array): void;
   digest(): Buffer;
 }
@@ -128,7 +128,7 @@ function uint32BE(v: number): Buffer {
   return out;
 }
 
-function createChecksummer(algorithm: ChecksumAlgorithm): Checksummer {
+export function createChecksummer(algorithm: ChecksumAlgorithm): Checksummer {
   switch (algorithm) {
     case 'crc32': {
       let crc = 0; // zlib.crc32 takes and returns the finished (post-xor) value, so 0 starts it

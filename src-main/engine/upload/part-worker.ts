@@ -5,6 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { ClientCache } from '../s3/client.js';
+import { conditionFields } from '../s3/conditions.js';
 import { observedClockOffset } from '../s3/clock.js';
 import { explainDenied, isAbort, toErrorInfo } from '../s3/errors.js';
 import { encryptionOf, etagComparable, type ServerEncryption } from '../s3/server-encryption.js';
@@ -81,6 +82,7 @@ async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: 
             ...(task.object.storageClass ? { StorageClass: task.object.storageClass as never } : {}),
             ...(task.object.sse ? { ServerSideEncryption: task.object.sse as never } : {}),
             ...(task.object.sseKmsKeyId ? { SSEKMSKeyId: task.object.sseKmsKeyId } : {}),
+            ...conditionFields(task.condition),
           }),
           { abortSignal: signal },
         );

@@ -1,6 +1,7 @@
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes } from '../../../shared/states.js';
 import type { ConnectionSettings } from '../s3/client.js';
+import type { WriteCondition } from '../s3/conditions.js';
 import type { HashStates } from './file-hashes.js';
 import type { BucketMemory } from '../pacing/token-bucket.js';
 
@@ -49,6 +50,8 @@ export interface UploadPartTask extends SendingTask {
 export interface PutObjectTask extends SendingTask {
   kind: 'put-object';
   object: ObjectSettings;
+  /** Only if the key is still empty, or still holds the object seen (remote/if-exists.ts); none for overwrite. */
+  condition?: WriteCondition | null;
 }
 
 /** Hash a local byte range (to decide whether a part found on the server can be adopted). */
