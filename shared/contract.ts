@@ -1,6 +1,7 @@
 // The HoistApi: everything the renderer can ask of a host. The Electron preload and the headless
 // host's WebSocket client both implement it, so the renderer cannot tell them apart.
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from './local-files.js';
+import type { SetupInfo } from './setup.js';
 import type { JobState, Priority } from './states.js';
 import type {
   ConnectionCheck,
@@ -94,6 +95,14 @@ export interface HoistApi {
   /** The settings last used per destination, latest first. */
   sendDefaults(): Promise<SendDefaults[]>;
 
+  // ---- a first run that works (shared/setup.ts) ----
+  /** What the "Add a destination" screen may offer here: the local test server, the keychain, the AWS profiles found. */
+  setupInfo(): Promise<SetupInfo>;
+  /** "Test connection" on settings not yet saved (the credentials, when given, are used for the test only and kept nowhere). */
+  testDraftDestination(input: DestinationInput, credentials?: Credentials): Promise<ConnectionCheck[]>;
+  /** Starts the checkout's local S3 server (radosgw), creates its bucket and adds it as a destination; refused unless setupInfo offers it. */
+  useLocalTestServer(): Promise<Destination>;
+
   // ---- events ----
   onJobChanged(listener: (job: Job) => void): Unsubscribe;
   /** Coalesced: at most about 10 a second. */
@@ -111,6 +120,7 @@ export const HOIST_COMMANDS = [
   'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll',
   'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule', 'runnerState',
   'listDirectory', 'previewSend', 'sendFiles', 'sendDefaults',
+  'setupInfo', 'testDraftDestination', 'useLocalTestServer',
 ] as const satisfies readonly HoistCommand[];
 
 /** Events a host pushes to the renderer. */

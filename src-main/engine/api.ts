@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { HoistApi, JobDetail, JobQuery, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from '../../shared/local-files.js';
+import type { SetupInfo } from '../../shared/setup.js';
 import type { Priority } from '../../shared/states.js';
 import type {
   ConnectionCheck,
@@ -22,6 +23,7 @@ import type {
 } from '../../shared/types.js';
 import type { Engine } from './engine.js';
 import { logger } from './log.js';
+import { mapLimit } from './map-limit.js';
 import { installAbortIncompleteRule } from './remote/lifecycle.js';
 import { testConnection } from './remote/connection-test.js';
 import { fromErrorInfo, toHoistError } from './s3/errors.js';
@@ -29,6 +31,7 @@ import type { SecretStore } from './secrets.js';
 import { listDirectory } from './sources/browse.js';
 import { SourceRoots, defaultRoots } from './sources/roots.js';
 import { FileSender } from './sources/send.js';
+import { SetupService, type SetupOptions } from './setup/setup-service.js';
 import type { BatchRecord } from './store/batch-store.js';
 import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
 
@@ -61,6 +64,8 @@ export interface EngineApiOptions {
   remoteIntervalMs?: number;
   /** The folders files may be listed and sent from (sources/roots.ts); default: the user's home. */
   roots?: readonly string[];
+  /** A first run: the local test server, when the host may offer it (setup/setup-service.ts). */
+  setup?: SetupOptions;
 }
 
 export const MAX_JOBS_PAGE = 500;
@@ -134,6 +139,7 @@ export class EngineApi implements HoistApi {
   private readonly detach: () => void;
   private readonly roots: SourceRoots;
   private readonly sender: FileSender;
+  private readonly setup: SetupService;
 
   constructor(
     private readonly engine: ApiEngine,
@@ -143,6 +149,7 @@ export class EngineApi implements HoistApi {
     this.remoteIntervalMs = opts.remoteIntervalMs ?? 250;
     this.roots = new SourceRoots(opts.roots ?? defaultRoots());
     this.sender = new FileSender(engine, this.roots);
+    this.setup = new SetupService(engine, opts.setup ?? {}, opts.secrets !== undefined);
     // Every connected window or browser tab subscribes; the default cap of 10 would only warn.
     this.events.setMaxListeners(0);
     const onJob = (record: JobRecord) => this.jobChanged(record);
@@ -161,6 +168,7 @@ export class EngineApi implements HoistApi {
   /** Stops listening to the engine and drops pending pushes (the engine itself is closed by its owner). */
   dispose(): void {
     this.detach();
+    this.setup.dispose();
     if (this.progressTimer) clearTimeout(this.progressTimer);
     if (this.remoteTimer) clearTimeout(this.remoteTimer);
     this.progressTimer = this.remoteTimer = null;
@@ -350,6 +358,12 @@ export class EngineApi implements HoistApi {
     return this.sender.defaults();
   }
 
+  // ---- a first run (setup/) ----
+
+  setupInfo = (): Promise<SetupInfo> => this.setup.info();
+  testDraftDestination = (input: DestinationInput, credentials?: Credentials): Promise<ConnectionCheck[]> => this.setup.testDraft(input, credentials);
+  useLocalTestServer = (): Promise<Destination> => this.setup.useLocalTestServer();
+
   // ---- events ----
 
   onJobChanged(listener: (job: Job) => void): Unsubscribe {
@@ -456,18 +470,4 @@ export class EngineApi implements HoistApi {
     }, wait);
     this.progressTimer.unref();
   }
-}
-
-/** Maps with at most `limit` calls in flight, keeping the input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

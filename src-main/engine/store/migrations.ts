@@ -429,4 +429,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN key_seen TEXT;
   ALTER TABLE jobs ADD COLUMN outcome TEXT;
   `,
+  // branch: firstrun
+  /* 15: the send sheet's --if-exists choice, remembered per destination with its other settings (NULL: the destination's policy) */ `
+  ALTER TABLE send_defaults ADD COLUMN if_exists TEXT;
+  `,
 ];
