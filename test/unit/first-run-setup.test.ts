@@ -90,3 +90,12 @@ test('a host that does not offer the local server refuses it, whatever asks', as
   assert.equal(info.localTestServer, false);
   assert.equal(info.keychain, false);
 });
+
+test('typed keys are offered only where the host can seal them now (a desktop app without a system keychain cannot)', async () => {
+  const engine = { saveDestination: () => assert.fail('nothing is saved'), store: { getDestination: () => undefined, listDestinations: () => [] } } as unknown as SetupEngine;
+  const dbPath = path.join(tempDir('first-run-seal'), 'hoist.db');
+  const store = (sealable: boolean) => ({ get: async () => null, set: async () => undefined, delete: async () => undefined, canSeal: () => sealable });
+  const keychainOf = async (sealable: boolean) => (await new SetupService(engine, firstRunWiring({ dbPath, packaged: true, secrets: store(sealable) }).setup, true).info()).keychain;
+  assert.equal(await keychainOf(true), true);
+  assert.equal(await keychainOf(false), false);
+});

@@ -23,6 +23,8 @@ const log = logger('setup');
 
 /** What the host tells the setup service: whether it keeps keys, and the local test server when it may offer one. */
 export interface SetupOptions {
+  /** Whether typed keys can be sealed now (the desktop app's keychain); absent: whether the host has a secret store. */
+  canSeal?: () => boolean;
   /** The local test server and the wrapped secret store its destination's keys come from; absent: not offered. */
   localServer?: { server: LocalTestServer; record: LocalServerRecord; secrets: LocalServerSecrets };
 }
@@ -42,12 +44,19 @@ export function localServerPaths(dbPath: string): { dataDir: string; record: str
  * the server's keys (give `credentials` to the engine's CredentialSource), and the setup options
  * for the API. `packaged`: the Electron app's app.isPackaged (the headless host: false).
  */
-export function firstRunWiring(o: { dbPath: string; packaged: boolean; secrets?: SecretStoreLike; root?: string; pathEnv?: string }): { secrets: LocalServerSecrets; setup: SetupOptions } {
+export function firstRunWiring(o: { dbPath: string; packaged: boolean; secrets?: SecretStoreLike & { canSeal?(): boolean }; root?: string; pathEnv?: string }): { secrets: LocalServerSecrets; setup: SetupOptions } {
   const paths = localServerPaths(o.dbPath);
   const record = new LocalServerRecord(paths.record);
   const secrets = new LocalServerSecrets(record, o.secrets);
   const script = localServerScript({ packaged: o.packaged, ...(o.root ? { root: o.root } : {}), ...(o.pathEnv !== undefined ? { pathEnv: o.pathEnv } : {}) });
-  return { secrets, setup: script ? { localServer: { server: new LocalTestServer(script, paths.dataDir), record, secrets } } : {} };
+  const inner = o.secrets;
+  return {
+    secrets,
+    setup: {
+      ...(inner?.canSeal ? { canSeal: () => inner.canSeal!() } : {}),
+      ...(script ? { localServer: { server: new LocalTestServer(script, paths.dataDir), record, secrets } } : {}),
+    },
+  };
 }
 
 type SecretStoreLike = ConstructorParameters<typeof LocalServerSecrets>[1];
@@ -72,7 +81,7 @@ export class SetupService {
   }
 
   async info(): Promise<SetupInfo> {
-    return { localTestServer: this.opts.localServer !== undefined, keychain: this.keychain, profiles: await listProfiles() };
+    return { localTestServer: this.opts.localServer !== undefined, keychain: this.keychain && (this.opts.canSeal?.() ?? true), profiles: await listProfiles() };
   }
 
   testDraft(input: DestinationInput, credentials?: Credentials): Promise<ConnectionCheck[]> {
