@@ -429,7 +429,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN key_seen TEXT;
   ALTER TABLE jobs ADD COLUMN outcome TEXT;
   `,
-  // branch: firstrun
+  // firstrun: the send sheet's if-exists choice (issue 14).
   /* 15: the send sheet's --if-exists choice, remembered per destination with its other settings (NULL: the destination's policy) */ `
   ALTER TABLE send_defaults ADD COLUMN if_exists TEXT;
   `,
