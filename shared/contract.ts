@@ -1,6 +1,7 @@
 // The HoistApi: everything the renderer can ask of a host. The Electron preload and the headless
 // host's WebSocket client both implement it, so the renderer cannot tell them apart.
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from './local-files.js';
+import type { AbortIncompleteSummary, BatchEntry, SupportInfo, WebhookDelivery } from './records.js';
 import type { JobState, Priority } from './states.js';
 import type {
   ConnectionCheck,
@@ -94,6 +95,20 @@ export interface HoistApi {
   /** The settings last used per destination, latest first. */
   sendDefaults(): Promise<SendDefaults[]>;
 
+  // ---- after the uploads: ASC MHL batches, webhook deliveries, the lifecycle rule, support (shared/records.ts) ----
+  /** Every ASC MHL batch with its files and its owed write (`hoist batches list`). */
+  listBatches(): Promise<BatchEntry[]>;
+  /** Writes a failed batch's generation again (`hoist batches retry`). */
+  retryBatch(id: number): Promise<BatchEntry>;
+  /** Webhook events, oldest first; `owedOnly`: not delivered and not given up (`hoist webhooks [--owed]`). */
+  listWebhookDeliveries(owedOnly?: boolean): Promise<WebhookDelivery[]>;
+  /** Sends these events (or every one given up) again now (`hoist webhooks retry`); returns how many. */
+  retryWebhookDeliveries(ids: string[] | 'given-up'): Promise<number>;
+  /** The bucket's rules that abort incomplete uploads, Hoist's among them (`hoist uploads lifecycle`). */
+  lifecycleRule(destinationId: number): Promise<AbortIncompleteSummary>;
+  /** Where the log file is (`hoist logs`). */
+  supportInfo(): Promise<SupportInfo>;
+
   // ---- events ----
   onJobChanged(listener: (job: Job) => void): Unsubscribe;
   /** Coalesced: at most about 10 a second. */
@@ -111,6 +126,7 @@ export const HOIST_COMMANDS = [
   'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll',
   'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule', 'runnerState',
   'listDirectory', 'previewSend', 'sendFiles', 'sendDefaults',
+  'listBatches', 'retryBatch', 'listWebhookDeliveries', 'retryWebhookDeliveries', 'lifecycleRule', 'supportInfo',
 ] as const satisfies readonly HoistCommand[];
 
 /** Events a host pushes to the renderer. */
