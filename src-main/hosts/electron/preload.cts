@@ -5,7 +5,8 @@
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { HoistApi, HoistCommand } from '../../../shared/contract.js';
 import type { DesktopFiles } from '../../../shared/local-files.js';
-import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, PICK_CHANNEL } from './channels.js';
+import type { DesktopSupport } from '../../../shared/records.js';
+import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, PICK_CHANNEL, SUPPORT_CHANNELS } from './channels.js';
 
 const EVENTS: typeof EVENT_CHANNELS = { job: 'hoist:event:job', progress: 'hoist:event:progress', remote: 'hoist:event:remote', runner: 'hoist:event:runner' };
 
@@ -78,5 +79,20 @@ const hoistFiles = {
   },
 } satisfies DesktopFiles;
 
+const SUPPORT: typeof SUPPORT_CHANNELS = { reveal: 'hoist:support:reveal', export: 'hoist:support:export' };
+
+async function ask<T>(channel: string): Promise<T> {
+  const answer = (await ipcRenderer.invoke(channel)) as CommandAnswer;
+  if (!answer.ok) throw answer.error;
+  return answer.result as T;
+}
+
+// "Reveal log file" and "Export diagnostics…" (support.ts in the main process).
+const hoistSupport = {
+  revealLogFile: () => ask<void>(SUPPORT.reveal),
+  exportDiagnostics: () => ask<string | null>(SUPPORT.export),
+} satisfies DesktopSupport;
+
 contextBridge.exposeInMainWorld('hoist', hoist);
+contextBridge.exposeInMainWorld('hoistSupport', hoistSupport);
 contextBridge.exposeInMainWorld('hoistFiles', hoistFiles);
