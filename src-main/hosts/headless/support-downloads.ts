@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type http from 'node:http';
 import { SUPPORT_DIAGNOSTICS_PATH, SUPPORT_LOG_PATH } from '../../../shared/records.js';
+import type { SecretStore } from '../../engine/secrets.js';
 import { diagnosticsArchive, type DiagnosticsEngine } from '../../engine/support/diagnostics.js';
 
 export interface Download {
@@ -15,11 +16,12 @@ export interface Download {
 /** Path on the host's origin → what it answers. */
 export type HostDownloads = Readonly<Record<string, () => Promise<Download | null>>>;
 
-export function supportDownloads(engine: DiagnosticsEngine, o: { logFile: string; host?: string }): HostDownloads {
+/** `secrets`: the host's saved credentials, if it keeps any, so their values are taken out too. */
+export function supportDownloads(engine: DiagnosticsEngine, o: { logFile: string; host?: string; secrets?: SecretStore }): HostDownloads {
   return {
     [SUPPORT_LOG_PATH]: async () => (fs.existsSync(o.logFile) ? { fileName: 'hoist.log', contentType: 'text/plain; charset=utf-8', data: await fs.promises.readFile(o.logFile) } : null),
     [SUPPORT_DIAGNOSTICS_PATH]: async () => {
-      const archive = await diagnosticsArchive(engine, { logFile: o.logFile, host: o.host ?? 'serve' });
+      const archive = await diagnosticsArchive(engine, { logFile: o.logFile, host: o.host ?? 'serve', ...(o.secrets ? { secrets: o.secrets } : {}) });
       return { fileName: archive.fileName, contentType: 'application/gzip', data: archive.data };
     },
   };
