@@ -25,7 +25,7 @@ import { CredentialSource } from '../../src-main/engine/s3/connection.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
 import { supportDownloads } from '../../src-main/hosts/headless/support-downloads.js';
 import { installLogFile, type LogFile } from '../../src-main/runtime/log-file.js';
-import { collectPageErrors, launchBrowser, screenshotBothThemes } from '../support/browser.js';
+import { openApp, screenshotBothThemes } from '../support/browser.js';
 import { until } from '../support/engine.js';
 import { hoist } from '../support/hoist-cli.js';
 import { MemorySecrets } from '../support/memory-secrets.js';
@@ -119,24 +119,15 @@ before(async () => {
   }, WAIT_MS);
   await until('the good receiver to hear of both files and the batch', () => receiver.ids.length === 3, WAIT_MS);
 
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-  context.setDefaultTimeout(WAIT_MS);
-  page = await context.newPage();
-  pageErrors = collectPageErrors(page);
-  await page.goto(host.url);
-  await page.getByTestId('screen-queue').waitFor();
+  ({ browser, page, pageErrors } = await openApp(host.url, WAIT_MS));
 });
 
 onClose(async () => {
   await browser?.close();
   await host?.close();
   api?.dispose();
-  await watcher?.stop();
-  await engine?.close();
-  await receiver.stop();
-  await downReceiver.stop();
-  await logFile?.close();
+  // The watcher stops before the engine whose database it reads.
+  for (const stop of [() => watcher?.stop(), () => engine?.close(), () => receiver.stop(), () => downReceiver.stop(), () => logFile?.close()]) await stop();
 });
 
 async function go(nav: 'batches' | 'webhooks' | 'support' | 'uploads'): Promise<void> {

@@ -1,7 +1,8 @@
 // The renderer's only door to Hoist: `window.hoist`, a HoistApi over IPC. Sandboxed and
 // context-isolated, so this file may load nothing but `electron` at run time (the imports below
 // are types only). A failed command rejects with its ErrorInfo, as the WebSocket client does.
-// Beside it, `window.hoistFiles` (shared/local-files.ts): paths of dropped files and native pickers.
+// Beside it, `window.hoistFiles` (shared/local-files.ts): paths of dropped files and native pickers;
+// and `window.hoistSupport` (shared/records.ts): reveal the log file, save a diagnostics file.
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { HoistApi, HoistCommand } from '../../../shared/contract.js';
 import type { DesktopFiles } from '../../../shared/local-files.js';
