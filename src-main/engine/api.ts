@@ -14,7 +14,6 @@ import type {
   DestinationInput,
   Job,
   JobProgress,
-  MhlBatch,
   Part,
   RemoteUploadSummary,
   Totals,
@@ -22,9 +21,12 @@ import type {
   WatchedFolderInput,
 } from '../../shared/types.js';
 import type { Engine } from './engine.js';
+import { logFilePath } from './log-file.js';
 import { logger } from './log.js';
 import { mapLimit } from './map-limit.js';
 import { installAbortIncompleteRule } from './remote/lifecycle.js';
+import { pick, publicBatchOf } from './public-records.js';
+import { RecordsApi, type RecordsEngine } from './records-api.js';
 import { testConnection } from './remote/connection-test.js';
 import { fromErrorInfo, toHoistError } from './s3/errors.js';
 import type { SecretStore } from './secrets.js';
@@ -43,7 +45,7 @@ export type ApiEngine = Pick<
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
   | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
   | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans' | 'enqueue'
-> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> };
+> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> } & RecordsEngine;
 
 /** The watch-folder side the API needs (src-main/engine/folders/folder-watcher.ts implements it). */
 export interface FolderService {
@@ -66,6 +68,8 @@ export interface EngineApiOptions {
   roots?: readonly string[];
   /** A first run: the local test server, when the host may offer it (setup/setup-service.ts). */
   setup?: SetupOptions;
+  /** The log file this process writes (default: the shared one, engine/log-file.ts). */
+  logFile?: string;
 }
 
 export const MAX_JOBS_PAGE = 500;
@@ -98,25 +102,9 @@ const PART_FIELDS = {
   partNumber: true, offset: true, length: true, state: true, etag: true, md5: true, checksum: true, sends: true,
 } as const satisfies Record<keyof Part, true>;
 
-function pick<T>(record: T, fields: Record<keyof T, true>): T {
-  const out = {} as T;
-  for (const field of Object.keys(fields) as (keyof T)[]) out[field] = record[field];
-  return out;
-}
-
 /** A job as the contract shows it, without the engine's internal columns. */
 export function publicJobOf(record: JobRecord): Job {
   return pick<Job>(record, JOB_FIELDS);
-}
-
-const BATCH_FIELDS = {
-  id: true, destinationId: true, root: true, bucket: true, keyPrefix: true, state: true, generation: true, manifestKey: true,
-  jobs: true, error: true, createdAt: true, writtenAt: true,
-} as const satisfies Record<keyof MhlBatch, true>;
-
-/** An ASC MHL batch as the contract shows it. */
-export function publicBatchOf(record: BatchRecord): MhlBatch {
-  return pick<MhlBatch>(record, BATCH_FIELDS);
 }
 
 function publicPartOf(record: PartRecord): Part {
@@ -140,6 +128,7 @@ export class EngineApi implements HoistApi {
   private readonly roots: SourceRoots;
   private readonly sender: FileSender;
   private readonly setup: SetupService;
+  private readonly records: RecordsApi;
 
   constructor(
     private readonly engine: ApiEngine,
@@ -150,6 +139,7 @@ export class EngineApi implements HoistApi {
     this.roots = new SourceRoots(opts.roots ?? defaultRoots());
     this.sender = new FileSender(engine, this.roots);
     this.setup = new SetupService(engine, opts.setup ?? {}, opts.secrets !== undefined);
+    this.records = new RecordsApi(engine, opts.logFile ?? logFilePath());
     // Every connected window or browser tab subscribes; the default cap of 10 would only warn.
     this.events.setMaxListeners(0);
     const onJob = (record: JobRecord) => this.jobChanged(record);
@@ -334,10 +324,14 @@ export class EngineApi implements HoistApi {
     return { aborted: result.aborted.length, kept: result.kept.length };
   }
 
-  async installLifecycleRule(destinationId: number, days: number): Promise<{ rules: number }> {
-    const dest = this.destination(destinationId);
-    return installAbortIncompleteRule(await this.engine.clientFor(dest), dest.bucket, days);
-  }
+  // ---- after the uploads: batches, webhooks, the lifecycle rule, support (records-api.ts) ----
+  readonly listBatches: HoistApi['listBatches'] = () => this.records.listBatches();
+  readonly retryBatch: HoistApi['retryBatch'] = (id) => this.records.retryBatch(id);
+  readonly listWebhookDeliveries: HoistApi['listWebhookDeliveries'] = (owedOnly) => this.records.listWebhookDeliveries(owedOnly);
+  readonly retryWebhookDeliveries: HoistApi['retryWebhookDeliveries'] = (ids) => this.records.retryWebhookDeliveries(ids);
+  readonly lifecycleRule: HoistApi['lifecycleRule'] = (destinationId) => this.records.lifecycleRule(destinationId);
+  readonly installLifecycleRule: HoistApi['installLifecycleRule'] = (destinationId, days) => this.records.installLifecycleRule(destinationId, days);
+  readonly supportInfo: HoistApi['supportInfo'] = () => this.records.supportInfo();
 
   // ---- send files now (sources/: every path checked against the roots first) ----
 

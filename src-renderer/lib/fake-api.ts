@@ -8,6 +8,7 @@ import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, MAX_PARTS } from
 import { DEFAULT_FILE_HASHES, JOB_STATES, type FileHashAlgorithm, type FileHashes, type JobState } from '../../shared/states.js';
 import type { ConnectionCheck, Destination, Job, JobEvent, JobProgress, MhlBatch, Part, RemoteUploadSummary, Totals, WatchedFolder } from '../../shared/types.js';
 import { fakeLocalFiles } from './fake-files.js';
+import { fakeRecords } from './fake-records.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -393,5 +394,6 @@ export function createFakeApi(): HoistApi {
       changed(job);
       return job.id;
     }),
+    ...fakeRecords(),
   } satisfies HoistApi;
 }

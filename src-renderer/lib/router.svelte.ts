@@ -4,7 +4,10 @@ export type Route =
   | { screen: 'job'; jobId: number }
   | { screen: 'uploads'; destinationId: number | null }
   | { screen: 'folders' }
-  | { screen: 'destinations' };
+  | { screen: 'destinations' }
+  | { screen: 'batches' }
+  | { screen: 'webhooks' }
+  | { screen: 'support' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -19,6 +22,10 @@ export function parseRoute(hash: string): Route {
       return { screen: 'folders' };
     case 'destinations':
       return { screen: 'destinations' };
+    case 'batches':
+    case 'webhooks':
+    case 'support':
+      return { screen };
     default:
       return { screen: 'queue' };
   }

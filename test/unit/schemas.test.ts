@@ -59,6 +59,12 @@ const VALID: Record<HoistCommand, unknown[]> = {
   setupInfo: [],
   testDraftDestination: [{ ...destination, ifExists: 'never-overwrite' }, { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'wrong' }],
   useLocalTestServer: [],
+  listBatches: [],
+  retryBatch: [4],
+  listWebhookDeliveries: [true],
+  retryWebhookDeliveries: [['8d0d2f5e-4d0b-4c55-9a55-0f6f1f3c2a10']],
+  lifecycleRule: [1],
+  supportInfo: [],
 };
 
 function refusal(name: unknown, args: unknown): string {
@@ -137,6 +143,10 @@ test('each refusal names the command, the argument and what is wrong', () => {
     ['addFolder', [{ path: '/media/card', destinationId: 1, priority: 'urgent' }], /input\.priority must be one of "high", "normal", "low"/],
     ['abortOrphans', [1, -1], /abortOrphans: olderThanDays must be a whole number of days, at least 0/],
     ['installLifecycleRule', [1, 0], /installLifecycleRule: days must be a whole number of days, at least 1/],
+    // The CLI's range (hoist uploads lifecycle --days 1..3650): the app may not set what the CLI refuses.
+    ['installLifecycleRule', [1, 3651], /installLifecycleRule: days must be at most 3650 days/],
+    ['retryWebhookDeliveries', [[]], /retryWebhookDeliveries: ids/],
+    ['retryWebhookDeliveries', ['all'], /retryWebhookDeliveries: ids/],
     ['abortRemoteUpload', [1, 'k'.repeat(1025), 'u'], /abortRemoteUpload: key must be at most 1024 bytes/],
     ['abortRemoteUpload', [1, 'é'.repeat(513), 'u'], /key must be at most 1024 bytes/],
     ['addFolder', [{ path: '/media/card/../../etc', destinationId: 1 }], /^addFolder: input\.path must not contain \. or \.\. segments\.$/],

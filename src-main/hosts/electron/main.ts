@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { BrowserWindow, app, safeStorage, session, shell, type IpcMainInvokeEvent, type Session } from 'electron';
 import type { HoistApi, Unsubscribe } from '../../../shared/contract.js';
 import { defaultDbPath } from '../../engine/app-data.js';
+import { logFilePath } from '../../engine/log-file.js';
 import { logger } from '../../engine/log.js';
 import { CredentialSource, resolveAwsSettings } from '../../engine/s3/connection.js';
 import { firstRunWiring } from '../../engine/setup/setup-service.js';
@@ -16,6 +17,7 @@ import { notifyRebuilt, notifyWhenJobsEnd, notifyWhenSourcesKept } from './notif
 import { rebuildSummary } from '../../engine/rebuild-summary.js';
 import { RENDERER_ENTRY, isRendererUrl, registerRendererScheme, serveRenderer } from './renderer-protocol.js';
 import { SafeStorageSecretStore } from './secret-store.js';
+import { registerSupport } from './support.js';
 import { createTray } from './tray.js';
 
 /** Compiled to build/src-main/hosts/electron/; the renderer is built to build/renderer/. */
@@ -122,7 +124,7 @@ async function start(): Promise<void> {
   // No terminal here: a full disk under the database goes to the log file a user can send.
   engine.on('storage', (s) => (s.full ? log.warn(`db.full: ${s.error.message} Uploads wait until there is room.`) : log.info(`the database has room again (${s.recorded} acknowledged part(s) recorded)`)));
   running = { runtime, stops: [] };
-  running.stops.push(registerCommandHandlers(api, isTrustedSender), registerPickers(() => window, isTrustedSender), notifyWhenJobsEnd(api), notifyWhenSourcesKept(api));
+  running.stops.push(registerCommandHandlers(api, isTrustedSender), registerPickers(() => window, isTrustedSender), registerSupport({ engine, logFile: runtime.logPath ?? logFilePath(runtime.dbPath), secrets }, () => window, isTrustedSender), notifyWhenJobsEnd(api), notifyWhenSourcesKept(api));
   const tray = createTray(api, { show: showWindow, quit: () => app.quit() });
   running.stops.push(() => tray.dispose());
   showWindow();
