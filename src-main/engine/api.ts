@@ -24,7 +24,6 @@ import type { Engine } from './engine.js';
 import { logFilePath } from './log-file.js';
 import { logger } from './log.js';
 import { mapLimit } from './map-limit.js';
-import { installAbortIncompleteRule } from './remote/lifecycle.js';
 import { pick, publicBatchOf } from './public-records.js';
 import { RecordsApi, type RecordsEngine } from './records-api.js';
 import { testConnection } from './remote/connection-test.js';
@@ -34,7 +33,6 @@ import { listDirectory } from './sources/browse.js';
 import { SourceRoots, defaultRoots } from './sources/roots.js';
 import { FileSender } from './sources/send.js';
 import { SetupService, type SetupOptions } from './setup/setup-service.js';
-import type { BatchRecord } from './store/batch-store.js';
 import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
 
 const log = logger('api');
