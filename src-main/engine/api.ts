@@ -20,6 +20,7 @@ import type {
   WatchedFolder,
   WatchedFolderInput,
 } from '../../shared/types.js';
+import { ApiJobs, type ApiJobsEngine } from './api-jobs.js';
 import type { Engine } from './engine.js';
 import { logger } from './log.js';
 import { installAbortIncompleteRule } from './remote/lifecycle.js';
@@ -35,10 +36,9 @@ import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
 const log = logger('api');
 
 /** What the API needs of the engine: its events, job commands, destinations and the bucket's uploads. */
-export type ApiEngine = Pick<
+export type ApiEngine = ApiJobsEngine & Pick<
   Engine,
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
-  | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
   | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans' | 'enqueue'
 > & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> };
 
@@ -134,6 +134,7 @@ export class EngineApi implements HoistApi {
   private readonly detach: () => void;
   private readonly roots: SourceRoots;
   private readonly sender: FileSender;
+  private readonly jobs: ApiJobs;
 
   constructor(
     private readonly engine: ApiEngine,
@@ -143,6 +144,7 @@ export class EngineApi implements HoistApi {
     this.remoteIntervalMs = opts.remoteIntervalMs ?? 250;
     this.roots = new SourceRoots(opts.roots ?? defaultRoots());
     this.sender = new FileSender(engine, this.roots);
+    this.jobs = new ApiJobs(engine, { jobsChanged: (ids) => this.emitJobs(ids), remoteChanged: (id) => this.remoteChanged(id) });
     // Every connected window or browser tab subscribes; the default cap of 10 would only warn.
     this.events.setMaxListeners(0);
     const onJob = (record: JobRecord) => this.jobChanged(record);
@@ -272,38 +274,15 @@ export class EngineApi implements HoistApi {
     return testConnection(dest, () => this.engine.clientFor(dest));
   }
 
-  async pauseJob(id: number): Promise<boolean> {
-    return this.afterCommand([id], this.engine.pause(id));
-  }
+  // ---- one job's course, or every job's (api-jobs.ts) ----
 
-  async resumeJob(id: number): Promise<boolean> {
-    return this.afterCommand([id], this.engine.resume(id));
-  }
-
-  async cancelJob(id: number): Promise<boolean> {
-    const ok = await this.engine.cancel(id);
-    const job = this.engine.getJob(id);
-    if (ok && job?.uploadId) this.remoteChanged(job.destinationId);
-    return this.afterCommand([id], ok);
-  }
-
-  async retryJob(id: number): Promise<boolean> {
-    return this.afterCommand([id], this.engine.retry(id));
-  }
-
-  async setPriority(id: number, priority: Priority): Promise<boolean> {
-    return this.afterCommand([id], this.engine.setPriority(id, priority));
-  }
-
-  async pauseAll(): Promise<number> {
-    const ids = this.engine.listJobs({ states: ['queued', 'running'] }).map((j) => j.id);
-    return this.afterCommand(ids, this.engine.pauseAll());
-  }
-
-  async resumeAll(): Promise<number> {
-    const ids = this.engine.listJobs({ states: ['paused'] }).map((j) => j.id);
-    return this.afterCommand(ids, this.engine.resumeAll());
-  }
+  async pauseJob(id: number): Promise<boolean> { return this.jobs.pauseJob(id); }
+  async resumeJob(id: number): Promise<boolean> { return this.jobs.resumeJob(id); }
+  async cancelJob(id: number): Promise<boolean> { return this.jobs.cancelJob(id); }
+  async retryJob(id: number): Promise<boolean> { return this.jobs.retryJob(id); }
+  async setPriority(id: number, priority: Priority): Promise<boolean> { return this.jobs.setPriority(id, priority); }
+  async pauseAll(): Promise<number> { return this.jobs.pauseAll(); }
+  async resumeAll(): Promise<number> { return this.jobs.resumeAll(); }
 
   async abortRemoteUpload(destinationId: number, key: string, uploadId: string): Promise<void> {
     const dest = this.destination(destinationId);
@@ -394,12 +373,6 @@ export class EngineApi implements HoistApi {
   private folders(): FolderService {
     if (!this.opts.folders) throw new HoistError('config.invalid', { message: 'Watch folders are not available in this host.' });
     return this.opts.folders;
-  }
-
-  /** Commands change the database directly; the scheduler only reports jobs it works, so say so here. */
-  private afterCommand<T>(ids: readonly number[], result: T): T {
-    this.emitJobs(ids);
-    return result;
   }
 
   private emitJobs(ids: readonly number[]): void {
