@@ -1,10 +1,17 @@
 // The HoistApi's job commands (pause, resume, retry, cancel, priority; one job or all) over the
 // engine's JobCommands, and the pushes they owe the hosts: commands write the database directly and
 // the scheduler only reports the jobs it works, so the changed jobs are announced here.
+import type { JobAction, JobActionResult, JobTarget } from '../../shared/contract.js';
 import type { Priority } from '../../shared/states.js';
 import type { Engine } from './engine.js';
 
-export type ApiJobsEngine = Pick<Engine, 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll' | 'listJobs' | 'getJob'>;
+export type ApiJobsEngine = Pick<Engine, 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll' | 'listJobs' | 'getJob' | 'commands'>;
+
+/**
+ * A bulk command pushes at most this many changed jobs: enough for any page a host shows (500), and
+ * a host's queue reloads its page and counts on any job event; 100,000 pushes would only flood the bridge.
+ */
+export const MAX_BULK_PUSHES = 1000;
 
 /** How the API announces what a command changed. */
 export interface ApiJobsEvents {
@@ -51,6 +58,12 @@ export class ApiJobs {
   resumeAll(): number {
     const ids = this.engine.listJobs({ states: ['paused'] }).map((j) => j.id);
     return this.after(ids, this.engine.resumeAll());
+  }
+
+  async actOnJobs(target: JobTarget, action: JobAction): Promise<JobActionResult> {
+    const { matched, changed } = await this.engine.commands.act(target, action);
+    this.events.jobsChanged(changed.slice(0, MAX_BULK_PUSHES));
+    return { matched, changed: changed.length };
   }
 
   private after<T>(ids: readonly number[], result: T): T {

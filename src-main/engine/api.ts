@@ -2,7 +2,7 @@
 // to the renderer. Arguments arrive already validated (src-main/hosts/schemas.ts); this module
 // turns engine records into the shared contract's plain data and events into coalesced pushes.
 import { EventEmitter } from 'node:events';
-import type { HoistApi, JobDetail, JobQuery, RunnerState, Unsubscribe } from '../../shared/contract.js';
+import type { HoistApi, JobAction, JobActionResult, JobDetail, JobQuery, JobTarget, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from '../../shared/local-files.js';
 import type { Priority } from '../../shared/states.js';
@@ -86,7 +86,7 @@ const JOB_FIELDS = {
   partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, uploadKept: true, etag: true, versionId: true,
   error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
   hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
-  ifExists: true, outcome: true, waitingFor: true,
+  ifExists: true, outcome: true, waitingFor: true, clearedAt: true,
 } as const satisfies Record<keyof Job, true>;
 
 const PART_FIELDS = {
@@ -174,6 +174,7 @@ export class EngineApi implements HoistApi {
   async listJobs(query: JobQuery): Promise<{ jobs: Job[]; total: number }> {
     const page = this.engine.store.queryJobs({
       ...(query.states?.length ? { states: query.states } : {}),
+      ...(query.search ? { search: query.search } : {}),
       offset: query.offset ?? 0,
       limit: Math.min(query.limit ?? DEFAULT_JOBS_PAGE, MAX_JOBS_PAGE),
       sort: query.sort ?? 'id',
@@ -283,6 +284,7 @@ export class EngineApi implements HoistApi {
   async setPriority(id: number, priority: Priority): Promise<boolean> { return this.jobs.setPriority(id, priority); }
   async pauseAll(): Promise<number> { return this.jobs.pauseAll(); }
   async resumeAll(): Promise<number> { return this.jobs.resumeAll(); }
+  async actOnJobs(target: JobTarget, action: JobAction): Promise<JobActionResult> { return this.jobs.actOnJobs(target, action); }
 
   async abortRemoteUpload(destinationId: number, key: string, uploadId: string): Promise<void> {
     const dest = this.destination(destinationId);

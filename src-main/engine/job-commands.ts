@@ -1,12 +1,20 @@
-// What a person (the CLI, a host's UI, the tray) asks of one job or of all: pause, resume, retry,
-// cancel, priority. Each is a compare-and-set on the job's state in the store (so a pause written
-// by another process is never overwritten), then a poke so the scheduler follows within a tick.
+// What a person (the CLI, a host's UI, the tray) asks of one job, of a selection or of all: pause,
+// resume, retry, cancel, priority, clear off the list. Each is a compare-and-set on the jobs' state in
+// the store (so a pause written by another process is never overwritten), a selection's in one
+// transaction, then a poke so the scheduler follows within a tick.
+import type { JobAction, JobTarget } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
-import type { JobState, Priority } from '../../shared/states.js';
+import type { Priority } from '../../shared/states.js';
 import type { JobRecord, JobStore } from './store/job-store.js';
 
 /** The store's part the commands use. */
-export type JobCommandStore = Pick<JobStore, 'getJob' | 'listJobs' | 'transition' | 'addEvent' | 'resetAttempts' | 'setPriority' | 'uploadFlaggedAgain' | 'cancelJob'>;
+export type JobCommandStore = Pick<JobStore, 'getJob' | 'listJobs' | 'uploadFlaggedAgain' | 'cancelJob' | 'bulk' | 'atomically'>;
+
+/** What a bulk command did: how many jobs it meant, and which it changed. */
+export interface BulkOutcome {
+  matched: number;
+  changed: number[];
+}
 
 /** What the commands need of the rest of the engine: wake the scheduler, and send owed aborts after a cancel. */
 export interface JobCommandHost {
@@ -22,31 +30,21 @@ export class JobCommands {
 
   pause(id: number): boolean {
     this.requireJob(id);
-    const ok = this.store.transition(id, ['queued', 'running'], 'paused');
-    if (ok) this.store.addEvent(id, 'paused', 'Paused; finished parts are kept.');
-    this.host.poke();
-    return ok;
+    return this.done(this.store.bulk.pause([id])).length === 1;
   }
 
   pauseAll(): number {
-    return this.store.listJobs({ states: ['queued', 'running'] }).filter((j) => this.pause(j.id)).length;
+    return this.act({ filter: { states: ['queued', 'running'] } }, 'pause').changed.length;
   }
 
   /** Resumes a paused job, or retries a failed one when `orFailed` is set. */
   resume(id: number, orFailed = false): boolean {
     this.requireJob(id);
-    const from: JobState[] = orFailed ? ['paused', 'failed'] : ['paused'];
-    const ok = this.store.transition(id, from, 'queued', { availableAt: 0, error: null });
-    if (ok) {
-      this.store.resetAttempts(id);
-      this.store.addEvent(id, 'resumed', 'Resumed.');
-    }
-    this.host.poke();
-    return ok;
+    return this.done(this.store.bulk.resume([id], orFailed ? ['paused', 'failed'] : ['paused'])).length === 1;
   }
 
   resumeAll(): number {
-    return this.store.listJobs({ states: ['paused'] }).filter((j) => this.resume(j.id)).length;
+    return this.act({ filter: { states: ['paused'] } }, 'resume').changed.length;
   }
 
   /** Retries a failed job, or sends again a done one whose object was found deleted or overwritten (flagged). */
@@ -72,9 +70,56 @@ export class JobCommands {
 
   setPriority(id: number, priority: Priority): boolean {
     this.requireJob(id);
-    const ok = this.store.setPriority(id, priority);
+    this.done(this.store.bulk.setPriority([id], priority));
+    return true;
+  }
+
+  /**
+   * One action on many jobs: the ids given (those that exist), or every job a filter means on the
+   * list. Pause, resume, priority and clear are one statement each; retry and cancel go job by job
+   * (a flagged job is sent again; a cancel owes its upload's abort), all in one transaction, and the
+   * owed aborts are sent once after it.
+   */
+  act(target: JobTarget, action: Exclude<JobAction, 'cancel'>): BulkOutcome;
+  act(target: JobTarget, action: JobAction): Promise<BulkOutcome> | BulkOutcome;
+  act(target: JobTarget, action: JobAction): BulkOutcome | Promise<BulkOutcome> {
+    const bulk = this.store.bulk;
+    let uploads = false;
+    const outcome = this.store.atomically((): BulkOutcome => {
+      const ids = 'ids' in target ? bulk.existing(target.ids) : bulk.idsMatching(target.filter);
+      const changed = (): number[] => {
+        if (typeof action === 'object') return bulk.setPriority(ids, action.priority);
+        switch (action) {
+          case 'pause':
+            return bulk.pause(ids);
+          case 'resume':
+            return bulk.resume(ids, ['paused']);
+          case 'clear':
+            return bulk.clear(ids);
+          case 'retry': {
+            const flagged = this.store.listJobs({ ids: bulk.existing(ids, ['done']) }).filter((j) => j.flag);
+            const again = flagged.filter((j) => this.store.uploadFlaggedAgain(j.id, `Sending it again, as asked after ${j.flag!.code}.`)).map((j) => j.id);
+            return [...bulk.resume(ids, ['failed']), ...again].sort((a, b) => a - b);
+          }
+          case 'cancel': {
+            const open = this.store.listJobs({ ids: bulk.existing(ids, ['queued', 'running', 'completing', 'paused', 'failed']) });
+            const cancelled = open.filter((j) => this.store.cancelJob(j));
+            uploads = cancelled.some((j) => j.uploadId !== null);
+            return cancelled.map((j) => j.id);
+          }
+        }
+      };
+      return { matched: ids.length, changed: changed() };
+    });
+    this.done(outcome.changed);
+    if (action !== 'cancel') return outcome;
+    return uploads ? this.host.settleOwedAborts().then(() => outcome) : Promise.resolve(outcome);
+  }
+
+  /** After a change: the scheduler looks again. */
+  private done(changed: number[]): number[] {
     this.host.poke();
-    return ok;
+    return changed;
   }
 
   private requireJob(id: number): JobRecord {
