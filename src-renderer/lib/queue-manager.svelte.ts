@@ -54,6 +54,8 @@ export class QueueManager {
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #busy = $state(false);
   #search = $state('');
+  /** The search the list is asked with: the box's text once the typing pauses. */
+  #applied = '';
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
   /** The filter of the page shown (the newest answer), for the table to say what it shows. */
   #shown = $state.raw<JobFilter>({});
@@ -104,7 +106,7 @@ export class QueueManager {
   }
   /** The filter in force: the state chips and the search. */
   get filter(): JobFilter {
-    const search = this.#search.trim();
+    const search = this.#applied;
     return { ...(this.#states.length ? { states: this.#states } : {}), ...(search ? { search } : {}) };
   }
   /** True while a queue-wide command (pause all, resume all) is under way. */
@@ -172,7 +174,10 @@ export class QueueManager {
   setSearch(text: string): void {
     this.#search = text;
     clearTimeout(this.#searchTimer);
-    this.#searchTimer = setTimeout(() => this.#filterChanged(), SEARCH_DEBOUNCE_MS);
+    this.#searchTimer = setTimeout(() => {
+      this.#applied = text.trim();
+      this.#filterChanged();
+    }, SEARCH_DEBOUNCE_MS);
   }
 
   #filterChanged(): void {
@@ -282,7 +287,7 @@ export class QueueManager {
 
   reset(): void {
     this.selection.clear();
-    this.#search = '';
+    this.#search = this.#applied = '';
     this.#jobs = [];
     this.#total = 0;
     this.#loaded = false;
