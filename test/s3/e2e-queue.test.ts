@@ -144,7 +144,7 @@ test('"Clear finished" takes done rows off the list, keeping what skip-identical
 
   await page.getByTestId('clear-finished').click();
   await page.getByTestId('queue-empty').waitFor();
-  await page.getByTestId('notice-success').filter({ hasText: `Cleared ${finished.length} jobs.` }).waitFor();
+  await page.getByTestId('notice-success').filter({ hasText: `Cleared ${finished.length} job${finished.length === 1 ? '' : 's'}.` }).waitFor();
   await screenshotBothThemes(page, 'queue-cleared');
   assert.ok(finished.every((id) => engine.getJob(id)!.clearedAt), 'each record stays, marked cleared');
 
