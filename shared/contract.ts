@@ -24,8 +24,14 @@ export type Unsubscribe = () => void;
 
 export type JobSortKey = 'id' | 'state' | 'size' | 'progress' | 'createdAt';
 
-export interface JobQuery {
+/** Which jobs a page or a bulk command means: states (none: every state) and a file-name search. */
+export interface JobFilter {
   states?: JobState[];
+  /** A case-insensitive substring of the job's key or source path (at most 200 characters). */
+  search?: string;
+}
+
+export interface JobQuery extends JobFilter {
   offset?: number;
   /** At most 500. */
   limit?: number;
@@ -39,6 +45,22 @@ export interface JobDetail {
   history: JobEvent[];
   /** The ASC MHL batch the job belongs to, or null. */
   batch: MhlBatch | null;
+}
+
+/** At most this many ids in one bulk command; more is a filter ("select all in this filter"). */
+export const MAX_JOB_IDS = 10_000;
+
+/** The jobs a bulk command acts on: rows picked by id, or every job matching a filter on the host (not only the page shown). */
+export type JobTarget = { ids: number[] } | { filter: JobFilter };
+
+/** What a bulk command does: `clear` takes done and cancelled jobs off the list, keeping their records. */
+export type JobAction = 'pause' | 'resume' | 'retry' | 'cancel' | 'clear' | { priority: Priority };
+
+export interface JobActionResult {
+  /** Jobs the target meant. */
+  matched: number;
+  /** Those the action changed (a paused job is not paused again; a running one is not retried). */
+  changed: number;
 }
 
 /** Whether the host works the queue (holds the runner lease) or waits for the process that does. */
@@ -76,6 +98,8 @@ export interface HoistApi {
   setPriority(id: number, priority: Priority): Promise<boolean>;
   pauseAll(): Promise<number>;
   resumeAll(): Promise<number>;
+  /** One action on many jobs (the queue's selection, "Retry all failed", "Clear finished"), in one transaction where it can be. */
+  actOnJobs(target: JobTarget, action: JobAction): Promise<JobActionResult>;
   abortRemoteUpload(destinationId: number, key: string, uploadId: string): Promise<void>;
   abortOrphans(destinationId: number, olderThanDays: number): Promise<{ aborted: number; kept: number }>;
   /** Adds (or updates Hoist's own) AbortIncompleteMultipartUpload rule, keeping every other rule. */
@@ -131,7 +155,7 @@ export type HoistCommand = Exclude<keyof HoistApi, 'onJobChanged' | 'onProgress'
 export const HOIST_COMMANDS = [
   'listJobs', 'getJob', 'listFolders', 'listDestinations', 'totals', 'listRemoteUploads',
   'addFolder', 'removeFolder', 'setFolderWebhook', 'setFolderPriority', 'saveDestination', 'removeDestination', 'testConnection',
-  'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll',
+  'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll', 'actOnJobs',
   'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule', 'runnerState',
   'listDirectory', 'previewSend', 'sendFiles', 'sendDefaults',
   'setupInfo', 'testDraftDestination', 'useLocalTestServer',

@@ -100,6 +100,8 @@ export interface Job {
   outcome: JobOutcome | null;
   /** While queued: the job that writes the same key now (one writer per key, docs/architecture.md), which this one waits for; else null. */
   waitingFor: number | null;
+  /** When "Clear finished" took this done or cancelled job off the queue's list (its record stays); null while listed. */
+  clearedAt: string | null;
 }
 
 /** What was found wrong with a done job's object after delivery (codes `cleanup.object-missing`, `cleanup.object-changed`). */

@@ -43,10 +43,17 @@ export function registerControlCommands(program: Command, globals: Globals): voi
 
   program
     .command('retry')
-    .description('queue a failed job again (its finished parts are kept), or send again a done one flagged because its object was deleted or overwritten')
-    .argument('<id>', 'job id', jobIdArg)
-    .action(async (id: number) => {
+    .description('queue a failed job again (its finished parts are kept), or send again a done one flagged because its object was deleted or overwritten; --all-failed: every failed job')
+    .argument('[id]', 'job id', jobIdArg)
+    .option('--all-failed', 'every failed job')
+    .action(async (id: number | undefined, o: { allFailed?: boolean }) => {
+      if ((id === undefined) === !o.allFailed) throw new HoistError('config.invalid', { message: 'Give a job id or --all-failed to retry.' });
       await withHoist(globals(), async ({ engine }) => {
+        if (id === undefined) {
+          const { changed } = engine.commands.act({ filter: { states: ['failed'] } }, 'retry');
+          process.stderr.write(`retry: ${changed.length} failed job(s) queued again; \`hoist run\` works the queue\n`);
+          return;
+        }
         engine.retry(id);
         process.stderr.write(`job ${id} queued again; \`hoist run\` works the queue\n`);
       });

@@ -150,12 +150,13 @@ export function registerUploadCommands(program: Command, globals: Globals): void
 
   const jobsCommand = program
     .command('jobs')
-    .description('list jobs (and `hoist jobs priority ID LEVEL`)')
+    .description('list jobs (and `hoist jobs priority ID LEVEL`, `hoist jobs clear-finished`)')
     .option('--json', 'machine-readable output (stable; see docs/cli.md)')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices([...JOB_STATES]))
-    .action(async (o: { json?: boolean; state?: JobState }) => {
+    .option('--all', 'also the finished jobs `hoist jobs clear-finished` took off the list')
+    .action(async (o: { json?: boolean; state?: JobState; all?: boolean }) => {
       await withHoist(globals(), async ({ engine }) => {
-        const jobs = engine.listJobs(o.state ? { states: [o.state] } : {});
+        const jobs = engine.listJobs({ ...(o.state ? { states: [o.state] } : {}), listed: !o.all });
         printList(o.json, 'jobs', jobs, jobLine, 'no jobs', publicJob);
       });
     });
@@ -169,6 +170,16 @@ export function registerUploadCommands(program: Command, globals: Globals): void
       await withHoist(globals(), async ({ engine }) => {
         engine.setPriority(id, level);
         process.stderr.write(`job ${id} is now ${level} priority\n`);
+      });
+    });
+
+  jobsCommand
+    .command('clear-finished')
+    .description('take done and cancelled jobs off the list (`hoist jobs --all` still shows them; ASC MHL, clean-up and skip-identical keep using them)')
+    .action(async () => {
+      await withHoist(globals(), async ({ engine }) => {
+        const { changed } = engine.commands.act({ filter: { states: ['done', 'cancelled'] } }, 'clear');
+        process.stderr.write(`cleared ${changed.length} finished job(s) off the list\n`);
       });
     });
 

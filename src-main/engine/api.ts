@@ -2,7 +2,7 @@
 // to the renderer. Arguments arrive already validated (src-main/hosts/schemas.ts); this module
 // turns engine records into the shared contract's plain data and events into coalesced pushes.
 import { EventEmitter } from 'node:events';
-import type { HoistApi, JobDetail, JobQuery, RunnerState, Unsubscribe } from '../../shared/contract.js';
+import type { HoistApi, JobAction, JobActionResult, JobDetail, JobQuery, JobTarget, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from '../../shared/local-files.js';
 import type { SetupInfo } from '../../shared/setup.js';
@@ -20,6 +20,7 @@ import type {
   WatchedFolder,
   WatchedFolderInput,
 } from '../../shared/types.js';
+import { ApiJobs, type ApiJobsEngine } from './api-jobs.js';
 import type { Engine } from './engine.js';
 import { logFilePath } from './log-file.js';
 import { logger } from './log.js';
@@ -38,10 +39,9 @@ import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
 const log = logger('api');
 
 /** What the API needs of the engine: its events, job commands, destinations and the bucket's uploads. */
-export type ApiEngine = Pick<
+export type ApiEngine = ApiJobsEngine & Pick<
   Engine,
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
-  | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
   | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans' | 'enqueue'
 > & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> } & RecordsEngine;
 
@@ -93,7 +93,7 @@ const JOB_FIELDS = {
   partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, uploadKept: true, etag: true, versionId: true,
   error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
   hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
-  ifExists: true, outcome: true, waitingFor: true,
+  ifExists: true, outcome: true, waitingFor: true, clearedAt: true,
 } as const satisfies Record<keyof Job, true>;
 
 const PART_FIELDS = {
@@ -127,6 +127,7 @@ export class EngineApi implements HoistApi {
   private readonly sender: FileSender;
   private readonly setup: SetupService;
   private readonly records: RecordsApi;
+  private readonly jobs: ApiJobs;
 
   constructor(
     private readonly engine: ApiEngine,
@@ -138,6 +139,7 @@ export class EngineApi implements HoistApi {
     this.sender = new FileSender(engine, this.roots);
     this.setup = new SetupService(engine, opts.setup ?? {}, opts.secrets !== undefined);
     this.records = new RecordsApi(engine, opts.logFile ?? logFilePath());
+    this.jobs = new ApiJobs(engine, { jobsChanged: (ids) => this.emitJobs(ids), remoteChanged: (id) => this.remoteChanged(id) });
     // Every connected window or browser tab subscribes; the default cap of 10 would only warn.
     this.events.setMaxListeners(0);
     const onJob = (record: JobRecord) => this.jobChanged(record);
@@ -168,6 +170,7 @@ export class EngineApi implements HoistApi {
   async listJobs(query: JobQuery): Promise<{ jobs: Job[]; total: number }> {
     const page = this.engine.store.queryJobs({
       ...(query.states?.length ? { states: query.states } : {}),
+      ...(query.search ? { search: query.search } : {}),
       offset: query.offset ?? 0,
       limit: Math.min(query.limit ?? DEFAULT_JOBS_PAGE, MAX_JOBS_PAGE),
       sort: query.sort ?? 'id',
@@ -268,38 +271,16 @@ export class EngineApi implements HoistApi {
     return testConnection(dest, () => this.engine.clientFor(dest));
   }
 
-  async pauseJob(id: number): Promise<boolean> {
-    return this.afterCommand([id], this.engine.pause(id));
-  }
+  // ---- one job's course, or every job's (api-jobs.ts) ----
 
-  async resumeJob(id: number): Promise<boolean> {
-    return this.afterCommand([id], this.engine.resume(id));
-  }
-
-  async cancelJob(id: number): Promise<boolean> {
-    const ok = await this.engine.cancel(id);
-    const job = this.engine.getJob(id);
-    if (ok && job?.uploadId) this.remoteChanged(job.destinationId);
-    return this.afterCommand([id], ok);
-  }
-
-  async retryJob(id: number): Promise<boolean> {
-    return this.afterCommand([id], this.engine.retry(id));
-  }
-
-  async setPriority(id: number, priority: Priority): Promise<boolean> {
-    return this.afterCommand([id], this.engine.setPriority(id, priority));
-  }
-
-  async pauseAll(): Promise<number> {
-    const ids = this.engine.listJobs({ states: ['queued', 'running'] }).map((j) => j.id);
-    return this.afterCommand(ids, this.engine.pauseAll());
-  }
-
-  async resumeAll(): Promise<number> {
-    const ids = this.engine.listJobs({ states: ['paused'] }).map((j) => j.id);
-    return this.afterCommand(ids, this.engine.resumeAll());
-  }
+  async pauseJob(id: number): Promise<boolean> { return this.jobs.pauseJob(id); }
+  async resumeJob(id: number): Promise<boolean> { return this.jobs.resumeJob(id); }
+  async cancelJob(id: number): Promise<boolean> { return this.jobs.cancelJob(id); }
+  async retryJob(id: number): Promise<boolean> { return this.jobs.retryJob(id); }
+  async setPriority(id: number, priority: Priority): Promise<boolean> { return this.jobs.setPriority(id, priority); }
+  async pauseAll(): Promise<number> { return this.jobs.pauseAll(); }
+  async resumeAll(): Promise<number> { return this.jobs.resumeAll(); }
+  async actOnJobs(target: JobTarget, action: JobAction): Promise<JobActionResult> { return this.jobs.actOnJobs(target, action); }
 
   async abortRemoteUpload(destinationId: number, key: string, uploadId: string): Promise<void> {
     const dest = this.destination(destinationId);
@@ -400,12 +381,6 @@ export class EngineApi implements HoistApi {
   private folders(): FolderService {
     if (!this.opts.folders) throw new HoistError('config.invalid', { message: 'Watch folders are not available in this host.' });
     return this.opts.folders;
-  }
-
-  /** Commands change the database directly; the scheduler only reports jobs it works, so say so here. */
-  private afterCommand<T>(ids: readonly number[], result: T): T {
-    this.emitJobs(ids);
-    return result;
   }
 
   private emitJobs(ids: readonly number[]): void {

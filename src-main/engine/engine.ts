@@ -12,6 +12,7 @@ import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destinatio
 import { BandwidthLimiter, type BandwidthInput } from './pacing/bandwidth.js';
 import { Destinations } from './destinations.js';
 import { enqueueJobs, type EnqueueOptions } from './enqueue.js';
+import { JobCommands } from './job-commands.js';
 import { DEFAULT_LEASE_TIMING, LeaseKeeper, type LeaseAnswer, type LeasedWork, type LeaseState, type LeaseTiming } from './lease.js';
 import { logger } from './log.js';
 import { MhlService, type MhlServiceOptions } from './mhl/mhl-service.js';
@@ -110,6 +111,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private pacingSeen = -1;
   private readonly destinations: Destinations;
   private readonly remote: RemoteUploads;
+  /** Pause, resume, retry, cancel, priority: what people ask of jobs (job-commands.ts). */
+  readonly commands: JobCommands;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -142,6 +145,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.scheduler.on('storage', (s) => this.emit('storage', s));
     this.destinations = new Destinations(this.store, () => this.configChanged());
     this.remote = new RemoteUploads(this.store, (dest) => this.client(dest), () => this.scheduler.poke(), () => this.settleOwedAborts());
+    this.commands = new JobCommands(this.store, { poke: () => this.scheduler.poke(), settleOwedAborts: () => this.settleOwedAborts() });
   }
 
   // ---- running the queue ----
@@ -342,68 +346,18 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.store.events(jobId);
   }
 
-  private requireJob(id: number): JobRecord {
-    const job = this.store.getJob(id);
-    if (!job) throw new HoistError('config.invalid', { message: `There is no job ${id}.` });
-    return job;
-  }
+  // ---- one job's course, or every job's (job-commands.ts) ----
 
-  pause(id: number): boolean {
-    this.requireJob(id);
-    const ok = this.store.transition(id, ['queued', 'running'], 'paused');
-    if (ok) this.store.addEvent(id, 'paused', 'Paused; finished parts are kept.');
-    this.scheduler.poke();
-    return ok;
-  }
-
-  setPriority(id: number, priority: Priority): boolean {
-    this.requireJob(id);
-    const ok = this.store.setPriority(id, priority);
-    this.scheduler.poke();
-    return ok;
-  }
-
-  pauseAll(): number {
-    return this.store.listJobs({ states: ['queued', 'running'] }).filter((j) => this.pause(j.id)).length;
-  }
-
+  pause(id: number): boolean { return this.commands.pause(id); }
+  pauseAll(): number { return this.commands.pauseAll(); }
   /** Resumes a paused job, or retries a failed one when `orFailed` is set. */
-  resume(id: number, orFailed = false): boolean {
-    this.requireJob(id);
-    const from: JobState[] = orFailed ? ['paused', 'failed'] : ['paused'];
-    const ok = this.store.transition(id, from, 'queued', { availableAt: 0, error: null });
-    if (ok) {
-      this.store.resetAttempts(id);
-      this.store.addEvent(id, 'resumed', 'Resumed.');
-    }
-    this.scheduler.poke();
-    return ok;
-  }
-
-  resumeAll(): number {
-    return this.store.listJobs({ states: ['paused'] }).filter((j) => this.resume(j.id)).length;
-  }
-
+  resume(id: number, orFailed = false): boolean { return this.commands.resume(id, orFailed); }
+  resumeAll(): number { return this.commands.resumeAll(); }
   /** Retries a failed job, or sends again a done one whose object was found deleted or overwritten (flagged). */
-  retry(id: number): boolean {
-    const job = this.requireJob(id);
-    if (job.state === 'done' && job.flag) {
-      const ok = this.store.uploadFlaggedAgain(id, `Sending it again, as asked after ${job.flag.code}.`);
-      this.scheduler.poke();
-      return ok;
-    }
-    if (job.state !== 'failed') throw new HoistError('config.invalid', { message: `Job ${id} is ${job.state}; only a failed job, or a done one flagged because its object changed, can be retried.` });
-    return this.resume(id, true);
-  }
-
+  retry(id: number): boolean { return this.commands.retry(id); }
   /** Cancels a job and aborts its multipart upload on the server (now, or as soon as the server answers). */
-  async cancel(id: number): Promise<boolean> {
-    const job = this.requireJob(id);
-    const ok = this.store.cancelJob(job);
-    this.scheduler.poke();
-    if (ok && job.uploadId) await this.settleOwedAborts();
-    return ok;
-  }
+  cancel(id: number): Promise<boolean> { return this.commands.cancel(id); }
+  setPriority(id: number, priority: Priority): boolean { return this.commands.setPriority(id, priority); }
 
   /** Multipart uploads still to be aborted for a job (cancelled, or restarted), with what the server said last. */
   owedAborts(jobId: number): RemoteAbort[] {

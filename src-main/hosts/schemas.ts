@@ -3,7 +3,7 @@
 // is pure, and throws nothing but HoistError('config.invalid') naming the argument that is wrong.
 import path from 'node:path';
 import { z } from 'zod';
-import { HOIST_COMMANDS, type HoistApi, type HoistCommand } from '../../shared/contract.js';
+import { HOIST_COMMANDS, MAX_JOB_IDS, type HoistApi, type HoistCommand, type JobTarget } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
 import { MAX_SEND_PATHS } from '../../shared/local-files.js';
 import { MAX_LIFECYCLE_DAYS, MIN_LIFECYCLE_DAYS } from '../../shared/records.js';
@@ -21,6 +21,7 @@ import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, IF_EXISTS_PO
 const MAX_DAYS = 36_500;
 const MAX_GLOBS = 200;
 const MAX_FOLDER_DESTINATIONS = 16;
+const MAX_JOB_SEARCH = 200;
 
 const id = z.int().min(1, 'must be a positive whole number');
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
@@ -67,12 +68,27 @@ const credentials = z.strictObject({
   sessionToken: z.string().regex(/^[\x21-\x7e]{1,8192}$/, 'must be a session token (printable, no spaces)').optional(),
 });
 
+const jobStates = z.array(z.enum(JOB_STATES)).max(JOB_STATES.length);
+const jobSearch = text(MAX_JOB_SEARCH).refine(wellFormed, 'must be well-formed Unicode');
 const jobQuery = z.strictObject({
-  states: z.array(z.enum(JOB_STATES)).max(JOB_STATES.length).optional(),
+  states: jobStates.optional(),
+  search: jobSearch.optional(),
   offset: z.int().min(0).optional(),
   limit: z.int().min(1).max(500).optional(),
   sort: z.enum(['id', 'state', 'size', 'progress', 'createdAt']).optional(),
   descending: z.boolean().optional(),
+});
+
+// The queue's bulk commands: ids picked (bounded; more is a filter), or a filter the host expands.
+const jobTarget = z
+  .strictObject({
+    ids: z.array(id).min(1, 'must name at least one job').max(MAX_JOB_IDS, `must be at most ${MAX_JOB_IDS} jobs (a filter means more)`).optional(),
+    filter: z.strictObject({ states: jobStates.optional(), search: jobSearch.optional() }).optional(),
+  })
+  .refine((t) => (t.ids === undefined) !== (t.filter === undefined), 'must name either ids or a filter')
+  .transform((t) => t as JobTarget);
+const jobAction = z.union([z.enum(['pause', 'resume', 'retry', 'cancel', 'clear']), z.strictObject({ priority: z.enum(PRIORITIES) })], {
+  error: 'must be "pause", "resume", "retry", "cancel", "clear" or { priority: "high" | "normal" | "low" }',
 });
 
 const glob = z.string().min(1).max(1024);
@@ -149,6 +165,7 @@ const COMMANDS = {
   setPriority: spec(['id', 'priority'], z.tuple([id, z.enum(PRIORITIES)])),
   pauseAll: spec([], z.tuple([])),
   resumeAll: spec([], z.tuple([])),
+  actOnJobs: spec(['target', 'action'], z.tuple([jobTarget, jobAction])),
   abortRemoteUpload: spec(['destinationId', 'key', 'uploadId'], z.tuple([id, objectKey, uploadId])),
   abortOrphans: spec(['destinationId', 'olderThanDays'], z.tuple([id, days(0)])),
   installLifecycleRule: spec(['destinationId', 'days'], z.tuple([id, lifecycleDays])),

@@ -222,6 +222,7 @@ export class BridgeClient {
       setPriority: c('setPriority'),
       pauseAll: c('pauseAll'),
       resumeAll: c('resumeAll'),
+      actOnJobs: c('actOnJobs'),
       abortRemoteUpload: c('abortRemoteUpload'),
       abortOrphans: c('abortOrphans'),
       installLifecycleRule: c('installLifecycleRule'),

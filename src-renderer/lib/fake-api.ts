@@ -1,7 +1,7 @@
 // A pretend host for `--mode fake` builds only (design work and screenshots of a busy queue):
 // a small simulated post house with camera originals moving to two buckets. Never used by the
 // end-to-end test, which drives the real headless host, engine and S3 server.
-import type { HoistApi, JobDetail, JobQuery, Unsubscribe } from '../../shared/contract.js';
+import type { HoistApi, JobAction, JobDetail, JobFilter, JobQuery, JobTarget, Unsubscribe } from '../../shared/contract.js';
 import { ERROR_CODES, type ErrorInfo } from '../../shared/errors.js';
 import { holdsUpload } from '../../shared/kept-upload.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, MAX_PARTS } from '../../shared/limits.js';
@@ -91,7 +91,7 @@ export function createFakeApi(): HoistApi {
     const created = (40 - id) * 180_000;
     const job: SimJob = {
       id, destinationId, destination: dest.name, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
-      priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, ifExists: 'skip-identical', outcome: state === 'done' ? 'created' : null, waitingFor: null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
+      priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, ifExists: 'skip-identical', outcome: state === 'done' ? 'created' : null, waitingFor: null, clearedAt: null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
       checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, uploadKept: false, etag: null, versionId: null, error: null, flag: null, attempts: 0, serverEncryption: null, etagVerified: null, integrity: null,
       createdAt: iso(created), startedAt: state === 'queued' ? null : iso(created - 60_000), finishedAt: null, rate: 0,
       history: [{ at: iso(created), kind: 'queued', code: null, operation: null, message: 'Queued: the file stopped changing.' }],
@@ -241,7 +241,36 @@ export function createFakeApi(): HoistApi {
     return () => set.delete(l);
   };
 
-  return {
+  const matches = (j: SimJob, f: JobFilter) => {
+    const search = f.search?.trim().toLowerCase() ?? '';
+    return !j.clearedAt && (!f.states?.length || f.states.includes(j.state)) && (!search || `${j.key}\n${j.sourcePath}`.toLowerCase().includes(search));
+  };
+  /** One job through the same commands the single-job buttons use; true when it changed. */
+  const actOn = async (api: HoistApi, j: SimJob, action: JobAction): Promise<boolean> => {
+    if (typeof action === 'object') return j.priority !== action.priority && (await api.setPriority(j.id, action.priority));
+    if (action === 'clear') {
+      if ((j.state !== 'done' && j.state !== 'cancelled') || j.flag) return false;
+      j.clearedAt = new Date().toISOString();
+      changed(j);
+      return true;
+    }
+    const can: Record<typeof action, boolean> = {
+      pause: j.state === 'running' || j.state === 'queued',
+      resume: j.state === 'paused',
+      retry: j.state === 'failed',
+      cancel: j.state !== 'done' && j.state !== 'cancelled',
+    };
+    if (!can[action]) return false;
+    return { pause: api.pauseJob, resume: api.resumeJob, retry: api.retryJob, cancel: api.cancelJob }[action](j.id);
+  };
+
+  const api: HoistApi = {
+    async actOnJobs(target: JobTarget, action: JobAction) {
+      const list = 'ids' in target ? jobs.filter((j) => target.ids.includes(j.id)) : jobs.filter((j) => matches(j, target.filter));
+      let n = 0;
+      for (const j of list) if (await actOn(api, j, action)) n++;
+      return later({ matched: list.length, changed: n }, 120);
+    },
     async listJobs(q: JobQuery) {
       const order: Record<string, (a: SimJob, b: SimJob) => number> = {
         id: (a, b) => a.id - b.id,
@@ -250,7 +279,7 @@ export function createFakeApi(): HoistApi {
         progress: (a, b) => a.bytesDone / a.size - b.bytesDone / b.size,
         createdAt: (a, b) => a.createdAt.localeCompare(b.createdAt),
       };
-      const list = jobs.filter((j) => !q.states?.length || q.states.includes(j.state)).sort(order[q.sort ?? 'id']);
+      const list = jobs.filter((j) => matches(j, q)).sort(order[q.sort ?? 'id']);
       if (q.descending) list.reverse();
       const offset = q.offset ?? 0;
       return later({ jobs: list.slice(offset, offset + (q.limit ?? 100)).map(publicJob), total: list.length }, 40);
@@ -395,5 +424,6 @@ export function createFakeApi(): HoistApi {
       return job.id;
     }),
     ...fakeRecords(),
-  } satisfies HoistApi;
+  };
+  return api;
 }

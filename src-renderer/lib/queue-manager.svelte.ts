@@ -1,9 +1,10 @@
 // The queue as the Queue screen shows it: one page of jobs (filtered and sorted by the host),
 // live progress merged in, counts by state, and the overall throughput over the last minutes.
 import { SvelteMap } from 'svelte/reactivity';
-import type { HoistApi, JobSortKey } from '../../shared/contract.js';
+import type { HoistApi, JobAction, JobFilter, JobSortKey, JobTarget } from '../../shared/contract.js';
 import { ACTIVE_JOB_STATES, JOB_STATES, type JobState } from '../../shared/states.js';
 import type { Job, JobProgress, Totals } from '../../shared/types.js';
+import { JobSelection } from './job-selection.svelte.js';
 import type { NoticeManager } from './notices.svelte.js';
 
 /** What a row shows, whether or not the job is moving right now. */
@@ -23,6 +24,19 @@ const SAMPLE_EVERY_MS = 1000;
 /** Progress arrives ~5 times a second while anything moves; silence this long means nothing does. */
 const PROGRESS_STALE_MS = 1500;
 const REFRESH_COALESCE_MS = 150;
+/** Typing in the search box asks the host once the typing pauses. */
+const SEARCH_DEBOUNCE_MS = 200;
+
+/** What a bulk command says it did, by action. */
+const DID: Record<'pause' | 'resume' | 'retry' | 'cancel' | 'clear' | 'priority', string> = {
+  pause: 'Paused',
+  resume: 'Resumed',
+  retry: 'Queued again',
+  cancel: 'Cancelled',
+  clear: 'Cleared',
+  priority: 'Changed the priority of',
+};
+const jobs = (n: number) => `${n.toLocaleString('en')} job${n === 1 ? '' : 's'}`;
 
 export class QueueManager {
   readonly pageSize = 100;
@@ -39,6 +53,15 @@ export class QueueManager {
   #progressAt = 0;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #busy = $state(false);
+  #search = $state('');
+  /** The search the list is asked with: the box's text once the typing pauses. */
+  #applied = '';
+  #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The filter of the page shown (the newest answer), for the table to say what it shows. */
+  #shown = $state.raw<JobFilter>({});
+  #request = 0;
+  /** The rows picked for a bulk command (job-selection.svelte.ts). */
+  readonly selection = new JobSelection();
 
   constructor(
     private readonly api: HoistApi,
@@ -72,6 +95,19 @@ export class QueueManager {
   /** Bytes per second, oldest first, one sample a second. */
   get throughput(): number[] {
     return this.#throughput;
+  }
+  /** The search box's text (a case-insensitive part of the file's name or path; the host searches). */
+  get search(): string {
+    return this.#search;
+  }
+  /** The filter the rows shown were listed with. */
+  get shown(): JobFilter {
+    return this.#shown;
+  }
+  /** The filter in force: the state chips and the search. */
+  get filter(): JobFilter {
+    const search = this.#applied;
+    return { ...(this.#states.length ? { states: this.#states } : {}), ...(search ? { search } : {}) };
   }
   /** True while a queue-wide command (pause all, resume all) is under way. */
   get busy(): boolean {
@@ -119,19 +155,34 @@ export class QueueManager {
       offProgress();
       clearInterval(sampler);
       clearTimeout(this.#refreshTimer);
+      clearTimeout(this.#searchTimer);
       this.#refreshTimer = undefined;
     };
   }
 
   toggleState(state: JobState): void {
     this.#states = this.#states.includes(state) ? this.#states.filter((s) => s !== state) : [...this.#states, state];
-    this.#offset = 0;
-    void this.refresh();
+    this.#filterChanged();
   }
 
   showAllStates(): void {
     this.#states = [];
+    this.#filterChanged();
+  }
+
+  /** Searches as the user types, asking the host once the typing pauses. */
+  setSearch(text: string): void {
+    this.#search = text;
+    clearTimeout(this.#searchTimer);
+    this.#searchTimer = setTimeout(() => {
+      this.#applied = text.trim();
+      this.#filterChanged();
+    }, SEARCH_DEBOUNCE_MS);
+  }
+
+  #filterChanged(): void {
     this.#offset = 0;
+    this.selection.clear();
     void this.refresh();
   }
 
@@ -153,10 +204,12 @@ export class QueueManager {
   }
 
   async refresh(): Promise<void> {
+    const request = ++this.#request;
+    const filter = this.filter;
     const [list, totals] = await Promise.all([
       this.notices.run('listJobs', () =>
         this.api.listJobs({
-          ...(this.#states.length ? { states: this.#states } : {}),
+          ...filter,
           offset: this.#offset,
           limit: this.pageSize,
           sort: this.#sort,
@@ -165,9 +218,12 @@ export class QueueManager {
       ),
       this.notices.run('totals', () => this.api.totals()),
     ]);
+    // Answers to an older filter (typing fast) must not replace a newer one's.
+    if (request !== this.#request) return;
     if (list) {
       this.#jobs = list.jobs;
       this.#total = list.total;
+      this.#shown = filter;
     }
     if (totals) this.#totals = totals;
     this.#loaded = true;
@@ -194,7 +250,31 @@ export class QueueManager {
     await this.#queueWide('resumeAll', () => this.api.resumeAll(), (n) => `Resumed ${n} job${n === 1 ? '' : 's'}.`);
   }
 
-  async #queueWide(op: string, command: () => Promise<number>, say: (n: number) => string): Promise<void> {
+  /** One action on the selection (every job of the filter when "all" is selected). */
+  async actOnSelection(action: JobAction): Promise<void> {
+    const target = this.selection.target(this.filter);
+    if (target) await this.act(target, action);
+  }
+
+  /** Every failed job on the host, whatever the page or filter shows. */
+  retryAllFailed(): Promise<void> {
+    return this.act({ filter: { states: ['failed'] } }, 'retry');
+  }
+
+  /** Takes every done and cancelled job off the list; their records stay on the host. */
+  clearFinished(): Promise<void> {
+    return this.act({ filter: { states: ['done', 'cancelled'] } }, 'clear');
+  }
+
+  async act(target: JobTarget, action: JobAction): Promise<void> {
+    const verb = DID[typeof action === 'object' ? 'priority' : action];
+    await this.#queueWide('actOnJobs', async () => {
+      const r = await this.api.actOnJobs(target, action);
+      return r.changed === r.matched ? `${verb} ${jobs(r.changed)}.` : `${verb} ${jobs(r.changed)} of ${r.matched.toLocaleString('en')} (the others were not in a state it applies to).`;
+    }, (said) => said);
+  }
+
+  async #queueWide<T>(op: string, command: () => Promise<T>, say: (n: T) => string): Promise<void> {
     this.#busy = true;
     try {
       const n = await this.notices.run(op, command);
@@ -206,6 +286,8 @@ export class QueueManager {
   }
 
   reset(): void {
+    this.selection.clear();
+    this.#search = this.#applied = '';
     this.#jobs = [];
     this.#total = 0;
     this.#loaded = false;
@@ -219,7 +301,7 @@ export class QueueManager {
   #onJob(job: Job): void {
     if (!ACTIVE_JOB_STATES.includes(job.state)) this.#progress.delete(job.id);
     const i = this.#jobs.findIndex((j) => j.id === job.id);
-    const fits = this.#states.length === 0 || this.#states.includes(job.state);
+    const fits = !job.clearedAt && (this.#states.length === 0 || this.#states.includes(job.state));
     if (i >= 0 && fits) {
       // In place, so a row does not jump while someone reaches for its buttons.
       const next = this.#jobs.slice();

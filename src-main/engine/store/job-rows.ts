@@ -1,7 +1,7 @@
 // The jobs table and each job's history (job_events): what is to be uploaded where, its state
 // (compare-and-set, so a pause from another process is never overwritten) and its source snapshot.
 import type { Db } from './db.js';
-import type { JobSortKey } from '../../../shared/contract.js';
+import type { JobFilter, JobSortKey } from '../../../shared/contract.js';
 import type { HashVerification, JobEvent, JobFlag } from '../../../shared/types.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { DEFAULT_IF_EXISTS, PRIORITIES, type IfExistsPolicy, type JobOutcome } from '../../../shared/states.js';
@@ -9,6 +9,7 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { HashStates } from '../upload/file-hashes.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
+import { jobFilterSql } from './job-bulk.js';
 import type { PartRows } from './part-rows.js';
 import { ID_SLICE, JOB_SELECT, JOB_SORT_COLUMNS, iso, parseJson, toJob, type GrowingState, type JobRecord, type NewJob, type PlannedPart, type Row } from './rows.js';
 
@@ -80,7 +81,8 @@ export class JobRows {
     return r ? toJob(r) : undefined;
   }
 
-  listJobs(opts: { states?: readonly JobState[]; limit?: number; offset?: number; ids?: readonly number[]; batchId?: number } = {}): JobRecord[] {
+  /** Jobs by id, with their records whether or not "Clear finished" took them off the list (`listed`: only those it did not). */
+  listJobs(opts: { states?: readonly JobState[]; limit?: number; offset?: number; ids?: readonly number[]; batchId?: number; listed?: boolean } = {}): JobRecord[] {
     if (opts.ids && opts.ids.length > ID_SLICE && opts.limit === undefined && opts.offset === undefined) {
       const out: JobRecord[] = [];
       for (let at = 0; at < opts.ids.length; at += ID_SLICE) out.push(...this.listJobs({ ...opts, ids: opts.ids.slice(at, at + ID_SLICE) }));
@@ -92,6 +94,7 @@ export class JobRows {
       where.push('j.batch_id = ?');
       args.push(opts.batchId);
     }
+    if (opts.listed) where.push('j.cleared_at IS NULL');
     if (opts.states?.length) {
       where.push(`j.state IN (${opts.states.map(() => '?').join(',')})`);
       args.push(...opts.states);
@@ -113,22 +116,21 @@ export class JobRows {
     return r ? toJob(r) : undefined;
   }
 
-  /** One page of jobs in the given order, with how many match in all (for a paged, sorted table). */
-  queryJobs(q: { states?: readonly JobState[]; offset?: number; limit?: number; sort?: JobSortKey; descending?: boolean } = {}): { jobs: JobRecord[]; total: number } {
-    const where = q.states?.length ? `WHERE j.state IN (${q.states.map(() => '?').join(',')})` : '';
-    const states = q.states ?? [];
+  /** One page of the list (cleared jobs left out) in the given order, with how many match in all (for a paged, sorted table). */
+  queryJobs(q: JobFilter & { offset?: number; limit?: number; sort?: JobSortKey; descending?: boolean } = {}): { jobs: JobRecord[]; total: number } {
+    const { where, args } = jobFilterSql(q);
     const direction = q.descending ? 'DESC' : 'ASC';
     // The id breaks ties, so pages neither repeat nor skip a job.
     const order = `${JOB_SORT_COLUMNS[q.sort ?? 'id']} ${direction}, j.id ${direction}`;
-    const rows = this.db.prepare(`${JOB_SELECT} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...states, q.limit ?? -1, q.offset ?? 0) as Row[];
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs j ${where}`).get(...states) as { n: number }).n;
+    const rows = this.db.prepare(`${JOB_SELECT} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, q.limit ?? -1, q.offset ?? 0) as Row[];
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs j ${where}`).get(...args) as { n: number }).n;
     return { jobs: rows.map(toJob), total };
   }
 
-  /** Jobs per state across the queue, and the bytes of the unfinished ones (acknowledged and in all). */
+  /** Jobs per state on the list (cleared ones left out), and the bytes of the unfinished ones (acknowledged and in all). */
   totals(): { byState: Record<string, number>; bytesTotal: number; bytesDone: number } {
     const byState: Record<string, number> = {};
-    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: string; n: number }[]) byState[r.state] = r.n;
+    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM jobs WHERE cleared_at IS NULL GROUP BY state').all() as { state: string; n: number }[]) byState[r.state] = r.n;
     const bytes = this.db
       .prepare(`SELECT coalesce(sum(size), 0) AS total, coalesce(sum(bytes_done), 0) AS done FROM jobs WHERE state IN ('queued', 'running', 'completing', 'paused', 'failed')`)
       .get() as { total: number; done: number };
@@ -196,7 +198,8 @@ export class JobRows {
       sets.push('finished_at = ?');
       args.push(now);
     }
-    if (to === 'queued' || to === 'running') sets.push('finished_at = NULL');
+    // A job that runs again is back on the queue's list, if "Clear finished" had taken it off.
+    if (to === 'queued' || to === 'running') sets.push('finished_at = NULL', 'cleared_at = NULL');
     if (extra.error !== undefined) {
       sets.push('error_code = ?', 'error_message = ?', 'error_operation = ?');
       args.push(extra.error?.code ?? null, extra.error?.message ?? null, extra.error?.operation ?? null);
@@ -221,7 +224,10 @@ export class JobRows {
 
   /** Flags a done job (its object was found changed after delivery), or clears the flag (null). */
   setFlag(jobId: number, flag: JobFlag | null): void {
-    this.db.prepare('UPDATE jobs SET flag_code = ?, flag_message = ?, updated_at = ? WHERE id = ?').run(flag?.code ?? null, flag?.message ?? null, this.now(), jobId);
+    // A flag asks for something to be done: the job comes back on the list.
+    this.db
+      .prepare('UPDATE jobs SET flag_code = ?, flag_message = ?, cleared_at = CASE WHEN ? IS NULL THEN cleared_at END, updated_at = ? WHERE id = ?')
+      .run(flag?.code ?? null, flag?.message ?? null, flag?.code ?? null, this.now(), jobId);
   }
 
   /** The file's hashes (of the bytes as the job's snapshot has them) and the source history entry that vouched for them, if any. */

@@ -6,6 +6,7 @@ import type { CredentialOrigin, Destination, DestinationInput } from '../../../s
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { ChecksumAlgorithm, JobState, UploadMode } from '../../../shared/states.js';
 import { DestinationRows } from './destination-rows.js';
+import { JobBulkRows } from './job-bulk.js';
 import { JobRows } from './job-rows.js';
 import { PartRows } from './part-rows.js';
 import { OwedWorkStore } from './owed-store.js';
@@ -33,6 +34,8 @@ export class JobStore extends JobRows implements UploadStore {
   /** What "Send files now" last used per destination (send-defaults.ts). */
   readonly sendDefaults: SendDefaultsStore;
   private readonly lease: RunnerLease;
+  /** The queue as a list: filters, and commands on many jobs at once (job-bulk.ts). */
+  readonly bulk: JobBulkRows;
 
   constructor(db: Db, now: () => number = Date.now) {
     super(db, new PartRows(db, now), now);
@@ -41,6 +44,7 @@ export class JobStore extends JobRows implements UploadStore {
     this.aborts = new RemoteAbortRows(this.owed, now);
     this.lease = new RunnerLease(db, now);
     this.sendDefaults = new SendDefaultsStore(db, now);
+    this.bulk = new JobBulkRows(db, now);
   }
 
   /**

@@ -433,4 +433,24 @@ export const MIGRATIONS: readonly string[] = [
   /* 15: the send sheet's --if-exists choice, remembered per destination with its other settings (NULL: the destination's policy) */ `
   ALTER TABLE send_defaults ADD COLUMN if_exists TEXT;
   `,
+  // queue: clear finished and search (issue 14).
+  /* 16: the queue at scale (issue 14). "Clear finished" takes done and cancelled jobs off the list
+         (cleared_at) and keeps their rows: ASC MHL batches, source clean-up and skip-identical (the
+         part sizes used at a key) rely on them. Search by file name: a trigram index over each job's
+         key and source path, kept by triggers, answers a case-insensitive substring without a scan. */ `
+  ALTER TABLE jobs ADD COLUMN cleared_at INTEGER;
+  -- Counts by state and totals of the list (cleared rows left out) from the index alone.
+  CREATE INDEX jobs_by_state_cleared ON jobs(state, cleared_at);
+  CREATE VIRTUAL TABLE job_search USING fts5(text, tokenize = 'trigram');
+  INSERT INTO job_search (rowid, text) SELECT id, key || char(10) || source_path FROM jobs;
+  CREATE TRIGGER job_search_insert AFTER INSERT ON jobs BEGIN
+    INSERT INTO job_search (rowid, text) VALUES (NEW.id, NEW.key || char(10) || NEW.source_path);
+  END;
+  CREATE TRIGGER job_search_update AFTER UPDATE OF key, source_path ON jobs BEGIN
+    UPDATE job_search SET text = NEW.key || char(10) || NEW.source_path WHERE rowid = NEW.id;
+  END;
+  CREATE TRIGGER job_search_delete AFTER DELETE ON jobs BEGIN
+    DELETE FROM job_search WHERE rowid = OLD.id;
+  END;
+  `,
 ];

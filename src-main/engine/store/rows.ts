@@ -187,6 +187,7 @@ export function toJob(r: Row): JobRecord {
     plannedOutcome: outcomeOf(r.outcome),
     outcome: r.state === 'done' ? outcomeOf(r.outcome) : null,
     waitingFor: (r.waiting_for as number | null) ?? null,
+    clearedAt: iso(r.cleared_at),
   };
 }
 

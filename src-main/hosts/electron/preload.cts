@@ -48,6 +48,7 @@ const hoist = {
   setPriority: (...a) => invoke('setPriority', a),
   pauseAll: (...a) => invoke('pauseAll', a),
   resumeAll: (...a) => invoke('resumeAll', a),
+  actOnJobs: (...a) => invoke('actOnJobs', a),
   abortRemoteUpload: (...a) => invoke('abortRemoteUpload', a),
   abortOrphans: (...a) => invoke('abortOrphans', a),
   installLifecycleRule: (...a) => invoke('installLifecycleRule', a),
