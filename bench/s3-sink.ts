@@ -42,7 +42,10 @@ export interface SinkServer {
 const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
 function unescapeXml(text: string): string {
-  return text.replace(/&(lt|gt|amp|quot|apos);/g, (_, name: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[name]!);
+  // Go's encoding/xml (rclone) writes quotes as &#34;.
+  return text.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (_, name: string) =>
+    name.startsWith('#') ? String.fromCodePoint(name[1] === 'x' ? parseInt(name.slice(2), 16) : Number(name.slice(1))) : ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[name]!,
+  );
 }
 
 const quoted = (hex: string) => `"${hex}"`;
