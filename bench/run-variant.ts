@@ -66,6 +66,8 @@ export interface VariantResult {
   /** With tuning: the tuner's decisions, as "from->to reason". */
   tuningTrail?: string[];
   pacingSamples?: PacingSample[];
+  /** The measured interval on the monotonic clock, in µs (the clock of V8's CPU profiles). */
+  clockUs: { start: number; stop: number };
 }
 
 const REGION = 'us-east-1';
@@ -86,6 +88,7 @@ class Stopwatch {
   rssBeforeBytes = 0;
   wallSeconds = 0;
   cpuSeconds = 0;
+  clockUs = { start: 0, stop: 0 };
   private t0 = 0;
   private cpu0 = process.cpuUsage();
 
@@ -93,10 +96,12 @@ class Stopwatch {
     this.rssBeforeBytes = process.memoryUsage.rss();
     this.cpu0 = process.cpuUsage();
     this.t0 = performance.now();
+    this.clockUs.start = Number(process.hrtime.bigint() / 1000n);
   }
 
   stop(): void {
     this.wallSeconds = (performance.now() - this.t0) / 1000;
+    this.clockUs.stop = Number(process.hrtime.bigint() / 1000n);
     const cpu = process.cpuUsage(this.cpu0);
     this.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   }
@@ -236,6 +241,7 @@ async function measure(r: VariantRequest): Promise<VariantResult> {
     cpuSeconds: watch.cpuSeconds,
     rssBeforeBytes: watch.rssBeforeBytes,
     peakRssBytes: peakRssBytes(sampler),
+    clockUs: watch.clockUs,
     ...outcome,
   };
 }
