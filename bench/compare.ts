@@ -142,7 +142,7 @@ async function runOne(peer: Peer, c: PreparedCase, t: Target, round: number, col
     inProcess,
     serverCpuSeconds: before === null || after === null ? null : after - before,
   };
-  console.log(`${fixed(c.bytes / 1e6 / figures.wallSeconds, 0)} MB/s${c.count > 1 ? `, ${fixed(c.count / figures.wallSeconds, 0)} files/s` : ''}, ${fixed(figures.cpuSeconds, 2)} CPU s, verified`);
+  console.log(`${fixed(c.bytes / 1e6 / figures.wallSeconds, 0)} MB/s${c.count > 1 ? `, ${fixed(c.count / figures.wallSeconds, 0)} files/s` : ''}, ${fixed(figures.cpuSeconds, 2)} CPU s, peak RSS ${fixed(figures.peakRssBytes === null ? null : figures.peakRssBytes / 2 ** 20, 0)} MiB, verified`);
   return record;
 }
 
@@ -153,7 +153,11 @@ async function runCase(peers: Peer[], c: PreparedCase, t: Target, rounds: number
     const shift = (round - 1) % peers.length;
     for (const peer of [...peers.slice(shift), ...peers.slice(0, shift)]) {
       try {
-        out.push(await runOne(peer, c, t, round, cold));
+        out.push(await runOne(peer, c, t, round, cold).catch((err: Error) => {
+          // Once more after a failure (a shared machine can fail a run for reasons not the client's), saying why.
+          console.log(`failed, once more: ${err.message.split('\n')[0]}`);
+          return runOne(peer, c, t, round, cold);
+        }));
       } catch (err) {
         // An engine without issue 12's integrity setting cannot run that variant: say so and go on without it.
         if (!peer.integrity || !/no integrity setting/.test((err as Error).message)) throw err;
