@@ -1,6 +1,6 @@
 // The upload benchmark: Hoist's engine against @aws-sdk/lib-storage, each variant in its own process.
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,10 +16,13 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { formatRate, parseRate } from '../src-main/engine/pacing/bandwidth.js';
+import { pacingLines } from './pacing-report.js';
 import { formatBytes, parseSize } from '../src-main/engine/upload/part-plan.js';
+import { evictFromPageCache } from './cases.js';
 import { startSinkProcess, writeRandomFile } from './fixtures.js';
 import { GiB, MiB, totalCpuSeconds } from './process-stats.js';
 import { radosgwPids, waitForRoom } from './radosgw.js';
+import { MD5_BUFFER_BYTES, md5ThroughputMBps } from './md5-rate.js';
 import { fixed, median, table } from './report.js';
 import type { PacingRequest, VariantName, VariantRequest, VariantResult } from './run-variant.js';
 import { runScaleBench, parseScaleOptions } from './scale-bench.js';
@@ -58,9 +61,8 @@ const LABEL: Record<VariantName, string> = {
   'lib-storage-same': 'lib-storage, same settings',
 };
 const REGION = 'us-east-1';
-const MD5_BUFFER_BYTES = 256 * MiB;
 
-const USAGE = `usage: node build/bench/upload-bench.js [--size 1GiB | --sizes 1GiB,16GiB] [--part-size 64MiB] [--concurrency 4]
+const USAGE = `usage: node build/bench/upload-bench.js --single [--size 1GiB | --sizes 1GiB,16GiB] [--part-size 64MiB] [--concurrency 4]
     [--target radosgw|sink] [--runs 1] [--variants hoist,lib-storage-defaults,lib-storage-same|none]
     [--auto-concurrency 1-16] [--limit 50MB/s [--limit-then 20MB/s] [--limit-seconds 60]] [--cold] [--then-scale]
   radosgw: the server at S3_ENDPOINT (npm run bench starts the local one);
@@ -181,20 +183,6 @@ async function removeBucket(client: S3Client, bucket: string): Promise<void> {
   await client.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
-/** MD5 speed of node:crypto over a buffer in memory, fed in 1 MiB chunks as Hoist's workers read them. */
-function md5ThroughputMBps(): { best: number; median: number } {
-  const data = randomBytes(MD5_BUFFER_BYTES);
-  const speeds: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    const md5 = createHash('md5');
-    for (let at = 0; at < data.length; at += MiB) md5.update(data.subarray(at, at + MiB));
-    md5.digest();
-    speeds.push(data.length / 1e6 / ((performance.now() - t0) / 1000));
-  }
-  return { best: Math.max(...speeds), median: median(speeds) };
-}
-
 interface Summary {
   variant: VariantName;
   mbps: number;
@@ -295,46 +283,6 @@ function flatnessLines(results: Measured[], sizes: number[], variants: readonly 
   };
 }
 
-/** Rate over each window of the samples and over the halves either side of the change. */
-function pacingLines(samples: { atSeconds: number; bytes: number }[], p: PacingRequest): string[] {
-  const rateBetween = (from: number, to: number) => {
-    const a = samples.reduce((best, s) => (Math.abs(s.atSeconds - from) < Math.abs(best.atSeconds - from) ? s : best));
-    const b = samples.reduce((best, s) => (Math.abs(s.atSeconds - to) < Math.abs(best.atSeconds - to) ? s : best));
-    return b.atSeconds > a.atSeconds ? (b.bytes - a.bytes) / (b.atSeconds - a.atSeconds) : 0;
-  };
-  const half = Math.floor(p.seconds / 2);
-  const phases: Array<{ label: string; from: number; to: number; limit: number }> =
-    p.thenBytesPerSecond === null
-      ? [{ label: `0-${p.seconds} s`, from: 0, to: p.seconds, limit: p.bytesPerSecond }]
-      : [
-          // A second after the change for the new rate to take hold (sleepers re-reserve within 200 ms).
-          { label: `0-${half} s`, from: 0, to: half, limit: p.bytesPerSecond },
-          { label: `${half + 1}-${p.seconds} s`, from: half + 1, to: p.seconds, limit: p.thenBytesPerSecond },
-        ];
-  const rows = phases.map((ph) => {
-    const rate = rateBetween(ph.from, ph.to);
-    const windows: number[] = [];
-    for (let t = ph.from; t + 10 <= ph.to; t += 10) windows.push(rateBetween(t, t + 10));
-    const dev = (rate - ph.limit) / ph.limit;
-    return [
-      ph.label,
-      formatRate(ph.limit),
-      formatRate(rate),
-      `${dev >= 0 ? '+' : ''}${fixed(100 * dev, 1)}%${Math.abs(dev) <= 0.05 ? '' : ' (outside 5%)'}`,
-      windows.length ? `${formatRate(Math.min(...windows))} .. ${formatRate(Math.max(...windows))}` : 'n/a',
-    ];
-  });
-  return [
-    `Bandwidth limit: Hoist alone, global limit ${formatRate(p.bytesPerSecond)}${p.thenBytesPerSecond !== null ? `, changed to ${formatRate(p.thenBytesPerSecond)} at ${half} s while the upload ran` : ''}; bytes on the wire, sampled each second`,
-    table(['span', 'limit', 'achieved', 'vs limit', '10 s windows min .. max'], rows),
-  ];
-}
-
-/** Drops a file's pages from the page cache (posix_fadvise DONTNEED through GNU dd), so it is read from disk again. */
-function evictFromPageCache(file: string): void {
-  execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
-}
-
 interface Endpoint {
   url: string;
   serverPids: number[];
@@ -352,7 +300,7 @@ async function runUploads(options: BenchOptions, workDir: string, endpoint: Endp
         for (const variant of options.variants) {
           const key = `${variant}-${size}-${run}`;
           if (options.target === 'radosgw') await waitForRoom(size, (line) => console.log(line));
-          if (options.cold) evictFromPageCache(file);
+          if (options.cold) evictFromPageCache([file]);
           process.stdout.write(`bench: ${formatBytes(size)}, run ${run}/${options.runs}: ${LABEL[variant]} ... `);
           const serverCpuBefore = totalCpuSeconds(endpoint.serverPids);
           const result = await runVariant({

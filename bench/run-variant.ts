@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Engine, SETTLED_STATES } from '../src-main/engine/engine.js';
 import type { JobRecord } from '../src-main/engine/store/job-store.js';
-import type { Destination } from '../shared/types.js';
+import type { Destination, DestinationInput } from '../shared/types.js';
 import { benchDestination } from './destination.js';
 import { RssSampler, peakRssBytes } from './process-stats.js';
 
@@ -14,7 +14,9 @@ export type VariantName = 'hoist' | 'lib-storage-defaults' | 'lib-storage-same';
 
 export interface VariantRequest {
   variant: VariantName;
+  /** A file (uploaded to `key`) or a folder (each file under `key` as a prefix: `key/NAME`). */
   file: string;
+  /** Bytes to send: the file's size, or the folder's total. */
   size: number;
   endpoint: string;
   bucket: string;
@@ -26,6 +28,14 @@ export interface VariantRequest {
   tuning?: { min: number; max: number };
   /** Hoist only: upload under a global bandwidth limit for `seconds`, then stop (the object is not completed). */
   pacing?: PacingRequest;
+  /** Hoist only: the destination's `integrity` mode (issue 12), where the engine has that setting. */
+  integrity?: string;
+  /** Hoist only: settings left at the engine's defaults (shared/limits.ts) rather than partSize and concurrency. */
+  engineDefaults?: boolean;
+  /** lib-storage: the SDK's default checksums (CRC32 on every part) rather than none (WHEN_REQUIRED). */
+  sdkChecksums?: boolean;
+  /** Write the result here as JSON (the variant then runs under a wrapper that measures its process tree) instead of IPC. */
+  resultFile?: string;
 }
 
 export interface PacingRequest {
@@ -56,6 +66,8 @@ export interface VariantResult {
   /** With tuning: the tuner's decisions, as "from->to reason". */
   tuningTrail?: string[];
   pacingSamples?: PacingSample[];
+  /** The measured interval on the monotonic clock, in µs (the clock of V8's CPU profiles). */
+  clockUs: { start: number; stop: number };
 }
 
 const REGION = 'us-east-1';
@@ -76,6 +88,7 @@ class Stopwatch {
   rssBeforeBytes = 0;
   wallSeconds = 0;
   cpuSeconds = 0;
+  clockUs = { start: 0, stop: 0 };
   private t0 = 0;
   private cpu0 = process.cpuUsage();
 
@@ -83,42 +96,67 @@ class Stopwatch {
     this.rssBeforeBytes = process.memoryUsage.rss();
     this.cpu0 = process.cpuUsage();
     this.t0 = performance.now();
+    this.clockUs.start = Number(process.hrtime.bigint() / 1000n);
   }
 
   stop(): void {
     this.wallSeconds = (performance.now() - this.t0) / 1000;
+    this.clockUs.stop = Number(process.hrtime.bigint() / 1000n);
     const cpu = process.cpuUsage(this.cpu0);
     this.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   }
 }
 
+/** Files of a folder, sorted, with their keys under `prefix`. */
+function folderFiles(dir: string, prefix: string): Array<{ file: string; key: string }> {
+  return fs.readdirSync(dir).sort().map((name) => ({ file: path.join(dir, name), key: `${prefix}/${name}` }));
+}
+
 async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<UploadOutcome> {
-  const engine = new Engine({ dbPath: path.join(r.workDir, `${r.key}.db`), scheduler: {} });
+  const engine = new Engine({ dbPath: path.join(r.workDir, `${r.key.replace(/\W/g, '_')}.db`), scheduler: {} });
   try {
-    const destination = engine.upsertDestination(benchDestination('bench', r.endpoint, r.bucket, r));
+    const input = r.engineDefaults ? benchDestination('bench', r.endpoint, r.bucket) : benchDestination('bench', r.endpoint, r.bucket, r);
+    const destination = engine.upsertDestination((r.integrity ? { ...input, integrity: r.integrity } : input) as DestinationInput);
+    if (r.integrity && (destination as unknown as Record<string, unknown>).integrity !== r.integrity) {
+      throw new Error(`this engine has no integrity setting (or refused "${r.integrity}"): the destination came back without it`);
+    }
     if (r.tuning) engine.setConcurrencyBounds(destination.id, r.tuning);
     if (r.pacing) return await pacedUpload(engine, destination, r, r.pacing, watch);
-    // The job event stops the clock at once; waitFor's 250 ms poll would add up to a quarter second.
-    const settledEvent = new Promise<JobRecord>((resolve) => {
-      engine.on('job', (j) => {
-        if (j.key === r.key && SETTLED_STATES.includes(j.state)) resolve(j);
-      });
+    const isFolder = fs.statSync(r.file).isDirectory();
+    // Job events stop the clock at once; waitFor's 250 ms poll would add up to a quarter second, and
+    // its query over thousands of jobs would be CPU charged to Hoist that a user's run does not spend.
+    const states = new Map<number, JobRecord>();
+    let expected: number[] | null = null;
+    let settle: () => void = () => undefined;
+    const allSettled = new Promise<void>((resolve) => (settle = resolve));
+    const check = () => {
+      if (expected && expected.every((id) => SETTLED_STATES.includes(states.get(id)?.state ?? 'queued'))) settle();
+    };
+    engine.on('job', (j) => {
+      states.set(j.id, j);
+      if (SETTLED_STATES.includes(j.state)) check();
     });
     watch.start();
-    const [job] = await engine.enqueue([r.file], { destination, key: r.key });
+    const jobs = isFolder ? await engine.enqueue([r.file], { destination, prefix: `${r.key}/` }) : await engine.enqueue([r.file], { destination, key: r.key });
+    expected = jobs.map((j) => j.id);
     const lease = engine.start();
     if (!lease.ok) throw new Error(`another process runs this queue (pid ${lease.pid})`);
-    const settled = await Promise.race([settledEvent, engine.waitFor([job!.id]).then(([j]) => j)]);
+    check();
+    // A safety net, slow on purpose: events should settle it first.
+    await Promise.race([allSettled, engine.waitFor(expected, undefined, 5_000)]);
     watch.stop();
-    if (settled?.state !== 'done') {
-      const events = engine.events(job!.id).map((e) => `${e.kind}: ${e.message}`).join('\n  ');
-      throw new Error(`Hoist job ended ${settled?.state}: ${JSON.stringify(settled?.error)}\n  ${events}`);
+    const settled = engine.waitFor(expected, undefined, 0);
+    const failed = (await settled).filter((j) => j.state !== 'done');
+    if (failed.length > 0) {
+      const first = failed[0]!;
+      const events = engine.events(first.id).map((e) => `${e.kind}: ${e.message}`).join('\n  ');
+      throw new Error(`${failed.length} Hoist job(s) did not end done; the first ${first.key}: ${first.state} ${JSON.stringify(first.error)}\n  ${events}`);
     }
-    const parts = engine.parts(job!.id);
+    const parts = jobs.flatMap((j) => engine.parts(j.id));
     const tuned = engine.concurrencyOf(destination.id);
     return {
       uploadPartRequests: parts.reduce((n, p) => n + p.sends, 0),
-      partSize: settled.partSize,
+      partSize: engine.getJob(jobs[0]!.id)!.partSize,
       concurrency: r.tuning ? (tuned.limit ?? destination.concurrency) : destination.concurrency,
       ...(r.tuning ? { tuningTrail: tuned.decisions.map((d) => `${d.from}->${d.to} ${d.reason}${d.measuredBytesPerSecond ? ` @${(d.measuredBytesPerSecond / 1e6).toFixed(0)} MB/s` : ''}`) } : {}),
     };
@@ -149,7 +187,7 @@ async function pacedUpload(engine: Engine, destination: Destination, r: VariantR
 }
 
 async function uploadWithLibStorage(r: VariantRequest, sameSettings: boolean, watch: Stopwatch): Promise<UploadOutcome> {
-  const client = new S3Client({ endpoint: r.endpoint, region: REGION, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  const client = new S3Client({ endpoint: r.endpoint, region: REGION, forcePathStyle: true, ...(r.sdkChecksums ? {} : { requestChecksumCalculation: 'WHEN_REQUIRED' as const }) });
   let uploadPartRequests = 0;
   // The deserialize step runs once per HTTP attempt, so retries are counted too.
   client.middlewareStack.add(
@@ -159,14 +197,28 @@ async function uploadWithLibStorage(r: VariantRequest, sameSettings: boolean, wa
     },
     { step: 'deserialize', name: 'benchCountUploadParts' },
   );
+  const one = (file: string, key: string) =>
+    new Upload({
+      client,
+      params: { Bucket: r.bucket, Key: key, Body: fs.createReadStream(file) },
+      ...(sameSettings ? { partSize: r.partSize, queueSize: r.concurrency } : {}),
+    }).done();
   try {
     watch.start();
-    const upload = new Upload({
-      client,
-      params: { Bucket: r.bucket, Key: r.key, Body: fs.createReadStream(r.file) },
-      ...(sameSettings ? { partSize: r.partSize, queueSize: r.concurrency } : {}),
-    });
-    await upload.done();
+    if (fs.statSync(r.file).isDirectory()) {
+      // What a script over lib-storage would do for a folder: a few files at a time (its queueSize, 4).
+      const files = folderFiles(r.file, r.key);
+      let next = 0;
+      const lane = async () => {
+        while (next < files.length) {
+          const f = files[next++]!;
+          await one(f.file, f.key);
+        }
+      };
+      await Promise.all(Array.from({ length: LIB_STORAGE_DEFAULT_QUEUE_SIZE }, lane));
+    } else {
+      await one(r.file, r.key);
+    }
     watch.stop();
     return {
       uploadPartRequests,
@@ -189,6 +241,7 @@ async function measure(r: VariantRequest): Promise<VariantResult> {
     cpuSeconds: watch.cpuSeconds,
     rssBeforeBytes: watch.rssBeforeBytes,
     peakRssBytes: peakRssBytes(sampler),
+    clockUs: watch.clockUs,
     ...outcome,
   };
 }
@@ -196,6 +249,10 @@ async function measure(r: VariantRequest): Promise<VariantResult> {
 const request = JSON.parse(process.argv[2] ?? '{}') as VariantRequest;
 try {
   const result = await measure(request);
+  if (request.resultFile) {
+    fs.writeFileSync(request.resultFile, JSON.stringify(result));
+    process.exit(0);
+  }
   process.send!(result, () => process.exit(0));
 } catch (err) {
   process.stderr.write(`bench: ${request.variant} failed: ${(err as Error).stack ?? String(err)}\n`);

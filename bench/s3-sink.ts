@@ -1,24 +1,37 @@
-// A minimal S3-compatible sink for benchmarks only: it hashes and discards what clients send.
-// Path-style addressing, no signature checks, state in memory. Run as a program it listens on an
+// A minimal S3-compatible sink for benchmarks only: it hashes and discards what clients send, and
+// verifies what they claim as Amazon S3 does (sink-verify.ts): Content-MD5, flexible checksums in
+// headers or aws-chunked trailers, multipart checksums (COMPOSITE, FULL_OBJECT). Path-style
+// addressing, no signature checks, state in memory (sizes, ETags and checksums, never bytes). Run as a program it listens on an
 // ephemeral loopback port and reports the port over IPC (or on stdout without IPC).
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-
-interface StoredPart {
-  size: number;
-  md5: Buffer;
-}
+import { escapeXml, listObjects } from './sink-list.js';
+import {
+  S3Failure,
+  checksumXml,
+  completeChecksum,
+  listedChecksums,
+  receiveVerified,
+  uploadChecksumOf,
+  type ListedPart,
+  type ObjectChecksum,
+  type StoredPart,
+  type UploadChecksum,
+} from './sink-verify.js';
 
 interface MultipartUpload {
   objectPath: string;
+  checksum: UploadChecksum | null;
   parts: Map<number, StoredPart>;
 }
 
 interface StoredObject {
   size: number;
   etag: string;
+  checksum: ObjectChecksum | null;
+  modified: Date;
 }
 
 export interface SinkServer {
@@ -26,35 +39,17 @@ export interface SinkServer {
   close(): Promise<void>;
 }
 
-class S3Failure extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
-}
-
 const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
-
 function unescapeXml(text: string): string {
-  return text.replace(/&(lt|gt|amp|quot|apos);/g, (_, name: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[name]!);
+  // Go's encoding/xml (rclone) writes quotes as &#34;.
+  return text.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (_, name: string) =>
+    name.startsWith('#') ? String.fromCodePoint(name[1] === 'x' ? parseInt(name.slice(2), 16) : Number(name.slice(1))) : ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[name]!,
+  );
 }
 
 const quoted = (hex: string) => `"${hex}"`;
 const unquoted = (etag: string) => etag.trim().replace(/^"|"$/g, '').toLowerCase();
-
-/** Streams the request body through MD5 without keeping it. */
-async function hashBody(req: IncomingMessage): Promise<StoredPart> {
-  const md5 = createHash('md5');
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    md5.update(chunk);
-    size += chunk.length;
-  }
-  return { size, md5: md5.digest() };
-}
 
 async function readSmallBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -62,21 +57,10 @@ async function readSmallBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Hashes the body and answers BadDigest when Content-MD5 was sent and differs. */
-async function receiveData(req: IncomingMessage): Promise<StoredPart> {
-  if ((req.headers['x-amz-content-sha256'] ?? '').toString().startsWith('STREAMING-')) {
-    throw new S3Failure(501, 'NotImplemented', 'The sink does not decode aws-chunked bodies; use requestChecksumCalculation WHEN_REQUIRED.');
-  }
-  const part = await hashBody(req);
-  const contentMd5 = req.headers['content-md5'];
-  if (typeof contentMd5 === 'string' && contentMd5 !== part.md5.toString('base64')) {
-    throw new S3Failure(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
-  }
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) !== part.size) {
-    throw new S3Failure(400, 'IncompleteBody', `Received ${part.size} of ${declared} bytes.`);
-  }
-  return part;
+/** The checksum headers S3 answers with: on UploadPart and PutObject, and on HeadObject with checksum mode. */
+function echoHeaders(echo: { algorithm: string; base64: string } | null, type?: string): http.OutgoingHttpHeaders {
+  if (!echo) return {};
+  return { [`x-amz-checksum-${echo.algorithm}`]: echo.base64, ...(type ? { 'x-amz-checksum-type': type } : {}) };
 }
 
 /** The multipart ETag: MD5 of the concatenated binary part MD5s, then "-N". */
@@ -86,12 +70,12 @@ function multipartEtag(parts: StoredPart[]): string {
   return quoted(`${md5.digest('hex')}-${parts.length}`);
 }
 
-function completedParts(xml: string): Array<{ partNumber: number; etag: string }> {
-  const out: Array<{ partNumber: number; etag: string }> = [];
+function completedParts(xml: string): ListedPart[] {
+  const out: ListedPart[] = [];
   for (const [, body] of xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)) {
     const partNumber = Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(body!)?.[1]);
     const etag = unescapeXml(/<ETag>([\s\S]*?)<\/ETag>/.exec(body!)?.[1] ?? '');
-    out.push({ partNumber, etag });
+    out.push({ partNumber, etag, checksums: listedChecksums(body!) });
   }
   return out;
 }
@@ -108,8 +92,8 @@ export function createSinkHandler(): (req: IncomingMessage, res: ServerResponse)
     const objectPath = `${decodeURIComponent(bucket)}/${key}`;
     const q = url.searchParams;
     const method = req.method ?? 'GET';
-    const xml = (body: string) => {
-      res.writeHead(200, { 'content-type': 'application/xml' });
+    const xml = (body: string, headers: http.OutgoingHttpHeaders = {}) => {
+      res.writeHead(200, { 'content-type': 'application/xml', ...headers });
       res.end(XML_HEADER + body);
     };
     const empty = (status: number, headers: http.OutgoingHttpHeaders = {}) => {
@@ -122,6 +106,7 @@ export function createSinkHandler(): (req: IncomingMessage, res: ServerResponse)
       await readSmallBody(req);
       if (method === 'PUT' || method === 'HEAD') return empty(200); // CreateBucket, HeadBucket
       if (method === 'DELETE') return empty(204); // DeleteBucket
+      if (method === 'GET' && !q.has('uploads') && !q.has('location')) return xml(listObjects(objects, decodeURIComponent(bucket), q));
       throw new S3Failure(501, 'NotImplemented', `${method} on a bucket is not part of the sink.`);
     }
 
@@ -134,18 +119,20 @@ export function createSinkHandler(): (req: IncomingMessage, res: ServerResponse)
 
     if (method === 'POST' && q.has('uploads')) {
       await readSmallBody(req);
+      const checksum = uploadChecksumOf(req.headers);
       const id = `sink-${process.pid}-${nextUploadId++}`;
-      uploads.set(id, { objectPath, parts: new Map() });
-      return xml(`<InitiateMultipartUploadResult><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+      uploads.set(id, { objectPath, checksum, parts: new Map() });
+      const headers = checksum ? { 'x-amz-checksum-algorithm': checksum.algorithm.toUpperCase(), 'x-amz-checksum-type': checksum.type } : {};
+      return xml(`<InitiateMultipartUploadResult><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`, headers);
     }
     if (method === 'PUT' && uploadId) {
       if (req.headers['x-amz-copy-source']) throw new S3Failure(501, 'NotImplemented', 'UploadPartCopy is not part of the sink.');
       const upload = findUpload();
       const partNumber = Number(q.get('partNumber'));
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new S3Failure(400, 'InvalidArgument', 'Part number must be an integer from 1 to 10000.');
-      const part = await receiveData(req);
+      const { part, echo } = await receiveVerified(req, upload.checksum);
       upload.parts.set(partNumber, part);
-      return empty(200, { etag: quoted(part.md5.toString('hex')) });
+      return empty(200, { etag: quoted(part.md5.toString('hex')), ...echoHeaders(echo) });
     }
     if (method === 'POST' && uploadId) {
       const upload = findUpload();
@@ -160,10 +147,11 @@ export function createSinkHandler(): (req: IncomingMessage, res: ServerResponse)
         if (!part || unquoted(etag) !== part.md5.toString('hex')) throw new S3Failure(400, 'InvalidPart', `Part ${partNumber} was not uploaded or its ETag differs.`);
         parts.push(part);
       }
+      const checksum = completeChecksum(upload.checksum, listed, parts, req.headers);
       const etag = multipartEtag(parts);
-      objects.set(objectPath, { size: parts.reduce((n, p) => n + p.size, 0), etag });
+      objects.set(objectPath, { size: parts.reduce((n, p) => n + p.size, 0), etag, checksum, modified: new Date() });
       uploads.delete(uploadId);
-      return xml(`<CompleteMultipartUploadResult><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(etag)}</ETag></CompleteMultipartUploadResult>`);
+      return xml(`<CompleteMultipartUploadResult><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(etag)}</ETag>${checksumXml(checksum)}</CompleteMultipartUploadResult>`);
     }
     if (method === 'DELETE' && uploadId) {
       findUpload();
@@ -172,15 +160,23 @@ export function createSinkHandler(): (req: IncomingMessage, res: ServerResponse)
     }
     if (method === 'PUT') {
       if (req.headers['x-amz-copy-source']) throw new S3Failure(501, 'NotImplemented', 'CopyObject is not part of the sink.');
-      const part = await receiveData(req);
+      const { part, echo } = await receiveVerified(req, null);
       const etag = quoted(part.md5.toString('hex'));
-      objects.set(objectPath, { size: part.size, etag });
-      return empty(200, { etag });
+      const checksum = echo ? { algorithm: echo.algorithm, value: echo.base64, type: 'FULL_OBJECT' as const } : null;
+      objects.set(objectPath, { size: part.size, etag, checksum, modified: new Date() });
+      return empty(200, { etag, ...echoHeaders(echo, checksum?.type) });
     }
     if (method === 'HEAD') {
       const object = objects.get(objectPath);
       if (!object) return empty(404);
-      return empty(200, { 'content-length': object.size, etag: object.etag, 'content-type': 'application/octet-stream', 'last-modified': new Date().toUTCString() });
+      const withChecksum = String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED' && object.checksum;
+      return empty(200, {
+        'content-length': object.size,
+        etag: object.etag,
+        'content-type': 'application/octet-stream',
+        'last-modified': object.modified.toUTCString(),
+        ...(withChecksum ? echoHeaders({ algorithm: object.checksum!.algorithm, base64: object.checksum!.value }, object.checksum!.type) : {}),
+      });
     }
     if (method === 'DELETE') {
       objects.delete(objectPath);

@@ -19,6 +19,8 @@ command -v chromium >/dev/null || apt_install chromium
 { command -v xmllint >/dev/null && command -v xxhsum >/dev/null; } || apt_install libxml2-utils xxhash
 # Reliability tests: faketime skews hoist's clock; inotify-tools watches a canary folder for any access.
 { command -v faketime >/dev/null && command -v inotifywait >/dev/null; } || apt_install faketime inotify-tools
+# npm run bench compares Hoist with rclone (aws-cli, where installed, too).
+command -v rclone >/dev/null || apt_install rclone
 # Electron's binary is fetched from outside at install; the engine, CLI and tests do not need it.
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
