@@ -12,6 +12,7 @@ import type { WriteCondition } from '../s3/conditions.js';
 import * as ops from '../s3/operations.js';
 import { normalizeEtag } from '../upload/checksums.js';
 import type { ActiveJob } from './active-job.js';
+import { startHashing } from './hash-pass.js';
 import type { RunContext } from './context.js';
 
 /** keep-both gives up (s3.object-exists) after this many taken keys. */
@@ -92,6 +93,8 @@ async function compareAt(ctx: RunContext, a: ActiveJob, client: S3Client, key: s
 
 /** The bytes are there: once the whole-file hashes are recorded (ASC MHL lists them), the job is done without sending. */
 async function alreadyThere(ctx: RunContext, a: ActiveJob, key: string, etag: string, c: Comparison): Promise<'ended'> {
+  // Nothing is sent, so hashes meant to come with the body need their own pass.
+  if (a.inlineHashes?.length) startHashing(ctx, a);
   // Its failure (a hash that contradicts the source's history) ends the job by itself.
   if (a.hashing && (await a.hashing)) return 'ended';
   const where = `s3://${a.job.bucket}/${key}`;
