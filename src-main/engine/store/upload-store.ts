@@ -30,7 +30,7 @@ export interface UploadStore {
   getDestination(id: number): Destination | undefined;
   listJobs(opts: { states?: readonly JobState[] }): JobRecord[];
   /** Due queued jobs, highest priority first, then oldest: ids only (asked every tick). */
-  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority }>;
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority; mode: UploadMode }>;
   /** Another unfinished job bound for this key of this destination, if any. */
   unfinishedJobOnKey(destinationId: number, key: string, exceptJobId: number): number | undefined;
   /** Part sizes of the uploads Hoist completed at this key (hints for its object's multipart ETag). */
