@@ -43,6 +43,9 @@ function checkUploadFlags(o: UploadFlags): void {
   }
 }
 
+/** How often the jobs already settled are read again (a retryable failure goes back to the queue). */
+const FULL_READ_EVERY_MS = 5_000;
+
 /** `hoist run` and `hoist upload` work the queue without watching the folders, and follow another process that works it. */
 const WORK_ONLY: Pick<RuntimeOptions, 'watch' | 'wait'> = { watch: false, wait: false };
 
@@ -63,17 +66,37 @@ async function workUntilSettled(rt: HoistRuntime, scope: CommandScope, jobIds: n
     }
   };
   const ids = () => (jobIds === 'all' ? engine.listJobs({ states: ['queued', 'running', 'completing'] }).map((j) => j.id).concat([...seen.keys()]) : jobIds);
+  // Where this process works the queue, its engine's job events keep the view current; every job is
+  // read again only now and then (reading thousands of frames' rows four times a second was most of
+  // the main thread's CPU), when another process works the queue, and before the command ends: it
+  // ends only once a read of every job finds them all settled (a retryable failure may be queued again).
+  const latest = new Map<number, JobRecord>();
+  const onJob = (j: JobRecord) => {
+    if (latest.has(j.id)) latest.set(j.id, j);
+  };
+  if (started.ok) engine.on('job', onJob);
+  let fullReadAt = 0;
   let finalJobs: JobRecord[];
-  for (;;) {
-    const current = [...new Set(ids())];
-    const jobs = engine.listJobs({ ids: current });
-    report(jobs);
-    if (!json) view.update(jobs, engine.progress());
-    if (jobs.every((j) => SETTLED_STATES.includes(j.state))) {
-      finalJobs = jobs;
-      break;
+  try {
+    for (;;) {
+      const settled = [...latest.values()].every((j) => SETTLED_STATES.includes(j.state));
+      const full = !started.ok || settled || Date.now() - fullReadAt >= FULL_READ_EVERY_MS;
+      if (full) {
+        fullReadAt = Date.now();
+        latest.clear();
+        for (const j of engine.listJobs({ ids: [...new Set(ids())] })) latest.set(j.id, j);
+      }
+      const jobs = [...latest.values()];
+      report(jobs);
+      if (!json) view.update(jobs, engine.progress());
+      if (full && jobs.every((j) => SETTLED_STATES.includes(j.state))) {
+        finalJobs = jobs;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
     }
-    await new Promise((r) => setTimeout(r, 250));
+  } finally {
+    engine.off('job', onJob);
   }
   // The ASC MHL generations of these jobs' batches come last (the queue's runner writes them).
   const batchIds = [...new Set(finalJobs.map((j) => j.batchId).filter((id): id is number => id !== null))];

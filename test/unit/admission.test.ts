@@ -36,6 +36,15 @@ test('per-lane limits: parts fill the lane up to its limit and no further for th
   assert.equal(spare(lane(2, [0, 0, 0]), 2, NORMAL, [job(1, NORMAL, 'sending', 1)], () => true), true, "another destination's job does not hold this lane");
 });
 
+test('a small file (one PutObject) prepares while the lane is full of parts, up to the lane\'s limit preparing; never past a job with parts left', () => {
+  const full = lane(2, [0, 2, 0]);
+  const sending = [job(1, NORMAL, 'sending'), job(2, NORMAL, 'sending')];
+  assert.equal(spare(full, 1, NORMAL, sending, none), false, 'a multipart job waits for a slot before it opens');
+  assert.equal(spare(full, 1, NORMAL, sending, none, true), true, 'a small file looks at its key while the parts are on the wire');
+  assert.equal(spare(full, 1, NORMAL, [...sending, job(3, NORMAL, 'preparing'), job(4, NORMAL, 'preparing')], none, true), false, 'at most the lane\'s limit preparing');
+  assert.equal(spare(full, 1, NORMAL, [...sending, job(3, NORMAL, 'sending')], (id) => id === 3, true), false, 'a prepared job still waiting for its slot comes first');
+});
+
 test('a high job opens behind a lane full of lower-priority work, and one of its parts overtakes', () => {
   const full = lane(3, [0, 2, 1]);
   const open = [job(1, NORMAL, 'sending'), job(2, LOW, 'sending')];

@@ -357,3 +357,9 @@ export async function* listObjectKeys(client: S3Client, bucket: string, prefix: 
     next = page.NextContinuationToken ? { ContinuationToken: page.NextContinuationToken } : { StartAfter: last! };
   }
 }
+
+/** One page of the keys under `prefix` after `after` (ListObjectsV2 StartAfter): which keys are taken (remote/key-listing.ts). */
+export async function listKeysAfter(client: S3Client, bucket: string, prefix: string, after: string, maxKeys: number): Promise<{ keys: string[]; truncated: boolean }> {
+  const page = await call('ListObjectsV2', () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: maxKeys, ...(after ? { StartAfter: after } : {}) })));
+  return { keys: (page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])), truncated: !!page.IsTruncated };
+}

@@ -3,7 +3,7 @@
 // what is in flight.
 import fs from 'node:fs';
 import type { Destination } from '../../../shared/types.js';
-import { PRIORITY_RANK } from '../../../shared/states.js';
+import { PRIORITY_RANK, type FileHashAlgorithm } from '../../../shared/states.js';
 import type { HoistError } from '../../../shared/errors.js';
 import { toHoistError } from '../s3/errors.js';
 import type { SlotToken } from '../pacing/lanes.js';
@@ -35,6 +35,11 @@ export interface ActiveJob {
   hashing?: Promise<HoistError | null>;
   hashTaskId?: number;
   hashedBytes?: number;
+  /**
+   * A file that goes in one PutObject with no ASC MHL history to be checked against: its whole-file
+   * hashes (these, perhaps none) come from the same read as its body, not from a hash pass (issue 12).
+   */
+  inlineHashes?: FileHashAlgorithm[];
   /** The version a single PutObject made (versioned bucket), from its answer; undefined when not sent by this run. */
   versionId?: string | null;
   /** Called once nothing is in flight any more (whenIdle). */

@@ -66,13 +66,17 @@ export function preparingFull(open: readonly Pick<OpenJob, 'rank' | 'phase'>[], 
 /**
  * Whether the lane of `destinationId` has room for one more job of `rank`, counting only the open
  * jobs and parts that rank as high or higher. A sending job there that still has parts to send
- * fills the room first.
+ * fills the room first. A `single` job (one PutObject: a small file) prepares while the lane's
+ * parts are on the wire, up to the lane's limit of them preparing at once: its look at the key
+ * needs no slot, and waiting for one before looking left the lane idle between small files.
  */
-export function spare(lane: LaneView, destinationId: number, rank: number, open: readonly OpenJob[], hasPendingParts: (jobId: number) => boolean): boolean {
+export function spare(lane: LaneView, destinationId: number, rank: number, open: readonly OpenJob[], hasPendingParts: (jobId: number) => boolean, single = false): boolean {
   const mine = ahead(open, rank).filter((a) => a.destinationId === destinationId);
   if (mine.some((a) => a.phase === 'sending' && hasPendingParts(a.jobId))) return false;
+  const preparing = mine.filter((a) => a.phase === 'preparing').length;
+  if (single) return preparing < lane.limit;
   const inflight = lane.inflightByRank.slice(0, rank + 1).reduce((n, k) => n + k, 0);
-  return inflight + mine.filter((a) => a.phase === 'preparing').length < lane.limit;
+  return inflight + preparing < lane.limit;
 }
 
 /**

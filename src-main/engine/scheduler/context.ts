@@ -5,6 +5,7 @@ import type { Destination } from '../../../shared/types.js';
 import type { RetryPolicy } from '../backoff.js';
 import type { Lane } from '../pacing/lanes.js';
 import type { SourceHistories } from '../mhl/source-history.js';
+import type { KeyListings } from '../remote/key-listing.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
 import type { ActiveJob } from './active-job.js';
@@ -22,6 +23,8 @@ export interface RunContext {
   readonly histories: SourceHistories;
   /** Destinations whose server refused a conditional write as not implemented: written without conditions since (key-decision.ts). */
   readonly conditionsRefused: Set<number>;
+  /** Recent listings of keys, so that a folder of small files' empty keys are not looked at one HeadObject each. */
+  readonly listings: KeyListings;
   lane(dest: Destination): Lane;
   /** Keeps a promise until it settles (stop waits for all); its error is reported, never thrown. */
   track(p: Promise<unknown>): void;

@@ -30,6 +30,19 @@ export function startHashing(ctx: RunContext, a: ActiveJob): void {
 }
 
 /**
+ * True when the job's whole-file hashes come with its PutObject (`a.inlineHashes`, the ones still
+ * missing): a file sent in one request whose root has no ASC MHL history listing it. A file such a
+ * history vouches for is hashed and checked before it is sent, so that one it contradicts leaves no object.
+ */
+export async function hashesInline(ctx: RunContext, a: ActiveJob): Promise<boolean> {
+  const { job } = a;
+  if (job.mode !== 'single' || job.growing === 1) return false;
+  if (job.mhlRoot && job.mhlPath && (await ctx.histories.forRoot(job.mhlRoot))?.lookup(job.mhlPath)) return false;
+  a.inlineHashes = FILE_HASH_ALGORITHMS.filter((alg) => job.hashAlgorithms.includes(alg) && job.hashes[alg] === undefined);
+  return true;
+}
+
+/**
  * Hashes the whole file in one in-order read (worker thread, snapshot checked before and after, as
  * every part is) and checks the result against the newest generation of the root's history that
  * lists the file. Hashes already recorded for this snapshot (before a crash) are not computed again.
@@ -43,6 +56,8 @@ async function hashAndVerify(ctx: RunContext, a: ActiveJob): Promise<void> {
   if (wanted.length === 0) return;
   let hashes: FileHashes = job.hashes;
   const missing = wanted.filter((alg) => hashes[alg] === undefined);
+  // All there (read with a PutObject's body, or before a restart) and no history to check: nothing to do.
+  if (missing.length === 0 && !record) return;
   if (missing.length > 0) {
     const snap = snapshotOf(job);
     // The pass of a growing file starts only once it has stopped growing, so its snapshot is final.

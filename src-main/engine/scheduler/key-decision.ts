@@ -12,6 +12,7 @@ import type { WriteCondition } from '../s3/conditions.js';
 import * as ops from '../s3/operations.js';
 import { normalizeEtag } from '../upload/checksums.js';
 import type { ActiveJob } from './active-job.js';
+import { startHashing } from './hash-pass.js';
 import type { RunContext } from './context.js';
 
 /** keep-both gives up (s3.object-exists) after this many taken keys. */
@@ -83,15 +84,23 @@ function cannotLook(ctx: RunContext, a: ActiveJob, e: HoistError): 'send' {
   return 'send';
 }
 
-/** What the key holds against the file; a file still growing cannot be compared yet. */
+/**
+ * What the key holds against the file; a file still growing cannot be compared yet. A key a recent
+ * listing shows empty is not looked at again where the write that follows carries If-None-Match: *
+ * (remote/key-listing.ts); a key the job goes on to write is looked at by the next job that decides there.
+ */
 async function compareAt(ctx: RunContext, a: ActiveJob, client: S3Client, key: string): Promise<Comparison> {
-  const remote = await lookAtKey(client, a.job.bucket, key);
+  const listed = !ctx.conditionsRefused.has(a.dest.id) && (await ctx.listings.empty(client, a.dest.id, a.job.bucket, key));
+  ctx.listings.written(a.dest.id, a.job.bucket, key);
+  const remote = listed ? null : await lookAtKey(client, a.job.bucket, key);
   if (remote && a.job.growing === 1) return { verdict: 'cannot-tell', why: 'the file is still being written', remote };
   return compareFile(a.job.sourcePath, a.job.size, remote, [a.job.partSize, ...ctx.store.partSizesAt(a.dest.id, key)]);
 }
 
 /** The bytes are there: once the whole-file hashes are recorded (ASC MHL lists them), the job is done without sending. */
 async function alreadyThere(ctx: RunContext, a: ActiveJob, key: string, etag: string, c: Comparison): Promise<'ended'> {
+  // Nothing is sent, so hashes meant to come with the body need their own pass.
+  if (a.inlineHashes?.length) startHashing(ctx, a);
   // Its failure (a hash that contradicts the source's history) ends the job by itself.
   if (a.hashing && (await a.hashing)) return 'ended';
   const where = `s3://${a.job.bucket}/${key}`;
@@ -142,6 +151,7 @@ export function conditionRefused(ctx: RunContext, a: ActiveJob, err: HoistError,
 
 /** A conditional write was refused or the key changed: the job decides again (its next opening), after the usual back-off. */
 export function forgetDecision(ctx: RunContext, a: ActiveJob, err: HoistError): void {
+  ctx.listings.written(a.dest.id, a.job.bucket, a.job.key);
   ctx.store.forgetKeyDecision(a.job.id);
   ctx.store.addEvent(a.job.id, 'key-changed', `The object at s3://${a.job.bucket}/${a.job.key} is not what the job saw when it decided (${err.info.detail ?? err.message}); it decides again by its policy (${a.job.ifExists}).`, err.info);
   a.job.keySeen = null;

@@ -6,7 +6,7 @@ import * as ops from '../s3/operations.js';
 import { objectSettings, sameSnapshot, statSource, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
 import { restartForChangedSource } from './failures.js';
-import { startHashing } from './hash-pass.js';
+import { hashesInline, startHashing } from './hash-pass.js';
 import { settleKey } from './key-decision.js';
 import { alreadyCompleted, cleanUpInterruptedCreate, reconcile } from './reconcile.js';
 
@@ -21,8 +21,9 @@ export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
   // Whole-file hashes: before the key is looked at, so that comparing the file with what the key
   // holds reads it alongside (the page cache serves the second read); beside the parts of a
   // multipart upload (Complete waits for them); before a single PutObject, so that a file its
-  // history does not vouch for leaves no object at all.
-  if (job.growing !== 1) startHashing(ctx, a);
+  // history does not vouch for leaves no object at all. A single PutObject with no such history
+  // computes them in the same read as its body (hashesInline).
+  if (job.growing !== 1 && !(await hashesInline(ctx, a))) startHashing(ctx, a);
   const client = await ctx.net.client(a.dest);
   // What the key holds, by the job's --if-exists policy: nothing more to do when the bytes are there.
   if ((await settleKey(ctx, a, client)) === 'ended') return;

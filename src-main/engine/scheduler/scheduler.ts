@@ -10,6 +10,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../backoff.js';
 import { Lanes, type Lane } from '../pacing/lanes.js';
 import { logger } from '../log.js';
 import { SourceHistories } from '../mhl/source-history.js';
+import { KeyListings } from '../remote/key-listing.js';
 import type { CredentialSource } from '../s3/connection.js';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../s3/client.js';
 import { toHoistError } from '../s3/errors.js';
@@ -81,6 +82,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       storage: this.storage,
       histories: new SourceHistories(),
       conditionsRefused: new Set(),
+      listings: new KeyListings(),
       lane: (dest) => this.lane(dest),
       track: (p) => this.track(p),
       tick: () => this.tick(),
@@ -276,14 +278,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (has === undefined) pending.set(jobId, (has = this.store.nextPendingParts(jobId, 1).length > 0));
       return has;
     };
+    // A pass looks at many queued jobs of the same few destinations: each destination read once.
+    const dests = new Map<number, Destination | undefined>();
+    const destOf = (id: number): Destination | undefined => (dests.has(id) ? dests.get(id) : dests.set(id, this.store.getDestination(id)).get(id));
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
     for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4)) {
       if (this.active.has(ref.id)) continue;
       if (writerOf(writers, ref.destinationId, ref.key)) continue;
       const rank = PRIORITY_RANK[ref.priority];
       if (preparingFull(open, rank)) continue;
-      const dest = this.store.getDestination(ref.destinationId);
-      if (!dest || !spare(this.lane(dest), dest.id, rank, open, hasPendingParts)) continue;
+      const dest = destOf(ref.destinationId);
+      if (!dest || !spare(this.lane(dest), dest.id, rank, open, hasPendingParts, ref.mode === 'single')) continue;
       const job = this.store.getJob(ref.id);
       if (!job) continue;
       const opened = this.activate(job, dest);

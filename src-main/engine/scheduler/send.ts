@@ -14,6 +14,7 @@ import { afterHalt, failJob, halt, onSourceProblem } from './failures.js';
 import { conditionFor, conditionRefused, forgetDecision } from './key-decision.js';
 import { writeCondition } from '../remote/if-exists.js';
 import { noteServerEncryption } from './server-proof.js';
+import { finishSinglePut } from './single-put.js';
 
 export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: Lane): void {
   if (!ctx.store.markPartSending(a.job.id, part.partNumber)) return;
@@ -40,7 +41,7 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
           };
           const run =
             a.job.mode === 'single'
-              ? ctx.pool.run({ ...base, kind: 'put-object', object: objectSettings(a), condition: conditionFor(ctx, a) }, onProgress)
+              ? ctx.pool.run({ ...base, kind: 'put-object', object: objectSettings(a), condition: conditionFor(ctx, a), ...(a.inlineHashes?.length ? { fileHashes: a.inlineHashes } : {}) }, onProgress)
               : ctx.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, onProgress);
           flight.taskId = run.taskId;
           outcome = await run.outcome;
@@ -59,13 +60,7 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
 
 function onPartSettled(ctx: RunContext, a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: Lane, signedWith: number): void {
   if (o.ok) {
-    // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed.
-    ctx.storage.recordPartDone({ jobId: a.job.id, partNumber: part.partNumber, etag: normalizeEtag(o.result.etag ?? ''), md5Hex: o.result.md5Hex, checksum: o.result.checksum });
-    if (a.job.mode === 'single') a.versionId = o.result.versionId ?? null;
     noteServerEncryption(ctx, a, o.result.encryption);
-    a.bytesAcked += part.length;
-    a.partsDone++;
-    a.samples.push({ at: Date.now(), bytes: a.bytesAcked });
     if (a.job.checksumAlgorithm && !o.result.checksumVerified && !a.checksumUnverifiedNoted) {
       a.checksumUnverifiedNoted = true;
       ctx.store.addEvent(a.job.id, 'checksum-unverified', `The server accepted the ${a.job.checksumAlgorithm} checksum without verifying it (it did not echo it back); Content-MD5 still protects every part.`);
@@ -73,6 +68,16 @@ function onPartSettled(ctx: RunContext, a: ActiveJob, part: PartRecord, o: TaskO
     if (a.job.attempts > 0) {
       ctx.store.resetAttempts(a.job.id);
       a.job.attempts = 0;
+    }
+    a.bytesAcked += part.length;
+    a.partsDone++;
+    a.samples.push({ at: Date.now(), bytes: a.bytesAcked });
+    // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed; a
+    // small file's PutObject ends its job in the same transaction (single-put.ts).
+    const done = { jobId: a.job.id, partNumber: part.partNumber, etag: normalizeEtag(o.result.etag ?? ''), md5Hex: o.result.md5Hex, checksum: o.result.checksum };
+    if (!finishSinglePut(ctx, a, done, o.result)) {
+      ctx.storage.recordPartDone(done);
+      if (a.job.mode === 'single') a.versionId = o.result.versionId ?? null;
     }
   } else if (o.aborted || a.stopping) {
     ctx.store.markPartPending(a.job.id, part.partNumber, 0, o.bytesSent > 0);

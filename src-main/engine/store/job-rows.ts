@@ -143,11 +143,11 @@ export class JobRows {
   }
 
   /** The same order, only ids, destinations and keys: the scheduler asks every tick and opens few of them. */
-  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority }> {
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority; mode: UploadMode }> {
     const rows = this.db
-      .prepare(`SELECT id, destination_id, key, priority FROM jobs WHERE state = 'queued' AND available_at <= ? ORDER BY priority, id LIMIT ?`)
+      .prepare(`SELECT id, destination_id, key, priority, mode FROM jobs WHERE state = 'queued' AND available_at <= ? ORDER BY priority, id LIMIT ?`)
       .all(this.now(), limit) as Row[];
-    return rows.map((r) => ({ id: r.id as number, destinationId: r.destination_id as number, key: r.key as string, priority: PRIORITIES[r.priority as number] ?? 'normal' }));
+    return rows.map((r) => ({ id: r.id as number, destinationId: r.destination_id as number, key: r.key as string, priority: PRIORITIES[r.priority as number] ?? 'normal', mode: r.mode as UploadMode }));
   }
 
   // ---- what a job does at its key (remote/if-exists.ts) ----

@@ -4,7 +4,7 @@
 import type { Db } from './db.js';
 import type { CredentialOrigin, Destination, DestinationInput } from '../../../shared/types.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
-import type { ChecksumAlgorithm, JobState, UploadMode } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, FileHashes, JobState, UploadMode } from '../../../shared/states.js';
 import { DestinationRows } from './destination-rows.js';
 import { JobBulkRows } from './job-bulk.js';
 import { JobRows } from './job-rows.js';
@@ -179,6 +179,20 @@ export class JobStore extends JobRows implements UploadStore {
         this.setIntegrity(jobId, proof);
       }
       this.addEvent(jobId, 'done', message);
+    })();
+  }
+
+  finishSinglePut(done: DonePart, hashes: FileHashes | null, hashed: string | null, end: { etag: string; versionId: string | null; message: string; proof: IntegrityProof & { serverEncryption?: string | null } }): boolean {
+    return this.db.transaction(() => {
+      const { jobId } = done;
+      this.markPartDone(jobId, done.partNumber, done.etag, done.md5Hex, done.checksum);
+      if (hashes) this.setHashes(jobId, hashes, null);
+      if (hashed) this.addEvent(jobId, 'hashed', hashed);
+      if (!this.transition(jobId, ['running'], 'done', { etag: end.etag, versionId: end.versionId, error: null })) return false;
+      if (end.proof.serverEncryption) this.setServerEncryption(jobId, end.proof.serverEncryption);
+      this.setIntegrity(jobId, end.proof);
+      this.addEvent(jobId, 'done', end.message);
+      return true;
     })();
   }
 

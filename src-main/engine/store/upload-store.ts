@@ -30,7 +30,7 @@ export interface UploadStore {
   getDestination(id: number): Destination | undefined;
   listJobs(opts: { states?: readonly JobState[] }): JobRecord[];
   /** Due queued jobs, highest priority first, then oldest: ids only (asked every tick). */
-  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority }>;
+  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority; mode: UploadMode }>;
   /** Another unfinished job bound for this key of this destination, if any. */
   unfinishedJobOnKey(destinationId: number, key: string, exceptJobId: number): number | undefined;
   /** Part sizes of the uploads Hoist completed at this key (hints for its object's multipart ETag). */
@@ -88,6 +88,12 @@ export interface UploadStore {
   moveToKey(jobId: number, d: { key: string; keySeen: string; message: string }): void;
   /** The object is there, its bytes proven (`proof`: by its ETag, or by Content-MD5 where the ETag is not an MD5), and in a versioned bucket the version we wrote: the job is done. */
   completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, proof: IntegrityProof & { serverEncryption?: string | null }, versionId?: string | null): void;
+  /**
+   * A small file's PutObject answered (issue 12): its part done, the whole-file hashes read with its
+   * body (with `hashed`, their history entry) and the job done, in one transaction. False (the part
+   * and hashes still recorded) when the job is no longer running.
+   */
+  finishSinglePut(done: DonePart, hashes: FileHashes | null, hashed: string | null, end: { etag: string; versionId: string | null; message: string; proof: IntegrityProof & { serverEncryption?: string | null } }): boolean;
   /** The server's answers named an encryption (another than the job had recorded): recorded, with a history entry. */
   recordServerEncryption(jobId: number, encryption: string, message: string): void;
   /** A grown file's parts were hashed again: the changed ones go again (the job back to running), the others stand. */

@@ -28,18 +28,20 @@ interface Digester {
   digest(): string;
   /** The running state, to go on from after a restart; absent where the library cannot export it (OpenSSL's). */
   save?(): Uint8Array;
+  /** Back to the empty input, for the next file. */
+  reset(): void;
 }
 
-function nodeDigester(algorithm: 'md5' | 'sha1' | 'sha256'): Digester {
-  const h: Hash = createHash(algorithm);
-  return { update: (d) => void h.update(d), digest: () => h.digest('hex') };
+function nodeDigester(algorithm: 'md5' | 'sha1' | 'sha256' | 'sha512', format: (digest: Buffer) => string = (d) => d.toString('hex')): Digester {
+  let h: Hash = createHash(algorithm);
+  return { update: (d) => void h.update(d), digest: () => format(h.digest()), reset: () => void (h = createHash(algorithm)) };
 }
 
 function wasmDigester(h: IHasher, state: Uint8Array | undefined): Digester {
   if (state) h.load(state);
   else h.init();
   // hash-wasm prints the canonical (big-endian) form, the one xxhsum and ASC MHL write.
-  return { update: (d) => void h.update(d), digest: () => h.digest('hex'), save: () => h.save() };
+  return { update: (d) => void h.update(d), digest: () => h.digest('hex'), save: () => h.save(), reset: () => void h.init() };
 }
 
 async function digester(algorithm: FileHashAlgorithm, state?: Uint8Array): Promise<Digester> {
@@ -55,10 +57,8 @@ async function digester(algorithm: FileHashAlgorithm, state?: Uint8Array): Promi
     case 'sha1':
     case 'sha256':
       return nodeDigester(algorithm);
-    case 'c4': {
-      const h = createHash('sha512');
-      return { update: (d) => void h.update(d), digest: () => c4FromSha512(h.digest()) };
-    }
+    case 'c4':
+      return nodeDigester('sha512', c4FromSha512);
   }
 }
 
@@ -100,6 +100,11 @@ export class FileHasher {
     const out: FileHashes = {};
     for (const [a, d] of this.digesters) out[a] = d.digest();
     return out;
+  }
+
+  /** Ready for another file's bytes: a thread hashing thousands of small files instantiates its WebAssembly hashers once. */
+  reset(): void {
+    for (const [, d] of this.digesters) d.reset();
   }
 }
 

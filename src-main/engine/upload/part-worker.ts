@@ -12,6 +12,7 @@ import { encryptionOf, etagComparable, type ServerEncryption } from '../s3/serve
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
 import { ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
 import { FileHasher } from './file-hashes.js';
+import { InlineHashers } from './inline-hashes.js';
 import { TokenBucket, takeTokens } from '../pacing/token-bucket.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
@@ -22,6 +23,8 @@ const PROGRESS_INTERVAL_MS = 100;
 const clients = new ClientCache();
 /** Read buffers shared by the parts this thread runs at once. */
 const chunks = new ChunkPool();
+/** Whole-file hashers of small files, kept between files. */
+const inlineHashers = new InlineHashers();
 const running = new Map<number, AbortController>();
 /** Bytes each running task has put on the wire, for the failure report. */
 const progressOf = new Map<number, () => number>();
@@ -41,10 +44,22 @@ async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): 
   }
 }
 
-async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: AbortSignal): Promise<PartDigest> {
+/** The range's MD5 (and checksum); a whole file's hashes too, from the same chunks, when `whole` is given. */
+async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: AbortSignal, whole?: FileHasher): Promise<PartDigest> {
   const hasher = new PartHasher(task.checksumAlgorithm);
-  await forEachChunk(fd, task.offset, task.length, chunks, (chunk) => hasher.update(chunk), signal);
+  await forEachChunk(fd, task.offset, task.length, chunks, (chunk) => {
+    hasher.update(chunk);
+    whole?.update(chunk);
+  }, signal);
   return hasher.digest();
+}
+
+/** The path still names the file that was read (not replaced by another since): the job completes without looking again. */
+async function checkPath(task: PutObjectTask): Promise<void> {
+  const st = await fs.promises.stat(task.path, { bigint: true }).catch(() => null);
+  if (!st || st.ino.toString() !== task.snapshot.inode || Number(st.size) !== task.snapshot.size || Number(st.mtimeMs) !== task.snapshot.mtimeMs) {
+    throw new HoistError('source.changed', { message: 'The source file was replaced or changed while it was being uploaded.', detail: task.path });
+  }
 }
 
 function checksumFields(task: WorkerTask, digest: PartDigest): Record<string, string> {
@@ -144,10 +159,14 @@ async function run(task: WorkerTask, client: S3Client | null, signal: AbortSigna
   } catch (err) {
     throw toErrorInfoError(err, 'ReadSource');
   }
+  let whole: FileHasher | undefined;
   try {
     await checkSnapshot(fd, task.snapshot);
     if (task.kind === 'hash-file') return await hashFile(fd, task, signal);
-    const digest = await hashRange(fd, task, signal);
+    // A small file's whole-file hashes: from the chunks its MD5 is computed from, not a read of their own.
+    const wanted = task.kind === 'put-object' && task.fileHashes?.length ? task.fileHashes : null;
+    whole = wanted ? await inlineHashers.acquire(wanted) : undefined;
+    const digest = await hashRange(fd, task, signal, whole);
     if (task.kind === 'hash-range') return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null };
     let sent = 0;
     let lastPost = 0;
@@ -168,8 +187,10 @@ async function run(task: WorkerTask, client: S3Client | null, signal: AbortSigna
     }
     // Bytes hashed and sent came from the file as it was at the start; prove it still is.
     await checkSnapshot(fd, task.snapshot);
-    return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null, etag, checksumVerified: echoed, versionId, encryption };
+    if (task.kind === 'put-object') await checkPath(task);
+    return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null, etag, checksumVerified: echoed, versionId, encryption, ...(whole ? { fileHashes: whole.digest() } : {}) };
   } finally {
+    if (whole) inlineHashers.release((task as PutObjectTask).fileHashes!, whole);
     await fd.close().catch(() => undefined);
   }
 }

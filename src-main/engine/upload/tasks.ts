@@ -52,6 +52,8 @@ export interface PutObjectTask extends SendingTask {
   object: ObjectSettings;
   /** Only if the key is still empty, or still holds the object seen (remote/if-exists.ts); none for overwrite. */
   condition?: WriteCondition | null;
+  /** Whole-file hashes to take from the same read as the body's MD5, instead of a hash pass of their own (issue 12). */
+  fileHashes?: FileHashAlgorithm[];
 }
 
 /** Hash a local byte range (to decide whether a part found on the server can be adopted). */
@@ -89,7 +91,7 @@ export interface TaskSuccess {
   versionId?: string | null;
   /** The encryption the server's answer named (s3/server-encryption.ts); its ETag was compared only where that allows. */
   encryption?: string | null;
-  /** For hash-file: the whole file's hashes. */
+  /** For hash-file, and put-object with `fileHashes`: the whole file's hashes. */
   fileHashes?: FileHashes;
   /** For hash-file: the byte the read began at (a resume's offset, or 0 when its saved state did not load). */
   hashedFrom?: number;
