@@ -40,7 +40,7 @@ export type ApiEngine = Pick<
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
   | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
   | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans' | 'enqueue'
-> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> };
+> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'recordChecksumProbe' | 'jobIdsForUpload' | 'sendDefaults'> };
 
 /** The watch-folder side the API needs (src-main/engine/folders/folder-watcher.ts implements it). */
 export interface FolderService {
@@ -86,7 +86,7 @@ const JOB_FIELDS = {
   partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, uploadKept: true, etag: true, versionId: true,
   error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
   hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
-  ifExists: true, outcome: true, waitingFor: true,
+  ifExists: true, outcome: true, waitingFor: true, proof: true, integrityMode: true, contentMd5: true, checksumType: true, fullObjectChecksum: true,
 } as const satisfies Record<keyof Job, true>;
 
 const PART_FIELDS = {
@@ -269,7 +269,7 @@ export class EngineApi implements HoistApi {
 
   async testConnection(destinationId: number): Promise<ConnectionCheck[]> {
     const dest = this.destination(destinationId);
-    return testConnection(dest, () => this.engine.clientFor(dest));
+    return testConnection(dest, () => this.engine.clientFor(dest), this.engine.store);
   }
 
   async pauseJob(id: number): Promise<boolean> {
