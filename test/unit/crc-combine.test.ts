@@ -3,20 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { crc32 as zlibCrc32 } from 'node:zlib';
-import crt from 'aws-crt';
 import { combineCrcs, isFullObjectAlgorithm, type FullObjectAlgorithm } from '../../src-main/engine/upload/crc-combine.js';
+import { checksumOf } from '../support/checksum-of.js';
 
 /** The whole buffer's CRC as S3 writes it, by aws-crt or zlib, not by Hoist's code. */
-function wholeCrc(algorithm: FullObjectAlgorithm, data: Buffer): string {
-  if (algorithm === 'crc64nvme') {
-    const v = crt.checksums.crc64nvme(data);
-    return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-  }
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE((algorithm === 'crc32' ? zlibCrc32(data) : crt.checksums.crc32c(data)) >>> 0);
-  return out.toString('base64');
-}
+const wholeCrc = (algorithm: FullObjectAlgorithm, data: Buffer): string => checksumOf(algorithm, data);
 
 function partsOf(algorithm: FullObjectAlgorithm, data: Buffer, sizes: number[]): Array<{ checksum: string; length: number }> {
   const out: Array<{ checksum: string; length: number }> = [];
