@@ -27,7 +27,9 @@ export function integrityUndecided(a: ActiveJob): boolean {
 /** Whether the destination's server verifies flexible checksums: remembered, or found out now; null when the probe proved nothing. */
 async function serverVerifies(ctx: RunContext, a: ActiveJob, client: S3Client): Promise<{ verifies: boolean | null; why: string }> {
   const endpoint = probeEndpoint(a.dest);
-  if (a.dest.checksumProbe?.endpoint === endpoint) return { verifies: a.dest.checksumProbe.verifies, why: 'as found before' };
+  // Another job may have found out since this one opened: the store has the latest answer.
+  const known = a.dest.checksumProbe ?? ctx.store.getDestination(a.dest.id)?.checksumProbe ?? null;
+  if (known?.endpoint === endpoint) return { verifies: known.verifies, why: 'as found before' };
   try {
     const answer = await probeOnce(`${a.dest.id}|${endpoint}|${a.dest.bucket}`, client, a.dest);
     ctx.store.recordChecksumProbe(a.dest.id, endpoint, answer.verifies);
