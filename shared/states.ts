@@ -13,6 +13,27 @@ export type PartState = (typeof PART_STATES)[number];
 export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha1', 'sha256', 'crc64nvme'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 
+/**
+ * How a destination's uploads prove their bytes (issue 12; docs/integrity.md): `auto` (the default)
+ * finds out once whether the server verifies flexible checksums and sends CRC32C (with a full-object
+ * checksum, no MD5) where it does, Content-MD5 where it does not; `md5` always Content-MD5 and the
+ * ETag check; a named checksum sends that one, with Content-MD5 beside it on a server shown not to
+ * verify checksums, so no byte goes that the server cannot check.
+ */
+export const INTEGRITY_MODES = ['auto', 'md5', ...CHECKSUM_ALGORITHMS] as const;
+export type IntegrityMode = (typeof INTEGRITY_MODES)[number];
+export const DEFAULT_INTEGRITY: IntegrityMode = 'auto';
+
+/**
+ * What proved a finished job's bytes, strongest first: `full-object-checksum` (the server verified
+ * every part's checksum and completed the object with the whole file's CRC, which Complete and
+ * HeadObject returned equal to ours), `checksum` (the server verified every part's checksum),
+ * `etag` (the server verified Content-MD5 and the object's ETag equals the MD5s computed here),
+ * `content-md5` (the server verified Content-MD5 on every part; its ETag could not be compared).
+ */
+export const JOB_PROOFS = ['full-object-checksum', 'checksum', 'etag', 'content-md5'] as const;
+export type JobProof = (typeof JOB_PROOFS)[number];
+
 /** Whole-file hashes Hoist records per job (issue 8); the names are ASC MHL's element names. */
 export const FILE_HASH_ALGORITHMS = ['xxh64', 'md5', 'sha1', 'sha256', 'xxh3', 'xxh128', 'c4'] as const;
 export type FileHashAlgorithm = (typeof FILE_HASH_ALGORITHMS)[number];

@@ -1,4 +1,4 @@
-import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, JobOutcome, JobState, PartState, Priority, UploadMode } from './states.js';
+import type { AfterDelivery, ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, IntegrityMode, JobOutcome, JobProof, JobState, PartState, Priority, UploadMode } from './states.js';
 import type { ErrorCode, ErrorInfo } from './errors.js';
 
 /** Where jobs go: one bucket on one endpoint, with its upload settings. */
@@ -23,9 +23,18 @@ export interface Destination {
   maxObjectSize: number;
   /** Parts one upload may have: 10,000 on S3; some servers are configured lower. */
   maxParts: number;
+  /** A flexible checksum sent beside Content-MD5 where its jobs use MD5 (`integrity` md5, or auto on a server that verifies none); null for none. */
   checksumAlgorithm: ChecksumAlgorithm | null;
   /** What its jobs do when their key already holds an object (default skip-identical); a folder or an upload may say otherwise. */
   ifExists: IfExistsPolicy;
+  /** How its uploads prove their bytes (shared/states.ts INTEGRITY_MODES; default auto; docs/integrity.md). */
+  integrity: IntegrityMode;
+  /**
+   * Whether the server verifies flexible checksums, as found out for the destination's current
+   * endpoint (a tiny part sent with a wrong CRC32 must be refused with BadDigest); null before it
+   * was found out, or after the endpoint changed (it is found out again when next needed).
+   */
+  checksumProbe: ChecksumProbe | null;
   /**
    * Where its credentials come from: `chain` (its profile, or the standard AWS chain) or `saved`
    * (sealed by the desktop app with the OS keychain; only that host can open them). Set by the
@@ -36,8 +45,17 @@ export interface Destination {
 
 export type CredentialOrigin = 'chain' | 'saved';
 
-/** A destination's settings; `ifExists` may be left out (skip-identical, or what the destination had). */
-export type DestinationInput = Omit<Destination, 'id' | 'credentials' | 'ifExists'> & { ifExists?: IfExistsPolicy };
+/** What the integrity probe found at an endpoint (remote/integrity-probe.ts). */
+export interface ChecksumProbe {
+  /** True when the server refused a wrong checksum (BadDigest) and accepted the right one. */
+  verifies: boolean;
+  /** The endpoint it was found for (Amazon S3's regional one when the destination names none). */
+  endpoint: string;
+  checkedAt: string;
+}
+
+/** A destination's settings; `ifExists` and `integrity` may be left out (their defaults, or what the destination had). */
+export type DestinationInput = Omit<Destination, 'id' | 'credentials' | 'ifExists' | 'integrity' | 'checksumProbe'> & { ifExists?: IfExistsPolicy; integrity?: IntegrityMode };
 
 /** A job as every host and `hoist jobs --json` show it. Field names are a stable contract. */
 export interface Job {
@@ -94,6 +112,16 @@ export interface Job {
   etagVerified: boolean | null;
   /** Once done: the proof the server gave, e.g. "Content-MD5 accepted by the server for every part; ETag not comparable under SSE-KMS". */
   integrity: string | null;
+  /** Once done: the strongest proof the job got (shared/states.ts JOB_PROOFS); null before. */
+  proof: JobProof | null;
+  /** The integrity mode the job was made with (its destination's, or the upload's `--checksum`). */
+  integrityMode: IntegrityMode;
+  /** Whether its parts carry Content-MD5 (false once a server shown to verify checksums takes the checksum alone). */
+  contentMd5: boolean;
+  /** `FULL_OBJECT` when the object is completed with the whole file's CRC, `COMPOSITE` for a checksum of the parts' checksums; null without a checksum. */
+  checksumType: 'FULL_OBJECT' | 'COMPOSITE' | null;
+  /** The whole file's checksum of `checksumAlgorithm` (base64), once the server returned it equal to ours; null otherwise. */
+  fullObjectChecksum: string | null;
   /** What the job does when its key already holds an object (shared/states.ts IF_EXISTS_POLICIES). */
   ifExists: IfExistsPolicy;
   /** Once done, what it did at the key: created, replaced, kept-both, already-there (nothing sent), sent; null before. */
@@ -260,9 +288,11 @@ export interface ConnectionCheck {
   /**
    * The four S3 permissions uploads use; then `GetEncryptionConfiguration` (the bucket's default
    * encryption and what integrity uploads get under it: its message says) and, where uploads use
-   * SSE-KMS, `kms:Decrypt` (proved by completing a tiny upload, deleted after).
+   * SSE-KMS, `kms:Decrypt` (proved by completing a tiny upload, deleted after); last
+   * `ChecksumVerification`: whether the server verifies flexible checksums (ok either way; its
+   * message says which integrity uploads get there), found out afresh and remembered.
    */
-  permission: 'PutObject' | 'ListBucketMultipartUploads' | 'ListMultipartUploadParts' | 'AbortMultipartUpload' | 'GetEncryptionConfiguration' | 'kms:Decrypt';
+  permission: 'PutObject' | 'ListBucketMultipartUploads' | 'ListMultipartUploadParts' | 'AbortMultipartUpload' | 'GetEncryptionConfiguration' | 'kms:Decrypt' | 'ChecksumVerification';
   ok: boolean;
   /** Error code when not ok (for example s3.access-denied, s3.no-such-bucket, net.unreachable). */
   code: string | null;

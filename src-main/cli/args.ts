@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import { MAX_CONCURRENCY } from '../../shared/limits.js';
-import { IF_EXISTS_POLICIES, type AfterDelivery, type FileHashAlgorithm } from '../../shared/states.js';
+import { IF_EXISTS_POLICIES, INTEGRITY_MODES, type AfterDelivery, type FileHashAlgorithm } from '../../shared/states.js';
 import type { ObjectRef } from '../engine/remote/copy.js';
 import { parseHashList } from '../engine/upload/file-hashes.js';
 import { parseSize } from '../engine/upload/part-plan.js';
@@ -108,4 +108,12 @@ export function ifExistsOption(whose: string): Option {
     '--if-exists <policy>',
     `when the key already holds an object (${whose}): skip-identical sends nothing if it has the same bytes and replaces it otherwise, keep-both sends to "NAME (1).EXT", never-overwrite fails (s3.object-exists), overwrite sends without looking`,
   ).choices([...IF_EXISTS_POLICIES]);
+}
+
+/** `--integrity MODE`: how a destination's uploads prove their bytes (docs/integrity.md). */
+export function integrityOption(): Option {
+  return new Option(
+    '--integrity <mode>',
+    "how the destination's uploads prove their bytes: auto (default) sends CRC32C and a full-object checksum where the server verifies checksums, Content-MD5 where it does not; md5 always Content-MD5; or a checksum (crc32c, crc32, crc64nvme, sha1, sha256), with Content-MD5 beside it on a server that does not verify it",
+  ).choices([...INTEGRITY_MODES]);
 }

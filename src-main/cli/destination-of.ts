@@ -3,7 +3,7 @@
 // given by id, name or bucket (`hoist limit`, `hoist tune`).
 import { HoistError } from '../../shared/errors.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_THRESHOLD, MAX_PARTS } from '../../shared/limits.js';
-import type { IfExistsPolicy } from '../../shared/states.js';
+import type { IfExistsPolicy, IntegrityMode } from '../../shared/states.js';
 import type { Destination, DestinationInput } from '../../shared/types.js';
 import type { Engine } from '../engine/engine.js';
 import { profileExists, resolveAwsSettings, type AwsSettings } from '../engine/s3/connection.js';
@@ -17,6 +17,8 @@ export interface DestinationFlags {
   storageClass?: string;
   sse?: string;
   sseKmsKeyId?: string;
+  /** The destination's integrity mode; left out, it keeps its own (auto for a new one). */
+  integrity?: IntegrityMode;
 }
 
 /** A destination's settings from the resolved AWS settings and the flags, keeping what the existing one of that name has. */
@@ -39,6 +41,7 @@ function destinationInput(name: string, aws: AwsSettings, f: DestinationFlags, e
     maxObjectSize: existing?.maxObjectSize ?? (isAmazon ? AMAZON_S3_MAX_OBJECT_SIZE : COMPATIBLE_MAX_OBJECT_SIZE),
     maxParts: existing?.maxParts ?? MAX_PARTS,
     checksumAlgorithm: existing?.checksumAlgorithm ?? null,
+    ...(f.integrity ? { integrity: f.integrity } : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import type { IfExistsPolicy } from '../../shared/states.js';
 import type { Destination } from '../../shared/types.js';
-import { concurrencyArg, ifExistsOption, nameArg } from './args.js';
+import { concurrencyArg, ifExistsOption, integrityOption, nameArg } from './args.js';
 import { addNamedDestination, namedDestination, type DestinationFlags } from './destination-of.js';
 import { printJson, printList } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
@@ -15,6 +15,15 @@ import { withHoist, type Globals } from './with-hoist.js';
 export function credentialsOf(d: Destination): string {
   if (d.credentials === 'saved') return 'sealed by the desktop app (keychain)';
   return d.profile ? `AWS profile ${d.profile}` : 'the default AWS chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, ~/.aws default)';
+}
+
+/** The destination's integrity mode, and for auto what the server was found to do. */
+export function integrityOf(d: Destination): string {
+  const probe = d.checksumProbe;
+  const found = probe ? `server ${probe.verifies ? 'verifies' : 'does not verify'} checksums (checked ${probe.checkedAt.slice(0, 16).replace('T', ' ')}Z)` : 'not yet checked whether the server verifies checksums';
+  if (d.integrity === 'md5') return 'md5';
+  const uses = d.integrity === 'auto' ? (probe ? (probe.verifies ? ' → CRC32C + full-object checksum' : ' → Content-MD5') : '') : '';
+  return `${d.integrity}${uses}, ${found}`;
 }
 
 export function destinationLine(d: Destination, folders: number[]): string {
@@ -26,6 +35,7 @@ export function destinationLine(d: Destination, folders: number[]): string {
     d.storageClass ?? '',
     `${d.concurrency} part(s) at once`,
     `if the key exists: ${d.ifExists}`,
+    `integrity: ${integrityOf(d)}`,
     folders.length ? `folder(s) ${folders.join(', ')}` : '',
   ].filter(Boolean);
   return `${d.name}  s3://${d.bucket}/${d.prefix}  (${facts.join('; ')})`;
@@ -45,6 +55,7 @@ export function registerDestinationCommands(program: Command, globals: Globals):
     .addOption(new Option('--sse <mode>', 'server-side encryption').choices(['AES256', 'aws:kms']))
     .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
     .addOption(ifExistsOption('default skip-identical; a folder or an upload may say otherwise'))
+    .addOption(integrityOption())
     .option('--json', 'print the destination as JSON')
     .addHelpText(
       'after',

@@ -3,12 +3,12 @@
 import { Argument, Option, type Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import { DEFAULT_CONCURRENCY, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE } from '../../shared/limits.js';
-import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type IfExistsPolicy, type JobState, type Priority } from '../../shared/states.js';
+import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type IfExistsPolicy, type IntegrityMode, type JobState, type Priority } from '../../shared/states.js';
 import { publicBatchOf } from '../engine/public-records.js';
 import { SETTLED_STATES } from '../engine/engine.js';
 import type { JobRecord } from '../engine/store/job-store.js';
 import type { HoistRuntime, RuntimeOptions } from '../runtime/runtime.js';
-import { concurrencyArg, hashListArg, ifExistsOption, intArg, jobIdArg, sizeArg } from './args.js';
+import { concurrencyArg, hashListArg, ifExistsOption, intArg, integrityOption, jobIdArg, sizeArg } from './args.js';
 import { destinationFor, namedDestination, type DestinationFlags } from './destination-of.js';
 import { EXIT_FAILED } from './exit-codes.js';
 import { ProgressView, batchLine, jobLine, owedAbortText, printJson, printList, publicJob, summaryLine, summaryOf } from './output.js';
@@ -29,6 +29,7 @@ interface UploadFlags extends Omit<DestinationFlags, 'bucket'> {
   maxParts?: number;
   singlePutThreshold?: number;
   ifExists?: IfExistsPolicy;
+  integrity?: IntegrityMode;
   json?: boolean;
 }
 
@@ -37,9 +38,9 @@ function checkUploadFlags(o: UploadFlags): void {
   if (o.key !== undefined && o.prefix !== undefined) throw new HoistError('config.invalid', { message: 'Use --key or --prefix, not both.' });
   if (o.key !== undefined && o.mhl) throw new HoistError('config.invalid', { message: 'An ASC MHL history lists files by their path under a root: use --prefix, not --key, with --mhl.' });
   if ((o.bucket === undefined) === (o.to === undefined)) throw new HoistError('config.invalid', { message: 'Say where the files go: --bucket BUCKET, or --to NAME for a named destination (not both).' });
-  const destinationFlags = ['concurrency', 'storageClass', 'sse', 'sseKmsKeyId'] as const;
+  const destinationFlags = ['concurrency', 'storageClass', 'sse', 'sseKmsKeyId', 'integrity'] as const;
   if (o.to !== undefined && destinationFlags.some((f) => o[f] !== undefined)) {
-    throw new HoistError('config.invalid', { message: `--concurrency, --storage-class and --sse belong to the destination; with --to they are set by \`hoist destinations add\`.` });
+    throw new HoistError('config.invalid', { message: `--concurrency, --storage-class, --sse and --integrity belong to the destination; with --to they are set by \`hoist destinations add\`.` });
   }
 }
 
@@ -130,7 +131,8 @@ export function registerUploadCommands(program: Command, globals: Globals): void
     .option('--mhl', "write an ASC MHL generation under each root's prefix once its files have arrived (a root is the folder given, or a card folder in it with its own ascmhl/)")
     .option('--part-size <size>', `part size (default 64MiB; ${MIN_PART_SIZE / 2 ** 20}MiB..${MAX_PART_SIZE / 2 ** 30}GiB; raised automatically for very large files)`, sizeArg)
     .option('--concurrency <n>', `parts in flight for this destination (default ${DEFAULT_CONCURRENCY})`, concurrencyArg)
-    .addOption(new Option('--checksum <algorithm>', 'additional checksum per part, besides Content-MD5').choices([...CHECKSUM_ALGORITHMS, 'none']))
+    .addOption(new Option('--checksum <algorithm>', 'this upload sends this checksum with every part (alone where the server verifies it, else with Content-MD5)').choices([...CHECKSUM_ALGORITHMS, 'none']))
+    .addOption(integrityOption())
     .option('--storage-class <class>', 'storage class, e.g. STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR')
     .addOption(new Option('--sse <mode>', 'server-side encryption').choices(['AES256', 'aws:kms']))
     .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
@@ -226,7 +228,7 @@ export function registerUploadCommands(program: Command, globals: Globals): void
         if (job.etag) process.stdout.write(`  ETag    ${job.etag}${job.versionId ? `  version ${job.versionId}` : ''}\n`);
         if (job.flag) process.stdout.write(`  ${job.flag.code}: ${job.flag.message}\n`);
         if (job.serverEncryption) process.stdout.write(`  encryption ${job.serverEncryption} (as the server's answers named it)\n`);
-        if (job.integrity) process.stdout.write(`  integrity  ${job.integrity}\n`);
+        if (job.integrity) process.stdout.write(`  integrity  ${job.proof ? `${job.proof}: ` : ''}${job.integrity} (mode ${job.integrityMode})\n`);
         for (const [alg, value] of Object.entries(job.hashes)) process.stdout.write(`  ${alg.padEnd(7)} ${value}${job.verifiedBy?.algorithms.includes(alg as FileHashAlgorithm) ? `  (matches ${job.verifiedBy.manifest})` : ''}\n`);
         if (batch) process.stdout.write(`  ${batchLine(batch)}\n`);
         for (const e of history) process.stdout.write(`  ${e.at}  ${e.kind.padEnd(16)} ${e.message}\n`);

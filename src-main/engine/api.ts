@@ -43,7 +43,7 @@ export type ApiEngine = ApiJobsEngine & Pick<
   Engine,
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
   | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans' | 'enqueue'
-> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> } & RecordsEngine;
+> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'recordChecksumProbe' | 'jobIdsForUpload' | 'sendDefaults'> } & RecordsEngine;
 
 /** The watch-folder side the API needs (src-main/engine/folders/folder-watcher.ts implements it). */
 export interface FolderService {
@@ -93,7 +93,7 @@ const JOB_FIELDS = {
   partSize: true, partCount: true, partsDone: true, bytesDone: true, checksumAlgorithm: true, uploadId: true, uploadKept: true, etag: true, versionId: true,
   error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
   hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
-  ifExists: true, outcome: true, waitingFor: true, clearedAt: true,
+  ifExists: true, outcome: true, waitingFor: true, clearedAt: true, proof: true, integrityMode: true, contentMd5: true, checksumType: true, fullObjectChecksum: true,
 } as const satisfies Record<keyof Job, true>;
 
 const PART_FIELDS = {
@@ -268,7 +268,7 @@ export class EngineApi implements HoistApi {
 
   async testConnection(destinationId: number): Promise<ConnectionCheck[]> {
     const dest = this.destination(destinationId);
-    return testConnection(dest, () => this.engine.clientFor(dest));
+    return testConnection(dest, () => this.engine.clientFor(dest), this.engine.store);
   }
 
   // ---- one job's course, or every job's (api-jobs.ts) ----

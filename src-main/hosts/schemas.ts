@@ -16,7 +16,7 @@ import {
   MAX_SINGLE_PUT_SIZE,
   MIN_PART_SIZE,
 } from '../../shared/limits.js';
-import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, IF_EXISTS_POLICIES, JOB_STATES, PRIORITIES } from '../../shared/states.js';
+import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, IF_EXISTS_POLICIES, INTEGRITY_MODES, JOB_STATES, PRIORITIES } from '../../shared/states.js';
 
 const MAX_DAYS = 36_500;
 const MAX_GLOBS = 200;
@@ -60,6 +60,7 @@ const destinationInput = z.strictObject({
   maxParts: z.int().min(1).max(MAX_PARTS),
   checksumAlgorithm: z.enum(CHECKSUM_ALGORITHMS).nullable(),
   ifExists: z.enum(IF_EXISTS_POLICIES).optional(),
+  integrity: z.enum(INTEGRITY_MODES).optional(),
 });
 
 const credentials = z.strictObject({

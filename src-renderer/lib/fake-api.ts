@@ -61,12 +61,12 @@ export function createFakeApi(): HoistApi {
     {
       id: 1, name: 'Masters archive', endpoint: null, region: 'us-west-2', bucket: 'northlight-masters', prefix: '', pathStyle: false,
       profile: 'northlight', storageClass: 'STANDARD_IA', sse: 'AES256', sseKmsKeyId: null, partSize: 256 * MiB, concurrency: 8,
-      singlePutThreshold: 100 * MiB, maxObjectSize: AMAZON_S3_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: 'crc32c', ifExists: 'skip-identical', credentials: 'chain',
+      singlePutThreshold: 100 * MiB, maxObjectSize: AMAZON_S3_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: 'crc32c', ifExists: 'skip-identical', integrity: 'auto', checksumProbe: { verifies: true, endpoint: 'https://s3.us-west-2.amazonaws.com', checkedAt: '2026-12-01T09:00:00.000Z' }, credentials: 'chain',
     },
     {
       id: 2, name: 'Studio dailies', endpoint: 'https://objects.northlight.studio', region: 'us-east-1', bucket: 'dailies', prefix: 'ingest/', pathStyle: true,
       profile: null, storageClass: null, sse: null, sseKmsKeyId: null, partSize: 64 * MiB, concurrency: 4,
-      singlePutThreshold: 100 * MiB, maxObjectSize: COMPATIBLE_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: null, ifExists: 'skip-identical', credentials: 'saved',
+      singlePutThreshold: 100 * MiB, maxObjectSize: COMPATIBLE_MAX_OBJECT_SIZE, maxParts: MAX_PARTS, checksumAlgorithm: null, ifExists: 'skip-identical', integrity: 'auto', checksumProbe: null, credentials: 'saved',
     },
   ];
   const folders: WatchedFolder[] = [
@@ -92,7 +92,7 @@ export function createFakeApi(): HoistApi {
     const job: SimJob = {
       id, destinationId, destination: dest.name, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
       priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, ifExists: 'skip-identical', outcome: state === 'done' ? 'created' : null, waitingFor: null, clearedAt: null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
-      checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, uploadKept: false, etag: null, versionId: null, error: null, flag: null, attempts: 0, serverEncryption: null, etagVerified: null, integrity: null,
+      checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, uploadKept: false, etag: null, versionId: null, error: null, flag: null, attempts: 0, serverEncryption: null, etagVerified: null, integrity: null, proof: null, integrityMode: 'auto', contentMd5: true, checksumType: null, fullObjectChecksum: null,
       createdAt: iso(created), startedAt: state === 'queued' ? null : iso(created - 60_000), finishedAt: null, rate: 0,
       history: [{ at: iso(created), kind: 'queued', code: null, operation: null, message: 'Queued: the file stopped changing.' }],
       ...extra,
@@ -320,7 +320,7 @@ export function createFakeApi(): HoistApi {
       return later(undefined);
     },
     async saveDestination(input) {
-      const saved = { credentials: 'chain', ...input, id: input.id ?? destinations.length + 1 } as Destination;
+      const saved = { credentials: 'chain', integrity: 'auto', checksumProbe: null, ...input, id: input.id ?? destinations.length + 1 } as Destination;
       const i = destinations.findIndex((d) => d.id === saved.id);
       if (i >= 0) destinations[i] = saved;
       else destinations.push(saved);

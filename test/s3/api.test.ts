@@ -51,8 +51,11 @@ test('testConnection: every permission passes on a good destination, and the tes
       ['ListMultipartUploadParts', true, null],
       ['AbortMultipartUpload', true, null],
       ['GetEncryptionConfiguration', true, null],
+      ['ChecksumVerification', true, null],
     ]);
     assert.match(checks[4]!.message, /No default encryption.*ETag is checked/s, 'radosgw answers GetBucketEncryption with no rule');
+    assert.match(checks[5]!.message, /does not verify flexible checksums.*Content-MD5/s, 'radosgw 16 accepts a wrong checksum');
+    assert.equal(engine.store.getDestination(dest.id)!.checksumProbe?.verifies, false, 'the answer is remembered');
     assert.deepEqual(await listUploads(client, bucket), [], 'the test upload was aborted');
 
     const missing = await api.saveDestination(destinationInput(`no-such-bucket-${crypto.randomBytes(4).toString('hex')}`));
@@ -97,6 +100,7 @@ test('testConnection names the permissions a limited user lacks; saved credentia
       ['ListMultipartUploadParts', false, 's3.access-denied'],
       ['AbortMultipartUpload', true, null],
       ['GetEncryptionConfiguration', false, 's3.access-denied'],
+      ['ChecksumVerification', true, null],
     ]);
     assert.match(checks[4]!.message, /Uploads still work/, 'a refusal to read the default encryption is an ordinary answer');
     assert.match(checks[1]!.message, /ListMultipartUploads.*cannot be listed/s);

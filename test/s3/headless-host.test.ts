@@ -242,7 +242,7 @@ test('a full command round trip over the bridge, with events pushed as jobs chan
     assert.match(refused.message, /keeps no credentials.*AWS_PROFILE/s);
 
     const checks = await bridge.call<ConnectionCheck[]>('testConnection', saved.id);
-    assert.deepEqual(checks.map((c) => [c.permission, c.ok]), [['PutObject', true], ['ListBucketMultipartUploads', true], ['ListMultipartUploadParts', true], ['AbortMultipartUpload', true], ['GetEncryptionConfiguration', true]]);
+    assert.deepEqual(checks.map((c) => [c.permission, c.ok]), [['PutObject', true], ['ListBucketMultipartUploads', true], ['ListMultipartUploadParts', true], ['AbortMultipartUpload', true], ['GetEncryptionConfiguration', true], ['ChecksumVerification', true]]);
 
     const file = await writeRandomFile(path.join(dir, 'A001.mov'), 1024);
     const [job] = await engine.enqueue([file], { destination: saved });

@@ -140,7 +140,7 @@ test('the connection test reads the bucket’s default SSE-KMS, says what integr
   playing();
   const checks = await connectionTest('conn-kms/');
   const rows = Object.fromEntries(checks.map((c) => [c.permission, c]));
-  const all = ['PutObject', 'ListBucketMultipartUploads', 'ListMultipartUploadParts', 'AbortMultipartUpload', 'GetEncryptionConfiguration', 'kms:Decrypt'];
+  const all = ['PutObject', 'ListBucketMultipartUploads', 'ListMultipartUploadParts', 'AbortMultipartUpload', 'GetEncryptionConfiguration', 'kms:Decrypt', 'ChecksumVerification'];
   assert.deepEqual(checks.map((c) => [c.permission, c.ok, c.code]), all.map((p) => [p, true, null]));
   assert.match(rows.GetEncryptionConfiguration!.message, /SSE-KMS/);
   assert.ok(rows.GetEncryptionConfiguration!.message.includes(KMS_KEY_ARN), 'names the key');
@@ -168,7 +168,7 @@ test('the connection test reads the bucket’s default SSE-KMS, says what integr
   proxy.clearFaults();
   proxy.clearRewrites();
   const plain = await connectionTest('conn-plain/');
-  assert.deepEqual(plain.map((c) => [c.permission, c.ok]).slice(4), [['GetEncryptionConfiguration', true]], 'no kms:Decrypt probe without SSE-KMS');
+  assert.deepEqual(plain.map((c) => [c.permission, c.ok]).slice(4), [['GetEncryptionConfiguration', true], ['ChecksumVerification', true]], 'no kms:Decrypt probe without SSE-KMS');
   assert.match(plain[4]!.message, /no default encryption/i);
   assert.match(plain[4]!.message, /ETag/);
 });

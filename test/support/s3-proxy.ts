@@ -22,6 +22,8 @@ export type S3Operation =
   | 'GetObject'
   | 'HeadObject'
   | 'GetBucketEncryption'
+  /** Any request about Hoist's integrity probe's throwaway upload (`.hoist-integrity-probe/`): counted and faulted apart, so a test's own counts stay its files'. */
+  | 'IntegrityProbe'
   | 'Other';
 
 export const S3_OPERATIONS: readonly S3Operation[] = [
@@ -36,6 +38,7 @@ export const S3_OPERATIONS: readonly S3Operation[] = [
   'GetObject',
   'HeadObject',
   'GetBucketEncryption',
+  'IntegrityProbe',
   'Other',
 ];
 
@@ -123,6 +126,7 @@ export function classifyS3Request(method: string, url: string, headers: Incoming
   const params = new URLSearchParams(query);
   const isObject = /^\/[^/]+\/./.test(path);
   const copySource = headers['x-amz-copy-source'] !== undefined;
+  if (path.includes('/.hoist-integrity-probe/')) return 'IntegrityProbe';
 
   if (params.has('uploadId')) {
     if (!isObject) return 'Other';

@@ -92,6 +92,7 @@ test('optional trailing arguments may be left out or sent as null (JSON turns un
   assert.deepEqual(validateCommand('listRemoteUploads', [1, null]).args, [1, undefined]);
   assert.deepEqual(validateCommand('listRemoteUploads', [1]).args, [1, undefined]);
   assert.deepEqual(validateCommand('saveDestination', [destination, null]).args, [destination, undefined]);
+  assert.deepEqual(validateCommand('saveDestination', [{ ...destination, integrity: 'crc64nvme' }]).args[0], { ...destination, integrity: 'crc64nvme' });
   assert.deepEqual(validateCommand('listJobs', [null]).args, [{}]);
   assert.deepEqual(validateCommand('pauseAll', undefined).args, []);
   assert.deepEqual(validateCommand('setFolderWebhook', [4, null]).args, [4, null], 'null removes the webhook');
@@ -113,6 +114,8 @@ test('each refusal names the command, the argument and what is wrong', () => {
     ['saveDestination', [{ ...destination, bucket: 'a' }], /input\.bucket must be a bucket name/],
     ['saveDestination', [{ ...destination, endpoint: 'file:///etc/passwd' }], /input\.endpoint must be an http:\/\/ or https:\/\/ URL/],
     ['saveDestination', [{ ...destination, sse: 'rot13' }], /input\.sse/],
+    ['saveDestination', [{ ...destination, integrity: 'crc16' }], /input\.integrity/],
+    ['saveDestination', [{ ...destination, checksumProbe: { verifies: true } }], /input has unknown field\(s\) "checksumProbe"/],
     ['saveDestination', [{ ...destination, isAdmin: true }], /input has unknown field\(s\) "isAdmin"/],
     ['saveDestination', [destination, { accessKeyId: 'AK EXAMPLE', secretAccessKey: 's' }], /credentials\.accessKeyId must be an access key id/],
     ['saveDestination', [{ ...destination, name: undefined }], /^saveDestination: input\.name is missing\.$/],

@@ -25,14 +25,35 @@ test('the proof a job records never counts an ETag that was not compared, and na
   assert.deepEqual(integrityProof({ multipart: true, encryption: null, etag: 'matched', checksum: null }), {
     etagVerified: true,
     integrity: "ETag matched the MD5 of the parts' MD5s; Content-MD5 accepted by the server for every part",
+    proof: 'etag',
   });
   assert.deepEqual(integrityProof({ multipart: true, encryption: 'aws:kms', etag: 'not-comparable', checksum: { algorithm: 'crc32c', echoed: true } }), {
     etagVerified: false,
     integrity: 'Content-MD5 accepted by the server for every part; CRC32C echoed by the server and matched for every part; ETag not comparable under SSE-KMS',
+    proof: 'content-md5',
   });
   assert.deepEqual(integrityProof({ multipart: false, encryption: 'SSE-C', etag: 'not-comparable', checksum: { algorithm: 'sha256', echoed: false } }), {
     etagVerified: false,
     integrity: 'Content-MD5 accepted by the server; ETag not comparable under SSE-C',
+    proof: 'content-md5',
   });
   assert.equal(integrityProof({ multipart: true, encryption: null, etag: 'unavailable', checksum: null }).etagVerified, false);
+});
+
+test('without Content-MD5 the checksum the server verifies is the proof, and a full-object checksum it returned the strongest', () => {
+  // A server shown to verify checksums (issue 12): no MD5 was computed, so no ETag claim either way.
+  assert.deepEqual(integrityProof({ multipart: true, encryption: null, etag: 'not-comparable', checksum: { algorithm: 'crc32c', echoed: true }, contentMd5: false }), {
+    etagVerified: false,
+    integrity: 'CRC32C verified by the server for every part (it refuses a wrong one with BadDigest)',
+    proof: 'checksum',
+  });
+  assert.deepEqual(
+    integrityProof({ multipart: true, encryption: null, etag: 'not-comparable', checksum: { algorithm: 'crc32c', echoed: true }, contentMd5: false, fullObject: { algorithm: 'crc32c', value: 'AAAAAA==', by: 'Complete and HeadObject' } }),
+    {
+      etagVerified: false,
+      integrity: "full-object CRC32C AAAAAA== returned by Complete and HeadObject equal to the file's; CRC32C verified by the server for every part (it refuses a wrong one with BadDigest)",
+      proof: 'full-object-checksum',
+      fullObjectChecksum: 'AAAAAA==',
+    },
+  );
 });

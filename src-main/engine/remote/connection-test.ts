@@ -2,19 +2,23 @@
 // missing. One empty multipart upload under `.hoist-connection-test/` serves every check and is
 // aborted at the end; without it, ListParts and Abort are asked about an upload id that does not
 // exist, and "no such upload" then proves the permission (S3 checks permissions first). Then the
-// bucket's default encryption and, under SSE-KMS, kms:Decrypt (encryption-check.ts).
+// bucket's default encryption and, under SSE-KMS, kms:Decrypt (encryption-check.ts); last, whether
+// the server verifies flexible checksums (s3/integrity-probe.ts), found out afresh and remembered.
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { HoistError } from '../../../shared/errors.js';
+import { probeEndpoint } from '../../../shared/integrity.js';
 import type { ConnectionCheck, Destination } from '../../../shared/types.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
+import { probeChecksumVerification } from '../s3/integrity-probe.js';
+import type { JobStore } from '../store/job-store.js';
 import { encryptionChecks } from './encryption-check.js';
 
 export const CONNECTION_TEST_FOLDER = '.hoist-connection-test/';
 
 /** The S3 permissions uploads use; the encryption checks come after them. */
-type Permission = Exclude<ConnectionCheck['permission'], 'GetEncryptionConfiguration' | 'kms:Decrypt'>;
+type Permission = Exclude<ConnectionCheck['permission'], 'GetEncryptionConfiguration' | 'kms:Decrypt' | 'ChecksumVerification'>;
 
 /** What a person loses without each permission. */
 const WITHOUT: Record<Permission, string> = {
@@ -47,7 +51,7 @@ function failed(permission: Permission, e: HoistError): ConnectionCheck {
   return { permission, ok: false, code: e.code, message };
 }
 
-export async function testConnection(dest: Destination, client: () => Promise<S3Client>): Promise<ConnectionCheck[]> {
+export async function testConnection(dest: Destination, client: () => Promise<S3Client>, store: Pick<JobStore, 'recordChecksumProbe'>): Promise<ConnectionCheck[]> {
   let s3: S3Client;
   try {
     s3 = await client();
@@ -93,5 +97,21 @@ export async function testConnection(dest: Destination, client: () => Promise<S3
   const abort = checks.find((c) => c.permission === 'AbortMultipartUpload');
   if (uploadId !== null && abort && !abort.ok) abort.message += ` The empty test upload ${key} stays on the bucket (it holds no data).`;
   checks.push(...(await encryptionChecks(s3, dest, key, uploadId !== null)));
+  checks.push(await checksumCheck(s3, dest, store));
   return checks;
+}
+
+/** Whether the server verifies flexible checksums, and so what integrity `auto` gives this destination's uploads. */
+async function checksumCheck(s3: S3Client, dest: Destination, store: Pick<JobStore, 'recordChecksumProbe'>): Promise<ConnectionCheck> {
+  try {
+    const answer = await probeChecksumVerification(s3, dest);
+    store.recordChecksumProbe(dest.id, probeEndpoint(dest), answer.verifies);
+    const gets = answer.verifies
+      ? 'uploads in mode auto send CRC32C with each part (no MD5) and a full-object checksum'
+      : 'uploads in mode auto send Content-MD5 with each part and check the ETag';
+    return { permission: 'ChecksumVerification', ok: true, code: null, message: `The server ${answer.verifies ? 'verifies' : 'does not verify'} flexible checksums (${answer.detail}): ${gets}.` };
+  } catch (err) {
+    const e = toHoistError(err);
+    return { permission: 'ChecksumVerification', ok: false, code: e.code, message: `Whether the server verifies flexible checksums could not be found out: ${e.message} Uploads in mode auto send Content-MD5 until it can.` };
+  }
 }

@@ -59,7 +59,7 @@ export interface CopyResult {
 /** How a copy job's bytes were proven: the source's ETag matched our record first; the copy's own ETag where it can be compared. */
 export function copyProof(r: CopyResult): IntegrityProof & { serverEncryption: ServerEncryption } {
   const source = 'server-side copy of the object whose ETag matched our record';
-  if (r.etagCompared) return { etagVerified: true, integrity: `${source}; ETag matched the MD5 of the copied parts' ETags`, serverEncryption: r.encryption };
+  if (r.etagCompared) return { etagVerified: true, integrity: `${source}; ETag matched the MD5 of the copied parts' ETags`, proof: 'etag', serverEncryption: r.encryption };
   const why = etagComparable(r.encryption) ? 'the copy’s own ETag was not compared' : `ETag not comparable under ${encryptionLabel(r.encryption)}`;
   return { etagVerified: false, integrity: `${source}; ${why}`, serverEncryption: r.encryption };
 }

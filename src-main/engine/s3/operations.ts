@@ -39,7 +39,8 @@ async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function createMultipartUpload(client: S3Client, bucket: string, key: string, object: ObjectSettings, checksum: ChecksumAlgorithm | null): Promise<string> {
+/** `checksumType` FULL_OBJECT: the object is completed with the whole file's CRC (a composite of the parts' checksums otherwise). */
+export async function createMultipartUpload(client: S3Client, bucket: string, key: string, object: ObjectSettings, checksum: ChecksumAlgorithm | null, checksumType: ChecksumType | null = null): Promise<string> {
   const out = await call('CreateMultipartUpload', () =>
     client.send(
       new CreateMultipartUploadCommand({
@@ -51,6 +52,7 @@ export async function createMultipartUpload(client: S3Client, bucket: string, ke
         ...(object.sse ? { ServerSideEncryption: object.sse as never } : {}),
         ...(object.sseKmsKeyId ? { SSEKMSKeyId: object.sseKmsKeyId } : {}),
         ...(checksum ? { ChecksumAlgorithm: SDK_CHECKSUM_ALGORITHM[checksum] as never } : {}),
+        ...(checksum && checksumType ? { ChecksumType: checksumType } : {}),
       }),
     ),
   );
@@ -64,8 +66,14 @@ export interface RecordedPart {
   checksum: string | null;
 }
 
-/** The object's ETag, its version, what it says of encryption, and the checksum of `checksum`'s algorithm the server names (S3: a composite "…-N"), or null. */
-export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null, condition?: WriteCondition | null): Promise<{ etag: string; versionId: string | null; encryption: ServerEncryption; checksum: string | null }> {
+export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
+
+/**
+ * The object's ETag, its version, what it says of encryption, and the checksum of `checksum`'s
+ * algorithm the server names (S3: a composite "…-N", or with `fullObject` the whole file's), or null.
+ * `fullObject`: the whole file's checksum, sent for the server to check (ChecksumType FULL_OBJECT).
+ */
+export async function completeMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string, parts: RecordedPart[], checksum: ChecksumAlgorithm | null, condition?: WriteCondition | null, fullObject?: string | null): Promise<{ etag: string; versionId: string | null; encryption: ServerEncryption; checksum: string | null; checksumType: string | null }> {
   const field = checksum ? (`Checksum${SDK_CHECKSUM_ALGORITHM[checksum]}` as const) : null;
   const completed: CompletedPart[] = parts.map((p) => ({
     PartNumber: p.partNumber,
@@ -73,10 +81,10 @@ export async function completeMultipartUpload(client: S3Client, bucket: string, 
     ...(field && p.checksum ? { [field]: p.checksum } : {}),
   }));
   const out = await call('CompleteMultipartUpload', () =>
-    client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed }, ...conditionFields(condition) })),
+    client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed }, ...conditionFields(condition), ...(field && fullObject ? { ChecksumType: 'FULL_OBJECT', [field]: fullObject } : {}) })),
   );
   const returned = field ? (out as unknown as Record<string, unknown>)[field] : undefined;
-  return { etag: out.ETag ?? '', versionId: out.VersionId ?? null, encryption: encryptionOf(out), checksum: typeof returned === 'string' && returned ? returned : null };
+  return { etag: out.ETag ?? '', versionId: out.VersionId ?? null, encryption: encryptionOf(out), checksum: typeof returned === 'string' && returned ? returned : null, checksumType: out.ChecksumType ?? null };
 }
 
 export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {

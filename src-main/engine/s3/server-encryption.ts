@@ -4,6 +4,7 @@
 // with BadDigest) and any flexible checksum it echoed. Decided from what the server says, never from
 // what the destination asked for: a bucket's default encryption applies without being asked, and a
 // server that says nothing gets its ETag compared (a wrong one fails with s3.etag-mismatch).
+import type { JobProof } from '../../../shared/states.js';
 
 /** 'AES256' (SSE-S3), 'aws:kms', 'aws:kms:dsse', 'SSE-C', another value the server named, or null when it named none. */
 export type ServerEncryption = string | null;
@@ -60,11 +61,15 @@ export function encryptionNote(encryption: string): string {
   return `The server encrypts this upload with ${label}, so its ETags are not MD5s of the bytes and cannot be compared: each part is proven by Content-MD5, which the server checks (refusing a mismatch with BadDigest).`;
 }
 
-/** How a finished job's bytes were proven, for the job's `integrity`. */
+/** How a finished job's bytes were proven, for the job's `integrity`, `etagVerified` and `proof`. */
 export interface IntegrityProof {
   /** True when the ETag matched our MD5 (or md5-of-md5s); false when it was not comparable or not available. */
   etagVerified: boolean;
   integrity: string;
+  /** The strongest proof (shared/states.ts JOB_PROOFS); absent where nothing was sent (a copy, an object already there). */
+  proof?: JobProof | null;
+  /** The whole file's checksum the server returned equal to ours (FULL_OBJECT), base64. */
+  fullObjectChecksum?: string | null;
 }
 
 export function integrityProof(o: {
@@ -74,14 +79,25 @@ export function integrityProof(o: {
   etag: 'matched' | 'not-comparable' | 'unavailable';
   /** The flexible checksum sent with every part, and whether the server echoed every one (it then checked it). */
   checksum: { algorithm: string; echoed: boolean } | null;
+  /** Whether every part carried Content-MD5 (default true); without it the server was shown to verify the checksum. */
+  contentMd5?: boolean;
+  /** The whole file's CRC as the server returned it equal to ours, and where (Complete and HeadObject; a PutObject's answer). */
+  fullObject?: { algorithm: string; value: string; by: string } | null;
 }): IntegrityProof {
   const each = o.multipart ? ' for every part' : '';
-  const proofs = [`Content-MD5 accepted by the server${each}`];
-  if (o.checksum?.echoed) proofs.push(`${o.checksum.algorithm.toUpperCase()} echoed by the server and matched${each}`);
+  const md5 = o.contentMd5 ?? true;
+  const proofs: string[] = [];
+  if (md5) proofs.push(`Content-MD5 accepted by the server${each}`);
+  if (o.checksum && !md5) proofs.push(`${o.checksum.algorithm.toUpperCase()} verified by the server${each} (it refuses a wrong one with BadDigest)`);
+  else if (o.checksum?.echoed) proofs.push(`${o.checksum.algorithm.toUpperCase()} echoed by the server and matched${each}`);
+  const full = o.fullObject ? `full-object ${o.fullObject.algorithm.toUpperCase()} ${o.fullObject.value} returned by ${o.fullObject.by} equal to the file's` : null;
+  if (full) proofs.unshift(full);
+  const strongest = (etagMatched: boolean): JobProof => (full ? 'full-object-checksum' : o.checksum && !md5 ? 'checksum' : etagMatched ? 'etag' : 'content-md5');
+  const extra = full ? { fullObjectChecksum: o.fullObject!.value } : {};
   if (o.etag === 'matched') {
-    proofs.unshift(o.multipart ? "ETag matched the MD5 of the parts' MD5s" : 'ETag matched the MD5 of the bytes');
-    return { etagVerified: true, integrity: proofs.join('; ') };
+    proofs.splice(full ? 1 : 0, 0, o.multipart ? "ETag matched the MD5 of the parts' MD5s" : 'ETag matched the MD5 of the bytes');
+    return { etagVerified: true, integrity: proofs.join('; '), proof: strongest(true), ...extra };
   }
-  proofs.push(o.etag === 'not-comparable' ? `ETag not comparable under ${encryptionLabel(o.encryption)}` : 'the final ETag was not available to check');
-  return { etagVerified: false, integrity: proofs.join('; ') };
+  if (md5) proofs.push(o.etag === 'not-comparable' ? `ETag not comparable under ${encryptionLabel(o.encryption)}` : 'the final ETag was not available to check');
+  return { etagVerified: false, integrity: proofs.join('; '), proof: strongest(false), ...extra };
 }

@@ -16,6 +16,7 @@ import { verifyGrownParts } from './growing-parts.js';
 import { startHashing } from './hash-pass.js';
 import type { WriteCondition } from '../s3/conditions.js';
 import { conditionRefused, forgetDecision, recheckKey } from './key-decision.js';
+import { checkFullObject, fullObjectValue } from './full-object.js';
 import { jobProof } from './server-proof.js';
 
 export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
@@ -50,25 +51,31 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
     let versionId: string | null = null;
     let encryption: ServerEncryption = a.job.serverEncryption;
     let outcome: 'matched' | 'not-comparable' | 'unavailable';
+    let fullObject: { algorithm: string; value: string; by: string } | null = null;
     if (job.mode === 'single') {
       etag = parts[0]?.etag ?? '';
       versionId = a.versionId !== undefined ? a.versionId : await versionOfSentObject(ctx, a, etag);
       // The part worker compared it unless the PutObject's answer named an encryption that forbids it.
       outcome = etag !== '' && etag === parts[0]?.md5 ? 'matched' : 'not-comparable';
+      // Its checksum is the whole object's, and the part worker saw the server return it equal (or refuse it).
+      if (!job.contentMd5 && job.checksumType === 'FULL_OBJECT' && parts[0]?.checksum) fullObject = { algorithm: job.checksumAlgorithm!, value: parts[0].checksum, by: 'PutObject' };
     } else {
       const client = await ctx.net.client(a.dest);
-      const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? '')));
+      // No MD5 where the server was shown to verify the checksum (integrity-plan.ts): the checksums are the proof.
+      const expected = job.contentMd5 ? normalizeEtag(multipartEtag(parts.map((p) => p.md5 ?? ''))) : null;
+      const full = fullObjectValue(a, parts);
       // The key must still hold what the job saw when it decided (invariant 12); the Complete says so too.
-      const condition = await recheckKey(ctx, a, client, expected);
+      const condition = await recheckKey(ctx, a, client, expected ?? '');
       try {
         // Invariant 2: Complete is sent from our own record, never from a listing.
-        const send = (c: WriteCondition | null) => ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm, c);
+        const send = (c: WriteCondition | null) => ops.completeMultipartUpload(client, job.bucket, job.key, job.uploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? '', checksum: p.checksum })), job.checksumAlgorithm, c, full);
         // A server that refuses the condition as not implemented gets the Complete without it (the look above holds it).
         const out = await send(condition).catch((err: unknown) => {
           if (conditionRefused(ctx, a, toHoistError(err, 'CompleteMultipartUpload'), condition)) return send(null);
           throw err;
         });
-        if (job.checksumAlgorithm && out.checksum) checkCompositeChecksum(ctx, a, parts.map((p) => p.checksum), out.checksum);
+        if (full) fullObject = await checkFullObject(ctx, a, client, full, out.checksum);
+        else if (job.checksumAlgorithm && out.checksum) checkCompositeChecksum(ctx, a, parts.map((p) => p.checksum), out.checksum);
         etag = normalizeEtag(out.etag);
         versionId = out.versionId;
         encryption = strongestEncryption(out.encryption, encryption);
@@ -83,20 +90,22 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
         if (e.code !== 's3.no-such-upload') throw e;
         // A Complete that succeeded just before a crash looks like this: the object is there with our ETag.
         const head = await ops.headObject(client, job.bucket, job.key);
-        if (!head || normalizeEtag(head.etag) !== expected) {
+        const ours = head && (expected !== null ? normalizeEtag(head.etag) === expected : full !== null && (await ops.headObjectDetail(client, job.bucket, job.key))?.checksums[job.checksumAlgorithm!] === full);
+        if (!ours) {
           ctx.store.restartUpload(job.id, { event: { message: 'The multipart upload vanished before it could be completed; starting it afresh.', error: e.info }, requeueFrom: ['completing'] });
           ctx.release(a);
           return;
         }
-        etag = normalizeEtag(head.etag);
-        versionId = head.versionId;
+        etag = normalizeEtag(head!.etag);
+        versionId = head!.versionId;
+        if (expected === null && full) fullObject = { algorithm: job.checksumAlgorithm!, value: full, by: 'HeadObject' };
       }
       outcome = etag === '' ? 'unavailable' : etag === expected ? 'matched' : 'not-comparable';
-      if (outcome === 'not-comparable' && etagComparable(encryption)) {
+      if (outcome === 'not-comparable' && expected !== null && etagComparable(encryption)) {
         throw new HoistError('s3.etag-mismatch', { operation: 'CompleteMultipartUpload', detail: `server ${etag}, expected ${expected}${encryption ? ` (encryption ${encryption})` : ''}` });
       }
     }
-    const proof = jobProof(ctx, a, outcome, encryption);
+    const proof = jobProof(ctx, a, outcome, encryption, fullObject);
     const version = versionId ? `, version ${versionId}` : '';
     const message =
       outcome === 'matched'

@@ -7,6 +7,7 @@ import { objectSettings, sameSnapshot, statSource, type ActiveJob } from './acti
 import type { RunContext } from './context.js';
 import { restartForChangedSource } from './failures.js';
 import { hashesInline, startHashing } from './hash-pass.js';
+import { integrityUndecided, planIntegrity } from './integrity-plan.js';
 import { settleKey } from './key-decision.js';
 import { alreadyCompleted, cleanUpInterruptedCreate, reconcile } from './reconcile.js';
 
@@ -27,6 +28,8 @@ export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
   const client = await ctx.net.client(a.dest);
   // What the key holds, by the job's --if-exists policy: nothing more to do when the bytes are there.
   if ((await settleKey(ctx, a, client)) === 'ended') return;
+  // How its parts prove their bytes, before the first of them goes (integrity-plan.ts).
+  if (integrityUndecided(a)) await planIntegrity(ctx, a, client);
   if (job.mode === 'multipart') {
     if (job.uploadId) {
       const alive = await reconcile(ctx, a, client, job.uploadId);
@@ -43,7 +46,7 @@ export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
     if (!a.job.uploadId) {
       if (job.createStartedAt) await cleanUpInterruptedCreate(ctx, a, client, job.createStartedAt);
       ctx.store.markCreateStarted(job.id, Date.now());
-      const uploadId = await ops.createMultipartUpload(client, job.bucket, job.key, objectSettings(a), job.checksumAlgorithm);
+      const uploadId = await ops.createMultipartUpload(client, job.bucket, job.key, objectSettings(a), a.job.checksumAlgorithm, a.job.checksumType);
       ctx.store.recordUploadCreated(job.id, uploadId, `Multipart upload created (${job.partCount} parts of up to ${job.partSize} bytes).`);
       a.job.uploadId = uploadId;
     }

@@ -35,7 +35,7 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
           outcome = { ok: false, error: new HoistError('internal.unexpected').info, aborted: true, bytesSent: 0 };
         } else {
           const base = {
-            path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm,
+            path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm, contentMd5: a.job.contentMd5,
             conn, bucket: a.job.bucket, key: a.job.key,
             ...(ctx.opts.bandwidth ? { bandwidth: ctx.opts.bandwidth.memoryFor(a.dest.id) } : {}),
           };
@@ -61,7 +61,8 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
 function onPartSettled(ctx: RunContext, a: ActiveJob, part: PartRecord, o: TaskOutcome, lane: Lane, signedWith: number): void {
   if (o.ok) {
     noteServerEncryption(ctx, a, o.result.encryption);
-    if (a.job.checksumAlgorithm && !o.result.checksumVerified && !a.checksumUnverifiedNoted) {
+    // Where the checksum goes alone the server was shown to verify it (integrity-plan.ts): accepted is verified.
+    if (a.job.checksumAlgorithm && a.job.contentMd5 && !o.result.checksumVerified && !a.checksumUnverifiedNoted) {
       a.checksumUnverifiedNoted = true;
       ctx.store.addEvent(a.job.id, 'checksum-unverified', `The server accepted the ${a.job.checksumAlgorithm} checksum without verifying it (it did not echo it back); Content-MD5 still protects every part.`);
     }

@@ -17,9 +17,9 @@ export function noteServerEncryption(ctx: RunContext, a: ActiveJob, encryption: 
 }
 
 /** The proof a finished job got, with the encryption the server named. */
-export function jobProof(ctx: RunContext, a: ActiveJob, etag: 'matched' | 'not-comparable' | 'unavailable', encryption: ServerEncryption): IntegrityProof & { serverEncryption: ServerEncryption } {
+export function jobProof(ctx: RunContext, a: ActiveJob, etag: 'matched' | 'not-comparable' | 'unavailable', encryption: ServerEncryption, fullObject: { algorithm: string; value: string; by: string } | null = null): IntegrityProof & { serverEncryption: ServerEncryption } {
   const algorithm = a.job.checksumAlgorithm;
   // A part the server did not echo the checksum of is in the history (send.ts): then it proved nothing.
   const checksum = algorithm ? { algorithm, echoed: !ctx.store.hasEvent(a.job.id, 'checksum-unverified') } : null;
-  return { ...integrityProof({ multipart: a.job.mode === 'multipart', encryption, etag, checksum }), serverEncryption: encryption };
+  return { ...integrityProof({ multipart: a.job.mode === 'multipart', encryption, etag, checksum, contentMd5: a.job.contentMd5, fullObject }), serverEncryption: encryption };
 }

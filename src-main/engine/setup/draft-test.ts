@@ -21,7 +21,7 @@ function typedKeys(credentials: Credentials): SecretStore {
 }
 
 export function draftDestination(input: DestinationInput): Destination {
-  return { ...input, id: DRAFT_ID, ifExists: input.ifExists ?? 'skip-identical', credentials: 'chain' };
+  return { ...input, id: DRAFT_ID, ifExists: input.ifExists ?? 'skip-identical', integrity: input.integrity ?? 'auto', checksumProbe: null, credentials: 'chain' };
 }
 
 export async function testDraft(input: DestinationInput, credentials?: Credentials): Promise<ConnectionCheck[]> {
@@ -33,7 +33,8 @@ export async function testDraft(input: DestinationInput, credentials?: Credentia
       const { caBundle } = await resolveAwsSettings({ profile: dest.profile, region: dest.region, endpoint: dest.endpoint ?? 'https://s3.amazonaws.com' });
       made = createS3Client(await connectionFor(dest, source, { caBundle, maxAttempts: 2, maxSockets: 4 }));
       return made;
-    });
+      // A draft has no row to remember the probe's answer in: the destination probes again once saved.
+    }, { recordChecksumProbe: () => undefined });
   } finally {
     (made as ReturnType<typeof createS3Client> | null)?.destroy();
   }

@@ -34,17 +34,17 @@ export class DestinationRows {
     this.db
       .prepare(
         `INSERT INTO destinations (name, endpoint, region, bucket, prefix, path_style, profile, storage_class, sse,
-           sse_kms_key_id, part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, if_exists, created_at)
+           sse_kms_key_id, part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, if_exists, integrity, created_at)
          VALUES (@name, @endpoint, @region, @bucket, @prefix, @pathStyle, @profile, @storageClass, @sse,
-           @sseKmsKeyId, @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, coalesce(@ifExists, 'skip-identical'), @now)
+           @sseKmsKeyId, @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, coalesce(@ifExists, 'skip-identical'), coalesce(@integrity, 'auto'), @now)
          ON CONFLICT(name) DO UPDATE SET endpoint = excluded.endpoint, region = excluded.region, bucket = excluded.bucket,
            prefix = excluded.prefix, path_style = excluded.path_style, profile = excluded.profile,
            storage_class = excluded.storage_class, sse = excluded.sse, sse_kms_key_id = excluded.sse_kms_key_id,
            part_size = excluded.part_size, concurrency = excluded.concurrency,
            single_put_threshold = excluded.single_put_threshold, max_object_size = excluded.max_object_size, max_parts = excluded.max_parts,
-           checksum_algorithm = excluded.checksum_algorithm, if_exists = coalesce(@ifExists, if_exists)`,
+           checksum_algorithm = excluded.checksum_algorithm, if_exists = coalesce(@ifExists, if_exists), integrity = coalesce(@integrity, integrity)`,
       )
-      .run({ ...d, pathStyle: d.pathStyle ? 1 : 0, ifExists: d.ifExists ?? null, now: this.now() });
+      .run({ ...d, pathStyle: d.pathStyle ? 1 : 0, ifExists: d.ifExists ?? null, integrity: d.integrity ?? null, now: this.now() });
     return this.getDestinationByName(d.name)!;
   }
 
@@ -55,11 +55,17 @@ export class DestinationRows {
         `UPDATE destinations SET name = @name, endpoint = @endpoint, region = @region, bucket = @bucket, prefix = @prefix,
            path_style = @pathStyle, profile = @profile, storage_class = @storageClass, sse = @sse, sse_kms_key_id = @sseKmsKeyId,
            part_size = @partSize, concurrency = @concurrency, single_put_threshold = @singlePutThreshold,
-           max_object_size = @maxObjectSize, max_parts = @maxParts, checksum_algorithm = @checksumAlgorithm, if_exists = coalesce(@ifExists, if_exists)
+           max_object_size = @maxObjectSize, max_parts = @maxParts, checksum_algorithm = @checksumAlgorithm, if_exists = coalesce(@ifExists, if_exists),
+           integrity = coalesce(@integrity, integrity)
          WHERE id = @id`,
       )
-      .run({ ...d, id, pathStyle: d.pathStyle ? 1 : 0, ifExists: d.ifExists ?? null });
+      .run({ ...d, id, pathStyle: d.pathStyle ? 1 : 0, ifExists: d.ifExists ?? null, integrity: d.integrity ?? null });
     return info.changes === 1 ? this.getDestination(id) : undefined;
+  }
+
+  /** What the integrity probe found at this endpoint (remote/integrity-probe.ts): kept until the endpoint changes. */
+  recordChecksumProbe(id: number, endpoint: string, verifies: boolean): void {
+    this.db.prepare('UPDATE destinations SET checksum_probe = ?, checksum_probe_endpoint = ?, checksum_probe_at = ? WHERE id = ?').run(verifies ? 1 : 0, endpoint, this.now(), id);
   }
 
   /** Records that the destination's credentials are sealed by a host (or come from the chain again). */

@@ -39,9 +39,9 @@ export class JobRows {
       const info = this.db
         .prepare(
           `INSERT INTO jobs (destination_id, source_path, bucket, key, size, mtime_ms, inode, content_type, mode,
-             part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, if_exists, created_at, updated_at)
+             part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, if_exists, integrity_mode, created_at, updated_at)
            VALUES (@destinationId, @sourcePath, @bucket, @key, @size, @mtimeMs, @inode, @contentType, @mode,
-             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @ifExists, @now, @now)`,
+             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @ifExists, @integrityMode, @now, @now)`,
         )
         .run({
           ...job,
@@ -53,6 +53,7 @@ export class JobRows {
           mhlPath: job.mhl?.path ?? null,
           batchId: job.batchId ?? null,
           ifExists: job.ifExists ?? DEFAULT_IF_EXISTS,
+          integrityMode: job.integrityMode ?? 'md5',
           now,
         });
       const jobId = Number(info.lastInsertRowid);
@@ -71,7 +72,7 @@ export class JobRows {
       this.partRows.insert(jobId, parts, now);
       this.db
         .prepare(`UPDATE jobs SET size = ?, mtime_ms = ?, inode = ?, mode = ?, part_size = ?, part_count = ?, upload_id = NULL,
-                  create_started_at = NULL, etag = NULL, version_id = NULL, flag_code = NULL, flag_message = NULL, etag_verified = NULL, integrity = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
+                  create_started_at = NULL, etag = NULL, version_id = NULL, flag_code = NULL, flag_message = NULL, etag_verified = NULL, integrity = NULL, proof = NULL, full_checksum = NULL, hashes = NULL, verified_by = NULL, restarts = restarts + 1, updated_at = ? WHERE id = ?`)
         .run(snapshot.size, snapshot.mtimeMs, snapshot.inode, snapshot.mode, snapshot.partSize, parts.length, now, jobId);
     })();
   }
@@ -244,7 +245,16 @@ export class JobRows {
 
   /** How a finished job's bytes were proven. */
   setIntegrity(jobId: number, proof: IntegrityProof): void {
-    this.db.prepare('UPDATE jobs SET etag_verified = ?, integrity = ?, updated_at = ? WHERE id = ?').run(proof.etagVerified ? 1 : 0, proof.integrity, this.now(), jobId);
+    this.db
+      .prepare('UPDATE jobs SET etag_verified = ?, integrity = ?, proof = ?, full_checksum = ?, updated_at = ? WHERE id = ?')
+      .run(proof.etagVerified ? 1 : 0, proof.integrity, proof.proof, proof.fullObjectChecksum ?? null, this.now(), jobId);
+  }
+
+  /** How the job's parts prove their bytes (scheduler/integrity-plan.ts), decided before its first byte is sent. */
+  setIntegrityPlan(jobId: number, plan: { checksumAlgorithm: ChecksumAlgorithm | null; contentMd5: boolean; checksumType: 'FULL_OBJECT' | 'COMPOSITE' | null }): void {
+    this.db
+      .prepare('UPDATE jobs SET checksum_algorithm = ?, content_md5 = ?, checksum_type = ?, updated_at = ? WHERE id = ?')
+      .run(plan.checksumAlgorithm, plan.contentMd5 ? 1 : 0, plan.checksumType, this.now(), jobId);
   }
 
   /** The saved state of the job's hash pass, if one was taken of this very snapshot with these hashes. */

@@ -15,7 +15,7 @@ import { RunnerLease, type LeaseAnswer } from './runner-lease.js';
 import { SendDefaultsStore } from './send-defaults.js';
 import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
-import type { DonePart, EventError, FailureVerdict, UploadStore } from './upload-store.js';
+import type { DonePart, EventError, FailureVerdict, IntegrityPlan, UploadStore } from './upload-store.js';
 
 export type { GrowingState, JobRecord, MhlPlace, NewJob, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
 export { newJob, type JobSource } from './new-job.js';
@@ -64,6 +64,7 @@ export class JobStore extends JobRows implements UploadStore {
   upsertDestination(d: DestinationInput): Destination { return this.destRows.upsertDestination(d); }
   updateDestination(id: number, d: DestinationInput): Destination | undefined { return this.destRows.updateDestination(id, d); }
   setCredentialOrigin(id: number, origin: CredentialOrigin): void { this.destRows.setCredentialOrigin(id, origin); }
+  recordChecksumProbe(id: number, endpoint: string, verifies: boolean): void { this.destRows.recordChecksumProbe(id, endpoint, verifies); }
   removeDestination(id: number): ReturnType<DestinationRows['removeDestination']> { return this.destRows.removeDestination(id, (d) => this.aborts.countFor(d)); }
 
   // ---- parts (part-rows.ts) ----
@@ -143,6 +144,14 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
+  /** How the job's parts prove their bytes, decided before its first byte goes, with what its history says of it. */
+  planIntegrity(jobId: number, plan: IntegrityPlan, message: string | null): void {
+    this.db.transaction(() => {
+      this.setIntegrityPlan(jobId, plan);
+      if (message) this.addEvent(jobId, 'integrity', message);
+    })();
+  }
+
   alreadyThere(jobId: number, from: readonly JobState[], etag: string, message: string, proof: IntegrityProof, key?: string): boolean {
     return this.db.transaction(() => {
       const job = this.getJob(jobId);
@@ -209,7 +218,7 @@ export class JobStore extends JobRows implements UploadStore {
       this.setUploadId(jobId, null);
       this.setFlag(jobId, null);
       // The proof was of the object that is gone; the new upload earns its own.
-      this.db.prepare('UPDATE jobs SET etag_verified = NULL, integrity = NULL WHERE id = ?').run(jobId);
+      this.db.prepare('UPDATE jobs SET etag_verified = NULL, integrity = NULL, proof = NULL, full_checksum = NULL WHERE id = ?').run(jobId);
       this.transition(jobId, ['done'], 'queued', { availableAt: 0, error: null, etag: null, versionId: null });
       this.resetAttempts(jobId);
       this.addEvent(jobId, 'resumed', message);

@@ -453,4 +453,21 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM job_search WHERE rowid = OLD.id;
   END;
   `,
+  // integrity: the integrity model (issue 12).
+  /* 17: the integrity model (issue 12, docs/integrity.md): a destination's mode (a checksum it was
+         set to send becomes its named mode, so nothing it sends changes on a server that verifies
+         none), what the probe found at which endpoint, and per job the mode it was made with, whether
+         its parts carry Content-MD5, the checksum type its object is completed with, the whole file's
+         checksum the server returned, and the strongest proof it got. Jobs made before keep MD5. */ `
+  ALTER TABLE destinations ADD COLUMN integrity TEXT NOT NULL DEFAULT 'auto';
+  UPDATE destinations SET integrity = checksum_algorithm WHERE checksum_algorithm IS NOT NULL;
+  ALTER TABLE destinations ADD COLUMN checksum_probe INTEGER;
+  ALTER TABLE destinations ADD COLUMN checksum_probe_endpoint TEXT;
+  ALTER TABLE destinations ADD COLUMN checksum_probe_at INTEGER;
+  ALTER TABLE jobs ADD COLUMN integrity_mode TEXT NOT NULL DEFAULT 'md5';
+  ALTER TABLE jobs ADD COLUMN content_md5 INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE jobs ADD COLUMN checksum_type TEXT;
+  ALTER TABLE jobs ADD COLUMN full_checksum TEXT;
+  ALTER TABLE jobs ADD COLUMN proof TEXT;
+  `,
 ];

@@ -8,7 +8,7 @@ import { DEFAULT_IF_EXISTS } from '../../../shared/states.js';
 import type { GrowingState, MhlPlace, NewJob } from './rows.js';
 
 export interface JobSource {
-  dest: Pick<Destination, 'id' | 'bucket' | 'checksumAlgorithm'> & Partial<Pick<Destination, 'ifExists'>>;
+  dest: Pick<Destination, 'id' | 'bucket' | 'checksumAlgorithm'> & Partial<Pick<Destination, 'ifExists' | 'integrity'>>;
   sourcePath: string;
   key: string;
   /** The file as stat showed it (a growing file: the bytes its first parts cover). */
@@ -16,7 +16,7 @@ export interface JobSource {
   plan: { mode: UploadMode; partSize: number };
   /** Default: normal. */
   priority?: Priority;
-  /** Default: the destination's; null sends none. */
+  /** Default: the destination's; null sends none. A checksum named here is the job's integrity mode too (the upload's `--checksum`). */
   checksumAlgorithm?: ChecksumAlgorithm | null;
   /** Default: from the file's name. */
   contentType?: string;
@@ -48,5 +48,6 @@ export function newJob(src: JobSource): NewJob {
     ...(src.mhl !== undefined ? { mhl: src.mhl } : {}),
     ...(src.batchId !== undefined ? { batchId: src.batchId } : {}),
     ifExists: src.ifExists ?? src.dest.ifExists ?? DEFAULT_IF_EXISTS,
+    integrityMode: src.checksumAlgorithm ? src.checksumAlgorithm : (src.dest.integrity ?? 'md5'),
   };
 }

@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../../../shared/limits.js';
-import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, DEFAULT_FILE_HASHES, DEFAULT_IF_EXISTS, FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type ChecksumAlgorithm, type FileHashAlgorithm } from '../../../shared/states.js';
+import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, DEFAULT_FILE_HASHES, DEFAULT_IF_EXISTS, DEFAULT_INTEGRITY, FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type ChecksumAlgorithm, type FileHashAlgorithm } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
 import { planParts, splitIntoParts, type PartPlan } from '../upload/part-plan.js';
 import type { Db } from './db.js';
 import type { JobStore } from './job-store.js';
 import { newJob } from './new-job.js';
-import { ifExistsOf } from './rows.js';
+import { ifExistsOf, integrityModeOf } from './rows.js';
 import type { RecoveredFolder, RecoverySnapshot } from './recovery-file.js';
 
 export interface RestoredJob {
@@ -123,16 +123,19 @@ function destinationFromRow(r: Row): Destination | null {
     // Keys the desktop app sealed stay its own: restored as such, so no other process sends with other credentials.
     credentials: r.credentials === 'saved' ? 'saved' : 'chain',
     ifExists: ifExistsOf(r.if_exists) ?? DEFAULT_IF_EXISTS,
+    integrity: integrityModeOf(r.integrity) ?? DEFAULT_INTEGRITY,
+    // Found out again when next needed.
+    checksumProbe: null,
   };
 }
 
 function insertDestination(db: Db, d: Destination): void {
   db.prepare(
     `INSERT INTO destinations (id, name, endpoint, region, bucket, prefix, path_style, profile, storage_class, sse, sse_kms_key_id,
-       part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, credentials, if_exists, created_at)
+       part_size, concurrency, single_put_threshold, max_object_size, max_parts, checksum_algorithm, credentials, if_exists, integrity, created_at)
      VALUES (@id, @name, @endpoint, @region, @bucket, @prefix, @pathStyle, @profile, @storageClass, @sse, @sseKmsKeyId,
-       @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, @credentials, @ifExists, @now)`,
-  ).run({ ...d, credentials: d.credentials === 'saved' ? 'saved' : 'chain', pathStyle: d.pathStyle ? 1 : 0, ifExists: ifExistsOf(d.ifExists) ?? DEFAULT_IF_EXISTS, now: Date.now() });
+       @partSize, @concurrency, @singlePutThreshold, @maxObjectSize, @maxParts, @checksumAlgorithm, @credentials, @ifExists, @integrity, @now)`,
+  ).run({ ...d, credentials: d.credentials === 'saved' ? 'saved' : 'chain', pathStyle: d.pathStyle ? 1 : 0, ifExists: ifExistsOf(d.ifExists) ?? DEFAULT_IF_EXISTS, integrity: integrityModeOf(d.integrity) ?? DEFAULT_INTEGRITY, now: Date.now() });
 }
 
 

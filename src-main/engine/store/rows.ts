@@ -1,12 +1,13 @@
 // The job store's row types and how a SQLite row becomes one. Shared by the store's tables
 // (job-rows.ts, part-rows.ts, destination-rows.ts, remote-aborts.ts); nothing outside store/ maps rows.
 import type { JobSortKey } from '../../../shared/contract.js';
-import type { CredentialOrigin, Destination, HashVerification, Job, Part } from '../../../shared/types.js';
-import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, JobOutcome, JobState, Priority, UploadMode } from '../../../shared/states.js';
-import { DEFAULT_IF_EXISTS, IF_EXISTS_POLICIES, JOB_OUTCOMES, PRIORITIES } from '../../../shared/states.js';
+import type { ChecksumProbe, CredentialOrigin, Destination, HashVerification, Job, Part } from '../../../shared/types.js';
+import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, IntegrityMode, JobOutcome, JobProof, JobState, Priority, UploadMode } from '../../../shared/states.js';
+import { DEFAULT_IF_EXISTS, DEFAULT_INTEGRITY, IF_EXISTS_POLICIES, INTEGRITY_MODES, JOB_OUTCOMES, JOB_PROOFS, PRIORITIES } from '../../../shared/states.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { isErrorCode } from '../../../shared/errors.js';
 import { holdsUpload } from '../../../shared/kept-upload.js';
+import { probeEndpoint } from '../../../shared/integrity.js';
 
 /** A job row as the engine needs it (internal fields included). */
 export interface JobRecord extends Job {
@@ -63,6 +64,8 @@ export interface NewJob {
   batchId?: number | null;
   /** Default: skip-identical. */
   ifExists?: IfExistsPolicy;
+  /** Default: md5 (as every job was before the integrity model). */
+  integrityMode?: IntegrityMode;
 }
 
 export interface PlannedPart {
@@ -115,8 +118,21 @@ export function toDestination(r: Row): Destination {
     maxParts: r.max_parts as number,
     checksumAlgorithm: (r.checksum_algorithm as ChecksumAlgorithm | null) ?? null,
     ifExists: ifExistsOf(r.if_exists) ?? DEFAULT_IF_EXISTS,
+    integrity: integrityModeOf(r.integrity) ?? DEFAULT_INTEGRITY,
+    checksumProbe: probeOf(r),
     credentials: (r.credentials as CredentialOrigin | undefined) ?? 'chain',
   };
+}
+
+/** What the probe found, only while the destination still has the endpoint it was found for. */
+function probeOf(r: Row): ChecksumProbe | null {
+  if (typeof r.checksum_probe !== 'number' || typeof r.checksum_probe_endpoint !== 'string') return null;
+  if (r.checksum_probe_endpoint !== probeEndpoint({ endpoint: (r.endpoint as string | null) ?? null, region: r.region as string })) return null;
+  return { verifies: r.checksum_probe === 1, endpoint: r.checksum_probe_endpoint, checkedAt: iso(r.checksum_probe_at) ?? '' };
+}
+
+export function integrityModeOf(v: unknown): IntegrityMode | null {
+  return (INTEGRITY_MODES as readonly unknown[]).includes(v) ? (v as IntegrityMode) : null;
 }
 
 /** A policy read back from a column: null when absent (a folder that follows its destination). */
@@ -179,6 +195,11 @@ export function toJob(r: Row): JobRecord {
     serverEncryption: (r.server_sse as string | null) ?? null,
     etagVerified: typeof r.etag_verified === 'number' ? r.etag_verified === 1 : null,
     integrity: (r.integrity as string | null) ?? null,
+    proof: (JOB_PROOFS as readonly unknown[]).includes(r.proof) ? (r.proof as JobProof) : null,
+    integrityMode: integrityModeOf(r.integrity_mode) ?? 'md5',
+    contentMd5: r.content_md5 !== 0,
+    checksumType: r.checksum_type === 'FULL_OBJECT' || r.checksum_type === 'COMPOSITE' ? r.checksum_type : null,
+    fullObjectChecksum: (r.full_checksum as string | null) ?? null,
     mhlRoot: (r.mhl_root as string | null) ?? null,
     mhlPath: (r.mhl_path as string | null) ?? null,
     mhlGeneration: (r.mhl_generation as number | null) ?? null,

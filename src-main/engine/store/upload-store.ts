@@ -21,6 +21,13 @@ export interface DonePart {
   checksum: string | null;
 }
 
+/** How a job's parts prove their bytes (scheduler/integrity-plan.ts). */
+export interface IntegrityPlan {
+  checksumAlgorithm: ChecksumAlgorithm | null;
+  contentMd5: boolean;
+  checksumType: 'FULL_OBJECT' | 'COMPOSITE' | null;
+}
+
 /** How a failed job goes on, decided from its attempts so far (this one counted). */
 export type FailureVerdict = { retryAt: number; message: string } | { retryAt: null; message: string };
 
@@ -94,6 +101,10 @@ export interface UploadStore {
    * and hashes still recorded) when the job is no longer running.
    */
   finishSinglePut(done: DonePart, hashes: FileHashes | null, hashed: string | null, end: { etag: string; versionId: string | null; message: string; proof: IntegrityProof & { serverEncryption?: string | null } }): boolean;
+  /** How the job's parts prove their bytes, decided before its first byte goes; `message` goes to its history. */
+  planIntegrity(jobId: number, plan: IntegrityPlan, message: string | null): void;
+  /** Whether the destination's server verifies flexible checksums, as found at this endpoint. */
+  recordChecksumProbe(destinationId: number, endpoint: string, verifies: boolean): void;
   /** The server's answers named an encryption (another than the job had recorded): recorded, with a history entry. */
   recordServerEncryption(jobId: number, encryption: string, message: string): void;
   /** A grown file's parts were hashed again: the changed ones go again (the job back to running), the others stand. */

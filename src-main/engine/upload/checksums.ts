@@ -1,8 +1,15 @@
-// Part digests for S3 uploads: MD5 (Content-MD5, ETag check) plus the optional flexible checksum.
+// Part digests for S3 uploads: MD5 (Content-MD5, ETag check) where the destination's integrity mode
+// needs it, and the flexible checksum. Measured on the 2-core build machine, one core, CPU time over
+// 256 MiB in 1 MiB chunks (December 2026): aws-crt CRC32C 7,900-12,000 MiB/s, node:zlib CRC32
+// 4,800-5,000, aws-crt CRC32 2,700-2,900, aws-crt CRC64NVME 1,650, MD5 640; the hand-written
+// JavaScript this file had (slicing-by-16 CRC32C, slicing-by-8 CRC64NVME) 1,100-1,600 and 900-1,000.
+// So CRC32C (aws-crt) is the checksum `auto` picks (scheduler/integrity-plan.ts), CRC32 stays on zlib,
+// and CRC64NVME comes from aws-crt.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { crc32 as zlibCrc32 } from 'node:zlib';
+import crt from 'aws-crt';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
 
 export interface PartDigest {
@@ -28,98 +35,16 @@ export function checksumHeaderName(algorithm: ChecksumAlgorithm): string {
   return `x-amz-checksum-${algorithm}`;
 }
 
-// ---- CRC-32C (Castagnoli), reflected, slicing-by-16: @aws-crypto/crc32c is byte-at-a-time and >10x slower.
-
-const CRC32C_T = new Int32Array(256 * 16);
-for (let i = 0; i < 256; i++) {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  CRC32C_T[i] = c;
-}
-for (let s = 1; s < 16; s++) {
-  for (let i = 0; i < 256; i++) {
-    const p = CRC32C_T[(s - 1) * 256 + i]!;
-    CRC32C_T[s * 256 + i] = (p >>> 8) ^ CRC32C_T[p & 255]!;
-  }
-}
-
-/** Advances a raw (pre-inverted) CRC-32C register over `d`. */
-function crc32cUpdate(crc: number, d: Uint8Array): number {
-  const t = CRC32C_T;
-  const n = d.length;
-  const end = n - (n & 15);
-  let i = 0;
-  for (; i < end; i += 16) {
-    const a = crc ^ (d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24));
-    crc =
-      t[3840 + (a & 255)]! ^ t[3584 + ((a >>> 8) & 255)]! ^ t[3328 + ((a >>> 16) & 255)]! ^ t[3072 + (a >>> 24)]! ^
-      t[2816 + d[i + 4]!]! ^ t[2560 + d[i + 5]!]! ^ t[2304 + d[i + 6]!]! ^ t[2048 + d[i + 7]!]! ^
-      t[1792 + d[i + 8]!]! ^ t[1536 + d[i + 9]!]! ^ t[1280 + d[i + 10]!]! ^ t[1024 + d[i + 11]!]! ^
-      t[768 + d[i + 12]!]! ^ t[512 + d[i + 13]!]! ^ t[256 + d[i + 14]!]! ^ t[d[i + 15]!]!;
-  }
-  for (; i < n; i++) crc = (crc >>> 8) ^ t[(crc ^ d[i]!) & 255]!;
-  return crc;
-}
-
-// ---- CRC-64/NVME, reflected poly 0x9A6C9329AC4BC9B5, slicing-by-8 on 32-bit halves (no BigInt in the loop).
-
-const CRC64_LO = new Int32Array(256 * 8);
-const CRC64_HI = new Int32Array(256 * 8);
-for (let i = 0; i < 256; i++) {
-  let lo = i;
-  let hi = 0;
-  for (let k = 0; k < 8; k++) {
-    const bit = lo & 1;
-    lo = (lo >>> 1) | (hi << 31);
-    hi = hi >>> 1;
-    if (bit) {
-      lo ^= 0xac4bc9b5;
-      hi ^= 0x9a6c9329;
-    }
-  }
-  CRC64_LO[i] = lo;
-  CRC64_HI[i] = hi;
-}
-for (let s = 1; s < 8; s++) {
-  for (let i = 0; i < 256; i++) {
-    const lo = CRC64_LO[(s - 1) * 256 + i]!;
-    const hi = CRC64_HI[(s - 1) * 256 + i]!;
-    CRC64_LO[s * 256 + i] = ((lo >>> 8) | (hi << 24)) ^ CRC64_LO[lo & 255]!;
-    CRC64_HI[s * 256 + i] = (hi >>> 8) ^ CRC64_HI[lo & 255]!;
-  }
-}
-
-/** Advances a raw CRC-64 register held as [lo, hi] 32-bit halves. */
-function crc64nvmeUpdate(state: Int32Array, d: Uint8Array): void {
-  const L = CRC64_LO;
-  const H = CRC64_HI;
-  let lo = state[0]!;
-  let hi = state[1]!;
-  const n = d.length;
-  const end = n - (n & 7);
-  let i = 0;
-  for (; i < end; i += 8) {
-    const a = lo ^ (d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24));
-    const b = hi ^ (d[i + 4]! | (d[i + 5]! << 8) | (d[i + 6]! << 16) | (d[i + 7]! << 24));
-    const i7 = 1792 + (a & 255), i6 = 1536 + ((a >>> 8) & 255), i5 = 1280 + ((a >>> 16) & 255), i4 = 1024 + (a >>> 24);
-    const i3 = 768 + (b & 255), i2 = 512 + ((b >>> 8) & 255), i1 = 256 + ((b >>> 16) & 255), i0 = b >>> 24;
-    lo = L[i7]! ^ L[i6]! ^ L[i5]! ^ L[i4]! ^ L[i3]! ^ L[i2]! ^ L[i1]! ^ L[i0]!;
-    hi = H[i7]! ^ H[i6]! ^ H[i5]! ^ H[i4]! ^ H[i3]! ^ H[i2]! ^ H[i1]! ^ H[i0]!;
-  }
-  for (; i < n; i++) {
-    const x = (lo ^ d[i]!) & 255;
-    lo = ((lo >>> 8) | (hi << 24)) ^ L[x]!;
-    hi = (hi >>> 8) ^ H[x]!;
-  }
-  state[0] = lo;
-  state[1] = hi;
-}
-
 // ---- One interface over the five algorithms; digest() gives the raw bytes S3 base64-encodes.
 
 export interface Checksummer {
   update(d: Uint8Array): void;
   digest(): Buffer;
+}
+
+/** aws-crt takes Buffers: a view over the same memory, no copy. */
+function asBuffer(d: Uint8Array): Buffer {
+  return Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 }
 
 function uint32BE(v: number): Buffer {
@@ -135,19 +60,14 @@ export function createChecksummer(algorithm: ChecksumAlgorithm): Checksummer {
       return { update: (d) => void (crc = zlibCrc32(d, crc)), digest: () => uint32BE(crc) };
     }
     case 'crc32c': {
-      let crc = -1;
-      return { update: (d) => void (crc = crc32cUpdate(crc, d)), digest: () => uint32BE(~crc) };
+      let crc = 0; // aws-crt, like zlib, takes and returns the finished value
+      return { update: (d) => void (crc = crt.checksums.crc32c(asBuffer(d), crc)), digest: () => uint32BE(crc) };
     }
     case 'crc64nvme': {
-      const state = new Int32Array([-1, -1]);
+      let crc: DataView | undefined; // big-endian, as S3 writes it
       return {
-        update: (d) => crc64nvmeUpdate(state, d),
-        digest: () => {
-          const out = Buffer.alloc(8);
-          out.writeUInt32BE(~state[1]! >>> 0, 0);
-          out.writeUInt32BE(~state[0]! >>> 0, 4);
-          return out;
-        },
+        update: (d) => void (crc = crt.checksums.crc64nvme(asBuffer(d), crc)),
+        digest: () => (crc ? Buffer.from(crc.buffer, crc.byteOffset, crc.byteLength) : Buffer.alloc(8)),
       };
     }
     case 'sha1':
@@ -166,29 +86,34 @@ function checksumOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Buffer {
   return c.digest();
 }
 
-/** MD5 always (Content-MD5 and ETag checks), plus the flexible checksum when one is chosen. */
+/**
+ * MD5 (Content-MD5 and ETag checks) unless `md5: false` (a server shown to verify the flexible
+ * checksum needs none: then md5Hex and md5Base64 are ''), plus the flexible checksum when one is chosen.
+ */
 export class PartHasher {
   readonly #algorithm: ChecksumAlgorithm | null;
-  readonly #md5: Hash = createHash('md5');
+  readonly #md5: Hash | null;
   readonly #checksum: Checksummer | null;
   #result: PartDigest | null = null;
 
-  constructor(algorithm: ChecksumAlgorithm | null) {
+  constructor(algorithm: ChecksumAlgorithm | null, opts: { md5?: boolean } = {}) {
+    if (algorithm === null && opts.md5 === false) throw new RangeError('a part needs MD5 or a checksum: the server must be able to check its bytes');
     this.#algorithm = algorithm;
+    this.#md5 = opts.md5 === false ? null : createHash('md5');
     this.#checksum = algorithm === null ? null : createChecksummer(algorithm);
   }
 
   update(chunk: Uint8Array): void {
     if (this.#result) throw new Error('PartHasher.update() after digest()');
-    this.#md5.update(chunk);
+    this.#md5?.update(chunk);
     this.#checksum?.update(chunk);
   }
 
   /** Finishes the hash; later calls return the same digest. */
   digest(): PartDigest {
     if (this.#result) return this.#result;
-    const md5 = this.#md5.digest();
-    const result: PartDigest = { md5Hex: md5.toString('hex'), md5Base64: md5.toString('base64') };
+    const md5 = this.#md5?.digest();
+    const result: PartDigest = { md5Hex: md5?.toString('hex') ?? '', md5Base64: md5?.toString('base64') ?? '' };
     if (this.#algorithm !== null && this.#checksum) {
       result.checksum = { algorithm: this.#algorithm, base64: this.#checksum.digest().toString('base64') };
     }

@@ -44,9 +44,11 @@ async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): 
   }
 }
 
-/** The range's MD5 (and checksum); a whole file's hashes too, from the same chunks, when `whole` is given. */
+/** The range's MD5 (unless the part goes without Content-MD5) and checksum; a whole file's hashes too, from the same chunks, when `whole` is given. */
 async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: AbortSignal, whole?: FileHasher): Promise<PartDigest> {
-  const hasher = new PartHasher(task.checksumAlgorithm);
+  // Hash tasks (adopting a part found on the server, a grown file's parts) always need the MD5 its ETag is compared with.
+  const md5 = task.kind === 'hash-range' || task.contentMd5 !== false;
+  const hasher = new PartHasher(task.checksumAlgorithm, { md5 });
   await forEachChunk(fd, task.offset, task.length, chunks, (chunk) => {
     hasher.update(chunk);
     whole?.update(chunk);
@@ -83,7 +85,8 @@ async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: 
     Key: task.key,
     Body: body,
     ContentLength: task.length,
-    ContentMD5: digest.md5Base64,
+    // None on a server shown to verify the checksum (scheduler/integrity-plan.ts): the checksum is the proof.
+    ...(digest.md5Base64 ? { ContentMD5: digest.md5Base64 } : {}),
     ...checksumFields(task, digest),
   };
   const out =
@@ -182,7 +185,7 @@ async function run(task: WorkerTask, client: S3Client | null, signal: AbortSigna
     const { etag, echoed, versionId, encryption } = await send(task, client!, fd, digest, signal, progress);
     // Whether the ETag can be compared is what this answer says: under SSE-KMS, DSSE-KMS or SSE-C it is
     // not an MD5, and the server's check of Content-MD5 (BadDigest) is the proof (s3/server-encryption.ts).
-    if (etagComparable(encryption) && normalizeEtag(etag) !== digest.md5Hex) {
+    if (digest.md5Hex && etagComparable(encryption) && normalizeEtag(etag) !== digest.md5Hex) {
       throw new HoistError('s3.etag-mismatch', { operation: opName(task), detail: `server ETag ${etag}, local MD5 ${digest.md5Hex}${encryption ? ` (encryption ${encryption})` : ''}` });
     }
     // Bytes hashed and sent came from the file as it was at the start; prove it still is.

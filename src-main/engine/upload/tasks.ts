@@ -29,6 +29,8 @@ interface TaskBase {
   length: number;
   snapshot: SourceSnapshot;
   checksumAlgorithm: ChecksumAlgorithm | null;
+  /** False on a server shown to verify the checksum: no MD5 is computed or sent (default true). */
+  contentMd5?: boolean;
 }
 
 interface SendingTask extends TaskBase {
