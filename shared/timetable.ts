@@ -9,7 +9,7 @@
 import type { BandwidthWindow, Weekday } from './types.js';
 
 /** Sunday first, as Date.getDay() counts. */
-export const WEEKDAYS: readonly Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const satisfies readonly Weekday[];
 /** Monday first, as a week is shown. */
 export const WEEK_ORDER: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 

@@ -21,7 +21,9 @@ import type {
   WatchedFolderInput,
 } from '../../shared/types.js';
 import type { Engine } from './engine.js';
+import { ControlsApiBase, type ControlsEngine } from './controls/controls-api.js';
 import { logger } from './log.js';
+import { mapLimit } from './map-limit.js';
 import { installAbortIncompleteRule } from './remote/lifecycle.js';
 import { testConnection } from './remote/connection-test.js';
 import { fromErrorInfo, toHoistError } from './s3/errors.js';
@@ -35,7 +37,7 @@ import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
 const log = logger('api');
 
 /** What the API needs of the engine: its events, job commands, destinations and the bucket's uploads. */
-export type ApiEngine = Pick<
+export type ApiEngine = ControlsEngine & Pick<
   Engine,
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
   | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
@@ -118,7 +120,7 @@ function publicPartOf(record: PartRecord): Part {
   return pick<Part>(record, PART_FIELDS);
 }
 
-export class EngineApi implements HoistApi {
+export class EngineApi extends ControlsApiBase implements HoistApi {
   private readonly events = new EventEmitter<ApiEvents>();
   private readonly progressIntervalMs: number;
   private readonly remoteIntervalMs: number;
@@ -139,6 +141,7 @@ export class EngineApi implements HoistApi {
     private readonly engine: ApiEngine,
     private readonly opts: EngineApiOptions = {},
   ) {
+    super(engine);
     this.progressIntervalMs = opts.progressIntervalMs ?? 100;
     this.remoteIntervalMs = opts.remoteIntervalMs ?? 250;
     this.roots = new SourceRoots(opts.roots ?? defaultRoots());
@@ -456,18 +459,4 @@ export class EngineApi implements HoistApi {
     }, wait);
     this.progressTimer.unref();
   }
-}
-
-/** Maps with at most `limit` calls in flight, keeping the input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

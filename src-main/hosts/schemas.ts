@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { HOIST_COMMANDS, type HoistApi, type HoistCommand } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
+import { CONTROLS_SCHEMAS } from './controls-schemas.js';
 import { MAX_SEND_PATHS } from '../../shared/local-files.js';
 import {
   AMAZON_S3_MAX_OBJECT_SIZE,
@@ -153,6 +154,7 @@ const COMMANDS = {
   previewSend: spec(['input'], z.tuple([sendInput])),
   sendFiles: spec(['input'], z.tuple([sendInput])),
   sendDefaults: spec([], z.tuple([])),
+  ...CONTROLS_SCHEMAS,
 } satisfies { [K in HoistCommand]: { names: readonly string[]; schema: z.ZodType<Parameters<HoistApi[K]>> } };
 
 /** A command and its arguments, checked: safe to hand to the engine. */
