@@ -4,7 +4,9 @@ export type Route =
   | { screen: 'job'; jobId: number }
   | { screen: 'uploads'; destinationId: number | null }
   | { screen: 'folders' }
-  | { screen: 'destinations' };
+  | { screen: 'destinations' }
+  | { screen: 'pace' }
+  | { screen: 'settings' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -19,6 +21,9 @@ export function parseRoute(hash: string): Route {
       return { screen: 'folders' };
     case 'destinations':
       return { screen: 'destinations' };
+    case 'pace':
+    case 'settings':
+      return { screen };
     default:
       return { screen: 'queue' };
   }
