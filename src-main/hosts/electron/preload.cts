@@ -5,7 +5,7 @@
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { HoistApi, HoistCommand } from '../../../shared/contract.js';
 import type { DesktopFiles } from '../../../shared/local-files.js';
-import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, PICK_CHANNEL } from './channels.js';
+import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, OPEN_PATHS_CHANNEL, PICK_CHANNEL } from './channels.js';
 
 const EVENTS: typeof EVENT_CHANNELS = { job: 'hoist:event:job', progress: 'hoist:event:progress', remote: 'hoist:event:remote', runner: 'hoist:event:runner' };
 
@@ -66,6 +66,7 @@ const hoist = {
 } satisfies HoistApi;
 
 const PICK: typeof PICK_CHANNEL = 'hoist:pick';
+const OPEN_PATHS: typeof OPEN_PATHS_CHANNEL = 'hoist:open-paths';
 
 const hoistFiles = {
   // A File from a drop carries its path only here, in the preload (Electron 32+: webUtils); '' for one that has none.
@@ -75,6 +76,7 @@ const hoistFiles = {
     if (!answer.ok) throw answer.error;
     return answer.result as string[];
   },
+  onOpen: (listener) => subscribe<string[]>(OPEN_PATHS, listener),
 } satisfies DesktopFiles;
 
 contextBridge.exposeInMainWorld('hoist', hoist);
