@@ -221,6 +221,18 @@ test('settings saved in the Settings screen are kept across a restart of the hos
   assert.equal(await form.getByTestId('settings-start-at-login').isChecked(), true);
   assert.equal(await form.getByTestId('settings-log-level').inputValue(), 'debug');
   assert.deepEqual(await api.getSettings(), { defaultDestinationId: second.id, notifications: { batchDelivered: true, jobFailed: false }, startAtLogin: true, logLevel: 'debug' });
+
+  // The send sheet opens on the default destination (without it: the first, nothing having been sent yet).
+  await page.getByTestId('nav-queue').click();
+  await page.getByTestId('add-files').click();
+  const b = page.getByTestId('file-browser');
+  await b.locator('[data-testid="file-browser-row"][data-name="A003_C007.mov"]').getByTestId('file-browser-tick').check();
+  await b.getByTestId('file-browser-add').click();
+  const sheet = page.getByTestId('send-sheet');
+  await sheet.getByTestId('send-item').first().waitFor();
+  await until('the sheet on the default destination', async () => (await sheet.getByTestId('send-destination').inputValue()) === String(second.id));
+  await page.keyboard.press('Escape');
+  await sheet.waitFor({ state: 'hidden' });
   pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((e) => !/WebSocket connection to .*\/bridge' failed/.test(e)));
 });
 
