@@ -2,10 +2,13 @@
 // reading the daily windows of before, and the window in force at a given weekday and time; the next
 // change the status line names; the bucket counting the reservations a limit made wait. No server.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { test } from 'node:test';
 import { formatDays, nextRateChange, parseDays, rateAt, windowInForce } from '../../shared/timetable.js';
 import { parseSchedule, windowText } from '../../src-main/engine/pacing/bandwidth.js';
 import { TokenBucket, createBucketMemory } from '../../src-main/engine/pacing/token-bucket.js';
+import { hoist } from '../support/hoist-cli.js';
+import { tempDir } from '../support/s3.js';
 
 /** 2026-01-05 is a Monday: day(0) Monday … day(6) Sunday, at h:m local time. */
 const day = (offset: number, h: number, m = 0) => new Date(2026, 0, 5 + offset, h, m);
@@ -86,4 +89,23 @@ test('a bucket counts the reservations it made wait: the status line\'s "holding
   bucket.setRate(null);
   bucket.reserve(10_000_000);
   assert.equal(bucket.waits, 1, 'unlimited: nobody waits');
+});
+
+test('`hoist limit --schedule` takes days of the week, keeps them, and prints them back (and as JSON)', async () => {
+  const db = path.join(tempDir('limit-weekly'), 'hoist.db');
+  const set = await hoist(['--db', db, 'limit', '20MB/s', '--schedule', 'Mon-Fri 09:00-18:00=50MB/s,Sat,Sun=unlimited,20:00-06:00=unlimited']);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /all uploads\s+20 MB\/s; schedule Mon-Fri 09:00-18:00 50 MB\/s, Sat, Sun unlimited, 20:00-06:00 unlimited; now /);
+  const shown = await hoist(['--db', db, 'limit', '--json']);
+  assert.equal(shown.code, 0, shown.stderr);
+  const [limit] = (JSON.parse(shown.stdout) as { limits: { schedule: unknown[]; changesAt: string | null }[] }).limits;
+  assert.deepEqual(limit!.schedule, [
+    { from: '09:00', to: '18:00', bytesPerSecond: 50_000_000, days: ['mon', 'tue', 'wed', 'thu', 'fri'] },
+    { from: '00:00', to: '24:00', bytesPerSecond: null, days: ['sat', 'sun'] },
+    { from: '20:00', to: '06:00', bytesPerSecond: null },
+  ]);
+  assert.ok(limit!.changesAt && Date.parse(limit!.changesAt) > Date.now(), 'when the rate in force changes next');
+  const bad = await hoist(['--db', db, 'limit', '--schedule', 'Someday 09:00-18:00=1MB/s']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /"Someday" is not a list of days/);
 });
