@@ -2,6 +2,7 @@
 // host's WebSocket client both implement it, so the renderer cannot tell them apart.
 import { CONTROLS_COMMANDS, type ControlsApi } from './controls.js';
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from './local-files.js';
+import type { SetupInfo } from './setup.js';
 import type { JobState, Priority } from './states.js';
 import type {
   ConnectionCheck,
@@ -96,6 +97,14 @@ export interface HoistApi extends ControlsApi {
   /** The settings last used per destination, latest first. */
   sendDefaults(): Promise<SendDefaults[]>;
 
+  // ---- a first run that works (shared/setup.ts) ----
+  /** What the "Add a destination" screen may offer here: the local test server, the keychain, the AWS profiles found. */
+  setupInfo(): Promise<SetupInfo>;
+  /** "Test connection" on settings not yet saved (the credentials, when given, are used for the test only and kept nowhere). */
+  testDraftDestination(input: DestinationInput, credentials?: Credentials): Promise<ConnectionCheck[]>;
+  /** Starts the checkout's local S3 server (radosgw), creates its bucket and adds it as a destination; refused unless setupInfo offers it. */
+  useLocalTestServer(): Promise<Destination>;
+
   // ---- events ----
   onJobChanged(listener: (job: Job) => void): Unsubscribe;
   /** Coalesced: at most about 10 a second. */
@@ -113,6 +122,7 @@ export const HOIST_COMMANDS = [
   'pauseJob', 'resumeJob', 'cancelJob', 'retryJob', 'setPriority', 'pauseAll', 'resumeAll',
   'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule', 'runnerState',
   'listDirectory', 'previewSend', 'sendFiles', 'sendDefaults',
+  'setupInfo', 'testDraftDestination', 'useLocalTestServer',
   ...CONTROLS_COMMANDS,
 ] as const satisfies readonly HoistCommand[];
 

@@ -1,7 +1,7 @@
 // "Send files now" (issue 14): files and folders on this computer queued as `hoist upload` would
 // queue them, and the host's file browser that lets a browser tab pick them (a browser cannot
 // reveal paths). Every path is checked against the roots the host was started with.
-import type { FileHashAlgorithm, Priority } from './states.js';
+import type { FileHashAlgorithm, IfExistsPolicy, Priority } from './states.js';
 
 /**
  * One entry of a folder the host lists. Symlinks inside the roots are followed (kind, size and date
@@ -45,6 +45,8 @@ export interface SendFilesInput {
   hashes: FileHashAlgorithm[];
   /** Write an ASC MHL generation under each root's prefix once its files have arrived. */
   mhl: boolean;
+  /** When a key already holds an object (`--if-exists`); left out or null: the destination's policy. */
+  ifExists?: IfExistsPolicy | null;
 }
 
 /** How many files the paths come to, and where the first ones go. */
@@ -70,6 +72,8 @@ export interface SendDefaults {
   priority: Priority;
   hashes: FileHashAlgorithm[];
   mhl: boolean;
+  /** The `--if-exists` policy chosen in the sheet; null: the destination's own. */
+  ifExists: IfExistsPolicy | null;
   /** When these were last used, ms since the epoch (the sheet offers the latest destination first). */
   usedAt: number;
 }

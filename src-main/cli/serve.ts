@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import { serveRuntime, type ServedRuntime } from '../hosts/headless/serve.js';
+import { CredentialSource } from '../engine/s3/connection.js';
+import { firstRunWiring } from '../engine/setup/setup-service.js';
 import { checkRoots, defaultRoots } from '../engine/sources/roots.js';
 import { collect, portArg } from './args.js';
 import { EXIT_OK } from './exit-codes.js';
@@ -47,6 +49,10 @@ async function startServing(g: GlobalOpts, port: number | undefined, roots: stri
   const options = await runtimeOptionsOf(g);
   // The folders the UI may list and send files from.
   options.api = { ...options.api, roots };
+  // A first run: the checkout's local test server may be offered; its destination gets its keys.
+  const firstRun = firstRunWiring({ dbPath: options.dbPath, packaged: false });
+  options.engine = { ...options.engine, credentials: new CredentialSource(firstRun.secrets) };
+  options.api.setup = firstRun.setup;
   const served = await serveRuntime({ ...options, work: false, wait: true, staticDir: RENDERER_DIR, ...(port !== undefined ? { port } : {}) }).catch((err: NodeJS.ErrnoException) => {
     // The runtime is already closed behind the error.
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {

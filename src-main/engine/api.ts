@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { HoistApi, JobDetail, JobQuery, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from '../../shared/local-files.js';
+import type { SetupInfo } from '../../shared/setup.js';
 import type { Priority } from '../../shared/states.js';
 import type {
   ConnectionCheck,
@@ -31,6 +32,7 @@ import type { SecretStore } from './secrets.js';
 import { listDirectory } from './sources/browse.js';
 import { SourceRoots, defaultRoots } from './sources/roots.js';
 import { FileSender } from './sources/send.js';
+import { SetupService, type SetupOptions } from './setup/setup-service.js';
 import type { BatchRecord } from './store/batch-store.js';
 import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
 
@@ -63,6 +65,8 @@ export interface EngineApiOptions {
   remoteIntervalMs?: number;
   /** The folders files may be listed and sent from (sources/roots.ts); default: the user's home. */
   roots?: readonly string[];
+  /** A first run: the local test server, when the host may offer it (setup/setup-service.ts). */
+  setup?: SetupOptions;
 }
 
 export const MAX_JOBS_PAGE = 500;
@@ -136,6 +140,7 @@ export class EngineApi extends ControlsApiBase implements HoistApi {
   private readonly detach: () => void;
   private readonly roots: SourceRoots;
   private readonly sender: FileSender;
+  private readonly setup: SetupService;
 
   constructor(
     private readonly engine: ApiEngine,
@@ -146,6 +151,7 @@ export class EngineApi extends ControlsApiBase implements HoistApi {
     this.remoteIntervalMs = opts.remoteIntervalMs ?? 250;
     this.roots = new SourceRoots(opts.roots ?? defaultRoots());
     this.sender = new FileSender(engine, this.roots);
+    this.setup = new SetupService(engine, opts.setup ?? {}, opts.secrets !== undefined);
     // Every connected window or browser tab subscribes; the default cap of 10 would only warn.
     this.events.setMaxListeners(0);
     const onJob = (record: JobRecord) => this.jobChanged(record);
@@ -164,6 +170,7 @@ export class EngineApi extends ControlsApiBase implements HoistApi {
   /** Stops listening to the engine and drops pending pushes (the engine itself is closed by its owner). */
   dispose(): void {
     this.detach();
+    this.setup.dispose();
     if (this.progressTimer) clearTimeout(this.progressTimer);
     if (this.remoteTimer) clearTimeout(this.remoteTimer);
     this.progressTimer = this.remoteTimer = null;
@@ -352,6 +359,12 @@ export class EngineApi extends ControlsApiBase implements HoistApi {
   async sendDefaults(): Promise<SendDefaults[]> {
     return this.sender.defaults();
   }
+
+  // ---- a first run (setup/) ----
+
+  setupInfo = (): Promise<SetupInfo> => this.setup.info();
+  testDraftDestination = (input: DestinationInput, credentials?: Credentials): Promise<ConnectionCheck[]> => this.setup.testDraft(input, credentials);
+  useLocalTestServer = (): Promise<Destination> => this.setup.useLocalTestServer();
 
   // ---- events ----
 

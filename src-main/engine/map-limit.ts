@@ -1,4 +1,4 @@
-// A map over a list with a bounded number of calls in flight (listing parts of many uploads at once).
+// A small concurrency helper the API uses to size a bucket's uploads (ListParts calls in flight).
 
 /** Maps with at most `limit` calls in flight, keeping the input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -112,6 +112,7 @@ const sendInput = z.strictObject({
   priority: z.enum(PRIORITIES),
   hashes: z.array(z.enum(FILE_HASH_ALGORITHMS)).max(FILE_HASH_ALGORITHMS.length),
   mhl: z.boolean(),
+  ifExists: z.enum(IF_EXISTS_POLICIES).nullish(),
 });
 
 const uploadId = z.string().min(1).max(1024).refine(wellFormed, 'must be well-formed Unicode');
@@ -154,6 +155,11 @@ const COMMANDS = {
   previewSend: spec(['input'], z.tuple([sendInput])),
   sendFiles: spec(['input'], z.tuple([sendInput])),
   sendDefaults: spec([], z.tuple([])),
+  // A first run (engine/setup/): a draft is a destination's settings without an id; the local test
+  // server takes no argument, and the host refuses it unless it offers it (setup/local-server.ts).
+  setupInfo: spec([], z.tuple([])),
+  testDraftDestination: spec(['input', 'credentials'], z.tuple([destinationInput.omit({ id: true }), optionalArg(credentials)])),
+  useLocalTestServer: spec([], z.tuple([])),
   ...CONTROLS_SCHEMAS,
 } satisfies { [K in HoistCommand]: { names: readonly string[]; schema: z.ZodType<Parameters<HoistApi[K]>> } };
 

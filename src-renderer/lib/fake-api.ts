@@ -374,6 +374,16 @@ export function createFakeApi(): HoistApi {
     },
     installLifecycleRule: () => later({ rules: 3 }, 400),
     runnerState: () => later({ state: 'working' as const }),
+    // A first run: the simulated host offers everything; a draft passes unless its secret is "wrong".
+    setupInfo: () => later({ localTestServer: true, keychain: true, profiles: ['default', 'post-house'] }),
+    async testDraftDestination(_input, credentials) {
+      const denied = credentials?.secretAccessKey === 'wrong';
+      const checks = await this.testConnection(1);
+      return denied ? checks.map((c) => ({ ...c, ok: false, code: 'auth.invalid-credentials', message: ERROR_CODES['auth.invalid-credentials'].message })) : checks;
+    },
+    async useLocalTestServer() {
+      return this.saveDestination({ ...destinations[0]!, name: 'Local test server', endpoint: 'http://127.0.0.1:7480', bucket: 'hoist-local' });
+    },
     onJobChanged: (l) => on(listeners.job, l),
     onProgress: (l) => on(listeners.progress, l),
     onRemoteChanged: (l) => on(listeners.remote, l),

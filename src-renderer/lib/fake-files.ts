@@ -41,7 +41,7 @@ function filesUnder(p: string): Array<{ path: string; rel: string; size: number 
 type FakeSend = Pick<HoistApi, 'listDirectory' | 'previewSend' | 'sendFiles' | 'sendDefaults'>;
 
 export function fakeLocalFiles(destinations: Destination[], queue: (file: { path: string; key: string; size: number }, input: SendFilesInput) => number): FakeSend {
-  const remembered: SendDefaults[] = [{ destinationId: 1, prefix: 'shoot-0925/day02/', priority: 'high', hashes: ['xxh64', 'md5'], mhl: true, usedAt: Date.now() - DAY }];
+  const remembered: SendDefaults[] = [{ destinationId: 1, prefix: 'shoot-0925/day02/', priority: 'high', hashes: ['xxh64', 'md5'], mhl: true, ifExists: null, usedAt: Date.now() - DAY }];
   const plan = (input: SendFilesInput) => {
     const dest = destinations.find((d) => d.id === input.destinationId)!;
     const prefix = [dest.prefix, input.prefix].filter(Boolean).map((s) => s.replace(/\/+$/, '')).join('/');
@@ -66,7 +66,7 @@ export function fakeLocalFiles(destinations: Destination[], queue: (file: { path
     async sendFiles(input) {
       const files = plan(input);
       const jobIds = files.map((f) => queue(f, input));
-      remembered.splice(0, remembered.length, { ...input, usedAt: Date.now() }, ...remembered.filter((r) => r.destinationId !== input.destinationId));
+      remembered.splice(0, remembered.length, { ...input, ifExists: input.ifExists ?? null, usedAt: Date.now() }, ...remembered.filter((r) => r.destinationId !== input.destinationId));
       return { jobIds, files: files.length, bytes: files.reduce((s, f) => s + f.size, 0) };
     },
     async sendDefaults() {

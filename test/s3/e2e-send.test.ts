@@ -185,7 +185,7 @@ test('the sheet starts from what was last used for each destination, remembered 
   const clip = await writeRandomFile(path.join(card, 'B001_C001_0925AB.mov'), 1 * MiB);
   assert.deepEqual(
     engine.store.sendDefaults.list().map(({ usedAt: _u, ...d }) => d),
-    [{ destinationId: dest.id, prefix: 'day01/', priority: 'high', hashes: ['xxh64', 'md5'], mhl: false }],
+    [{ destinationId: dest.id, prefix: 'day01/', priority: 'high', hashes: ['xxh64', 'md5'], mhl: false, ifExists: null }],
     'the engine kept the first send\'s settings for its destination',
   );
 

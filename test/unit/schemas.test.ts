@@ -54,8 +54,11 @@ const VALID: Record<HoistCommand, unknown[]> = {
   runnerState: [],
   listDirectory: ['/home/ana/Renders'],
   previewSend: [{ paths: ['/media/card/CLIPS', '/home/ana/render.mov'], destinationId: 1, prefix: 'day01/', priority: 'high', hashes: ['xxh64', 'md5'], mhl: true }],
-  sendFiles: [{ paths: ['/media/card/CLIPS'], destinationId: 1, prefix: '', priority: 'normal', hashes: [], mhl: false }],
+  sendFiles: [{ paths: ['/media/card/CLIPS'], destinationId: 1, prefix: '', priority: 'normal', hashes: [], mhl: false, ifExists: 'keep-both' }],
   sendDefaults: [],
+  setupInfo: [],
+  testDraftDestination: [{ ...destination, ifExists: 'never-overwrite' }, { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'wrong' }],
+  useLocalTestServer: [],
   paceState: [],
   setBandwidthLimit: [{ destinationId: null, bytesPerSecond: 50_000_000, schedule: [{ from: '20:00', to: '06:00', bytesPerSecond: null }, { from: '09:00', to: '18:00', bytesPerSecond: 20_000_000, days: ['mon', 'tue', 'wed', 'thu', 'fri'] }] }],
   setConcurrencyBounds: [2, { min: 2, max: 16 }],
@@ -155,6 +158,12 @@ test('each refusal names the command, the argument and what is wrong', () => {
     ['abortRemoteUpload', [1, 'shoot/\ud800.mov', 'u'], /^abortRemoteUpload: key must be well-formed Unicode\.$/],
     ['abortRemoteUpload', [1, 'k', 'up\udc00'], /abortRemoteUpload: uploadId must be well-formed Unicode/],
     ['listRemoteUploads', [1, '\ud83c'], /listRemoteUploads: prefix must be well-formed Unicode/],
+    ['sendFiles', [{ ...VALID.sendFiles[0] as object, ifExists: 'clobber' }], /^sendFiles: input\.ifExists must be one of "skip-identical", "keep-both", "never-overwrite", "overwrite"\.$/],
+    // The local test server: the renderer names no script, folder or port; the host alone decides whether it is offered.
+    ['useLocalTestServer', ['/bin/sh'], /^useLocalTestServer takes no arguments\.$/],
+    ['useLocalTestServer', [{ script: '/tmp/evil.sh', dataDir: '/' }], /useLocalTestServer takes no arguments/],
+    ['testDraftDestination', [{ ...destination, id: 3 }], /^testDraftDestination: input has unknown field\(s\) "id"\.$/],
+    ['testDraftDestination', [{ ...destination, endpoint: 'file:///etc/passwd' }], /testDraftDestination: input\.endpoint must be an http/],
   ];
   for (const [name, args, expected] of cases) assert.match(refusal(name, args), expected, `${String(name)} ${JSON.stringify(args)}`);
 });

@@ -1,5 +1,5 @@
 // "Send files now" (issue 14): files and folders picked or dropped in the UI, queued exactly as
-// `hoist upload PATHS --to NAME --prefix P --priority L --hash … [--mhl]` queues them (the engine's
+// `hoist upload PATHS --to NAME --prefix P --priority L --hash … [--mhl] [--if-exists POLICY]` queues them (the engine's
 // own enqueue: a folder's files recursively, keyed by their path under it), every path and every
 // file a folder expands to checked against the host's roots first. What was used is remembered
 // per destination, for the next time.
@@ -39,7 +39,7 @@ export class FileSender {
   /** Queues the files (all or none) and remembers the settings as the destination's defaults. */
   async send(input: SendFilesInput): Promise<SendResult> {
     const jobs = await this.engine.enqueue(input.paths, this.options(input));
-    this.engine.store.sendDefaults.remember({ destinationId: input.destinationId, prefix: input.prefix, priority: input.priority, hashes: input.hashes, mhl: input.mhl });
+    this.engine.store.sendDefaults.remember({ destinationId: input.destinationId, prefix: input.prefix, priority: input.priority, hashes: input.hashes, mhl: input.mhl, ifExists: input.ifExists ?? null });
     return { jobIds: jobs.map((j) => j.id), files: jobs.length, bytes: jobs.reduce((sum, j) => sum + j.size, 0) };
   }
 
@@ -56,6 +56,7 @@ export class FileSender {
       priority: input.priority,
       hashes: input.hashes,
       mhl: input.mhl ? 'upload' : false,
+      ...(input.ifExists ? { ifExists: input.ifExists } : {}),
       admit: (p) => this.roots.admit(p),
     };
   }

@@ -429,8 +429,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN key_seen TEXT;
   ALTER TABLE jobs ADD COLUMN outcome TEXT;
   `,
-  // branch: controls: the app's global settings (issue 14): default destination, notifications, start at login, log level.
-  /* 15: one row per setting, its value as JSON (engine/store/settings-store.ts reads them over the defaults) */ `
+  // firstrun: the send sheet's if-exists choice (issue 14).
+  /* 15: the send sheet's --if-exists choice, remembered per destination with its other settings (NULL: the destination's policy) */ `
+  ALTER TABLE send_defaults ADD COLUMN if_exists TEXT;
+  `,
+  // controls: the app's global settings (issue 14): default destination, notifications, start at login, log level.
+  /* 16: one row per setting, its value as JSON (engine/store/settings-store.ts reads them over the defaults) */ `
   CREATE TABLE app_settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,

@@ -7,12 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { BrowserWindow, app, safeStorage, session, shell, type IpcMainInvokeEvent, type Session } from 'electron';
 import type { HoistApi, Unsubscribe } from '../../../shared/contract.js';
 import { DEFAULT_SETTINGS } from '../../../shared/controls.js';
+import { defaultDbPath } from '../../engine/app-data.js';
 import { pathsFromArgv } from '../desktop/launch.js';
 import { desktopProgress } from '../desktop/progress.js';
 import { OPEN_PATHS_CHANNEL } from './channels.js';
 import { applyLoginItem, thisStartIsAtLogin } from './login-item.js';
 import { logger } from '../../engine/log.js';
 import { CredentialSource, resolveAwsSettings } from '../../engine/s3/connection.js';
+import { firstRunWiring } from '../../engine/setup/setup-service.js';
 import { openRuntime, type HoistRuntime } from '../../runtime/runtime.js';
 import { forwardEvents, registerCommandHandlers } from './ipc.js';
 import { desktopRoots, registerPickers } from './local-files.js';
@@ -120,16 +122,18 @@ async function start(): Promise<void> {
   serveRenderer(session.defaultSession, RENDERER_DIR);
 
   const secrets = new SafeStorageSecretStore(path.join(app.getPath('userData'), 'credentials.json'), safeStorage);
+  // A first run: from a checkout (never packaged) the local test server may be offered; its destination gets its keys.
+  const firstRun = firstRunWiring({ dbPath: defaultDbPath(), packaged: app.isPackaged, secrets });
   const { caBundle } = await resolveAwsSettings();
   // The same database (and log file beside it) the `hoist` command uses, so either can resume what the other began.
   const runtime = await openRuntime({
     engine: {
-      credentials: new CredentialSource(secrets),
+      credentials: new CredentialSource(firstRun.secrets),
       scheduler: { caBundle },
       ...(!app.isPackaged && fs.existsSync(ELECTRON_SQLITE_ADDON) ? { sqliteNativeBinding: ELECTRON_SQLITE_ADDON } : {}),
     },
     // Dropped and picked files are checked against these like the headless host's --root folders.
-    api: { secrets, roots: desktopRoots() },
+    api: { secrets, roots: desktopRoots(), setup: firstRun.setup },
   });
   const { engine, api } = runtime;
   // Destinations whose keys were sealed before Hoist recorded it: other processes then refuse them rather than use other credentials.

@@ -56,9 +56,14 @@ export class SafeStorageSecretStore implements SecretStore {
     await this.write(sealed);
   }
 
-  private requireKeychain(): void {
+  /** Whether a real keychain can seal keys here (Linux's fixed-key fallback does not count). */
+  canSeal(): boolean {
     const weak = process.platform === 'linux' && this.safeStorage.getSelectedStorageBackend() === 'basic_text';
-    if (!this.safeStorage.isEncryptionAvailable() || weak) {
+    return this.safeStorage.isEncryptionAvailable() && !weak;
+  }
+
+  private requireKeychain(): void {
+    if (!this.canSeal()) {
       throw new HoistError('config.invalid', {
         message: 'No system keychain is available to encrypt credentials, so Hoist will not store them. Use an AWS profile (~/.aws) and name it in the destination.',
       });
