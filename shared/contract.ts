@@ -3,6 +3,7 @@
 import { CONTROLS_COMMANDS, type ControlsApi } from './controls.js';
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from './local-files.js';
 import type { SetupInfo } from './setup.js';
+import type { AbortIncompleteSummary, BatchEntry, SupportInfo, WebhookDelivery } from './records.js';
 import type { JobState, Priority } from './states.js';
 import type {
   ConnectionCheck,
@@ -104,6 +105,19 @@ export interface HoistApi extends ControlsApi {
   testDraftDestination(input: DestinationInput, credentials?: Credentials): Promise<ConnectionCheck[]>;
   /** Starts the checkout's local S3 server (radosgw), creates its bucket and adds it as a destination; refused unless setupInfo offers it. */
   useLocalTestServer(): Promise<Destination>;
+  // ---- after the uploads: ASC MHL batches, webhook deliveries, the lifecycle rule, support (shared/records.ts) ----
+  /** Every ASC MHL batch with its files and its owed write (`hoist batches list`). */
+  listBatches(): Promise<BatchEntry[]>;
+  /** Writes a failed batch's generation again (`hoist batches retry`). */
+  retryBatch(id: number): Promise<BatchEntry>;
+  /** Webhook events, oldest first; `owedOnly`: not delivered and not given up (`hoist webhooks [--owed]`). */
+  listWebhookDeliveries(owedOnly?: boolean): Promise<WebhookDelivery[]>;
+  /** Sends these events (or every one given up) again now (`hoist webhooks retry`); returns how many. */
+  retryWebhookDeliveries(ids: string[] | 'given-up'): Promise<number>;
+  /** The bucket's rules that abort incomplete uploads, Hoist's among them (`hoist uploads lifecycle`). */
+  lifecycleRule(destinationId: number): Promise<AbortIncompleteSummary>;
+  /** Where the log file is (`hoist logs`). */
+  supportInfo(): Promise<SupportInfo>;
 
   // ---- events ----
   onJobChanged(listener: (job: Job) => void): Unsubscribe;
@@ -123,6 +137,7 @@ export const HOIST_COMMANDS = [
   'abortRemoteUpload', 'abortOrphans', 'installLifecycleRule', 'runnerState',
   'listDirectory', 'previewSend', 'sendFiles', 'sendDefaults',
   'setupInfo', 'testDraftDestination', 'useLocalTestServer',
+  'listBatches', 'retryBatch', 'listWebhookDeliveries', 'retryWebhookDeliveries', 'lifecycleRule', 'supportInfo',
   ...CONTROLS_COMMANDS,
 ] as const satisfies readonly HoistCommand[];
 

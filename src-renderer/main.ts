@@ -8,7 +8,7 @@ async function connectOrFake(): Promise<ConnectedApi> {
   // Replaced by a constant at build time: the production bundle holds no trace of the fake.
   if (__HOIST_FAKE__) {
     const { createFakeApi } = await import('./lib/fake-api.js');
-    return { api: createFakeApi(), onStatus: null, files: null };
+    return { api: createFakeApi(), onStatus: null, files: null, support: null };
   }
   return connect();
 }

@@ -1,7 +1,8 @@
-// `hoist batches list|retry` and `hoist webhooks`: what the queue still owes after the uploads,
+// `hoist batches list|retry` and `hoist webhooks [retry]`: what the queue still owes after the uploads,
 // the ASC MHL generations of batches and the webhook events, with their state.
 import type { Command } from 'commander';
-import { publicBatchOf } from '../engine/api.js';
+import { HoistError } from '../../shared/errors.js';
+import { publicBatchOf } from '../engine/public-records.js';
 import { jobIdArg } from './args.js';
 import { batchLine, printJson, printList } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
@@ -28,21 +29,29 @@ export function registerBatchCommands(program: Command, globals: Globals): void 
       });
     });
 
-  program
+  const webhooks = program
     .command('webhooks')
     .description('webhook events: delivered, owed (with their next attempt and last error) and given up')
     .option('--owed', 'only the events not delivered yet')
     .option('--json', 'machine-readable output (stable; see docs/webhooks.md)')
     .action(async (o: { owed?: boolean; json?: boolean }) => {
-      await withHoist(globals(), async ({ engine }) => {
-        const items = engine.webhooks.outbox.all().filter((i) => !o.owed || (i.deliveredAt === null && i.givenUpAt === null));
-        const state = (i: (typeof items)[number]) => (i.deliveredAt !== null ? 'delivered' : i.givenUpAt !== null ? 'given-up' : 'owed');
-        const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-        if (o.json) {
-          const events = items.map((i) => ({ id: i.id, kind: i.kind, url: i.url, state: state(i), attempts: i.attempts, createdAt: iso(i.createdAt), deliveredAt: iso(i.deliveredAt), nextAttemptAt: state(i) === 'owed' ? iso(Math.max(i.availableAt, i.createdAt)) : null, lastError: i.lastError }));
-          printJson({ events });
-        } else if (items.length === 0) process.stdout.write(o.owed ? 'no webhook events owed\n' : 'no webhook events yet (set one with `hoist folders add --webhook URL` or `hoist folders webhook ID URL`)\n');
-        else for (const i of items) process.stdout.write(`${state(i).padEnd(9)} ${i.kind.padEnd(10)} ${i.id}  ${i.url}  attempts ${i.attempts}${i.lastError ? `  (${i.lastError})` : ''}\n`);
+      await withHoist(globals(), async ({ api }) => {
+        const events = await api.listWebhookDeliveries(o.owed ?? false);
+        if (o.json) printJson({ events });
+        else if (events.length === 0) process.stdout.write(o.owed ? 'no webhook events owed\n' : 'no webhook events yet (set one with `hoist folders add --webhook URL` or `hoist folders webhook ID URL`)\n');
+        else for (const e of events) process.stdout.write(`${e.state.padEnd(9)} ${e.kind.padEnd(10)} ${e.id}  ${e.url}  attempts ${e.attempts}${e.lastError ? `  (${e.lastError})` : ''}\n`);
+      });
+    });
+  webhooks
+    .command('retry')
+    .description('send these events again now (given up or still owed), or with --given-up every event given up; the process that works the queue sends them')
+    .argument('[ids...]', 'event ids (`hoist webhooks` lists them)')
+    .option('--given-up', 'every event given up')
+    .action(async (ids: string[], o: { givenUp?: boolean }) => {
+      if (Boolean(o.givenUp) === (ids.length > 0)) throw new HoistError('config.invalid', { message: 'Name the events to retry, or pass --given-up (not both).' });
+      await withHoist(globals(), async ({ api }) => {
+        const n = await api.retryWebhookDeliveries(o.givenUp ? 'given-up' : ids);
+        process.stderr.write(`${n} webhook event(s) queued again; \`hoist run\`, \`hoist watch\` or the app sends them\n`);
       });
     });
 }

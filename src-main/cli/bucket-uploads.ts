@@ -1,6 +1,7 @@
 // `hoist uploads list|parts|abort|adopt|abort-orphans|lifecycle`: the multipart uploads a bucket holds,
 // whether a job of ours owns them or not (orphans are billed until aborted).
 import type { Command } from 'commander';
+import { MAX_LIFECYCLE_DAYS, MIN_LIFECYCLE_DAYS } from '../../shared/records.js';
 import { adoptionSummary } from '../engine/rebuild-summary.js';
 import { installAbortIncompleteRule, readLifecycleRules, summarizeAbortIncomplete, type AbortIncompleteRule, type AbortIncompleteSummary } from '../engine/remote/lifecycle.js';
 import { fromErrorInfo } from '../engine/s3/errors.js';
@@ -11,7 +12,7 @@ import { owedAbortText, printJson, printList, uploadLine } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
 
 const pageSizeArg = intArg(1, 1000);
-const daysArg = intArg(1, 3650);
+const daysArg = intArg(MIN_LIFECYCLE_DAYS, MAX_LIFECYCLE_DAYS);
 
 function ruleText(r: AbortIncompleteRule): string {
   const where = r.prefix ? `under ${r.prefix}` : 'anywhere in the bucket';

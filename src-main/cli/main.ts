@@ -8,6 +8,7 @@ import { registerBucketUploadCommands } from './bucket-uploads.js';
 import { registerControlCommands } from './control.js';
 import { registerCopyCommand } from './copy.js';
 import { registerDestinationCommands } from './destinations.js';
+import { registerDiagnosticsCommand } from './diagnostics.js';
 import { failureOf } from './exit-codes.js';
 import { registerFolderCommands } from './folders.js';
 import { registerLogsCommand } from './logs.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerPaceCommands(program, globals); //        limit, tune
   registerServeCommand(program, globals); //        serve
   registerLogsCommand(program, globals); //         logs
+  registerDiagnosticsCommand(program, globals); //  diagnostics
   return program;
 }
 

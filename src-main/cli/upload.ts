@@ -4,7 +4,7 @@ import { Argument, Option, type Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
 import { DEFAULT_CONCURRENCY, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE } from '../../shared/limits.js';
 import { CHECKSUM_ALGORITHMS, FILE_HASH_ALGORITHMS, JOB_STATES, PRIORITIES, type ChecksumAlgorithm, type FileHashAlgorithm, type IfExistsPolicy, type JobState, type Priority } from '../../shared/states.js';
-import { publicBatchOf } from '../engine/api.js';
+import { publicBatchOf } from '../engine/public-records.js';
 import { SETTLED_STATES } from '../engine/engine.js';
 import type { JobRecord } from '../engine/store/job-store.js';
 import type { HoistRuntime, RuntimeOptions } from '../runtime/runtime.js';

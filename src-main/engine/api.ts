@@ -14,18 +14,18 @@ import type {
   DestinationInput,
   Job,
   JobProgress,
-  MhlBatch,
-  Part,
   RemoteUploadSummary,
   Totals,
   WatchedFolder,
   WatchedFolderInput,
 } from '../../shared/types.js';
 import type { Engine } from './engine.js';
+import { logFilePath } from './log-file.js';
 import { ControlsApiBase, type ControlsEngine } from './controls/controls-api.js';
 import { logger } from './log.js';
 import { mapLimit } from './map-limit.js';
-import { installAbortIncompleteRule } from './remote/lifecycle.js';
+import { pick, publicBatchOf, publicPartOf } from './public-records.js';
+import { RecordsApi, type RecordsEngine } from './records-api.js';
 import { testConnection } from './remote/connection-test.js';
 import { fromErrorInfo, toHoistError } from './s3/errors.js';
 import type { SecretStore } from './secrets.js';
@@ -33,8 +33,7 @@ import { listDirectory } from './sources/browse.js';
 import { SourceRoots, defaultRoots } from './sources/roots.js';
 import { FileSender } from './sources/send.js';
 import { SetupService, type SetupOptions } from './setup/setup-service.js';
-import type { BatchRecord } from './store/batch-store.js';
-import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
+import type { JobRecord, JobStore } from './store/job-store.js';
 
 const log = logger('api');
 
@@ -44,7 +43,7 @@ export type ApiEngine = ControlsEngine & Pick<
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
   | 'pause' | 'resume' | 'retry' | 'cancel' | 'setPriority' | 'pauseAll' | 'resumeAll'
   | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans' | 'enqueue'
-> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> };
+> & { readonly store: Pick<JobStore, 'queryJobs' | 'listDestinations' | 'totals' | 'getDestination' | 'setCredentialOrigin' | 'jobIdsForUpload' | 'sendDefaults'> } & RecordsEngine;
 
 /** The watch-folder side the API needs (src-main/engine/folders/folder-watcher.ts implements it). */
 export interface FolderService {
@@ -67,6 +66,8 @@ export interface EngineApiOptions {
   roots?: readonly string[];
   /** A first run: the local test server, when the host may offer it (setup/setup-service.ts). */
   setup?: SetupOptions;
+  /** The log file this process writes (default: the shared one, engine/log-file.ts). */
+  logFile?: string;
 }
 
 export const MAX_JOBS_PAGE = 500;
@@ -95,33 +96,9 @@ const JOB_FIELDS = {
   ifExists: true, outcome: true, waitingFor: true,
 } as const satisfies Record<keyof Job, true>;
 
-const PART_FIELDS = {
-  partNumber: true, offset: true, length: true, state: true, etag: true, md5: true, checksum: true, sends: true,
-} as const satisfies Record<keyof Part, true>;
-
-function pick<T>(record: T, fields: Record<keyof T, true>): T {
-  const out = {} as T;
-  for (const field of Object.keys(fields) as (keyof T)[]) out[field] = record[field];
-  return out;
-}
-
 /** A job as the contract shows it, without the engine's internal columns. */
 export function publicJobOf(record: JobRecord): Job {
   return pick<Job>(record, JOB_FIELDS);
-}
-
-const BATCH_FIELDS = {
-  id: true, destinationId: true, root: true, bucket: true, keyPrefix: true, state: true, generation: true, manifestKey: true,
-  jobs: true, error: true, createdAt: true, writtenAt: true,
-} as const satisfies Record<keyof MhlBatch, true>;
-
-/** An ASC MHL batch as the contract shows it. */
-export function publicBatchOf(record: BatchRecord): MhlBatch {
-  return pick<MhlBatch>(record, BATCH_FIELDS);
-}
-
-function publicPartOf(record: PartRecord): Part {
-  return pick<Part>(record, PART_FIELDS);
 }
 
 export class EngineApi extends ControlsApiBase implements HoistApi {
@@ -141,6 +118,7 @@ export class EngineApi extends ControlsApiBase implements HoistApi {
   private readonly roots: SourceRoots;
   private readonly sender: FileSender;
   private readonly setup: SetupService;
+  private readonly records: RecordsApi;
 
   constructor(
     private readonly engine: ApiEngine,
@@ -152,6 +130,7 @@ export class EngineApi extends ControlsApiBase implements HoistApi {
     this.roots = new SourceRoots(opts.roots ?? defaultRoots());
     this.sender = new FileSender(engine, this.roots);
     this.setup = new SetupService(engine, opts.setup ?? {}, opts.secrets !== undefined);
+    this.records = new RecordsApi(engine, opts.logFile ?? logFilePath());
     // Every connected window or browser tab subscribes; the default cap of 10 would only warn.
     this.events.setMaxListeners(0);
     const onJob = (record: JobRecord) => this.jobChanged(record);
@@ -336,10 +315,14 @@ export class EngineApi extends ControlsApiBase implements HoistApi {
     return { aborted: result.aborted.length, kept: result.kept.length };
   }
 
-  async installLifecycleRule(destinationId: number, days: number): Promise<{ rules: number }> {
-    const dest = this.destination(destinationId);
-    return installAbortIncompleteRule(await this.engine.clientFor(dest), dest.bucket, days);
-  }
+  // ---- after the uploads: batches, webhooks, the lifecycle rule, support (records-api.ts) ----
+  readonly listBatches: HoistApi['listBatches'] = () => this.records.listBatches();
+  readonly retryBatch: HoistApi['retryBatch'] = (id) => this.records.retryBatch(id);
+  readonly listWebhookDeliveries: HoistApi['listWebhookDeliveries'] = (owedOnly) => this.records.listWebhookDeliveries(owedOnly);
+  readonly retryWebhookDeliveries: HoistApi['retryWebhookDeliveries'] = (ids) => this.records.retryWebhookDeliveries(ids);
+  readonly lifecycleRule: HoistApi['lifecycleRule'] = (destinationId) => this.records.lifecycleRule(destinationId);
+  readonly installLifecycleRule: HoistApi['installLifecycleRule'] = (destinationId, days) => this.records.installLifecycleRule(destinationId, days);
+  readonly supportInfo: HoistApi['supportInfo'] = () => this.records.supportInfo();
 
   // ---- send files now (sources/: every path checked against the roots first) ----
 

@@ -7,6 +7,7 @@ import { HOIST_COMMANDS, type HoistApi, type HoistCommand } from '../../shared/c
 import { HoistError } from '../../shared/errors.js';
 import { CONTROLS_SCHEMAS } from './controls-schemas.js';
 import { MAX_SEND_PATHS } from '../../shared/local-files.js';
+import { MAX_LIFECYCLE_DAYS, MIN_LIFECYCLE_DAYS } from '../../shared/records.js';
 import {
   AMAZON_S3_MAX_OBJECT_SIZE,
   MAX_CONCURRENCY,
@@ -117,6 +118,8 @@ const sendInput = z.strictObject({
 
 const uploadId = z.string().min(1).max(1024).refine(wellFormed, 'must be well-formed Unicode');
 const days = (min: number) => z.int().min(min, `must be a whole number of days, at least ${min}`).max(MAX_DAYS);
+/** `hoist uploads lifecycle --days` takes the same range. */
+const lifecycleDays = z.int().min(MIN_LIFECYCLE_DAYS, `must be a whole number of days, at least ${MIN_LIFECYCLE_DAYS}`).max(MAX_LIFECYCLE_DAYS, `must be at most ${MAX_LIFECYCLE_DAYS} days`);
 
 interface CommandSpec {
   /** Argument names, for messages that say which one is wrong. */
@@ -149,7 +152,7 @@ const COMMANDS = {
   resumeAll: spec([], z.tuple([])),
   abortRemoteUpload: spec(['destinationId', 'key', 'uploadId'], z.tuple([id, objectKey, uploadId])),
   abortOrphans: spec(['destinationId', 'olderThanDays'], z.tuple([id, days(0)])),
-  installLifecycleRule: spec(['destinationId', 'days'], z.tuple([id, days(1)])),
+  installLifecycleRule: spec(['destinationId', 'days'], z.tuple([id, lifecycleDays])),
   runnerState: spec([], z.tuple([])),
   listDirectory: spec(['path'], z.tuple([absolutePath.nullable()])),
   previewSend: spec(['input'], z.tuple([sendInput])),
@@ -160,6 +163,12 @@ const COMMANDS = {
   setupInfo: spec([], z.tuple([])),
   testDraftDestination: spec(['input', 'credentials'], z.tuple([destinationInput.omit({ id: true }), optionalArg(credentials)])),
   useLocalTestServer: spec([], z.tuple([])),
+  listBatches: spec([], z.tuple([])),
+  retryBatch: spec(['id'], z.tuple([id])),
+  listWebhookDeliveries: spec(['owedOnly'], z.tuple([optionalArg(z.boolean())])),
+  retryWebhookDeliveries: spec(['ids'], z.tuple([z.union([z.literal('given-up'), z.array(text(100).min(1, 'must not be empty')).min(1).max(1000)])])),
+  lifecycleRule: spec(['destinationId'], z.tuple([id])),
+  supportInfo: spec([], z.tuple([])),
   ...CONTROLS_SCHEMAS,
 } satisfies { [K in HoistCommand]: { names: readonly string[]; schema: z.ZodType<Parameters<HoistApi[K]>> } };
 

@@ -60,7 +60,7 @@ export class HoistRuntime extends EventEmitter<RuntimeEvents> {
     this.dbPath = opts.dbPath ?? defaultDbPath();
     this.engine = new Engine({ ...opts.engine, dbPath: this.dbPath });
     this.folders = new FolderWatcher(this.engine, opts.watcher);
-    this.api = new EngineApi(this.engine, { ...opts.api, folders: this.folders });
+    this.api = new EngineApi(this.engine, { logFile: logFile?.path ?? logFilePath(this.dbPath), ...opts.api, folders: this.folders });
     this.engine.on('lease', (s) => {
       if (s.state === 'working') log.info('working the queue', { db: this.dbPath });
       else if (s.state === 'waiting') log.info(`waiting for the runner lease held by pid ${s.pid} on ${s.host}`, { db: this.dbPath });

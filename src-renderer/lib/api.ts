@@ -7,6 +7,7 @@ import { BRIDGE_PATH, type BridgeRequest, type BridgeServerMessage } from '../..
 import type { HoistApi, HoistCommand, HoistEvent, RunnerState, Unsubscribe } from '../../shared/contract.js';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { DesktopFiles } from '../../shared/local-files.js';
+import type { DesktopSupport } from '../../shared/records.js';
 import type { Job, JobProgress } from '../../shared/types.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
@@ -26,12 +27,15 @@ export interface ConnectedApi {
   onStatus: ((listener: (status: ConnectionStatus) => void) => Unsubscribe) | null;
   /** Dropped files' paths and native pickers: the desktop app's preload only; null in a browser (the host's file browser instead). */
   files: DesktopFiles | null;
+  /** "Reveal log file" and "Export diagnostics…" through the shell: the desktop app's preload only; null in a browser (the host's downloads instead). */
+  support: DesktopSupport | null;
 }
 
 declare global {
   interface Window {
     hoist?: HoistApi;
     hoistFiles?: DesktopFiles;
+    hoistSupport?: DesktopSupport;
   }
 }
 
@@ -40,9 +44,9 @@ export function connectApi(): HoistApi {
 }
 
 export function connect(): ConnectedApi {
-  if (window.hoist) return { api: window.hoist, onStatus: null, files: window.hoistFiles ?? null };
+  if (window.hoist) return { api: window.hoist, onStatus: null, files: window.hoistFiles ?? null, support: window.hoistSupport ?? null };
   const client = new BridgeClient(bridgeUrl());
-  return { api: client.api, onStatus: (l) => client.onStatus(l), files: null };
+  return { api: client.api, onStatus: (l) => client.onStatus(l), files: null, support: null };
 }
 
 function bridgeUrl(): string {
@@ -229,6 +233,12 @@ export class BridgeClient {
       setupInfo: c('setupInfo'),
       testDraftDestination: c('testDraftDestination'),
       useLocalTestServer: c('useLocalTestServer'),
+      listBatches: c('listBatches'),
+      retryBatch: c('retryBatch'),
+      listWebhookDeliveries: c('listWebhookDeliveries'),
+      retryWebhookDeliveries: c('retryWebhookDeliveries'),
+      lifecycleRule: c('lifecycleRule'),
+      supportInfo: c('supportInfo'),
       paceState: c('paceState'),
       setBandwidthLimit: c('setBandwidthLimit'),
       setConcurrencyBounds: c('setConcurrencyBounds'),

@@ -9,6 +9,7 @@ import { DEFAULT_FILE_HASHES, JOB_STATES, type FileHashAlgorithm, type FileHashe
 import type { ConnectionCheck, Destination, Job, JobEvent, JobProgress, MhlBatch, Part, RemoteUploadSummary, Totals, WatchedFolder } from '../../shared/types.js';
 import { fakeControls } from './fake-controls.js';
 import { fakeLocalFiles } from './fake-files.js';
+import { fakeRecords } from './fake-records.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -394,6 +395,7 @@ export function createFakeApi(): HoistApi {
       changed(job);
       return job.id;
     }),
+    ...fakeRecords(),
     ...fakeControls(destinations),
   } satisfies HoistApi;
 }

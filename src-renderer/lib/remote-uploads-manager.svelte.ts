@@ -2,6 +2,7 @@
 // orphaned, with what it holds, and the commands that clean up after them.
 import type { HoistApi } from '../../shared/contract.js';
 import type { ErrorInfo } from '../../shared/errors.js';
+import type { AbortIncompleteSummary } from '../../shared/records.js';
 import type { RemoteUploadSummary } from '../../shared/types.js';
 import { toErrorInfo } from './errors.js';
 import { attempt, type NoticeManager, type Outcome } from './notices.svelte.js';
@@ -14,6 +15,9 @@ export class RemoteUploadsManager {
   /** A listing that failed is shown in place of the table: it is the answer to "what is there?". */
   #error = $state.raw<ErrorInfo | null>(null);
   #generation = 0;
+  /** The bucket's rules that abort incomplete uploads, as `hoist uploads lifecycle` shows them (null until read, or unreadable). */
+  #lifecycle = $state.raw<AbortIncompleteSummary | null>(null);
+  #lifecycleError = $state.raw<ErrorInfo | null>(null);
 
   constructor(
     private readonly api: HoistApi,
@@ -35,6 +39,12 @@ export class RemoteUploadsManager {
   get error(): ErrorInfo | null {
     return this.#error;
   }
+  get lifecycle(): AbortIncompleteSummary | null {
+    return this.#lifecycle;
+  }
+  get lifecycleError(): ErrorInfo | null {
+    return this.#lifecycleError;
+  }
   get orphans(): RemoteUploadSummary[] {
     return this.#uploads.filter((u) => u.jobId === null);
   }
@@ -52,7 +62,10 @@ export class RemoteUploadsManager {
       this.#uploads = [];
       this.#loaded = false;
       this.#error = null;
+      this.#lifecycle = null;
+      this.#lifecycleError = null;
     }
+    void this.loadLifecycle();
     void this.refresh();
   }
 
@@ -84,6 +97,21 @@ export class RemoteUploadsManager {
     }
   }
 
+  /** Reads the bucket's lifecycle rules afresh (another tool or `hoist uploads lifecycle` may have changed them). */
+  async loadLifecycle(): Promise<void> {
+    const destinationId = this.#destinationId;
+    if (destinationId === null) return;
+    try {
+      const summary = await this.api.lifecycleRule(destinationId);
+      if (destinationId !== this.#destinationId) return;
+      this.#lifecycle = summary;
+      this.#lifecycleError = null;
+    } catch (err) {
+      if (destinationId !== this.#destinationId) return;
+      this.#lifecycleError = toErrorInfo(err, 'GetBucketLifecycleConfiguration');
+    }
+  }
+
   async abort(upload: RemoteUploadSummary): Promise<Outcome<void>> {
     const destinationId = this.#requireDestination();
     const out = await attempt('AbortMultipartUpload', () => this.api.abortRemoteUpload(destinationId, upload.key, upload.uploadId));
@@ -111,6 +139,7 @@ export class RemoteUploadsManager {
       const { rules } = out.value;
       this.notices.success(`Lifecycle rule installed: incomplete uploads are aborted after ${days} day${days === 1 ? '' : 's'}. The bucket has ${rules} rule${rules === 1 ? '' : 's'}.`);
     }
+    await this.loadLifecycle();
     return out;
   }
 

@@ -5,6 +5,9 @@ export type Route =
   | { screen: 'uploads'; destinationId: number | null }
   | { screen: 'folders' }
   | { screen: 'destinations' }
+  | { screen: 'batches' }
+  | { screen: 'webhooks' }
+  | { screen: 'support' }
   | { screen: 'pace' }
   | { screen: 'settings' };
 
@@ -21,6 +24,9 @@ export function parseRoute(hash: string): Route {
       return { screen: 'folders' };
     case 'destinations':
       return { screen: 'destinations' };
+    case 'batches':
+    case 'webhooks':
+    case 'support':
     case 'pace':
     case 'settings':
       return { screen };

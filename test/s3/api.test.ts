@@ -15,34 +15,20 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { HoistError } from '../../shared/errors.js';
-import type { Credentials, DestinationInput, JobProgress } from '../../shared/types.js';
+import type { DestinationInput, JobProgress } from '../../shared/types.js';
 import { EngineApi } from '../../src-main/engine/api.js';
 import { Engine } from '../../src-main/engine/engine.js';
 import { HOIST_LIFECYCLE_RULE_ID } from '../../src-main/engine/remote/lifecycle.js';
 import { CredentialSource } from '../../src-main/engine/s3/connection.js';
-import type { SecretStore } from '../../src-main/engine/secrets.js';
 import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
 import { doneParts, testEngine, until } from '../support/engine.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 import { MiB, listUploads, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { MemorySecrets } from '../support/memory-secrets.js';
 
 // Each test makes its own bucket (freshBucket); the fixture's user is the limited one.
 const { client, user, newBucket: freshBucket } = await s3Fixture('api', { user: 'api-limited' });
-
-/** Credentials kept in memory, as a host's encrypted store would hand them over. */
-class MemorySecrets implements SecretStore {
-  readonly saved = new Map<number, Credentials>();
-  async get(id: number) {
-    return this.saved.get(id) ?? null;
-  }
-  async set(id: number, credentials: Credentials) {
-    this.saved.set(id, credentials);
-  }
-  async delete(id: number) {
-    this.saved.delete(id);
-  }
-}
 
 function destinationInput(bucket: string, extra: Partial<DestinationInput> = {}): DestinationInput {
   return {

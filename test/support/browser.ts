@@ -43,3 +43,15 @@ export async function screenshotBothThemes(page: Page, name: string): Promise<st
   await page.emulateMedia({ colorScheme: 'light' });
   return files;
 }
+
+/** Chromium on the app at `url` (a host's address with its token), in a 1440×900 window, once its queue shows. */
+export async function openApp(url: string, waitMs: number): Promise<{ browser: Browser; page: Page; pageErrors: string[] }> {
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  context.setDefaultTimeout(waitMs);
+  const page = await context.newPage();
+  const pageErrors = collectPageErrors(page);
+  await page.goto(url);
+  await page.getByTestId('screen-queue').waitFor();
+  return { browser, page, pageErrors };
+}

@@ -32,6 +32,8 @@ export class WebhookReceiver {
   readonly received: ReceivedHook[] = [];
   /** How many of the next requests are read and then dropped without an answer (a lost answer). */
   dropAnswers = 0;
+  /** What it answers (a receiver that is down answers 503). */
+  status = 204;
   private server: http.Server | null = null;
   private port = 0;
 
@@ -65,7 +67,7 @@ export class WebhookReceiver {
           req.socket.destroy();
           return;
         }
-        res.writeHead(204).end();
+        res.writeHead(this.status).end();
       });
     });
     await new Promise<void>((resolve, reject) => {

@@ -101,6 +101,12 @@ export class WebhookSecrets {
     return this.sealer.open(this.folders.webhookSecret(folderId)!);
   }
 
+  /** The folder's secret if it has one, without making one (diagnostics take it out of what they carry). */
+  current(folderId: number): string | null {
+    const sealed = this.folders.webhookSecret(folderId);
+    return sealed ? this.sealer.open(sealed) : null;
+  }
+
   /** A new secret for the folder, in place of the old one (events sent from now on are signed with it). */
   rotate(folderId: number): string | null {
     if (this.folders.webhookSecret(folderId) === undefined) return null;

@@ -7,6 +7,7 @@ import {
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { AbortIncompleteRule, AbortIncompleteSummary } from '../../../shared/records.js';
 import { toHoistError } from '../s3/errors.js';
 
 export const HOIST_LIFECYCLE_RULE_ID = 'hoist-abort-incomplete-multipart';
@@ -23,26 +24,7 @@ export async function readLifecycleRules(client: S3Client, bucket: string): Prom
   }
 }
 
-/** One rule that aborts incomplete multipart uploads, as `hoist uploads lifecycle` shows it. */
-export interface AbortIncompleteRule {
-  id: string | null;
-  /** Days after an upload begins that it is aborted. */
-  days: number;
-  /** Only keys under this prefix ('' for the whole bucket). */
-  prefix: string;
-  enabled: boolean;
-}
-
-/** What the bucket's lifecycle configuration says of incomplete multipart uploads: Hoist's rule and any others that abort them. */
-export interface AbortIncompleteSummary {
-  bucket: string;
-  /** Hoist's own rule (id HOIST_LIFECYCLE_RULE_ID), or null when the bucket lacks it. */
-  rule: AbortIncompleteRule | null;
-  /** The bucket's other rules that abort incomplete uploads. */
-  others: AbortIncompleteRule[];
-  /** Every rule the bucket has, of any kind. */
-  rules: number;
-}
+export type { AbortIncompleteRule, AbortIncompleteSummary };
 
 export function summarizeAbortIncomplete(bucket: string, rules: readonly LifecycleRule[]): AbortIncompleteSummary {
   const aborting = rules.flatMap((r): AbortIncompleteRule[] => {

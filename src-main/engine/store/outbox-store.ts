@@ -172,6 +172,11 @@ export class OutboxStore {
     return this.owed.list<WebhookPayload>({ kind: WEBHOOK }).map(toOutboxItem);
   }
 
+  /** The Retry a person asks for: these events (null: every one given up) are owed again and due now. */
+  retry(ids: readonly string[] | null): number {
+    return this.owed.retryNow(WEBHOOK, ids);
+  }
+
   undeliveredCount(): number {
     return this.owed.count({ kind: WEBHOOK, states: ['owed'] });
   }

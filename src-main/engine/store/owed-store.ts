@@ -205,6 +205,24 @@ export class OwedWorkStore {
     return this.s.drop.run(id).changes === 1;
   }
 
+  /**
+   * Asked for by a person (the app's Retry, `hoist webhooks retry`): the given subjects of a kind, or
+   * with null every one given up, are owed again and due now; ones still owed are due now. Returns
+   * how many changed.
+   */
+  retryNow(kind: string, subjects: readonly string[] | null): number {
+    const now = this.now();
+    return this.db.transaction(() => {
+      const only = subjects === null ? '' : `AND subject IN (${subjects.map(() => '?').join(',') || 'NULL'})`;
+      const args = subjects ?? [];
+      const revived = this.db
+        .prepare(`UPDATE owed_work SET state = 'owed', settled_at = NULL, available_at = ?, locked_by = NULL, locked_until = NULL WHERE kind = ? AND state = 'given-up' ${only}`)
+        .run(now, kind, ...args).changes;
+      if (subjects === null) return revived;
+      return revived + this.db.prepare(`UPDATE owed_work SET available_at = ? WHERE kind = ? AND state = 'owed' AND available_at > ? ${only}`).run(now, kind, now, ...args).changes;
+    })();
+  }
+
   /** Frees every claim: at start, for the one runner a SQLite database has (it holds runner_lease). */
   releaseClaims(): void {
     this.s.unlockAll.run();

@@ -24,3 +24,6 @@ export const PICK_CHANNEL = 'hoist:pick';
 
 /** What a command handler answers: ipcMain.handle would keep only the message of a thrown error. */
 export type CommandAnswer = { ok: true; result: unknown } | { ok: false; error: ErrorInfo };
+
+/** Support (support.ts): reveal the log file in the system's file manager; save a diagnostics file. */
+export const SUPPORT_CHANNELS = { reveal: 'hoist:support:reveal', export: 'hoist:support:export' } as const;

@@ -8,6 +8,7 @@ import { BrowserWindow, app, safeStorage, session, shell, type IpcMainInvokeEven
 import type { HoistApi, Unsubscribe } from '../../../shared/contract.js';
 import { DEFAULT_SETTINGS } from '../../../shared/controls.js';
 import { defaultDbPath } from '../../engine/app-data.js';
+import { logFilePath } from '../../engine/log-file.js';
 import { pathsFromArgv } from '../desktop/launch.js';
 import { desktopProgress } from '../desktop/progress.js';
 import { OPEN_PATHS_CHANNEL } from './channels.js';
@@ -22,6 +23,7 @@ import { notifyRebuilt, notifyWhenJobsEnd, notifyWhenSourcesKept } from './notif
 import { rebuildSummary } from '../../engine/rebuild-summary.js';
 import { RENDERER_ENTRY, isRendererUrl, registerRendererScheme, serveRenderer } from './renderer-protocol.js';
 import { SafeStorageSecretStore } from './secret-store.js';
+import { registerSupport } from './support.js';
 import { createTray } from './tray.js';
 
 /** Compiled to build/src-main/hosts/electron/; the renderer is built to build/renderer/. */
@@ -153,7 +155,7 @@ async function start(): Promise<void> {
     if (s.startAtLogin !== settings.startAtLogin) applyLoginItem(s.startAtLogin);
     settings = s;
   });
-  running.stops.push(registerCommandHandlers(api, isTrustedSender), registerPickers(() => window, isTrustedSender), notifyWhenJobsEnd(api, () => settings), notifyWhenSourcesKept(api), settingsChanged);
+  running.stops.push(registerCommandHandlers(api, isTrustedSender), registerPickers(() => window, isTrustedSender), registerSupport({ engine, logFile: runtime.logPath ?? logFilePath(runtime.dbPath), secrets }, () => window, isTrustedSender), notifyWhenJobsEnd(api, () => settings), notifyWhenSourcesKept(api), settingsChanged);
   const tray = createTray(api, {
     show: showWindow,
     quit: () => app.quit(),

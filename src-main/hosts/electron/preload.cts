@@ -1,11 +1,13 @@
 // The renderer's only door to Hoist: `window.hoist`, a HoistApi over IPC. Sandboxed and
 // context-isolated, so this file may load nothing but `electron` at run time (the imports below
 // are types only). A failed command rejects with its ErrorInfo, as the WebSocket client does.
-// Beside it, `window.hoistFiles` (shared/local-files.ts): paths of dropped files and native pickers.
+// Beside it, `window.hoistFiles` (shared/local-files.ts): paths of dropped files and native pickers;
+// and `window.hoistSupport` (shared/records.ts): reveal the log file, save a diagnostics file.
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { HoistApi, HoistCommand } from '../../../shared/contract.js';
 import type { DesktopFiles } from '../../../shared/local-files.js';
-import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, OPEN_PATHS_CHANNEL, PICK_CHANNEL } from './channels.js';
+import type { DesktopSupport } from '../../../shared/records.js';
+import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, OPEN_PATHS_CHANNEL, PICK_CHANNEL, SUPPORT_CHANNELS } from './channels.js';
 
 const EVENTS: typeof EVENT_CHANNELS = { job: 'hoist:event:job', progress: 'hoist:event:progress', remote: 'hoist:event:remote', runner: 'hoist:event:runner' };
 
@@ -57,6 +59,12 @@ const hoist = {
   setupInfo: (...a) => invoke('setupInfo', a),
   testDraftDestination: (...a) => invoke('testDraftDestination', a),
   useLocalTestServer: (...a) => invoke('useLocalTestServer', a),
+  listBatches: (...a) => invoke('listBatches', a),
+  retryBatch: (...a) => invoke('retryBatch', a),
+  listWebhookDeliveries: (...a) => invoke('listWebhookDeliveries', a),
+  retryWebhookDeliveries: (...a) => invoke('retryWebhookDeliveries', a),
+  lifecycleRule: (...a) => invoke('lifecycleRule', a),
+  supportInfo: (...a) => invoke('supportInfo', a),
   paceState: (...a) => invoke('paceState', a),
   setBandwidthLimit: (...a) => invoke('setBandwidthLimit', a),
   setConcurrencyBounds: (...a) => invoke('setConcurrencyBounds', a),
@@ -82,5 +90,20 @@ const hoistFiles = {
   onOpen: (listener) => subscribe<string[]>(OPEN_PATHS, listener),
 } satisfies DesktopFiles;
 
+const SUPPORT: typeof SUPPORT_CHANNELS = { reveal: 'hoist:support:reveal', export: 'hoist:support:export' };
+
+async function ask<T>(channel: string): Promise<T> {
+  const answer = (await ipcRenderer.invoke(channel)) as CommandAnswer;
+  if (!answer.ok) throw answer.error;
+  return answer.result as T;
+}
+
+// "Reveal log file" and "Export diagnostics…" (support.ts in the main process).
+const hoistSupport = {
+  revealLogFile: () => ask<void>(SUPPORT.reveal),
+  exportDiagnostics: () => ask<string | null>(SUPPORT.export),
+} satisfies DesktopSupport;
+
 contextBridge.exposeInMainWorld('hoist', hoist);
+contextBridge.exposeInMainWorld('hoistSupport', hoistSupport);
 contextBridge.exposeInMainWorld('hoistFiles', hoistFiles);

@@ -11,6 +11,7 @@ import { rendererCsp, securityHeaders } from '../security-headers.js';
 import { INDEX_FILE, contentTypeOf, resolveStaticFile } from '../static-files.js';
 import { HostGuard, checkToken, newToken } from './auth.js';
 import { serveBridge } from './bridge.js';
+import { sendDownload, type HostDownloads } from './support-downloads.js';
 
 export const HEADLESS_HOST_ADDRESS = '127.0.0.1';
 const CLOSE_GRACE_MS = 1000;
@@ -23,6 +24,8 @@ export interface HeadlessHostOptions {
   port?: number;
   /** A fixed token (tests); by default 32 random bytes, new at every start. */
   token?: string;
+  /** Files offered for download at these paths, behind the token (support-downloads.ts). */
+  downloads?: HostDownloads;
 }
 
 export interface HeadlessHost {
@@ -65,6 +68,8 @@ export async function startHeadlessHost(opts: HeadlessHostOptions): Promise<Head
       res.writeHead(303, { Location: url.pathname + url.search, 'Set-Cookie': g.sessionCookie(), 'Cache-Control': 'no-store', 'Content-Length': 0 });
       return void res.end();
     }
+    const download = opts.downloads !== undefined && Object.hasOwn(opts.downloads, url.pathname) ? opts.downloads[url.pathname]! : null;
+    if (download) return sendDownload(res, req.method === 'HEAD', await download());
     const found = await resolveStaticFile(opts.staticDir, url.pathname);
     if (found.kind === 'forbidden') return sendText(res, 403, 'Forbidden.');
     if (found.kind === 'missing') {
