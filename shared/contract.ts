@@ -1,5 +1,6 @@
 // The HoistApi: everything the renderer can ask of a host. The Electron preload and the headless
 // host's WebSocket client both implement it, so the renderer cannot tell them apart.
+import { CONTROLS_COMMANDS, type ControlsApi } from './controls.js';
 import type { DirectoryListing, SendDefaults, SendFilesInput, SendPreview, SendResult } from './local-files.js';
 import type { SetupInfo } from './setup.js';
 import type { AbortIncompleteSummary, BatchEntry, SupportInfo, WebhookDelivery } from './records.js';
@@ -66,7 +67,8 @@ export interface JobActionResult {
 /** Whether the host works the queue (holds the runner lease) or waits for the process that does. */
 export type RunnerState = { state: 'working' } | { state: 'waiting'; pid: number; host: string } | { state: 'off' };
 
-export interface HoistApi {
+/** Pace and settings (issue 14) are in ControlsApi (shared/controls.ts). */
+export interface HoistApi extends ControlsApi {
   // ---- queries ----
   listJobs(query: JobQuery): Promise<{ jobs: Job[]; total: number }>;
   getJob(id: number): Promise<JobDetail | null>;
@@ -160,6 +162,7 @@ export const HOIST_COMMANDS = [
   'listDirectory', 'previewSend', 'sendFiles', 'sendDefaults',
   'setupInfo', 'testDraftDestination', 'useLocalTestServer',
   'listBatches', 'retryBatch', 'listWebhookDeliveries', 'retryWebhookDeliveries', 'lifecycleRule', 'supportInfo',
+  ...CONTROLS_COMMANDS,
 ] as const satisfies readonly HoistCommand[];
 
 /** Events a host pushes to the renderer. */

@@ -95,4 +95,6 @@ export interface DesktopFiles {
   pathsOf(files: readonly unknown[]): string[];
   /** A native open dialog: several files, or several folders. [] when cancelled. */
   choose(kind: 'files' | 'folders'): Promise<string[]>;
+  /** Files and folders handed to the app (dropped on its dock or taskbar icon, on its command line): for the send sheet. */
+  onOpen?(listener: (paths: string[]) => void): () => void;
 }

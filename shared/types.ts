@@ -305,13 +305,17 @@ export interface Credentials {
   sessionToken?: string;
 }
 
-/** A window of the day (local time) with its own bandwidth; `to` before `from` runs past midnight. */
+export type Weekday = 'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat';
+
+/** A window of the day (local time) with its own bandwidth; `to` before `from` runs past midnight (shared/timetable.ts). */
 export interface BandwidthWindow {
-  /** "HH:MM", 24-hour. */
+  /** "HH:MM", 24-hour; `to` may be "24:00" (midnight at the end of the day). */
   from: string;
   to: string;
   /** null: unlimited during the window. */
   bytesPerSecond: number | null;
+  /** The days it begins on, in week order (absent: every day). */
+  days?: Weekday[];
 }
 
 /** A bandwidth limit: the global one (destinationId null), shared by all uploads, or one destination's. */
@@ -322,6 +326,12 @@ export interface BandwidthLimit {
   schedule: BandwidthWindow[];
   /** What applies now (the window in force, else bytesPerSecond). */
   effectiveBytesPerSecond: number | null;
+  /** Whether that rate comes from a window of the timetable. */
+  fromTimetable?: boolean;
+  /** When the rate in force changes next (ISO), or null. */
+  changesAt?: string | null;
+  /** Whether the limit held uploads back over the last second (only the process working the queue knows). */
+  holding?: boolean;
 }
 
 /** Automatic concurrency for a destination: parts in flight move between these bounds. */

@@ -1,19 +1,15 @@
-// `hoist limit` and `hoist tune`: bandwidth limits (global or per destination, with a daily schedule)
+// `hoist limit` and `hoist tune`: bandwidth limits (global or per destination, with a weekly timetable)
 // and automatic concurrency bounds, from the command line (issue 6). Both are kept in the database, so
 // a change made here reaches a `hoist run`, `hoist watch` or the app working the queue within a second.
 import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
-import type { BandwidthLimit, BandwidthWindow } from '../../shared/types.js';
-import { formatRate, parseRate, parseSchedule } from '../engine/pacing/bandwidth.js';
+import type { BandwidthLimit } from '../../shared/types.js';
+import { formatRate, parseRate, parseSchedule, windowText } from '../engine/pacing/bandwidth.js';
 import type { Engine } from '../engine/engine.js';
 import { concurrencyArg } from './args.js';
 import { findDestination } from './destination-of.js';
 import { printJson } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
-
-function windowText(w: BandwidthWindow): string {
-  return `${w.from}-${w.to} ${formatRate(w.bytesPerSecond)}`;
-}
 
 function limitLine(l: BandwidthLimit, name: string): string {
   const schedule = l.schedule.length ? `; schedule ${l.schedule.map(windowText).join(', ')}` : '';
@@ -26,7 +22,7 @@ export function registerPaceCommands(program: Command, globals: Globals): void {
     .description('show or set the bandwidth limit, for all uploads or one destination; running uploads follow within a second')
     .argument('[rate]', 'e.g. 50MB/s, 40MiB/s, 400Mbit/s, or unlimited (no rate: show the limits)')
     .option('--destination <id|name|bucket>', 'limit one destination (default: the global limit, shared by all)')
-    .option('--schedule <windows>', 'daily windows with their own rate, local time, e.g. "20:00-06:00=unlimited,12:00-13:00=100MB/s" ("" removes them)')
+    .option('--schedule <windows>', 'windows with their own rate, local time, every day or on some days, e.g. "20:00-06:00=unlimited,Mon-Fri 09:00-18:00=50MB/s,Sat,Sun=unlimited" ("" removes them)')
     .option('--json', 'print the limits as JSON')
     .action(async (rate: string | undefined, o: { destination?: string; schedule?: string; json?: boolean }) => {
       await withHoist(globals(), async ({ engine }) => {

@@ -14,7 +14,6 @@ import type {
   DestinationInput,
   Job,
   JobProgress,
-  Part,
   RemoteUploadSummary,
   Totals,
   WatchedFolder,
@@ -23,9 +22,10 @@ import type {
 import { ApiJobs, type ApiJobsEngine } from './api-jobs.js';
 import type { Engine } from './engine.js';
 import { logFilePath } from './log-file.js';
+import { ControlsApiBase, type ControlsEngine } from './controls/controls-api.js';
 import { logger } from './log.js';
 import { mapLimit } from './map-limit.js';
-import { pick, publicBatchOf } from './public-records.js';
+import { pick, publicBatchOf, publicPartOf } from './public-records.js';
 import { RecordsApi, type RecordsEngine } from './records-api.js';
 import { testConnection } from './remote/connection-test.js';
 import { fromErrorInfo, toHoistError } from './s3/errors.js';
@@ -34,12 +34,12 @@ import { listDirectory } from './sources/browse.js';
 import { SourceRoots, defaultRoots } from './sources/roots.js';
 import { FileSender } from './sources/send.js';
 import { SetupService, type SetupOptions } from './setup/setup-service.js';
-import type { JobRecord, JobStore, PartRecord } from './store/job-store.js';
+import type { JobRecord, JobStore } from './store/job-store.js';
 
 const log = logger('api');
 
 /** What the API needs of the engine: its events, job commands, destinations and the bucket's uploads. */
-export type ApiEngine = ApiJobsEngine & Pick<
+export type ApiEngine = ApiJobsEngine & ControlsEngine & Pick<
   Engine,
   | 'on' | 'off' | 'leaseState' | 'getJob' | 'batch' | 'parts' | 'events' | 'progress' | 'listJobs'
   | 'saveDestination' | 'removeDestination' | 'clientFor' | 'listUploads' | 'listRemoteParts' | 'abortUpload' | 'abortOrphans' | 'enqueue'
@@ -96,20 +96,12 @@ const JOB_FIELDS = {
   ifExists: true, outcome: true, waitingFor: true, clearedAt: true, proof: true, integrityMode: true, contentMd5: true, checksumType: true, fullObjectChecksum: true,
 } as const satisfies Record<keyof Job, true>;
 
-const PART_FIELDS = {
-  partNumber: true, offset: true, length: true, state: true, etag: true, md5: true, checksum: true, sends: true,
-} as const satisfies Record<keyof Part, true>;
-
 /** A job as the contract shows it, without the engine's internal columns. */
 export function publicJobOf(record: JobRecord): Job {
   return pick<Job>(record, JOB_FIELDS);
 }
 
-function publicPartOf(record: PartRecord): Part {
-  return pick<Part>(record, PART_FIELDS);
-}
-
-export class EngineApi implements HoistApi {
+export class EngineApi extends ControlsApiBase implements HoistApi {
   private readonly events = new EventEmitter<ApiEvents>();
   private readonly progressIntervalMs: number;
   private readonly remoteIntervalMs: number;
@@ -133,6 +125,7 @@ export class EngineApi implements HoistApi {
     private readonly engine: ApiEngine,
     private readonly opts: EngineApiOptions = {},
   ) {
+    super(engine);
     this.progressIntervalMs = opts.progressIntervalMs ?? 100;
     this.remoteIntervalMs = opts.remoteIntervalMs ?? 250;
     this.roots = new SourceRoots(opts.roots ?? defaultRoots());

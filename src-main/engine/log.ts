@@ -44,3 +44,16 @@ export function logger(area: string): Logger {
     error: (msg, fields) => sink('error', area, msg, fields),
   };
 }
+
+const levelListeners = new Set<(level: LogLevel) => void>();
+
+/** Changes the level of the running process's log (the app's settings): the log file follows at once. */
+export function setLogLevel(level: LogLevel): void {
+  for (const listener of levelListeners) listener(level);
+}
+
+/** Called with every later setLogLevel (the log file installs one); returns the removal. */
+export function onLogLevel(listener: (level: LogLevel) => void): () => void {
+  levelListeners.add(listener);
+  return () => levelListeners.delete(listener);
+}

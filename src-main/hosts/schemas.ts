@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { HOIST_COMMANDS, MAX_JOB_IDS, type HoistApi, type HoistCommand, type JobTarget } from '../../shared/contract.js';
 import { HoistError } from '../../shared/errors.js';
+import { CONTROLS_SCHEMAS } from './controls-schemas.js';
 import { MAX_SEND_PATHS } from '../../shared/local-files.js';
 import { MAX_LIFECYCLE_DAYS, MIN_LIFECYCLE_DAYS } from '../../shared/records.js';
 import {
@@ -186,6 +187,7 @@ const COMMANDS = {
   retryWebhookDeliveries: spec(['ids'], z.tuple([z.union([z.literal('given-up'), z.array(text(100).min(1, 'must not be empty')).min(1).max(1000)])])),
   lifecycleRule: spec(['destinationId'], z.tuple([id])),
   supportInfo: spec([], z.tuple([])),
+  ...CONTROLS_SCHEMAS,
 } satisfies { [K in HoistCommand]: { names: readonly string[]; schema: z.ZodType<Parameters<HoistApi[K]>> } };
 
 /** A command and its arguments, checked: safe to hand to the engine. */

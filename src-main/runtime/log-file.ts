@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { createStream } from 'rotating-file-stream';
-import { currentLogSink, setLogSink, stderrSink, type LogLevel, type LogSink } from '../engine/log.js';
+import { currentLogSink, onLogLevel, setLogSink, stderrSink, type LogLevel, type LogSink } from '../engine/log.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 /** Size at which the file rotates, and how many rotated files are kept beside it. */
@@ -51,11 +51,13 @@ export function installLogFile(o: LogFileOptions): LogFile {
     if (echo || broken) stderrSink(level, area, msg, fields);
   };
   const before = setLogSink(sink);
+  const stopLevel = onLogLevel((level) => (out.level = level));
   let closing: Promise<void> | null = null;
   return {
     path: o.file,
     close: () =>
       (closing ??= (async () => {
+        stopLevel();
         if (currentLogSink() === sink) setLogSink(before);
         if (broken) return void stream.destroy();
         await new Promise<void>((resolve) => stream.end(() => resolve()));

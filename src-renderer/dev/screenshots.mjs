@@ -42,6 +42,8 @@ try {
       ['uploads', '#/uploads/1', 'remote-row'],
       ['folders', '#/folders', 'folder-row'],
       ['destinations', '#/destinations', 'destination-card'],
+      ['pace', '#/pace', 'concurrency-control'],
+      ['settings', '#/settings', 'settings-form'],
     ];
     for (const [name, hash, ready] of shots) {
       if (only && !name.startsWith(only)) continue;

@@ -7,6 +7,7 @@ import { holdsUpload } from '../../shared/kept-upload.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, COMPATIBLE_MAX_OBJECT_SIZE, MAX_PARTS } from '../../shared/limits.js';
 import { DEFAULT_FILE_HASHES, JOB_STATES, type FileHashAlgorithm, type FileHashes, type JobState } from '../../shared/states.js';
 import type { ConnectionCheck, Destination, Job, JobEvent, JobProgress, MhlBatch, Part, RemoteUploadSummary, Totals, WatchedFolder } from '../../shared/types.js';
+import { fakeControls } from './fake-controls.js';
 import { fakeLocalFiles } from './fake-files.js';
 import { fakeRecords } from './fake-records.js';
 
@@ -424,6 +425,7 @@ export function createFakeApi(): HoistApi {
       return job.id;
     }),
     ...fakeRecords(),
+    ...fakeControls(destinations),
   };
   return api;
 }

@@ -7,7 +7,9 @@ export type Route =
   | { screen: 'destinations' }
   | { screen: 'batches' }
   | { screen: 'webhooks' }
-  | { screen: 'support' };
+  | { screen: 'support' }
+  | { screen: 'pace' }
+  | { screen: 'settings' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -25,6 +27,8 @@ export function parseRoute(hash: string): Route {
     case 'batches':
     case 'webhooks':
     case 'support':
+    case 'pace':
+    case 'settings':
       return { screen };
     default:
       return { screen: 'queue' };

@@ -14,6 +14,7 @@ export class SendManager {
   #sheetOpen = $state(false);
   #browser = $state.raw<{ kind: PickKind; note: string | null } | null>(null);
   #defaults = $state.raw<SendDefaults[]>([]);
+  #defaultDestinationId = $state<number | null>(null);
 
   constructor(
     private readonly api: HoistApi,
@@ -39,6 +40,10 @@ export class SendManager {
   /** Whether dropped files can be sent as they are (the desktop app), or need the host's file browser. */
   get dropsCarryPaths(): boolean {
     return this.files !== null;
+  }
+  /** The app's default destination (Settings), which the sheet opens on; null: the one used last. */
+  get defaultDestinationId(): number | null {
+    return this.#defaultDestinationId;
   }
   /** Settings last used per destination, latest first. */
   get defaults(): SendDefaults[] {
@@ -91,7 +96,8 @@ export class SendManager {
   }
 
   async loadDefaults(): Promise<void> {
-    const list = await this.notices.run('sendDefaults', () => this.api.sendDefaults());
+    const [list, settings] = await Promise.all([this.notices.run('sendDefaults', () => this.api.sendDefaults()), this.api.getSettings().catch(() => null)]);
+    if (settings) this.#defaultDestinationId = settings.defaultDestinationId;
     if (list) this.#defaults = list;
   }
 

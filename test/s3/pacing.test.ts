@@ -65,7 +65,7 @@ test('a bandwidth limit holds over a window of bytes, and `hoist limit` from ano
     await sleep(2000); // the runner reads settings changed elsewhere once a second
     const second = await rateOver(4000);
     assert.ok(second <= SECOND * 1.5, `the lowered limit holds: ${(second / 1e6).toFixed(2)} MB/s`);
-    assert.ok(engine.getJob(job!.id)!.state === 'running', 'the upload went on, slower, rather than stopping');
+    assert.ok(engine.getJob(job!.id)!.state === 'running', `the upload went on, slower, rather than stopping: ${engine.getJob(job!.id)!.state}`);
 
     // Lifted again (engine API this time): the upload finishes whole.
     engine.setBandwidthLimit({ destinationId: dest.id, bytesPerSecond: null });

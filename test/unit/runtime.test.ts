@@ -90,3 +90,18 @@ test('serveRuntime serves the API over the runtime; a port in use leaves nothing
     const s = net.createServer().once('error', reject).listen(served.host.port, '127.0.0.1', () => s.close(() => resolve()));
   });
 });
+
+test('the log level saved in Settings applies at once to the running log file, and to the next process that opens the database', async () => {
+  const dir = tmp('runtime-log-level');
+  const dbPath = path.join(dir, 'hoist.db');
+  const read = () => fs.readFileSync(path.join(dir, 'hoist.log'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  await withRuntime({ dbPath, work: false, log: { echo: false, level: 'info' } }, async (rt) => {
+    logger('test').debug('dropped at info');
+    const settings = await rt.api.getSettings();
+    await rt.api.saveSettings({ ...settings, logLevel: 'debug' });
+    logger('test').debug('kept at debug');
+  });
+  await withRuntime({ dbPath, work: false, log: { echo: false, level: 'info' } }, async () => logger('test').debug('kept from the start'));
+  const msgs = read().filter((l) => l.area === 'test').map((l) => l.msg);
+  assert.deepEqual(msgs, ['kept at debug', 'kept from the start']);
+});

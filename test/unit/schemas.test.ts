@@ -66,6 +66,11 @@ const VALID: Record<HoistCommand, unknown[]> = {
   retryWebhookDeliveries: [['8d0d2f5e-4d0b-4c55-9a55-0f6f1f3c2a10']],
   lifecycleRule: [1],
   supportInfo: [],
+  paceState: [],
+  setBandwidthLimit: [{ destinationId: null, bytesPerSecond: 50_000_000, schedule: [{ from: '20:00', to: '06:00', bytesPerSecond: null }, { from: '09:00', to: '18:00', bytesPerSecond: 20_000_000, days: ['mon', 'tue', 'wed', 'thu', 'fri'] }] }],
+  setConcurrencyBounds: [2, { min: 2, max: 16 }],
+  getSettings: [],
+  saveSettings: [{ defaultDestinationId: 1, notifications: { batchDelivered: true, jobFailed: false }, startAtLogin: true, logLevel: 'debug' }],
 };
 
 function refusal(name: unknown, args: unknown): string {
@@ -166,6 +171,15 @@ test('each refusal names the command, the argument and what is wrong', () => {
     ['abortRemoteUpload', [1, 'é'.repeat(513), 'u'], /key must be at most 1024 bytes/],
     ['addFolder', [{ path: '/media/card/../../etc', destinationId: 1 }], /^addFolder: input\.path must not contain \. or \.\. segments\.$/],
     ['addFolder', [{ path: '/media/./card', destinationId: 1 }], /input\.path must not contain \. or \.\. segments/],
+    ['setBandwidthLimit', [{ destinationId: null, bytesPerSecond: 100, schedule: [] }], /^setBandwidthLimit: input\.bytesPerSecond must be at least 1024 bytes per second/],
+    ['setBandwidthLimit', [{ destinationId: null, bytesPerSecond: null, schedule: [{ from: '9:00', to: '18:00', bytesPerSecond: null }] }], /^setBandwidthLimit: input\.schedule\.0\.from must be a time of day, HH:MM\.$/],
+    ['setBandwidthLimit', [{ destinationId: null, bytesPerSecond: null, schedule: [{ from: '09:00', to: '18:00', bytesPerSecond: null, days: ['someday'] }] }], /input\.schedule\.0\.days\.0 must be one of "sun", "mon"/],
+    ['setBandwidthLimit', [{ destinationId: null, bytesPerSecond: null, schedule: [{ from: '09:00', to: '18:00', bytesPerSecond: null, days: [] }] }], /input\.schedule\.0\.days must name at least one day/],
+    ['setConcurrencyBounds', [1, { min: 8, max: 2 }], /^setConcurrencyBounds: bounds must have min at most max\.$/],
+    ['setConcurrencyBounds', [1, { min: 0, max: 2 }], /setConcurrencyBounds: bounds\.min must be at least 1/],
+    ['saveSettings', [{ ...VALID.saveSettings[0] as object, logLevel: 'trace' }], /^saveSettings: settings\.logLevel must be one of "debug", "info", "warn", "error"\.$/],
+    ['saveSettings', [{ ...VALID.saveSettings[0] as object, theme: 'dark' }], /saveSettings: settings has unknown field\(s\) "theme"/],
+    ['saveSettings', [{ ...VALID.saveSettings[0] as object, notifications: { batchDelivered: true } }], /^saveSettings: settings\.notifications\.jobFailed is missing\.$/],
     ['abortRemoteUpload', [1, 'shoot/\ud800.mov', 'u'], /^abortRemoteUpload: key must be well-formed Unicode\.$/],
     ['abortRemoteUpload', [1, 'k', 'up\udc00'], /abortRemoteUpload: uploadId must be well-formed Unicode/],
     ['listRemoteUploads', [1, '\ud83c'], /listRemoteUploads: prefix must be well-formed Unicode/],

@@ -1,20 +1,21 @@
-// Bandwidth limits, global and per destination, with an optional daily schedule ("unlimited from
-// 20:00 to 06:00"). The settings live in the database (PacingStore); each limit is a token bucket in
-// shared memory (token-bucket.ts) that every part worker takes from before each chunk it writes.
-// This module sets the buckets' rates from the settings and the clock.
+// Bandwidth limits, global and per destination, with an optional weekly timetable ("unlimited from
+// 20:00 to 06:00", "Mon-Fri 09:00-18:00 at 50 MB/s"; shared/timetable.ts reads it). The settings live
+// in the database (PacingStore); each limit is a token bucket in shared memory (token-bucket.ts) that
+// every part worker takes from before each chunk it writes. This module sets the buckets' rates from
+// the settings and the clock, and notes which limits held a sender back in the last second.
 import { HoistError } from '../../../shared/errors.js';
+import { WEEK_ORDER, formatWindowTimes, isWeekday, minutesOf, nextRateChange, parseDays, rateAt, windowInForce } from '../../../shared/timetable.js';
 import type { BandwidthLimit, BandwidthWindow } from '../../../shared/types.js';
 import type { PacingStore, StoredBandwidthLimit } from '../store/pacing-store.js';
 import { TokenBucket, createBucketMemory, type BucketMemory } from './token-bucket.js';
 import { parseSize } from '../upload/part-plan.js';
 
-const HHMM = /^([01]?\d|2[0-3]):([0-5]\d)$/;
 const UNLIMITED = new Set(['unlimited', 'off', 'none', 'no-limit']);
 
-function minutesOf(hhmm: string): number {
-  const m = HHMM.exec(hhmm);
-  if (!m) throw new HoistError('config.invalid', { message: `"${hhmm}" is not a time of day (HH:MM, 24-hour, for example 20:00).` });
-  return Number(m[1]) * 60 + Number(m[2]);
+function minutes(hhmm: string, end = false): number {
+  const m = minutesOf(hhmm, end);
+  if (Number.isNaN(m)) throw new HoistError('config.invalid', { message: `"${hhmm}" is not a time of day (HH:MM, 24-hour, for example 20:00${end ? '; 24:00 ends a window at midnight' : ''}).` });
+  return m;
 }
 
 /**
@@ -40,34 +41,53 @@ export function parseRate(text: string): number | null {
   return Math.round(bytes);
 }
 
-/** Parses "20:00-06:00=unlimited,12:00-13:00=100MB/s" into windows. */
+/**
+ * Parses a timetable: "20:00-06:00=unlimited,12:00-13:00=100MB/s" (every day), "Mon-Fri 09:00-18:00=50MB/s",
+ * "Sat,Sun=unlimited" (the whole day), "Fri 20:00-06:00=unlimited" (into Saturday morning).
+ */
 export function parseSchedule(text: string): BandwidthWindow[] {
   if (text.trim() === '') return [];
-  return text.split(',').map((item) => {
-    const m = /^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*=\s*(.+?)\s*$/.exec(item);
-    if (!m) throw new HoistError('config.invalid', { message: `"${item.trim()}" is not a schedule window (example: 20:00-06:00=unlimited).` });
-    return validWindow({ from: m[1]!, to: m[2]!, bytesPerSecond: parseRate(m[3]!) });
+  // Days may be listed with commas too ("Sat,Sun 10:00-12:00=…"): a piece without "=" belongs to the next.
+  const items: string[] = [];
+  let pending = '';
+  for (const piece of text.split(',')) {
+    pending = pending ? `${pending},${piece}` : piece;
+    if (piece.includes('=')) {
+      items.push(pending);
+      pending = '';
+    }
+  }
+  if (pending.trim()) items.push(pending);
+  return items.map((item) => {
+    const m = /^\s*(?:([A-Za-z][A-Za-z,\s-]*?)\s*)?(?:(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2}))?\s*=\s*(.+?)\s*$/.exec(item);
+    if (!m || (!m[1] && !m[2])) throw new HoistError('config.invalid', { message: `"${item.trim()}" is not a timetable window (examples: 20:00-06:00=unlimited, Mon-Fri 09:00-18:00=50MB/s, Sat,Sun=unlimited).` });
+    const days = m[1] ? parseDays(m[1]) : undefined;
+    if (days === null) throw new HoistError('config.invalid', { message: `"${m[1]}" is not a list of days (examples: Mon-Fri, Sat,Sun, weekdays, weekends).` });
+    return validWindow({ from: m[2] ?? '00:00', to: m[3] ?? '24:00', bytesPerSecond: parseRate(m[4]!), ...(days && days.length < 7 ? { days } : {}) });
   });
 }
 
 function validWindow(w: BandwidthWindow): BandwidthWindow {
-  if (minutesOf(w.from) === minutesOf(w.to)) throw new HoistError('config.invalid', { message: `The window ${w.from}-${w.to} is empty; give different start and end times.` });
+  const where = formatWindowTimes(w);
+  if (minutes(w.from) === minutes(w.to, true)) throw new HoistError('config.invalid', { message: `The window ${where} is empty; give different start and end times.` });
   if (w.bytesPerSecond !== null && !(Number.isSafeInteger(w.bytesPerSecond) && w.bytesPerSecond >= 1024)) {
-    throw new HoistError('config.invalid', { message: `The window ${w.from}-${w.to} has an invalid rate ${w.bytesPerSecond} (at least 1024 bytes per second, or null for unlimited).` });
+    throw new HoistError('config.invalid', { message: `The window ${where} has an invalid rate ${w.bytesPerSecond} (at least 1024 bytes per second, or null for unlimited).` });
   }
-  return { from: w.from, to: w.to, bytesPerSecond: w.bytesPerSecond };
+  if (w.days !== undefined && (!Array.isArray(w.days) || w.days.length === 0 || !w.days.every((d) => isWeekday(d)))) {
+    throw new HoistError('config.invalid', { message: `The window ${w.from}-${w.to} names no valid days (sun, mon, tue, wed, thu, fri, sat).` });
+  }
+  const days = w.days && w.days.length < 7 ? { days: WEEK_ORDER.filter((d) => w.days!.includes(d)) } : {};
+  return { from: w.from, to: w.to, bytesPerSecond: w.bytesPerSecond, ...days };
 }
 
-/** The rate in force at `at` (local time): the first window containing it, else the base rate. */
+/** The rate in force at `at` (local time): the first window holding then, else the base rate. */
 export function effectiveRate(limit: Pick<StoredBandwidthLimit, 'bytesPerSecond' | 'schedule'>, at: Date): number | null {
-  const now = at.getHours() * 60 + at.getMinutes();
-  for (const w of limit.schedule) {
-    const from = minutesOf(w.from);
-    const to = minutesOf(w.to);
-    const inside = from < to ? now >= from && now < to : now >= from || now < to;
-    if (inside) return w.bytesPerSecond;
-  }
-  return limit.bytesPerSecond;
+  return rateAt(limit, at);
+}
+
+/** "20:00-06:00 unlimited", "Mon-Fri 09:00-18:00 50 MB/s". */
+export function windowText(w: BandwidthWindow): string {
+  return `${formatWindowTimes(w)} ${formatRate(w.bytesPerSecond)}`;
 }
 
 export function formatRate(bytesPerSecond: number | null): string {
@@ -86,6 +106,9 @@ export class BandwidthLimiter {
   private readonly buckets = new Map<number, TokenBucket>();
   private settings: StoredBandwidthLimit[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Scopes (0: global) whose bucket made a part wait during the last second. */
+  private readonly holding = new Set<number>();
+  private readonly waitsSeen = new Map<number, number>();
 
   constructor(
     private readonly store: PacingStore,
@@ -111,7 +134,23 @@ export class BandwidthLimiter {
 
   list(): BandwidthLimit[] {
     const at = this.clock();
-    return this.settings.map((s) => ({ ...s, effectiveBytesPerSecond: effectiveRate(s, at) }));
+    return this.settings.map((s) => ({
+      ...s,
+      effectiveBytesPerSecond: effectiveRate(s, at),
+      fromTimetable: windowInForce(s.schedule, at) !== null,
+      changesAt: nextRateChange(s, at)?.toISOString() ?? null,
+      holding: this.holding.has(s.destinationId ?? 0),
+    }));
+  }
+
+  /** Notes which buckets made a part wait since the last look (called once a second while the queue is worked). */
+  private sampleHolding(): void {
+    this.holding.clear();
+    for (const [id, bucket] of this.buckets) {
+      const waits = bucket.waits;
+      if (waits !== (this.waitsSeen.get(id) ?? 0)) this.holding.add(id);
+      this.waitsSeen.set(id, waits);
+    }
   }
 
   /** Reads the settings again (another process may have changed them) and applies them. */
@@ -135,6 +174,7 @@ export class BandwidthLimiter {
     this.timer = setInterval(() => {
       onTick?.();
       this.refresh();
+      this.sampleHolding();
     }, everyMs);
     this.timer.unref();
   }
@@ -142,6 +182,7 @@ export class BandwidthLimiter {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.holding.clear();
   }
 
   private bucket(id: number): TokenBucket {

@@ -14,8 +14,9 @@ const RATE = 1; // bytes per second; 0 = unlimited
 const TOKENS = 2; // bytes, may be negative (debt)
 const LAST_NS = 3; // hrtime of the last refill
 const BURST = 4; // bytes the bucket may hold when idle
+const WAITS = 5; // reservations that had to wait: the limit held a sender back
 
-const BYTES = 8 * 5;
+const BYTES = 8 * 6;
 /** Longest single sleep: how soon a sleeper notices a changed rate or an abort. */
 const SLICE_MS = 200;
 
@@ -87,8 +88,14 @@ export class TokenBucket {
       tokens -= BigInt(n);
       this.i64[TOKENS] = tokens;
       this.i64[LAST_NS] = now;
+      if (tokens < 0n) this.i64[WAITS]!++;
       return { waitMs: tokens >= 0n ? 0 : Number((-tokens * 1000n) / rate), generation };
     });
+  }
+
+  /** How many reservations so far had to wait (the limit held a sender back); grows only. */
+  get waits(): number {
+    return Number(Atomics.load(this.i64, WAITS));
   }
 
   get generation(): number {

@@ -470,4 +470,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN full_checksum TEXT;
   ALTER TABLE jobs ADD COLUMN proof TEXT;
   `,
+  // controls: the app's global settings (issue 14): default destination, notifications, start at login, log level.
+  /* 18: one row per setting, its value as JSON (engine/store/settings-store.ts reads them over the defaults) */ `
+  CREATE TABLE app_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

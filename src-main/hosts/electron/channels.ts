@@ -16,6 +16,9 @@ export const EVENT_CHANNELS = {
   runner: 'hoist:event:runner',
 } as const;
 
+/** Paths handed to the app (a drop on its dock/taskbar icon, a second launch's argv), pushed to the send sheet. */
+export const OPEN_PATHS_CHANNEL = 'hoist:open-paths';
+
 /** The native open dialog (pickers.ts): the renderer asks, the main process shows it over Hoist's window. */
 export const PICK_CHANNEL = 'hoist:pick';
 

@@ -1,12 +1,18 @@
-// The desktop app: one instance, one locked-down window over the engine, a tray and notifications.
+// The desktop app: one instance, one locked-down window over the engine, a tray, notifications, the
+// dock/taskbar progress, start at login, and files handed to it (dock icon, command line) to send.
 // Thin on purpose: the engine, the API and the argument checks are the same the headless host uses.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrowserWindow, app, safeStorage, session, shell, type IpcMainInvokeEvent, type Session } from 'electron';
 import type { HoistApi, Unsubscribe } from '../../../shared/contract.js';
+import { DEFAULT_SETTINGS } from '../../../shared/controls.js';
 import { defaultDbPath } from '../../engine/app-data.js';
 import { logFilePath } from '../../engine/log-file.js';
+import { pathsFromArgv } from '../desktop/launch.js';
+import { desktopProgress } from '../desktop/progress.js';
+import { OPEN_PATHS_CHANNEL } from './channels.js';
+import { applyLoginItem, thisStartIsAtLogin } from './login-item.js';
 import { logger } from '../../engine/log.js';
 import { CredentialSource, resolveAwsSettings } from '../../engine/s3/connection.js';
 import { firstRunWiring } from '../../engine/setup/setup-service.js';
@@ -34,6 +40,19 @@ interface Running {
 
 let running: Running | null = null;
 let window: BrowserWindow | null = null;
+/** Files handed to the app before its page could take them (a drop on the dock icon at launch). */
+let pendingPaths: string[] = [];
+let pageReady = false;
+
+/** Sends dropped or named files to the send sheet, now or once the page has loaded. */
+function openPaths(paths: readonly string[]): void {
+  pendingPaths.push(...paths);
+  if (!pageReady || !window || window.isDestroyed() || pendingPaths.length === 0) return;
+  window.webContents.send(OPEN_PATHS_CHANNEL, pendingPaths);
+  pendingPaths = [];
+}
+
+const launchPaths = (argv: readonly string[], cwd: string) => pathsFromArgv(argv, { cwd, defaultApp: process.defaultApp ?? false, exists: (p) => fs.existsSync(p) });
 
 function showWindow(): void {
   if (!running) return;
@@ -64,6 +83,11 @@ function createWindow(api: HoistApi): BrowserWindow {
     },
   });
   win.once('ready-to-show', () => win.show());
+  pageReady = false;
+  win.webContents.on('did-finish-load', () => {
+    pageReady = true;
+    openPaths([]);
+  });
   forwardEvents(api, win.webContents);
   void win.loadURL(RENDERER_ENTRY);
   return win;
@@ -124,10 +148,27 @@ async function start(): Promise<void> {
   // No terminal here: a full disk under the database goes to the log file a user can send.
   engine.on('storage', (s) => (s.full ? log.warn(`db.full: ${s.error.message} Uploads wait until there is room.`) : log.info(`the database has room again (${s.recorded} acknowledged part(s) recorded)`)));
   running = { runtime, stops: [] };
-  running.stops.push(registerCommandHandlers(api, isTrustedSender), registerPickers(() => window, isTrustedSender), registerSupport({ engine, logFile: runtime.logPath ?? logFilePath(runtime.dbPath), secrets }, () => window, isTrustedSender), notifyWhenJobsEnd(api), notifyWhenSourcesKept(api));
-  const tray = createTray(api, { show: showWindow, quit: () => app.quit() });
+  // The app's settings (Settings screen): notifications per kind, start at login.
+  let settings = await api.getSettings().catch(() => DEFAULT_SETTINGS);
+  applyLoginItem(settings.startAtLogin);
+  const settingsChanged = api.onSettingsChanged((s) => {
+    if (s.startAtLogin !== settings.startAtLogin) applyLoginItem(s.startAtLogin);
+    settings = s;
+  });
+  running.stops.push(registerCommandHandlers(api, isTrustedSender), registerPickers(() => window, isTrustedSender), registerSupport({ engine, logFile: runtime.logPath ?? logFilePath(runtime.dbPath), secrets }, () => window, isTrustedSender), notifyWhenJobsEnd(api, () => settings), notifyWhenSourcesKept(api), settingsChanged);
+  const tray = createTray(api, {
+    show: showWindow,
+    quit: () => app.quit(),
+    // The dock or taskbar shows how far the unfinished uploads are.
+    totals: (t) => {
+      const p = desktopProgress(t);
+      if (window && !window.isDestroyed()) window.setProgressBar(p.fraction, { mode: p.mode });
+    },
+  });
   running.stops.push(() => tray.dispose());
-  showWindow();
+  // Started at login: the tray only (the queue resumes by itself); otherwise the window, with any files named on the command line.
+  if (!thisStartIsAtLogin()) showWindow();
+  openPaths(launchPaths(process.argv, process.cwd()));
 }
 
 /** Quitting pauses cleanly: running parts stop, the database keeps what was acknowledged, the next start resumes. */
@@ -145,7 +186,17 @@ app.enableSandbox();
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
-  app.on('second-instance', showWindow);
+  // A second launch (a file dropped on the dock or taskbar icon, "Open with", the command line): this window comes forward and takes its files.
+  app.on('second-instance', (_event, argv, cwd) => {
+    showWindow();
+    openPaths(launchPaths(argv, cwd));
+  });
+  // macOS hands files over as events, from before the app is ready.
+  app.on('open-file', (event, file) => {
+    event.preventDefault();
+    if (running) showWindow();
+    openPaths([file]);
+  });
   app.on('activate', showWindow);
   app.on('window-all-closed', () => {
     // macOS keeps an app alive without windows (the tray and the dock reopen it).

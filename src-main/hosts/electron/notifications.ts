@@ -1,10 +1,11 @@
-// A desktop notification when uploads finish or fail, and when a watched folder kept a source because
-// its object changed in the bucket. Jobs that end close together are told in one notification, so a
-// folder of a hundred small files does not make a hundred of them.
+// Desktop notifications: uploads delivered (once the queue goes quiet with them done, so a folder of a
+// hundred clips makes one) and failed, per the app's settings; a watched folder that kept a source
+// because its object changed in the bucket; a database rebuilt at start.
 import path from 'node:path';
 import { Notification } from 'electron';
 import type { HoistApi, Unsubscribe } from '../../../shared/contract.js';
-import type { Job } from '../../../shared/types.js';
+import type { AppSettings } from '../../../shared/controls.js';
+import { DeliveryNotices } from '../desktop/notices.js';
 
 const GATHER_MS = 1500;
 
@@ -12,38 +13,25 @@ function tell(title: string, body: string): void {
   if (Notification.isSupported()) new Notification({ title, body }).show();
 }
 
-function announce(done: Job[], failed: Job[]): void {
-  const [firstDone] = done;
-  if (done.length === 1 && firstDone) tell('Uploaded', `${path.basename(firstDone.sourcePath)} is in s3://${firstDone.bucket}/${firstDone.key}`);
-  else if (done.length > 1) tell(`${done.length} uploads finished`, done.map((j) => path.basename(j.sourcePath)).slice(0, 5).join(', ') + (done.length > 5 ? ', …' : ''));
-  const [firstFailed] = failed;
-  if (failed.length === 1 && firstFailed) tell('Upload failed', `${path.basename(firstFailed.sourcePath)}: ${firstFailed.error?.message ?? 'see its history in Hoist'}`);
-  else if (failed.length > 1) tell(`${failed.length} uploads failed`, 'Open Hoist to see why and retry them.');
-}
-
 /** The database was damaged and rebuilt at this start: what came back, in one notification. */
 export function notifyRebuilt(lines: readonly string[]): void {
   tell('Hoist rebuilt its damaged database', lines.join(' '));
 }
 
-export function notifyWhenJobsEnd(api: HoistApi): Unsubscribe {
-  // Only jobs that end from now on: the ones that ended before the app started were seen then.
-  const since = Date.now();
-  const told = new Set<string>();
-  let done: Job[] = [];
-  let failed: Job[] = [];
+/**
+ * "Delivered" once uploads sent together have all arrived, "failed" as jobs fail (gathered over a
+ * moment), each only when the settings want it (hosts/desktop/notices.ts decides; this shows).
+ */
+export function notifyWhenJobsEnd(api: HoistApi, settings: () => Pick<AppSettings, 'notifications'>): Unsubscribe {
+  const notices = new DeliveryNotices(Date.now());
   let timer: NodeJS.Timeout | null = null;
   const stop = api.onJobChanged((job) => {
-    if ((job.state !== 'done' && job.state !== 'failed') || !job.finishedAt || Date.parse(job.finishedAt) < since) return;
-    const once = `${job.id}@${job.finishedAt}`;
-    if (told.has(once)) return;
-    told.add(once);
-    (job.state === 'done' ? done : failed).push(job);
+    if (!notices.jobChanged(job)) return;
     timer ??= setTimeout(() => {
       timer = null;
-      announce(done, failed);
-      done = [];
-      failed = [];
+      void api.totals().then((totals) => {
+        for (const n of notices.take(totals, settings())) tell(n.title, n.body);
+      });
     }, GATHER_MS);
   });
   return () => {

@@ -7,7 +7,7 @@ import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'ele
 import type { HoistApi, HoistCommand } from '../../../shared/contract.js';
 import type { DesktopFiles } from '../../../shared/local-files.js';
 import type { DesktopSupport } from '../../../shared/records.js';
-import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, PICK_CHANNEL, SUPPORT_CHANNELS } from './channels.js';
+import type { CommandAnswer, CommandChannel, EVENT_CHANNELS, OPEN_PATHS_CHANNEL, PICK_CHANNEL, SUPPORT_CHANNELS } from './channels.js';
 
 const EVENTS: typeof EVENT_CHANNELS = { job: 'hoist:event:job', progress: 'hoist:event:progress', remote: 'hoist:event:remote', runner: 'hoist:event:runner' };
 
@@ -66,6 +66,11 @@ const hoist = {
   retryWebhookDeliveries: (...a) => invoke('retryWebhookDeliveries', a),
   lifecycleRule: (...a) => invoke('lifecycleRule', a),
   supportInfo: (...a) => invoke('supportInfo', a),
+  paceState: (...a) => invoke('paceState', a),
+  setBandwidthLimit: (...a) => invoke('setBandwidthLimit', a),
+  setConcurrencyBounds: (...a) => invoke('setConcurrencyBounds', a),
+  getSettings: (...a) => invoke('getSettings', a),
+  saveSettings: (...a) => invoke('saveSettings', a),
   onJobChanged: (listener) => subscribe(EVENTS.job, listener),
   onProgress: (listener) => subscribe(EVENTS.progress, listener),
   onRemoteChanged: (listener) => subscribe(EVENTS.remote, listener),
@@ -73,6 +78,7 @@ const hoist = {
 } satisfies HoistApi;
 
 const PICK: typeof PICK_CHANNEL = 'hoist:pick';
+const OPEN_PATHS: typeof OPEN_PATHS_CHANNEL = 'hoist:open-paths';
 
 const hoistFiles = {
   // A File from a drop carries its path only here, in the preload (Electron 32+: webUtils); '' for one that has none.
@@ -82,6 +88,7 @@ const hoistFiles = {
     if (!answer.ok) throw answer.error;
     return answer.result as string[];
   },
+  onOpen: (listener) => subscribe<string[]>(OPEN_PATHS, listener),
 } satisfies DesktopFiles;
 
 const SUPPORT: typeof SUPPORT_CHANNELS = { reveal: 'hoist:support:reveal', export: 'hoist:support:export' };

@@ -1,7 +1,12 @@
-// The tray: overall progress at a glance, pause all and resume all without opening the window.
-import { Menu, Tray, nativeImage, type NativeImage } from 'electron';
+// The tray: overall progress at a glance (tooltip and first line; the dock/taskbar bar beside it),
+// pause all and resume all, and the bandwidth presets for all uploads, without opening the window.
+// The menu is built from data (hosts/desktop/tray-menu.ts); this file only draws it.
+import { Menu, Tray, nativeImage, type MenuItemConstructorOptions, type NativeImage } from 'electron';
 import type { HoistApi } from '../../../shared/contract.js';
+import { paceLine } from '../../../shared/pace-line.js';
 import type { Totals } from '../../../shared/types.js';
+import { statusLine, trayTooltip } from '../desktop/progress.js';
+import { presetInput, trayMenu, type TrayItem } from '../desktop/tray-menu.js';
 
 /** Refreshed at most this often: a tray label is read by eye, not animated. */
 const REFRESH_MS = 1000;
@@ -19,51 +24,49 @@ function trayIcon(): NativeImage {
   return icon;
 }
 
-export function statusLine(t: Totals): string {
-  const count = (state: string) => t.byState[state] ?? 0;
-  const active = count('running') + count('completing');
-  const waiting = count('queued');
-  if (active + waiting === 0) {
-    if (count('failed') > 0) return `${count('failed')} upload(s) failed`;
-    if (count('paused') > 0) return `${count('paused')} upload(s) paused`;
-    return 'No uploads waiting';
-  }
-  const percent = t.bytesTotal > 0 ? Math.floor((100 * t.bytesDone) / t.bytesTotal) : 0;
-  return `Uploading ${active} of ${active + waiting} · ${percent}% · ${(t.rate / 1e6).toFixed(1)} MB/s`;
+export interface TrayActions {
+  show(): void;
+  quit(): void;
+  /** Every refresh's totals, for the dock/taskbar bar. */
+  totals(t: Totals): void;
 }
 
-export function createTray(api: HoistApi, actions: { show(): void; quit(): void }): { dispose(): void } {
+export function createTray(api: HoistApi, actions: TrayActions): { dispose(): void } {
   const tray = new Tray(trayIcon());
-  let changed = true;
   const refresh = async () => {
-    if (!changed) return;
-    changed = false;
-    const line = statusLine(await api.totals());
-    tray.setToolTip(`Hoist — ${line}`);
-    // Some Linux panels show no tooltip: the first menu line says the same.
-    tray.setContextMenu(
-      Menu.buildFromTemplate([
-        { label: line, enabled: false },
-        { label: 'Show Hoist', click: actions.show },
-        { type: 'separator' },
-        { label: 'Pause all', click: () => void api.pauseAll().then(markChanged) },
-        { label: 'Resume all', click: () => void api.resumeAll().then(markChanged) },
-        { type: 'separator' },
-        { label: 'Quit Hoist', click: actions.quit },
-      ]),
-    );
-  };
-  const markChanged = () => {
-    changed = true;
+    const [totals, pace] = await Promise.all([api.totals(), api.paceState()]);
+    actions.totals(totals);
+    const line = paceLine(pace);
+    tray.setToolTip(trayTooltip(totals, line));
+    const global = pace.limits.find((l) => l.destinationId === null);
+    const count = (s: string) => totals.byState[s] ?? 0;
+    const model = trayMenu({ status: statusLine(totals), paceLine: line, globalLimit: global, pausable: count('queued') + count('running'), resumable: count('paused') });
+    const run = (p: Promise<unknown>) => void p.then(refresh).catch(() => undefined);
+    const draw = (item: TrayItem): MenuItemConstructorOptions => {
+      switch (item.kind) {
+        case 'label':
+          return { label: item.label, enabled: false };
+        case 'separator':
+          return { type: 'separator' };
+        case 'submenu':
+          return { label: item.label, submenu: item.items.map(draw) };
+        case 'preset':
+          return { label: item.label, type: 'radio', checked: item.checked, click: () => run(api.setBandwidthLimit(presetInput(global, item.bytesPerSecond))) };
+        case 'action': {
+          const click = { show: actions.show, quit: actions.quit, 'pause-all': () => run(api.pauseAll()), 'resume-all': () => run(api.resumeAll()) }[item.action];
+          return { label: item.label, enabled: item.enabled, click };
+        }
+      }
+    };
+    // Some Linux panels show no tooltip: the first menu lines say the same.
+    tray.setContextMenu(Menu.buildFromTemplate(model.map(draw)));
   };
   tray.on('click', actions.show);
-  const stops = [api.onJobChanged(markChanged), api.onProgress(markChanged)];
   const timer = setInterval(() => void refresh().catch(() => undefined), REFRESH_MS);
   void refresh().catch(() => undefined);
   return {
     dispose() {
       clearInterval(timer);
-      for (const stop of stops) stop();
       tray.destroy();
     },
   };
