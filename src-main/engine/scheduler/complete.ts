@@ -16,7 +16,7 @@ import { verifyGrownParts } from './growing-parts.js';
 import { startHashing } from './hash-pass.js';
 import type { WriteCondition } from '../s3/conditions.js';
 import { conditionRefused, forgetDecision, recheckKey } from './key-decision.js';
-import { checkFullObject, fullObjectValue } from './full-object.js';
+import { checkFullObject, fullObjectValue, singlePutFullObject } from './full-object.js';
 import { jobProof } from './server-proof.js';
 
 export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
@@ -58,7 +58,7 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
       // The part worker compared it unless the PutObject's answer named an encryption that forbids it.
       outcome = etag !== '' && etag === parts[0]?.md5 ? 'matched' : 'not-comparable';
       // Its checksum is the whole object's, and the part worker saw the server return it equal (or refuse it).
-      if (!job.contentMd5 && job.checksumType === 'FULL_OBJECT' && parts[0]?.checksum) fullObject = { algorithm: job.checksumAlgorithm!, value: parts[0].checksum, by: 'PutObject' };
+      fullObject = singlePutFullObject(a, parts[0]?.checksum);
     } else {
       const client = await ctx.net.client(a.dest);
       // No MD5 where the server was shown to verify the checksum (integrity-plan.ts): the checksums are the proof.

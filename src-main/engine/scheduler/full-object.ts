@@ -22,6 +22,12 @@ export function fullObjectValue(a: ActiveJob, parts: readonly PartRecord[]): str
   return combineCrcs(algorithm, parts.map((p) => ({ checksum: p.checksum!, length: p.length })));
 }
 
+/** A single PutObject's proof: its checksum is the whole object's, and the part worker saw the server verify it (or refuse it). */
+export function singlePutFullObject(a: ActiveJob, checksum: string | null | undefined): { algorithm: string; value: string; by: string } | null {
+  if (a.job.contentMd5 || a.job.checksumType !== 'FULL_OBJECT' || !checksum) return null;
+  return { algorithm: a.job.checksumAlgorithm!, value: checksum, by: 'PutObject' };
+}
+
 /**
  * Complete's answer and the object's stored checksum against ours: a mismatch fails the job
  * (s3.checksum-mismatch). Returns the proof when at least one of them returned it equal; null when

@@ -9,6 +9,7 @@ import type { DonePart } from '../store/upload-store.js';
 import type { TaskSuccess } from '../upload/tasks.js';
 import type { ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
+import { singlePutFullObject } from './full-object.js';
 import { jobProof } from './server-proof.js';
 
 /**
@@ -23,7 +24,7 @@ export function finishSinglePut(ctx: RunContext, a: ActiveJob, done: DonePart, r
   const etag = done.etag;
   const matched = etag !== '' && etag === done.md5Hex;
   const versionId = r.versionId ?? null;
-  const proof = jobProof(ctx, a, matched ? 'matched' : 'not-comparable', a.job.serverEncryption);
+  const proof = jobProof(ctx, a, matched ? 'matched' : 'not-comparable', a.job.serverEncryption, singlePutFullObject(a, done.checksum));
   const version = versionId ? `, version ${versionId}` : '';
   const message = matched ? `Uploaded and verified (ETag ${etag}${version}).` : `Uploaded; ${proof.integrity}${version}.`;
   const hashed = hashes ? `Hashed (${wanted.map((alg) => `${alg} ${hashes[alg]}`).join(', ')}) in the same read as the upload's body.` : null;
