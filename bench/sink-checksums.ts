@@ -66,6 +66,8 @@ export function createDigest(algorithm: SinkAlgorithm | 'md5'): Digest {
 // and xor-out (CRC32, CRC32C, CRC64NVME). zlib's method (crc32_combine, 1.2.12+): multiply crc(A)
 // by x^(8·|B|) modulo the polynomial, then xor crc(B). BigInt, so one routine serves 32 and 64 bits;
 // a combine costs a few thousand BigInt steps, and a multipart upload needs one per part.
+// Written apart from the engine's own (src-main/engine/upload/crc-combine.ts) on purpose: the sink
+// plays the server that checks Hoist's full-object checksum, so it must not share a mistake with it.
 
 interface CrcSpec {
   width: number;

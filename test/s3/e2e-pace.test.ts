@@ -18,7 +18,7 @@ import { RENDERER_DIR } from '../../src-main/cli/serve.js';
 import { EngineApi } from '../../src-main/engine/api.js';
 import type { Engine } from '../../src-main/engine/engine.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
-import { collectPageErrors, launchBrowser, screenshotBothThemes } from '../support/browser.js';
+import { openApp, screenshotBothThemes } from '../support/browser.js';
 import { sleep, testEngine, until } from '../support/engine.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 import { MiB, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
@@ -51,13 +51,7 @@ before(async () => {
   open();
   second = engine.upsertDestination({ ...dest, name: 'Archive (local S3)', bucket: await newBucket('e2e-pace-archive') });
   host = await startHeadlessHost({ api, staticDir: RENDERER_DIR });
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  context.setDefaultTimeout(WAIT_MS);
-  page = await context.newPage();
-  pageErrors = collectPageErrors(page);
-  await page.goto(host.url);
-  await page.getByTestId('screen-queue').waitFor();
+  ({ browser, page, pageErrors } = await openApp(host.url, WAIT_MS, 1000));
 });
 
 onClose(async () => {

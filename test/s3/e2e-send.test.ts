@@ -19,7 +19,7 @@ import { RENDERER_DIR } from '../../src-main/cli/serve.js';
 import { EngineApi } from '../../src-main/engine/api.js';
 import type { Engine } from '../../src-main/engine/engine.js';
 import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
-import { collectPageErrors, launchBrowser, screenshotBothThemes } from '../support/browser.js';
+import { openApp, screenshotBothThemes } from '../support/browser.js';
 import { testEngine, until } from '../support/engine.js';
 import { startHoist, whileServing } from '../support/hoist-cli.js';
 import { recordResult } from '../support/results.js';
@@ -58,13 +58,7 @@ before(async () => {
   api = new EngineApi(engine, { roots: [root] });
   engine.start();
   host = await startHeadlessHost({ api, staticDir: RENDERER_DIR });
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  context.setDefaultTimeout(WAIT_MS);
-  page = await context.newPage();
-  pageErrors = collectPageErrors(page);
-  await page.goto(host.url);
-  await page.getByTestId('screen-queue').waitFor();
+  ({ browser, page, pageErrors } = await openApp(host.url, WAIT_MS));
 });
 
 onClose(async () => {

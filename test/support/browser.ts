@@ -44,10 +44,10 @@ export async function screenshotBothThemes(page: Page, name: string): Promise<st
   return files;
 }
 
-/** Chromium on the app at `url` (a host's address with its token), in a 1440×900 window, once its queue shows. */
-export async function openApp(url: string, waitMs: number): Promise<{ browser: Browser; page: Page; pageErrors: string[] }> {
+/** Chromium on the app at `url` (a host's address with its token), in a 1440×900 window (or as tall as asked), once its queue shows. */
+export async function openApp(url: string, waitMs: number, height = 900): Promise<{ browser: Browser; page: Page; pageErrors: string[] }> {
   const browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const context = await browser.newContext({ viewport: { width: 1440, height }, acceptDownloads: true });
   context.setDefaultTimeout(waitMs);
   const page = await context.newPage();
   const pageErrors = collectPageErrors(page);
