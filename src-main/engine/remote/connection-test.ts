@@ -11,7 +11,7 @@ import { probeEndpoint } from '../../../shared/integrity.js';
 import type { ConnectionCheck, Destination } from '../../../shared/types.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
-import { probeChecksumVerification } from '../s3/integrity-probe.js';
+import { probeChecksumVerification, type ProbeLeftover } from '../s3/integrity-probe.js';
 import type { JobStore } from '../store/job-store.js';
 import { encryptionChecks } from './encryption-check.js';
 
@@ -104,12 +104,15 @@ export async function testConnection(dest: Destination, client: () => Promise<S3
 /** Whether the server verifies flexible checksums, and so what integrity `auto` gives this destination's uploads. */
 async function checksumCheck(s3: S3Client, dest: Destination, store: Pick<JobStore, 'recordChecksumProbe'>): Promise<ConnectionCheck> {
   try {
-    const answer = await probeChecksumVerification(s3, dest);
+    const left: ProbeLeftover[] = [];
+    const answer = await probeChecksumVerification(s3, dest, (l) => left.push(l));
     store.recordChecksumProbe(dest.id, probeEndpoint(dest), answer.verifies);
+    // As with the empty test upload above: the user sees it, the abort permission's row says why.
+    const stays = left.map((l) => ` Its test upload ${l.key} could not be aborted (${l.error}) and stays on the bucket (60 bytes).`).join('');
     const gets = answer.verifies
       ? 'uploads in mode auto send CRC32C with each part (no MD5) and a full-object checksum'
       : 'uploads in mode auto send Content-MD5 with each part and check the ETag';
-    return { permission: 'ChecksumVerification', ok: true, code: null, message: `The server ${answer.verifies ? 'verifies' : 'does not verify'} flexible checksums (${answer.detail}): ${gets}.` };
+    return { permission: 'ChecksumVerification', ok: true, code: null, message: `The server ${answer.verifies ? 'verifies' : 'does not verify'} flexible checksums (${answer.detail}): ${gets}.${stays}` };
   } catch (err) {
     const e = toHoistError(err);
     return { permission: 'ChecksumVerification', ok: false, code: e.code, message: `Whether the server verifies flexible checksums could not be found out: ${e.message} Uploads in mode auto send Content-MD5 until it can.` };

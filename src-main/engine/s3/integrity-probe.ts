@@ -33,7 +33,14 @@ type ProbeDestination = Pick<Destination, 'bucket' | 'prefix' | 'storageClass' |
  * Sends the probe. Throws (a HoistError) when the answer proves nothing either way: access denied,
  * a missing bucket, no network. The caller then uses MD5 and asks again next time.
  */
-export async function probeChecksumVerification(client: S3Client, dest: ProbeDestination): Promise<ProbeAnswer> {
+/** The probe's upload, when its abort failed (denied, the network gone): the caller owes that abort (invariant 4). */
+export interface ProbeLeftover {
+  key: string;
+  uploadId: string;
+  error: string;
+}
+
+export async function probeChecksumVerification(client: S3Client, dest: ProbeDestination, onLeftover?: (left: ProbeLeftover) => void): Promise<ProbeAnswer> {
   const key = `${dest.prefix ? dest.prefix.replace(/\/+$/, '') + '/' : ''}${INTEGRITY_PROBE_FOLDER}${randomUUID()}`;
   let uploadId: string;
   try {
@@ -64,9 +71,12 @@ export async function probeChecksumVerification(client: S3Client, dest: ProbeDes
     }
     return { verifies: true, detail: 'it refused a part whose CRC32 was wrong (BadDigest) and accepted it with the right one' };
   } finally {
-    // Nothing was completed: the abort leaves nothing behind. One that fails leaves a 60-byte part
-    // under .hoist-integrity-probe/, which `hoist uploads abort-orphans` or a lifecycle rule removes.
-    await ops.abortMultipartUpload(client, dest.bucket, key, uploadId).catch(() => undefined);
+    // Nothing was completed: the abort leaves nothing behind. One that fails is handed to the caller,
+    // which owes it like any other abort (every upload Hoist creates is completed or aborted).
+    await ops.abortMultipartUpload(client, dest.bucket, key, uploadId).catch((err: unknown) => {
+      const e = toHoistError(err, 'AbortMultipartUpload');
+      onLeftover?.({ key, uploadId, error: `${e.code}: ${e.message}` });
+    });
   }
 }
 
@@ -74,10 +84,10 @@ export async function probeChecksumVerification(client: S3Client, dest: ProbeDes
 const inFlight = new Map<string, Promise<ProbeAnswer>>();
 
 /** The probe for this destination at this endpoint, shared by callers that ask while it runs. */
-export function probeOnce(id: string, client: S3Client, dest: ProbeDestination): Promise<ProbeAnswer> {
+export function probeOnce(id: string, client: S3Client, dest: ProbeDestination, onLeftover?: (left: ProbeLeftover) => void): Promise<ProbeAnswer> {
   let p = inFlight.get(id);
   if (!p) {
-    p = probeChecksumVerification(client, dest).finally(() => inFlight.delete(id));
+    p = probeChecksumVerification(client, dest, onLeftover).finally(() => inFlight.delete(id));
     inFlight.set(id, p);
   }
   return p;

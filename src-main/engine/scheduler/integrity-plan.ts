@@ -31,7 +31,10 @@ async function serverVerifies(ctx: RunContext, a: ActiveJob, client: S3Client): 
   const known = a.dest.checksumProbe ?? ctx.store.getDestination(a.dest.id)?.checksumProbe ?? null;
   if (known?.endpoint === endpoint) return { verifies: known.verifies, why: 'as found before' };
   try {
-    const answer = await probeOnce(`${a.dest.id}|${endpoint}|${a.dest.bucket}`, client, a.dest);
+    const answer = await probeOnce(`${a.dest.id}|${endpoint}|${a.dest.bucket}`, client, a.dest, (left) => {
+      // The probe's upload could not be aborted now: owed, retried with back-off like any other abort.
+      ctx.store.queueRemoteAbort({ destinationId: a.dest.id, bucket: a.dest.bucket, key: left.key, uploadId: left.uploadId, jobId: null, reason: `integrity probe (${left.error})` });
+    });
     ctx.store.recordChecksumProbe(a.dest.id, endpoint, answer.verifies);
     a.dest = { ...a.dest, checksumProbe: { verifies: answer.verifies, endpoint, checkedAt: new Date().toISOString() } };
     return { verifies: answer.verifies, why: answer.detail };
