@@ -179,9 +179,13 @@ export function registerUploadCommands(program: Command, globals: Globals): void
     .option('--json', 'machine-readable output (stable; see docs/cli.md)')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices([...JOB_STATES]))
     .option('--all', 'also the finished jobs `hoist jobs clear-finished` took off the list')
-    .action(async (o: { json?: boolean; state?: JobState; all?: boolean }) => {
+    .option('--search <text>', "only jobs whose key or source path holds this text (any case), as the app's search box")
+    .action(async (o: { json?: boolean; state?: JobState; all?: boolean; search?: string }) => {
       await withHoist(globals(), async ({ engine }) => {
-        const jobs = engine.listJobs({ ...(o.state ? { states: [o.state] } : {}), listed: !o.all });
+        const states = o.state ? { states: [o.state] } : {};
+        const search = o.search?.trim();
+        const ids = search ? { ids: engine.store.bulk.idsMatching({ ...states, search, cleared: Boolean(o.all) }) } : {};
+        const jobs = engine.listJobs({ ...states, ...ids, listed: !o.all });
         printList(o.json, 'jobs', jobs, jobLine, 'no jobs', publicJob);
       });
     });

@@ -122,6 +122,10 @@ test('"Retry all failed" sends again every failed job: they failed on a missing 
   await page.getByTestId('retry-all-failed').click();
   await until('both to arrive', () => jobs.every((j) => stateOf(j.id) === 'done'), WAIT_MS);
   for (const [i, f] of files.entries()) assert.equal(await sha256OfObject(client, lateBucket, `late/B00${i + 1}.mov`), await sha256OfFile(f));
+  // The CLI finds the same two by name, as the search box does (any case, key or source path).
+  const found = await hoist(['--db', dbPath, 'jobs', '--json', '--search', 'late/b00']);
+  assert.equal(found.code, 0, found.stderr);
+  assert.deepEqual((JSON.parse(found.stdout) as { jobs: Job[] }).jobs.map((j) => j.id).sort((a, b) => a - b), jobs.map((j) => j.id).sort((a, b) => a - b));
   await page.getByTestId('filter-all').click();
   await shows('', '');
 });

@@ -43,8 +43,8 @@ export class JobBulkRows {
     private readonly now: () => number,
   ) {}
 
-  /** Every job the filter means (cleared rows left out), by id: what "select all in this filter" acts on. */
-  idsMatching(f: JobFilter): number[] {
+  /** Every job the filter means (cleared rows left out unless asked for), by id: what "select all in this filter" acts on. */
+  idsMatching(f: JobFilter & { cleared?: boolean }): number[] {
     const { where, args } = jobFilterSql(f);
     return (this.db.prepare(`SELECT j.id FROM jobs j ${where} ORDER BY j.id`).pluck().all(...args) as number[]);
   }
