@@ -40,6 +40,8 @@ export interface ChecksumS3 {
   readonly objects: Map<string, { algorithm: Algorithm; value: string; type: 'FULL_OBJECT' | 'COMPOSITE' }>;
   /** Verifies and forwards one UploadPart or PutObject with these bytes (used by flipByte too). */
   forward(req: ProxyRequestView, body: Buffer): Promise<ProxyAnswer>;
+  /** Completes one upload as S3 would and gives its answer (a test may hold the answer back). */
+  complete(req: ProxyRequestView): Promise<ProxyAnswer>;
 }
 
 function pathParts(path: string): { bucket: string; key: string } {
@@ -139,7 +141,7 @@ export function playChecksumS3(proxy: S3Proxy, o: { client: S3Client }): Checksu
       return { status: 200, headers: { ...res.headers, [`x-amz-checksum-${kept.algorithm}`]: kept.value, 'x-amz-checksum-type': kept.type }, body: res.body };
     },
   });
-  return { badDigests, objects, forward };
+  return { badDigests, objects, forward, complete };
 }
 
 /**

@@ -126,6 +126,8 @@ export interface ObjectHead {
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
   /** FULL_OBJECT or COMPOSITE, when the server says. */
   checksumType: string | null;
+  /** The version answered, in a versioned bucket. */
+  versionId: string | null;
 }
 
 /** HeadObject with its checksums asked for, and optionally of one part (`partNumber`); null when there is no such key. */
@@ -144,6 +146,7 @@ export async function headObjectDetail(client: S3Client, bucket: string, key: st
       partsCount: out.PartsCount ?? null,
       checksums,
       checksumType: (out as { ChecksumType?: string }).ChecksumType ?? null,
+      versionId: out.VersionId ?? null,
     };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
