@@ -13,7 +13,7 @@ import { caseTable, mainTable, ratioTable, runsTable, summarize, targetLines, ty
 import { startSinkProcess } from './fixtures.js';
 import { md5ThroughputMBps } from './md5-rate.js';
 import { canMeasureTree, runMeasured } from './measured-process.js';
-import { PEER_IDS, peerCommand, peerLabel, unavailable, type Peer, type PeerId, type PeerTarget } from './peers.js';
+import { PEER_IDS, peerCommand, peerLabel, unavailable, type HoistSettings, type Peer, type PeerId, type PeerTarget } from './peers.js';
 import { GiB, totalCpuSeconds } from './process-stats.js';
 import { radosgwPids, waitForRoom } from './radosgw.js';
 import { fixed } from './report.js';
@@ -25,6 +25,8 @@ interface CompareOptions {
   peers: PeerId[];
   /** Extra Hoist variants, one per integrity mode. */
   hoistIntegrity: string[];
+  /** Extra Hoist variants with other settings (part size, in flight, threshold, threads, mode), to choose the defaults by. */
+  hoistSettings: Array<{ settings: HoistSettings; integrity?: string }>;
   cold: boolean;
   /** The clip on radosgw, Hoist and lib-storage (0: skipped; also skipped without S3_ENDPOINT). */
   radosgwSize: number;
@@ -38,10 +40,12 @@ const RADOSGW_BASELINE_MBPS = 87;
 
 export const COMPARE_USAGE = `usage: node build/bench/upload-bench.js [--cases clip,files,frames] [--rounds 3] [--peers hoist,lib-storage,aws-cli,rclone]
     [--clip 2GiB] [--files 2000x1MiB] [--frames 170x12MiB] [--hoist-integrity MODE[,MODE]] [--cold]
+    [--hoist-settings part=32MiB:inflight=8:threshold=16MiB:workers=2:integrity=md5[,...]]
     [--radosgw-size 1GiB | 0] [--radosgw-rounds 1] [--big-size 16GiB | 0]
   Every client uploads the same files to the same sink (bench/s3-sink.ts: verifies Content-MD5 and flexible
   checksums as S3 does), in turn, the order rotated each round; medians over the rounds.
   --hoist-integrity: Hoist once more per mode, with the destination's integrity field set (issue 12).
+  --hoist-settings: Hoist once more per comma-separated variant, each with the settings it names (the rest at defaults).
   --cold: every file is evicted from the page cache before each client's run (reads from the device).
   radosgw runs when S3_ENDPOINT is set (npm run bench starts the local one).
   The issue 6 single-file bench (sizes, bandwidth limit, automatic concurrency): --single [its options].`;
@@ -57,6 +61,7 @@ export function parseCompareOptions(argv: string[]): CompareOptions {
       files: { type: 'string' },
       frames: { type: 'string' },
       'hoist-integrity': { type: 'string' },
+      'hoist-settings': { type: 'string' },
       cold: { type: 'boolean', default: false },
       'radosgw-size': { type: 'string', default: '1GiB' },
       'radosgw-rounds': { type: 'string', default: '1' },
@@ -83,11 +88,33 @@ export function parseCompareOptions(argv: string[]): CompareOptions {
     rounds,
     peers: PEER_IDS.filter((p) => peers.includes(p)),
     hoistIntegrity: values['hoist-integrity'] ? values['hoist-integrity'].split(',').map((m) => m.trim()).filter(Boolean) : [],
+    hoistSettings: values['hoist-settings'] ? values['hoist-settings'].split(',').map((v) => v.trim()).filter(Boolean).map(parseHoistSettings) : [],
     cold: values.cold,
     radosgwSize: zeroOr(values['radosgw-size']),
     radosgwRounds,
     bigSize: zeroOr(values['big-size']),
   };
+}
+
+/** "part=32MiB:inflight=8:integrity=md5" → the settings it names. */
+export function parseHoistSettings(text: string): { settings: HoistSettings; integrity?: string } {
+  const settings: HoistSettings = {};
+  let integrity: string | undefined;
+  for (const pair of text.split(':')) {
+    const [key, value] = pair.split('=').map((x) => x?.trim());
+    if (!key || !value) throw new Error(`--hoist-settings: "${pair}" is not KEY=VALUE`);
+    const whole = (n: number) => {
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--hoist-settings: ${key} must be a whole number above 0`);
+      return n;
+    };
+    if (key === 'part') settings.partSize = parseSize(value);
+    else if (key === 'inflight') settings.concurrency = whole(Number(value));
+    else if (key === 'threshold') settings.singlePutThreshold = parseSize(value);
+    else if (key === 'workers') settings.workers = whole(Number(value));
+    else if (key === 'integrity') integrity = value;
+    else throw new Error(`--hoist-settings: unknown setting "${key}" (part, inflight, threshold, workers, integrity)`);
+  }
+  return integrity ? { settings, integrity } : { settings };
 }
 
 /** The peers to run, Hoist's integrity variants beside Hoist at defaults; a peer not installed is skipped, saying so. */
@@ -101,6 +128,7 @@ function resolvePeers(o: CompareOptions): Peer[] {
     }
     out.push({ id, label: peerLabel(id) });
     if (id === 'hoist') for (const mode of o.hoistIntegrity) out.push({ id, label: peerLabel(id, mode), integrity: mode });
+    if (id === 'hoist') for (const v of o.hoistSettings) out.push({ id, label: peerLabel(id, v.integrity, v.settings), settings: v.settings, ...(v.integrity ? { integrity: v.integrity } : {}) });
   }
   return out;
 }

@@ -14,6 +14,16 @@ export interface Peer {
   label: string;
   /** Hoist only: the destination's integrity mode (issue 12). */
   integrity?: string;
+  /** Hoist only: settings other than the engine's defaults, for choosing the defaults by measurement. */
+  settings?: HoistSettings;
+}
+
+/** A Hoist variant's settings (`--hoist-settings part=32MiB:inflight=8:integrity=md5`); absent: the default. */
+export interface HoistSettings {
+  partSize?: number;
+  concurrency?: number;
+  singlePutThreshold?: number;
+  workers?: number;
 }
 
 export interface PeerTarget {
@@ -32,10 +42,19 @@ export interface PeerSource {
   prefix: string;
 }
 
-export function peerLabel(id: PeerId, integrity?: string): string {
+export function peerLabel(id: PeerId, integrity?: string, settings?: HoistSettings): string {
   switch (id) {
-    case 'hoist':
-      return integrity ? `Hoist, integrity ${integrity}` : 'Hoist, defaults';
+    case 'hoist': {
+      if (!settings) return integrity ? `Hoist, integrity ${integrity}` : 'Hoist, defaults';
+      const mib = (n: number) => `${n / 2 ** 20}M`;
+      const parts = [
+        settings.partSize !== undefined || settings.concurrency !== undefined ? `${settings.partSize === undefined ? 'def' : mib(settings.partSize)}x${settings.concurrency ?? 'def'}` : '',
+        settings.singlePutThreshold !== undefined ? `put<${mib(settings.singlePutThreshold)}` : '',
+        settings.workers !== undefined ? `${settings.workers}thr` : '',
+        integrity ?? 'auto',
+      ];
+      return `Hoist ${parts.filter(Boolean).join(' ')}`;
+    }
     case 'lib-storage':
       return 'lib-storage, defaults';
     case 'aws-cli':
@@ -100,6 +119,7 @@ export function peerCommand(peer: Peer, source: PeerSource, t: PeerTarget, run: 
         sdkChecksums: true,
         resultFile,
         ...(peer.integrity ? { integrity: peer.integrity } : {}),
+        ...(peer.settings ? { settings: peer.settings } : {}),
       };
       return { argv: [process.execPath, new URL('./run-variant.js', import.meta.url).pathname, JSON.stringify(request)], env, resultFile };
     }

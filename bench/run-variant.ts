@@ -8,6 +8,7 @@ import { Engine, SETTLED_STATES } from '../src-main/engine/engine.js';
 import type { JobRecord } from '../src-main/engine/store/job-store.js';
 import type { Destination, DestinationInput } from '../shared/types.js';
 import { benchDestination } from './destination.js';
+import type { HoistSettings } from './peers.js';
 import { RssSampler, peakRssBytes } from './process-stats.js';
 
 export type VariantName = 'hoist' | 'lib-storage-defaults' | 'lib-storage-same';
@@ -30,6 +31,8 @@ export interface VariantRequest {
   pacing?: PacingRequest;
   /** Hoist only: the destination's `integrity` mode (issue 12), where the engine has that setting. */
   integrity?: string;
+  /** Hoist only: these settings instead of the engine's defaults (each one absent stays at its default). */
+  settings?: HoistSettings;
   /** Hoist only: settings left at the engine's defaults (shared/limits.ts) rather than partSize and concurrency. */
   engineDefaults?: boolean;
   /** lib-storage: the SDK's default checksums (CRC32 on every part) rather than none (WHEN_REQUIRED). */
@@ -107,15 +110,25 @@ class Stopwatch {
   }
 }
 
+function withSettings(input: DestinationInput, s: HoistSettings | undefined): DestinationInput {
+  if (!s) return input;
+  return {
+    ...input,
+    ...(s.partSize !== undefined ? { partSize: s.partSize } : {}),
+    ...(s.concurrency !== undefined ? { concurrency: s.concurrency } : {}),
+    ...(s.singlePutThreshold !== undefined ? { singlePutThreshold: s.singlePutThreshold } : {}),
+  };
+}
+
 /** Files of a folder, sorted, with their keys under `prefix`. */
 function folderFiles(dir: string, prefix: string): Array<{ file: string; key: string }> {
   return fs.readdirSync(dir).sort().map((name) => ({ file: path.join(dir, name), key: `${prefix}/${name}` }));
 }
 
 async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<UploadOutcome> {
-  const engine = new Engine({ dbPath: path.join(r.workDir, `${r.key.replace(/\W/g, '_')}.db`), scheduler: {} });
+  const engine = new Engine({ dbPath: path.join(r.workDir, `${r.key.replace(/\W/g, '_')}.db`), scheduler: {}, ...(r.settings?.workers ? { maxWorkers: r.settings.workers } : {}) });
   try {
-    const input = r.engineDefaults ? benchDestination('bench', r.endpoint, r.bucket) : benchDestination('bench', r.endpoint, r.bucket, r);
+    const input = withSettings(r.engineDefaults ? benchDestination('bench', r.endpoint, r.bucket) : benchDestination('bench', r.endpoint, r.bucket, r), r.settings);
     const destination = engine.upsertDestination((r.integrity ? { ...input, integrity: r.integrity } : input) as DestinationInput);
     if (r.integrity && (destination as unknown as Record<string, unknown>).integrity !== r.integrity) {
       throw new Error(`this engine has no integrity setting (or refused "${r.integrity}"): the destination came back without it`);

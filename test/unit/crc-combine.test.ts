@@ -3,7 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { combineCrcs, isFullObjectAlgorithm, type FullObjectAlgorithm } from '../../src-main/engine/upload/crc-combine.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { HoistError } from '../../shared/errors.js';
+import { createMultipartUpload } from '../../src-main/engine/s3/operations.js';
+import { checksumTypeRefusal, combineCrcs, isFullObjectAlgorithm, type FullObjectAlgorithm } from '../../src-main/engine/upload/crc-combine.js';
+import type { ObjectSettings } from '../../src-main/engine/upload/tasks.js';
 import { checksumOf } from '../support/checksum-of.js';
 
 /** The whole buffer's CRC as S3 writes it, by aws-crt or zlib, not by Hoist's code. */
@@ -58,4 +62,28 @@ test('no parts is the CRC of no bytes; malformed checksums are refused', () => {
   assert.equal(isFullObjectAlgorithm('crc32c'), true);
   assert.equal(isFullObjectAlgorithm('sha256'), false);
   assert.equal(isFullObjectAlgorithm(null), false);
+});
+
+test("S3's rules for a multipart upload's checksum type are kept before any request: SHA1/SHA256 COMPOSITE only, CRC64NVME FULL_OBJECT only, CRC32/CRC32C either", async () => {
+  // Nothing listens here: a request that went out would fail as a network error, not as config.invalid.
+  const client = new S3Client({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+  const object = { contentType: 'application/octet-stream', metadata: {}, storageClass: null, sse: null, sseKmsKeyId: null } as unknown as ObjectSettings;
+  try {
+    for (const [algorithm, type, rule] of [
+      ['sha1', 'FULL_OBJECT', /only as COMPOSITE/],
+      ['sha256', 'FULL_OBJECT', /only as COMPOSITE/],
+      ['crc64nvme', 'COMPOSITE', /only as FULL_OBJECT/],
+    ] as const) {
+      await assert.rejects(createMultipartUpload(client, 'b', 'k', object, algorithm, type), (err: HoistError) => {
+        assert.equal(err.info.code, 'config.invalid', `${algorithm} ${type}: ${err.message}`);
+        assert.match(err.message, rule);
+        return true;
+      });
+    }
+  } finally {
+    client.destroy();
+  }
+  for (const algorithm of ['crc32', 'crc32c'] as const) for (const type of ['FULL_OBJECT', 'COMPOSITE'] as const) assert.equal(checksumTypeRefusal(algorithm, type), null);
+  assert.equal(checksumTypeRefusal('sha256', 'COMPOSITE'), null);
+  assert.equal(checksumTypeRefusal('crc64nvme', 'FULL_OBJECT'), null);
 });

@@ -19,6 +19,7 @@ import { MAX_LIST_PAGE } from '../../../shared/limits.js';
 import type { RemotePart } from '../../../shared/types.js';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
 import { SDK_CHECKSUM_ALGORITHM, normalizeEtag } from '../upload/checksums.js';
+import { checksumTypeRefusal } from '../upload/crc-combine.js';
 import type { ObjectSettings } from '../upload/tasks.js';
 import { conditionFields, type WriteCondition } from './conditions.js';
 import { toHoistError } from './errors.js';
@@ -41,6 +42,9 @@ async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
 
 /** `checksumType` FULL_OBJECT: the object is completed with the whole file's CRC (a composite of the parts' checksums otherwise). */
 export async function createMultipartUpload(client: S3Client, bucket: string, key: string, object: ObjectSettings, checksum: ChecksumAlgorithm | null, checksumType: ChecksumType | null = null): Promise<string> {
+  // Refused here, before a request, rather than as the server's InvalidRequest after it.
+  const refusal = checksum && checksumType ? checksumTypeRefusal(checksum, checksumType) : null;
+  if (refusal) throw new HoistError('config.invalid', { operation: 'CreateMultipartUpload', message: `${checksum!.toUpperCase()} with checksum type ${checksumType} is not allowed: ${refusal}.` });
   const out = await call('CreateMultipartUpload', () =>
     client.send(
       new CreateMultipartUploadCommand({
@@ -126,6 +130,8 @@ export interface ObjectHead {
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
   /** FULL_OBJECT or COMPOSITE, when the server says. */
   checksumType: string | null;
+  /** The version answered, in a versioned bucket. */
+  versionId: string | null;
 }
 
 /** HeadObject with its checksums asked for, and optionally of one part (`partNumber`); null when there is no such key. */
@@ -144,6 +150,7 @@ export async function headObjectDetail(client: S3Client, bucket: string, key: st
       partsCount: out.PartsCount ?? null,
       checksums,
       checksumType: (out as { ChecksumType?: string }).ChecksumType ?? null,
+      versionId: out.VersionId ?? null,
     };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };

@@ -17,6 +17,7 @@ import { startHashing } from './hash-pass.js';
 import type { WriteCondition } from '../s3/conditions.js';
 import { conditionRefused, forgetDecision, recheckKey } from './key-decision.js';
 import { checkFullObject, fullObjectValue, singlePutFullObject } from './full-object.js';
+import { alreadyCompleted } from './reconcile.js';
 import { jobProof } from './server-proof.js';
 
 export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
@@ -88,17 +89,11 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
           throw new HoistError('s3.kms-denied', { operation: 'CompleteMultipartUpload', ...(e.info.detail ? { detail: e.info.detail } : {}) });
         }
         if (e.code !== 's3.no-such-upload') throw e;
-        // A Complete that succeeded just before a crash looks like this: the object is there with our ETag.
-        const head = await ops.headObject(client, job.bucket, job.key);
-        const ours = head && (expected !== null ? normalizeEtag(head.etag) === expected : full !== null && (await ops.headObjectDetail(client, job.bucket, job.key))?.checksums[job.checksumAlgorithm!] === full);
-        if (!ours) {
-          ctx.store.restartUpload(job.id, { event: { message: 'The multipart upload vanished before it could be completed; starting it afresh.', error: e.info }, requeueFrom: ['completing'] });
-          ctx.release(a);
-          return;
-        }
-        etag = normalizeEtag(head!.etag);
-        versionId = head!.versionId;
-        if (expected === null && full) fullObject = { algorithm: job.checksumAlgorithm!, value: full, by: 'HeadObject' };
+        // A Complete that succeeded just before its answer was lost looks like this: the object is there, ours by our record.
+        if (await alreadyCompleted(ctx, a, client)) return;
+        ctx.store.restartUpload(job.id, { event: { message: 'The multipart upload vanished before it could be completed; starting it afresh.', error: e.info }, requeueFrom: ['completing'] });
+        ctx.release(a);
+        return;
       }
       outcome = etag === '' ? 'unavailable' : etag === expected ? 'matched' : 'not-comparable';
       if (outcome === 'not-comparable' && expected !== null && etagComparable(encryption)) {

@@ -10,6 +10,7 @@ import type { PartRecord } from '../store/rows.js';
 import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { snapshotOf, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
+import { fullObjectValue } from './full-object.js';
 import { jobProof } from './server-proof.js';
 
 /** Returns false when the upload is gone. */
@@ -93,16 +94,35 @@ function takeListedChecksums(ctx: RunContext, a: ActiveJob, listed: RemotePart[]
 
 /**
  * An upload that is gone while every part is recorded may have been completed just before an
- * interruption: if the object carries exactly our multipart ETag, the job is done.
+ * interruption (the process died during Complete, or after it): the job is done if the object
+ * proves to be ours by what our record holds, without a byte sent again. Where the parts carried
+ * MD5s, its ETag must be our multipart ETag; where the upload was FULL_OBJECT, the checksum the
+ * object keeps (HeadObject, ChecksumMode ENABLED) must be the whole file's, combined from the parts'
+ * recorded CRCs (the proof full-object-checksum), and one that differs is not ours: the upload
+ * starts afresh, never done on that object. Neither comparable: started afresh as well.
  */
 export async function alreadyCompleted(ctx: RunContext, a: ActiveJob, client: S3Client): Promise<boolean> {
   const parts = ctx.store.parts(a.job.id);
-  if (parts.some((p) => p.state !== 'done' || !p.md5)) return false;
-  const head = await ops.headObject(client, a.job.bucket, a.job.key);
-  const expected = normalizeEtag(multipartEtag(parts.map((p) => p.md5!)));
-  if (!head || normalizeEtag(head.etag) !== expected || head.size !== a.job.size) return false;
-  const proof = jobProof(ctx, a, 'matched', strongestEncryption(head.encryption, a.job.serverEncryption));
-  ctx.store.completeJob(a.job.id, ['running', 'completing'], expected, `The upload had already been completed before an interruption; the object's ETag ${expected} matches our record.`, proof, head.versionId);
+  if (parts.length === 0 || parts.some((p) => p.state !== 'done')) return false;
+  const expectedEtag = parts.every((p) => p.md5) ? normalizeEtag(multipartEtag(parts.map((p) => p.md5!))) : null;
+  const full = parts.every((p) => p.checksum) ? fullObjectValue(a, parts) : null;
+  if (expectedEtag === null && full === null) return false;
+  const head = await ops.headObjectDetail(client, a.job.bucket, a.job.key);
+  if (!head || head.size !== a.job.size) return false;
+  const etag = normalizeEtag(head.etag);
+  if (expectedEtag !== null && etag !== expectedEtag) return false;
+  const algorithm = a.job.checksumAlgorithm!;
+  const stored = full !== null ? (head.checksums[algorithm] ?? null) : null;
+  if (stored !== null && stored !== full) {
+    ctx.store.addEvent(a.job.id, 'checksum-mismatch', `The upload is gone and the object at the key keeps full-object ${algorithm.toUpperCase()} ${stored}, not the file's ${full} (combined from the parts' recorded checksums): it is not this upload's object, so the upload starts afresh.`);
+    return false;
+  }
+  // Only the ETag can speak for a FULL_OBJECT upload whose object names no checksum (radosgw 16).
+  if (stored === null && expectedEtag === null) return false;
+  const fullObject = stored !== null ? { algorithm, value: stored, by: 'HeadObject' } : null;
+  const proof = jobProof(ctx, a, expectedEtag !== null ? 'matched' : 'not-comparable', strongestEncryption(head.encryption, a.job.serverEncryption), fullObject);
+  const by = [expectedEtag !== null ? `its ETag ${expectedEtag}` : null, fullObject ? `its full-object ${algorithm.toUpperCase()} ${stored}` : null].filter(Boolean).join(' and ');
+  ctx.store.completeJob(a.job.id, ['running', 'completing'], etag || null, `The upload had already been completed (before an interruption, or its answer was lost); the object's ${by} match${expectedEtag !== null && fullObject ? '' : 'es'} our record.`, proof, head.versionId);
   ctx.release(a);
   return true;
 }

@@ -12,6 +12,18 @@ export function isFullObjectAlgorithm(a: ChecksumAlgorithm | null): a is FullObj
   return a === 'crc32' || a === 'crc32c' || a === 'crc64nvme';
 }
 
+/**
+ * Which checksum types S3 allows for a multipart upload's algorithm (Amazon S3 API reference,
+ * CreateMultipartUpload x-amz-checksum-type; "Checking object integrity"): FULL_OBJECT only for the
+ * CRCs (CRC32, CRC32C, CRC64NVME), COMPOSITE for all but CRC64NVME (kept only as a full-object
+ * checksum), so SHA1 and SHA256 are COMPOSITE only. Null when allowed, else why not.
+ */
+export function checksumTypeRefusal(algorithm: ChecksumAlgorithm, type: 'FULL_OBJECT' | 'COMPOSITE'): string | null {
+  if (type === 'FULL_OBJECT' && !isFullObjectAlgorithm(algorithm)) return `S3 keeps a ${algorithm.toUpperCase()} multipart checksum only as COMPOSITE (a checksum of the parts' checksums); FULL_OBJECT is for CRC32, CRC32C and CRC64NVME`;
+  if (type === 'COMPOSITE' && algorithm === 'crc64nvme') return 'S3 keeps a CRC64NVME multipart checksum only as FULL_OBJECT';
+  return null;
+}
+
 interface CrcSpec {
   bits: bigint;
   /** The polynomial, reflected (lowest power in the highest bit). */
