@@ -7,8 +7,14 @@
 import type fs from 'node:fs';
 import { CHUNK_SIZE, abortError, forEachChunk, readFully, type ChunkPool } from './file-range.js';
 
-/** All parts held at once, across the worker threads; 4 parts of 32 MiB (the defaults) fit. */
-export const HELD_PART_BUDGET = 128 * 1024 * 1024;
+/**
+ * All parts held at once, across the worker threads. Measured (docs/performance.md, "Each byte read
+ * once"): sending a part from its held chunks instead of reading it again cost 0.60 instead of 0.96
+ * CPU s/GiB on the part path (bench/read-once-bench.ts, 9 rounds alternated); holding 128 MiB took
+ * Hoist's peak RSS on the 2 GiB clip from about 150 to 270 MiB, over issue 12's 250 MB, so 64 MiB:
+ * parts x parts in flight up to that are read once, larger ones partly.
+ */
+export const HELD_PART_BUDGET = 64 * 1024 * 1024;
 
 /** How many chunks this thread may hold at once; given back when a part's body has used them. */
 export class PartMemory {

@@ -1,5 +1,7 @@
 // A worker thread: streams byte ranges of files to S3, several parts at once (async I/O), hashing each
-// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body.
+// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body,
+// then sending the part from the chunks that pass kept, as far as this thread's share allows
+// (held-part.ts: each byte read once; trailer checksums would need a server shown to take them).
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
