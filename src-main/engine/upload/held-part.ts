@@ -1,20 +1,29 @@
 // Each byte read once (issue 12): a part's checksum must be in its headers before its body, so the
 // part is read and hashed first. Its chunks are kept (pooled 1 MiB buffers) and the request body is
 // sent from them, instead of reading the part a second time from the page cache. Memory is bounded:
-// a thread holds at most its share of HELD_PART_BUDGET; the bytes of a part beyond what fits are read
+// a thread holds at most its share of the budget (off by default: DEFAULT_HELD_PART_BYTES says why); the bytes of a part beyond what fits are read
 // again at send time, as every part was before. The figures that chose this: docs/performance.md
 // ("Each byte read once").
 import type fs from 'node:fs';
 import { CHUNK_SIZE, abortError, forEachChunk, readFully, type ChunkPool } from './file-range.js';
 
 /**
- * All parts held at once, across the worker threads. Measured (docs/performance.md, "Each byte read
- * once"): sending a part from its held chunks instead of reading it again cost 0.60 instead of 0.96
- * CPU s/GiB on the part path (bench/read-once-bench.ts, 9 rounds alternated); holding 128 MiB took
- * Hoist's peak RSS on the 2 GiB clip from about 150 to 270 MiB, over issue 12's 250 MB, so 64 MiB:
- * parts x parts in flight up to that are read once, larger ones partly.
+ * All parts held at once, across the worker threads, when holding is on (EngineOptions.heldPartBytes).
+ * 64 MiB: holding 128 MiB took Hoist's peak RSS on the 2 GiB clip from about 155 to 270 MiB, over
+ * issue 12's 250 MB; with 64 MiB it was 210-215 MiB.
  */
 export const HELD_PART_BUDGET = 64 * 1024 * 1024;
+
+/**
+ * Off by default, by measurement (docs/performance.md, "Each byte read once", 2026-12-04, loaded
+ * 2-core VM): the part path alone cost 0.60 CPU s/GiB held against 0.96 read again
+ * (bench/read-once-bench.ts, one part at a time), but the whole engine at its defaults did not gain:
+ * 4.31 and 4.47 CPU s/GiB held against 4.09 and 3.86 read again (npm run bench:profile, runs in
+ * ABBA order), and 60 MiB more memory. The second read comes from the page cache into a buffer still
+ * in the CPU's cache; held chunks are 32+ MiB of memory cycled through, missed in cache by the
+ * checksum and by the socket write. The device reads each byte once either way (read_bytes 1.00).
+ */
+export const DEFAULT_HELD_PART_BYTES = 0;
 
 /** How many chunks this thread may hold at once; given back when a part's body has used them. */
 export class PartMemory {

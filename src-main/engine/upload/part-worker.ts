@@ -1,7 +1,8 @@
 // A worker thread: streams byte ranges of files to S3, several parts at once (async I/O), hashing each
 // part first so that Content-MD5 (and any additional checksum) can go in the headers before the body,
-// then sending the part from the chunks that pass kept, as far as this thread's share allows
-// (held-part.ts: each byte read once; trailer checksums would need a server shown to take them).
+// then reading it again to send, or, with holding on, sending it from the chunks that pass kept, as far
+// as this thread's share allows (held-part.ts: off by default, by measurement; trailer checksums would
+// need a server shown to take them, and radosgw 16 refuses them).
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HoistError } from '../../../shared/errors.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
-import { HELD_PART_BUDGET } from './held-part.js';
+import { DEFAULT_HELD_PART_BYTES } from './held-part.js';
 import type { HashCheckpoint, TaskSuccess, WorkerReply, WorkerTask } from './tasks.js';
 
 /** What each thread is started with. */
@@ -44,7 +44,7 @@ export class WorkerPool {
     private maxWorkers: number,
     private readonly script = new URL('./part-worker.js', import.meta.url),
     /** Bytes of parts held in memory between their checksum and their send, over all threads (0: every part read twice). */
-    private readonly heldPartBudget = HELD_PART_BUDGET,
+    private readonly heldPartBudget = DEFAULT_HELD_PART_BYTES,
   ) {}
 
   setMaxWorkers(n: number): void {
