@@ -45,6 +45,8 @@ export interface EngineOptions {
   scheduler?: SchedulerOptions;
   /** Worker threads (each runs several parts at once); parts in flight are bounded per destination by its concurrency. */
   maxWorkers?: number;
+  /** Bytes of parts kept in memory between their checksum and their send, over all threads, so each byte is read once (upload/held-part.ts; 0, the default: read again). */
+  heldPartBytes?: number;
   credentials?: CredentialSource;
   /** better-sqlite3's addon built for this runtime, when it is not node_modules' own (Electron). */
   sqliteNativeBinding?: string;
@@ -124,7 +126,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (movedAside) this.rebuilt = rebuildDatabase(this.store, this.recovery && { file: this.recovery.file, snapshot: this.recovery.read() }, movedAside);
     this.configChanged();
     this.credentials = opts.credentials ?? new CredentialSource();
-    this.pool = new WorkerPool(opts.maxWorkers ?? defaultPoolSize());
+    this.pool = new WorkerPool(opts.maxWorkers ?? defaultPoolSize(), undefined, opts.heldPartBytes);
     this.pacing = new PacingStore(db);
     this.bandwidth = new BandwidthLimiter(this.pacing);
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, {

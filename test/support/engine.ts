@@ -2,12 +2,13 @@
 import path from 'node:path';
 import { DEFAULT_SINGLE_PUT_THRESHOLD, MiB } from '../../shared/limits.js';
 import type { Destination, DestinationInput } from '../../shared/types.js';
-import { Engine } from '../../src-main/engine/engine.js';
+import { Engine, type EngineOptions } from '../../src-main/engine/engine.js';
 import type { SchedulerOptions } from '../../src-main/engine/scheduler/scheduler.js';
 import type { JobRecord } from '../../src-main/engine/store/job-store.js';
 
-export function testEngine(dir: string, opts: { endpoint: string; bucket: string } & Partial<DestinationInput>, scheduler: SchedulerOptions = {}): { engine: Engine; dest: Destination } {
+export function testEngine(dir: string, opts: { endpoint: string; bucket: string } & Partial<DestinationInput>, scheduler: SchedulerOptions = {}, engineOpts: Partial<EngineOptions> = {}): { engine: Engine; dest: Destination } {
   const engine = new Engine({
+    ...engineOpts,
     dbPath: path.join(dir, 'hoist.db'),
     scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 }, ...scheduler },
   });

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { CHUNK_SIZE, ChunkPool, FileRangeBody, forEachChunk } from '../../src-main/engine/upload/file-range.js';
 import { tempDir } from '../support/s3.js';
+import { SlowSink } from '../support/slow-sink.js';
 
 const dir = tempDir('file-range');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -15,21 +15,6 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const data = randomBytes(3 * CHUNK_SIZE + 12345);
 const file = path.join(dir, 'clip.mov');
 fs.writeFileSync(file, data);
-
-/** A socket stand-in that keeps each written view and acknowledges it only later, as a congested socket would. */
-class SlowSink extends Writable {
-  readonly copies: Buffer[] = [];
-  /** Chunks whose bytes had changed by the time the socket got round to them. */
-  readonly overwritten: number[] = [];
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    const i = this.copies.push(Buffer.from(chunk)) - 1;
-    setTimeout(() => {
-      if (!chunk.equals(this.copies[i]!)) this.overwritten.push(i);
-      cb();
-    }, 5);
-  }
-}
 
 const ranges = [
   { offset: 0, length: data.length },

@@ -41,7 +41,7 @@ function shortRead(offset: number, length: number, got: number): HoistError {
 }
 
 /** Fills `buf[0..length)` from `position`; a file that ends first is a changed source. */
-async function readFully(fd: fs.promises.FileHandle, buf: Buffer, length: number, position: number, rangeStart: number, rangeLength: number): Promise<void> {
+export async function readFully(fd: fs.promises.FileHandle, buf: Buffer, length: number, position: number, rangeStart: number, rangeLength: number): Promise<void> {
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await fd.read(buf, filled, length - filled, position + filled);
@@ -70,7 +70,7 @@ function continueExpected(dest: Writable): Promise<boolean> {
   });
 }
 
-function abortError(): Error {
+export function abortError(): Error {
   return Object.assign(new Error('aborted'), { name: 'AbortError' });
 }
 
@@ -102,6 +102,16 @@ export interface FileRangeBodyOptions {
   /** Awaited before each chunk is written: the bandwidth limit's grant. */
   beforeWrite?: BeforeWrite;
   signal?: AbortSignal;
+  /** The part's leading chunks, already read (upload/held-part.ts): sent from memory, the rest read from the file. */
+  held?: HeldChunks;
+}
+
+/** Chunks read before the body starts, in order; each given back once its write settled. */
+export interface HeldChunks {
+  readonly bytes: number;
+  next(): { index: number; view: Buffer } | null;
+  settled(index: number): void;
+  dispose(): void;
 }
 
 /**
@@ -127,6 +137,11 @@ export class FileRangeBody extends Readable {
     this.end = offset + length;
   }
 
+  /** Gives back held chunks no write took (called once the request is over, whatever became of it). */
+  dispose(): void {
+    this.opts.held?.dispose();
+  }
+
   override pipe<T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }): T {
     if (this.piped || this.position !== this.offset) return super.pipe(dest, options);
     this.piped = true;
@@ -147,6 +162,7 @@ export class FileRangeBody extends Readable {
     // The HTTP handler skips the 100-continue handshake with an agent of our own, so the body waits
     // here: an early answer (503 SlowDown, 403) then arrives as itself, not as a broken pipe mid-body.
     if (!(await continueExpected(dest))) return;
+    if (this.opts.held && !(await this.writeHeld(dest, this.opts.held))) return;
     const buffers = [this.pool.acquire(), this.pool.acquire()];
     // The write of each buffer still under way; the buffer goes back to the pool when it settles.
     const writing: Array<Promise<void> | null> = [null, null];
@@ -163,19 +179,7 @@ export class FileRangeBody extends Readable {
         this.position += n;
         await this.opts.beforeWrite?.(n, this.opts.signal);
         if (dest.destroyed) return;
-        const written = new Promise<void>((resolve, reject) => {
-          dest.write(buf.subarray(0, n), (err) => {
-            if (err) {
-              writeFailures.add(err);
-              return reject(err);
-            }
-            this.opts.onBytes(n);
-            resolve();
-          });
-        });
-        // Awaited later; a failure meanwhile must not count as an unhandled rejection.
-        written.catch(() => undefined);
-        writing[turn] = written;
+        writing[turn] = this.write(dest, buf.subarray(0, n));
         turn ^= 1;
       }
       await Promise.all(writing);
@@ -190,8 +194,52 @@ export class FileRangeBody extends Readable {
     }
   }
 
+  /** One chunk to the request; settles as the socket has taken it (then `settled` runs, whatever the outcome). */
+  private write(dest: Writable, view: Buffer, settled?: () => void): Promise<void> {
+    const written = new Promise<void>((resolve, reject) => {
+      dest.write(view, (err) => {
+        settled?.();
+        if (err) {
+          writeFailures.add(err);
+          return reject(err);
+        }
+        this.opts.onBytes(view.length);
+        resolve();
+      });
+    });
+    // Awaited later; a failure meanwhile must not count as an unhandled rejection.
+    written.catch(() => undefined);
+    return written;
+  }
+
+  /** Writes the held chunks, two writes under way at most, as the file loop does; false when the request went away. */
+  private async writeHeld(dest: Writable, held: HeldChunks): Promise<boolean> {
+    const writing: Array<Promise<void>> = [];
+    for (let chunk = held.next(); chunk; chunk = held.next()) {
+      if (this.opts.signal?.aborted) throw abortError();
+      if (writing.length >= 2) await writing.shift();
+      const { index, view } = chunk;
+      const n = view.length;
+      await this.opts.beforeWrite?.(n, this.opts.signal);
+      if (dest.destroyed) return false;
+      writing.push(this.write(dest, view, () => held.settled(index)));
+      this.position += n;
+    }
+    await Promise.all(writing);
+    return true;
+  }
+
   override _read(): void {
     if (this.piped) return;
+    if (this.opts.held && this.position === this.offset && this.opts.held.bytes > 0) {
+      // Another consumer: the held bytes go as they are (this consumer keeps them; the pool does not get them back).
+      const views: Buffer[] = [];
+      for (let c = this.opts.held.next(); c; c = this.opts.held.next()) views.push(Buffer.from(c.view));
+      this.opts.held.dispose();
+      this.position += this.opts.held.bytes;
+      this.push(Buffer.concat(views));
+      return;
+    }
     const n = Math.min(CHUNK_SIZE, this.end - this.position);
     if (n <= 0) {
       this.push(null);

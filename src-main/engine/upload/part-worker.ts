@@ -1,7 +1,10 @@
 // A worker thread: streams byte ranges of files to S3, several parts at once (async I/O), hashing each
-// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body.
+// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body,
+// then reading it again to send, or, with holding on, sending it from the chunks that pass kept, as far
+// as this thread's share allows (held-part.ts: off by default, by measurement; trailer checksums would
+// need a server shown to take them, and radosgw 16 refuses them).
 import fs from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { ClientCache } from '../s3/client.js';
@@ -10,10 +13,12 @@ import { observedClockOffset } from '../s3/clock.js';
 import { explainDenied, isAbort, toErrorInfo } from '../s3/errors.js';
 import { encryptionOf, etagComparable, type ServerEncryption } from '../s3/server-encryption.js';
 import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
-import { ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
+import { CHUNK_SIZE, ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
+import { PartMemory, readAndHold, type HeldPart } from './held-part.js';
 import { FileHasher } from './file-hashes.js';
 import { InlineHashers } from './inline-hashes.js';
 import { TokenBucket, takeTokens } from '../pacing/token-bucket.js';
+import type { PartWorkerData } from './worker-pool.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
 /** The whole-file pass reads in larger steps: one sequential stream, no body to feed. */
@@ -21,8 +26,11 @@ const HASH_FILE_CHUNK = 4 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 
 const clients = new ClientCache();
-/** Read buffers shared by the parts this thread runs at once. */
-const chunks = new ChunkPool();
+/** This thread's share of the parts held between their checksum and their send (held-part.ts). */
+const heldChunks = Math.floor(((workerData as PartWorkerData | null)?.heldPartBytes ?? 0) / CHUNK_SIZE);
+/** Read buffers shared by the parts this thread runs at once, the held ones included (kept, not collected and allocated again). */
+const chunks = new ChunkPool(32 + heldChunks);
+const partMemory = heldChunks > 0 ? new PartMemory(chunks, heldChunks) : null;
 /** Whole-file hashers of small files, kept between files. */
 const inlineHashers = new InlineHashers();
 const running = new Map<number, AbortController>();
@@ -44,16 +52,25 @@ async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): 
   }
 }
 
-/** The range's MD5 (unless the part goes without Content-MD5) and checksum; a whole file's hashes too, from the same chunks, when `whole` is given. */
-async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: AbortSignal, whole?: FileHasher): Promise<PartDigest> {
+/**
+ * The range's MD5 (unless the part goes without Content-MD5) and checksum; a whole file's hashes too,
+ * from the same chunks, when `whole` is given. A part to be sent keeps what of it fits in this
+ * thread's memory share (`held`), and its body is sent from there: each byte read once.
+ */
+async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: AbortSignal, whole?: FileHasher): Promise<{ digest: PartDigest; held: HeldPart | null }> {
   // Hash tasks (adopting a part found on the server, a grown file's parts) always need the MD5 its ETag is compared with.
   const md5 = task.kind === 'hash-range' || task.contentMd5 !== false;
   const hasher = new PartHasher(task.checksumAlgorithm, { md5 });
-  await forEachChunk(fd, task.offset, task.length, chunks, (chunk) => {
+  const onChunk = (chunk: Buffer) => {
     hasher.update(chunk);
     whole?.update(chunk);
-  }, signal);
-  return hasher.digest();
+  };
+  if (task.kind === 'hash-range') {
+    await forEachChunk(fd, task.offset, task.length, chunks, onChunk, signal);
+    return { digest: hasher.digest(), held: null };
+  }
+  const held = await readAndHold(fd, task.offset, task.length, chunks, partMemory, onChunk, signal);
+  return { digest: hasher.digest(), held };
 }
 
 /** The path still names the file that was read (not replaced by another since): the job completes without looking again. */
@@ -70,7 +87,7 @@ function checksumFields(task: WorkerTask, digest: PartDigest): Record<string, st
   return { [`Checksum${name}`]: digest.checksum.base64 };
 }
 
-async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: fs.promises.FileHandle, digest: PartDigest, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
+async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: fs.promises.FileHandle, digest: PartDigest, held: HeldPart | null, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
   const buckets = (task.bandwidth ?? []).map((memory) => new TokenBucket(memory));
   const body =
     task.length === 0
@@ -79,7 +96,17 @@ async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: 
           onBytes: progress,
           signal,
           ...(buckets.length > 0 ? { beforeWrite: (n: number) => takeTokens(buckets, n, signal) } : {}),
+          ...(held ? { held } : {}),
         });
+  try {
+    return await sendBody(task, client, body, digest, signal);
+  } finally {
+    // Chunks the body never wrote (the request failed first) go back to this thread's share.
+    held?.dispose();
+  }
+}
+
+async function sendBody(task: UploadPartTask | PutObjectTask, client: S3Client, body: Buffer | FileRangeBody, digest: PartDigest, signal: AbortSignal): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
   const common = {
     Bucket: task.bucket,
     Key: task.key,
@@ -169,7 +196,7 @@ async function run(task: WorkerTask, client: S3Client | null, signal: AbortSigna
     // A small file's whole-file hashes: from the chunks its MD5 is computed from, not a read of their own.
     const wanted = task.kind === 'put-object' && task.fileHashes?.length ? task.fileHashes : null;
     whole = wanted ? await inlineHashers.acquire(wanted) : undefined;
-    const digest = await hashRange(fd, task, signal, whole);
+    const { digest, held } = await hashRange(fd, task, signal, whole);
     if (task.kind === 'hash-range') return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null };
     let sent = 0;
     let lastPost = 0;
@@ -182,7 +209,7 @@ async function run(task: WorkerTask, client: S3Client | null, signal: AbortSigna
       }
     };
     progressOf.set(task.taskId, () => sent);
-    const { etag, echoed, versionId, encryption } = await send(task, client!, fd, digest, signal, progress);
+    const { etag, echoed, versionId, encryption } = await send(task, client!, fd, digest, held, signal, progress);
     // Whether the ETag can be compared is what this answer says: under SSE-KMS, DSSE-KMS or SSE-C it is
     // not an MD5, and the server's check of Content-MD5 (BadDigest) is the proof (s3/server-encryption.ts).
     if (digest.md5Hex && etagComparable(encryption) && normalizeEtag(etag) !== digest.md5Hex) {

@@ -2,7 +2,13 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HoistError } from '../../../shared/errors.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
+import { DEFAULT_HELD_PART_BYTES } from './held-part.js';
 import type { HashCheckpoint, TaskSuccess, WorkerReply, WorkerTask } from './tasks.js';
+
+/** What each thread is started with. */
+export interface PartWorkerData {
+  heldPartBytes: number;
+}
 
 /** A task before the pool numbers it (Omit distributed over the union). */
 export type NewTask = WorkerTask extends infer T ? (T extends WorkerTask ? Omit<T, 'taskId'> : never) : never;
@@ -34,7 +40,12 @@ export class WorkerPool {
   private nextTaskId = 1;
   private closed = false;
 
-  constructor(private maxWorkers: number, private readonly script = new URL('./part-worker.js', import.meta.url)) {}
+  constructor(
+    private maxWorkers: number,
+    private readonly script = new URL('./part-worker.js', import.meta.url),
+    /** Bytes of parts held in memory between their checksum and their send, over all threads (0: every part read twice). */
+    private readonly heldPartBudget = DEFAULT_HELD_PART_BYTES,
+  ) {}
 
   setMaxWorkers(n: number): void {
     this.maxWorkers = Math.max(1, n);
@@ -77,7 +88,9 @@ export class WorkerPool {
   }
 
   private spawn(): PoolWorker {
-    const thread = new Worker(this.script, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    // Each thread holds its share of the parts' memory (held-part.ts), so the process's stays bounded however many threads run.
+    const workerData: PartWorkerData = { heldPartBytes: Math.floor(this.heldPartBudget / this.maxWorkers) };
+    const thread = new Worker(this.script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     const w: PoolWorker = { thread, busy: 0 };
     thread.on('message', (msg: WorkerReply) => this.onMessage(msg));
     thread.on('error', (err) => this.onWorkerDeath(w, err));
