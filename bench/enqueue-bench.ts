@@ -3,7 +3,7 @@
 // queued), with nothing uploading meanwhile (the engine is not started), against the bench sink.
 // Prints files/s, the CPU seconds of this process, and the SQLite transactions and write statements
 // the queuing made. Rounds alternate the two ways; medians.
-//   node build/bench/enqueue-bench.js [--files 10000] [--size 4096] [--rounds 3] [--stable-ms 500]
+//   npm run bench:enqueue -- / node build/bench/enqueue-bench.js [--files 10000] [--size 4096] [--rounds 3] [--stable-ms 500]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
