@@ -1,6 +1,6 @@
 // Watched files queued many to a transaction (issue 12). A render folder settles thousands of frames
 // within a second or two; queued one transaction each (job, then its folder record, then the next
-// file) they took 3 commits and 8 writes a file and the watcher queued 63 files/s here
+// file) they took 2 commits and 4 writes a file and the watcher queued 22 to 63 files/s here
 // (bench/enqueue-bench.ts). Files decided within BATCH_WAIT_MS of each other, up to BATCH_MAX, go in
 // one transaction, each file's job with its folder record, so a crash loses a whole batch or
 // nothing of it: a file without its record is found again by the next scan, and no job is left
