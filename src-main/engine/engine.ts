@@ -11,7 +11,7 @@ import type { JobState, Priority } from '../../shared/states.js';
 import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
 import { BandwidthLimiter, type BandwidthInput } from './pacing/bandwidth.js';
 import { Destinations } from './destinations.js';
-import { enqueueJobs, type EnqueueOptions } from './enqueue.js';
+import { enqueueJobs, recordFiles, type EnqueueDeps, type EnqueueOptions, type PlannedFile } from './enqueue.js';
 import { JobCommands } from './job-commands.js';
 import { DEFAULT_LEASE_TIMING, LeaseKeeper, type LeaseAnswer, type LeasedWork, type LeaseState, type LeaseTiming } from './lease.js';
 import { logger } from './log.js';
@@ -290,12 +290,39 @@ export class Engine extends EventEmitter<EngineEvents> {
    * queued unless every path can be read and every key is valid and distinct.
    */
   async enqueue(paths: readonly string[], o: EnqueueOptions): Promise<JobRecord[]> {
-    const { jobs, batchIds } = await enqueueJobs({ store: this.store, batches: this.batches, resume: (id, orFailed) => this.resume(id, orFailed) }, paths, o);
+    const queued = await enqueueJobs(this.enqueueDeps(), paths, o);
+    this.announceQueued([queued]);
+    return queued.jobs;
+  }
+
+  /**
+   * Queues files already looked at (a watched folder's batch, folders/enqueue-batch.ts): each
+   * group's jobs, and what its `within` records beside them, in one transaction; then announced.
+   */
+  enqueueLooked(groups: ReadonlyArray<{ files: readonly PlannedFile[]; o: EnqueueOptions; within(jobs: JobRecord[]): void }>): JobRecord[][] {
+    const deps = this.enqueueDeps();
+    const done = this.store.atomically(() =>
+      groups.map((g) => {
+        const r = recordFiles(deps, g.files, g.o);
+        g.within(r.jobs);
+        return r;
+      }),
+    );
+    this.announceQueued(done);
+    return done.map((r) => r.jobs);
+  }
+
+  private enqueueDeps(): EnqueueDeps {
+    return { store: this.store, batches: this.batches, resume: (id, orFailed) => this.resume(id, orFailed) };
+  }
+
+  /** Hosts show a job from the moment it is queued, not only once the scheduler opens it. */
+  private announceQueued(queued: ReadonlyArray<{ jobs: JobRecord[]; batchIds: number[] }>): void {
     this.scheduler.pokeSoon();
-    // Hosts show a job from the moment it is queued, not only once the scheduler opens it.
-    for (const job of jobs) this.emit('job', job);
-    for (const id of batchIds) this.emit('batch', this.batches.get(id)!);
-    return jobs;
+    for (const r of queued) {
+      for (const job of r.jobs) this.emit('job', job);
+      for (const id of r.batchIds) this.emit('batch', this.batches.get(id)!);
+    }
   }
 
   // ---- ASC MHL batches (issue 8) ----

@@ -69,13 +69,29 @@ export interface EnqueuedFile {
  * the ASC MHL batches they went into.
  */
 export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o: EnqueueOptions): Promise<{ jobs: JobRecord[]; batchIds: number[] }> {
-  const { store, batches } = deps;
   if (o.key !== undefined && paths.length !== 1) throw new HoistError('config.invalid', { message: '--key names one object; with several files use --prefix.' });
   const hashes = o.hashes ?? DEFAULT_FILE_HASHES;
   if (o.mhl) requireMhlHash(hashes);
   const files = await expandPaths(paths, o);
-  const planned = files.map((f) => {
-    const size = Number(f.st.size);
+  const sources = files.map((f) => ({ abs: f.abs, key: f.key, base: f.base, snapshot: { size: Number(f.st.size), mtimeMs: Number(f.st.mtimeMs), inode: f.st.ino.toString() } }));
+  return recordFiles(deps, planFiles(sources, o), o);
+}
+
+/** A file to queue as it was looked at: what its job records and checks before it completes. */
+export interface SourceFile {
+  abs: string;
+  key: string;
+  base: string;
+  snapshot: { size: number; mtimeMs: number; inode: string };
+}
+
+/** A file of an enqueue call with its plan and its place for ASC MHL. */
+export type PlannedFile = ReturnType<typeof planFiles>[number];
+
+/** Each file's plan (single PUT or parts) and ASC MHL place; throws for a file that cannot be sent (too large). */
+export function planFiles(files: readonly SourceFile[], o: EnqueueOptions) {
+  return files.map((f) => {
+    const size = f.snapshot.size;
     const plan = planParts(size, {
       partSize: o.partSize ?? o.destination.partSize,
       singlePutThreshold: o.singlePutThreshold ?? o.destination.singlePutThreshold,
@@ -86,6 +102,16 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
     const { rootPrefix, ...place } = mhlPlacement(f.base, f.abs, o.mhl ? f.key : null);
     return { ...f, size, plan, place, rootPrefix };
   });
+}
+
+/**
+ * Records planned files as jobs in one transaction (joining the caller's, when there is one: a
+ * watcher's batch records each file's folder record with its job); a file already queued for its
+ * key is resumed instead.
+ */
+export function recordFiles(deps: EnqueueDeps, planned: readonly PlannedFile[], o: EnqueueOptions): { jobs: JobRecord[]; batchIds: number[] } {
+  const { store, batches } = deps;
+  const hashes = o.hashes ?? DEFAULT_FILE_HASHES;
   const batchIds = new Map<string, number>();
   const batchOf = (p: (typeof planned)[number]): number | null => {
     if (!o.mhl) return null;
@@ -114,7 +140,7 @@ export async function enqueueJobs(deps: EnqueueDeps, paths: readonly string[], o
         dest: o.destination,
         sourcePath: p.abs,
         key: p.key,
-        snapshot: { size: p.size, mtimeMs: Number(p.st.mtimeMs), inode: p.st.ino.toString() },
+        snapshot: p.snapshot,
         plan: p.plan,
         priority: o.priority ?? 'normal',
         checksumAlgorithm: o.checksum,

@@ -99,6 +99,8 @@ export interface S3Proxy {
   setBandwidth(bytesPerSecond: number | null, opts?: { perRequest?: boolean }): void;
   /** Request-body bytes passed upstream so far, over all requests (since the last reset). */
   bytesForwarded(): number;
+  /** TCP connections clients opened to the proxy since it started (or since reset): keep-alive shows as few. */
+  connectionsAccepted(): number;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
   /** Rewrites the server's answers to the rule's operations (every rule that matches, in order). */
@@ -450,6 +452,8 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
   // Handle Expect: 100-continue ourselves so 100 is relayed from upstream (or withheld for a fault).
   server.on('checkContinue', (req, res) => handle(req, res, true));
   server.on('clientError', (_err, socket) => socket.destroy());
+  let accepted = 0;
+  server.on('connection', () => void accepted++);
 
   const proxy: S3Proxy = {
     url: '',
@@ -465,6 +469,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
       bucket.set(opts.perRequest ? null : bps);
     },
     bytesForwarded: () => forwarded,
+    connectionsAccepted: () => accepted,
     addFault(rule) {
       validate(rule);
       const ops = rule.operation === undefined ? null : Array.isArray(rule.operation) ? [...rule.operation] : [rule.operation];
@@ -485,6 +490,7 @@ export function startS3Proxy(target: string, opts: { port?: number; host?: strin
     reset() {
       generation++;
       forwarded = 0;
+      accepted = 0;
       counts = emptyCounts();
       log = [];
       parts = [];

@@ -9,8 +9,13 @@ import type { FolderRun } from './folder-run.js';
 import type { FileContext, Ingest, SkippedFile } from './ingest.js';
 import type { FileSnapshot } from './stability.js';
 
-/** Files decided at once; each waits mostly on the network (HeadObject), so more than the cores. */
-const SETTLE_CONCURRENCY = 16;
+/**
+ * Files decided at once. Most wait only for a listing page shared by a thousand keys and then for
+ * their batch's transaction (enqueue-batch.ts), so this bounds a batch's size too: at 16, batches
+ * held 16 files; a key a listing shows present is looked at with HeadObject, which the SDK's
+ * connection pool queues.
+ */
+const SETTLE_CONCURRENCY = 500;
 
 export interface DecisionHooks {
   skipped(s: SkippedFile): void;

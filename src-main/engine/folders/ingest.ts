@@ -5,8 +5,8 @@
 // so two files settled at once cannot both take it.
 import fs from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ErrorCode } from '../../../shared/errors.js';
-import type { FileHashAlgorithm, IfExistsPolicy, Priority } from '../../../shared/states.js';
+import { HoistError, type ErrorCode } from '../../../shared/errors.js';
+import type { IfExistsPolicy } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
 import * as ops from '../s3/operations.js';
 import { toHoistError } from '../s3/errors.js';
@@ -15,6 +15,8 @@ import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder
 import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
 import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { multipartPartSize, type PlanSettings } from '../upload/part-plan.js';
+import { KeyListings } from '../remote/key-listing.js';
+import { EnqueueBatcher, type BatchHost } from './enqueue-batch.js';
 import { GrowingUploads } from './growing.js';
 import { fileMatchesEtag, firstMatchingEtag } from './local-etag.js';
 import { keyFor, pathUnder } from '../keys.js';
@@ -51,16 +53,13 @@ export interface FileContext {
   relPath: string;
 }
 
-/** The part of an enqueue call a watched file uses (the engine's EnqueueOptions has more). */
-export interface FileEnqueue {
-  destination: Destination;
-  key: string;
-  base: string;
-  hashes: readonly FileHashAlgorithm[];
-  mhl: false | { folderId: number };
-  priority: Priority;
-  singlePutThreshold?: number;
-  ifExists?: IfExistsPolicy;
+/** Refuses a file this process cannot read, as enqueue does for the paths it is given. */
+async function readable(file: string): Promise<void> {
+  try {
+    await fs.promises.access(file, fs.constants.R_OK);
+  } catch (err) {
+    throw new HoistError(toHoistError(err).code === 'source.missing' ? 'source.missing' : 'source.unreadable', { message: `Cannot read ${file}: ${(err as Error).message}` });
+  }
 }
 
 /** What deciding a file needs of the engine (Engine has it): job commands, a client factory, the stores. */
@@ -69,7 +68,8 @@ export interface IngestHost {
   readonly store: JobStore;
   readonly batches: Pick<BatchStore, 'batchFor'>;
   getJob(id: number): JobRecord | undefined;
-  enqueue(paths: readonly string[], o: FileEnqueue): Promise<JobRecord[]>;
+  /** Jobs for looked-at files, many in one transaction (enqueue-batch.ts). */
+  enqueueLooked: BatchHost['enqueueLooked'];
   cancel(id: number): Promise<boolean>;
   clientFor(dest: Destination): Promise<S3Client>;
 }
@@ -87,8 +87,11 @@ const UNFINISHED = new Set(['queued', 'running', 'completing', 'paused']);
 
 export class Ingest {
   readonly growing: GrowingUploads;
-  /** Keys being queued right now (enqueue awaits), so a second file for the same key sees them taken. */
+  /** Keys being queued right now (their batch is not yet committed), so a second file for the same key sees them taken. */
   private readonly claimed = new Map<string, string>();
+  private readonly batcher: EnqueueBatcher;
+  /** Which keys are empty, from one listing for many files instead of a HeadObject each (remote/key-listing.ts). */
+  private readonly listings = new KeyListings();
 
   constructor(
     private readonly host: IngestHost,
@@ -99,6 +102,7 @@ export class Ingest {
     private readonly stopping: () => AbortSignal,
   ) {
     this.growing = new GrowingUploads(host.store);
+    this.batcher = new EnqueueBatcher(host);
   }
 
   /** The file has stopped changing: decide what it becomes. */
@@ -224,6 +228,8 @@ export class Ingest {
   private async alreadyInBucket(ctx: FileContext, client: S3Client, key: string, snap: FileSnapshot, plan: PlanSettings): Promise<boolean> {
     let head: Awaited<ReturnType<typeof ops.headObject>>;
     try {
+      // An empty key a fresh listing shows needs no look of its own; the scheduler still looks before it writes (invariant 12).
+      if (await this.listings.empty(client, ctx.dest.id, ctx.dest.bucket, key)) return false;
       head = await ops.headObject(client, ctx.dest.bucket, key);
     } catch {
       // Nothing can be known (no s3:GetObject for a PutObject-only user, or no network): upload, and let the scheduler retry.
@@ -277,17 +283,23 @@ export class Ingest {
     if (this.collides(ctx, key)) return;
     const claim = `${ctx.dest.id}:${key}`;
     this.claimed.set(claim, ctx.file);
-    let jobs: JobRecord[];
+    let job: JobRecord;
     try {
-      jobs = await this.host.enqueue([ctx.file], {
-        destination: ctx.dest,
-        key,
-        base: ctx.folder.path,
-        hashes: ctx.folder.hashAlgorithms,
-        mhl: ctx.folder.mhl ? { folderId: ctx.folder.id } : false,
-        priority: ctx.folder.priority,
-        ifExists: this.policy(ctx),
-        ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
+      await readable(ctx.file);
+      // Queued with the files decided about now, in one transaction: the job with the folder's record of the file.
+      job = await this.batcher.add({
+        source: { abs: ctx.file, key, base: ctx.folder.path, snapshot: snap },
+        o: {
+          destination: ctx.dest,
+          key,
+          base: ctx.folder.path,
+          hashes: ctx.folder.hashAlgorithms,
+          mhl: ctx.folder.mhl ? { folderId: ctx.folder.id } : false,
+          priority: ctx.folder.priority,
+          ifExists: this.policy(ctx),
+          ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
+        },
+        within: (made) => this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: made.id, etag: null }),
       });
     } catch (err) {
       const e = toHoistError(err);
@@ -296,8 +308,6 @@ export class Ingest {
     } finally {
       this.claimed.delete(claim);
     }
-    const job = jobs[0]!;
-    this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'queued', jobId: job.id });
   }
 }

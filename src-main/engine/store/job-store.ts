@@ -195,12 +195,14 @@ export class JobStore extends JobRows implements UploadStore {
     return this.db.transaction(() => {
       const { jobId } = done;
       this.markPartDone(jobId, done.partNumber, done.etag, done.md5Hex, done.checksum);
-      if (hashes) this.setHashes(jobId, hashes, null);
-      if (hashed) this.addEvent(jobId, 'hashed', hashed);
-      if (!this.transition(jobId, ['running'], 'done', { etag: end.etag, versionId: end.versionId, error: null })) return false;
-      if (end.proof.serverEncryption) this.setServerEncryption(jobId, end.proof.serverEncryption);
-      this.setIntegrity(jobId, end.proof);
-      this.addEvent(jobId, 'done', end.message);
+      // One statement ends the job with its hashes and proof, and one history entry says both (issue 12: writes per frame).
+      if (!this.transition(jobId, ['running'], 'done', { etag: end.etag, versionId: end.versionId, error: null, proof: end.proof, ...(hashes ? { hashes } : {}) })) {
+        // Paused or cancelled meanwhile: the hashes of these bytes are kept, as the usual path keeps them.
+        if (hashes) this.setHashes(jobId, hashes, null);
+        if (hashed) this.addEvent(jobId, 'hashed', hashed);
+        return false;
+      }
+      this.addEvent(jobId, 'done', hashed ? `${end.message} ${hashed}` : end.message);
       return true;
     })();
   }

@@ -1,0 +1,51 @@
+// Counts what a database is written with, for the bench and the tests (issue 12): transactions
+// committed (an explicit one, or a write statement run outside one, which SQLite commits on its
+// own) and write statements run. better-sqlite3 offers no commit hook, so the counting wraps
+// `Statement.prototype.run`, which its own transactions use for BEGIN and COMMIT too; once per
+// process, before the engine opens its database. Only databases handed to `countWrites` are counted.
+import Database from 'better-sqlite3';
+
+export interface WriteCount {
+  /** Commits: BEGINs plus write statements run outside a transaction. */
+  transactions: number;
+  /** Write statements run (INSERT, UPDATE, DELETE), inside a transaction or not. */
+  statements: number;
+  /** Write statements by their SQL's first words, for listing where the writes go. */
+  bySql: Map<string, number>;
+}
+
+const counts = new WeakMap<Database.Database, WriteCount>();
+let installed = false;
+
+type Stmt = Database.Statement & { database: Database.Database; reader: boolean; source: string };
+
+/** Installs the wrappers (once per process). Call before opening the database to be counted. */
+export function installWriteCounting(): void {
+  if (installed) return;
+  installed = true;
+  const probe = new Database(':memory:');
+  const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as { run: (...a: unknown[]) => unknown };
+  probe.close();
+  const run = statementProto.run;
+  statementProto.run = function (this: Stmt, ...args: unknown[]) {
+    const c = counts.get(this.database);
+    // better-sqlite3's transactions run these through prepared statements too: BEGIN is one.
+    const control = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i.exec(this.source)?.[1]?.toUpperCase();
+    if (c && control === 'BEGIN') c.transactions++;
+    else if (c && !control && !this.reader) {
+      if (!this.database.inTransaction) c.transactions++;
+      c.statements++;
+      const what = this.source.trim().replace(/\s+/g, ' ').split(' ').slice(0, 5).join(' ');
+      c.bySql.set(what, (c.bySql.get(what) ?? 0) + 1);
+    }
+    return run.apply(this, args);
+  };
+}
+
+/** Starts counting the writes to `db` (installWriteCounting must have run before it was opened). */
+export function countWrites(db: Database.Database): WriteCount {
+  if (!installed) throw new Error('installWriteCounting() must run before the database is opened');
+  const c: WriteCount = { transactions: 0, statements: 0, bySql: new Map() };
+  counts.set(db, c);
+  return c;
+}

@@ -1,0 +1,19 @@
+// A child process that watches a folder (its engine not started: nothing is sent) and kills itself
+// with SIGKILL while it records the KILL_AT-th file's folder record: a crash with no clean-up in the
+// middle of queuing, inside the transaction that records it.
+// Usage: node crash-mid-batch.js DIR ENDPOINT BUCKET WATCHED KILL_AT
+import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
+import { testEngine } from './engine.js';
+
+const [dir, endpoint, bucket, watched, killAt] = process.argv.slice(2) as [string, string, string, string, string];
+const { engine, dest } = testEngine(dir, { endpoint, bucket });
+const folders = engine.folders;
+const record = folders.recordFile.bind(folders);
+let recorded = 0;
+folders.recordFile = (r) => {
+  if (++recorded === Number(killAt)) process.kill(process.pid, 'SIGKILL');
+  return record(r);
+};
+const watcher = new FolderWatcher(engine);
+await watcher.addFolder({ path: watched, destinationId: dest.id, stableMs: 300, prefix: 'crash' });
+await watcher.start();
