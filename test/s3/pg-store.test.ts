@@ -163,6 +163,34 @@ test('a database server that cannot be reached is a clear error without the pass
   );
 });
 
+test('a connection lost mid-run: the failing call throws store.unreachable, the transaction it cut is gone, the next call connects again', () => {
+  const url = freshPgDatabase('lost');
+  const db = openDatabase(url).db;
+  const admin = openDatabase(url).db;
+  try {
+    const store = new JobStore(db);
+    const before = store.listDestinations().length;
+    const pid = (db.prepare('SELECT pg_backend_pid() AS pid').get() as { pid: number }).pid;
+    assert.throws(
+      () =>
+        store.atomically(() => {
+          store.upsertDestination(destination);
+          admin.prepare('SELECT pg_terminate_backend(?)').get(pid);
+          // Time for the bridge's worker to see the session end while idle (the harder case: it must not reconnect mid-transaction).
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+          store.upsertDestination({ ...destination, name: 'after' });
+        }),
+      (err: Error & { code?: string }) => err.code === 'store.unreachable' && err.message.startsWith(`Cannot reach the job database at ${url}`),
+    );
+    assert.equal(store.listDestinations().length, before, 'the cut transaction left nothing');
+    store.upsertDestination(destination);
+    assert.equal(store.listDestinations().length, before + 1, 'the next call connected again');
+  } finally {
+    db.close();
+    admin.close();
+  }
+});
+
 const { bucket, client, proxy } = await s3Fixture('pg-store', { proxy: true });
 
 function engineOn(url: string): Engine {

@@ -24,13 +24,15 @@ export interface BridgeResult {
 
 export type BridgeCall =
   | { op: 'open'; url: string }
-  | { op: 'query'; id: number; sql: string; params: unknown[] }
-  | { op: 'exec'; id: number; sql: string }
+  | { op: 'query'; id: number; sql: string; params: unknown[]; inTransaction: boolean }
+  | { op: 'exec'; id: number; sql: string; inTransaction: boolean }
   | { op: 'close'; id: number };
 
 interface Connection {
   url: string;
   client: pg.Client | null;
+  /** The connection went while idle: a transaction open on it is gone, and its next statement must say so, not run on a new session. */
+  lost: Error | null;
 }
 
 const connections = new Map<number, Connection>();
@@ -42,9 +44,12 @@ const CONNECT_TIMEOUT_MS = 5000;
 async function connect(conn: Connection): Promise<pg.Client> {
   if (conn.client) return conn.client;
   const client = new pg.Client({ connectionString: conn.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
-  // An idle client whose server went away: forget it; the next call connects again.
-  client.on('error', () => {
-    if (conn.client === client) conn.client = null;
+  // An idle client whose server went away: forget it; the next call connects again, unless it is
+  // part of a transaction (that one is gone with the session: the call fails as it would have).
+  client.on('error', (err) => {
+    if (conn.client !== client) return;
+    conn.client = null;
+    conn.lost = unreachable(err, conn.url) ?? toBridgeError(err, conn.url);
   });
   try {
     await client.connect();
@@ -73,7 +78,7 @@ function param(v: unknown): unknown {
 
 async function run(call: BridgeCall): Promise<number | BridgeResult | null> {
   if (call.op === 'open') {
-    const conn: Connection = { url: call.url, client: null };
+    const conn: Connection = { url: call.url, client: null, lost: null };
     await connect(conn);
     const id = nextId++;
     connections.set(id, conn);
@@ -86,6 +91,9 @@ async function run(call: BridgeCall): Promise<number | BridgeResult | null> {
     await conn.client?.end().catch(() => undefined);
     return null;
   }
+  const lost = conn.lost;
+  conn.lost = null;
+  if (lost && call.inTransaction) throw lost;
   const client = await connect(conn);
   try {
     if (call.op === 'exec') {

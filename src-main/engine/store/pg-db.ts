@@ -117,7 +117,7 @@ export class PgDb implements Db {
 
   query(text: string, params: unknown[]): BridgeResult {
     const id = this.connection();
-    return this.guard(() => callBridge({ op: 'query', id, sql: text, params }) as BridgeResult, text);
+    return this.guard(() => callBridge({ op: 'query', id, sql: text, params, inTransaction: this.depth > 0 }) as BridgeResult, text);
   }
 
   prepare(source: string): Statement {
@@ -132,7 +132,7 @@ export class PgDb implements Db {
 
   exec(source: string): this {
     const id = this.connection();
-    this.guard(() => callBridge({ op: 'exec', id, sql: source }));
+    this.guard(() => callBridge({ op: 'exec', id, sql: source, inTransaction: this.depth > 0 }));
     return this;
   }
 
@@ -163,13 +163,15 @@ export class PgDb implements Db {
       this.endTransaction(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`);
       throw err;
     }
-    this.depth = depth;
     try {
+      // Sent as part of the transaction: a COMMIT after the session was lost must fail, not succeed on a new one.
       this.exec(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${savepoint}`);
     } catch (err) {
+      this.depth = depth;
       if (depth > 0) this.endTransaction(`ROLLBACK TO SAVEPOINT ${savepoint}`);
       throw err;
     } finally {
+      this.depth = depth;
       if (depth === 0) this.lostInTransaction = null;
     }
     return result;
