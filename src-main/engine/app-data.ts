@@ -36,3 +36,15 @@ export function localDbFile(dbPath: string, env: NodeJS.ProcessEnv = process.env
   const shared = defaultDbPath(env);
   return shared === ':memory:' || isDatabaseUrl(shared) ? path.join(appDataDir(env), 'hoist.db') : shared;
 }
+
+/** `postgres://user@host:port/db`: what a database URL names, without the password or the query's options (a file path as it is): for messages and logs. */
+export function describeTarget(url: string): string {
+  if (!isDatabaseUrl(url)) return url;
+  try {
+    const u = new URL(url);
+    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
+    return `${u.protocol}//${user}${u.host}${u.pathname}`;
+  } catch {
+    return 'the configured PostgreSQL URL';
+  }
+}

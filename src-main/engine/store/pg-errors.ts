@@ -1,17 +1,7 @@
 // What the PostgreSQL store says when something goes wrong: a database it cannot reach (typed
 // `store.unreachable`, never with a password in it) and PostgreSQL's error codes as the SQLite codes
 // the rest of Hoist already checks.
-
-/** `postgres://user@host:port/db`: what the URL names, without the password or the query's options. */
-export function describeTarget(url: string): string {
-  try {
-    const u = new URL(url);
-    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
-    return `${u.protocol}//${user}${u.host}${u.pathname}`;
-  } catch {
-    return 'the configured PostgreSQL URL';
-  }
-}
+import { describeTarget } from '../app-data.js';
 
 /** Node's socket codes and PostgreSQL's connection-class ones, with the words a person reads. */
 const NETWORK: Record<string, string> = {
