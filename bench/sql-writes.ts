@@ -14,7 +14,7 @@ export interface WriteCount {
   bySql: Map<string, number>;
 }
 
-const counts = new WeakMap<Database.Database, WriteCount>();
+const counts = new WeakMap<object, WriteCount>();
 let installed = false;
 
 type Stmt = Database.Statement & { database: Database.Database; reader: boolean; source: string };
@@ -42,8 +42,12 @@ export function installWriteCounting(): void {
   };
 }
 
-/** Starts counting the writes to `db` (installWriteCounting must have run before it was opened). */
-export function countWrites(db: Database.Database): WriteCount {
+/**
+ * Starts counting the writes to `db` (installWriteCounting must have run before it was opened). A
+ * SQLite store's Db is better-sqlite3's own object (store/sqlite-db.ts), so its statements are counted;
+ * a PostgreSQL store's is not and counts nothing.
+ */
+export function countWrites(db: object): WriteCount {
   if (!installed) throw new Error('installWriteCounting() must run before the database is opened');
   const c: WriteCount = { transactions: 0, statements: 0, bySql: new Map() };
   counts.set(db, c);

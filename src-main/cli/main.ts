@@ -22,7 +22,7 @@ import { dbPathOf, type GlobalOpts } from './with-hoist.js';
 export function buildProgram(): Command {
   const program = new Command('hoist')
     .description('Moves large media files into Amazon S3 or any S3-compatible store, with resumable multipart uploads.')
-    .option('--db <path>', 'job database (default: $HOIST_DB or the application-data folder)')
+    .option('--db <path>', 'job database: a SQLite file or a postgres:// URL (default: $HOIST_DB or the application-data folder)')
     .option('--endpoint <url>', 'S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the profile)')
     .option('--region <region>', 'region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1)')
     .option('--profile <name>', 'AWS profile for credentials and settings (default: AWS_PROFILE)')

@@ -9,7 +9,7 @@
 // Close: API pushes stop → watcher → engine's work → lease given back → database → log file.
 import { EventEmitter } from 'node:events';
 import { EngineApi, type EngineApiOptions } from '../engine/api.js';
-import { defaultDbPath } from '../engine/app-data.js';
+import { defaultDbPath, describeTarget } from '../engine/app-data.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import type { LeaseAnswer, LeaseState, LeaseTiming } from '../engine/lease.js';
 import { logger, type LogLevel } from '../engine/log.js';
@@ -62,8 +62,8 @@ export class HoistRuntime extends EventEmitter<RuntimeEvents> {
     this.folders = new FolderWatcher(this.engine, opts.watcher);
     this.api = new EngineApi(this.engine, { logFile: logFile?.path ?? logFilePath(this.dbPath), ...opts.api, folders: this.folders });
     this.engine.on('lease', (s) => {
-      if (s.state === 'working') log.info('working the queue', { db: this.dbPath });
-      else if (s.state === 'waiting') log.info(`waiting for the runner lease held by pid ${s.pid} on ${s.host}`, { db: this.dbPath });
+      if (s.state === 'working') log.info('working the queue', { db: describeTarget(this.dbPath) });
+      else if (s.state === 'waiting') log.info(`waiting for the runner lease held by pid ${s.pid} on ${s.host}`, { db: describeTarget(this.dbPath) });
       this.emit('state', s);
     });
   }
