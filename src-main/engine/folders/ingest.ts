@@ -11,7 +11,7 @@ import type { Destination } from '../../../shared/types.js';
 import * as ops from '../s3/operations.js';
 import { toHoistError } from '../s3/errors.js';
 import type { BatchStore } from '../store/batch-store.js';
-import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder-store.js';
+import type { FolderRecord, FolderStore, WatchedFileRecord, WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
 import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { multipartPartSize, type PlanSettings } from '../upload/part-plan.js';
@@ -67,9 +67,11 @@ export interface FileEnqueue {
 export interface IngestHost {
   /** Growing uploads and rename copies make and extend their own job rows (growing.ts, renames.ts). */
   readonly store: JobStore;
+  /** Other processes watch the same folders (a shared queue, issue 15): a file's record is claimed, not overwritten. */
+  readonly shared: boolean;
   readonly batches: Pick<BatchStore, 'batchFor'>;
   getJob(id: number): JobRecord | undefined;
-  enqueue(paths: readonly string[], o: FileEnqueue): Promise<JobRecord[]>;
+  enqueue(paths: readonly string[], o: FileEnqueue & { claim?: (job: JobRecord) => boolean }): Promise<JobRecord[]>;
   cancel(id: number): Promise<boolean>;
   clientFor(dest: Destination): Promise<S3Client>;
 }
@@ -128,10 +130,10 @@ export class Ingest {
     if (renamed) return this.startCopy(ctx, key, snap, renamed, uploadPlan);
     const client = await this.host.clientFor(ctx.dest);
     // Policy overwrite sends without looking; the others spare the upload of bytes already at the key.
-    if (this.policy(ctx) !== 'overwrite' && (await this.alreadyInBucket(ctx, client, key, snap, uploadPlan))) return;
+    if (this.policy(ctx) !== 'overwrite' && (await this.alreadyInBucket(ctx, client, key, snap, uploadPlan, row ?? null))) return;
     const duplicate = await this.sameBytesUploaded(ctx, snap);
     if (duplicate) return this.startCopy(ctx, key, snap, duplicate, uploadPlan);
-    await this.upload(ctx, key, snap, job);
+    await this.upload(ctx, key, snap, job, row ?? null);
   }
 
   /** The file got longer: in a growing folder, its parts start (or keep) going out. Problems wait for `settle` to report them once. */
@@ -221,7 +223,7 @@ export class Ingest {
   }
 
   /** An object already at the key with the same size and our bytes (by ETag) is not sent again. */
-  private async alreadyInBucket(ctx: FileContext, client: S3Client, key: string, snap: FileSnapshot, plan: PlanSettings): Promise<boolean> {
+  private async alreadyInBucket(ctx: FileContext, client: S3Client, key: string, snap: FileSnapshot, plan: PlanSettings, seen: WatchedFileRecord | null): Promise<boolean> {
     let head: Awaited<ReturnType<typeof ops.headObject>>;
     try {
       head = await ops.headObject(client, ctx.dest.bucket, key);
@@ -233,7 +235,11 @@ export class Ingest {
     const ourPartSize = multipartPartSize(snap.size, plan);
     if (!(await fileMatchesEtag(ctx.file, head.etag, [ourPartSize]))) return false;
     if (this.collides(ctx, key)) return true;
-    this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'adopted', jobId: null, etag: head.etag });
+    const adopted: WatchedFileRecord = { folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'adopted', jobId: null, etag: head.etag };
+    // Another process that decided this file first (it may have sent these very bytes) keeps its record.
+    if (this.host.shared) {
+      if (!this.folders.claimFile(seen, adopted)) return true;
+    } else this.folders.recordFile(adopted);
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'adopted', jobId: null });
     return true;
   }
@@ -271,12 +277,13 @@ export class Ingest {
     );
   }
 
-  private async upload(ctx: FileContext, key: string, snap: FileSnapshot, previous: JobRecord | undefined): Promise<void> {
+  private async upload(ctx: FileContext, key: string, snap: FileSnapshot, previous: JobRecord | undefined, seen: WatchedFileRecord | null): Promise<void> {
     // A failed upload of an older version would be resumed by enqueue; that version is gone, so end it.
     if (previous?.state === 'failed') await this.host.cancel(previous.id);
     if (this.collides(ctx, key)) return;
     const claim = `${ctx.dest.id}:${key}`;
     this.claimed.set(claim, ctx.file);
+    const record = (jobId: number): WatchedFileRecord => ({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId, etag: null });
     let jobs: JobRecord[];
     try {
       jobs = await this.host.enqueue([ctx.file], {
@@ -288,6 +295,8 @@ export class Ingest {
         priority: ctx.folder.priority,
         ifExists: this.policy(ctx),
         ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
+        // A shared queue: the file's record is claimed with its job, one transaction; a process that lost makes no job.
+        ...(this.host.shared ? { claim: (j: JobRecord) => this.folders.claimFile(seen, record(j.id)) } : {}),
       });
     } catch (err) {
       const e = toHoistError(err);
@@ -296,8 +305,10 @@ export class Ingest {
     } finally {
       this.claimed.delete(claim);
     }
-    const job = jobs[0]!;
-    this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: job.id, etag: null });
+    const job = jobs[0];
+    // Another process decided this file first: its job is the file's.
+    if (!job) return;
+    if (!this.host.shared) this.folders.recordFile(record(job.id));
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'queued', jobId: job.id });
   }
 }
