@@ -24,6 +24,7 @@ import { Checkpointer } from './store/checkpointer.js';
 import { openDatabase } from './store/db.js';
 import { dialectOf } from './store/job-leases.js';
 import { NodeLease } from './node-lease.js';
+import type { NodeRecord } from './store/node-store.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
 import { KeyFileSealer, WebhookSecrets, keyFileFor } from './notify/webhook-secrets.js';
@@ -182,6 +183,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.lease = new LeaseKeeper(leaseStore, this.owner, [this.work, ...(opts.also ?? [])], timing, () => this.configChanged());
     this.lease.on('state', (s) => this.emit('lease', s));
     return this.lease.start(opts.wait ?? false);
+  }
+
+  /** The processes of a shared queue (`hoist nodes`): each one's host, pid, state and the jobs it holds. */
+  listNodes(): NodeRecord[] {
+    return this.store.nodes.list(this.jobLeaseMs);
   }
 
   /** Whether this process works the queue now (it holds the runner lease). */
