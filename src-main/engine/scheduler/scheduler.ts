@@ -176,6 +176,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * `signal` (the owed-work runner stopping) ended the wait first.
    */
   async partsSettled(uploadId: string, signal?: AbortSignal): Promise<boolean> {
+    // A shared queue: the node holding the upload's job settles its own parts first (shared-queue.ts).
+    if (this.shared.heldElsewhere(uploadId)) return false;
     for (const a of [...this.active.values()]) {
       if (a.job.uploadId !== uploadId) continue;
       const fresh = this.store.getJob(a.job.id);

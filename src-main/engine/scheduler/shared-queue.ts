@@ -49,6 +49,15 @@ export class SharedQueue {
     else this.store.releaseJobs(this.shared.owner, ours);
   }
 
+  /**
+   * Whether another node may still have parts of this upload on the wire: a cancelled job's lease
+   * runs out within a lease of the cancel (it is renewed only while the job runs), and its holder's
+   * own abort waits for its parts (scheduler.partsSettled); another node's abort waits for that.
+   */
+  heldElsewhere(uploadId: string): boolean {
+    return this.shared !== undefined && this.store.uploadHeldElsewhere(uploadId, this.shared.owner);
+  }
+
   /** Whether commands written by other nodes should be looked for now, whatever the data version says (PostgreSQL has none). */
   noticeDue(now: number): boolean {
     if (!this.shared || now - this.lastNotice < NOTICE_MS) return false;

@@ -82,6 +82,13 @@ export class JobLeases {
     return taken;
   }
 
+  /** Whether a live lease of another node than `owner` holds a job of this upload: its parts may be on the wire there. */
+  heldElsewhere(uploadId: string, owner: string): boolean {
+    return this.db
+      .prepare('SELECT 1 FROM jobs WHERE upload_id = ? AND lease_owner IS NOT NULL AND lease_owner <> ? AND lease_until > ? LIMIT 1')
+      .get(uploadId, owner, this.now()) !== undefined;
+  }
+
   /** This node stops working the jobs it holds among `jobIds`: back to the queue, unsent parts waiting again. */
   release(owner: string, jobIds: readonly number[]): number {
     const now = this.now();

@@ -108,6 +108,7 @@ export class JobStore extends JobRows implements UploadStore {
   renewJobLeases(owner: string, jobIds: readonly number[], leaseMs: number): number[] { return this.leases.renew(owner, jobIds, leaseMs); }
   takeOverExpired(except: ReadonlySet<number>): number[] { return this.leases.takeOverExpired(except); }
   releaseJobs(owner: string, jobIds: readonly number[]): number { return this.leases.release(owner, jobIds); }
+  uploadHeldElsewhere(uploadId: string, owner: string): boolean { return this.leases.heldElsewhere(uploadId, owner); }
 
   /** Changes whenever another connection commits: a cheap way to notice commands from another process. */
   dataVersion(): number {

@@ -129,6 +129,8 @@ export interface UploadStore {
   takeOverExpired(except: ReadonlySet<number>): number[];
   /** The jobs among `jobIds` that `owner` still holds go back to the queue (it stops working them). */
   releaseJobs(owner: string, jobIds: readonly number[]): number;
+  /** Whether another node's live lease holds a job of this upload (its parts may be on the wire there). */
+  uploadHeldElsewhere(uploadId: string, owner: string): boolean;
 
   // ---- remote aborts owed (invariant 4) ----
   queueRemoteAbort(a: { destinationId: number; bucket: string; key: string; uploadId: string; jobId: number | null; reason: string }): void;
