@@ -152,3 +152,42 @@ test('a node killed mid-upload: another takes its job over once the lease expire
   assert.deepEqual((await listUploads(client, bucket)).filter((u) => u.key.startsWith('takeover/')), [], 'no upload left on the bucket');
   fs.rmSync(q.dir, { recursive: true, force: true });
 });
+
+test('a pause, a resume and a cancel written by another process reach the node working the job', async () => {
+  const q = await queueWithFolder('cluster-commands', 'commands', 5 * MiB);
+  proxy.reset();
+  proxy.setBandwidth(3 * MiB);
+  const nodes = await startNodes(q.db, q.cli, 2);
+  const jobOf = (key: string) => until(`${key} running with a part recorded`, () => peek<{ id: number }>(q.db, `SELECT id FROM jobs j WHERE key = ? AND state = 'running'
+    AND EXISTS (SELECT 1 FROM parts p WHERE p.job_id = j.id AND p.state = 'done')`, key)[0]?.id);
+  const partsOfKey = (key: string) => proxy.requests().filter((r) => r.operation === 'UploadPart' && r.path === `/${bucket}/${key}`).length;
+  try {
+    const file = await writeRandomFile(path.join(q.watched, 'paused.mov'), 30 * MiB);
+    const key = 'commands/paused.mov';
+    const id = await jobOf(key);
+    const paused = await hoist([...q.cli, 'pause', String(id)], SHARED);
+    assert.equal(paused.code, 0, paused.stderr);
+    // The node working it stops its parts: none left sending, and none sent after.
+    await until('its parts stopped', () => peek<{ n: number }>(q.db, `SELECT count(*) AS n FROM parts WHERE job_id = ? AND state = 'sending'`, id)[0]?.n === 0);
+    const sentWhenStopped = partsOfKey(key);
+    await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+    assert.equal(partsOfKey(key), sentWhenStopped, 'no part sent while paused');
+    assert.equal(peek<{ state: string }>(q.db, 'SELECT state FROM jobs WHERE id = ?', id)[0]?.state, 'paused');
+    const resumed = await hoist([...q.cli, 'resume', String(id)], SHARED);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    await until('the resumed job done', () => peek<{ state: string }>(q.db, 'SELECT state FROM jobs WHERE id = ?', id)[0]?.state === 'done', 120_000);
+    assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file));
+
+    await writeRandomFile(path.join(q.watched, 'cancelled.mov'), 30 * MiB);
+    const cancelledId = await jobOf('commands/cancelled.mov');
+    await hoist([...q.cli, 'cancel', String(cancelledId)], SHARED);
+    await until('cancelled, its upload aborted on the bucket', async () =>
+      peek<{ state: string }>(q.db, 'SELECT state FROM jobs WHERE id = ?', cancelledId)[0]?.state === 'cancelled'
+      && (await listUploads(client, bucket)).every((u) => u.key !== 'commands/cancelled.mov')
+      && peek(q.db, `SELECT 1 FROM owed_work WHERE state = 'owed'`).length === 0, 120_000);
+  } finally {
+    proxy.setBandwidth(null);
+    await stopAll(nodes);
+  }
+  fs.rmSync(q.dir, { recursive: true, force: true });
+});
