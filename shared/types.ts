@@ -130,6 +130,8 @@ export interface Job {
   waitingFor: number | null;
   /** When "Clear finished" took this done or cancelled job off the queue's list (its record stays); null while listed. */
   clearedAt: string | null;
+  /** A running job of a queue shared by several processes (issue 15): the one working it, by host and pid (`local`: this machine); null otherwise. */
+  node: { host: string; pid: number; local: boolean } | null;
 }
 
 /** What was found wrong with a done job's object after delivery (codes `cleanup.object-missing`, `cleanup.object-changed`). */

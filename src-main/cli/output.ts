@@ -34,7 +34,9 @@ export function jobLine(j: JobRecord): string {
   const priority = j.priority !== 'normal' ? `  ${j.priority} priority` : '';
   const flag = j.flag ? `  flagged ${j.flag.code}: source kept (hoist job ${j.id})` : '';
   const kept = j.uploadKept ? `\n      ${uploadKeptNote(j)}` : '';
-  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${priority}${keyNote(j)}${err}${flag}${kept}`;
+  // A shared queue (issue 15): which process works it.
+  const node = j.node ? `  on ${j.node.host} pid ${j.node.pid}` : '';
+  return `${String(j.id).padStart(4)}  ${j.state.padEnd(10)} ${pct.padStart(5)}%  ${formatBytes(j.size).padStart(9)}  ${j.partsDone}/${j.partCount} parts  s3://${j.bucket}/${j.key}  [${j.destination}]${node}${priority}${keyNote(j)}${err}${flag}${kept}`;
 }
 
 /** What `hoist upload` and `hoist run` say at the end (`summary` in their --json; docs/cli.md). */

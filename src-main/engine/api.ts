@@ -94,6 +94,7 @@ const JOB_FIELDS = {
   error: true, flag: true, attempts: true, createdAt: true, startedAt: true, finishedAt: true,
   hashAlgorithms: true, hashes: true, verifiedBy: true, batchId: true, serverEncryption: true, etagVerified: true, integrity: true,
   ifExists: true, outcome: true, waitingFor: true, clearedAt: true, proof: true, integrityMode: true, contentMd5: true, checksumType: true, fullObjectChecksum: true,
+  node: true,
 } as const satisfies Record<keyof Job, true>;
 
 /** A job as the contract shows it, without the engine's internal columns. */

@@ -22,6 +22,9 @@ import { CredentialSource, connectionFor } from './s3/connection.js';
 import { Scheduler, type SchedulerOptions, type StorageNotice } from './scheduler/scheduler.js';
 import { Checkpointer } from './store/checkpointer.js';
 import { openDatabase } from './store/db.js';
+import { dialectOf } from './store/job-leases.js';
+import { NodeLease } from './node-lease.js';
+import type { NodeRecord } from './store/node-store.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
 import { KeyFileSealer, WebhookSecrets, keyFileFor } from './notify/webhook-secrets.js';
@@ -54,7 +57,16 @@ export interface EngineOptions {
   owed?: OwedRunnerOptions;
   /** ASC MHL generation writing (issue 8): its pace and retries. */
   mhl?: MhlServiceOptions;
+  /**
+   * Work a queue shared with other processes (issue 15, docs/architecture.md "The cluster"): on by
+   * itself on PostgreSQL; on SQLite only when asked (processes of one machine sharing one file).
+   */
+  sharedQueue?: boolean;
+  /** A shared queue's job lease: not renewed for this long, a job is taken over by another node (default 30 s). */
+  jobLeaseMs?: number;
 }
+
+export const DEFAULT_JOB_LEASE_MS = 30_000;
 
 export interface EngineStartOptions {
   /** When another process holds the lease, keep asking at every heartbeat and start once it is ours (hosts); default: give up. */
@@ -102,7 +114,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly owed: OwedRunner;
   private readonly credentials: CredentialSource;
   private readonly clients = new ClientCache();
-  private readonly owner = randomUUID();
+  /** This process: its runner lease, or with a shared queue its node id (nodes.id, jobs.lease_owner). */
+  readonly owner = randomUUID();
+  /** Whether this engine works a queue shared with other nodes (job leases instead of the runner lease). */
+  readonly shared: boolean;
+  private readonly jobLeaseMs: number;
   /** The runner lease and the work under it, from start() until close(). */
   private lease: LeaseKeeper | null = null;
   /** WAL checkpoints on a worker thread while this engine works the queue (store/checkpointer.ts). */
@@ -121,6 +137,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     const { db, movedAside } = openDatabase(opts.dbPath, opts.sqliteNativeBinding ? { nativeBinding: opts.sqliteNativeBinding } : {});
     this.movedAside = movedAside;
     this.store = new JobStore(db);
+    this.shared = opts.sharedQueue ?? dialectOf(db) === 'pg';
+    this.jobLeaseMs = opts.jobLeaseMs ?? DEFAULT_JOB_LEASE_MS;
     this.folderRecords = new FolderStore(db);
     // The recovery file rebuilds a damaged SQLite file's queue; a PostgreSQL server keeps its own (WAL, backups) and is shared by several machines.
     this.recovery = opts.dbPath === ':memory:' || db.dialect === 'pg' ? null : new RecoveryFile(recoveryFileFor(opts.dbPath));
@@ -132,10 +150,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.bandwidth = new BandwidthLimiter(this.pacing);
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, {
       ...opts.scheduler,
+      ...(this.shared ? { shared: { owner: this.owner, leaseMs: this.jobLeaseMs, liveOthers: () => this.store.nodes.liveOthers(this.owner, this.jobLeaseMs) } } : {}),
       bandwidth: this.bandwidth,
       tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null },
     });
-    this.owed = new OwedRunner(this.store.owed, opts.owed);
+    this.owed = new OwedRunner(this.store.owed, { ...opts.owed, ...(this.shared ? { shared: { owner: this.owner } } : {}) });
     this.owed.register(REMOTE_ABORT, this.scheduler.remoteAborts());
     this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db, this.store.owed), this.owed, new WebhookSecrets(this.folderRecords, new KeyFileSealer(keyFileFor(opts.dbPath))), opts.webhooks);
     this.scheduler.on('job', (j) => this.emit('job', j));
@@ -161,9 +180,17 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   start(opts: EngineStartOptions = {}): LeaseAnswer {
     if (this.lease) return this.lease.working ? { ok: true } : this.lease.start(opts.wait ?? false);
-    this.lease = new LeaseKeeper(this.store, this.owner, [this.work, ...(opts.also ?? [])], opts.lease, () => this.configChanged());
+    // A shared queue has no runner lease: the keeper heartbeats this node instead (node-lease.ts).
+    const leaseStore = this.shared ? new NodeLease(this.store.nodes, this.jobLeaseMs) : this.store;
+    const timing = this.shared ? { heartbeatMs: Math.min(DEFAULT_LEASE_TIMING.heartbeatMs, this.jobLeaseMs / 4), ...opts.lease } : opts.lease;
+    this.lease = new LeaseKeeper(leaseStore, this.owner, [this.work, ...(opts.also ?? [])], timing, () => this.configChanged());
     this.lease.on('state', (s) => this.emit('lease', s));
     return this.lease.start(opts.wait ?? false);
+  }
+
+  /** The processes of a shared queue (`hoist nodes`): each one's host, pid, state and the jobs it holds. */
+  listNodes(): NodeRecord[] {
+    return this.store.nodes.list(this.jobLeaseMs);
   }
 
   /** Whether this process works the queue now (it holds the runner lease). */

@@ -44,7 +44,16 @@ export interface EnqueueOptions {
    * refuse it, and then nothing is queued (a host's roots: engine/sources/roots.ts).
    */
   admit?: (abs: string) => Promise<unknown>;
+  /**
+   * Called with each job made or found, in the transaction that records them: false drops the whole
+   * call (nothing recorded, no job returned). A watched file of a shared queue claims its record
+   * there, so two processes deciding one file make one job (folders/ingest.ts).
+   */
+  claim?: (job: JobRecord) => boolean;
 }
+
+/** A claim was lost: the enqueue's transaction is rolled back. */
+class ClaimLost extends Error {}
 
 /** What enqueueing needs from the engine: the stores, and how a paused or failed job is resumed. */
 export interface EnqueueDeps {
@@ -125,8 +134,7 @@ export function recordFiles(deps: EnqueueDeps, planned: readonly PlannedFile[], 
     return batchId;
   };
   // One transaction: a batch is never seen (and written) before all its jobs are in it.
-  const jobs = store.atomically(() =>
-    planned.map((p) => {
+  const record = () => planned.map((p) => {
       const existing = store.findJobFor(o.destination.id, p.key, p.abs, ['queued', 'running', 'completing', 'paused', 'failed']);
       if (existing) {
         // Asked again with another policy: that one decides what it does at the key.
@@ -134,7 +142,7 @@ export function recordFiles(deps: EnqueueDeps, planned: readonly PlannedFile[], 
         if (existing.state === 'failed' || existing.state === 'paused') deps.resume(existing.id, true);
         const batchId = existing.batchId === null ? batchOf(p) : null;
         if (batchId !== null) batches.setJobBatch(existing.id, batchId);
-        return store.getJob(existing.id)!;
+        return claimed(store.getJob(existing.id)!);
       }
       const row = newJob({
         dest: o.destination,
@@ -149,9 +157,20 @@ export function recordFiles(deps: EnqueueDeps, planned: readonly PlannedFile[], 
         batchId: batchOf(p),
         ...(o.ifExists ? { ifExists: o.ifExists } : {}),
       });
-      return store.insertJob(row, p.plan.parts);
-    }),
-  );
+      return claimed(store.insertJob(row, p.plan.parts));
+    });
+  const claimed = (job: JobRecord): JobRecord => {
+    if (o.claim && !o.claim(job)) throw new ClaimLost();
+    return job;
+  };
+  let jobs: JobRecord[];
+  try {
+    // A claim reads, then writes: taken as a writer from the start, so no other process writes in between (SQLite).
+    jobs = store.atomically(record, { write: o.claim !== undefined });
+  } catch (err) {
+    if (err instanceof ClaimLost) return { jobs: [], batchIds: [] };
+    throw err;
+  }
   return { jobs, batchIds: [...new Set(batchIds.values())] };
 }
 

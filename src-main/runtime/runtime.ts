@@ -58,7 +58,7 @@ export class HoistRuntime extends EventEmitter<RuntimeEvents> {
   ) {
     super();
     this.dbPath = opts.dbPath ?? defaultDbPath();
-    this.engine = new Engine({ ...opts.engine, dbPath: this.dbPath });
+    this.engine = new Engine({ ...sharedQueueFromEnv(process.env), ...opts.engine, dbPath: this.dbPath });
     this.folders = new FolderWatcher(this.engine, opts.watcher);
     this.api = new EngineApi(this.engine, { logFile: logFile?.path ?? logFilePath(this.dbPath), ...opts.api, folders: this.folders });
     this.engine.on('lease', (s) => {
@@ -105,6 +105,19 @@ export class HoistRuntime extends EventEmitter<RuntimeEvents> {
     })();
     return this.closing;
   }
+}
+
+/**
+ * A queue shared with other processes (issue 15), asked for from the environment: HOIST_SHARED_QUEUE=1
+ * on a SQLite file several processes of one machine open (PostgreSQL shares by itself), and
+ * HOIST_LEASE_MS, how long a job lease holds without renewal (tests make it short).
+ */
+export function sharedQueueFromEnv(env: NodeJS.ProcessEnv): Pick<EngineOptions, 'sharedQueue' | 'jobLeaseMs'> {
+  const leaseMs = Number(env.HOIST_LEASE_MS);
+  return {
+    ...(env.HOIST_SHARED_QUEUE === '1' ? { sharedQueue: true } : {}),
+    ...(Number.isFinite(leaseMs) && leaseMs > 0 ? { jobLeaseMs: leaseMs } : {}),
+  };
 }
 
 /** Opens the runtime: the log file, the engine, the watcher and the API; with `work`, takes the lease. */

@@ -92,7 +92,7 @@ export function createFakeApi(): HoistApi {
     const created = (40 - id) * 180_000;
     const job: SimJob = {
       id, destinationId, destination: dest.name, sourcePath: `${folder.path}/${name}`, bucket: dest.bucket, key: `${dest.prefix}${folder.prefix}${name}`, size, state,
-      priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, ifExists: 'skip-identical', outcome: state === 'done' ? 'created' : null, waitingFor: null, clearedAt: null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
+      priority: folder.priority, mode: 'multipart', hashAlgorithms: [...folder.hashAlgorithms], hashes: {}, verifiedBy: null, batchId: folder.mhl ? destinationId : null, ifExists: 'skip-identical', outcome: state === 'done' ? 'created' : null, waitingFor: null, clearedAt: null, node: null, partSize, partCount, partsDone, bytesDone: Math.min(size, partsDone * partSize),
       checksumAlgorithm: dest.checksumAlgorithm, uploadId: state === 'queued' ? null : `2~${hex(id, 32)}`, uploadKept: false, etag: null, versionId: null, error: null, flag: null, attempts: 0, serverEncryption: null, etagVerified: null, integrity: null, proof: null, integrityMode: 'auto', contentMd5: true, checksumType: null, fullObjectChecksum: null,
       createdAt: iso(created), startedAt: state === 'queued' ? null : iso(created - 60_000), finishedAt: null, rate: 0,
       history: [{ at: iso(created), kind: 'queued', code: null, operation: null, message: 'Queued: the file stopped changing.' }],

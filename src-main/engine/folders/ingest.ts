@@ -11,11 +11,12 @@ import type { Destination } from '../../../shared/types.js';
 import * as ops from '../s3/operations.js';
 import { toHoistError } from '../s3/errors.js';
 import type { BatchStore } from '../store/batch-store.js';
-import type { FolderRecord, FolderStore, WatchedFileView } from '../store/folder-store.js';
+import type { FolderRecord, FolderStore, WatchedFileRecord, WatchedFileView } from '../store/folder-store.js';
 import type { JobRecord, JobStore, NewJob } from '../store/job-store.js';
 import { isHistoryPath, mhlPlacement } from '../mhl/source-history.js';
 import { multipartPartSize, type PlanSettings } from '../upload/part-plan.js';
 import { KeyListings } from '../remote/key-listing.js';
+import type { EnqueueOptions } from '../enqueue.js';
 import { EnqueueBatcher, type BatchHost } from './enqueue-batch.js';
 import { GrowingUploads } from './growing.js';
 import { fileMatchesEtag, firstMatchingEtag } from './local-etag.js';
@@ -66,10 +67,14 @@ async function readable(file: string): Promise<void> {
 export interface IngestHost {
   /** Growing uploads and rename copies make and extend their own job rows (growing.ts, renames.ts). */
   readonly store: JobStore;
+  /** Other processes watch the same folders (a shared queue, issue 15): a file's record is claimed, not overwritten. */
+  readonly shared: boolean;
   readonly batches: Pick<BatchStore, 'batchFor'>;
   getJob(id: number): JobRecord | undefined;
   /** Jobs for looked-at files, many in one transaction (enqueue-batch.ts). */
   enqueueLooked: BatchHost['enqueueLooked'];
+  /** One file's job, its record claimed in the same transaction (a shared queue: false makes no job). */
+  enqueue(paths: readonly string[], o: EnqueueOptions): Promise<JobRecord[]>;
   cancel(id: number): Promise<boolean>;
   clientFor(dest: Destination): Promise<S3Client>;
 }
@@ -132,10 +137,10 @@ export class Ingest {
     if (renamed) return this.startCopy(ctx, key, snap, renamed, uploadPlan);
     const client = await this.host.clientFor(ctx.dest);
     // Policy overwrite sends without looking; the others spare the upload of bytes already at the key.
-    if (this.policy(ctx) !== 'overwrite' && (await this.alreadyInBucket(ctx, client, key, snap, uploadPlan))) return;
+    if (this.policy(ctx) !== 'overwrite' && (await this.alreadyInBucket(ctx, client, key, snap, uploadPlan, row ?? null))) return;
     const duplicate = await this.sameBytesUploaded(ctx, snap);
     if (duplicate) return this.startCopy(ctx, key, snap, duplicate, uploadPlan);
-    await this.upload(ctx, key, snap, job);
+    await this.upload(ctx, key, snap, job, row ?? null);
   }
 
   /** The file got longer: in a growing folder, its parts start (or keep) going out. Problems wait for `settle` to report them once. */
@@ -225,7 +230,7 @@ export class Ingest {
   }
 
   /** An object already at the key with the same size and our bytes (by ETag) is not sent again. */
-  private async alreadyInBucket(ctx: FileContext, client: S3Client, key: string, snap: FileSnapshot, plan: PlanSettings): Promise<boolean> {
+  private async alreadyInBucket(ctx: FileContext, client: S3Client, key: string, snap: FileSnapshot, plan: PlanSettings, seen: WatchedFileRecord | null): Promise<boolean> {
     let head: Awaited<ReturnType<typeof ops.headObject>>;
     try {
       // An empty key a fresh listing shows needs no look of its own; the scheduler still looks before it writes (invariant 12).
@@ -239,7 +244,11 @@ export class Ingest {
     const ourPartSize = multipartPartSize(snap.size, plan);
     if (!(await fileMatchesEtag(ctx.file, head.etag, [ourPartSize]))) return false;
     if (this.collides(ctx, key)) return true;
-    this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'adopted', jobId: null, etag: head.etag });
+    const adopted: WatchedFileRecord = { folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'adopted', jobId: null, etag: head.etag };
+    // Another process that decided this file first (it may have sent these very bytes) keeps its record.
+    if (this.host.shared) {
+      if (!this.folders.claimFile(seen, adopted)) return true;
+    } else this.folders.recordFile(adopted);
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'adopted', jobId: null });
     return true;
   }
@@ -277,30 +286,34 @@ export class Ingest {
     );
   }
 
-  private async upload(ctx: FileContext, key: string, snap: FileSnapshot, previous: JobRecord | undefined): Promise<void> {
+  private async upload(ctx: FileContext, key: string, snap: FileSnapshot, previous: JobRecord | undefined, seen: WatchedFileRecord | null): Promise<void> {
     // A failed upload of an older version would be resumed by enqueue; that version is gone, so end it.
     if (previous?.state === 'failed') await this.host.cancel(previous.id);
     if (this.collides(ctx, key)) return;
     const claim = `${ctx.dest.id}:${key}`;
     this.claimed.set(claim, ctx.file);
-    let job: JobRecord;
+    const record = (jobId: number): WatchedFileRecord => ({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId, etag: null });
+    const o = {
+      destination: ctx.dest,
+      key,
+      base: ctx.folder.path,
+      hashes: ctx.folder.hashAlgorithms,
+      mhl: ctx.folder.mhl ? { folderId: ctx.folder.id } as const : (false as const),
+      priority: ctx.folder.priority,
+      ifExists: this.policy(ctx),
+      ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
+    };
+    let job: JobRecord | undefined;
     try {
       await readable(ctx.file);
-      // Queued with the files decided about now, in one transaction: the job with the folder's record of the file.
-      job = await this.batcher.add({
-        source: { abs: ctx.file, key, base: ctx.folder.path, snapshot: snap },
-        o: {
-          destination: ctx.dest,
-          key,
-          base: ctx.folder.path,
-          hashes: ctx.folder.hashAlgorithms,
-          mhl: ctx.folder.mhl ? { folderId: ctx.folder.id } : false,
-          priority: ctx.folder.priority,
-          ifExists: this.policy(ctx),
-          ...(ctx.folder.singlePutThreshold !== null ? { singlePutThreshold: ctx.folder.singlePutThreshold } : {}),
-        },
-        within: (made) => this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'upload', jobId: made.id, etag: null }),
-      });
+      if (this.host.shared) {
+        // A shared queue: the file's record is claimed with its job, one transaction per file (a batch
+        // would be dropped whole by one lost claim); a process that lost makes no job.
+        [job] = await this.host.enqueue([ctx.file], { ...o, claim: (j: JobRecord) => this.folders.claimFile(seen, record(j.id)) });
+      } else {
+        // Queued with the files decided about now, in one transaction: the job with the folder's record of the file.
+        job = await this.batcher.add({ source: { abs: ctx.file, key, base: ctx.folder.path, snapshot: snap }, o, within: (made) => this.folders.recordFile(record(made.id)) });
+      }
     } catch (err) {
       const e = toHoistError(err);
       this.hooks.skipped({ folderId: ctx.folder.id, path: ctx.file, reason: e.code, message: e.message });
@@ -308,6 +321,8 @@ export class Ingest {
     } finally {
       this.claimed.delete(claim);
     }
+    // Another process decided this file first: its job is the file's.
+    if (!job) return;
     this.hooks.activity({ folderId: ctx.folder.id, path: ctx.file, key, action: 'queued', jobId: job.id });
   }
 }

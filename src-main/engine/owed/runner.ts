@@ -54,19 +54,26 @@ export interface OwedRunnerOptions {
   /** How long a claim holds an item (a crashed runner's items are free again after it). */
   claimMs?: number;
   random?: () => number;
+  /**
+   * A queue shared by several nodes (issue 15): claims are made in this node's name (so a node gone
+   * silent has its claims freed, store/node-store.ts), and those of other nodes are not freed at start.
+   */
+  shared?: { owner: string };
 }
 
 export class OwedRunner {
   private readonly kinds = new Map<string, OwedKind<unknown>>();
   private readonly passes = new Map<string, Promise<void>>();
-  private readonly owner = randomUUID();
+  private readonly owner: string;
   private timer: NodeJS.Timeout | null = null;
   private stopping = new AbortController();
 
   constructor(
     readonly store: OwedWorkStore,
     private readonly opts: OwedRunnerOptions = {},
-  ) {}
+  ) {
+    this.owner = opts.shared?.owner ?? randomUUID();
+  }
 
   /** Registers the handler of a kind; returns a function that removes it (after its pass ends). */
   register<P>(kind: string, def: OwedKind<P>): () => Promise<void> {
@@ -87,7 +94,8 @@ export class OwedRunner {
     if (this.timer) return;
     this.stopping = new AbortController();
     // One runner per SQLite database (the runner lease): claims left by a crashed process are stale.
-    this.store.releaseClaims();
+    // A shared queue's other nodes are working theirs.
+    if (!this.opts.shared) this.store.releaseClaims();
     this.timer = setInterval(() => this.poke(), this.opts.tickMs ?? 500);
     this.timer.unref();
     this.poke();

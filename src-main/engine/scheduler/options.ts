@@ -5,11 +5,14 @@ import type { RetryPolicy } from '../backoff.js';
 import type { Bounds, TuningOptions } from '../pacing/lanes.js';
 import type { JobRecord } from '../store/rows.js';
 import type { BucketMemory } from '../pacing/token-bucket.js';
+import type { SharedQueueOptions } from './shared-queue.js';
 
 export interface SchedulerOptions {
   retry?: Partial<RetryPolicy>;
   /** How often the loop looks for work and for commands from other processes. */
   tickMs?: number;
+  /** A queue shared by several nodes: jobs are claimed with leases (shared-queue.ts). Off: one process works the queue. */
+  shared?: SharedQueueOptions;
   /** Part ETags are MD5s unless the destination uses SSE-KMS (or SSE-C). */
   caBundle?: string | null;
   idleTimeoutMs?: number;

@@ -30,6 +30,7 @@ import type { SchedulerEvents, SchedulerOptions } from './options.js';
 import { prepare } from './prepare.js';
 import { progressOf } from './progress.js';
 import { RemoteAborts } from './remote-aborts.js';
+import { SharedQueue } from './shared-queue.js';
 import { dispatch } from './send.js';
 import { StorageGuard } from './storage-guard.js';
 
@@ -56,6 +57,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private pokeScheduled = false;
   private dataVersion = -1;
   private readonly tasks = new Set<Promise<unknown>>();
+  /** With a shared queue (several nodes), the job leases (shared-queue.ts); off, what one process does. */
+  private readonly shared: SharedQueue;
 
   constructor(
     private readonly store: UploadStore,
@@ -65,6 +68,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   ) {
     super();
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.shared = new SharedQueue(store, opts.shared);
     this.lanes = new Lanes(
       (id) => opts.tuning?.boundsOf?.(id) ?? null,
       (d) => this.emit('concurrency', { destinationId: d.destinationId, limit: d.to, reason: d.reason }),
@@ -101,7 +105,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const recovered = this.store.recoverInterrupted();
+    const recovered = this.shared.recoverAtStart();
     if (recovered > 0) this.emitAll();
     this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 200);
     this.progressTimer = setInterval(() => this.emitProgress(), 200);
@@ -120,7 +124,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (const a of this.active.values()) halt(this.ctx, a);
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     try {
-      this.store.recoverInterrupted(ours);
+      this.shared.recoverAtStop(ours);
     } catch (err) {
       // Still full: the next start recovers them (parts acknowledged meanwhile are adopted by reconcile).
       if (toHoistError(err).code !== 'db.full') throw err;
@@ -172,6 +176,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * `signal` (the owed-work runner stopping) ended the wait first.
    */
   async partsSettled(uploadId: string, signal?: AbortSignal): Promise<boolean> {
+    // A shared queue: the node holding the upload's job settles its own parts first (shared-queue.ts).
+    if (this.shared.heldElsewhere(uploadId)) return false;
     for (const a of [...this.active.values()]) {
       if (a.job.uploadId !== uploadId) continue;
       const fresh = this.store.getJob(a.job.id);
@@ -203,10 +209,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.emitAll();
       }
       const version = this.store.dataVersion();
-      if (version !== this.dataVersion) {
+      const now = Date.now();
+      if (version !== this.dataVersion || this.shared.noticeDue(now)) {
         this.dataVersion = version;
         this.noticeStateChanges();
       }
+      this.renewLeases(now);
       this.lanes.tick((id) => this.store.getDestination(id));
       this.fillSlots();
       // After the slots were filled: a lane not full now had no more parts to send.
@@ -242,6 +250,22 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       } else {
         a.job.priority = fresh.priority;
       }
+    }
+  }
+
+  /** Shared queue: leases renewed; a job another node took over stops here at once; jobs of a node gone go back to the queue. */
+  private renewLeases(now: number): void {
+    const beat = this.shared.beat(new Set(this.active.keys()), now);
+    if (!beat) return;
+    for (const id of beat.lost) {
+      const a = this.active.get(id);
+      if (!a || a.stopping) continue;
+      log.warn(`job ${id}: its lease was taken over by another node (this one could not renew it in time); its parts stop here`);
+      halt(this.ctx, a);
+    }
+    if (beat.takenOver.length > 0) {
+      log.info(`took over ${beat.takenOver.length} job(s) whose node stopped renewing its lease: ${beat.takenOver.join(', ')}`);
+      for (const id of beat.takenOver) this.emitJob(id);
     }
   }
 
@@ -312,7 +336,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private activate(job: JobRecord, dest: Destination): ActiveJob | null {
-    if (!this.store.transition(job.id, ['queued'], 'running')) return null;
+    if (!this.shared.claim(job.id)) return null;
     const a = openedJob(job, dest);
     this.active.set(job.id, a);
     this.emitJob(job.id);

@@ -121,6 +121,12 @@ export class FolderStore {
                      ON CONFLICT(folder_id, destination_id, rel_path) DO UPDATE SET key = excluded.key, size = excluded.size, mtime_ms = excluded.mtime_ms,
                        inode = excluded.inode, how = excluded.how, job_id = excluded.job_id, etag = excluded.etag, updated_at = excluded.updated_at`),
       deleteFile: p('DELETE FROM watched_files WHERE folder_id = ? AND destination_id = ? AND rel_path = ?'),
+      claimNewFile: p(`INSERT INTO watched_files (folder_id, destination_id, rel_path, key, size, mtime_ms, inode, how, job_id, etag, updated_at)
+                       VALUES (@folderId, @destinationId, @relPath, @key, @size, @mtimeMs, @inode, @how, @jobId, @etag, @now)
+                       ON CONFLICT (folder_id, destination_id, rel_path) DO NOTHING`),
+      claimSeenFile: p(`UPDATE watched_files SET key = @key, size = @size, mtime_ms = @mtimeMs, inode = @inode, how = @how, job_id = @jobId, etag = @etag, updated_at = @now
+                        WHERE folder_id = @folderId AND destination_id = @destinationId AND rel_path = @relPath
+                          AND size = @wasSize AND mtime_ms = @wasMtimeMs AND inode = @wasInode AND how = @wasHow AND coalesce(job_id, 0) = @wasJobId`),
       unfinishedJobs: p(`SELECT DISTINCT j.id FROM watched_files wf JOIN jobs j ON j.id = wf.job_id
                          WHERE wf.folder_id = ? AND j.state NOT IN ('done', 'cancelled')`),
       activeJobs: p(`SELECT count(DISTINCT j.id) AS n FROM watched_files wf JOIN jobs j ON j.id = wf.job_id
@@ -247,6 +253,17 @@ export class FolderStore {
     this.db.transaction(() => {
       for (const f of files) this.recordFile(f);
     })();
+  }
+
+  /**
+   * Records the file only if its record is still what this process read before deciding (`seen`;
+   * null: there was none), one statement: of several processes deciding one file of a shared queue
+   * at once, one wins, the others drop their decision (issue 15). False when another got there first.
+   */
+  claimFile(seen: WatchedFileRecord | null, f: WatchedFileRecord): boolean {
+    const now = this.now();
+    if (!seen) return this.s.claimNewFile.run({ ...f, now }).changes === 1;
+    return this.s.claimSeenFile.run({ ...f, now, wasSize: seen.size, wasMtimeMs: seen.mtimeMs, wasInode: seen.inode, wasHow: seen.how, wasJobId: seen.jobId ?? 0 }).changes === 1;
   }
 
   forgetFile(folderId: number, destinationId: number, relPath: string): void {

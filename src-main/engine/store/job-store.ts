@@ -7,7 +7,9 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import type { ChecksumAlgorithm, FileHashes, JobState, UploadMode } from '../../../shared/states.js';
 import { DestinationRows } from './destination-rows.js';
 import { JobBulkRows } from './job-bulk.js';
+import { JobLeases } from './job-leases.js';
 import { JobRows } from './job-rows.js';
+import { NodeStore } from './node-store.js';
 import { PartRows } from './part-rows.js';
 import { OwedWorkStore } from './owed-store.js';
 import { RemoteAbortRows, type RemoteAbortPayload } from './remote-abort-rows.js';
@@ -36,6 +38,9 @@ export class JobStore extends JobRows implements UploadStore {
   private readonly lease: RunnerLease;
   /** The queue as a list: filters, and commands on many jobs at once (job-bulk.ts). */
   readonly bulk: JobBulkRows;
+  /** The processes working a shared queue (node-store.ts). */
+  readonly nodes: NodeStore;
+  private readonly leases: JobLeases;
 
   constructor(db: Db, now: () => number = Date.now) {
     super(db, new PartRows(db, now), now);
@@ -45,6 +50,8 @@ export class JobStore extends JobRows implements UploadStore {
     this.lease = new RunnerLease(db, now);
     this.sendDefaults = new SendDefaultsStore(db, now);
     this.bulk = new JobBulkRows(db, now);
+    this.nodes = new NodeStore(db, now);
+    this.leases = new JobLeases(db, this, this.partRows, now);
   }
 
   /**
@@ -52,8 +59,9 @@ export class JobStore extends JobRows implements UploadStore {
    * none does (a nested call joins the outer one). For callers outside store/ that combine several
    * domain methods; none of them opens a transaction on the database itself.
    */
-  atomically<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  atomically<T>(fn: () => T, opts: { write?: boolean } = {}): T {
+    // `write`: begun as a writer (BEGIN IMMEDIATE), for a read-then-write another process may race.
+    return opts.write ? this.db.transaction(fn).immediate() : this.db.transaction(fn)();
   }
 
   // ---- destinations (destination-rows.ts) ----
@@ -93,6 +101,14 @@ export class JobStore extends JobRows implements UploadStore {
   /** Takes or renews the lease; returns the holder when another live process has it. */
   acquireLease(owner: string, staleAfterMs: number): LeaseAnswer { return this.lease.acquire(owner, staleAfterMs); }
   releaseLease(owner: string): void { this.lease.release(owner); }
+
+  // ---- per-job leases of a shared queue (job-leases.ts) ----
+
+  claimJob(jobId: number, owner: string, leaseMs: number): boolean { return this.leases.claim(jobId, owner, leaseMs); }
+  renewJobLeases(owner: string, jobIds: readonly number[], leaseMs: number): number[] { return this.leases.renew(owner, jobIds, leaseMs); }
+  takeOverExpired(except: ReadonlySet<number>): number[] { return this.leases.takeOverExpired(except); }
+  releaseJobs(owner: string, jobIds: readonly number[]): number { return this.leases.release(owner, jobIds); }
+  uploadHeldElsewhere(uploadId: string, owner: string): boolean { return this.leases.heldElsewhere(uploadId, owner); }
 
   /**
    * Changes whenever another connection commits: a cheap way to notice commands from another process.

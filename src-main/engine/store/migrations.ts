@@ -478,4 +478,20 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // branch: cluster
+  /* 19: the shared queue (issue 15, docs/architecture.md "The cluster"): the processes working one
+         queue (nodes: registered at start, heartbeat while working), and per job the node whose lease
+         holds it while it runs (lease_owner, lease_until); an expired lease is taken over. */ `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    state TEXT NOT NULL
+  );
+  ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+  ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
+  CREATE INDEX jobs_by_lease ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+  `,
 ];

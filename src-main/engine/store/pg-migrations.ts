@@ -7,6 +7,20 @@ import { PG_SCHEMA_1 } from './pg-schema.js';
 
 export const PG_MIGRATIONS: readonly string[] = [
   /* 1: the schema of SQLite's migrations 1-18 */ PG_SCHEMA_1,
+  // branch: cluster
+  /* 2: SQLite's 19, the shared queue (issue 15): nodes, and each job's lease */ `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid BIGINT NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    state TEXT NOT NULL
+  );
+  ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+  ALTER TABLE jobs ADD COLUMN lease_until BIGINT;
+  CREATE INDEX jobs_by_lease ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+  `,
 ];
 
 /** Any key, the same in every Hoist: processes starting together on one database migrate one after the other. */

@@ -1,5 +1,6 @@
 // The job store's row types and how a SQLite row becomes one. Shared by the store's tables
 // (job-rows.ts, part-rows.ts, destination-rows.ts, remote-aborts.ts); nothing outside store/ maps rows.
+import os from 'node:os';
 import type { JobSortKey } from '../../../shared/contract.js';
 import { progressSql } from './dialect.js';
 import type { ChecksumProbe, CredentialOrigin, Destination, HashVerification, Job, Part } from '../../../shared/types.js';
@@ -210,6 +211,7 @@ export function toJob(r: Row): JobRecord {
     outcome: r.state === 'done' ? outcomeOf(r.outcome) : null,
     waitingFor: (r.waiting_for as number | null) ?? null,
     clearedAt: iso(r.cleared_at),
+    node: typeof r.node_host === 'string' ? { host: r.node_host, pid: Number(r.node_pid), local: r.node_host === os.hostname() } : null,
   };
 }
 
@@ -252,7 +254,10 @@ export const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
 export const ID_SLICE = 10_000;
 
 // parts_done and bytes_done are kept by triggers on parts (migration 6), so a page of jobs reads no parts.
+// node_host, node_pid: a running job of a shared queue, the node whose lease holds it (issue 15).
 // waiting_for: a queued job's key is being written by another job (one writer per key); index jobs_by_key.
 export const JOB_SELECT = `SELECT j.*, (SELECT name FROM destinations d WHERE d.id = j.destination_id) AS destination_name,
   CASE WHEN j.state = 'queued' THEN (SELECT min(o.id) FROM jobs o WHERE o.destination_id = j.destination_id AND o.key = j.key
-    AND o.id <> j.id AND o.state IN ('running', 'completing')) END AS waiting_for FROM jobs j`;
+    AND o.id <> j.id AND o.state IN ('running', 'completing')) END AS waiting_for,
+  CASE WHEN j.state IN ('running', 'completing') AND j.lease_owner IS NOT NULL THEN (SELECT n.host FROM nodes n WHERE n.id = j.lease_owner) END AS node_host,
+  CASE WHEN j.state IN ('running', 'completing') AND j.lease_owner IS NOT NULL THEN (SELECT n.pid FROM nodes n WHERE n.id = j.lease_owner) END AS node_pid FROM jobs j`;

@@ -120,6 +120,18 @@ export interface UploadStore {
   /** The recorded parts do not cover the file: the job fails, its upload is owed an abort, its parts are planned afresh (issue 13). */
   failWithFreshPlan(jobId: number, error: ErrorInfo, plan: { mode: UploadMode; partSize: number; parts: readonly PlannedPart[] }): void;
 
+  // ---- per-job leases of a shared queue (job-leases.ts, issue 15) ----
+  /** Claims a queued job for `owner` (running, leased until now + leaseMs); false when another node has it or it is not queued. */
+  claimJob(jobId: number, owner: string, leaseMs: number): boolean;
+  /** Renews `owner`'s leases; returns which of `jobIds` another node has taken over. */
+  renewJobLeases(owner: string, jobIds: readonly number[], leaseMs: number): number[];
+  /** Running jobs with an expired lease (none of `except`) go back to the queue; their ids. */
+  takeOverExpired(except: ReadonlySet<number>): number[];
+  /** The jobs among `jobIds` that `owner` still holds go back to the queue (it stops working them). */
+  releaseJobs(owner: string, jobIds: readonly number[]): number;
+  /** Whether another node's live lease holds a job of this upload (its parts may be on the wire there). */
+  uploadHeldElsewhere(uploadId: string, owner: string): boolean;
+
   // ---- remote aborts owed (invariant 4) ----
   queueRemoteAbort(a: { destinationId: number; bucket: string; key: string; uploadId: string; jobId: number | null; reason: string }): void;
   dueRemoteAborts(limit?: number, opts?: { all?: boolean }): RemoteAbort[];

@@ -1,0 +1,47 @@
+// A shared queue's stand-in for the runner lease (issue 15, docs/architecture.md "The cluster").
+// Every node works the queue at once, so there is nothing to wait for: the LeaseKeeper (lease.ts)
+// asks this instead of runner_lease, and each ask registers or heartbeats this node's row. What it
+// still decides is when to stop: a node that cannot reach the database for half a lease stops all
+// its work (its job leases are about to expire, and another node will take the jobs over), and
+// starts it again once the database answers.
+import type { LeaseAnswer, LeaseStore } from './lease.js';
+import { logger } from './log.js';
+import type { NodeStore } from './store/node-store.js';
+
+const log = logger('node');
+
+/** Nodes stopped or silent this long, holding nothing, are forgotten (`hoist nodes` stops listing them). */
+const FORGET_AFTER_MS = 24 * 60 * 60_000;
+
+/** Said while this node stops its work for want of the database (the host shows it as 'waiting'). */
+export const NO_DATABASE = '(the database cannot be reached)';
+
+export class NodeLease implements LeaseStore {
+  private lastOk: number;
+
+  constructor(
+    private readonly nodes: NodeStore,
+    private readonly leaseMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastOk = now();
+  }
+
+  acquireLease(owner: string): LeaseAnswer {
+    try {
+      if (!this.nodes.heartbeat(owner)) this.nodes.register(owner);
+      this.nodes.forgetStale(this.leaseMs * 2, Math.max(FORGET_AFTER_MS, this.leaseMs * 2));
+      this.lastOk = this.now();
+      return { ok: true };
+    } catch (err) {
+      const silent = this.now() - this.lastOk;
+      if (silent < this.leaseMs / 2) throw err;
+      log.warn(`no heartbeat for ${silent} ms (${(err as Error).message}): stopping this node's work until the database answers`);
+      return { ok: false, pid: 0, host: NO_DATABASE };
+    }
+  }
+
+  releaseLease(owner: string): void {
+    this.nodes.stopped(owner);
+  }
+}

@@ -1,0 +1,79 @@
+// The scheduler's side of a shared queue (issue 15, docs/architecture.md "The cluster"). Off (a
+// SQLite database worked by one process under the runner lease) every step is as before: a queued
+// job is opened with a compare-and-set on its state, and all interrupted jobs are recovered at
+// start. On, this node claims each job with a lease, renews the leases it holds, stops the parts of
+// a job another node took over, takes over jobs whose lease expired, and at start and stop touches
+// only what is its own.
+import type { UploadStore } from '../store/upload-store.js';
+
+export interface SharedQueueOptions {
+  /** This node's id (its row in `nodes`). */
+  owner: string;
+  /** A job lease not renewed for this long is taken over by another node. */
+  leaseMs: number;
+  /** Other nodes heartbeating now: with none, a start recovers every interrupted job, as one process does. */
+  liveOthers(): number;
+}
+
+/** Looked at this often: leases renewed, expired ones taken over, commands of other nodes noticed. */
+const NOTICE_MS = 500;
+
+export class SharedQueue {
+  private lastRenew = 0;
+  private lastNotice = 0;
+
+  constructor(
+    private readonly store: UploadStore,
+    private readonly shared: SharedQueueOptions | undefined,
+  ) {}
+
+  get on(): boolean {
+    return this.shared !== undefined;
+  }
+
+  /** Opens a queued job for this node: a compare-and-set alone, or with the shared queue a claim with a lease. */
+  claim(jobId: number): boolean {
+    if (!this.shared) return this.store.transition(jobId, ['queued'], 'running');
+    return this.store.claimJob(jobId, this.shared.owner, this.shared.leaseMs);
+  }
+
+  /** At start: every interrupted job back to waiting, unless other nodes live (then only those whose lease expired). */
+  recoverAtStart(): number {
+    if (!this.shared || this.shared.liveOthers() === 0) return this.store.recoverInterrupted();
+    return this.store.takeOverExpired(new Set()).length;
+  }
+
+  /** At stop: the jobs this node had open go back to the queue (with the shared queue, those it still holds). */
+  recoverAtStop(ours: readonly number[]): void {
+    if (!this.shared) this.store.recoverInterrupted(ours);
+    else this.store.releaseJobs(this.shared.owner, ours);
+  }
+
+  /**
+   * Whether another node may still have parts of this upload on the wire: a cancelled job's lease
+   * runs out within a lease of the cancel (it is renewed only while the job runs), and its holder's
+   * own abort waits for its parts (scheduler.partsSettled); another node's abort waits for that.
+   */
+  heldElsewhere(uploadId: string): boolean {
+    return this.shared !== undefined && this.store.uploadHeldElsewhere(uploadId, this.shared.owner);
+  }
+
+  /** Whether commands written by other nodes should be looked for now, whatever the data version says (PostgreSQL has none). */
+  noticeDue(now: number): boolean {
+    if (!this.shared || now - this.lastNotice < NOTICE_MS) return false;
+    this.lastNotice = now;
+    return true;
+  }
+
+  /**
+   * Every third of a lease: renews this node's leases and returns the open jobs it lost (to stop)
+   * and the jobs whose lease expired that went back to the queue (taken over from a node gone).
+   */
+  beat(open: ReadonlySet<number>, now: number): { lost: number[]; takenOver: number[] } | null {
+    if (!this.shared || now - this.lastRenew < this.shared.leaseMs / 3) return null;
+    this.lastRenew = now;
+    const lost = this.store.renewJobLeases(this.shared.owner, [...open], this.shared.leaseMs);
+    const takenOver = this.store.takeOverExpired(open);
+    return { lost, takenOver };
+  }
+}
