@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # A check of scripts/pg-server.sh with no test runner: two clusters on two ports at once, each
-# stopped by its pid, status after stop, a port in use refused with a clear error. Run it by hand:
-#   bash test/scripts/pg-server.check.sh [FIRST_PORT]   (FIRST_PORT and the next two must be free)
+# stopped by its pid, status after stop, a port in use refused with a clear error. .ci/run runs it:
+#   bash test/scripts/pg-server.check.sh [FIRST_PORT]   (default: the first of two free ports from 55442)
 # Needs Debian's postgresql (npm run setup) and psql. Prints "ok N - …" lines; exits non-zero on the first failure.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 PG=$HERE/../../scripts/pg-server.sh
+port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
 P1=${1:-55442}
+if (($# == 0)); then while port_busy "$P1" || port_busy $((P1 + 1)); do P1=$((P1 + 2)); done; fi
 P2=$((P1 + 1))
-P3=$((P1 + 2))
 TMP=$(mktemp -d /tmp/pg-server-check.XXXXXX)
 chmod 0755 "$TMP" # the postgres user (when run as root) must reach the clusters' folders
 A=$TMP/a B=$TMP/b C=$TMP/c
