@@ -1,9 +1,11 @@
-// A new, empty PostgreSQL database per test, on the server the test tier runs with: scripts/with-pg.sh
+// Empty PostgreSQL databases for tests, on the server the test tier runs with: scripts/with-pg.sh
 // starts one (scripts/pg-server.sh) and puts its URL in HOIST_TEST_PG_URL, or keeps the one already set.
 // A test that needs PostgreSQL and finds no URL fails, saying how to get one; it never skips.
-import { randomBytes } from 'node:crypto';
+// Synchronous, through psql (installed with the server), because testEngine and the engine's store are:
+// an async client here would make every test's set-up async for two statements.
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { after } from 'node:test';
-import pg from 'pg';
 
 /** The server's URL (a superuser's, on its maintenance database); throws where the tier has none. */
 export function pgTestUrl(): string {
@@ -24,28 +26,56 @@ export function pgUrlWith(base: string, database: string): string {
   return url.toString();
 }
 
-/**
- * Creates a database no other test has (`hoist_NAME_RANDOM`, within PostgreSQL's 63 bytes) and returns its URL.
- * It is dropped after the test (or the file, when called at its top) that asked for it, connections and all.
- */
-export async function freshPgDatabase(name = 'test'): Promise<string> {
-  const base = pgTestUrl();
-  const label = name.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 40);
-  const database = `hoist_${label}_${randomBytes(6).toString('hex')}`;
-  await onServer(base, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(database)}`));
-  after(async () => {
-    // FORCE ends the sessions a test left open (an engine not closed after a failure, say).
-    await onServer(base, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(database)} WITH (FORCE)`));
+/** Runs SQL on the server's maintenance database; its output, one row a line. */
+export function psql(sql: string, url = pgTestUrl()): string {
+  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
   });
-  return pgUrlWith(base, database);
 }
 
-async function onServer<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
+/** `hoist_LABEL_SUFFIX`: letters, digits and _ only (no quoting to get wrong), within PostgreSQL's 63 bytes. */
+function databaseName(label: string, suffix: string): string {
+  return `hoist_${label.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 36)}_${suffix}`;
+}
+
+// FORCE ends the sessions a test left open (an engine not closed after a failure, say).
+const drop = (name: string) => psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+
+/** Creates a database no other test has and returns its URL; it is dropped after the test (or the file, called at its top) that asked. */
+export function freshPgDatabase(label = 'test'): string {
+  const base = pgTestUrl();
+  const name = databaseName(label, randomBytes(6).toString('hex'));
+  psql(`CREATE DATABASE ${name}`);
+  after(() => drop(name));
+  return pgUrlWith(base, name);
+}
+
+const forKeys = new Set<string>();
+function dropForKeys(): void {
+  for (const name of forKeys) {
+    try {
+      drop(name);
+    } catch (err) {
+      process.stderr.write(`test/support/pg.ts: could not drop database ${name}: ${(err as Error).message}\n`);
+    }
   }
+}
+
+/**
+ * The URL of the database for `key` (a test's folder, say): created empty the first time the process
+ * asks, the same one after (a second engine on the folder resumes the first one's queue), dropped when
+ * the process exits, as it may outlive the test that first asked.
+ */
+export function pgDatabaseFor(key: string, label = 'test'): string {
+  const base = pgTestUrl();
+  const name = databaseName(label, createHash('sha256').update(key).digest('hex').slice(0, 12));
+  if (!forKeys.has(name)) {
+    drop(name); // one an earlier process left (killed before its exit) is not empty
+    psql(`CREATE DATABASE ${name}`);
+    if (forKeys.size === 0) process.once('exit', dropForKeys);
+    forKeys.add(name);
+  }
+  return pgUrlWith(base, name);
 }
