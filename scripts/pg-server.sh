@@ -43,7 +43,7 @@ default_dir() {
   if [[ -n ${HOIST_PG_DATA:-} ]]; then echo "$HOIST_PG_DATA"; return; fi
   # The postgres user must reach the repo to own a folder in it; a checkout under /root, say, it cannot.
   if ((EUID != 0)) || runuser -u postgres -- test -x "$REPO" 2>/dev/null; then echo "$REPO/.pg-data"; return; fi
-  echo "/tmp/hoist-pg-$(printf %s "$REPO" | cksum | cut -d' ' -f1)"
+  echo "/tmp/hoist-pg-cluster-$(printf %s "$REPO" | cksum | cut -d' ' -f1)"
 }
 
 port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
