@@ -20,3 +20,19 @@ export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HOIST_DB) return env.HOIST_DB;
   return path.join(appDataDir(env), 'hoist.db');
 }
+
+/** A `postgres://` or `postgresql://` URL: the job database is on a PostgreSQL server, not in a file here. */
+export function isDatabaseUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
+}
+
+/**
+ * The file the machine-local companions of a database are named after (its log and webhook key
+ * beside it): the SQLite file itself; for a database in memory or on a server, the application-data
+ * folder's hoist.db.
+ */
+export function localDbFile(dbPath: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (dbPath !== ':memory:' && !isDatabaseUrl(dbPath)) return dbPath;
+  const shared = defaultDbPath(env);
+  return shared === ':memory:' || isDatabaseUrl(shared) ? path.join(appDataDir(env), 'hoist.db') : shared;
+}

@@ -120,7 +120,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.movedAside = movedAside;
     this.store = new JobStore(db);
     this.folderRecords = new FolderStore(db);
-    this.recovery = opts.dbPath === ':memory:' ? null : new RecoveryFile(recoveryFileFor(opts.dbPath));
+    // The recovery file rebuilds a damaged SQLite file's queue; a PostgreSQL server keeps its own (WAL, backups) and is shared by several machines.
+    this.recovery = opts.dbPath === ':memory:' || db.dialect === 'pg' ? null : new RecoveryFile(recoveryFileFor(opts.dbPath));
     if (movedAside) this.rebuilt = rebuildDatabase(this.store, this.recovery && { file: this.recovery.file, snapshot: this.recovery.read() }, movedAside);
     this.configChanged();
     this.credentials = opts.credentials ?? new CredentialSource();
@@ -181,7 +182,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** The engine's own work under the lease: the scheduler (uploads) and the owed-work runner (aborts, clean-ups, webhooks, ASC MHL writes). */
   private readonly work: LeasedWork = {
     start: () => {
-      if (this.opts.dbPath !== ':memory:' && !this.checkpointer) {
+      if (this.opts.dbPath !== ':memory:' && this.store.db.dialect === 'sqlite' && !this.checkpointer) {
         this.checkpointer = new Checkpointer(this.store.db, this.opts.dbPath, this.opts.sqliteNativeBinding ? { nativeBinding: this.opts.sqliteNativeBinding } : {});
       }
       this.scheduler.start();

@@ -3,12 +3,12 @@
 // write to, and `hoist logs` points at, the same file. The one path function: the runtime's sink
 // (runtime/log-file.ts) and the CLI both call it. Imports nothing from the engine but app-data.
 import path from 'node:path';
-import { defaultDbPath } from './app-data.js';
+import { defaultDbPath, localDbFile } from './app-data.js';
 
 export const LOG_FILE_NAME = 'hoist.log';
 
-/** The log file beside a database (default: the shared one, so ~/.config/Hoist/hoist.log on Linux). An in-memory database logs to the shared one. */
+/** The log file beside a database (default: the shared one, so ~/.config/Hoist/hoist.log on Linux). A database in memory or on a PostgreSQL server logs to the application-data folder's. */
 export function logFilePath(dbPath: string = defaultDbPath()): string {
-  const db = dbPath === ':memory:' ? defaultDbPath() : path.resolve(dbPath);
+  const db = path.resolve(localDbFile(dbPath));
   return path.join(path.dirname(db), LOG_FILE_NAME);
 }

@@ -5,10 +5,20 @@ import type { Destination, DestinationInput } from '../../shared/types.js';
 import { Engine } from '../../src-main/engine/engine.js';
 import type { SchedulerOptions } from '../../src-main/engine/scheduler/scheduler.js';
 import type { JobRecord } from '../../src-main/engine/store/job-store.js';
+import { pgDatabaseFor } from './pg-temp-db.js';
+
+/**
+ * The job database of a test engine in `dir`: the SQLite file hoist.db there, or with
+ * HOIST_TEST_STORE=pg a PostgreSQL database of its own on the test server (the same one for the same
+ * dir, so a second engine on the dir resumes the first one's queue).
+ */
+export function testDbPath(dir: string): string {
+  return process.env.HOIST_TEST_STORE === 'pg' ? pgDatabaseFor(path.resolve(dir), path.basename(dir)) : path.join(dir, 'hoist.db');
+}
 
 export function testEngine(dir: string, opts: { endpoint: string; bucket: string } & Partial<DestinationInput>, scheduler: SchedulerOptions = {}): { engine: Engine; dest: Destination } {
   const engine = new Engine({
-    dbPath: path.join(dir, 'hoist.db'),
+    dbPath: testDbPath(dir),
     scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 }, ...scheduler },
   });
   const dest = engine.upsertDestination({

@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import type { Db } from '../../src-main/engine/store/db.js';
 import { Checkpointer } from '../../src-main/engine/store/checkpointer.js';
 import { openDatabase } from '../../src-main/engine/store/db.js';
 import { Engine } from '../../src-main/engine/engine.js';
 import { tempDir } from '../support/s3.js';
 import { until } from '../support/engine.js';
 
-const autoCheckpoint = (db: Database.Database) => db.pragma('wal_autocheckpoint', { simple: true });
+const autoCheckpoint = (db: Db) => db.pragma('wal_autocheckpoint', { simple: true });
 
 test('with the checkpoint worker running the main connection never checkpoints; the worker moves the WAL into the database', async () => {
   const file = path.join(tempDir('checkpoint'), 'hoist.db');

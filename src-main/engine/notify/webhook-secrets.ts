@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HoistError } from '../../../shared/errors.js';
 import type { FolderStore } from '../store/folder-store.js';
+import { localDbFile } from '../app-data.js';
 
 /** The request headers a signed event carries. */
 export const SIGNATURE_HEADER = 'x-hoist-signature';
@@ -17,9 +18,9 @@ export const TIMESTAMP_HEADER = 'x-hoist-timestamp';
 const SEALED_PREFIX = 'v1';
 const KEY_BYTES = 32;
 
-/** The key file beside a database (`hoist.db` → `hoist.db.key`); null for an in-memory database (its key lives as long as it). */
+/** The key file beside a database (`hoist.db` → `hoist.db.key`; on PostgreSQL the application-data folder's); null for an in-memory database (its key lives as long as it). */
 export function keyFileFor(dbPath: string): string | null {
-  return dbPath === ':memory:' ? null : `${dbPath}.key`;
+  return dbPath === ':memory:' ? null : `${localDbFile(dbPath)}.key`;
 }
 
 /** `sha256=<hex>`: HMAC-SHA256 with the secret (its UTF-8 bytes) over `<timestamp>.<raw body>`. */

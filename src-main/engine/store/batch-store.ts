@@ -100,7 +100,7 @@ export class BatchStore {
   batchFor(key: BatchKey, state: 'open' | 'sealed'): BatchRecord {
     if (state === 'open') {
       const r = this.db
-        .prepare(`${BATCH_SELECT} WHERE b.state = 'open' AND b.destination_id = ? AND b.root = ? AND b.key_prefix = ? AND b.folder_id IS ? ORDER BY b.id LIMIT 1`)
+        .prepare(`${BATCH_SELECT} WHERE b.state = 'open' AND b.destination_id = ? AND b.root = ? AND b.key_prefix = ? AND b.folder_id IS NOT DISTINCT FROM ? ORDER BY b.id LIMIT 1`)
         .get(key.destinationId, key.root, key.keyPrefix, key.folderId) as Row | undefined;
       if (r) return toBatch(r);
     }
@@ -108,9 +108,9 @@ export class BatchStore {
     const id = this.db.transaction(() => {
       const info = this.db
         .prepare(`INSERT INTO mhl_batches (destination_id, root, bucket, key_prefix, folder_id, state, created_at, sealed_at, updated_at)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(key.destinationId, key.root, key.bucket, key.keyPrefix, key.folderId, state, now, state === 'sealed' ? now : null, now);
-      const id = Number(info.lastInsertRowid);
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+        .get(key.destinationId, key.root, key.bucket, key.keyPrefix, key.folderId, state, now, state === 'sealed' ? now : null, now) as { id: number };
+      const id = info.id;
       if (state === 'sealed') this.oweWrite(id, key.destinationId);
       return id;
     })();

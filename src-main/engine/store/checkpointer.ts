@@ -3,7 +3,7 @@
 // scheduler) for up to a second on this VM's disk while a watched tree's files were queued. With the
 // worker running, the main connection never checkpoints; without it, SQLite does again.
 import { Worker } from 'node:worker_threads';
-import type Database from 'better-sqlite3';
+import type { Db } from './db.js';
 
 const CHECKPOINT_INTERVAL_MS = 1000;
 /** SQLite's default (pages in the WAL before a commit checkpoints), restored whenever the worker is gone. */
@@ -20,7 +20,7 @@ export class Checkpointer {
   private passes = 0;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: Db,
     file: string,
     opts: { nativeBinding?: string; intervalMs?: number } = {},
   ) {

@@ -1,114 +1,17 @@
-import Database from 'better-sqlite3';
-import fs from 'node:fs';
-import path from 'node:path';
-import { MIGRATIONS } from './migrations.js';
+// Opens the job database: a SQLite file (sqlite-db.ts) or a PostgreSQL URL (pg-db.ts); the `Db` both
+// give, the subset of better-sqlite3's API the store uses, is in db-types.ts.
+import { isDatabaseUrl } from '../app-data.js';
+import { openPg } from './pg-migrations.js';
+import { openSqlite } from './sqlite-db.js';
 
-export type Db = Database.Database;
-
-export interface OpenedDb {
-  db: Db;
-  /** Set when a damaged file was moved aside and a fresh database created in its place. */
-  movedAside?: string;
-}
-
-const DAMAGED_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_VTAB']);
+export type { DatabaseOptions, Db, Dialect, OpenedDb, RunResult, Statement } from './db-types.js';
+import type { DatabaseOptions, OpenedDb } from './db-types.js';
 
 /**
- * Up to this size every page is checked at open (PRAGMA quick_check: milliseconds for the few MiB a
- * queue of thousands of jobs takes, about half a second at 130 MB); above it only the schema is
- * read, and damage deeper in is met when a query reaches it.
+ * Opens (creating if needed) and migrates the job database: a SQLite file (a damaged one is moved
+ * aside, never deleted, and a new one created; the caller reports `movedAside`) or a PostgreSQL URL
+ * (credentials from the URL, PGPASSWORD or ~/.pgpass; an unreachable server throws `store.unreachable`).
  */
-const FULL_CHECK_MAX_BYTES = 64 * 1024 * 1024;
-
-function isDamaged(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return typeof code === 'string' && DAMAGED_CODES.has(code);
-}
-
-function configure(db: Db): void {
-  // WAL: readers never block the writer, and a crash mid-write loses at most the open transaction.
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-}
-
-export function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`This database was written by a newer Hoist (schema ${current}; this one knows ${MIGRATIONS.length}). Update Hoist.`);
-  }
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
-  // A migration writes every page it touches into the WAL, and the file keeps that size for the life
-  // of the process (a reset reuses it from the start): a fresh database's schema or migration 9's
-  // copy of every owed row. Truncated here, the WAL holds only what the queue writes.
-  if (current < MIGRATIONS.length) db.pragma('wal_checkpoint(TRUNCATE)');
-}
-
-const STATEMENT_CACHE_SIZE = 256;
-
-/**
- * Compiles each SQL text once: the stores prepare statements where they use them, and with 100,000
- * jobs that compiling was a twentieth of the main thread. Statements here are never put in raw,
- * pluck or expand mode, so sharing one between callers is safe. Bounded, oldest out first.
- */
-function cacheStatements(db: Db): void {
-  const compile = db.prepare.bind(db);
-  const cache = new Map<string, Database.Statement>();
-  db.prepare = ((source: string) => {
-    let statement = cache.get(source);
-    if (statement) return statement;
-    statement = compile(source);
-    if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-    cache.set(source, statement);
-    return statement;
-  }) as Db['prepare'];
-}
-
-/** Where better-sqlite3's addon lives when it is not node_modules' own (Electron needs one built for its ABI). */
-export interface DatabaseOptions {
-  nativeBinding?: string;
-}
-
-function openAndMigrate(file: string, opts: DatabaseOptions): Db {
-  const db = new Database(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {});
-  try {
-    configure(db);
-    // A cheap structural check: reading the schema fails on a file that is not a database.
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
-    if (file !== ':memory:' && fs.statSync(file).size <= FULL_CHECK_MAX_BYTES) {
-      const verdict = db.pragma('quick_check(1)', { simple: true });
-      if (verdict !== 'ok') throw Object.assign(new Error(`the database is damaged: ${String(verdict)}`), { code: 'SQLITE_CORRUPT' });
-    }
-    migrate(db);
-    cacheStatements(db);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-}
-
-/**
- * Opens (creating if needed) the job database. A damaged file is moved aside, never deleted,
- * and a new one is created; the caller reports `movedAside` to the user.
- */
-export function openDatabase(file: string, opts: DatabaseOptions = {}): OpenedDb {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  try {
-    return { db: openAndMigrate(file, opts) };
-  } catch (err) {
-    if (!isDamaged(err) || file === ':memory:') throw err;
-    const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    fs.renameSync(file, aside);
-    for (const suffix of ['-wal', '-shm']) {
-      if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
-    }
-    return { db: openAndMigrate(file, opts), movedAside: aside };
-  }
+export function openDatabase(target: string, opts: DatabaseOptions = {}): OpenedDb {
+  return isDatabaseUrl(target) ? { db: openPg(target) } : openSqlite(target, opts);
 }

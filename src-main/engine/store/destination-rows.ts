@@ -42,7 +42,7 @@ export class DestinationRows {
            storage_class = excluded.storage_class, sse = excluded.sse, sse_kms_key_id = excluded.sse_kms_key_id,
            part_size = excluded.part_size, concurrency = excluded.concurrency,
            single_put_threshold = excluded.single_put_threshold, max_object_size = excluded.max_object_size, max_parts = excluded.max_parts,
-           checksum_algorithm = excluded.checksum_algorithm, if_exists = coalesce(@ifExists, if_exists), integrity = coalesce(@integrity, integrity)`,
+           checksum_algorithm = excluded.checksum_algorithm, if_exists = coalesce(@ifExists, destinations.if_exists), integrity = coalesce(@integrity, destinations.integrity)`,
       )
       .run({ ...d, pathStyle: d.pathStyle ? 1 : 0, ifExists: d.ifExists ?? null, integrity: d.integrity ?? null, now: this.now() });
     return this.getDestinationByName(d.name)!;

@@ -85,7 +85,7 @@ function toFile(r: Row): WatchedFileView {
 const FILE_SELECT = `SELECT wf.*, f.path AS folder_path, j.state AS job_state, j.etag AS job_etag
   FROM watched_files wf JOIN watched_folders f ON f.id = wf.folder_id LEFT JOIN jobs j ON j.id = wf.job_id`;
 
-const FOLDER_SELECT = `SELECT f.*, (SELECT group_concat(d.destination_id, ',' ORDER BY d.position) FROM folder_destinations d
+const FOLDER_SELECT = `SELECT f.*, (SELECT string_agg(CAST(d.destination_id AS TEXT), ',' ORDER BY d.position) FROM folder_destinations d
     WHERE d.folder_id = f.id) AS destination_ids FROM watched_folders f`;
 
 export class FolderStore {
@@ -100,7 +100,7 @@ export class FolderStore {
       insertFolder: p(`INSERT INTO watched_folders (path, destination_id, prefix, include_globs, exclude_globs, single_put_threshold, growing, stable_ms, enabled,
                          after_delivery, move_to, priority, hash_algorithms, mhl, webhook_url, if_exists, created_at)
                        VALUES (@path, @destinationId, @prefix, @include, @exclude, @singlePutThreshold, @growing, @stableMs, @enabled,
-                         @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @ifExists, @now)`),
+                         @after, @moveTo, @priority, @hashAlgorithms, @mhl, @webhookUrl, @ifExists, @now) RETURNING id`),
       insertFolderDestination: p('INSERT INTO folder_destinations (folder_id, destination_id, position) VALUES (?, ?, ?)'),
       deleteFolder: p('DELETE FROM watched_folders WHERE id = ?'),
       setPriority: p('UPDATE watched_folders SET priority = ? WHERE id = ?'),
@@ -110,7 +110,8 @@ export class FolderStore {
       setWebhookSecretIfNone: p('UPDATE watched_folders SET webhook_secret = ? WHERE id = ? AND webhook_secret IS NULL'),
       file: p(`${FILE_SELECT} WHERE wf.folder_id = ? AND wf.destination_id = ? AND wf.rel_path = ?`),
       // Named: without statistics SQLite takes the primary key's (folder_id) prefix and reads the whole folder.
-      fileEverywhere: p(`${FILE_SELECT.replace('watched_files wf', 'watched_files wf INDEXED BY watched_files_by_path')} WHERE wf.folder_id = ? AND wf.rel_path = ?`),
+      // (SQLite only: PostgreSQL has no INDEXED BY, and plans it from its statistics.)
+      fileEverywhere: p(`${db.dialect === 'pg' ? FILE_SELECT : FILE_SELECT.replace('watched_files wf', 'watched_files wf INDEXED BY watched_files_by_path')} WHERE wf.folder_id = ? AND wf.rel_path = ?`),
       filesOfFolder: p(`${FILE_SELECT} WHERE wf.folder_id = ?`),
       filesOfJob: p(`${FILE_SELECT} WHERE wf.job_id = ?`),
       byKey: p(`${FILE_SELECT} WHERE wf.key = ? AND wf.destination_id = ?`),
@@ -132,7 +133,7 @@ export class FolderStore {
   /** Records the folder and its destinations (the first one also in watched_folders.destination_id) in one transaction. */
   addFolder(f: NewFolder): FolderRecord {
     const id = this.db.transaction(() => {
-      const info = this.s.insertFolder.run({
+      const info = this.s.insertFolder.get({
         ...f,
         destinationId: f.destinationIds[0],
         include: JSON.stringify(f.include),
@@ -145,7 +146,7 @@ export class FolderStore {
         ifExists: f.ifExists ?? null,
         now: this.now(),
       });
-      const folderId = Number(info.lastInsertRowid);
+      const folderId = (info as { id: number }).id;
       f.destinationIds.forEach((destinationId, position) => this.s.insertFolderDestination.run(folderId, destinationId, position));
       return folderId;
     })();

@@ -4,17 +4,15 @@
 import type { JobFilter } from '../../../shared/contract.js';
 import type { JobState, Priority } from '../../../shared/states.js';
 import { PRIORITIES } from '../../../shared/states.js';
-import type { Db } from './db.js';
-
-/** Shorter searches cannot use the trigram index (it matches runs of three characters): they scan the search table. */
-const TRIGRAM = 3;
+import type { Db, Dialect } from './db.js';
+import { idTable, searchCondition } from './dialect.js';
 
 /**
  * The SQL condition (on `jobs j`) for a filter, with its arguments: the states (none: every state),
  * a case-insensitive substring of the key or the source path, and only the rows the list shows
  * (not cleared) unless `cleared` is set.
  */
-export function jobFilterSql(f: JobFilter & { cleared?: boolean }): { where: string; args: unknown[] } {
+export function jobFilterSql(dialect: Dialect, f: JobFilter & { cleared?: boolean }): { where: string; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
   if (!f.cleared) where.push('j.cleared_at IS NULL');
@@ -23,18 +21,18 @@ export function jobFilterSql(f: JobFilter & { cleared?: boolean }): { where: str
     args.push(...f.states);
   }
   const search = f.search?.trim() ?? '';
-  if ([...search].length >= TRIGRAM) {
-    // A quoted phrase: the trigram tokenizer matches it as a substring, case folded; nothing in it is syntax.
-    where.push('j.id IN (SELECT rowid FROM job_search WHERE job_search MATCH ?)');
-    args.push(`"${search.replaceAll('"', '""')}"`);
-  } else if (search) {
-    where.push('j.id IN (SELECT rowid FROM job_search WHERE instr(lower(text), ?) > 0)');
-    args.push(search.toLowerCase());
+  if (search) {
+    const { sql, arg } = searchCondition(dialect, search);
+    where.push(sql);
+    args.push(arg);
   }
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
 
-/** What a bulk step changed: the ids of the jobs whose row it changed. */
+/** RETURNING gives rows in no set order on PostgreSQL (SQLite's is the rowid's): the changed ids are sorted here. */
+const byId = (a: number, b: number) => a - b;
+
+/** What a bulk step changed: the ids of the jobs whose row it changed, in id order. */
 export type Changed = number[];
 
 export class JobBulkRows {
@@ -45,14 +43,14 @@ export class JobBulkRows {
 
   /** Every job the filter means (cleared rows left out), by id: what "select all in this filter" acts on. */
   idsMatching(f: JobFilter): number[] {
-    const { where, args } = jobFilterSql(f);
+    const { where, args } = jobFilterSql(this.db.dialect, f);
     return (this.db.prepare(`SELECT j.id FROM jobs j ${where} ORDER BY j.id`).pluck().all(...args) as number[]);
   }
 
   /** Those of `ids` that exist, in one of `states` (all when omitted). */
   existing(ids: readonly number[], states?: readonly JobState[]): number[] {
     const inStates = states ? ` AND state IN (${states.map(() => '?').join(',')})` : '';
-    return this.db.prepare(`SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?))${inStates} ORDER BY id`).pluck().all(JSON.stringify(ids), ...(states ?? [])) as number[];
+    return this.db.prepare(`SELECT id FROM jobs WHERE id IN (SELECT value FROM ${idTable(this.db)})${inStates} ORDER BY id`).pluck().all(JSON.stringify(ids), ...(states ?? [])) as number[];
   }
 
   /** Queued or running jobs become paused (finished parts kept), each with a history entry. */
@@ -71,10 +69,10 @@ export class JobBulkRows {
   /** Another priority for these jobs; only the rows whose priority differs count as changed. */
   setPriority(ids: readonly number[], priority: Priority): Changed {
     const level = PRIORITIES.indexOf(priority);
-    return this.db
-      .prepare('UPDATE jobs SET priority = ? WHERE id IN (SELECT value FROM json_each(?)) AND priority <> ? RETURNING id')
+    return (this.db
+      .prepare(`UPDATE jobs SET priority = ? WHERE id IN (SELECT value FROM ${idTable(this.db)}) AND priority <> ? RETURNING id`)
       .pluck()
-      .all(level, JSON.stringify(ids), level) as number[];
+      .all(level, JSON.stringify(ids), level) as number[]).sort(byId);
   }
 
   /**
@@ -83,25 +81,26 @@ export class JobBulkRows {
    * it still asks for something to be done.
    */
   clear(ids: readonly number[]): Changed {
-    return this.db
+    return (this.db
       .prepare(
-        `UPDATE jobs SET cleared_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('done', 'cancelled') AND flag_code IS NULL AND cleared_at IS NULL RETURNING id`,
+        `UPDATE jobs SET cleared_at = ? WHERE id IN (SELECT value FROM ${idTable(this.db)}) AND state IN ('done', 'cancelled') AND flag_code IS NULL AND cleared_at IS NULL RETURNING id`,
       )
       .pluck()
-      .all(this.now(), JSON.stringify(ids)) as number[];
+      .all(this.now(), JSON.stringify(ids)) as number[]).sort(byId);
   }
 
   /** One UPDATE of the jobs in `from`, then one history entry for each job it changed. */
   private step(ids: readonly number[], set: string, from: readonly JobState[], event: { kind: string; message: string }): Changed {
     const now = this.now();
     return this.db.transaction(() => {
-      const changed = this.db
-        .prepare(`UPDATE jobs SET ${set}, updated_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND state IN (${from.map(() => '?').join(',')}) RETURNING id`)
+      const changed = (this.db
+        .prepare(`UPDATE jobs SET ${set}, updated_at = ? WHERE id IN (SELECT value FROM ${idTable(this.db)}) AND state IN (${from.map(() => '?').join(',')}) RETURNING id`)
         .pluck()
-        .all(now, JSON.stringify(ids), ...from) as number[];
+        .all(now, JSON.stringify(ids), ...from) as number[]).sort(byId);
       if (changed.length > 0) {
         this.db
-          .prepare('INSERT INTO job_events (job_id, at, kind, code, operation, message) SELECT value, ?, ?, NULL, NULL, ? FROM json_each(?) ORDER BY value')
+          // Typed: PostgreSQL does not infer a parameter's type from the INSERT's column through a SELECT.
+          .prepare(`INSERT INTO job_events (job_id, at, kind, code, operation, message) SELECT value, CAST(? AS BIGINT), CAST(? AS TEXT), NULL, NULL, CAST(? AS TEXT) FROM ${idTable(this.db)} ORDER BY value`)
           .run(now, event.kind, event.message, JSON.stringify(changed));
       }
       return changed;

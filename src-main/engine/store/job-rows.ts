@@ -9,6 +9,7 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
 import type { HashStates } from '../upload/file-hashes.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
+import { noLimit, progressSql } from './dialect.js';
 import { jobFilterSql } from './job-bulk.js';
 import type { PartRows } from './part-rows.js';
 import { ID_SLICE, JOB_SELECT, JOB_SORT_COLUMNS, iso, parseJson, toJob, type GrowingState, type JobRecord, type NewJob, type PlannedPart, type Row } from './rows.js';
@@ -41,9 +42,9 @@ export class JobRows {
           `INSERT INTO jobs (destination_id, source_path, bucket, key, size, mtime_ms, inode, content_type, mode,
              part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, if_exists, integrity_mode, created_at, updated_at)
            VALUES (@destinationId, @sourcePath, @bucket, @key, @size, @mtimeMs, @inode, @contentType, @mode,
-             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @ifExists, @integrityMode, @now, @now)`,
+             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @ifExists, @integrityMode, @now, @now) RETURNING id`,
         )
-        .run({
+        .get({
           ...job,
           partCount: parts.length,
           priority: PRIORITIES.indexOf(job.priority),
@@ -56,7 +57,7 @@ export class JobRows {
           integrityMode: job.integrityMode ?? 'md5',
           now,
         });
-      const jobId = Number(info.lastInsertRowid);
+      const jobId = (info as { id: number }).id;
       this.partRows.insert(jobId, parts, now);
       this.s.addEvent.run(jobId, now, 'queued', null, null, `Queued ${job.sourcePath} for s3://${job.bucket}/${job.key}`);
       return jobId;
@@ -105,7 +106,7 @@ export class JobRows {
       args.push(...opts.ids);
     }
     const sql = `${JOB_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY j.id LIMIT ? OFFSET ?`;
-    args.push(opts.limit ?? -1, opts.offset ?? 0);
+    args.push(opts.limit ?? noLimit(this.db), opts.offset ?? 0);
     return (this.db.prepare(sql).all(...args) as Row[]).map(toJob);
   }
 
@@ -119,11 +120,11 @@ export class JobRows {
 
   /** One page of the list (cleared jobs left out) in the given order, with how many match in all (for a paged, sorted table). */
   queryJobs(q: JobFilter & { offset?: number; limit?: number; sort?: JobSortKey; descending?: boolean } = {}): { jobs: JobRecord[]; total: number } {
-    const { where, args } = jobFilterSql(q);
+    const { where, args } = jobFilterSql(this.db.dialect, q);
     const direction = q.descending ? 'DESC' : 'ASC';
     // The id breaks ties, so pages neither repeat nor skip a job.
-    const order = `${JOB_SORT_COLUMNS[q.sort ?? 'id']} ${direction}, j.id ${direction}`;
-    const rows = this.db.prepare(`${JOB_SELECT} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, q.limit ?? -1, q.offset ?? 0) as Row[];
+    const order = `${q.sort === 'progress' ? progressSql(this.db.dialect) : JOB_SORT_COLUMNS[q.sort ?? 'id']} ${direction}, j.id ${direction}`;
+    const rows = this.db.prepare(`${JOB_SELECT} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, q.limit ?? noLimit(this.db), q.offset ?? 0) as Row[];
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs j ${where}`).get(...args) as { n: number }).n;
     return { jobs: rows.map(toJob), total };
   }
@@ -259,7 +260,7 @@ export class JobRows {
 
   /** The saved state of the job's hash pass, if one was taken of this very snapshot with these hashes. */
   hashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[]): HashCheckpoint | null {
-    const r = this.db.prepare('SELECT size, mtime_ms, inode, algorithms, offset, states FROM hash_checkpoints WHERE job_id = ?').get(jobId) as
+    const r = this.db.prepare('SELECT size, mtime_ms, inode, algorithms, "offset", states FROM hash_checkpoints WHERE job_id = ?').get(jobId) as
       | { size: number; mtime_ms: number; inode: string; algorithms: string; offset: number; states: string }
       | undefined;
     if (!r || r.size !== snap.size || r.mtime_ms !== snap.mtimeMs || r.inode !== snap.inode || r.algorithms !== algorithms.join(',')) return null;
@@ -269,9 +270,9 @@ export class JobRows {
   saveHashCheckpoint(jobId: number, snap: SourceSnapshot, algorithms: readonly FileHashAlgorithm[], cp: HashCheckpoint): void {
     this.db
       .prepare(
-        `INSERT INTO hash_checkpoints (job_id, size, mtime_ms, inode, algorithms, offset, states, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO hash_checkpoints (job_id, size, mtime_ms, inode, algorithms, "offset", states, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (job_id) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, inode = excluded.inode, algorithms = excluded.algorithms,
-           offset = excluded.offset, states = excluded.states, updated_at = excluded.updated_at`,
+           "offset" = excluded."offset", states = excluded.states, updated_at = excluded.updated_at`,
       )
       .run(jobId, snap.size, snap.mtimeMs, snap.inode, algorithms.join(','), cp.offset, JSON.stringify(cp.states), this.now());
   }

@@ -72,7 +72,7 @@ export class OutboxStore {
       setWebhook: p('UPDATE watched_folders SET webhook_url = ? WHERE id = ?'),
       cursor: p('SELECT last_event_id FROM webhook_cursor WHERE id = 1'),
       moveCursor: p('UPDATE webhook_cursor SET last_event_id = ? WHERE id = 1'),
-      lastEventId: p('SELECT max(id) AS id FROM (SELECT id FROM job_events WHERE id > ? ORDER BY id LIMIT ?)'),
+      lastEventId: p('SELECT max(id) AS id FROM (SELECT id FROM job_events WHERE id > ? ORDER BY id LIMIT ?) AS recent'),
       // The folder of a job is the watched file that points at it (one job, one file, one folder).
       settled: p(`SELECT e.id AS event_id, e.job_id, e.kind, e.at, f.id AS folder_id, f.path AS folder_path, f.webhook_url AS url
                   FROM job_events e
@@ -81,7 +81,7 @@ export class OutboxStore {
                   WHERE e.id > ? AND e.id <= ? AND e.kind IN ('done', 'failed') AND f.webhook_url IS NOT NULL
                   ORDER BY e.id`),
       openBatch: p('SELECT id, opened_at FROM webhook_batches WHERE folder_id = ? AND closed_at IS NULL'),
-      newBatch: p('INSERT INTO webhook_batches (folder_id, opened_at) VALUES (?, ?)'),
+      newBatch: p('INSERT INTO webhook_batches (folder_id, opened_at) VALUES (?, ?) RETURNING id'),
       addToBatch: p('INSERT OR IGNORE INTO webhook_batch_jobs (batch_id, job_id) VALUES (?, ?)'),
       closeBatch: p('UPDATE webhook_batches SET closed_at = ? WHERE id = ? AND closed_at IS NULL'),
       batchJobs: p('SELECT job_id FROM webhook_batch_jobs WHERE batch_id = ? ORDER BY job_id'),
@@ -136,7 +136,7 @@ export class OutboxStore {
   private openBatchOf(folderId: number, at: number): { id: number; openedAt: number } {
     const open = this.s.openBatch.get(folderId) as { id: number; opened_at: number } | undefined;
     if (open) return { id: open.id, openedAt: open.opened_at };
-    return { id: Number(this.s.newBatch.run(folderId, at).lastInsertRowid), openedAt: at };
+    return { id: (this.s.newBatch.get(folderId, at) as { id: number }).id, openedAt: at };
   }
 
   /** Folders whose settled jobs have not been reported as a batch yet. */

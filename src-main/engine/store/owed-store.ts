@@ -162,7 +162,7 @@ export class OwedWorkStore {
     const f = where({ kind, states: ['owed'], ...(opts.all ? {} : { dueBy: now }), ...(opts.scopes ? { scopes: opts.scopes } : {}) }, 'o.');
     const free = '(o.locked_until IS NULL OR o.locked_until <= ?)';
     const inOrder = opts.inOrder
-      ? `AND NOT EXISTS (SELECT 1 FROM owed_work older WHERE older.kind = o.kind AND older.scope IS o.scope AND older.state = 'owed' AND older.id < o.id)`
+      ? `AND NOT EXISTS (SELECT 1 FROM owed_work older WHERE older.kind = o.kind AND older.scope IS NOT DISTINCT FROM o.scope AND older.state = 'owed' AND older.id < o.id)`
       : '';
     const sql = `SELECT * FROM owed_work o WHERE ${f.sql} AND ${free} ${inOrder}
                  ORDER BY o.available_at, o.id LIMIT ?`;

@@ -26,7 +26,7 @@ export class PartRows {
                      WHERE job_id = ? AND part_number = ? AND state = 'done'`),
       setPartChecksum: p(`UPDATE parts SET checksum = ?, updated_at = ? WHERE job_id = ? AND part_number = ? AND state = 'done'`),
       deleteParts: p('DELETE FROM parts WHERE job_id = ?'),
-      insertPart: p(`INSERT INTO parts (job_id, part_number, offset, length, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`),
+      insertPart: p(`INSERT INTO parts (job_id, part_number, "offset", length, state, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`),
       unsentToPending: p(`UPDATE parts SET state = 'pending', updated_at = ? WHERE state = 'sending'`),
       unsentOfJobToPending: p(`UPDATE parts SET state = 'pending', updated_at = ? WHERE state = 'sending' AND job_id = ?`),
     };

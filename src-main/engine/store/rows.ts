@@ -1,6 +1,7 @@
 // The job store's row types and how a SQLite row becomes one. Shared by the store's tables
 // (job-rows.ts, part-rows.ts, destination-rows.ts, remote-aborts.ts); nothing outside store/ maps rows.
 import type { JobSortKey } from '../../../shared/contract.js';
+import { progressSql } from './dialect.js';
 import type { ChecksumProbe, CredentialOrigin, Destination, HashVerification, Job, Part } from '../../../shared/types.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes, IfExistsPolicy, IntegrityMode, JobOutcome, JobProof, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { DEFAULT_IF_EXISTS, DEFAULT_INTEGRITY, IF_EXISTS_POLICIES, INTEGRITY_MODES, JOB_OUTCOMES, JOB_PROOFS, PRIORITIES } from '../../../shared/states.js';
@@ -242,8 +243,8 @@ export const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
   id: 'j.id',
   state: 'j.state',
   size: 'j.size',
-  // The same expression as the jobs_by_progress index, so that index serves the sort.
-  progress: `CASE WHEN state = 'done' THEN 1.0 ELSE bytes_done * 1.0 / max(size, 1) END`,
+  // SQLite's; the store uses the database's own (dialect.ts progressSql).
+  progress: progressSql('sqlite'),
   createdAt: 'j.created_at',
 };
 

@@ -1,0 +1,197 @@
+// The job database on PostgreSQL behind the same synchronous `Db` the SQLite store uses (db.ts):
+// every store method and transaction stays synchronous, so the engine's callers do not change and a
+// transaction never interleaves with other engine code. A worker thread owns the node-postgres client
+// (pg-bridge-worker.ts); each call blocks this thread until the worker answers (synckit). The cost,
+// measured on loopback, is in docs/architecture.md (store section).
+import { fileURLToPath } from 'node:url';
+import { createSyncFn } from 'synckit';
+import type { BridgeCall, BridgeResult } from './pg-bridge-worker.js';
+import { bindValues, toPgSql, type PgSql } from './pg-sql.js';
+import type { Db, RunResult, Statement } from './db-types.js';
+
+const WORKER = fileURLToPath(new URL('./pg-bridge-worker.js', import.meta.url));
+
+/**
+ * How long the main thread waits for one answer. The worker's own bounds (connect timeout, TCP
+ * keepalive) end a call against a dead server sooner; this is the backstop against a hung worker.
+ */
+const CALL_TIMEOUT_MS = 120_000;
+
+type Bridge = (call: BridgeCall) => number | BridgeResult | null;
+let bridge: Bridge | null = null;
+function callBridge(call: BridgeCall): number | BridgeResult | null {
+  bridge ??= createSyncFn<(call: BridgeCall) => Promise<number | BridgeResult | null>>(WORKER, { timeout: CALL_TIMEOUT_MS }) as Bridge;
+  return bridge(call);
+}
+
+/** A bytea crosses the thread as a Uint8Array; the store reads Buffers, as better-sqlite3 gives them. */
+function value(v: unknown): unknown {
+  return v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+}
+
+function asObject(names: readonly string[], row: readonly unknown[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < names.length; i++) o[names[i]!] = value(row[i]);
+  return o;
+}
+
+class PgStatement implements Statement {
+  constructor(
+    private readonly db: PgDb,
+    private readonly sql: PgSql,
+    private readonly plucked = false,
+  ) {}
+
+  pluck(on = true): Statement {
+    return new PgStatement(this.db, this.sql, on);
+  }
+
+  private query(params: readonly unknown[]): BridgeResult {
+    return this.db.query(this.sql.text, bindValues(this.sql, params));
+  }
+
+  private shape(res: BridgeResult): unknown[] {
+    return this.plucked ? res.rows.map((r) => value(r[0])) : res.rows.map((r) => asObject(res.names, r));
+  }
+
+  run(...params: unknown[]): RunResult {
+    return { changes: this.query(params).rowCount };
+  }
+
+  get(...params: unknown[]): unknown {
+    return this.shape(this.query(params))[0];
+  }
+
+  all(...params: unknown[]): unknown[] {
+    return this.shape(this.query(params));
+  }
+
+  iterate(...params: unknown[]): IterableIterator<unknown> {
+    return this.all(...params)[Symbol.iterator]();
+  }
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+export class PgDb implements Db {
+  readonly dialect = 'pg' as const;
+  readonly name: string;
+  private id: number | null;
+  private depth = 0;
+  /** Set when the connection was lost inside a transaction: its work is gone, so nothing more of it may run on a new session. */
+  private lostInTransaction: Error | null = null;
+  private readonly translated = new Map<string, PgSql>();
+
+  constructor(readonly url: string) {
+    this.name = url;
+    this.id = callBridge({ op: 'open', url }) as number;
+  }
+
+  get open(): boolean {
+    return this.id !== null;
+  }
+
+  get inTransaction(): boolean {
+    return this.depth > 0;
+  }
+
+  private connection(): number {
+    if (this.id === null) throw new Error('The job database is closed');
+    if (this.lostInTransaction) throw this.lostInTransaction;
+    return this.id;
+  }
+
+  private guard<T>(fn: () => T, sql?: string): T {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'store.unreachable') {
+        if (this.depth > 0) this.lostInTransaction = err as Error;
+      } else if (sql) {
+        // Which statement: the worker's stack does not lead back to the store method.
+        Object.assign(err as object, { sql: sql.slice(0, 300) });
+      }
+      throw err;
+    }
+  }
+
+  query(text: string, params: unknown[]): BridgeResult {
+    const id = this.connection();
+    return this.guard(() => callBridge({ op: 'query', id, sql: text, params }) as BridgeResult, text);
+  }
+
+  prepare(source: string): Statement {
+    let sql = this.translated.get(source);
+    if (!sql) {
+      sql = toPgSql(source);
+      if (this.translated.size >= STATEMENT_CACHE_SIZE) this.translated.delete(this.translated.keys().next().value!);
+      this.translated.set(source, sql);
+    }
+    return new PgStatement(this, sql);
+  }
+
+  exec(source: string): this {
+    const id = this.connection();
+    this.guard(() => callBridge({ op: 'exec', id, sql: source }));
+    return this;
+  }
+
+  /** SQLite's pragmas have no meaning here; the store asks `dialect` before using one. */
+  pragma(source: string): never {
+    throw new Error(`PRAGMA ${source} is SQLite only`);
+  }
+
+  /**
+   * better-sqlite3's transaction wrapper: BEGIN/COMMIT, or a savepoint when nested, rolled back
+   * when `fn` throws. `.immediate` is the same on PostgreSQL: row locks order the writers.
+   */
+  transaction<F extends (...args: never[]) => unknown>(fn: F): F & { immediate: F; deferred: F; exclusive: F } {
+    const wrapped = ((...args: Parameters<F>) => this.within(() => fn(...args))) as F;
+    return Object.assign(wrapped, { immediate: wrapped, deferred: wrapped, exclusive: wrapped });
+  }
+
+  private within<T>(fn: () => T): T {
+    const depth = this.depth;
+    const savepoint = `hoist_${depth}`;
+    this.exec(depth === 0 ? 'BEGIN' : `SAVEPOINT ${savepoint}`);
+    this.depth = depth + 1;
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      this.depth = depth;
+      this.endTransaction(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`);
+      throw err;
+    }
+    this.depth = depth;
+    try {
+      this.exec(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${savepoint}`);
+    } catch (err) {
+      if (depth > 0) this.endTransaction(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+      throw err;
+    } finally {
+      if (depth === 0) this.lostInTransaction = null;
+    }
+    return result;
+  }
+
+  /** Undoes a failed transaction; on a lost connection there is nothing to undo (the server dropped it). */
+  private endTransaction(sql: string): void {
+    if (this.lostInTransaction) {
+      if (this.depth === 0) this.lostInTransaction = null;
+      return;
+    }
+    try {
+      this.exec(sql);
+    } catch {
+      // The rollback failing (the connection went meanwhile) leaves the server to drop the transaction.
+    }
+    if (this.depth === 0) this.lostInTransaction = null;
+  }
+
+  close(): this {
+    if (this.id !== null) callBridge({ op: 'close', id: this.id });
+    this.id = null;
+    return this;
+  }
+}
