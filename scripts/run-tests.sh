@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the compiled tests in two tiers, the unit tier first:
-#   unit: test/unit/**/*.test.ts, with no S3 server (S3_ENDPOINT is taken away, so a unit test that
-#         starts needing one fails loudly), two files at a time;
+#   unit: test/unit/**/*.test.ts, with no S3 or PostgreSQL server (S3_ENDPOINT and HOIST_TEST_PG_URL
+#         are taken away, so a unit test that starts needing one fails loudly), two files at a time;
 #   s3:   every other test/**/*.test.ts, against the local S3 server (with-s3.sh starts one unless
-#         S3_ENDPOINT points at one), one file at a time: they share the server and the 2 cores.
+#         S3_ENDPOINT points at one) and a PostgreSQL server (with-pg.sh starts one unless
+#         HOIST_TEST_PG_URL points at one), one file at a time: they share the servers and the 2 cores.
 # Usage: run-tests.sh [--unit | --s3] [build/test/…/NAME.test.js …]
 # With no files, every test in the sources (not build/, where a moved test leaves its old .js behind).
 # Both tiers always run; the exit status is non-zero if either failed, and when both ran the last
@@ -41,14 +42,14 @@ rc=0
 if ((${#unit[@]})); then
   rm -f "$RESULTS/unit.tap"
   # shellcheck disable=SC2046
-  env -u S3_ENDPOINT -u AWS_ENDPOINT_URL_S3 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+  env -u S3_ENDPOINT -u AWS_ENDPOINT_URL_S3 -u HOIST_TEST_PG_URL NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
     node --test --test-concurrency=2 $(reporters unit) "${unit[@]}" || rc=1
   ran+=(unit)
 fi
 if ((${#s3[@]})); then
   rm -f "$RESULTS/s3.tap"
   # shellcheck disable=SC2046
-  bash "$HERE/with-s3.sh" node --test --test-concurrency=1 $(reporters s3) "${s3[@]}" || rc=1
+  bash "$HERE/with-s3.sh" bash "$HERE/with-pg.sh" node --test --test-concurrency=1 $(reporters s3) "${s3[@]}" || rc=1
   ran+=(s3)
 fi
 

@@ -15,7 +15,7 @@ import { SettingsStore } from '../../src-main/engine/store/settings-store.js';
 import { Engine } from '../../src-main/engine/engine.js';
 import { MiB } from '../../shared/limits.js';
 import { doneParts, until } from '../support/engine.js';
-import { freshPgDatabase } from '../support/pg-temp-db.js';
+import { freshPgDatabase } from '../support/pg.js';
 import { sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 

@@ -5,7 +5,7 @@ import type { Destination, DestinationInput } from '../../shared/types.js';
 import { Engine, type EngineOptions } from '../../src-main/engine/engine.js';
 import type { SchedulerOptions } from '../../src-main/engine/scheduler/scheduler.js';
 import type { JobRecord } from '../../src-main/engine/store/job-store.js';
-import { pgDatabaseFor } from './pg-temp-db.js';
+import { pgDatabaseFor } from './pg.js';
 
 /**
  * The job database of a test engine in `dir`: the SQLite file hoist.db there, or with
