@@ -12,6 +12,7 @@ import { registerDiagnosticsCommand } from './diagnostics.js';
 import { failureOf } from './exit-codes.js';
 import { registerFolderCommands } from './folders.js';
 import { registerLogsCommand } from './logs.js';
+import { registerNodesCommand } from './nodes.js';
 import { registerPaceCommands } from './pace.js';
 import { registerServeCommand } from './serve.js';
 import { registerUploadCommands } from './upload.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerServeCommand(program, globals); //        serve
   registerLogsCommand(program, globals); //         logs
   registerDiagnosticsCommand(program, globals); //  diagnostics
+  registerNodesCommand(program, globals, (rt) => rt.engine); // nodes (a shared queue)
   return program;
 }
 
