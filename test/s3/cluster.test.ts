@@ -1,14 +1,16 @@
-// Issue 15: several `hoist watch` processes (ingest stations) share one job queue. Here they share one
-// SQLite file on one machine (HOIST_SHARED_QUEUE=1; PostgreSQL turns it on by itself), real radosgw
-// behind the fault proxy, which counts what each key and part was sent.
+// Issue 15: several `hoist watch` processes (ingest stations) share one job queue: a PostgreSQL
+// database of the test server's (scripts/with-pg.sh), which turns the shared queue on by itself; with
+// HOIST_TEST_STORE=sqlite, one SQLite file on one machine (HOIST_SHARED_QUEUE=1). Real radosgw behind
+// the fault proxy, which counts what each key and part was sent.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { MiB } from '../../shared/limits.js';
-import { until } from '../support/engine.js';
-import { testEngine } from '../support/engine.js';
+import { openDatabase } from '../../src-main/engine/store/db.js';
+import type { Db } from '../../src-main/engine/store/db-types.js';
+import { testDbPath, testEngine, until } from '../support/engine.js';
 import { hoist, startHoist, type CliResult } from '../support/hoist-cli.js';
 import { listUploads, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -19,8 +21,21 @@ const { client, bucket, proxy } = await s3Fixture('cluster', { proxy: true });
 const LEASE_MS = 3000;
 const SHARED = { HOIST_SHARED_QUEUE: '1', HOIST_LEASE_MS: String(LEASE_MS), AWS_ACCESS_KEY_ID: s3Env().accessKeyId, AWS_SECRET_ACCESS_KEY: s3Env().secretAccessKey };
 
-/** Reads the shared database as a test watches it: read-only, never in the nodes' way. */
+// The queue is on PostgreSQL unless asked otherwise (testEngine and testDbPath follow HOIST_TEST_STORE).
+process.env.HOIST_TEST_STORE ??= 'pg';
+
+const pgPeeks = new Map<string, Db>();
+after(() => {
+  for (const db of pgPeeks.values()) db.close();
+});
+
+/** Reads the shared database as a test watches it: read-only on SQLite, never in the nodes' way. */
 function peek<T>(db: string, sql: string, ...args: unknown[]): T[] {
+  if (/^postgres(ql)?:\/\//.test(db)) {
+    let conn = pgPeeks.get(db);
+    if (!conn) pgPeeks.set(db, (conn = openDatabase(db).db));
+    return conn.prepare(sql).all(...args) as T[];
+  }
   try {
     const ro = new Database(db, { readonly: true, fileMustExist: true });
     try {
@@ -40,7 +55,7 @@ async function queueWithFolder(label: string, prefix: string, singlePutThreshold
   fs.mkdirSync(watched);
   const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, partSize: 5 * MiB, concurrency: 2, singlePutThreshold, prefix });
   await engine.close();
-  const db = path.join(dir, 'hoist.db');
+  const db = testDbPath(dir);
   const cli = ['--db', db];
   const added = await hoist([...cli, 'folders', 'add', watched, '--to', dest.name, '--stable-for', '300ms']);
   assert.equal(added.code, 0, added.stderr);

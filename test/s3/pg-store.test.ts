@@ -19,6 +19,10 @@ import { freshPgDatabase } from '../support/pg.js';
 import { sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 
+// At the top, before any test: an after() hook registered once tests have started would never run (and
+// the fixture's proxy would keep the process alive).
+const { bucket, client, proxy } = await s3Fixture('pg-store', { proxy: true });
+
 const destination = {
   name: 'd', endpoint: 'http://127.0.0.1:1', region: 'us-east-1', bucket: 'bucket', prefix: '', pathStyle: true, profile: null,
   storageClass: null, sse: null, sseKmsKeyId: null, partSize: 10, concurrency: 2, singlePutThreshold: 0,
@@ -191,7 +195,6 @@ test('a connection lost mid-run: the failing call throws store.unreachable, the 
   }
 });
 
-const { bucket, client, proxy } = await s3Fixture('pg-store', { proxy: true });
 
 function engineOn(url: string): Engine {
   return new Engine({ dbPath: url, scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 } } });
