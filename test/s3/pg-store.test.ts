@@ -10,6 +10,7 @@ import { openDatabase } from '../../src-main/engine/store/db.js';
 import { BatchStore } from '../../src-main/engine/store/batch-store.js';
 import { FolderStore } from '../../src-main/engine/store/folder-store.js';
 import { JobStore } from '../../src-main/engine/store/job-store.js';
+import { OutboxStore } from '../../src-main/engine/store/outbox-store.js';
 import { PacingStore } from '../../src-main/engine/store/pacing-store.js';
 import { SettingsStore } from '../../src-main/engine/store/settings-store.js';
 import { Engine } from '../../src-main/engine/engine.js';
@@ -122,6 +123,8 @@ function scenario(db: Db, reopen: () => Db): Record<string, unknown> {
   out.events = [a.id, b.id, c.id].map((id) => store.events(id));
   out.lease = [store.acquireLease('one', 60_000), store.acquireLease('two', 60_000)];
   out.cancel = store.cancelJob(store.getJob(b.id)!);
+  // The webhook outbox reads its cursor row, which a new database must have (its first run on PostgreSQL had none).
+  out.webhookEventsCollected = new OutboxStore(db, store.owed, now).collectSettledJobs(() => []);
   // What the scheduler polls to notice another process's commands.
   const version = store.dataVersion();
   const other = reopen();

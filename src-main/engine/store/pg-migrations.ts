@@ -21,6 +21,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN lease_until BIGINT;
   CREATE INDEX jobs_by_lease ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
   `,
+  /* 3: the webhook outbox's cursor row, which SQLite's migrations insert with its table and the first one here forgot */ `
+  INSERT INTO webhook_cursor (id, last_event_id) SELECT 1, coalesce(max(id), 0) FROM job_events ON CONFLICT (id) DO NOTHING;
+  `,
 ];
 
 /** Any key, the same in every Hoist: processes starting together on one database migrate one after the other. */
