@@ -2,22 +2,13 @@
 // host and pid, its state, its last heartbeat and how many jobs it holds. It reads them through the
 // one method below; the store's node registry (store/node-store.ts) provides the rows.
 import type { Command } from 'commander';
+import type { NodeRecord } from '../engine/store/node-store.js';
 import type { HoistRuntime } from '../runtime/runtime.js';
 import { formatDuration, printList } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
 
-/** A process that shares the queue: `working` (heartbeating), `stale` (silent past its lease) or `stopped` (closed cleanly). */
-export interface NodeRow {
-  id: string;
-  host: string;
-  pid: number;
-  /** Epoch milliseconds. */
-  startedAt: number;
-  heartbeatAt: number;
-  /** Jobs whose lease it holds. */
-  holds: number;
-  state: string;
-}
+/** A process that shares the queue, as the store's node registry records it. */
+export type NodeRow = NodeRecord;
 
 /** What `hoist nodes` reads. */
 export interface NodeSource {

@@ -11,7 +11,8 @@ import type { JobState, Priority } from '../../shared/states.js';
 import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
 import { BandwidthLimiter, type BandwidthInput } from './pacing/bandwidth.js';
 import { Destinations } from './destinations.js';
-import { enqueueJobs, recordFiles, type EnqueueDeps, type EnqueueOptions, type PlannedFile } from './enqueue.js';
+import type { EnqueueOptions } from './enqueue.js';
+import { JobIntake, type LookedGroup } from './job-intake.js';
 import { JobCommands } from './job-commands.js';
 import { DEFAULT_LEASE_TIMING, LeaseKeeper, type LeaseAnswer, type LeasedWork, type LeaseState, type LeaseTiming } from './lease.js';
 import { logger } from './log.js';
@@ -131,6 +132,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly remote: RemoteUploads;
   /** Pause, resume, retry, cancel, priority: what people ask of jobs (job-commands.ts). */
   readonly commands: JobCommands;
+  private readonly intake: JobIntake;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -168,6 +170,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.destinations = new Destinations(this.store, () => this.configChanged());
     this.remote = new RemoteUploads(this.store, (dest) => this.client(dest), () => this.scheduler.poke(), () => this.settleOwedAborts());
     this.commands = new JobCommands(this.store, { poke: () => this.scheduler.poke(), settleOwedAborts: () => this.settleOwedAborts() });
+    this.intake = new JobIntake(
+      { store: this.store, batches: this.batches, resume: (id, orFailed) => this.resume(id, orFailed) },
+      { pokeSoon: () => this.scheduler.pokeSoon(), job: (j) => this.emit('job', j), batch: (b) => this.emit('batch', b) },
+    );
   }
 
   // ---- running the queue ----
@@ -312,45 +318,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     return report;
   }
 
-  /**
-   * Records jobs for files and folders (a folder's files recursively, keys = prefix + path under
-   * it); a file already queued for the same key is not queued twice, it is resumed. Nothing is
-   * queued unless every path can be read and every key is valid and distinct.
-   */
-  async enqueue(paths: readonly string[], o: EnqueueOptions): Promise<JobRecord[]> {
-    const queued = await enqueueJobs(this.enqueueDeps(), paths, o);
-    this.announceQueued([queued]);
-    return queued.jobs;
+  /** Files and folders into jobs (job-intake.ts). */
+  enqueue(paths: readonly string[], o: EnqueueOptions): Promise<JobRecord[]> {
+    return this.intake.enqueue(paths, o);
   }
 
-  /**
-   * Queues files already looked at (a watched folder's batch, folders/enqueue-batch.ts): each
-   * group's jobs, and what its `within` records beside them, in one transaction; then announced.
-   */
-  enqueueLooked(groups: ReadonlyArray<{ files: readonly PlannedFile[]; o: EnqueueOptions; within(jobs: JobRecord[]): void }>): JobRecord[][] {
-    const deps = this.enqueueDeps();
-    const done = this.store.atomically(() =>
-      groups.map((g) => {
-        const r = recordFiles(deps, g.files, g.o);
-        g.within(r.jobs);
-        return r;
-      }),
-    );
-    this.announceQueued(done);
-    return done.map((r) => r.jobs);
-  }
-
-  private enqueueDeps(): EnqueueDeps {
-    return { store: this.store, batches: this.batches, resume: (id, orFailed) => this.resume(id, orFailed) };
-  }
-
-  /** Hosts show a job from the moment it is queued, not only once the scheduler opens it. */
-  private announceQueued(queued: ReadonlyArray<{ jobs: JobRecord[]; batchIds: number[] }>): void {
-    this.scheduler.pokeSoon();
-    for (const r of queued) {
-      for (const job of r.jobs) this.emit('job', job);
-      for (const id of r.batchIds) this.emit('batch', this.batches.get(id)!);
-    }
+  /** A watched folder's batch of files already looked at (folders/enqueue-batch.ts), with its records, in one transaction. */
+  enqueueLooked(groups: readonly LookedGroup[]): JobRecord[][] {
+    return this.intake.enqueueLooked(groups);
   }
 
   // ---- ASC MHL batches (issue 8) ----
