@@ -6,6 +6,8 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  type HeadObjectCommandInput,
+  type HeadObjectCommandOutput,
   ListObjectsV2Command,
   PutObjectCommand,
   ListBucketsCommand,
@@ -107,9 +109,14 @@ export interface HeadedObject {
 
 /** The object's ETag, size and metadata (of one version, when `versionId` is given); null when there is none (404). */
 export async function headObject(client: S3Client, bucket: string, key: string, versionId?: string): Promise<HeadedObject | null> {
+  const out = await sendHead(client, { Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) });
+  return out && { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {}, versionId: out.VersionId ?? null, encryption: encryptionOf(out) };
+}
+
+/** HeadObject's answer, or null when there is no such key (404): the one place both heads send it. */
+async function sendHead(client: S3Client, input: HeadObjectCommandInput): Promise<HeadObjectCommandOutput | null> {
   try {
-    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
-    return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, metadata: out.Metadata ?? {}, versionId: out.VersionId ?? null, encryption: encryptionOf(out) };
+    return await client.send(new HeadObjectCommand(input));
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
@@ -136,27 +143,22 @@ export interface ObjectHead {
 
 /** HeadObject with its checksums asked for, and optionally of one part (`partNumber`); null when there is no such key. */
 export async function headObjectDetail(client: S3Client, bucket: string, key: string, partNumber?: number): Promise<ObjectHead | null> {
-  try {
-    const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED', ...(partNumber ? { PartNumber: partNumber } : {}) }));
-    const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
-    for (const [alg, name] of Object.entries(SDK_CHECKSUM_ALGORITHM) as Array<[ChecksumAlgorithm, string]>) {
-      const v = (out as unknown as Record<string, unknown>)[`Checksum${name}`];
-      if (typeof v === 'string' && v) checksums[alg] = v;
-    }
-    return {
-      etag: out.ETag ?? '',
-      size: out.ContentLength ?? 0,
-      encryption: encryptionOf(out),
-      partsCount: out.PartsCount ?? null,
-      checksums,
-      checksumType: (out as { ChecksumType?: string }).ChecksumType ?? null,
-      versionId: out.VersionId ?? null,
-    };
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
-    throw toHoistError(err, 'HeadObject');
+  const out = await sendHead(client, { Bucket: bucket, Key: key, ChecksumMode: 'ENABLED', ...(partNumber ? { PartNumber: partNumber } : {}) });
+  if (!out) return null;
+  const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
+  for (const [alg, name] of Object.entries(SDK_CHECKSUM_ALGORITHM) as Array<[ChecksumAlgorithm, string]>) {
+    const v = (out as unknown as Record<string, unknown>)[`Checksum${name}`];
+    if (typeof v === 'string' && v) checksums[alg] = v;
   }
+  return {
+    etag: out.ETag ?? '',
+    size: out.ContentLength ?? 0,
+    encryption: encryptionOf(out),
+    partsCount: out.PartsCount ?? null,
+    checksums,
+    checksumType: (out as { ChecksumType?: string }).ChecksumType ?? null,
+    versionId: out.VersionId ?? null,
+  };
 }
 
 function algorithmOfSdkName(name: unknown): ChecksumAlgorithm | null {
