@@ -12,16 +12,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Destination, Job } from '../../shared/types.js';
-import { RENDERER_DIR } from '../../src-main/cli/serve.js';
 import { EngineApi } from '../../src-main/engine/api.js';
 import type { Engine } from '../../src-main/engine/engine.js';
-import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
-import { openApp, screenshotBothThemes } from '../support/browser.js';
+import { screenshotBothThemes } from '../support/browser.js';
 import { testEngine, until } from '../support/engine.js';
 import { hoist } from '../support/hoist-cli.js';
 import { s3Fixture } from '../support/s3-fixture.js';
+import { serveApp, type AppUnderTest } from '../support/ui-session.js';
 import { MiB, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
 
 /** Generous: a guard against a hang, never a statement about speed. */
@@ -34,8 +33,7 @@ const dbPath = path.join(dir, 'hoist.db');
 let engine: Engine;
 let dest: Destination;
 let api: EngineApi;
-let host: HeadlessHost;
-let browser: Browser;
+let app: AppUnderTest;
 let page: Page;
 let pageErrors: string[];
 
@@ -43,14 +41,12 @@ before(async () => {
   ({ engine, dest } = testEngine(dir, { endpoint, bucket, name: 'Dailies (local S3)' }));
   api = new EngineApi(engine, { roots: [dir] });
   engine.start();
-  host = await startHeadlessHost({ api, staticDir: RENDERER_DIR });
-  ({ browser, page, pageErrors } = await openApp(host.url, WAIT_MS));
+  app = await serveApp(api, WAIT_MS);
+  ({ page, pageErrors } = app);
 });
 
 onClose(async () => {
-  await browser?.close();
-  await host?.close();
-  api?.dispose();
+  await app?.close();
   await engine?.close();
   // The bucket this test made itself (the fixture removes its own).
   const listed = await client.send(new ListObjectsV2Command({ Bucket: lateBucket })).catch(() => null);

@@ -10,20 +10,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { DirectoryListing, SendFilesInput } from '../../shared/local-files.js';
 import type { Destination } from '../../shared/types.js';
-import { RENDERER_DIR } from '../../src-main/cli/serve.js';
 import { EngineApi } from '../../src-main/engine/api.js';
 import type { Engine } from '../../src-main/engine/engine.js';
-import { startHeadlessHost, type HeadlessHost } from '../../src-main/hosts/headless/host.js';
-import { openApp, screenshotBothThemes } from '../support/browser.js';
+import { type HeadlessHost } from '../../src-main/hosts/headless/host.js';
+import { screenshotBothThemes } from '../support/browser.js';
 import { testEngine, until } from '../support/engine.js';
 import { startHoist, whileServing } from '../support/hoist-cli.js';
 import { recordResult } from '../support/results.js';
 import { s3Fixture } from '../support/s3-fixture.js';
+import { serveApp, type AppUnderTest } from '../support/ui-session.js';
 import { MiB, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 
 /** Generous: a guard against a hang, never a statement about speed. */
@@ -39,8 +39,8 @@ let engine: Engine;
 let dest: Destination;
 let second: Destination;
 let api: EngineApi;
+let app: AppUnderTest;
 let host: HeadlessHost;
-let browser: Browser;
 let page: Page;
 let pageErrors: string[];
 
@@ -57,14 +57,12 @@ before(async () => {
   second = engine.upsertDestination({ ...dest, name: 'Archive (local S3)', bucket: await newBucket('e2e-send-archive') });
   api = new EngineApi(engine, { roots: [root] });
   engine.start();
-  host = await startHeadlessHost({ api, staticDir: RENDERER_DIR });
-  ({ browser, page, pageErrors } = await openApp(host.url, WAIT_MS));
+  app = await serveApp(api, WAIT_MS);
+  ({ host, page, pageErrors } = app);
 });
 
 onClose(async () => {
-  await browser?.close();
-  await host?.close();
-  api?.dispose();
+  await app?.close();
   await engine?.close();
 });
 
