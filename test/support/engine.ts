@@ -1,6 +1,7 @@
 // An in-process engine against a real endpoint, for tests that pause, resume and inspect state.
 import path from 'node:path';
-import { DEFAULT_SINGLE_PUT_THRESHOLD, MiB } from '../../shared/limits.js';
+import { destinationWithDefaults } from '../../shared/destination-defaults.js';
+import { MiB } from '../../shared/limits.js';
 import type { Destination, DestinationInput } from '../../shared/types.js';
 import { Engine, type EngineOptions } from '../../src-main/engine/engine.js';
 import type { SchedulerOptions } from '../../src-main/engine/scheduler/scheduler.js';
@@ -22,23 +23,8 @@ export function testEngine(dir: string, opts: { endpoint: string; bucket: string
     dbPath: testDbPath(dir),
     scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 }, ...scheduler },
   });
-  const dest = engine.upsertDestination({
-    name: `${opts.bucket}@test`,
-    region: 'us-east-1',
-    prefix: '',
-    pathStyle: true,
-    profile: null,
-    storageClass: null,
-    sse: null,
-    sseKmsKeyId: null,
-    partSize: 5 * MiB,
-    concurrency: 2,
-    singlePutThreshold: DEFAULT_SINGLE_PUT_THRESHOLD,
-    maxObjectSize: 5 * 2 ** 40,
-    maxParts: 10_000,
-    checksumAlgorithm: null,
-    ...opts,
-  });
+  const { endpoint, bucket, ...rest } = opts;
+  const dest = engine.upsertDestination(destinationWithDefaults({ name: `${bucket}@test`, endpoint, region: 'us-east-1', bucket, pathStyle: true }, { partSize: 5 * MiB, concurrency: 2, ...rest }));
   return { engine, dest };
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { LOCAL_TEST_BUCKET, LOCAL_TEST_DESTINATION, type SetupInfo } from '../../../shared/setup.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, DEFAULT_SINGLE_PUT_THRESHOLD, COMPATIBLE_MAX_OBJECT_SIZE, MAX_PARTS } from '../../../shared/limits.js';
+import { destinationWithDefaults } from '../../../shared/destination-defaults.js';
 import type { ConnectionCheck, Credentials, Destination, DestinationInput } from '../../../shared/types.js';
 import type { Engine } from '../engine.js';
 import { logger } from '../log.js';
@@ -100,24 +100,7 @@ export class SetupService {
     const taken = new Set(this.engine.store.listDestinations().map((d) => d.name));
     let name = LOCAL_TEST_DESTINATION;
     for (let n = 2; taken.has(name); n++) name = `${LOCAL_TEST_DESTINATION} ${n}`;
-    const dest = this.engine.saveDestination({
-      name,
-      endpoint: access.endpoint,
-      region: access.region,
-      bucket: LOCAL_TEST_BUCKET,
-      prefix: '',
-      pathStyle: true,
-      profile: null,
-      storageClass: null,
-      sse: null,
-      sseKmsKeyId: null,
-      partSize: DEFAULT_PART_SIZE,
-      concurrency: DEFAULT_CONCURRENCY,
-      singlePutThreshold: DEFAULT_SINGLE_PUT_THRESHOLD,
-      maxObjectSize: COMPATIBLE_MAX_OBJECT_SIZE,
-      maxParts: MAX_PARTS,
-      checksumAlgorithm: null,
-    });
+    const dest = this.engine.saveDestination(destinationWithDefaults({ name, endpoint: access.endpoint, region: access.region, bucket: LOCAL_TEST_BUCKET, pathStyle: true }));
     local.record.write({ destinationId: dest.id, endpoint: access.endpoint, accessKeyId: access.accessKeyId, secretAccessKey: access.secretAccessKey });
     return dest;
   }
