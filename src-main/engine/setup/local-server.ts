@@ -3,7 +3,7 @@
 // stopped with the host. Offered only when running from a checkout where `npm run setup`
 // installed radosgw, never by the packaged app: `localServerScript` decides, and the host passes
 // the answer in, so nothing a renderer sends can start a script.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -78,6 +78,8 @@ export function parseExports(stdout: string): Record<string, string> {
 /** One radosgw in one data folder (under the app-data folder), started and stopped through the checkout's script. */
 export class LocalTestServer {
   private started = false;
+  /** Stops the server if this process dies without down() (a SIGKILL, a crash): see watchOver(). */
+  private watchdog: ChildProcess | null = null;
 
   constructor(
     private readonly script: string,
@@ -98,13 +100,28 @@ export class LocalTestServer {
         detail: tail,
       });
     }
+    this.watchOver();
     return { endpoint: env.S3_ENDPOINT, region: env.S3_REGION ?? 'us-east-1', accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY };
+  }
+
+  /**
+   * The server lives only as long as this host: a detached shell polls this process every second
+   * and runs the script's `down` once it is gone, so a host killed with SIGKILL (or crashed) does
+   * not leave three daemons and their memory behind. A clean stop kills the watchdog first.
+   */
+  private watchOver(): void {
+    if (this.watchdog) return;
+    const loop = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec bash "$2" down "$3"';
+    this.watchdog = spawn('bash', ['-c', loop, 'hoist-local-server-watchdog', String(process.pid), this.script, this.dataDir], { detached: true, stdio: 'ignore', env: scriptEnv() });
+    this.watchdog.unref();
   }
 
   /** Stops the daemons this host started (by the pids in its data folder), and waits for them: the host is stopping. */
   down(): void {
     if (!this.started) return;
     this.started = false;
+    this.watchdog?.kill('SIGKILL');
+    this.watchdog = null;
     spawnSync('bash', [this.script, 'down', this.dataDir], { stdio: 'ignore', timeout: START_TIMEOUT_MS, env: scriptEnv() });
   }
 
