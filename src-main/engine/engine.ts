@@ -10,6 +10,7 @@ import { MAX_CONCURRENCY } from '../../shared/limits.js';
 import type { JobState, Priority } from '../../shared/states.js';
 import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
 import { BandwidthLimiter, type BandwidthInput } from './pacing/bandwidth.js';
+import { ClusterShare } from './pacing/cluster-share.js';
 import { Destinations } from './destinations.js';
 import type { EnqueueOptions } from './enqueue.js';
 import { JobIntake, type LookedGroup } from './job-intake.js';
@@ -149,7 +150,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.credentials = opts.credentials ?? new CredentialSource();
     this.pool = new WorkerPool(opts.maxWorkers ?? defaultPoolSize(), undefined, opts.heldPartBytes);
     this.pacing = new PacingStore(db);
-    this.bandwidth = new BandwidthLimiter(this.pacing);
+    // A shared queue shares each limit too: this node's bucket runs at its share (pacing/cluster-share.ts).
+    this.bandwidth = new BandwidthLimiter(this.pacing, undefined, this.shared ? new ClusterShare(this.store.nodes, this.owner, this.jobLeaseMs) : null);
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, {
       ...opts.scheduler,
       ...(this.shared ? { shared: { owner: this.owner, leaseMs: this.jobLeaseMs, liveOthers: () => this.store.nodes.liveOthers(this.owner, this.jobLeaseMs) } } : {}),
