@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { Destination } from '../../shared/types.js';
 import { BandwidthLimiter } from '../../src-main/engine/pacing/bandwidth.js';
-import { ClusterShare, fairShare, type Demand } from '../../src-main/engine/pacing/cluster-share.js';
+import { ClusterShare, fairShare, laneScope, type Demand } from '../../src-main/engine/pacing/cluster-share.js';
+import { Lanes, type Bounds } from '../../src-main/engine/pacing/lanes.js';
 import { TokenBucket } from '../../src-main/engine/pacing/token-bucket.js';
 import { openDatabase } from '../../src-main/engine/store/db.js';
 import { JobStore } from '../../src-main/engine/store/job-store.js';
@@ -48,52 +50,52 @@ function cluster(n: number) {
 test('shares through the nodes registry: busy nodes split a limit, a node whose heartbeat is stale or that stopped no longer counts, each limit apart', () => {
   const { nodes, clock } = cluster(3);
   const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
-  const busy = new Map<number, Demand>([[0, 'more'], [7, 'more']]);
+  const busy = new Map<string, Demand>([['0', 'more'], ['7', 'more']]);
   a.share.exchange(busy);
-  assert.equal(a.share.shareOf(0, 6 * MB), 6 * MB, 'alone: the whole limit');
+  assert.equal(a.share.shareOf('0', 6 * MB), 6 * MB, 'alone: the whole limit');
   b.share.exchange(busy);
-  c.share.exchange(new Map([[0, 'more']]));
+  c.share.exchange(new Map<string, Demand>([['0', 'more']]));
   a.share.exchange(busy);
   b.share.exchange(busy);
-  assert.deepEqual([a, b, c].map((n) => n.share.shareOf(0, 6 * MB)), [2 * MB, 2 * MB, 2 * MB], 'three busy nodes: a third each');
-  assert.deepEqual([a, b].map((n) => n.share.shareOf(7, 3 * MB)), [1.5 * MB, 1.5 * MB], "destination 7's limit: two nodes send to it");
-  assert.equal(c.share.shareOf(7, 3 * MB), 1 * MB, 'a node not sending to it yet: its share were it to start');
+  assert.deepEqual([a, b, c].map((n) => n.share.shareOf('0', 6 * MB)), [2 * MB, 2 * MB, 2 * MB], 'three busy nodes: a third each');
+  assert.deepEqual([a, b].map((n) => n.share.shareOf('7', 3 * MB)), [1.5 * MB, 1.5 * MB], "destination 7's limit: two nodes send to it");
+  assert.equal(c.share.shareOf('7', 3 * MB), 1 * MB, 'a node not sending to it yet: its share were it to start');
 
   // c sends 1 MB/s only: the two busy nodes split the rest.
-  c.share.exchange(new Map([[0, 1 * MB]]));
+  c.share.exchange(new Map<string, Demand>([['0', 1 * MB]]));
   a.share.exchange(busy);
-  assert.equal(a.share.shareOf(0, 6 * MB), 2.5 * MB);
+  assert.equal(a.share.shareOf('0', 6 * MB), 2.5 * MB);
 
   // c's heartbeat goes stale (a lease without one): it no longer counts, though its row still says 'more'.
-  c.share.exchange(new Map([[0, 'more']]));
+  c.share.exchange(new Map<string, Demand>([['0', 'more']]));
   clock.now += LEASE_MS - 100;
   a.store.nodes.heartbeat(a.id);
   b.store.nodes.heartbeat(b.id);
   a.share.exchange(busy);
   b.share.exchange(busy);
-  assert.equal(a.share.shareOf(0, 6 * MB), 2 * MB, 'c still counts just before a lease');
+  assert.equal(a.share.shareOf('0', 6 * MB), 2 * MB, 'c still counts just before a lease');
   clock.now += 200;
   a.store.nodes.heartbeat(a.id);
   a.share.exchange(busy);
-  assert.equal(a.share.shareOf(0, 6 * MB), 3 * MB, 'c stale: a and b a half each');
+  assert.equal(a.share.shareOf('0', 6 * MB), 3 * MB, 'c stale: a and b a half each');
 
   // b stops cleanly: a has the whole limit at its next look.
   b.store.nodes.stopped(b.id);
   a.share.exchange(busy);
-  assert.equal(a.share.shareOf(0, 6 * MB), 6 * MB);
+  assert.equal(a.share.shareOf('0', 6 * MB), 6 * MB);
 });
 
 test('a node that stops sending withdraws its demands: the others take its share at their next look', () => {
   const { nodes } = cluster(2);
   const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
-  const busy = new Map<number, Demand>([[0, 'more']]);
+  const busy = new Map<string, Demand>([['0', 'more']]);
   a.share.exchange(busy);
   b.share.exchange(busy);
   a.share.exchange(busy);
-  assert.equal(a.share.shareOf(0, 6 * MB), 3 * MB);
+  assert.equal(a.share.shareOf('0', 6 * MB), 3 * MB);
   b.share.withdraw();
   a.share.exchange(busy);
-  assert.equal(a.share.shareOf(0, 6 * MB), 6 * MB);
+  assert.equal(a.share.shareOf('0', 6 * MB), 6 * MB);
 });
 
 test("the limiter sets each node's buckets to its share, from what its senders took since its last look; without a cluster, the whole limit", () => {
@@ -122,4 +124,46 @@ test("the limiter sets each node's buckets to its share, from what its senders t
   alone.set({ destinationId: null, bytesPerSecond: 6 * MB });
   alone.tick();
   assert.equal(globalOf(alone).rate, 6 * MB, 'one process without a shared queue: the whole limit');
+});
+
+test("a destination's parts in flight are the cluster's: each node's lane is held to its whole slots of the concurrency (or the max), never more in all", () => {
+  const { nodes, clock } = cluster(3);
+  let dest = { id: 1, concurrency: 6 } as Destination;
+  let bounds: Bounds | null = null;
+  const lanesOf = nodes.map((n) => {
+    const lanes = new Lanes(() => bounds, () => undefined, {}, () => clock.now, (id, ceiling) => n.share.slotsOf(laneScope(id), ceiling));
+    // As the engine does: the lanes' demands go out with the limiter's.
+    n.share.addSource(() => new Map([...lanes.demands()].map(([id, d]) => [laneScope(id), d])));
+    return lanes;
+  });
+  /** Each working node fills its lane (more parts waiting than slots), looks, exchanges demands, and ticks. */
+  const look = (working = [0, 1, 2]) => {
+    for (const i of working) {
+      const lane = lanesOf[i]!.get(dest);
+      while (lane.inflight < lane.limit) lane.acquire(1);
+      lane.look();
+      nodes[i]!.share.exchange(new Map());
+      lanesOf[i]!.tick(() => dest);
+    }
+  };
+  const limits = (working = [0, 1, 2]) => working.map((i) => lanesOf[i]!.get(dest).limit);
+  look([0]);
+  assert.deepEqual(limits([0]), [6], 'alone: the whole concurrency');
+  look();
+  look();
+  assert.deepEqual(limits(), [2, 2, 2], 'three busy nodes: a third each');
+
+  dest = { ...dest, concurrency: 4 };
+  for (const lanes of lanesOf) lanes.reconfigure(() => dest);
+  look();
+  assert.deepEqual(limits(), [1, 1, 1], 'whole slots only: never more than 4 in all');
+
+  nodes[2]!.share.withdraw();
+  look([0, 1]);
+  assert.deepEqual(limits([0, 1]), [2, 2], 'a node stops: the two others share its slots');
+
+  bounds = { min: 1, max: 8 };
+  for (const lanes of lanesOf) lanes.reconfigure(() => dest);
+  look([0, 1]);
+  assert.deepEqual([0, 1].map((i) => lanesOf[i]!.get(dest).automatic), [{ min: 1, max: 4 }, { min: 1, max: 4 }], "automatic: the max is the cluster's");
 });

@@ -114,7 +114,7 @@ export class BandwidthLimiter {
   private readonly seen = new Map<number, { waits: number; taken: number }>();
   private seenAt = performance.now();
   /** The limit in force per scope (0: global) now, from the settings and the clock; null: unlimited. */
-  private limits = new Map<Scope, number | null>();
+  private limits = new Map<number, number | null>();
 
   constructor(
     private readonly store: PacingStore,
@@ -168,16 +168,16 @@ export class BandwidthLimiter {
       this.seen.set(id, now);
       if (now.waits !== before.waits) this.holding.add(id);
       if ((this.limits.get(id) ?? null) === null) continue;
-      if (this.holding.has(id)) demands.set(id, 'more');
-      else if (now.taken > before.taken) demands.set(id, Math.round((now.taken - before.taken) / seconds));
+      if (this.holding.has(id)) demands.set(String(id), 'more');
+      else if (now.taken > before.taken) demands.set(String(id), Math.round((now.taken - before.taken) / seconds));
     }
     return demands;
   }
 
   /** The rate of a scope's bucket: the limit in force, or in a cluster this node's share of it. */
-  private rateOf(id: Scope): number | null {
+  private rateOf(id: number): number | null {
     const limit = this.limits.get(id) ?? null;
-    return limit === null || !this.cluster ? limit : this.cluster.shareOf(id, limit);
+    return limit === null || !this.cluster ? limit : this.cluster.shareOf(String(id), limit);
   }
 
   /** Reads the settings again (another process may have changed them) and applies them. */

@@ -13,8 +13,14 @@ const log = logger('pacing');
 /** What one node asks of one limit: the bytes per second it sent, or 'more' when the limit held it back. */
 export type Demand = number | 'more';
 
-/** A limit's scope: 0 for the global limit, else the destination's id (as BandwidthLimiter keys its buckets). */
-export type Scope = number;
+/**
+ * What is shared: a bandwidth limit ("0" the global one, else the destination's id, as BandwidthLimiter
+ * keys its buckets) or a destination's parts in flight ("lane:<destination id>", Lanes).
+ */
+export type Scope = string;
+
+/** The scope of a destination's parts in flight. */
+export const laneScope = (destinationId: number): Scope => `lane:${destinationId}`;
 
 /**
  * The rate a node wanting more may send at under `limit`, beside other nodes asking `others`: the
@@ -44,7 +50,7 @@ function parse(text: string): Map<Scope, Demand> {
   const out = new Map<Scope, Demand>();
   try {
     for (const [k, v] of Object.entries(JSON.parse(text) as Record<string, unknown>)) {
-      if (v === 'more' || (typeof v === 'number' && Number.isFinite(v) && v >= 0)) out.set(Number(k), v);
+      if (v === 'more' || (typeof v === 'number' && Number.isFinite(v) && v >= 0)) out.set(k, v);
     }
   } catch {
     // A row written by another release or half-read: that node counts as asking nothing.
@@ -58,6 +64,8 @@ export class ClusterShare {
   private failing = false;
   /** The share last given per scope. */
   private readonly given = new Map<Scope, number>();
+  /** Demands of other parts of this node, published with the limiter's (the lanes' parts in flight). */
+  private readonly sources: Array<() => ReadonlyMap<Scope, Demand>> = [];
 
   constructor(
     private readonly board: DemandBoard,
@@ -66,10 +74,17 @@ export class ClusterShare {
     private readonly staleAfterMs: number,
   ) {}
 
-  /** Publishes this node's demands and reads the other nodes' (once a second, from the limiter's tick). */
+  /** Adds demands published with every exchange. */
+  addSource(demands: () => ReadonlyMap<Scope, Demand>): void {
+    this.sources.push(demands);
+  }
+
+  /** Publishes this node's demands (and its sources') and reads the other nodes' (once a second, from the limiter's tick). */
   exchange(mine: ReadonlyMap<Scope, Demand>): void {
     try {
-      this.board.publishDemands(this.owner, mine.size ? JSON.stringify(Object.fromEntries(mine)) : null);
+      const all = new Map(mine);
+      for (const source of this.sources) for (const [scope, d] of source()) all.set(scope, d);
+      this.board.publishDemands(this.owner, all.size ? JSON.stringify(Object.fromEntries(all)) : null);
       this.peers = this.board.peerDemands(this.owner, this.staleAfterMs).map(parse);
       this.failing = false;
     } catch (err) {
@@ -79,14 +94,18 @@ export class ClusterShare {
     }
   }
 
-  /** This node's rate under `limit` (bytes per second) for that scope. */
-  shareOf(scope: Scope, limit: number): number {
+  private othersOn(scope: Scope): Demand[] {
     const others: Demand[] = [];
     for (const p of this.peers) {
       const d = p.get(scope);
       if (d !== undefined && d !== 0) others.push(d);
     }
-    const share = Math.floor(fairShare(limit, others));
+    return others;
+  }
+
+  /** This node's rate under `limit` (bytes per second) for that scope. */
+  shareOf(scope: Scope, limit: number): number {
+    const share = Math.floor(fairShare(limit, this.othersOn(scope)));
     // A share that moved by less than 1% stays as it was: each change resets the bucket (its debt forgiven, its sleepers woken).
     const last = this.given.get(scope);
     if (last !== undefined && Math.abs(share - last) < share / 100) return last;
@@ -94,9 +113,22 @@ export class ClusterShare {
     return share;
   }
 
+  /**
+   * This node's whole slots of `ceiling` (parts in flight): its share rounded down, so the nodes
+   * together never pass the ceiling, but at least one (more nodes than slots each keep one).
+   */
+  slotsOf(scope: Scope, ceiling: number): number {
+    return Math.max(1, Math.floor(fairShare(ceiling, this.othersOn(scope)) + 1e-9));
+  }
+
   /** This node sends nothing any more (its work stopped): the others may take its share at once. */
   withdraw(): void {
-    this.exchange(new Map());
     this.peers = [];
+    try {
+      this.board.publishDemands(this.owner, null);
+    } catch (err) {
+      // Its demands go stale with its heartbeat (a lease) instead.
+      log.warn(`could not withdraw this node's bandwidth demands: ${(err as Error).message}`);
+    }
   }
 }
