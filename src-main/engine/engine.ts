@@ -10,6 +10,7 @@ import { MAX_CONCURRENCY } from '../../shared/limits.js';
 import type { JobState, Priority } from '../../shared/states.js';
 import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
 import { BandwidthLimiter, type BandwidthInput } from './pacing/bandwidth.js';
+import { ClusterShare, laneScope } from './pacing/cluster-share.js';
 import { Destinations } from './destinations.js';
 import type { EnqueueOptions } from './enqueue.js';
 import { JobIntake, type LookedGroup } from './job-intake.js';
@@ -149,13 +150,16 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.credentials = opts.credentials ?? new CredentialSource();
     this.pool = new WorkerPool(opts.maxWorkers ?? defaultPoolSize(), undefined, opts.heldPartBytes);
     this.pacing = new PacingStore(db);
-    this.bandwidth = new BandwidthLimiter(this.pacing);
+    // A shared queue shares each limit too: this node's buckets and lanes run at its share (pacing/cluster-share.ts).
+    const cluster = this.shared ? new ClusterShare(this.store.nodes, this.owner, this.jobLeaseMs) : null;
+    this.bandwidth = new BandwidthLimiter(this.pacing, undefined, cluster);
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, {
       ...opts.scheduler,
       ...(this.shared ? { shared: { owner: this.owner, leaseMs: this.jobLeaseMs, liveOthers: () => this.store.nodes.liveOthers(this.owner, this.jobLeaseMs) } } : {}),
       bandwidth: this.bandwidth,
-      tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null },
+      tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null, ...(cluster ? { shareOf: (id: number, ceiling: number) => cluster.slotsOf(laneScope(id), ceiling) } : {}) },
     });
+    cluster?.addSource(() => new Map([...this.scheduler.laneDemands()].map(([id, d]) => [laneScope(id), d])));
     this.owed = new OwedRunner(this.store.owed, { ...opts.owed, ...(this.shared ? { shared: { owner: this.owner } } : {}) });
     this.owed.register(REMOTE_ABORT, this.scheduler.remoteAborts());
     this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db, this.store.owed), this.owed, new WebhookSecrets(this.folderRecords, new KeyFileSealer(keyFileFor(opts.dbPath))), opts.webhooks);

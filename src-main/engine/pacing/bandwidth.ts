@@ -2,11 +2,13 @@
 // 20:00 to 06:00", "Mon-Fri 09:00-18:00 at 50 MB/s"; shared/timetable.ts reads it). The settings live
 // in the database (PacingStore); each limit is a token bucket in shared memory (token-bucket.ts) that
 // every part worker takes from before each chunk it writes. This module sets the buckets' rates from
-// the settings and the clock, and notes which limits held a sender back in the last second.
+// the settings and the clock, and notes which limits held a sender back in the last second. In a
+// cluster a limit is shared by the nodes (cluster-share.ts): each bucket runs at this node's share.
 import { HoistError } from '../../../shared/errors.js';
 import { WEEK_ORDER, formatWindowTimes, isWeekday, minutesOf, nextRateChange, parseDays, rateAt, windowInForce } from '../../../shared/timetable.js';
 import type { BandwidthLimit, BandwidthWindow } from '../../../shared/types.js';
 import type { PacingStore, StoredBandwidthLimit } from '../store/pacing-store.js';
+import type { ClusterShare, Demand, Scope } from './cluster-share.js';
 import { TokenBucket, createBucketMemory, type BucketMemory } from './token-bucket.js';
 import { parseSize } from '../upload/part-plan.js';
 
@@ -108,11 +110,17 @@ export class BandwidthLimiter {
   private timer: NodeJS.Timeout | null = null;
   /** Scopes (0: global) whose bucket made a part wait during the last second. */
   private readonly holding = new Set<number>();
-  private readonly waitsSeen = new Map<number, number>();
+  /** Each bucket's counters at the last look, and when that was. */
+  private readonly seen = new Map<number, { waits: number; taken: number }>();
+  private seenAt = performance.now();
+  /** The limit in force per scope (0: global) now, from the settings and the clock; null: unlimited. */
+  private limits = new Map<number, number | null>();
 
   constructor(
     private readonly store: PacingStore,
     private readonly clock: () => Date = () => new Date(),
+    /** With a shared queue: this node's share of each limit (none: this process has each limit whole). */
+    private readonly cluster: ClusterShare | null = null,
   ) {
     this.reload();
   }
@@ -143,14 +151,33 @@ export class BandwidthLimiter {
     }));
   }
 
-  /** Notes which buckets made a part wait since the last look (called once a second while the queue is worked). */
-  private sampleHolding(): void {
+  /**
+   * Notes which buckets made a part wait since the last look (called once a second while the queue
+   * is worked), and what this node asked of each limit in force: 'more' when it held a sender back,
+   * else the bytes per second sent through it (none when nothing was).
+   */
+  private sample(): Map<Scope, Demand> {
+    const at = performance.now();
+    const seconds = Math.max(0.001, (at - this.seenAt) / 1000);
+    this.seenAt = at;
     this.holding.clear();
+    const demands = new Map<Scope, Demand>();
     for (const [id, bucket] of this.buckets) {
-      const waits = bucket.waits;
-      if (waits !== (this.waitsSeen.get(id) ?? 0)) this.holding.add(id);
-      this.waitsSeen.set(id, waits);
+      const before = this.seen.get(id) ?? { waits: 0, taken: 0 };
+      const now = { waits: bucket.waits, taken: bucket.taken };
+      this.seen.set(id, now);
+      if (now.waits !== before.waits) this.holding.add(id);
+      if ((this.limits.get(id) ?? null) === null) continue;
+      if (this.holding.has(id)) demands.set(String(id), 'more');
+      else if (now.taken > before.taken) demands.set(String(id), Math.round((now.taken - before.taken) / seconds));
     }
+    return demands;
+  }
+
+  /** The rate of a scope's bucket: the limit in force, or in a cluster this node's share of it. */
+  private rateOf(id: number): number | null {
+    const limit = this.limits.get(id) ?? null;
+    return limit === null || !this.cluster ? limit : this.cluster.shareOf(String(id), limit);
   }
 
   /** Reads the settings again (another process may have changed them) and applies them. */
@@ -162,10 +189,19 @@ export class BandwidthLimiter {
   /** Applies the rate each schedule gives now. */
   refresh(): void {
     const at = this.clock();
-    const wanted = new Map<number, number | null>();
-    for (const s of this.settings) wanted.set(s.destinationId ?? 0, effectiveRate(s, at));
-    for (const [id, bucket] of this.buckets) bucket.setRate(wanted.get(id) ?? null);
-    for (const id of wanted.keys()) this.bucket(id);
+    this.limits = new Map(this.settings.map((s) => [s.destinationId ?? 0, effectiveRate(s, at)]));
+    for (const [id, bucket] of this.buckets) bucket.setRate(this.rateOf(id));
+    for (const id of this.limits.keys()) this.bucket(id);
+  }
+
+  /**
+   * One look of the timer: what this node asked of each limit since the last, shared with the other
+   * nodes in a cluster, then the rates set again (schedules, shares).
+   */
+  tick(): void {
+    const demands = this.sample();
+    this.cluster?.exchange(demands);
+    this.refresh();
   }
 
   /** Follows the clock (schedules) every `everyMs`; `onTick` lets the owner look for changes from elsewhere first. */
@@ -173,8 +209,7 @@ export class BandwidthLimiter {
     if (this.timer) return;
     this.timer = setInterval(() => {
       onTick?.();
-      this.refresh();
-      this.sampleHolding();
+      this.tick();
     }, everyMs);
     this.timer.unref();
   }
@@ -183,14 +218,15 @@ export class BandwidthLimiter {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.holding.clear();
+    // Sending nothing any more: the other nodes take this node's share at their next look.
+    this.cluster?.withdraw();
   }
 
   private bucket(id: number): TokenBucket {
     let b = this.buckets.get(id);
     if (!b) {
       b = new TokenBucket(createBucketMemory());
-      const setting = this.settings.find((s) => (s.destinationId ?? 0) === id);
-      b.setRate(setting ? effectiveRate(setting, this.clock()) : null);
+      b.setRate(this.rateOf(id));
       this.buckets.set(id, b);
     }
     return b;

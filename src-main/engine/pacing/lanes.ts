@@ -9,8 +9,13 @@
 // anything less goes back to the better level and holds there for a while before probing again.
 // SlowDown halves the level and holds longer; other failures (resets, timeouts, 5xx) take one step
 // down, at most once per window. Never outside min..max. Every decision is recorded.
+//
+// In a cluster (a shared queue) a destination's concurrency (or its max) is the cluster's: each
+// node's lane is held to its share (`share`, from pacing/cluster-share.ts), and each lane says what
+// it asks of it (`demand`): 'more' when it was full at its share, else the most parts it had in flight.
 import { PRIORITIES } from '../../../shared/states.js';
 import type { ConcurrencyDecision, Destination } from '../../../shared/types.js';
+import type { Demand } from './cluster-share.js';
 
 export interface TuningOptions {
   /** Length of a measurement window. */
@@ -68,6 +73,13 @@ export class Lane {
   private looks = 0;
   private fullLooks = 0;
   private warmedUp = false;
+  // in a cluster
+  /** The settings as stored, before this node's share of them. */
+  private setting: { concurrency: number; bounds: Bounds | null };
+  /** This node's share of the ceiling (the concurrency, or the max); null: the whole of it. */
+  private cap: number | null = null;
+  private fullSinceDemand = false;
+  private peakSinceDemand = 0;
 
   constructor(
     readonly destinationId: number,
@@ -76,11 +88,15 @@ export class Lane {
     private readonly opts: Required<TuningOptions>,
     private readonly record: (d: ConcurrencyDecision) => void,
     now: number,
+    /** With a shared queue: this node's slots of a destination's ceiling (none: this process has it whole). */
+    private readonly share: ((ceiling: number) => number) | null = null,
   ) {
     this.concurrency = dest.concurrency;
     this.windowStart = now;
     this.limit = dest.concurrency;
-    this.configure(dest, bounds, now);
+    this.setting = { concurrency: dest.concurrency, bounds };
+    this.cap = share ? share(bounds?.max ?? dest.concurrency) : null;
+    this.applySettings(now);
   }
 
   /** Parts in flight. */
@@ -120,6 +136,41 @@ export class Lane {
 
   /** The destination's concurrency or its bounds changed (or were read again). */
   configure(dest: Pick<Destination, 'concurrency'>, bounds: Bounds | null, now: number): void {
+    this.setting = { concurrency: dest.concurrency, bounds };
+    if (this.share) this.cap = this.share(bounds?.max ?? dest.concurrency);
+    this.applySettings(now);
+  }
+
+  /** In a cluster: this node's share of the ceiling again (the other nodes' demands change). */
+  reshare(now: number): void {
+    if (!this.share) return;
+    const cap = this.share(this.setting.bounds?.max ?? this.setting.concurrency);
+    if (cap === this.cap) return;
+    const from = this.limit;
+    const atCeiling = !this.bounds && from === this.concurrency;
+    this.cap = cap;
+    this.applySettings(now);
+    // Fixed: a lane not lowered by SlowDown follows its share both ways (SlowDown's recovery climbs one step per 5 s).
+    if (atCeiling && from !== this.concurrency) {
+      this.limit = from;
+      this.decide(this.concurrency, 'cluster share', null, now);
+    }
+  }
+
+  /** What this lane asked of its share since the last call: 'more' when it was full at its share, else its most parts in flight. */
+  demand(): Demand {
+    const d: Demand = this.fullSinceDemand && this.cap !== null && this.limit >= this.cap ? 'more' : this.fullSinceDemand ? this.limit : this.peakSinceDemand;
+    this.fullSinceDemand = false;
+    this.peakSinceDemand = this.inflight;
+    return d;
+  }
+
+  /** The settings with this node's share applied: a ceiling above the share is the share. */
+  private applySettings(now: number): void {
+    const cap = this.cap ?? Infinity;
+    const { concurrency, bounds: b } = this.setting;
+    const dest = { concurrency: Math.min(concurrency, cap) };
+    const bounds = b && { min: Math.min(b.min, cap), max: Math.min(b.max, cap) };
     const was = this.bounds;
     this.concurrency = dest.concurrency;
     this.bounds = bounds;
@@ -206,6 +257,8 @@ export class Lane {
   look(): void {
     this.looks++;
     if (this.inflight >= this.limit) this.fullLooks++;
+    if (this.inflight >= this.limit) this.fullSinceDemand = true;
+    if (this.inflight > this.peakSinceDemand) this.peakSinceDemand = this.inflight;
   }
 
   private step(): number {
@@ -258,6 +311,8 @@ export class Lanes {
     private readonly onDecision: (d: ConcurrencyDecision) => void,
     opts: TuningOptions = {},
     private readonly now: () => number = Date.now,
+    /** With a shared queue: this node's slots of a destination's ceiling. */
+    private readonly share: ((destinationId: number, ceiling: number) => number) | null = null,
   ) {
     this.opts = { ...DEFAULTS, ...opts };
   }
@@ -265,7 +320,8 @@ export class Lanes {
   get(dest: Destination): Lane {
     let lane = this.lanes.get(dest.id);
     if (!lane) {
-      lane = new Lane(dest.id, dest, this.boundsOf(dest.id), this.opts, this.onDecision, this.now());
+      const share = this.share;
+      lane = new Lane(dest.id, dest, this.boundsOf(dest.id), this.opts, this.onDecision, this.now(), share && ((ceiling) => share(dest.id, ceiling)));
       this.lanes.set(dest.id, lane);
     }
     return lane;
@@ -289,8 +345,19 @@ export class Lanes {
     for (const [id, lane] of this.lanes) {
       const dest = destination(id);
       if (!dest) continue;
+      lane.reshare(now);
       lane.tick(now);
     }
+  }
+
+  /** What each lane asked of its share since the last call (demands published to the other nodes). */
+  demands(): Map<number, Demand> {
+    const out = new Map<number, Demand>();
+    for (const [id, lane] of this.lanes) {
+      const d = lane.demand();
+      if (d !== 0) out.set(id, d);
+    }
+    return out;
   }
 
   /** Settings may have changed elsewhere (another process, a command): read them again. */

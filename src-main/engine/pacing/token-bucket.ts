@@ -15,8 +15,9 @@ const TOKENS = 2; // bytes, may be negative (debt)
 const LAST_NS = 3; // hrtime of the last refill
 const BURST = 4; // bytes the bucket may hold when idle
 const WAITS = 5; // reservations that had to wait: the limit held a sender back
+const TAKEN = 6; // bytes reserved so far, limited or not: what this process sent through the bucket
 
-const BYTES = 8 * 6;
+const BYTES = 8 * 7;
 /** Longest single sleep: how soon a sleeper notices a changed rate or an abort. */
 const SLICE_MS = 200;
 
@@ -79,6 +80,7 @@ export class TokenBucket {
     return this.locked(() => {
       const generation = this.i32[GENERATION]!;
       const rate = this.i64[RATE]!;
+      this.i64[TAKEN]! += BigInt(n);
       if (rate <= 0n) return { waitMs: 0, generation };
       const now = process.hrtime.bigint();
       const earned = ((now - this.i64[LAST_NS]!) * rate) / 1_000_000_000n;
@@ -96,6 +98,11 @@ export class TokenBucket {
   /** How many reservations so far had to wait (the limit held a sender back); grows only. */
   get waits(): number {
     return Number(Atomics.load(this.i64, WAITS));
+  }
+
+  /** Bytes reserved so far (sent or about to be); grows only. */
+  get taken(): number {
+    return Number(Atomics.load(this.i64, TAKEN));
   }
 
   get generation(): number {

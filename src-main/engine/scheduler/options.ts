@@ -22,8 +22,11 @@ export interface SchedulerOptions {
   bandwidth?: { memoryFor(destinationId: number): BucketMemory[] };
   /** How often a whole-file hash pass saves its state (the worker skips it for hashes that cannot be saved); default 1 GiB. */
   hashCheckpointBytes?: number;
-  /** Automatic concurrency: bounds per destination (none: fixed) and the tuner's settings (lanes.ts). */
-  tuning?: { boundsOf?(destinationId: number): Bounds | null; options?: TuningOptions };
+  /**
+   * Automatic concurrency: bounds per destination (none: fixed) and the tuner's settings (lanes.ts);
+   * with a shared queue, this node's slots of a destination's concurrency (or max) (cluster-share.ts).
+   */
+  tuning?: { boundsOf?(destinationId: number): Bounds | null; options?: TuningOptions; shareOf?(destinationId: number, ceiling: number): number };
 }
 
 /** The database's disk filled up (`full`), or takes writes again (`recorded`: parts that waited in memory). */

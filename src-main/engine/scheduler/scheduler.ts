@@ -8,6 +8,7 @@ import type { Destination, JobProgress } from '../../../shared/types.js';
 import { PRIORITY_RANK } from '../../../shared/states.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../backoff.js';
 import { Lanes, type Lane } from '../pacing/lanes.js';
+import type { Demand } from '../pacing/cluster-share.js';
 import { logger } from '../log.js';
 import { SourceHistories } from '../mhl/source-history.js';
 import { KeyListings } from '../remote/key-listing.js';
@@ -73,6 +74,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       (id) => opts.tuning?.boundsOf?.(id) ?? null,
       (d) => this.emit('concurrency', { destinationId: d.destinationId, limit: d.to, reason: d.reason }),
       opts.tuning?.options,
+      undefined,
+      opts.tuning?.shareOf ?? null,
     );
     this.net = new Connections(credentials, store, opts);
     this.storage = new StorageGuard(store, (notice) => this.emit('storage', notice));
@@ -157,6 +160,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Concurrency settings (bounds) may have changed: the lanes read them again. */
   reconfigureLanes(): void {
     this.lanes.reconfigure((id) => this.store.getDestination(id));
+  }
+
+  /** What each destination's lane asked of its share of parts in flight since the last call (a shared queue publishes it). */
+  laneDemands(): Map<number, Demand> {
+    return this.lanes.demands();
   }
 
   /** The lane of a destination, if it has carried traffic: its limit, bounds and recorded decisions. */

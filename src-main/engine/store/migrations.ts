@@ -494,4 +494,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
   CREATE INDEX jobs_by_lease ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
   `,
+  // branch: bwshare
+  /* 20: a bandwidth limit is the cluster's (issue 15): each node publishes with its row, once a second,
+         what it asks of each limit in force (JSON by scope: bytes per second sent, or "more" when the
+         limit held it back), from which every node sets its own share (pacing/cluster-share.ts). */ `
+  ALTER TABLE nodes ADD COLUMN demands TEXT;
+  ALTER TABLE nodes ADD COLUMN demands_at INTEGER;
+  `,
 ];

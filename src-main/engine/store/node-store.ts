@@ -69,6 +69,20 @@ export class NodeStore {
     return Number(r.n);
   }
 
+  /** Publishes what this node asks of the bandwidth limits (pacing/cluster-share.ts); null: it asks nothing. */
+  publishDemands(id: string, demands: string | null): void {
+    this.db.prepare('UPDATE nodes SET demands = ?, demands_at = ? WHERE id = ?').run(demands, this.now(), id);
+  }
+
+  /** The demands of the other nodes working now: heartbeat and publication both within `staleAfterMs`. */
+  peerDemands(id: string, staleAfterMs: number): string[] {
+    const since = this.now() - staleAfterMs;
+    return this.db
+      .prepare(`SELECT demands FROM nodes WHERE id <> ? AND state = 'working' AND heartbeat_at > ? AND demands_at > ? AND demands IS NOT NULL ORDER BY id`)
+      .pluck()
+      .all(id, since, since) as string[];
+  }
+
   /**
    * Frees the owed-work claims (aborts, clean-ups, webhooks, ASC MHL) of nodes silent for
    * `claimsAfterMs`, so another node works them without waiting out the claim, and forgets nodes

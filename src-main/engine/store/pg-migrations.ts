@@ -24,6 +24,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   /* 3: the webhook outbox's cursor row, which SQLite's migrations insert with its table and the first one here forgot */ `
   INSERT INTO webhook_cursor (id, last_event_id) SELECT 1, coalesce(max(id), 0) FROM job_events ON CONFLICT (id) DO NOTHING;
   `,
+  // branch: bwshare
+  /* 4: a bandwidth limit is the cluster's (SQLite's 20): each node's demands on the limits in force, published once a second */ `
+  ALTER TABLE nodes ADD COLUMN demands TEXT;
+  ALTER TABLE nodes ADD COLUMN demands_at BIGINT;
+  `,
 ];
 
 /** Any key, the same in every Hoist: processes starting together on one database migrate one after the other. */
