@@ -1,6 +1,10 @@
 // Which files of a watched folder become uploads: never temporary or sidecar files, then the
 // folder's own include and exclude globs (picomatch) on the path relative to the folder.
-import picomatch from 'picomatch';
+import type Picomatch from 'picomatch';
+import { requireCjs } from '../cjs.js';
+
+// Through require, not import (cjs.ts).
+const picomatch = requireCjs('picomatch') as typeof Picomatch;
 
 /** Names that are never whole media: partial downloads, editors' lock files, OS sidecars. */
 export const DEFAULT_IGNORED_NAMES: readonly string[] = ['*.part', '*.tmp', '*.crdownload', '~$*', '._*', '.DS_Store', 'Thumbs.db'];

@@ -2,10 +2,13 @@
 // chain file that lists every generation by its C4 ID (`ascmhldirectory`, urn:ASC:MHL:DIRECTORY:v2.0),
 // built and read with fast-xml-parser. Written after the ASC's schema and reference implementation
 // (github.com/ascmitc/mhl); test/fixtures/ascmhl/ holds the schema the tests validate against.
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { HoistError } from '../../../shared/errors.js';
 import { MHL_HASH_FORMATS, mhlHashProblem } from '../../../shared/folder-rules.js';
 import type { FileHashAlgorithm, FileHashes } from '../../../shared/states.js';
+import { requireCjs } from '../cjs.js';
+
+// Through require, not import (cjs.ts): the AWS SDK requires the same package, so one copy is loaded, not its ES build beside it.
+const { XMLBuilder, XMLParser } = requireCjs('fast-xml-parser') as typeof import('fast-xml-parser');
 
 export const ASCMHL_FOLDER = 'ascmhl';
 export const CHAIN_FILE = 'ascmhl_chain.xml';

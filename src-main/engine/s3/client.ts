@@ -1,8 +1,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3Client as S3ClientType } from '@aws-sdk/client-s3';
+import { requireCjs } from '../cjs.js';
+
+// Through require: this module runs in every part worker thread (cjs.ts).
+const { S3Client } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
+type S3Client = S3ClientType;
 
 /** Static credentials, resolved in the main thread and handed to workers. */
 export interface StaticCredentials {

@@ -1,10 +1,13 @@
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
+import { requireCjs } from '../cjs.js';
 import { HoistError } from '../../../shared/errors.js';
 import type { Destination } from '../../../shared/types.js';
 import type { SecretStore } from '../secrets.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, type ConnectionSettings, type StaticCredentials } from './client.js';
 import { toHoistError } from './errors.js';
+
+// Through require, not import (cjs.ts).
+const { fromNodeProviderChain } = requireCjs('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers');
+const { loadSharedConfigFiles } = requireCjs('@smithy/shared-ini-file-loader') as typeof import('@smithy/shared-ini-file-loader');
 
 /** What the AWS tools read from the environment and ~/.aws for one profile. */
 export interface AwsSettings {

@@ -6,10 +6,14 @@
 // checksum verifies none (radosgw 16 does so), and its uploads need Content-MD5.
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Destination } from '../../../shared/types.js';
+import { requireCjs } from '../cjs.js';
 import { toHoistError } from './errors.js';
 import * as ops from './operations.js';
+
+// Through require, not import (cjs.ts).
+const { UploadPartCommand } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 export const INTEGRITY_PROBE_FOLDER = '.hoist-integrity-probe/';
 

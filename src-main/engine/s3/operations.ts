@@ -1,22 +1,8 @@
 // The control-plane S3 calls the main thread makes, each mapped to Hoist's errors with its operation name.
 import { createHash } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandInput,
-  type HeadObjectCommandOutput,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  ListBucketsCommand,
-  ListMultipartUploadsCommand,
-  ListPartsCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, HeadObjectCommandInput, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
+import { requireCjs } from '../cjs.js';
 import { MAX_LIST_PAGE } from '../../../shared/limits.js';
 import type { RemotePart } from '../../../shared/types.js';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
@@ -27,6 +13,20 @@ import { conditionFields, type WriteCondition } from './conditions.js';
 import { toHoistError } from './errors.js';
 import { ListingProgress, keyAfter } from './listing-progress.js';
 import { encryptionOf, etagComparable, type ServerEncryption } from './server-encryption.js';
+
+// Through require, not import (cjs.ts).
+const {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  ListBucketsCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+} = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 const UPLOAD_SCOPED = new Set(['UploadPart', 'ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
 

@@ -1,8 +1,11 @@
 // The checkpoint thread (checkpointer.ts): its own connection to the job database, copying the WAL
 // back into the database file once a second. A passive checkpoint waits for no one and blocks no one.
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { requireCjs } from '../cjs.js';
 import type { CheckpointMessage } from './checkpointer.js';
+
+// Through require, not import (cjs.ts).
+const Database = requireCjs('better-sqlite3') as typeof import('better-sqlite3');
 
 const { file, nativeBinding, intervalMs } = workerData as { file: string; nativeBinding: string | null; intervalMs: number };
 const db = new Database(file, { fileMustExist: true, ...(nativeBinding ? { nativeBinding } : {}) });

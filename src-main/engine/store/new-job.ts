@@ -1,11 +1,15 @@
 // The one place a job row is made from a file and where it goes: the engine's enqueue, a growing
 // file, a rename copied server-side, an upload adopted from the bucket and a rebuilt database all
 // build their rows here, so a new column gets its default once.
-import mime from 'mime-types';
+import type MimeTypes from 'mime-types';
 import type { Destination } from '../../../shared/types.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, IfExistsPolicy, Priority, UploadMode } from '../../../shared/states.js';
 import { DEFAULT_IF_EXISTS } from '../../../shared/states.js';
 import type { GrowingState, MhlPlace, NewJob } from './rows.js';
+import { requireCjs } from '../cjs.js';
+
+// Through require, not import (cjs.ts).
+const mime = requireCjs('mime-types') as typeof MimeTypes;
 
 export interface JobSource {
   dest: Pick<Destination, 'id' | 'bucket' | 'checksumAlgorithm'> & Partial<Pick<Destination, 'ifExists' | 'integrity'>>;

@@ -4,10 +4,13 @@
 // (pg-bridge-worker.ts); each call blocks this thread until the worker answers (synckit). The cost,
 // measured on loopback, is in docs/architecture.md (store section).
 import { fileURLToPath } from 'node:url';
-import { createSyncFn } from 'synckit';
 import type { BridgeCall, BridgeResult } from './pg-bridge-worker.js';
 import { bindValues, toPgSql, type PgSql } from './pg-sql.js';
 import type { Db, RunResult, Statement } from './db-types.js';
+import { requireCjs } from '../cjs.js';
+
+// Through require, not import (cjs.ts).
+const { createSyncFn } = requireCjs('synckit') as typeof import('synckit');
 
 const WORKER = fileURLToPath(new URL('./pg-bridge-worker.js', import.meta.url));
 

@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../../../shared/limits.js';
 import { AFTER_DELIVERY, CHECKSUM_ALGORITHMS, DEFAULT_FILE_HASHES, DEFAULT_IF_EXISTS, DEFAULT_INTEGRITY, FILE_HASH_ALGORITHMS, PRIORITIES, type AfterDelivery, type ChecksumAlgorithm, type FileHashAlgorithm } from '../../../shared/states.js';
 import type { Destination } from '../../../shared/types.js';
@@ -18,6 +17,11 @@ import type { JobStore } from './job-store.js';
 import { newJob } from './new-job.js';
 import { ifExistsOf, integrityModeOf } from './rows.js';
 import type { RecoveredFolder, RecoverySnapshot } from './recovery-file.js';
+import type BetterSqlite3 from 'better-sqlite3';
+import { requireCjs } from '../cjs.js';
+
+// Through require, not import (cjs.ts).
+const Database = requireCjs('better-sqlite3') as typeof BetterSqlite3;
 
 export interface RestoredJob {
   jobId: number;
@@ -58,7 +62,7 @@ function salvage(damagedFile: string): Salvage {
     const copy = path.join(scratch, 'damaged.db');
     fs.copyFileSync(damagedFile, copy);
     if (fs.existsSync(`${damagedFile}-wal`)) fs.copyFileSync(`${damagedFile}-wal`, `${copy}-wal`);
-    let db: Database.Database;
+    let db: BetterSqlite3.Database;
     try {
       db = new Database(copy, { fileMustExist: true });
     } catch {

@@ -1,10 +1,14 @@
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { requireCjs } from '../cjs.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import type { DatabaseOptions, Db, OpenedDb } from './db-types.js';
 
-type SqliteDb = Database.Database;
+// Through require, not import (cjs.ts).
+const Database = requireCjs('better-sqlite3') as typeof BetterSqlite3;
+
+type SqliteDb = BetterSqlite3.Database;
 
 const DAMAGED_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_VTAB']);
 
@@ -54,7 +58,7 @@ const STATEMENT_CACHE_SIZE = 256;
  */
 function cacheStatements(db: SqliteDb): void {
   const compile = db.prepare.bind(db);
-  const cache = new Map<string, Database.Statement>();
+  const cache = new Map<string, BetterSqlite3.Statement>();
   db.prepare = ((source: string) => {
     let statement = cache.get(source);
     if (statement) return statement;

@@ -9,8 +9,19 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import crt from 'aws-crt';
+import { requireCjs } from '../cjs.js';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
+
+type CrtChecksums = typeof import('aws-crt/dist/native/checksums.js');
+let crt: CrtChecksums | null = null;
+/**
+ * aws-crt's checksums alone, through require (cjs.ts; its index loads MQTT, HTTP, auth and IoT as
+ * well), and on first use: the main thread only needs them for a composite checksum, and loading the
+ * native module costs 70-90 ms of CPU and a process (it runs `ldd --version` to pick its build).
+ */
+function crtChecksums(): CrtChecksums {
+  return (crt ??= requireCjs('aws-crt/dist/native/checksums.js') as CrtChecksums);
+}
 
 export interface PartDigest {
   md5Hex: string;
@@ -61,12 +72,12 @@ export function createChecksummer(algorithm: ChecksumAlgorithm): Checksummer {
     }
     case 'crc32c': {
       let crc = 0; // aws-crt, like zlib, takes and returns the finished value
-      return { update: (d) => void (crc = crt.checksums.crc32c(asBuffer(d), crc)), digest: () => uint32BE(crc) };
+      return { update: (d) => void (crc = crtChecksums().crc32c(asBuffer(d), crc)), digest: () => uint32BE(crc) };
     }
     case 'crc64nvme': {
       let crc: DataView | undefined; // big-endian, as S3 writes it
       return {
-        update: (d) => void (crc = crt.checksums.crc64nvme(asBuffer(d), crc)),
+        update: (d) => void (crc = crtChecksums().crc64nvme(asBuffer(d), crc)),
         digest: () => (crc ? Buffer.from(crc.buffer, crc.byteOffset, crc.byteLength) : Buffer.alloc(8)),
       };
     }

@@ -3,9 +3,13 @@
 // WebAssembly build here, see `npm run bench:hash`), and the C4 ID (SMPTE ST 2114) from SHA-512.
 import { createHash, type Hash } from 'node:crypto';
 import basex from 'base-x';
-import { createXXHash128, createXXHash3, createXXHash64, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 import { HoistError } from '../../../shared/errors.js';
 import { FILE_HASH_ALGORITHMS, type FileHashAlgorithm, type FileHashes } from '../../../shared/states.js';
+import { requireCjs } from '../cjs.js';
+
+// Through require: the part worker threads load this module (cjs.ts).
+const { createXXHash128, createXXHash3, createXXHash64 } = requireCjs('hash-wasm') as typeof import('hash-wasm');
 
 /** C4's base58 alphabet (no 0, O, I, l), as in SMPTE ST 2114. */
 const C4_BASE58 = basex('123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz');

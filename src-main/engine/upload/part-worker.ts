@@ -5,8 +5,9 @@
 // need a server shown to take them, and radosgw 16 refuses them).
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
+import { requireCjs } from '../cjs.js';
 import { ClientCache } from '../s3/client.js';
 import { conditionFields } from '../s3/conditions.js';
 import { observedClockOffset } from '../s3/clock.js';
@@ -20,6 +21,8 @@ import { InlineHashers } from './inline-hashes.js';
 import { TokenBucket, takeTokens } from '../pacing/token-bucket.js';
 import type { PartWorkerData } from './worker-pool.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
+
+const { PutObjectCommand, UploadPartCommand } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 /** The whole-file pass reads in larger steps: one sequential stream, no body to feed. */
 const HASH_FILE_CHUNK = 4 * 1024 * 1024;

@@ -1,0 +1,82 @@
+// Two (or more) builds of Hoist measured against each other on the same machine state: the same
+// random file, one sink process, each run a fresh `run-variant.js` process of one build under GNU time
+// (CPU of the process tree, peak RSS), the builds alternated and the order reversed every other round;
+// medians at the end. On a shared machine CPU seconds are the figure to read (docs/performance.md).
+// A build is a directory holding `build/` and `package.json` (a copy of this checkout's, or a worktree
+// of another commit) below this checkout, so that `node_modules` resolves. Usage:
+//   node build/bench/ab-builds.js [--rounds 6] [--size 2GiB] [--integrity MODE] DIR_A DIR_B …
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseSize } from '../src-main/engine/upload/part-plan.js';
+import { startSinkProcess, writeRandomFile } from './fixtures.js';
+import { GiB } from './process-stats.js';
+import type { VariantRequest, VariantResult } from './run-variant.js';
+
+interface Row {
+  treeCpu: number;
+  inProcessCpu: number;
+  rssMiB: number;
+  mbPerSecond: number;
+  load: number;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { rounds: { type: 'string', default: '6' }, size: { type: 'string', default: '2GiB' }, integrity: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (positionals.length < 2) throw new Error('give two build directories or more');
+  const size = parseSize(values.size);
+  const gib = size / GiB;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-ab-'));
+  const file = path.join(work, 'A001_C003.mov');
+  await writeRandomFile(file, size);
+  const sink = await startSinkProcess();
+  const rows = new Map<string, Row[]>(positionals.map((b) => [b, []]));
+  try {
+    for (let round = 0; round < Number(values.rounds); round++) {
+      for (const dir of round % 2 ? [...positionals].reverse() : positionals) {
+        const bucket = `ab-${round}-${Date.now()}`;
+        await fetch(`${sink.url}/${bucket}`, { method: 'PUT' });
+        const runDir = fs.mkdtempSync(path.join(work, 'run-'));
+        const resultFile = path.join(runDir, 'result.json');
+        const request: VariantRequest = {
+          variant: 'hoist', file, size, endpoint: sink.url, bucket, key: 'clip/A001_C003.mov', partSize: 0, concurrency: 0, workDir: runDir, engineDefaults: true, sdkChecksums: true, resultFile,
+          ...(values.integrity ? { integrity: values.integrity } : {}),
+        };
+        const load = os.loadavg()[0]!;
+        const run = spawnSync('/usr/bin/time', ['-f', '%U %S %M %e', process.execPath, path.join(dir, 'build/bench/run-variant.js'), JSON.stringify(request)], {
+          encoding: 'utf8',
+          env: { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        });
+        if (run.status !== 0) throw new Error(`${dir}: the run failed\n${run.stdout}${run.stderr}`);
+        const [user, sys, maxRssKiB, wall] = run.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number, number];
+        const result = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as VariantResult;
+        const row: Row = { treeCpu: (user + sys) / gib, inProcessCpu: result.cpuSeconds / gib, rssMiB: maxRssKiB / 1024, mbPerSecond: size / 1e6 / wall, load };
+        rows.get(dir)!.push(row);
+        console.log(`${round} ${dir}: tree ${row.treeCpu.toFixed(2)}, in-process ${row.inProcessCpu.toFixed(2)} CPU s/GiB, peak RSS ${row.rssMiB.toFixed(0)} MiB, ${row.mbPerSecond.toFixed(0)} MB/s, load ${load.toFixed(1)}`);
+        fs.rmSync(runDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    sink.child.kill();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  for (const [dir, r] of rows) {
+    const m = (f: (x: Row) => number) => median(r.map(f));
+    console.log(`median ${dir}: tree ${m((x) => x.treeCpu).toFixed(2)}, in-process ${m((x) => x.inProcessCpu).toFixed(2)} CPU s/GiB, peak RSS ${m((x) => x.rssMiB).toFixed(0)} MiB, ${m((x) => x.mbPerSecond).toFixed(0)} MB/s`);
+  }
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) process.exitCode = await main(process.argv.slice(2));
