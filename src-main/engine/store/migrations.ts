@@ -494,4 +494,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
   CREATE INDEX jobs_by_lease ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
   `,
+  // branch: pinned
+  /* 20: folders pinned to the machines that see them (issue 15, docs/architecture.md "The cluster"):
+         where each machine sees a watched folder, and per job the folder and path under it (any
+         machine that sees the folder reads the file through its own path) and the machine that made it. */ `
+  CREATE TABLE folder_paths (
+    folder_id INTEGER NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    machine TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (folder_id, machine)
+  );
+  ALTER TABLE jobs ADD COLUMN folder_id INTEGER;
+  ALTER TABLE jobs ADD COLUMN folder_rel_path TEXT;
+  ALTER TABLE jobs ADD COLUMN machine TEXT;
+  `,
 ];

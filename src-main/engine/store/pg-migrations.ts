@@ -24,6 +24,18 @@ export const PG_MIGRATIONS: readonly string[] = [
   /* 3: the webhook outbox's cursor row, which SQLite's migrations insert with its table and the first one here forgot */ `
   INSERT INTO webhook_cursor (id, last_event_id) SELECT 1, coalesce(max(id), 0) FROM job_events ON CONFLICT (id) DO NOTHING;
   `,
+  // branch: pinned
+  /* 4: SQLite's 20, folders pinned to the machines that see them (issue 15) */ `
+  CREATE TABLE folder_paths (
+    folder_id BIGINT NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    machine TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (folder_id, machine)
+  );
+  ALTER TABLE jobs ADD COLUMN folder_id BIGINT;
+  ALTER TABLE jobs ADD COLUMN folder_rel_path TEXT;
+  ALTER TABLE jobs ADD COLUMN machine TEXT;
+  `,
 ];
 
 /** Any key, the same in every Hoist: processes starting together on one database migrate one after the other. */
