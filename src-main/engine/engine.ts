@@ -175,7 +175,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
     this.scheduler.on('hash-checkpoint', (c) => this.emit('hash-checkpoint', c));
     this.batches = new BatchStore(db, this.store.owed);
-    this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), this.owed, opts.mhl);
+    this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), this.owed, opts.mhl, (job) => this.sources.of(job));
     this.mhl.on('batch', (b) => this.emit('batch', b));
     this.scheduler.on('storage', (s) => this.emit('storage', s));
     this.destinations = new Destinations(this.store, () => this.configChanged());
