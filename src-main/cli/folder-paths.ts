@@ -38,7 +38,7 @@ export function registerFolderPathCommand(folders: Command, globals: Globals): v
         }
         const seen = engine.folders.paths.of(id);
         if (o.json) printJson({ folderId: id, path: folder.sharedPath, machines: seen });
-        else process.stdout.write(describe(id, folder.sharedPath, seen));
+        else process.stdout.write(describe(id, folder.sharedPath, seen) + (engine.shared ? '' : 'This queue is one machine\'s (SQLite): it watches every folder at its own path; these paths apply once the queue is shared.\n'));
       });
     });
 }
