@@ -1,4 +1,4 @@
-// `hoist folders add|list|remove|webhook|webhook-secret`: the watched folders (sending to one or several
+// `hoist folders add|list|remove|path|webhook|webhook-secret`: the watched folders (sending to one or several
 // destinations, cleaning up after verified delivery), kept in the database; `hoist watch`
 // (watch.ts) or the app uploads what arrives in them (issues 3 and 8).
 import readline from 'node:readline/promises';
@@ -13,6 +13,7 @@ import { collect, folderIdArg, hashListArg, ifExistsOption, parseAfter, parseDur
 import { destinationFor, namedDestination } from './destination-of.js';
 import { printJson, printList } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
+import { registerFolderPathCommand } from './folder-paths.js';
 
 /** The folder with its destinations by name, as `folders add --json` and `folders list --json` print it. */
 function folderView(engine: Engine, f: FolderRecord): FolderRecord & { bucket: string; destinations: string[] } {
@@ -34,6 +35,7 @@ function folderLine(f: FolderRecord & { bucket: string; destinations: string[] }
     f.webhookUrl ? `webhook ${new URL(f.webhookUrl).host}` : '',
     f.ifExists ? `if the key exists: ${f.ifExists}` : '',
     f.enabled ? '' : 'disabled',
+    f.seenHere ? '' : 'not seen on this machine (`hoist folders path`)',
   ].filter(Boolean);
   const to = f.destinations.length === 1 ? `s3://${f.bucket}/${f.prefix}` : `${f.destinations.join(', ')} (prefix ${f.prefix || 'none'})`;
   return `${String(f.id).padStart(4)}  ${f.path}  ->  ${to}  (${flags.join('; ')})`;
@@ -136,6 +138,8 @@ export function registerFolderCommands(program: Command, globals: Globals): void
         process.stderr.write(`stopped watching ${folder.path}; ${unfinished} unfinished upload(s) ${choice === 'keep' ? 'kept' : 'cancelled and aborted'}\n`);
       });
     });
+
+  registerFolderPathCommand(folders, globals);
 
   folders
     .command('webhook')

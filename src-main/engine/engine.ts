@@ -26,6 +26,8 @@ import { Checkpointer } from './store/checkpointer.js';
 import { openDatabase } from './store/db.js';
 import { dialectOf } from './store/job-leases.js';
 import { NodeLease } from './node-lease.js';
+import { JobSources } from './job-source.js';
+import { machineName } from './machine.js';
 import type { NodeRecord } from './store/node-store.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
@@ -66,6 +68,8 @@ export interface EngineOptions {
   sharedQueue?: boolean;
   /** A shared queue's job lease: not renewed for this long, a job is taken over by another node (default 30 s). */
   jobLeaseMs?: number;
+  /** This machine's name in a shared queue (default: HOIST_NODE_NAME, else the hostname; machine.ts). */
+  machine?: string;
 }
 
 export const DEFAULT_JOB_LEASE_MS = 30_000;
@@ -121,6 +125,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Whether this engine works a queue shared with other nodes (job leases instead of the runner lease). */
   readonly shared: boolean;
   private readonly jobLeaseMs: number;
+  /** This machine (its jobs, where it sees each watched folder: store/folder-paths.ts); recorded on every job it makes. */
+  readonly machine: string;
+  /** Where this machine reads a job's source (job-source.ts). */
+  readonly sources: JobSources;
   /** The runner lease and the work under it, from start() until close(). */
   private lease: LeaseKeeper | null = null;
   /** WAL checkpoints on a worker thread while this engine works the queue (store/checkpointer.ts). */
@@ -142,7 +150,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.store = new JobStore(db);
     this.shared = opts.sharedQueue ?? dialectOf(db) === 'pg';
     this.jobLeaseMs = opts.jobLeaseMs ?? DEFAULT_JOB_LEASE_MS;
-    this.folderRecords = new FolderStore(db);
+    this.machine = opts.machine ?? machineName();
+    this.folderRecords = new FolderStore(db, Date.now, this.shared ? this.machine : null);
+    this.sources = new JobSources(this.folderRecords);
     // The recovery file rebuilds a damaged SQLite file's queue; a PostgreSQL server keeps its own (WAL, backups) and is shared by several machines.
     this.recovery = opts.dbPath === ':memory:' || db.dialect === 'pg' ? null : new RecoveryFile(recoveryFileFor(opts.dbPath));
     if (movedAside) this.rebuilt = rebuildDatabase(this.store, this.recovery && { file: this.recovery.file, snapshot: this.recovery.read() }, movedAside);
@@ -155,7 +165,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.bandwidth = new BandwidthLimiter(this.pacing, undefined, cluster);
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, {
       ...opts.scheduler,
-      ...(this.shared ? { shared: { owner: this.owner, leaseMs: this.jobLeaseMs, liveOthers: () => this.store.nodes.liveOthers(this.owner, this.jobLeaseMs) } } : {}),
+      ...(this.shared ? { shared: { owner: this.owner, machine: this.machine, leaseMs: this.jobLeaseMs, liveOthers: () => this.store.nodes.liveOthers(this.owner, this.jobLeaseMs) } } : {}),
+      sourceOf: (job) => this.sources.of(job),
       bandwidth: this.bandwidth,
       tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null, ...(cluster ? { shareOf: (id: number, ceiling: number) => cluster.slotsOf(laneScope(id), ceiling) } : {}) },
     });
@@ -168,14 +179,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.scheduler.on('concurrency', (c) => this.emit('concurrency', c));
     this.scheduler.on('hash-checkpoint', (c) => this.emit('hash-checkpoint', c));
     this.batches = new BatchStore(db, this.store.owed);
-    this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), this.owed, opts.mhl);
+    this.mhl = new MhlService(this.store, this.batches, (dest) => this.client(dest), this.owed, opts.mhl, (job) => this.sources.of(job));
     this.mhl.on('batch', (b) => this.emit('batch', b));
     this.scheduler.on('storage', (s) => this.emit('storage', s));
     this.destinations = new Destinations(this.store, () => this.configChanged());
     this.remote = new RemoteUploads(this.store, (dest) => this.client(dest), () => this.scheduler.poke(), () => this.settleOwedAborts());
     this.commands = new JobCommands(this.store, { poke: () => this.scheduler.poke(), settleOwedAborts: () => this.settleOwedAborts() });
     this.intake = new JobIntake(
-      { store: this.store, batches: this.batches, resume: (id, orFailed) => this.resume(id, orFailed) },
+      { store: this.store, batches: this.batches, machine: this.machine, resume: (id, orFailed) => this.resume(id, orFailed) },
       { pokeSoon: () => this.scheduler.pokeSoon(), job: (j) => this.emit('job', j), batch: (b) => this.emit('batch', b) },
     );
   }
@@ -191,7 +202,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   start(opts: EngineStartOptions = {}): LeaseAnswer {
     if (this.lease) return this.lease.working ? { ok: true } : this.lease.start(opts.wait ?? false);
     // A shared queue has no runner lease: the keeper heartbeats this node instead (node-lease.ts).
-    const leaseStore = this.shared ? new NodeLease(this.store.nodes, this.jobLeaseMs) : this.store;
+    const leaseStore = this.shared ? new NodeLease(this.store.nodes, this.jobLeaseMs, this.machine) : this.store;
     const timing = this.shared ? { heartbeatMs: Math.min(DEFAULT_LEASE_TIMING.heartbeatMs, this.jobLeaseMs / 4), ...opts.lease } : opts.lease;
     this.lease = new LeaseKeeper(leaseStore, this.owner, [this.work, ...(opts.also ?? [])], timing, () => this.configChanged());
     this.lease.on('state', (s) => this.emit('lease', s));

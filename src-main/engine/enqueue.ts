@@ -5,7 +5,7 @@ import path from 'node:path';
 import { HoistError } from '../../shared/errors.js';
 import { DEFAULT_FILE_HASHES, type ChecksumAlgorithm, type FileHashAlgorithm, type IfExistsPolicy, type Priority } from '../../shared/states.js';
 import type { Destination } from '../../shared/types.js';
-import { joinKey, objectKey } from './keys.js';
+import { joinKey, objectKey, relativePath } from './keys.js';
 import { requireMhlHash } from './mhl/manifest.js';
 import { isHistoryPath, mhlPlacement } from './mhl/source-history.js';
 import { toHoistError } from './s3/errors.js';
@@ -50,6 +50,8 @@ export interface EnqueueOptions {
    * there, so two processes deciding one file make one job (folders/ingest.ts).
    */
   claim?: (job: JobRecord) => boolean;
+  /** The watched folder the files are under (`base` is where this machine sees it): each job records it and its path under it. */
+  folderId?: number;
 }
 
 /** A claim was lost: the enqueue's transaction is rolled back. */
@@ -59,6 +61,8 @@ class ClaimLost extends Error {}
 export interface EnqueueDeps {
   store: JobStore;
   batches: BatchStore;
+  /** This machine's name, recorded on each job it makes (a shared queue gives a hand-added job only to it). */
+  machine: string;
   resume(id: number, orFailed: boolean): boolean;
 }
 
@@ -156,6 +160,11 @@ export function recordFiles(deps: EnqueueDeps, planned: readonly PlannedFile[], 
         mhl: p.place,
         batchId: batchOf(p),
         ...(o.ifExists ? { ifExists: o.ifExists } : {}),
+        origin: {
+          machine: deps.machine,
+          folderId: o.folderId ?? null,
+          relPath: o.folderId === undefined ? null : relativePath(p.base, p.abs),
+        },
       });
       return claimed(store.insertJob(row, p.plan.parts));
     });

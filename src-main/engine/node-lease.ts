@@ -22,6 +22,8 @@ export class NodeLease implements LeaseStore {
   constructor(
     private readonly nodes: NodeStore,
     private readonly leaseMs: number,
+    /** The machine's name it registers as (its `host`). */
+    private readonly machine: string,
     private readonly now: () => number = Date.now,
   ) {
     this.lastOk = now();
@@ -29,7 +31,7 @@ export class NodeLease implements LeaseStore {
 
   acquireLease(owner: string): LeaseAnswer {
     try {
-      if (!this.nodes.heartbeat(owner)) this.nodes.register(owner);
+      if (!this.nodes.heartbeat(owner)) this.nodes.register(owner, this.machine);
       this.nodes.forgetStale(this.leaseMs * 2, Math.max(FORGET_AFTER_MS, this.leaseMs * 2));
       this.lastOk = this.now();
       return { ok: true };

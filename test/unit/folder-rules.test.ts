@@ -18,7 +18,7 @@ fs.writeFileSync(path.join(root, 'a-file'), 'x');
 function watched(id: number, rel: string, more: Partial<FolderRecord> = {}): FolderRecord {
   return {
     id, path: path.join(root, rel), destinationId: 1, destinationIds: [1], after: 'keep', moveTo: null, priority: 'normal', prefix: '', include: [], exclude: [],
-    singlePutThreshold: null, ifExists: null, growing: false, stableMs: 3000, enabled: true, hashAlgorithms: ['xxh64'], mhl: false, webhookUrl: null, createdAt: new Date(0).toISOString(), ...more,
+    singlePutThreshold: null, ifExists: null, growing: false, stableMs: 3000, enabled: true, hashAlgorithms: ['xxh64'], mhl: false, webhookUrl: null, createdAt: new Date(0).toISOString(), seenHere: true, sharedPath: path.join(root, rel), ...more,
   };
 }
 

@@ -79,9 +79,9 @@ test('a node that starts beside live nodes recovers only jobs whose lease expire
   const { a, b } = twoNodes();
   const job = addJob(a);
   assert.ok(a.claimJob(job.id, 'node-a', 30_000));
-  new SharedQueue(b, { owner: 'node-b', leaseMs: 30_000, liveOthers: () => 1 }).recoverAtStart();
+  new SharedQueue(b, { owner: 'node-b', machine: 'm', leaseMs: 30_000, liveOthers: () => 1 }).recoverAtStart();
   assert.equal(b.getJob(job.id)!.state, 'running', 'node-a’s live job is left alone');
-  new SharedQueue(b, { owner: 'node-b', leaseMs: 30_000, liveOthers: () => 0 }).recoverAtStart();
+  new SharedQueue(b, { owner: 'node-b', machine: 'm', leaseMs: 30_000, liveOthers: () => 0 }).recoverAtStart();
   assert.equal(b.getJob(job.id)!.state, 'queued', 'with no other node alive, it was interrupted');
 });
 
@@ -98,7 +98,7 @@ test('two processes deciding one watched file at once make one job: the one that
   const seenByA = folders[0].file(folder.id, d.id, 'clip.mov') ?? null;
   const seenByB = folders[1].file(folder.id, d.id, 'clip.mov') ?? null;
   const send = (store: JobStore, i: 0 | 1, seen: WatchedFileRecord | null) =>
-    enqueueJobs({ store, batches: new BatchStore(store.db, store.owed), resume: () => true }, [media], {
+    enqueueJobs({ store, batches: new BatchStore(store.db, store.owed), machine: 'm', resume: () => true }, [media], {
       destination: d, key: 'clip.mov', hashes: [], claim: (job) => folders[i].claimFile(seen, record(job.id)),
     });
   const first = await send(a, 0, seenByA);

@@ -16,6 +16,7 @@ import { toHoistError } from '../s3/errors.js';
 import type { BatchStore } from '../store/batch-store.js';
 import type { FolderRecord, FolderStore } from '../store/folder-store.js';
 import type { JobRecord } from '../store/job-store.js';
+import type { JobSources } from '../job-source.js';
 import { SourceCleanup, type CleanupRetry } from './cleanup.js';
 import { FileDecisions } from './file-decisions.js';
 import { FolderRun } from './folder-run.js';
@@ -72,6 +73,8 @@ export interface FolderWatcherEvents {
 /** What the watcher needs of the engine beyond Ingest's (Engine has it all). */
 export interface FolderWatcherHost extends IngestHost {
   readonly folders: FolderStore;
+  /** Where this machine reads a job's source (job-source.ts). */
+  readonly sources: Pick<JobSources, 'of'>;
   readonly batches: Pick<BatchStore, 'batchFor' | 'quietOpenBatches' | 'seal' | 'get' | 'list'>;
   readonly webhooks: Pick<WebhookDispatcher, 'foldersWithOpenBatches' | 'folderIdle' | 'ensureSecret'>;
   listJobs(opts: { states: readonly JobState[] }): JobRecord[];
@@ -207,7 +210,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
         continue;
       }
       if (job.growing !== 1) continue;
-      const st = await fs.promises.stat(job.sourcePath, { bigint: true }).catch(() => null);
+      const source = this.host.sources.of(job);
+      const st = source ? await fs.promises.stat(source.path, { bigint: true }).catch(() => null) : null;
       if (!st || !this.ingest.growing.finish(job, snapshotOf(st))) await this.host.cancel(jobId);
     }
     // Its files that arrived make a batch of their own: written once their uploads settle.
@@ -318,10 +322,12 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
 
   /** Follows the database: folders added, removed, disabled or given another webhook or priority elsewhere (the CLI, the other host). */
   private async syncFolders(): Promise<void> {
-    const wanted = new Map(this.folders.listFolders().filter((f) => f.enabled).map((f) => [f.id, f]));
+    // A folder pinned to other machines is not watched here (store/folder-paths.ts).
+    const wanted = new Map(this.folders.listFolders().filter((f) => f.enabled && f.seenHere).map((f) => [f.id, f]));
     for (const [id, rt] of this.runtimes) {
       const fresh = wanted.get(id);
-      if (!fresh) await this.stopFolder(rt);
+      // Its path on this machine changed (`hoist folders path`): watched again from there.
+      if (!fresh || fresh.path !== rt.folder.path) await this.stopFolder(rt);
       // Only settings that change in place can differ (anything else is a remove and an add, with a new id).
       else rt.folder = fresh;
     }

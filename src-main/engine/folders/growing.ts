@@ -20,6 +20,8 @@ export interface GrowingSource {
   /** Whole-file hashes and the ASC MHL batch (issue 8): hashed once the file is finished. */
   hashing?: Pick<NewJob, 'hashAlgorithms' | 'mhl' | 'batchId'>;
   priority: Priority;
+  /** The watched folder and path under it (a shared queue: any machine that sees the folder may send it). */
+  origin?: NewJob['origin'];
 }
 
 /** A growing job's plan is bound by its destination's limits as they are now, from the job's own base part size. */
@@ -59,6 +61,7 @@ export class GrowingUploads {
         priority: src.priority,
         growing: 1,
         ...src.hashing,
+        ...(src.origin ? { origin: src.origin } : {}),
       }),
       parts,
     );

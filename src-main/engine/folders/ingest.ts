@@ -158,7 +158,7 @@ export class Ingest {
     // Refused as too large while it grew: not started again (settle reports it once it is finished).
     if (row?.how === 'growing' && job?.error?.code === 'limits.too-large' && job.inode === snap.inode) return;
     if (this.collides(ctx, key, false)) return;
-    const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key, priority: ctx.folder.priority, hashing: this.hashing(ctx, key) }, snap);
+    const started = this.growing.start({ dest: ctx.dest, file: ctx.file, key, priority: ctx.folder.priority, hashing: this.hashing(ctx, key), origin: { machine: this.folders.machine, folderId: ctx.folder.id, relPath: ctx.relPath } }, snap);
     if (!started) return;
     this.folders.recordFile({ folderId: ctx.folder.id, destinationId: ctx.dest.id, relPath: ctx.relPath, key, ...snap, how: 'growing', jobId: started.id, etag: null });
     this.announce(started.id);
@@ -297,6 +297,7 @@ export class Ingest {
       destination: ctx.dest,
       key,
       base: ctx.folder.path,
+      folderId: ctx.folder.id,
       hashes: ctx.folder.hashAlgorithms,
       mhl: ctx.folder.mhl ? { folderId: ctx.folder.id } as const : (false as const),
       priority: ctx.folder.priority,

@@ -10,9 +10,10 @@ import type { Destination } from '../../../shared/types.js';
 import type { AttemptContext, OwedResult, OwedRunner } from '../owed/runner.js';
 import { toHoistError } from '../s3/errors.js';
 import { MHL_WRITE, type BatchRecord, type BatchStore, type MhlWritePayload } from '../store/batch-store.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobRecord, JobStore } from '../store/job-store.js';
 import type { OwedItem } from '../store/owed-store.js';
 import { GenerationWriter } from './generation-writer.js';
+import { recordedPlace, type SourcePlace } from '../job-source.js';
 import { ManifestFormatError } from './manifest.js';
 
 export interface MhlServiceOptions {
@@ -37,6 +38,8 @@ export class MhlService extends EventEmitter<MhlServiceEvents> {
     private readonly clientFor: (dest: Destination) => Promise<S3Client>,
     private readonly runner: OwedRunner,
     private readonly opts: MhlServiceOptions = {},
+    /** Where this machine reads a job's source and its ASC MHL root (job-source.ts); default: as recorded. */
+    private readonly sourceOf: (job: JobRecord) => SourcePlace | null = recordedPlace,
   ) {
     super();
     this.writer = new GenerationWriter(batches);
@@ -75,8 +78,12 @@ export class MhlService extends EventEmitter<MhlServiceEvents> {
       return { outcome: 'failed', error: `${e.code}: ${e.message}`, final: true };
     }
     const jobs = this.jobs.listJobs({ batchId: batch.id });
+    // The source's history is read where this machine sees the batch's root; one that does not see it leaves the write to one that does.
+    const placed = jobs.find((j) => j.mhlRoot === batch.root);
+    const here = placed ? this.sourceOf(placed) : recordedPlace({ sourcePath: batch.root, mhlRoot: batch.root });
+    if (!here) return { outcome: 'not-yet', retryInMs: this.opts.tickMs ?? 500 };
     try {
-      const written = await this.writer.write(await this.clientFor(dest), dest, batch, jobs);
+      const written = await this.writer.write(await this.clientFor(dest), dest, { ...batch, root: here.mhlRoot ?? batch.root }, jobs);
       this.batches.markWritten(batch.id, written.listedJobIds);
       const what = written.generation === null
         ? 'No file of the batch arrived, so no ASC MHL generation was written.'

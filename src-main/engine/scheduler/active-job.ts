@@ -9,6 +9,7 @@ import { toHoistError } from '../s3/errors.js';
 import type { SlotToken } from '../pacing/lanes.js';
 import type { JobRecord } from '../store/rows.js';
 import type { ObjectSettings, SourceSnapshot } from '../upload/tasks.js';
+import type { SourcePlace } from '../job-source.js';
 
 export interface InFlight {
   taskId: number;
@@ -22,6 +23,8 @@ export interface InFlight {
 export interface ActiveJob {
   job: JobRecord;
   dest: Destination;
+  /** Where this machine reads the job's file (and its ASC MHL history): every step reads `source`, never the job's recorded path (job-source.ts). */
+  source: SourcePlace;
   phase: 'preparing' | 'sending' | 'completing';
   inflight: Map<number, InFlight>;
   /** Bytes of parts the server acknowledged. */
@@ -46,10 +49,11 @@ export interface ActiveJob {
   idleWaiters: Array<() => void>;
 }
 
-export function openedJob(job: JobRecord, dest: Destination): ActiveJob {
+export function openedJob(job: JobRecord, dest: Destination, source: SourcePlace): ActiveJob {
   return {
     job: { ...job, state: 'running' },
     dest,
+    source,
     phase: 'preparing',
     inflight: new Map(),
     bytesAcked: job.bytesDone,

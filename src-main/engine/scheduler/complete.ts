@@ -29,8 +29,8 @@ export async function complete(ctx: RunContext, a: ActiveJob): Promise<void> {
     }
     ctx.emitJob(job.id);
     if (job.growing === 2 && !(await verifyGrownParts(ctx, a))) return;
-    const snap = await statSource(job.sourcePath);
-    if (!snap) throw new HoistError('source.missing', { detail: job.sourcePath });
+    const snap = await statSource(a.source.path);
+    if (!snap) throw new HoistError('source.missing', { detail: a.source.path });
     if (!sameSnapshot(snap, job)) {
       ctx.store.transition(job.id, ['completing'], 'running');
       await restartForChangedSource(ctx, a, snap);

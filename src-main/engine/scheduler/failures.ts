@@ -93,9 +93,9 @@ export async function onSourceProblem(ctx: RunContext, a: ActiveJob, err: HoistE
     failJob(ctx, a, err);
     return;
   }
-  const snap = await statSource(a.job.sourcePath);
+  const snap = await statSource(a.source.path);
   if (!snap) {
-    failJob(ctx, a, new HoistError('source.missing', { detail: a.job.sourcePath }));
+    failJob(ctx, a, new HoistError('source.missing', { detail: a.source.path }));
     return;
   }
   await restartForChangedSource(ctx, a, snap);

@@ -30,12 +30,12 @@ export async function verifyGrownParts(ctx: RunContext, a: ActiveJob): Promise<b
   for (let i = 0; i < parts.length && !a.stopping; i += a.dest.concurrency) {
     const batch = parts.slice(i, i + a.dest.concurrency);
     const outcomes = await Promise.all(
-      batch.map((p) => ctx.pool.run({ kind: 'hash-range', path: a.job.sourcePath, offset: p.offset, length: p.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm }).outcome),
+      batch.map((p) => ctx.pool.run({ kind: 'hash-range', path: a.source.path, offset: p.offset, length: p.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm }).outcome),
     );
     const failed = outcomes.find((o) => !o.ok);
     if (failed && !failed.ok) {
       const err = fromErrorInfo(failed.error);
-      const snap = err.code === 'source.changed' ? await statSource(a.job.sourcePath) : null;
+      const snap = err.code === 'source.changed' ? await statSource(a.source.path) : null;
       if (!snap) throw err;
       // Changed again after it stopped growing: uploaded afresh as it now is, like any other file.
       await restartForChangedSource(ctx, a, snap);

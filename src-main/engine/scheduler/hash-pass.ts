@@ -37,7 +37,7 @@ export function startHashing(ctx: RunContext, a: ActiveJob): void {
 export async function hashesInline(ctx: RunContext, a: ActiveJob): Promise<boolean> {
   const { job } = a;
   if (job.mode !== 'single' || job.growing === 1) return false;
-  if (job.mhlRoot && job.mhlPath && (await ctx.histories.forRoot(job.mhlRoot))?.lookup(job.mhlPath)) return false;
+  if (a.source.mhlRoot && job.mhlPath && (await ctx.histories.forRoot(a.source.mhlRoot))?.lookup(job.mhlPath)) return false;
   a.inlineHashes = FILE_HASH_ALGORITHMS.filter((alg) => job.hashAlgorithms.includes(alg) && job.hashes[alg] === undefined);
   return true;
 }
@@ -49,7 +49,7 @@ export async function hashesInline(ctx: RunContext, a: ActiveJob): Promise<boole
  */
 async function hashAndVerify(ctx: RunContext, a: ActiveJob): Promise<void> {
   const { job } = a;
-  const history = job.mhlRoot && job.mhlPath ? await ctx.histories.forRoot(job.mhlRoot) : null;
+  const history = a.source.mhlRoot && job.mhlPath ? await ctx.histories.forRoot(a.source.mhlRoot) : null;
   const record = history?.lookup(job.mhlPath!) ?? null;
   // The history's own formats are added, so that it can vouch for the file whatever was asked for.
   const wanted = FILE_HASH_ALGORITHMS.filter((alg) => job.hashAlgorithms.includes(alg) || (record && recordAlgorithms(record).includes(alg)));
@@ -65,7 +65,7 @@ async function hashAndVerify(ctx: RunContext, a: ActiveJob): Promise<void> {
     if (resume) ctx.store.addEvent(job.id, 'hash-resumed', `Hashing goes on from ${formatBytes(resume.offset)} of ${formatBytes(job.size)}, where the previous pass stopped.`);
     a.hashedBytes = resume?.offset ?? 0;
     const run = ctx.pool.run(
-      { kind: 'hash-file', path: job.sourcePath, offset: 0, length: job.size, snapshot: snap, checksumAlgorithm: null, algorithms: wanted, checkpointEvery: ctx.opts.hashCheckpointBytes ?? DEFAULT_HASH_CHECKPOINT_BYTES, ...(resume ? { resume } : {}) },
+      { kind: 'hash-file', path: a.source.path, offset: 0, length: job.size, snapshot: snap, checksumAlgorithm: null, algorithms: wanted, checkpointEvery: ctx.opts.hashCheckpointBytes ?? DEFAULT_HASH_CHECKPOINT_BYTES, ...(resume ? { resume } : {}) },
       (n) => (a.hashedBytes = n),
       (cp) => {
         try {
@@ -93,7 +93,7 @@ async function hashAndVerify(ctx: RunContext, a: ActiveJob): Promise<void> {
   if (a.stopping) return;
   let verifiedBy: HashVerification | null = null;
   try {
-    verifiedBy = record ? verifyAgainstHistory(job.sourcePath, job.mhlRoot!, record, hashes) : null;
+    verifiedBy = record ? verifyAgainstHistory(a.source.path, a.source.mhlRoot!, record, hashes) : null;
   } finally {
     // Kept even on a mismatch: the user sees both values.
     ctx.store.setHashes(job.id, hashes, verifiedBy);

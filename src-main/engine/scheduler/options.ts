@@ -6,6 +6,7 @@ import type { Bounds, TuningOptions } from '../pacing/lanes.js';
 import type { JobRecord } from '../store/rows.js';
 import type { BucketMemory } from '../pacing/token-bucket.js';
 import type { SharedQueueOptions } from './shared-queue.js';
+import type { SourcePlace } from '../job-source.js';
 
 export interface SchedulerOptions {
   retry?: Partial<RetryPolicy>;
@@ -22,6 +23,8 @@ export interface SchedulerOptions {
   bandwidth?: { memoryFor(destinationId: number): BucketMemory[] };
   /** How often a whole-file hash pass saves its state (the worker skips it for hashes that cannot be saved); default 1 GiB. */
   hashCheckpointBytes?: number;
+  /** Where this machine reads a job's source (job-source.ts); null when it cannot. Default: the path recorded with the job. */
+  sourceOf?(job: JobRecord): SourcePlace | null;
   /**
    * Automatic concurrency: bounds per destination (none: fixed) and the tuner's settings (lanes.ts);
    * with a shared queue, this node's slots of a destination's concurrency (or max) (cluster-share.ts).

@@ -13,8 +13,8 @@ import { alreadyCompleted, cleanUpInterruptedCreate, reconcile } from './reconci
 
 export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
   const { job } = a;
-  const snap = await statSource(job.sourcePath);
-  if (!snap) throw new HoistError('source.missing', { detail: job.sourcePath });
+  const snap = await statSource(a.source.path);
+  if (!snap) throw new HoistError('source.missing', { detail: a.source.path });
   if (job.growing !== 1 && !sameSnapshot(snap, job)) {
     await restartForChangedSource(ctx, a, snap);
     return;

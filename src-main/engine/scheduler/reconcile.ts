@@ -40,7 +40,7 @@ export async function reconcile(ctx: RunContext, a: ActiveJob, client: S3Client,
     if (a.stopping) break;
     const { outcome } = ctx.pool.run({
       kind: 'hash-range',
-      path: a.job.sourcePath,
+      path: a.source.path,
       offset: part.offset,
       length: part.length,
       snapshot: snapshotOf(a.job),

@@ -32,6 +32,7 @@ import { prepare } from './prepare.js';
 import { progressOf } from './progress.js';
 import { RemoteAborts } from './remote-aborts.js';
 import { SharedQueue } from './shared-queue.js';
+import { recordedPlace } from '../job-source.js';
 import { dispatch } from './send.js';
 import { StorageGuard } from './storage-guard.js';
 
@@ -314,7 +315,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const dests = new Map<number, Destination | undefined>();
     const destOf = (id: number): Destination | undefined => (dests.has(id) ? dests.get(id) : dests.set(id, this.store.getDestination(id)).get(id));
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
-    for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4)) {
+    for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4, this.shared.machine)) {
       if (this.active.has(ref.id)) continue;
       if (writerOf(writers, ref.destinationId, ref.key)) continue;
       const rank = PRIORITY_RANK[ref.priority];
@@ -344,8 +345,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private activate(job: JobRecord, dest: Destination): ActiveJob | null {
-    if (!this.shared.claim(job.id)) return null;
-    const a = openedJob(job, dest);
+    // Where this machine reads the file; a job it cannot read is left for a machine that can (the claim refuses it too).
+    const source = this.opts.sourceOf ? this.opts.sourceOf(job) : recordedPlace(job);
+    if (!source || !this.shared.claim(job.id)) return null;
+    const a = openedJob(job, dest, source);
     this.active.set(job.id, a);
     this.emitJob(job.id);
     this.track(

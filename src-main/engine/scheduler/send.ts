@@ -35,7 +35,7 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
           outcome = { ok: false, error: new HoistError('internal.unexpected').info, aborted: true, bytesSent: 0 };
         } else {
           const base = {
-            path: a.job.sourcePath, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm, contentMd5: a.job.contentMd5,
+            path: a.source.path, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm, contentMd5: a.job.contentMd5,
             conn, bucket: a.job.bucket, key: a.job.key,
             ...(ctx.opts.bandwidth ? { bandwidth: ctx.opts.bandwidth.memoryFor(a.dest.id) } : {}),
           };

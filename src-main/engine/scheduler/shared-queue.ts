@@ -9,6 +9,8 @@ import type { UploadStore } from '../store/upload-store.js';
 export interface SharedQueueOptions {
   /** This node's id (its row in `nodes`). */
   owner: string;
+  /** This node's machine: it claims only jobs whose source it can read (store/folder-paths.ts). */
+  machine: string;
   /** A job lease not renewed for this long is taken over by another node. */
   leaseMs: number;
   /** Other nodes heartbeating now: with none, a start recovers every interrupted job, as one process does. */
@@ -31,10 +33,15 @@ export class SharedQueue {
     return this.shared !== undefined;
   }
 
-  /** Opens a queued job for this node: a compare-and-set alone, or with the shared queue a claim with a lease. */
+  /** The machine whose readable jobs this node looks at (undefined without the shared queue: every job). */
+  get machine(): string | undefined {
+    return this.shared?.machine;
+  }
+
+  /** Opens a queued job for this node: a compare-and-set alone, or with the shared queue a claim with a lease (only of a job this machine can read). */
   claim(jobId: number): boolean {
     if (!this.shared) return this.store.transition(jobId, ['queued'], 'running');
-    return this.store.claimJob(jobId, this.shared.owner, this.shared.leaseMs);
+    return this.store.claimJob(jobId, this.shared.owner, this.shared.leaseMs, this.shared.machine);
   }
 
   /** At start: every interrupted job back to waiting, unless other nodes live (then only those whose lease expired). */

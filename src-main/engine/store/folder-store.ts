@@ -4,6 +4,7 @@
 import type { Db } from './db.js';
 import type { WatchedFolder } from '../../../shared/types.js';
 import { ifExistsOf } from './rows.js';
+import { FolderPaths, LOCAL_FOLDER_PATH } from './folder-paths.js';
 import { PRIORITIES, type AfterDelivery, type FileHashAlgorithm, type JobState, type Priority } from '../../../shared/states.js';
 
 /** How a watched file's current version reached the bucket. */
@@ -32,10 +33,14 @@ export interface WatchedFileView extends WatchedFileRecord {
   jobEtag: string | null;
 }
 
-/** A folder as the engine keeps it: every field of the contract set. */
-export type FolderRecord = WatchedFolder & { destinationIds: number[]; after: AfterDelivery; moveTo: string | null; priority: Priority };
+/**
+ * A folder as the engine keeps it: every field of the contract set. With a machine (a shared queue),
+ * `path` is where this machine sees it, and `seenHere` says whether it does at all (folder-paths.ts);
+ * `sharedPath` is the path it was added with.
+ */
+export type FolderRecord = WatchedFolder & { destinationIds: number[]; after: AfterDelivery; moveTo: string | null; priority: Priority; seenHere: boolean; sharedPath: string };
 
-export type NewFolder = Omit<FolderRecord, 'id' | 'createdAt' | 'destinationId'>;
+export type NewFolder = Omit<FolderRecord, 'id' | 'createdAt' | 'destinationId' | 'seenHere' | 'sharedPath'>;
 
 type Row = Record<string, unknown>;
 
@@ -43,7 +48,9 @@ function toFolder(r: Row): FolderRecord {
   const destinationIds = (r.destination_ids as string | null)?.split(',').map(Number) ?? [r.destination_id as number];
   return {
     id: r.id as number,
-    path: r.path as string,
+    path: (r.local_path as string | null) ?? (r.path as string),
+    seenHere: r.local_path !== null,
+    sharedPath: r.path as string,
     destinationId: destinationIds[0]!,
     destinationIds,
     after: r.after_delivery as AfterDelivery,
@@ -76,23 +83,38 @@ function toFile(r: Row): WatchedFileView {
     how: r.how as FileOutcome,
     jobId: (r.job_id as number | null) ?? null,
     etag: (r.etag as string | null) ?? null,
-    folderPath: r.folder_path as string,
+    folderPath: (r.local_path as string | null) ?? (r.folder_path as string),
     jobState: (r.job_state as JobState | null) ?? null,
     jobEtag: (r.job_etag as string | null) ?? null,
   };
 }
 
-const FILE_SELECT = `SELECT wf.*, f.path AS folder_path, j.state AS job_state, j.etag AS job_etag
+/** Where this machine sees the folder: one parameter (the machine) with one, its own path without (one machine). */
+const localPath = (machine: string | null) => (machine === null ? 'f.path' : LOCAL_FOLDER_PATH);
+
+const fileSelect = (machine: string | null) => `SELECT wf.*, f.path AS folder_path, ${localPath(machine)} AS local_path, j.state AS job_state, j.etag AS job_etag
   FROM watched_files wf JOIN watched_folders f ON f.id = wf.folder_id LEFT JOIN jobs j ON j.id = wf.job_id`;
 
-const FOLDER_SELECT = `SELECT f.*, (SELECT string_agg(CAST(d.destination_id AS TEXT), ',' ORDER BY d.position) FROM folder_destinations d
+const folderSelect = (machine: string | null) => `SELECT f.*, ${localPath(machine)} AS local_path, (SELECT string_agg(CAST(d.destination_id AS TEXT), ',' ORDER BY d.position) FROM folder_destinations d
     WHERE d.folder_id = f.id) AS destination_ids FROM watched_folders f`;
 
 export class FolderStore {
   private readonly s;
+  /** Where each machine sees a folder (folder-paths.ts). */
+  readonly paths: FolderPaths;
+  /** The arguments of a statement that reads where this machine sees a folder: the machine first (none on one machine). */
+  private readonly at: <T extends unknown[]>(...args: T) => unknown[];
 
-  constructor(readonly db: Db, private readonly now: () => number = Date.now) {
+  /**
+   * `machine`: this machine's name on a shared queue (folders read with the path this machine sees
+   * them at, and pinned to it when added); null on one machine (every folder at its own path).
+   */
+  constructor(readonly db: Db, private readonly now: () => number = Date.now, readonly machine: string | null = null) {
     const p = (sql: string) => db.prepare(sql);
+    this.paths = new FolderPaths(db);
+    this.at = (...args) => (machine === null ? args : [machine, ...args]);
+    const FOLDER_SELECT = folderSelect(machine);
+    const FILE_SELECT = fileSelect(machine);
     this.s = {
       folderById: p(`${FOLDER_SELECT} WHERE f.id = ?`),
       folders: p(`${FOLDER_SELECT} ORDER BY f.id`),
@@ -154,23 +176,25 @@ export class FolderStore {
       });
       const folderId = (info as { id: number }).id;
       f.destinationIds.forEach((destinationId, position) => this.s.insertFolderDestination.run(folderId, destinationId, position));
+      // A shared queue: the machine that adds a folder sees it there; others say where they see it (`hoist folders path`).
+      if (this.machine !== null) this.paths.set(folderId, this.machine, f.path);
       return folderId;
     })();
     return this.getFolder(id)!;
   }
 
   getFolder(id: number): FolderRecord | undefined {
-    const r = this.s.folderById.get(id) as Row | undefined;
+    const r = this.s.folderById.get(...this.at(id)) as Row | undefined;
     return r ? toFolder(r) : undefined;
   }
 
   listFolders(): FolderRecord[] {
-    return (this.s.folders.all() as Row[]).map(toFolder);
+    return (this.s.folders.all(...this.at()) as Row[]).map(toFolder);
   }
 
   /** Folders that send to this destination (among others, perhaps). */
   foldersOfDestination(destinationId: number): FolderRecord[] {
-    return (this.s.foldersOfDestination.all(destinationId) as Row[]).map(toFolder);
+    return (this.s.foldersOfDestination.all(...this.at(destinationId)) as Row[]).map(toFolder);
   }
 
   /** The priority of the jobs the folder makes from now on; false when there is no such folder. */
@@ -215,33 +239,33 @@ export class FolderStore {
   // ---- files ----
 
   file(folderId: number, destinationId: number, relPath: string): WatchedFileView | undefined {
-    const r = this.s.file.get(folderId, destinationId, relPath) as Row | undefined;
+    const r = this.s.file.get(...this.at(folderId, destinationId, relPath)) as Row | undefined;
     return r ? toFile(r) : undefined;
   }
 
   /** The file's records at every destination of its folder. */
   fileEverywhere(folderId: number, relPath: string): WatchedFileView[] {
     // Sorted here: an ORDER BY would have SQLite prefer the primary key's order again.
-    return (this.s.fileEverywhere.all(folderId, relPath) as Row[]).map(toFile).sort((a, b) => a.destinationId - b.destinationId);
+    return (this.s.fileEverywhere.all(...this.at(folderId, relPath)) as Row[]).map(toFile).sort((a, b) => a.destinationId - b.destinationId);
   }
 
   /** The records a job stands for (one, unless a record was moved on to another job since). */
   filesOfJob(jobId: number): WatchedFileView[] {
-    return (this.s.filesOfJob.all(jobId) as Row[]).map(toFile);
+    return (this.s.filesOfJob.all(...this.at(jobId)) as Row[]).map(toFile);
   }
 
   filesOfFolder(folderId: number): WatchedFileView[] {
-    return (this.s.filesOfFolder.all(folderId) as Row[]).map(toFile);
+    return (this.s.filesOfFolder.all(...this.at(folderId)) as Row[]).map(toFile);
   }
 
   /** Every record at the destination, in any folder, whose file maps to this key. */
   filesWithKey(key: string, destinationId: number): WatchedFileView[] {
-    return (this.s.byKey.all(key, destinationId) as Row[]).map(toFile);
+    return (this.s.byKey.all(...this.at(key, destinationId)) as Row[]).map(toFile);
   }
 
   /** Records of files with this size and mtime sending to the destination: where a renamed file came from. */
   filesWithSnapshot(size: number, mtimeMs: number, destinationId: number): WatchedFileView[] {
-    return (this.s.bySnapshot.all(size, mtimeMs, destinationId) as Row[]).map(toFile);
+    return (this.s.bySnapshot.all(...this.at(size, mtimeMs, destinationId)) as Row[]).map(toFile);
   }
 
   recordFile(f: WatchedFileRecord): void {

@@ -6,6 +6,7 @@
 import type { Db } from './db.js';
 import type { JobRows } from './job-rows.js';
 import type { PartRows } from './part-rows.js';
+import { READABLE_BY } from './folder-paths.js';
 
 /** 'sqlite' unless the database says otherwise (the PostgreSQL adapter says 'pg'). */
 export function dialectOf(db: Db): 'sqlite' | 'pg' {
@@ -25,14 +26,19 @@ export class JobLeases {
     this.skipLocked = dialectOf(db) === 'pg' ? ' FOR UPDATE SKIP LOCKED' : '';
   }
 
-  /** Takes a queued job for `owner` until now + leaseMs, in one statement; false when it is no longer queued or another node is claiming it. */
-  claim(jobId: number, owner: string, leaseMs: number): boolean {
+  /**
+   * Takes a queued job for `owner` until now + leaseMs, in one statement; false when it is no longer
+   * queued, another node is claiming it, or (with `machine`) that machine cannot read its source
+   * (folder-paths.ts READABLE_BY).
+   */
+  claim(jobId: number, owner: string, leaseMs: number, machine?: string): boolean {
     const now = this.now();
+    const readable = machine === undefined ? '' : ` AND ${READABLE_BY}`;
     return this.db
       .prepare(`UPDATE jobs SET state = 'running', updated_at = ?, started_at = coalesce(started_at, ?), finished_at = NULL, cleared_at = NULL,
                   lease_owner = ?, lease_until = ?
-                WHERE id IN (SELECT id FROM jobs WHERE id = ? AND state = 'queued'${this.skipLocked}) AND state = 'queued'`)
-      .run(now, now, owner, now + leaseMs, jobId).changes === 1;
+                WHERE id IN (SELECT j.id FROM jobs j WHERE j.id = ? AND j.state = 'queued'${readable}${this.skipLocked}) AND state = 'queued'`)
+      .run(now, now, owner, now + leaseMs, jobId, ...(machine === undefined ? [] : [machine, machine])).changes === 1;
   }
 
   /**

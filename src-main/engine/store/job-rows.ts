@@ -11,6 +11,7 @@ import type { HashStates } from '../upload/file-hashes.js';
 import type { HashCheckpoint, SourceSnapshot } from '../upload/tasks.js';
 import { noLimit, progressSql } from './dialect.js';
 import { jobFilterSql } from './job-bulk.js';
+import { READABLE_BY } from './folder-paths.js';
 import type { PartRows } from './part-rows.js';
 import { ID_SLICE, JOB_SELECT, JOB_SORT_COLUMNS, iso, parseJson, toJob, type GrowingState, type JobRecord, type NewJob, type PlannedPart, type Row } from './rows.js';
 
@@ -40,9 +41,11 @@ export class JobRows {
       const info = this.db
         .prepare(
           `INSERT INTO jobs (destination_id, source_path, bucket, key, size, mtime_ms, inode, content_type, mode,
-             part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, if_exists, integrity_mode, created_at, updated_at)
+             part_size, part_count, checksum_algorithm, state, priority, growing, hash_algorithms, mhl_root, mhl_path, batch_id, if_exists, integrity_mode,
+             machine, folder_id, folder_rel_path, created_at, updated_at)
            VALUES (@destinationId, @sourcePath, @bucket, @key, @size, @mtimeMs, @inode, @contentType, @mode,
-             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @ifExists, @integrityMode, @now, @now) RETURNING id`,
+             @partSize, @partCount, @checksumAlgorithm, 'queued', @priority, @growing, @hashAlgorithms, @mhlRoot, @mhlPath, @batchId, @ifExists, @integrityMode,
+             @machine, @folderId, @folderRelPath, @now, @now) RETURNING id`,
         )
         .get({
           ...job,
@@ -55,6 +58,9 @@ export class JobRows {
           batchId: job.batchId ?? null,
           ifExists: job.ifExists ?? DEFAULT_IF_EXISTS,
           integrityMode: job.integrityMode ?? 'md5',
+          machine: job.origin?.machine ?? null,
+          folderId: job.origin?.folderId ?? null,
+          folderRelPath: job.origin?.relPath ?? null,
           now,
         });
       const jobId = (info as { id: number }).id;
@@ -145,10 +151,12 @@ export class JobRows {
   }
 
   /** The same order, only ids, destinations and keys: the scheduler asks every tick and opens few of them. */
-  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority; mode: UploadMode }> {
+  nextQueuedJobRefs(limit: number, machine?: string): Array<{ id: number; destinationId: number; key: string; priority: Priority; mode: UploadMode }> {
+    // With a machine (a shared queue), only jobs whose source it can read: the others wait for a machine that can.
+    const readable = machine === undefined ? '' : ` AND ${READABLE_BY}`;
     const rows = this.db
-      .prepare(`SELECT id, destination_id, key, priority, mode FROM jobs WHERE state = 'queued' AND available_at <= ? ORDER BY priority, id LIMIT ?`)
-      .all(this.now(), limit) as Row[];
+      .prepare(`SELECT id, destination_id, key, priority, mode FROM jobs j WHERE state = 'queued' AND available_at <= ?${readable} ORDER BY priority, id LIMIT ?`)
+      .all(this.now(), ...(machine === undefined ? [] : [machine, machine]), limit) as Row[];
     return rows.map((r) => ({ id: r.id as number, destinationId: r.destination_id as number, key: r.key as string, priority: PRIORITIES[r.priority as number] ?? 'normal', mode: r.mode as UploadMode }));
   }
 

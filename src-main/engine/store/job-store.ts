@@ -104,7 +104,7 @@ export class JobStore extends JobRows implements UploadStore {
 
   // ---- per-job leases of a shared queue (job-leases.ts) ----
 
-  claimJob(jobId: number, owner: string, leaseMs: number): boolean { return this.leases.claim(jobId, owner, leaseMs); }
+  claimJob(jobId: number, owner: string, leaseMs: number, machine?: string): boolean { return this.leases.claim(jobId, owner, leaseMs, machine); }
   renewJobLeases(owner: string, jobIds: readonly number[], leaseMs: number): number[] { return this.leases.renew(owner, jobIds, leaseMs); }
   takeOverExpired(except: ReadonlySet<number>): number[] { return this.leases.takeOverExpired(except); }
   releaseJobs(owner: string, jobIds: readonly number[]): number { return this.leases.release(owner, jobIds); }

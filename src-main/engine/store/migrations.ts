@@ -478,7 +478,6 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
-  // branch: cluster
   /* 19: the shared queue (issue 15, docs/architecture.md "The cluster"): the processes working one
          queue (nodes: registered at start, heartbeat while working), and per job the node whose lease
          holds it while it runs (lease_owner, lease_until); an expired lease is taken over. */ `
@@ -494,11 +493,23 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
   CREATE INDEX jobs_by_lease ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
   `,
-  // branch: bwshare
   /* 20: a bandwidth limit is the cluster's (issue 15): each node publishes with its row, once a second,
          what it asks of each limit in force (JSON by scope: bytes per second sent, or "more" when the
          limit held it back), from which every node sets its own share (pacing/cluster-share.ts). */ `
   ALTER TABLE nodes ADD COLUMN demands TEXT;
   ALTER TABLE nodes ADD COLUMN demands_at INTEGER;
+  `,
+  /* 21: folders pinned to the machines that see them (issue 15, docs/architecture.md "The cluster"):
+         where each machine sees a watched folder, and per job the folder and path under it (any
+         machine that sees the folder reads the file through its own path) and the machine that made it. */ `
+  CREATE TABLE folder_paths (
+    folder_id INTEGER NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    machine TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (folder_id, machine)
+  );
+  ALTER TABLE jobs ADD COLUMN folder_id INTEGER;
+  ALTER TABLE jobs ADD COLUMN folder_rel_path TEXT;
+  ALTER TABLE jobs ADD COLUMN machine TEXT;
   `,
 ];

@@ -5,7 +5,7 @@ import type MimeTypes from 'mime-types';
 import type { Destination } from '../../../shared/types.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, IfExistsPolicy, Priority, UploadMode } from '../../../shared/states.js';
 import { DEFAULT_IF_EXISTS } from '../../../shared/states.js';
-import type { GrowingState, MhlPlace, NewJob } from './rows.js';
+import type { GrowingState, JobOrigin, MhlPlace, NewJob } from './rows.js';
 import { requireCjs } from '../cjs.js';
 
 // Through require, not import (cjs.ts).
@@ -30,6 +30,8 @@ export interface JobSource {
   batchId?: number | null;
   /** Default: the destination's policy (skip-identical when it has none). */
   ifExists?: IfExistsPolicy;
+  /** The machine that makes it and, for a watched file, its folder and path under it (a shared queue claims by these). */
+  origin?: JobOrigin;
 }
 
 /** The row `JobStore.insertJob` records for this file (with its planned parts). */
@@ -53,5 +55,6 @@ export function newJob(src: JobSource): NewJob {
     ...(src.batchId !== undefined ? { batchId: src.batchId } : {}),
     ifExists: src.ifExists ?? src.dest.ifExists ?? DEFAULT_IF_EXISTS,
     integrityMode: src.checksumAlgorithm ? src.checksumAlgorithm : (src.dest.integrity ?? 'md5'),
+    ...(src.origin !== undefined ? { origin: src.origin } : {}),
   };
 }

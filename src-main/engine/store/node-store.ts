@@ -26,13 +26,13 @@ export class NodeStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Registers this process (or registers it again after it stopped or was forgotten). */
-  register(id: string): void {
+  /** Registers this process on its machine (default: the hostname; or registers it again after it stopped or was forgotten). */
+  register(id: string, host: string = os.hostname()): void {
     const now = this.now();
     this.db
       .prepare(`INSERT INTO nodes (id, host, pid, started_at, heartbeat_at, state) VALUES (?, ?, ?, ?, ?, 'working')
                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, state = 'working'`)
-      .run(id, os.hostname(), process.pid, now, now);
+      .run(id, host, process.pid, now, now);
   }
 
   /** Says this node is alive; false when its row is gone (forgotten as stale by another node): register again. */

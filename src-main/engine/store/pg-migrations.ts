@@ -7,7 +7,6 @@ import { PG_SCHEMA_1 } from './pg-schema.js';
 
 export const PG_MIGRATIONS: readonly string[] = [
   /* 1: the schema of SQLite's migrations 1-18 */ PG_SCHEMA_1,
-  // branch: cluster
   /* 2: SQLite's 19, the shared queue (issue 15): nodes, and each job's lease */ `
   CREATE TABLE nodes (
     id TEXT PRIMARY KEY,
@@ -24,10 +23,20 @@ export const PG_MIGRATIONS: readonly string[] = [
   /* 3: the webhook outbox's cursor row, which SQLite's migrations insert with its table and the first one here forgot */ `
   INSERT INTO webhook_cursor (id, last_event_id) SELECT 1, coalesce(max(id), 0) FROM job_events ON CONFLICT (id) DO NOTHING;
   `,
-  // branch: bwshare
   /* 4: a bandwidth limit is the cluster's (SQLite's 20): each node's demands on the limits in force, published once a second */ `
   ALTER TABLE nodes ADD COLUMN demands TEXT;
   ALTER TABLE nodes ADD COLUMN demands_at BIGINT;
+  `,
+  /* 5: SQLite's 21, folders pinned to the machines that see them (issue 15) */ `
+  CREATE TABLE folder_paths (
+    folder_id BIGINT NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+    machine TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (folder_id, machine)
+  );
+  ALTER TABLE jobs ADD COLUMN folder_id BIGINT;
+  ALTER TABLE jobs ADD COLUMN folder_rel_path TEXT;
+  ALTER TABLE jobs ADD COLUMN machine TEXT;
   `,
 ];
 

@@ -50,7 +50,11 @@ export class RecoveryFile {
 
   /** Rewrites the file when the destinations or folders differ from what it holds; `sealedSecretOf` gives a folder's sealed webhook secret. */
   sync(destinations: Destination[], watched: WatchedFolder[], sealedSecretOf: (folderId: number) => string | null = () => null): void {
-    const folders = watched.map(({ createdAt: _c, ...f }) => ({ ...f, webhookSecret: sealedSecretOf(f.id) }));
+    // Where this machine sees a folder (seenHere, sharedPath: a shared queue's) is not the folder's to keep.
+    const folders = watched.map(({ createdAt: _c, ...f }) => {
+      const { seenHere: _s, sharedPath: _p, ...kept } = f as typeof f & { seenHere?: boolean; sharedPath?: string };
+      return { ...kept, webhookSecret: sealedSecretOf(f.id) };
+    });
     const content = contentOf(destinations, folders);
     if (this.written === null) {
       const existing = this.read();

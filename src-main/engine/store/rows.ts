@@ -1,6 +1,5 @@
 // The job store's row types and how a SQLite row becomes one. Shared by the store's tables
 // (job-rows.ts, part-rows.ts, destination-rows.ts, remote-aborts.ts); nothing outside store/ maps rows.
-import os from 'node:os';
 import type { JobSortKey } from '../../../shared/contract.js';
 import { progressSql } from './dialect.js';
 import type { ChecksumProbe, CredentialOrigin, Destination, HashVerification, Job, Part } from '../../../shared/types.js';
@@ -10,6 +9,7 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import { isErrorCode } from '../../../shared/errors.js';
 import { holdsUpload } from '../../../shared/kept-upload.js';
 import { probeEndpoint } from '../../../shared/integrity.js';
+import { machineName } from '../machine.js';
 
 /** A job row as the engine needs it (internal fields included). */
 export interface JobRecord extends Job {
@@ -35,6 +35,15 @@ export interface JobRecord extends Job {
   keySeen: string | null;
   /** The outcome it decided on (JobOutcome), kept before the job is done; the contract shows it only once done. */
   plannedOutcome: JobOutcome | null;
+  /** Where its source is, for a shared queue (issue 15): the machine that made it, and a watched file's folder and `/`-separated path under it. */
+  origin: JobOrigin;
+}
+
+/** The machine that made a job (null: made before machines were recorded) and, for a watched file, its folder and path under it. */
+export interface JobOrigin {
+  machine: string | null;
+  folderId: number | null;
+  relPath: string | null;
 }
 
 export type GrowingState = 0 | 1 | 2;
@@ -68,6 +77,8 @@ export interface NewJob {
   ifExists?: IfExistsPolicy;
   /** Default: md5 (as every job was before the integrity model). */
   integrityMode?: IntegrityMode;
+  /** Default: no machine, no folder. */
+  origin?: JobOrigin;
 }
 
 export interface PlannedPart {
@@ -208,10 +219,11 @@ export function toJob(r: Row): JobRecord {
     ifExists: ifExistsOf(r.if_exists) ?? DEFAULT_IF_EXISTS,
     keySeen: (r.key_seen as string | null) ?? null,
     plannedOutcome: outcomeOf(r.outcome),
+    origin: { machine: (r.machine as string | null) ?? null, folderId: r.folder_id === null || r.folder_id === undefined ? null : Number(r.folder_id), relPath: (r.folder_rel_path as string | null) ?? null },
     outcome: r.state === 'done' ? outcomeOf(r.outcome) : null,
     waitingFor: (r.waiting_for as number | null) ?? null,
     clearedAt: iso(r.cleared_at),
-    node: typeof r.node_host === 'string' ? { host: r.node_host, pid: Number(r.node_pid), local: r.node_host === os.hostname() } : null,
+    node: typeof r.node_host === 'string' ? { host: r.node_host, pid: Number(r.node_pid), local: r.node_host === machineName() } : null,
   };
 }
 

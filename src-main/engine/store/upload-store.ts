@@ -36,8 +36,8 @@ export interface UploadStore {
   getJob(id: number): JobRecord | undefined;
   getDestination(id: number): Destination | undefined;
   listJobs(opts: { states?: readonly JobState[] }): JobRecord[];
-  /** Due queued jobs, highest priority first, then oldest: ids only (asked every tick). */
-  nextQueuedJobRefs(limit: number): Array<{ id: number; destinationId: number; key: string; priority: Priority; mode: UploadMode }>;
+  /** Due queued jobs, highest priority first, then oldest: ids only (asked every tick); with `machine`, only those whose source it can read. */
+  nextQueuedJobRefs(limit: number, machine?: string): Array<{ id: number; destinationId: number; key: string; priority: Priority; mode: UploadMode }>;
   /** Another unfinished job bound for this key of this destination, if any. */
   unfinishedJobOnKey(destinationId: number, key: string, exceptJobId: number): number | undefined;
   /** Part sizes of the uploads Hoist completed at this key (hints for its object's multipart ETag). */
@@ -121,8 +121,8 @@ export interface UploadStore {
   failWithFreshPlan(jobId: number, error: ErrorInfo, plan: { mode: UploadMode; partSize: number; parts: readonly PlannedPart[] }): void;
 
   // ---- per-job leases of a shared queue (job-leases.ts, issue 15) ----
-  /** Claims a queued job for `owner` (running, leased until now + leaseMs); false when another node has it or it is not queued. */
-  claimJob(jobId: number, owner: string, leaseMs: number): boolean;
+  /** Claims a queued job for `owner` (running, leased until now + leaseMs); false when another node has it, it is not queued, or `machine` cannot read its source. */
+  claimJob(jobId: number, owner: string, leaseMs: number, machine?: string): boolean;
   /** Renews `owner`'s leases; returns which of `jobIds` another node has taken over. */
   renewJobLeases(owner: string, jobIds: readonly number[], leaseMs: number): number[];
   /** Running jobs with an expired lease (none of `except`) go back to the queue; their ids. */
