@@ -15,6 +15,22 @@ import { benchDestination } from './destination.js';
 import { startSinkProcess, writeRandomFile } from './fixtures.js';
 import { countWrites, installWriteCounting } from './sql-writes.js';
 
+/** A PostgreSQL store's bridge calls by their SQL's first words (its query and exec); nothing on SQLite. */
+function tripsBySql(db: object): Map<string, number> {
+  const by = new Map<string, number>();
+  const pg = db as { query?: (text: string, ...rest: unknown[]) => unknown; exec?: (text: string) => unknown };
+  if ((db as { dialect?: string }).dialect !== 'pg') return by;
+  const count = (text: string) => {
+    const what = text.trim().replace(/\s+/g, ' ').slice(0, 90);
+    by.set(what, (by.get(what) ?? 0) + 1);
+  };
+  const query = pg.query!.bind(db);
+  const exec = pg.exec!.bind(db);
+  pg.query = (text: string, ...rest: unknown[]) => (count(text), query(text, ...rest));
+  pg.exec = (text: string) => (count(text), exec(text));
+  return by;
+}
+
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.AWS_ACCESS_KEY_ID = 'bench';
 process.env.AWS_SECRET_ACCESS_KEY = 'bench';
@@ -34,6 +50,7 @@ try {
   const engine = new Engine({ dbPath: values.db ?? path.join(workDir, 'hoist.db') });
   const dest = engine.upsertDestination(benchDestination('writes-sink', sink.url, 'hoist-writes'));
   const writes = countWrites(engine.store.db);
+  const trips = tripsBySql(engine.store.db);
   /** The PostgreSQL store's bridge calls so far (pg-db.ts); 0 on SQLite. */
   const roundTrips = () => (engine.store.db as { roundTrips?: number }).roundTrips ?? 0;
   const hashes = values.hashes === 'none' ? [] : (values.hashes!.split(',') as FileHashAlgorithm[]);
@@ -46,16 +63,18 @@ try {
   engine.start();
   const done = await engine.waitFor(jobs.map((j) => j.id));
   const uploadedS = (performance.now() - t1) / 1000;
-  const trips = roundTrips() - trips0;
+  const tripsNow = roundTrips() - trips0;
   const engine0Events = engine.events(jobs[0]!.id).map((e) => e.kind);
   await engine.close();
   const failed = done.filter((j) => j.state !== 'done');
   if (failed.length > 0) throw new Error(`${failed.length} jobs did not end done: ${failed[0]!.error?.message}`);
   const per = (n: number) => (n / files).toFixed(2);
   console.log(`${files} files of ${values.size} bytes, hashes ${values.hashes}: per file ${per(writes.transactions)} transactions, ${per(writes.statements)} write statements (queuing: ${per(queued.transactions)} and ${per(queued.statements)})`);
-  console.log(`${engine.store.db.dialect}: queued ${(files / queuedS).toFixed(0)} files/s (${queuedS.toFixed(2)} s), uploaded ${(files / uploadedS).toFixed(1)} files/s (${uploadedS.toFixed(1)} s); bridge round trips per file ${per(trips)} (queuing ${per(queued.roundTrips)})`);
+  console.log(`${engine.store.db.dialect}: queued ${(files / queuedS).toFixed(0)} files/s (${queuedS.toFixed(2)} s), uploaded ${(files / uploadedS).toFixed(1)} files/s (${uploadedS.toFixed(1)} s); bridge round trips per file ${per(tripsNow)} (queuing ${per(queued.roundTrips)})`);
   console.log(`  history of a job: ${engine0Events.join(', ')}`);
   for (const [sql, n] of [...writes.bySql].sort((a, b) => b[1] - a[1])) console.log(`  ${per(n).padStart(6)}  ${sql}`);
+  if (trips.size > 0) console.log('  round trips by statement:');
+  for (const [sql, n] of [...trips].sort((a, b) => b[1] - a[1])) console.log(`  ${per(n).padStart(6)}  ${sql}`);
 } finally {
   sink.child.kill();
   fs.rmSync(workDir, { recursive: true, force: true });
