@@ -12,7 +12,7 @@ import { DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, Put
 import type { Destination, Job } from '../../shared/types.js';
 import type { Engine } from '../../src-main/engine/engine.js';
 import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
-import { testEngine, until } from '../support/engine.js';
+import { testDbPath, testEngine, until } from '../support/engine.js';
 import { hoist } from '../support/hoist-cli.js';
 import { recordResult } from '../support/results.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -181,7 +181,7 @@ test('a versioned bucket: the VersionId Complete and PutObject return is on the 
     assert.match(toppedJob.flag!.message, new RegExp(`version ${done[0]!.versionId}`), 'the message names our version, still in the bucket');
     assert.equal(markedJob.flag?.code, 'cleanup.object-missing');
     // The command line shows both, as its JSON contract says (docs/cli.md).
-    const db = path.join(dir, 'hoist.db');
+    const db = testDbPath(dir);
     const one = JSON.parse((await hoist(['--db', db, 'job', String(toppedJob.id), '--json'])).stdout) as { job: Job };
     assert.deepEqual([one.job.versionId, one.job.flag?.code], [done[0]!.versionId, 'cleanup.object-changed']);
     const all = JSON.parse((await hoist(['--db', db, 'jobs', '--json'])).stdout) as { jobs: Job[] };

@@ -12,7 +12,7 @@ import { Engine } from '../../src-main/engine/engine.js';
 import { WorkerPool } from '../../src-main/engine/upload/worker-pool.js';
 import { snapshotOf } from '../../src-main/engine/folders/stability.js';
 import type { HashCheckpoint } from '../../src-main/engine/upload/tasks.js';
-import { testEngine, until } from '../support/engine.js';
+import { testDbPath, testEngine, until } from '../support/engine.js';
 import { toolHash } from '../support/mhl.js';
 import { MiB, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -143,7 +143,8 @@ test('SIGKILL right after the first checkpoint: the next start goes on from it',
   const file = await writeRandomFile(path.join(sub, 'killed.mov'), 192 * MiB);
   const key = 'resume/killed.mov';
   const { endpoint } = uploadSettings();
-  const child = spawn(process.execPath, [CRASHER, sub, endpoint, bucket, file, key, String(CHECKPOINT_BYTES)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The child's engine on this test's database (on PostgreSQL, one this process made and keeps).
+  const child = spawn(process.execPath, [CRASHER, sub, testDbPath(sub), endpoint, bucket, file, key, String(CHECKPOINT_BYTES)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];

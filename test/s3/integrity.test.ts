@@ -13,7 +13,7 @@ import type { IntegrityMode } from '../../shared/states.js';
 import type { Destination } from '../../shared/types.js';
 import type { Engine } from '../../src-main/engine/engine.js';
 import type { JobRecord } from '../../src-main/engine/store/job-store.js';
-import { testEngine } from '../support/engine.js';
+import { testDbPath, testEngine } from '../support/engine.js';
 import { hoist } from '../support/hoist-cli.js';
 import { checksumOf, flipByte, playChecksumS3 } from '../support/proxy-checksums.js';
 import { recordResult } from '../support/results.js';
@@ -83,12 +83,12 @@ test('auto against radosgw: the probe finds a server that verifies no checksum, 
   } finally {
     await engine.close();
   }
-  const listed = await hoist(['--db', path.join(dir, 'hoist.db'), 'destinations', 'list', '--json']);
+  const listed = await hoist(['--db', testDbPath(dir), 'destinations', 'list', '--json']);
   assert.equal(listed.code, 0, listed.stderr);
   const [d] = (JSON.parse(listed.stdout) as { destinations: Destination[] }).destinations;
   assert.equal(d!.integrity, 'auto');
   assert.equal(d!.checksumProbe?.verifies, false);
-  const text = await hoist(['--db', path.join(dir, 'hoist.db'), 'destinations', 'list']);
+  const text = await hoist(['--db', testDbPath(dir), 'destinations', 'list']);
   assert.match(text.stdout, /integrity: auto → Content-MD5, server does not verify checksums/);
   recordResult('integrity-auto-radosgw', {
     what: 'integrity auto against radosgw 16 (through the proxy, unchanged): the probe sends a part with a wrong CRC32; then a second job; then the destination moved to another endpoint name',

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Job, MhlBatch } from '../../shared/types.js';
-import { doneParts, testEngine, until } from '../support/engine.js';
+import { doneParts, testDbPath, testEngine, until } from '../support/engine.js';
 import { hoist, startHoist } from '../support/hoist-cli.js';
 import { c4ByHand, downloadObject, downloadPrefix, schemaErrors, toolHash } from '../support/mhl.js';
 import { MiB, listUploads, s3Env, sha256OfFile, tempDir, writeRandomFile } from '../support/s3.js';
@@ -18,7 +18,7 @@ import { s3Fixture } from '../support/s3-fixture.js';
 
 const { client, bucket, proxy } = await s3Fixture('mhl', { proxy: true });
 
-const cli = (dir: string, endpoint = s3Env().endpoint) => ['--db', path.join(dir, 'hoist.db'), '--endpoint', endpoint, '--path-style'];
+const cli = (dir: string, endpoint = s3Env().endpoint) => ['--db', testDbPath(dir), '--endpoint', endpoint, '--path-style'];
 
 interface UploadResult {
   code: number | null;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseRate, parseSchedule, effectiveRate } from '../../src-main/engine/pacing/bandwidth.js';
-import { testEngine, until, sleep } from '../support/engine.js';
+import { sleep, testDbPath, testEngine, until } from '../support/engine.js';
 import { hoist } from '../support/hoist-cli.js';
 import { MiB, listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -46,7 +46,7 @@ test('a bandwidth limit holds over a window of bytes, and `hoist limit` from ano
   const file = await writeRandomFile(path.join(dir, 'A001C001.mov'), 48 * MiB);
   proxy.reset();
   const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, partSize: 5 * MiB, concurrency: 4, singlePutThreshold: 0 });
-  const dbPath = path.join(dir, 'hoist.db');
+  const dbPath = testDbPath(dir);
   try {
     const FIRST = 4_000_000;
     engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: FIRST });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Engine } from '../../src-main/engine/engine.js';
 import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
-import { testEngine, until } from '../support/engine.js';
+import { testDbPath, testEngine, until } from '../support/engine.js';
 import { MiB, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 
@@ -28,7 +28,7 @@ test('a file in a high-priority folder starts sending within 5 s behind large no
   fs.mkdirSync(dailies);
   const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, concurrency: 2, partSize: 5 * MiB, singlePutThreshold: MiB });
   const watcher = new FolderWatcher(engine);
-  const other = new Engine({ dbPath: path.join(dir, 'hoist.db') }); // another process, as `hoist jobs priority` is
+  const other = new Engine({ dbPath: testDbPath(dir) }); // another process, as `hoist jobs priority` is
   engine.start();
   try {
     await watcher.start();

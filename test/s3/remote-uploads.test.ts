@@ -5,12 +5,12 @@ import { test } from 'node:test';
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { RemotePart, RemoteUpload } from '../../shared/types.js';
 import { hoist } from '../support/hoist-cli.js';
-import { doneParts, testEngine, until } from '../support/engine.js';
+import { doneParts, testDbPath, testEngine, until } from '../support/engine.js';
 import { MiB, listUploads, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 
 const { client, bucket, dir } = await s3Fixture('remote');
-const db = path.join(dir, 'hoist.db');
+const db = testDbPath(dir);
 const ORPHANS = 1005;
 
 async function createOrphans(n: number): Promise<void> {

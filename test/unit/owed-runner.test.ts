@@ -166,3 +166,42 @@ test('each kind goes to its own handler; settled, dropped and not-yet items end 
   await unregister();
   assert.throws(() => runner.register('done', { retry: FAST, handle: handle('done', { outcome: 'settled' }) }), /has a handler already/);
 });
+
+test('done items older than the bound are pruned at start and while the runner runs; newer ones, given-up and owed ones are kept', async () => {
+  const DAY = 24 * 60 * 60_000;
+  let clock = Date.now() - 40 * DAY;
+  const store = newStore(() => clock);
+  const oldDone = store.owe('k', 'old-done', {});
+  store.settle(oldDone.id);
+  const oldGivenUp = store.owe('k', 'old-given-up', {});
+  store.giveUp(oldGivenUp.id, 'refused');
+  const oldOwed = store.owe('nobody', 'old-owed', {});
+  clock = Date.now() - DAY;
+  const newDone = store.owe('k', 'new-done', {});
+  store.settle(newDone.id);
+  const runner = new OwedRunner(store, { tickMs: 10, keepDoneMs: 30 * DAY, pruneEveryMs: 10 });
+  runner.start();
+  try {
+    assert.equal(store.get(oldDone.id), undefined, 'done 40 days ago: pruned at start');
+    assert.equal(store.get(newDone.id)?.state, 'done', 'done a day ago: kept');
+    assert.equal(store.get(oldGivenUp.id)?.state, 'given-up', 'given up: kept, a person may retry it');
+    assert.equal(store.get(oldOwed.id)?.state, 'owed', 'still owed: kept');
+    clock = Date.now() - 31 * DAY;
+    const later = store.owe('k', 'settled-while-running', {});
+    store.settle(later.id);
+    for (let i = 0; i < 500 && store.get(later.id); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(store.get(later.id), undefined, 'pruned by a later pass, not only at start');
+  } finally {
+    await runner.stop();
+  }
+});
+
+test('pruneSettled removes every old done item across slices and says how many', () => {
+  let clock = 1_000;
+  const store = newStore(() => clock);
+  for (let i = 0; i < 7; i++) store.settle(store.owe('k', `s${i}`, {}).id);
+  clock = 5_000;
+  store.settle(store.owe('k', 'kept', {}).id);
+  assert.equal(store.pruneSettled(2_000, 2), 7);
+  assert.deepEqual(store.list({ kind: 'k' }).map((o) => o.subject), ['kept']);
+});

@@ -59,13 +59,20 @@ export interface OwedRunnerOptions {
    * silent has its claims freed, store/node-store.ts), and those of other nodes are not freed at start.
    */
   shared?: { owner: string };
+  /** How long a done item is kept as a record (`hoist webhooks` lists delivered events) before it is pruned (default 30 days). */
+  keepDoneMs?: number;
+  /** How often done items are pruned while the runner runs, besides at its start (default hourly). */
+  pruneEveryMs?: number;
 }
+
+const DAY_MS = 24 * 60 * 60_000;
 
 export class OwedRunner {
   private readonly kinds = new Map<string, OwedKind<unknown>>();
   private readonly passes = new Map<string, Promise<void>>();
   private readonly owner: string;
   private timer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
   private stopping = new AbortController();
 
   constructor(
@@ -98,13 +105,28 @@ export class OwedRunner {
     if (!this.opts.shared) this.store.releaseClaims();
     this.timer = setInterval(() => this.poke(), this.opts.tickMs ?? 500);
     this.timer.unref();
+    this.prune();
+    this.pruneTimer = setInterval(() => this.prune(), this.opts.pruneEveryMs ?? 60 * 60_000);
+    this.pruneTimer.unref();
     this.poke();
+  }
+
+  /** Done items older than the bound go: without it every delivered event and sent abort stays forever. */
+  private prune(): void {
+    try {
+      const removed = this.store.pruneSettled(Date.now() - (this.opts.keepDoneMs ?? 30 * DAY_MS));
+      if (removed > 0) log.info(`pruned ${removed} done owed item(s)`, { removed });
+    } catch (err) {
+      log.warn(`pruning done owed items: ${(err as Error).message}`);
+    }
   }
 
   /** Stops claiming; attempts under way are told to stop and awaited (their outcome is recorded). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.timer = null;
+    this.pruneTimer = null;
     this.stopping.abort();
     while (this.passes.size > 0) await Promise.allSettled([...this.passes.values()]);
   }

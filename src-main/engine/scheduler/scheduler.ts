@@ -249,8 +249,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /** Another process (or a command here) changed states or priorities: stop what may no longer run, reorder the rest. */
   private noticeStateChanges(): void {
+    if (this.active.size === 0) return;
+    // One read for them all: on PostgreSQL each statement is a round trip, and this runs after every write.
+    const states = this.store.jobStates([...this.active.keys()]);
     for (const a of this.active.values()) {
-      const fresh = this.store.getJob(a.job.id);
+      const fresh = states.get(a.job.id);
       if (!fresh || (fresh.state !== 'running' && fresh.state !== 'completing')) {
         // A cancel is followed by an abort: its parts on the wire end first (windDown); a pause cuts them.
         if (a.stopping) continue;

@@ -47,6 +47,15 @@ export class JobBulkRows {
     return (this.db.prepare(`SELECT j.id FROM jobs j ${where} ORDER BY j.id`).pluck().all(...args) as number[]);
   }
 
+  /**
+   * The state and priority of each of `ids` that exists, in one statement: the scheduler's look at its
+   * active jobs after another process wrote (on PostgreSQL one round trip, not one a job).
+   */
+  statesOf(ids: readonly number[]): Map<number, { state: JobState; priority: Priority }> {
+    const rows = this.db.prepare(`SELECT id, state, priority FROM jobs WHERE id IN (SELECT value FROM ${idTable(this.db)})`).all(JSON.stringify(ids)) as { id: number; state: JobState; priority: number }[];
+    return new Map(rows.map((r) => [r.id, { state: r.state, priority: PRIORITIES[r.priority] ?? 'normal' }]));
+  }
+
   /** Those of `ids` that exist, in one of `states` (all when omitted). */
   existing(ids: readonly number[], states?: readonly JobState[]): number[] {
     const inStates = states ? ` AND state IN (${states.map(() => '?').join(',')})` : '';

@@ -253,7 +253,7 @@ export class JobRows {
   setFlag(jobId: number, flag: JobFlag | null): void {
     // A flag asks for something to be done: the job comes back on the list.
     this.db
-      .prepare('UPDATE jobs SET flag_code = ?, flag_message = ?, cleared_at = CASE WHEN ? IS NULL THEN cleared_at END, updated_at = ? WHERE id = ?')
+      .prepare('UPDATE jobs SET flag_code = ?, flag_message = ?, cleared_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN cleared_at END, updated_at = ? WHERE id = ?')
       .run(flag?.code ?? null, flag?.message ?? null, flag?.code ?? null, this.now(), jobId);
   }
 

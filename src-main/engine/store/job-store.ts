@@ -4,7 +4,7 @@
 import type { Db } from './db.js';
 import type { CredentialOrigin, Destination, DestinationInput } from '../../../shared/types.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
-import type { ChecksumAlgorithm, FileHashes, JobState, UploadMode } from '../../../shared/states.js';
+import type { ChecksumAlgorithm, FileHashes, JobState, Priority, UploadMode } from '../../../shared/states.js';
 import { DestinationRows } from './destination-rows.js';
 import { JobBulkRows } from './job-bulk.js';
 import { JobLeases } from './job-leases.js';
@@ -107,7 +107,8 @@ export class JobStore extends JobRows implements UploadStore {
   claimJob(jobId: number, owner: string, leaseMs: number, machine?: string): boolean { return this.leases.claim(jobId, owner, leaseMs, machine); }
   renewJobLeases(owner: string, jobIds: readonly number[], leaseMs: number): number[] { return this.leases.renew(owner, jobIds, leaseMs); }
   takeOverExpired(except: ReadonlySet<number>): number[] { return this.leases.takeOverExpired(except); }
-  releaseJobs(owner: string, jobIds: readonly number[]): number { return this.leases.release(owner, jobIds); }
+  jobStates(ids: readonly number[]): Map<number, { state: JobState; priority: Priority }> { return this.bulk.statesOf(ids); }
+    releaseJobs(owner: string, jobIds: readonly number[]): number { return this.leases.release(owner, jobIds); }
   uploadHeldElsewhere(uploadId: string, owner: string): boolean { return this.leases.heldElsewhere(uploadId, owner); }
 
   /**

@@ -116,6 +116,8 @@ export class OwedWorkStore {
       drop: p(`DELETE FROM owed_work WHERE id = ? AND state = 'owed'`),
       lock: p('UPDATE owed_work SET locked_by = ?, locked_until = ? WHERE id = ?'),
       unlockAll: p(`UPDATE owed_work SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL`),
+      // In slices: one statement over years of delivered events would hold the write lock long.
+      prune: p(`DELETE FROM owed_work WHERE id IN (SELECT id FROM owed_work WHERE state = 'done' AND settled_at < ? LIMIT ?)`),
     };
   }
 
@@ -226,6 +228,20 @@ export class OwedWorkStore {
   /** Frees every claim: at start, for the one runner a SQLite database has (it holds runner_lease). */
   releaseClaims(): void {
     this.s.unlockAll.run();
+  }
+
+  /**
+   * Removes items done before `settledBefore` (delivered webhook events, sent aborts, clean-ups and
+   * ASC MHL writes: records only); returns how many. Given-up items are kept: a person may still
+   * retry them. Deleted `slice` rows per statement, each its own transaction.
+   */
+  pruneSettled(settledBefore: number, slice = 5_000): number {
+    let removed = 0;
+    for (;;) {
+      const n = this.s.prune.run(settledBefore, slice).changes;
+      removed += n;
+      if (n < slice) return removed;
+    }
   }
 
   /** Items of a kind, oldest first. */

@@ -24,8 +24,8 @@ export interface BridgeResult {
 
 export type BridgeCall =
   | { op: 'open'; url: string }
-  | { op: 'query'; id: number; sql: string; params: unknown[]; inTransaction: boolean }
-  | { op: 'exec'; id: number; sql: string; inTransaction: boolean }
+  | { op: 'query'; id: number; sql: string; params: unknown[]; inTransaction: boolean; prefix?: string }
+  | { op: 'exec'; id: number; sql: string; inTransaction: boolean; prefix?: string }
   | { op: 'close'; id: number };
 
 interface Connection {
@@ -96,6 +96,8 @@ async function run(call: BridgeCall): Promise<number | BridgeResult | null> {
   if (lost && call.inTransaction) throw lost;
   const client = await connect(conn);
   try {
+    // A transaction's BEGIN (or SAVEPOINT) the main thread held back, sent with its first statement: one thread hop less.
+    if (call.prefix) await client.query(call.prefix);
     if (call.op === 'exec') {
       await client.query(call.sql);
       return null;

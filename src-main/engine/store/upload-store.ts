@@ -44,6 +44,8 @@ export interface UploadStore {
   partSizesAt(destinationId: number, key: string): number[];
   parts(jobId: number): PartRecord[];
   nextPendingParts(jobId: number, limit: number): PartRecord[];
+  /** State and priority of each of these jobs that exists, in one read. */
+  jobStates(ids: readonly number[]): Map<number, { state: JobState; priority: Priority }>;
   unfinishedPartCount(jobId: number): number;
   partAttempts(jobId: number, partNumber: number): number | undefined;
   /** Upload ids that still belong to a job that may complete them. */
