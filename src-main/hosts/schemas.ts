@@ -216,7 +216,24 @@ export function validateCommand(name: unknown, args: unknown): ValidCommand {
     throw new HoistError('config.invalid', { message: `${name}: the arguments cannot be read (${(err as Error)?.message ?? 'unknown'}).` });
   }
   if (!parsed.success) throw new HoistError('config.invalid', { message: describeIssue(name, names, parsed.error.issues[0]) });
+  const nul = nulPath(parsed.data, []);
+  if (nul) throw new HoistError('config.invalid', { message: `${name}: ${[names[Number(nul[0])] ?? `argument ${Number(nul[0]) + 1}`, ...nul.slice(1)].join('.')} must not contain a NUL character.` });
   return { name, args: parsed.data } as ValidCommand;
+}
+
+/**
+ * Where a string holding NUL (U+0000) sits in parsed arguments, or null. No name, path, key or text
+ * Hoist keeps has a use for it, and PostgreSQL refuses it in TEXT (the store would answer with an
+ * internal error instead of naming the argument): refused here, for every command at once.
+ */
+function nulPath(value: unknown, at: string[]): string[] | null {
+  if (typeof value === 'string') return value.includes('\0') ? at : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nulPath(v, [...at, k]);
+    if (found) return found;
+  }
+  return null;
 }
 
 /** "saveDestination: input.partSize must be at least 5 MiB" */
