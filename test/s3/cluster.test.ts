@@ -5,88 +5,21 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { after, test } from 'node:test';
-import Database from 'better-sqlite3';
+import { test } from 'node:test';
 import { MiB } from '../../shared/limits.js';
-import { openDatabase } from '../../src-main/engine/store/db.js';
-import type { Db } from '../../src-main/engine/store/db-types.js';
-import { testDbPath, testEngine, until } from '../support/engine.js';
-import { hoist, startHoist, type CliResult } from '../support/hoist-cli.js';
-import { listUploads, s3Env, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
+import { until } from '../support/engine.js';
+import { hoist, type CliResult } from '../support/hoist-cli.js';
+import { LEASE_MS, SHARED, peek, queueWithFolder as queueOn, sendsPerKey as sendsAtProxy, startNodes, stopAll } from '../support/cluster-nodes.js';
+import { listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 
 const { client, bucket, proxy } = await s3Fixture('cluster', { proxy: true });
 
-/** Shared queue on, and a job lease of 3 s (a dead node's job is taken over after it). */
-const LEASE_MS = 3000;
-const SHARED = { HOIST_SHARED_QUEUE: '1', HOIST_LEASE_MS: String(LEASE_MS), AWS_ACCESS_KEY_ID: s3Env().accessKeyId, AWS_SECRET_ACCESS_KEY: s3Env().secretAccessKey };
-
 // The queue is on PostgreSQL unless asked otherwise (testEngine and testDbPath follow HOIST_TEST_STORE).
 process.env.HOIST_TEST_STORE ??= 'pg';
 
-const pgPeeks = new Map<string, Db>();
-after(() => {
-  for (const db of pgPeeks.values()) db.close();
-});
-
-/** Reads the shared database as a test watches it: read-only on SQLite, never in the nodes' way. */
-function peek<T>(db: string, sql: string, ...args: unknown[]): T[] {
-  if (/^postgres(ql)?:\/\//.test(db)) {
-    let conn = pgPeeks.get(db);
-    if (!conn) pgPeeks.set(db, (conn = openDatabase(db).db));
-    return conn.prepare(sql).all(...args) as T[];
-  }
-  try {
-    const ro = new Database(db, { readonly: true, fileMustExist: true });
-    try {
-      return ro.prepare(sql).all(...args) as T[];
-    } finally {
-      ro.close();
-    }
-  } catch {
-    return [];
-  }
-}
-
-/** A queue whose destination (through the proxy) has 5 MiB parts, and a watched folder sending to it. */
-async function queueWithFolder(label: string, prefix: string, singlePutThreshold: number): Promise<{ dir: string; db: string; watched: string; cli: string[] }> {
-  const dir = tempDir(label);
-  const watched = path.join(dir, 'ingest');
-  fs.mkdirSync(watched);
-  const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, partSize: 5 * MiB, concurrency: 2, singlePutThreshold, prefix });
-  await engine.close();
-  const db = testDbPath(dir);
-  const cli = ['--db', db];
-  const added = await hoist([...cli, 'folders', 'add', watched, '--to', dest.name, '--stable-for', '300ms']);
-  assert.equal(added.code, 0, added.stderr);
-  return { dir, db, watched, cli };
-}
-
-/** Starts `n` `hoist watch` processes on the queue and waits until each has registered as a node. */
-async function startNodes(db: string, cli: string[], n: number): Promise<Array<ReturnType<typeof startHoist>>> {
-  const nodes = Array.from({ length: n }, () => startHoist([...cli, 'watch'], SHARED));
-  await until(`${n} nodes working the queue`, () => {
-    for (const node of nodes) if (node.child.exitCode !== null) throw new Error(`a node ended early (${node.child.exitCode})`);
-    return peek<{ n: number }>(db, `SELECT count(*) AS n FROM nodes WHERE state = 'working'`)[0]?.n === n;
-  });
-  return nodes;
-}
-
-async function stopAll(nodes: Array<ReturnType<typeof startHoist>>): Promise<CliResult[]> {
-  for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGINT');
-  return Promise.all(nodes.map((node) => node.done));
-}
-
-/** Requests of these operations at the proxy, per key. */
-function sendsPerKey(ops: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const r of proxy.requests()) {
-    if (!ops.includes(r.operation)) continue;
-    const key = decodeURIComponent(r.path.slice(`/${bucket}/`.length));
-    out.set(key, (out.get(key) ?? 0) + 1);
-  }
-  return out;
-}
+const queueWithFolder = (label: string, prefix: string, singlePutThreshold: number) => queueOn(proxy, bucket, label, prefix, singlePutThreshold);
+const sendsPerKey = (ops: readonly string[]) => sendsAtProxy(proxy, bucket, ops);
 
 test('three hoist watch processes on one queue watch one folder: 30 files each uploaded exactly once, byte for byte, the work spread over all three', async () => {
   const q = await queueWithFolder('cluster-three', 'three', 100 * MiB);

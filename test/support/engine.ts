@@ -19,7 +19,7 @@ export function testDbPath(dir: string): string {
 export function testEngine(dir: string, opts: { endpoint: string; bucket: string } & Partial<DestinationInput>, scheduler: SchedulerOptions = {}, engineOpts: Partial<EngineOptions> = {}): { engine: Engine; dest: Destination } {
   const engine = new Engine({
     ...engineOpts,
-    dbPath: testDbPath(dir),
+    dbPath: engineOpts.dbPath ?? testDbPath(dir),
     scheduler: { tickMs: 50, retry: { baseDelayMs: 50, maxDelayMs: 500 }, ...scheduler },
   });
   const dest = engine.upsertDestination({

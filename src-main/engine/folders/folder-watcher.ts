@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { JobState, Priority } from '../../../shared/states.js';
 import type { Destination, JobEvent, MhlBatch, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
 import { logger } from '../log.js';
+import { TimerWork } from '../support/timer-work.js';
 import { checkWebhookUrl } from '../notify/webhook-payloads.js';
 import type { WebhookDispatcher } from '../notify/webhooks.js';
 import type { CopyPlanSettings } from '../remote/copy.js';
@@ -105,6 +106,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   private syncTimer: NodeJS.Timeout | null = null;
   private batchTimer: NodeJS.Timeout | null = null;
   private started = false;
+  private readonly syncing = new TimerWork(log, 'looking for added or removed watched folders');
+  private readonly sealing = new TimerWork(log, 'looking for quiet batches');
 
   constructor(
     private readonly host: WatchHost,
@@ -232,8 +235,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     // 100,000 files takes a minute, and hosts open their UI after start() returns.
     this.track(this.syncFolders());
     this.cleanup.start();
-    this.syncTimer = setInterval(() => void this.syncFolders(), FOLDER_SYNC_MS);
-    this.batchTimer = setInterval(() => this.sealQuietBatches(), BATCH_CHECK_MS);
+    this.syncTimer = setInterval(() => this.syncing.run(() => this.syncFolders()), FOLDER_SYNC_MS);
+    this.batchTimer = setInterval(() => this.sealing.run(() => void this.sealQuietBatches()), BATCH_CHECK_MS);
   }
 
   /** Stops watching; waits for decisions and copies under way (a copy cut short is redone at the next start). */

@@ -9,6 +9,8 @@ import type { BandwidthLimit, BandwidthWindow } from '../../../shared/types.js';
 import type { PacingStore, StoredBandwidthLimit } from '../store/pacing-store.js';
 import { TokenBucket, createBucketMemory, type BucketMemory } from './token-bucket.js';
 import { parseSize } from '../upload/part-plan.js';
+import { logger } from '../log.js';
+import { TimerWork } from '../support/timer-work.js';
 
 const UNLIMITED = new Set(['unlimited', 'off', 'none', 'no-limit']);
 
@@ -106,6 +108,7 @@ export class BandwidthLimiter {
   private readonly buckets = new Map<number, TokenBucket>();
   private settings: StoredBandwidthLimit[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private readonly ticking = new TimerWork(logger('pacing'), 'following the bandwidth limits');
   /** Scopes (0: global) whose bucket made a part wait during the last second. */
   private readonly holding = new Set<number>();
   private readonly waitsSeen = new Map<number, number>();
@@ -172,9 +175,11 @@ export class BandwidthLimiter {
   start(everyMs = 1000, onTick?: () => void): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      onTick?.();
-      this.refresh();
-      this.sampleHolding();
+      this.ticking.run(() => {
+        onTick?.();
+        this.refresh();
+        this.sampleHolding();
+      });
     }, everyMs);
     this.timer.unref();
   }

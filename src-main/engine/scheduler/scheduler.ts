@@ -56,6 +56,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private ticking = false;
   private pokeScheduled = false;
   private dataVersion = -1;
+  private unreachableSaid = false;
   private readonly tasks = new Set<Promise<unknown>>();
   /** With a shared queue (several nodes), the job leases (shared-queue.ts); off, what one process does. */
   private readonly shared: SharedQueue;
@@ -126,8 +127,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     try {
       this.shared.recoverAtStop(ours);
     } catch (err) {
-      // Still full: the next start recovers them (parts acknowledged meanwhile are adopted by reconcile).
-      if (toHoistError(err).code !== 'db.full') throw err;
+      // Still full, or (a shared queue) the database cannot be reached: the next start recovers them,
+      // or their leases run out and another node takes them over (parts acknowledged meanwhile are adopted by reconcile).
+      if (toHoistError(err).code !== 'db.full' && !unreachable(err)) throw err;
     }
     this.net.clear();
   }
@@ -219,6 +221,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.fillSlots();
       // After the slots were filled: a lane not full now had no more parts to send.
       this.lanes.look();
+      this.unreachableSaid = false;
     } catch (err) {
       this.reportLoopError(err);
     } finally {
@@ -234,6 +237,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private reportLoopError(err: unknown): void {
     const e = toHoistError(err);
     if (e.code === 'db.full') return this.storage.enter(e);
+    // A shared queue's database down: said once per tick loop (node-lease.ts stops this node after half a lease).
+    if (unreachable(err)) {
+      if (!this.unreachableSaid) log.warn(`the job database cannot be reached: nothing new starts (${(err as Error).message})`);
+      this.unreachableSaid = true;
+      return;
+    }
     // The loop must not die.
     log.warn(`${e.info.code}: ${e.message}${e.info.detail ? ` (${e.info.detail})` : ''}`, { code: e.info.code });
   }
@@ -376,6 +385,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.active.size === 0) return;
     this.emit('progress', this.progress());
   }
+}
+
+/** A PostgreSQL job database that cannot be reached (store/pg-errors.ts). */
+function unreachable(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 'store.unreachable';
 }
 
 /** Waits for the job's parts on the wire to end; false if `signal` aborts first. */

@@ -1,0 +1,95 @@
+// Several `hoist watch` processes (nodes) on one job queue, as the cluster tests start them (issue 15):
+// a queue whose destination goes through the fault proxy, a watched folder, the nodes, and a way to
+// read the shared database while they work. test/s3/cluster.test.ts and cluster-outage.test.ts.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after } from 'node:test';
+import Database from 'better-sqlite3';
+import { MiB } from '../../shared/limits.js';
+import { openDatabase } from '../../src-main/engine/store/db.js';
+import type { Db } from '../../src-main/engine/store/db-types.js';
+import { testDbPath, testEngine, until } from './engine.js';
+import { hoist, startHoist, type CliResult } from './hoist-cli.js';
+import type { S3Proxy } from './s3-proxy.js';
+import { s3Env, tempDir } from './s3.js';
+
+/** Shared queue on, and a job lease of 3 s (a dead node's job is taken over after it). */
+export const LEASE_MS = 3000;
+export const SHARED = { HOIST_SHARED_QUEUE: '1', HOIST_LEASE_MS: String(LEASE_MS), AWS_ACCESS_KEY_ID: s3Env().accessKeyId, AWS_SECRET_ACCESS_KEY: s3Env().secretAccessKey };
+
+export type Node = ReturnType<typeof startHoist>;
+
+const pgPeeks = new Map<string, Db>();
+after(() => {
+  for (const db of pgPeeks.values()) db.close();
+});
+
+/** Reads the shared database as a test watches it: read-only on SQLite, never in the nodes' way. */
+export function peek<T>(db: string, sql: string, ...args: unknown[]): T[] {
+  if (/^postgres(ql)?:\/\//.test(db)) {
+    let conn = pgPeeks.get(db);
+    if (!conn) pgPeeks.set(db, (conn = openDatabase(db).db));
+    return conn.prepare(sql).all(...args) as T[];
+  }
+  try {
+    const ro = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      return ro.prepare(sql).all(...args) as T[];
+    } finally {
+      ro.close();
+    }
+  } catch {
+    return [];
+  }
+}
+
+export interface ClusterQueue {
+  dir: string;
+  db: string;
+  watched: string;
+  cli: string[];
+}
+
+/**
+ * A queue whose destination (through the proxy) has 5 MiB parts, and a watched folder sending to it;
+ * on the test tier's database (testDbPath) unless `db` names one.
+ */
+export async function queueWithFolder(proxy: S3Proxy, bucket: string, label: string, prefix: string, singlePutThreshold: number, db?: string): Promise<ClusterQueue> {
+  const dir = tempDir(label);
+  const watched = path.join(dir, 'ingest');
+  fs.mkdirSync(watched);
+  const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, partSize: 5 * MiB, concurrency: 2, singlePutThreshold, prefix }, {}, db ? { dbPath: db } : {});
+  await engine.close();
+  db ??= testDbPath(dir);
+  const cli = ['--db', db];
+  const added = await hoist([...cli, 'folders', 'add', watched, '--to', dest.name, '--stable-for', '300ms']);
+  assert.equal(added.code, 0, added.stderr);
+  return { dir, db, watched, cli };
+}
+
+/** Starts `n` `hoist watch` processes on the queue and waits until each has registered as a node. */
+export async function startNodes(db: string, cli: string[], n: number): Promise<Node[]> {
+  const nodes = Array.from({ length: n }, () => startHoist([...cli, 'watch'], SHARED));
+  await until(`${n} nodes working the queue`, () => {
+    for (const node of nodes) if (node.child.exitCode !== null) throw new Error(`a node ended early (${node.child.exitCode})`);
+    return peek<{ n: number }>(db, `SELECT count(*) AS n FROM nodes WHERE state = 'working'`)[0]?.n === n;
+  });
+  return nodes;
+}
+
+export async function stopAll(nodes: Node[]): Promise<CliResult[]> {
+  for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGINT');
+  return Promise.all(nodes.map((node) => node.done));
+}
+
+/** Requests of these operations at the proxy, per key. */
+export function sendsPerKey(proxy: S3Proxy, bucket: string, ops: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of proxy.requests()) {
+    if (!ops.includes(r.operation)) continue;
+    const key = decodeURIComponent(r.path.slice(`/${bucket}/`.length));
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
