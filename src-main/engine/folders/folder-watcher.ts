@@ -17,6 +17,7 @@ import { toHoistError } from '../s3/errors.js';
 import type { BatchStore } from '../store/batch-store.js';
 import type { FolderRecord, FolderStore } from '../store/folder-store.js';
 import type { JobRecord } from '../store/job-store.js';
+import type { JobLease } from '../store/watched-jobs.js';
 import { SourceCleanup, type CleanupRetry } from './cleanup.js';
 import { FileDecisions } from './file-decisions.js';
 import { FolderRun } from './folder-run.js';
@@ -73,6 +74,8 @@ export interface FolderWatcherEvents {
 /** What the watcher needs of the engine beyond Ingest's (Engine has it all). */
 export interface FolderWatcherHost extends IngestHost {
   readonly folders: FolderStore;
+  /** A shared queue's node and lease: jobs the watcher runs itself (a rename's copy) are held with it. */
+  readonly jobLease?: JobLease | undefined;
   readonly batches: Pick<BatchStore, 'batchFor' | 'quietOpenBatches' | 'seal' | 'get' | 'list'>;
   readonly webhooks: Pick<WebhookDispatcher, 'foldersWithOpenBatches' | 'folderIdle' | 'ensureSecret'>;
   listJobs(opts: { states: readonly JobState[] }): JobRecord[];
@@ -119,7 +122,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.ingest = new Ingest(
       host,
       this.folders,
-      new RenameCopier(host.store, opts.copy),
+      new RenameCopier(host.store, opts.copy, host.jobLease),
       {
         skipped: (s) => this.emit('skipped', s),
         activity: (a) => this.emit('file', a),

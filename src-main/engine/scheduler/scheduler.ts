@@ -76,7 +76,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       opts.tuning?.options,
     );
     this.net = new Connections(credentials, store, opts);
-    this.storage = new StorageGuard(store, (notice) => this.emit('storage', notice));
+    this.storage = new StorageGuard(store, (parts) => this.shared.recordAndRecover(parts, [...this.active.keys()]), (notice) => this.emit('storage', notice));
     this.aborts = new RemoteAborts(store, (dest) => this.net.client(dest), this.retry, (uploadId, signal) => this.partsSettled(uploadId, signal));
     this.ctx = {
       store,
