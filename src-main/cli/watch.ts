@@ -6,6 +6,7 @@ import { SETTLED_STATES } from '../engine/engine.js';
 import type { JobRecord } from '../engine/store/job-store.js';
 import type { CleanupRetry } from '../engine/folders/cleanup.js';
 import { DEFAULT_POLL_INTERVAL_MS } from '../engine/folders/folder-watcher.js';
+import { NO_DATABASE } from '../engine/node-lease.js';
 import type { HoistRuntime, RuntimeOptions } from '../runtime/runtime.js';
 import { parseDuration } from './args.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED } from './exit-codes.js';
@@ -57,6 +58,16 @@ function watchOptions(o: WatchFlags): Pick<RuntimeOptions, 'watch' | 'wait' | 'w
   };
 }
 
+/** Jobs not yet settled; while a shared queue's database cannot be reached, unknown (the node waits for it: node-lease.ts). */
+function unsettledJobs(rt: HoistRuntime): number {
+  try {
+    return rt.engine.store.queryJobs({ states: ['queued', 'running', 'completing'], limit: 0 }).total;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'store.unreachable') return Number.NaN;
+    throw err;
+  }
+}
+
 /** Runs until Ctrl-C (or, with --once, until what was found has settled); returns the exit status. */
 async function watch(rt: HoistRuntime, scope: CommandScope, o: WatchFlags): Promise<number> {
   const { engine, folders: watcher } = rt;
@@ -93,6 +104,17 @@ async function watch(rt: HoistRuntime, scope: CommandScope, o: WatchFlags): Prom
     reported.set(j.id, j.state);
     view.say(jobLine(j));
   });
+  // A node of a shared queue that lost its database stops its work (node-lease.ts): said when it stops and when it starts again.
+  let noDatabase = false;
+  rt.on('state', (s) => {
+    if (s.state === 'waiting' && s.host === NO_DATABASE) {
+      noDatabase = true;
+      view.say('hoist: stopped starting work: the job database cannot be reached; uploads in flight were stopped, nothing recorded is lost; starting again when it answers');
+    } else if (s.state === 'working' && noDatabase) {
+      noDatabase = false;
+      view.say('hoist: the job database answers again: working the queue');
+    }
+  });
   let batchesFailed = 0;
   engine.on('batch', (b) => {
     if (b.state !== 'written' && b.state !== 'failed') return;
@@ -122,7 +144,7 @@ async function watch(rt: HoistRuntime, scope: CommandScope, o: WatchFlags): Prom
   for (;;) {
     if (stopping) return EXIT_INTERRUPTED; // Ctrl-C: the interrupt ends the process once the runtime is closed
     if (open.size > 0) view.update([...open.values()], engine.progress());
-    const unsettled = engine.store.queryJobs({ states: ['queued', 'running', 'completing'], limit: 0 }).total;
+    const unsettled = unsettledJobs(rt);
     if (o.once && watcher.idle && unsettled === 0) {
       // What arrived is one batch per root: its generation is written before --once exits.
       watcher.sealQuietBatches(true);

@@ -29,6 +29,7 @@ import { NodeLease } from './node-lease.js';
 import { JobSources } from './job-source.js';
 import { machineName } from './machine.js';
 import type { NodeRecord } from './store/node-store.js';
+import type { JobLease } from './store/watched-jobs.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { WebhookDispatcher, type WebhookOptions } from './notify/webhooks.js';
 import { KeyFileSealer, WebhookSecrets, keyFileFor } from './notify/webhook-secrets.js';
@@ -207,6 +208,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.lease = new LeaseKeeper(leaseStore, this.owner, [this.work, ...(opts.also ?? [])], timing, () => this.configChanged());
     this.lease.on('state', (s) => this.emit('lease', s));
     return this.lease.start(opts.wait ?? false);
+  }
+
+  /** A shared queue's node and job lease (undefined off): the watcher holds the jobs it runs itself (a rename's copy) with it. */
+  get jobLease(): JobLease | undefined {
+    return this.shared ? { owner: this.owner, leaseMs: this.jobLeaseMs } : undefined;
   }
 
   /** The processes of a shared queue (`hoist nodes`): each one's host, pid, state and the jobs it holds. */

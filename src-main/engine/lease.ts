@@ -115,7 +115,7 @@ export class LeaseKeeper extends EventEmitter<{ state: [state: LeaseState] }> {
       log.info('took the runner lease: working the queue again');
       this.gain();
     } else if (!answer.ok && this.working) {
-      log.warn(`lost the runner lease to pid ${answer.pid} on ${answer.host}: stopping uploads, folder watching, clean-ups, webhooks and ASC MHL writes until it is back`);
+      log.warn(`lost the runner lease ${answer.pid ? `to pid ${answer.pid} on ${answer.host}` : answer.host}: stopping uploads, folder watching, clean-ups, webhooks and ASC MHL writes until it is back`);
       this.lose(answer);
     } else if (!answer.ok && (this.current.state !== 'waiting' || this.current.pid !== answer.pid || this.current.host !== answer.host)) {
       this.set({ state: 'waiting', pid: answer.pid, host: answer.host });

@@ -18,6 +18,8 @@ export const NO_DATABASE = '(the database cannot be reached)';
 
 export class NodeLease implements LeaseStore {
   private lastOk: number;
+  /** Set from the moment this node stopped for want of the database until it answers: said once, not at every heartbeat. */
+  private silentSince: number | null = null;
 
   constructor(
     private readonly nodes: NodeStore,
@@ -34,11 +36,14 @@ export class NodeLease implements LeaseStore {
       if (!this.nodes.heartbeat(owner)) this.nodes.register(owner, this.machine);
       this.nodes.forgetStale(this.leaseMs * 2, Math.max(FORGET_AFTER_MS, this.leaseMs * 2));
       this.lastOk = this.now();
+      if (this.silentSince !== null) log.warn(`the database answers again after ${this.now() - this.silentSince} ms without a heartbeat: starting this node's work again`);
+      this.silentSince = null;
       return { ok: true };
     } catch (err) {
       const silent = this.now() - this.lastOk;
       if (silent < this.leaseMs / 2) throw err;
-      log.warn(`no heartbeat for ${silent} ms (${(err as Error).message}): stopping this node's work until the database answers`);
+      if (this.silentSince === null) log.warn(`no heartbeat for ${silent} ms (${(err as Error).message}): stopping this node's work until the database answers`);
+      this.silentSince ??= this.lastOk;
       return { ok: false, pid: 0, host: NO_DATABASE };
     }
   }

@@ -12,6 +12,7 @@ import { EngineApi, type EngineApiOptions } from '../engine/api.js';
 import { defaultDbPath, describeTarget } from '../engine/app-data.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import type { LeaseAnswer, LeaseState, LeaseTiming } from '../engine/lease.js';
+import { NO_DATABASE } from '../engine/node-lease.js';
 import { logger, type LogLevel } from '../engine/log.js';
 import type { AdoptionReport } from '../engine/remote/adopt.js';
 import { FolderWatcher, type FolderWatcherOptions } from '../engine/folders/folder-watcher.js';
@@ -63,6 +64,7 @@ export class HoistRuntime extends EventEmitter<RuntimeEvents> {
     this.api = new EngineApi(this.engine, { logFile: logFile?.path ?? logFilePath(this.dbPath), ...opts.api, folders: this.folders });
     this.engine.on('lease', (s) => {
       if (s.state === 'working') log.info('working the queue', { db: describeTarget(this.dbPath) });
+      else if (s.state === 'waiting' && s.host === NO_DATABASE) log.info('stopped all work: the job database cannot be reached; starting again when it answers', { db: describeTarget(this.dbPath) });
       else if (s.state === 'waiting') log.info(`waiting for the runner lease held by pid ${s.pid} on ${s.host}`, { db: describeTarget(this.dbPath) });
       this.emit('state', s);
     });

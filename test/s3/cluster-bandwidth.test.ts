@@ -58,7 +58,7 @@ async function measure(q: ClusterQueue, prefix: string, ms: number): Promise<{ r
 
 /** A queue whose destination has `concurrency`, `setup` applied, nine files, three nodes started and all three sending. */
 async function threeSending(label: string, concurrency: number, setup: (q: ClusterQueue) => Promise<void>, fn: (q: ClusterQueue, pids: number[]) => Promise<void>): Promise<void> {
-  const q = await queueWithFolder(proxy.url, bucket, label, label, 5 * MiB, concurrency);
+  const q = await queueWithFolder(proxy, bucket, label, label, 5 * MiB, { concurrency });
   proxy.reset();
   await setup(q);
   for (let i = 0; i < FILES; i++) await writeRandomFile(path.join(q.watched, `A${String(i).padStart(3, '0')}.mov`), FILE_SIZE);

@@ -9,25 +9,14 @@ import { test } from 'node:test';
 import { MiB } from '../../shared/limits.js';
 import { until } from '../support/engine.js';
 import { hoist, type CliResult } from '../support/hoist-cli.js';
-import { LEASE_MS, SHARED, peek, queueWithFolder as queueAt, startNodes, stopAll } from '../support/cluster-nodes.js';
+import { LEASE_MS, SHARED, peek, queueWithFolder as queueOn, sendsPerKey as sendsAtProxy, startNodes, stopAll } from '../support/cluster-nodes.js';
 import { listUploads, sha256OfFile, sha256OfObject, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
 
 const { client, bucket, proxy } = await s3Fixture('cluster', { proxy: true });
 
-/** A queue whose destination (through the proxy) has 5 MiB parts, and a watched folder sending to it. */
-const queueWithFolder = (label: string, prefix: string, singlePutThreshold: number) => queueAt(proxy.url, bucket, label, prefix, singlePutThreshold);
-
-/** Requests of these operations at the proxy, per key. */
-function sendsPerKey(ops: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const r of proxy.requests()) {
-    if (!ops.includes(r.operation)) continue;
-    const key = decodeURIComponent(r.path.slice(`/${bucket}/`.length));
-    out.set(key, (out.get(key) ?? 0) + 1);
-  }
-  return out;
-}
+const queueWithFolder = (label: string, prefix: string, singlePutThreshold: number) => queueOn(proxy, bucket, label, prefix, singlePutThreshold);
+const sendsPerKey = (ops: readonly string[]) => sendsAtProxy(proxy, bucket, ops);
 
 test('three hoist watch processes on one queue watch one folder: 30 files each uploaded exactly once, byte for byte, the work spread over all three', async () => {
   const q = await queueWithFolder('cluster-three', 'three', 100 * MiB);

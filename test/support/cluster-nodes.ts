@@ -1,7 +1,8 @@
 // Several `hoist watch` processes (nodes) on one shared queue (issue 15): a PostgreSQL database of the
 // test server's (scripts/with-pg.sh), which turns the shared queue on by itself; with
 // HOIST_TEST_STORE=sqlite, one SQLite file on one machine (HOIST_SHARED_QUEUE=1). Used by
-// test/s3/cluster.test.ts and test/s3/cluster-bandwidth.test.ts.
+// test/s3/cluster.test.ts, cluster-bandwidth.test.ts and cluster-outage.test.ts (which brings a
+// PostgreSQL server of its own, to stop it).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import type { Db } from '../../src-main/engine/store/db-types.js';
 import { testDbPath, testEngine, until } from './engine.js';
 import { hoist, startHoist, type CliResult } from './hoist-cli.js';
 import { s3Env, tempDir } from './s3.js';
+import type { S3Proxy } from './s3-proxy.js';
 
 /** Shared queue on, and a job lease of 3 s (a dead node's job is taken over after it). */
 export const LEASE_MS = 3000;
@@ -53,14 +55,17 @@ export interface ClusterQueue {
   destination: string;
 }
 
-/** A queue whose destination (at `endpoint`, the proxy) has 5 MiB parts and `concurrency`, and a watched folder sending to it. */
-export async function queueWithFolder(endpoint: string, bucket: string, label: string, prefix: string, singlePutThreshold: number, concurrency = 2): Promise<ClusterQueue> {
+/**
+ * A queue whose destination (through the proxy) has 5 MiB parts and `concurrency` (2), and a watched
+ * folder sending to it; on the test tier's database (testDbPath) unless `db` names one.
+ */
+export async function queueWithFolder(proxy: S3Proxy, bucket: string, label: string, prefix: string, singlePutThreshold: number, o: { concurrency?: number; db?: string } = {}): Promise<ClusterQueue> {
   const dir = tempDir(label);
   const watched = path.join(dir, 'ingest');
   fs.mkdirSync(watched);
-  const { engine, dest } = testEngine(dir, { endpoint, bucket, partSize: 5 * MiB, concurrency, singlePutThreshold, prefix });
+  const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, partSize: 5 * MiB, concurrency: o.concurrency ?? 2, singlePutThreshold, prefix }, {}, o.db ? { dbPath: o.db } : {});
   await engine.close();
-  const db = testDbPath(dir);
+  const db = o.db ?? testDbPath(dir);
   const cli = ['--db', db];
   const added = await hoist([...cli, 'folders', 'add', watched, '--to', dest.name, '--stable-for', '300ms']);
   assert.equal(added.code, 0, added.stderr);
@@ -82,4 +87,15 @@ export async function startNodes(db: string, cli: string[], n: number): Promise<
 export async function stopAll(nodes: readonly Node[]): Promise<CliResult[]> {
   for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGINT');
   return Promise.all(nodes.map((node) => node.done));
+}
+
+/** Requests of these operations at the proxy, per key. */
+export function sendsPerKey(proxy: S3Proxy, bucket: string, ops: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of proxy.requests()) {
+    if (!ops.includes(r.operation)) continue;
+    const key = decodeURIComponent(r.path.slice(`/${bucket}/`.length));
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
 }

@@ -20,8 +20,11 @@ export interface CliResult {
 const DROPPED = '-dac_override,-dac_read_search';
 export const WITHOUT_PERMISSION_OVERRIDE: readonly string[] = ['setpriv', `--inh-caps=${DROPPED}`, `--bounding-set=${DROPPED}`];
 
-/** `wrap`: a command the hoist process runs under (WITHOUT_PERMISSION_OVERRIDE, `faketime -f -30m`, …). */
-export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): { child: ChildProcess; done: Promise<CliResult> } {
+/**
+ * A `hoist` process started; `stderrSoFar` is what it has written to stderr until now. `wrap`: a
+ * command it runs under (WITHOUT_PERMISSION_OVERRIDE, `faketime -f -30m`, …).
+ */
+export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): { child: ChildProcess; done: Promise<CliResult>; stderrSoFar(): string } {
   const [command, ...prefix] = [...wrap, process.execPath];
   const child = spawn(command!, [...prefix, HOIST_BIN, ...args], {
     env: { ...process.env, HOIST_RETRY_BASE_MS: '50', HOIST_RETRY_MAX_MS: '500', ...env },
@@ -32,7 +35,7 @@ export function startHoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: re
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
+  return { child, done, stderrSoFar: () => stderr };
 }
 
 export function hoist(args: string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): Promise<CliResult> {

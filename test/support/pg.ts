@@ -5,7 +5,12 @@
 // an async client here would make every test's set-up async for two statements.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { freePort } from './free-port.js';
 
 /** The server's URL (a superuser's, on its maintenance database); throws where the tier has none. */
 export function pgTestUrl(): string {
@@ -78,4 +83,28 @@ export function pgDatabaseFor(key: string, label = 'test'): string {
     forKeys.add(name);
   }
   return pgUrlWith(base, name);
+}
+
+const PG_SERVER = fileURLToPath(new URL('../../../scripts/pg-server.sh', import.meta.url));
+
+/** A PostgreSQL server of one test's own, which it may stop and start (the tier's server is shared by other files). */
+export interface OwnPgServer {
+  /** A superuser's URL of its maintenance database. */
+  url: string;
+  /** Stops it as an administrator would (fast shutdown: every session is ended by the server). */
+  stop(): void;
+  /** Starts it again on the same port and folder. */
+  start(): void;
+}
+
+/** Starts a throwaway cluster (scripts/pg-server.sh) in a folder of its own; stopped and removed after the file. */
+export async function ownPgServer(label: string): Promise<OwnPgServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hoist-pg-${label}-`));
+  const script = (...args: string[]) => execFileSync('bash', [PG_SERVER, ...args, '--dir', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 }).trim();
+  const url = script('start', '--port', String(await freePort()));
+  after(() => {
+    script('stop');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { url, stop: () => void script('stop'), start: () => void script('start') };
 }

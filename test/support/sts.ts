@@ -6,22 +6,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from './free-port.js';
 import { s3Env, tempDir } from './s3.js';
 import type { RgwUser } from './rgw-user.js';
 
 export interface StsGateway {
   endpoint: string;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** radosgw in the foreground beside the main one (same cluster, users and buckets), with STS on. */

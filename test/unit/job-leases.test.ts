@@ -10,7 +10,8 @@ import { SharedQueue } from '../../src-main/engine/scheduler/shared-queue.js';
 import { openDatabase } from '../../src-main/engine/store/db.js';
 import { BatchStore } from '../../src-main/engine/store/batch-store.js';
 import { FolderStore, type WatchedFileRecord } from '../../src-main/engine/store/folder-store.js';
-import { JobStore } from '../../src-main/engine/store/job-store.js';
+import { JobStore, type NewJob, type PlannedPart } from '../../src-main/engine/store/job-store.js';
+import { beginCopyJob } from '../../src-main/engine/store/watched-jobs.js';
 import { tempDir } from '../support/s3.js';
 
 const destination = {
@@ -28,12 +29,17 @@ function twoNodes(): { a: JobStore; b: JobStore; clock: { now: number }; file: s
   return { a, b, clock, file };
 }
 
-function addJob(store: JobStore, key = 'k') {
+/** A job's row and its three parts (an upload's, or a rename's copy). */
+function jobRow(store: JobStore, key: string): [NewJob, PlannedPart[]] {
   const d = store.upsertDestination(destination);
-  return store.insertJob(
+  return [
     { destinationId: d.id, sourcePath: `/x/${key}`, bucket: 'bucket', key, size: 30, mtimeMs: 1, inode: '1', contentType: 'video/mp4', mode: 'multipart', partSize: 10, priority: 'normal', checksumAlgorithm: null },
     Array.from({ length: 3 }, (_, i) => ({ partNumber: i + 1, offset: i * 10, length: 10 })),
-  );
+  ];
+}
+
+function addJob(store: JobStore, key = 'k') {
+  return store.insertJob(...jobRow(store, key));
 }
 
 test('a queued job is claimed by one node only, with its lease; the node shows on the job while it runs', () => {
@@ -110,4 +116,37 @@ test('two processes deciding one watched file at once make one job: the one that
   assert.deepEqual(second.jobs, [], 'no second job');
   assert.equal(a.listJobs().length, 1);
   assert.equal(folders[0].file(folder.id, d.id, 'clip.mov')!.jobId, first.jobs[0]!.id, 'the record is the first decision’s');
+});
+
+test('a rename’s server-side copy on a shared queue is held with its node’s lease: renewed with the node’s other jobs, taken over once the node stops renewing', () => {
+  const { a, b, clock } = twoNodes();
+  a.nodes.register('node-a');
+  const [row, parts] = jobRow(a, 'renamed.mov');
+  const copy = beginCopyJob(a, row, parts, 'copying server-side', { owner: 'node-a', leaseMs: 3000 });
+  assert.equal(b.getJob(copy.id)!.state, 'running');
+  assert.equal(b.getJob(copy.id)!.node?.pid, process.pid, 'the job names the node copying it');
+  clock.now += 2000;
+  a.renewJobLeases('node-a', [], 3000);
+  clock.now += 2000;
+  assert.deepEqual(b.takeOverExpired(new Set()), [], 'renewed by its node: not taken');
+  clock.now += 3500;
+  assert.deepEqual(b.takeOverExpired(new Set()), [copy.id], 'its node died mid-copy: another node takes the job over');
+  assert.equal(b.getJob(copy.id)!.state, 'queued');
+});
+
+test('a full disk’s recovery on a shared queue puts back only the jobs this node held, with the parts that waited recorded; another node’s running job is left alone', () => {
+  const { a, b } = twoNodes();
+  const mine = addJob(a, 'mine');
+  const theirs = addJob(a, 'theirs');
+  assert.ok(a.claimJob(mine.id, 'node-a', 30_000));
+  assert.ok(b.claimJob(theirs.id, 'node-b', 30_000));
+  a.markPartSending(mine.id, 1);
+  b.markPartSending(theirs.id, 1);
+  const queue = new SharedQueue(a, { owner: 'node-a', machine: 'm', leaseMs: 30_000, liveOthers: () => 1 });
+  queue.recordAndRecover([{ jobId: mine.id, partNumber: 1, etag: '"e1"', md5Hex: 'e'.repeat(32), checksum: null }], [mine.id]);
+  assert.equal(a.getJob(mine.id)!.state, 'queued');
+  assert.deepEqual(a.parts(mine.id).map((p) => p.state), ['done', 'pending', 'pending'], 'the part acknowledged while the disk was full is recorded');
+  const other = a.getJob(theirs.id)!;
+  assert.deepEqual([other.state, a.parts(theirs.id)[0]!.state], ['running', 'sending'], 'node-b’s job and its part on the wire are untouched');
+  assert.deepEqual(b.renewJobLeases('node-b', [theirs.id], 30_000), [], 'node-b still holds it');
 });

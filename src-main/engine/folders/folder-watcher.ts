@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { JobState, Priority } from '../../../shared/states.js';
 import type { Destination, JobEvent, MhlBatch, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
 import { logger } from '../log.js';
+import { TimerWork } from '../support/timer-work.js';
 import { checkWebhookUrl } from '../notify/webhook-payloads.js';
 import type { WebhookDispatcher } from '../notify/webhooks.js';
 import type { CopyPlanSettings } from '../remote/copy.js';
@@ -17,6 +18,7 @@ import type { BatchStore } from '../store/batch-store.js';
 import type { FolderRecord, FolderStore } from '../store/folder-store.js';
 import type { JobRecord } from '../store/job-store.js';
 import type { JobSources } from '../job-source.js';
+import type { JobLease } from '../store/watched-jobs.js';
 import { SourceCleanup, type CleanupRetry } from './cleanup.js';
 import { FileDecisions } from './file-decisions.js';
 import { FolderRun } from './folder-run.js';
@@ -75,6 +77,8 @@ export interface FolderWatcherHost extends IngestHost {
   readonly folders: FolderStore;
   /** Where this machine reads a job's source (job-source.ts). */
   readonly sources: Pick<JobSources, 'of'>;
+  /** A shared queue's node and lease: jobs the watcher runs itself (a rename's copy) are held with it. */
+  readonly jobLease?: JobLease | undefined;
   readonly batches: Pick<BatchStore, 'batchFor' | 'quietOpenBatches' | 'seal' | 'get' | 'list'>;
   readonly webhooks: Pick<WebhookDispatcher, 'foldersWithOpenBatches' | 'folderIdle' | 'ensureSecret'>;
   listJobs(opts: { states: readonly JobState[] }): JobRecord[];
@@ -108,6 +112,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
   private syncTimer: NodeJS.Timeout | null = null;
   private batchTimer: NodeJS.Timeout | null = null;
   private started = false;
+  private readonly syncing = new TimerWork(log, 'looking for added or removed watched folders');
+  private readonly sealing = new TimerWork(log, 'looking for quiet batches');
 
   constructor(
     private readonly host: WatchHost,
@@ -119,7 +125,7 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.ingest = new Ingest(
       host,
       this.folders,
-      new RenameCopier(host.store, opts.copy),
+      new RenameCopier(host.store, opts.copy, host.jobLease),
       {
         skipped: (s) => this.emit('skipped', s),
         activity: (a) => this.emit('file', a),
@@ -236,8 +242,8 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     // 100,000 files takes a minute, and hosts open their UI after start() returns.
     this.track(this.syncFolders());
     this.cleanup.start();
-    this.syncTimer = setInterval(() => void this.syncFolders(), FOLDER_SYNC_MS);
-    this.batchTimer = setInterval(() => this.sealQuietBatches(), BATCH_CHECK_MS);
+    this.syncTimer = setInterval(() => this.syncing.run(() => this.syncFolders()), FOLDER_SYNC_MS);
+    this.batchTimer = setInterval(() => this.sealing.run(() => void this.sealQuietBatches()), BATCH_CHECK_MS);
   }
 
   /** Stops watching; waits for decisions and copies under way (a copy cut short is redone at the next start). */

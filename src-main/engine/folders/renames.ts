@@ -11,7 +11,7 @@ import { copyInParts, copyProof, copyWhole, headSource, planCopy, versionRead, t
 import { toHoistError } from '../s3/errors.js';
 import type { WatchedFileView } from '../store/folder-store.js';
 import { newJob, type JobRecord, type JobStore, type NewJob } from '../store/job-store.js';
-import { beginCopyJob, copyJobDone, copyJobInterrupted, copyJobToUpload } from '../store/watched-jobs.js';
+import { beginCopyJob, copyJobDone, copyJobInterrupted, copyJobToUpload, type JobLease } from '../store/watched-jobs.js';
 import { planParts, type PlanSettings } from '../upload/part-plan.js';
 import { pathUnder } from '../keys.js';
 import type { FileSnapshot } from './stability.js';
@@ -55,6 +55,8 @@ export class RenameCopier {
   constructor(
     private readonly store: JobStore,
     private readonly settings: CopyPlanSettings & { concurrency?: number } = {},
+    /** A shared queue's: the copy job is held with this node's lease, as an upload job is. */
+    private readonly lease?: JobLease,
   ) {}
 
   /**
@@ -77,6 +79,7 @@ export class RenameCopier {
       }),
       plan.parts,
       `Renamed or moved from ${pathUnder(c.from.folderPath, c.from.relPath)}: copying s3://${c.dest.bucket}/${c.from.key} server-side instead of uploading again.`,
+      this.lease,
     );
   }
 

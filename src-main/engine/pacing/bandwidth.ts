@@ -11,6 +11,8 @@ import type { PacingStore, StoredBandwidthLimit } from '../store/pacing-store.js
 import type { ClusterShare, Demand, Scope } from './cluster-share.js';
 import { TokenBucket, createBucketMemory, type BucketMemory } from './token-bucket.js';
 import { parseSize } from '../upload/part-plan.js';
+import { logger } from '../log.js';
+import { TimerWork } from '../support/timer-work.js';
 
 const UNLIMITED = new Set(['unlimited', 'off', 'none', 'no-limit']);
 
@@ -108,6 +110,7 @@ export class BandwidthLimiter {
   private readonly buckets = new Map<number, TokenBucket>();
   private settings: StoredBandwidthLimit[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private readonly ticking = new TimerWork(logger('pacing'), 'following the bandwidth limits');
   /** Scopes (0: global) whose bucket made a part wait during the last second. */
   private readonly holding = new Set<number>();
   /** Each bucket's counters at the last look, and when that was. */
@@ -208,8 +211,10 @@ export class BandwidthLimiter {
   start(everyMs = 1000, onTick?: () => void): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      onTick?.();
-      this.tick();
+      this.ticking.run(() => {
+        onTick?.();
+        this.tick();
+      });
     }, everyMs);
     this.timer.unref();
   }

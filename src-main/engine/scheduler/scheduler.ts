@@ -58,6 +58,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private ticking = false;
   private pokeScheduled = false;
   private dataVersion = -1;
+  private unreachableSaid = false;
   private readonly tasks = new Set<Promise<unknown>>();
   /** With a shared queue (several nodes), the job leases (shared-queue.ts); off, what one process does. */
   private readonly shared: SharedQueue;
@@ -79,7 +80,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       opts.tuning?.shareOf ?? null,
     );
     this.net = new Connections(credentials, store, opts);
-    this.storage = new StorageGuard(store, (notice) => this.emit('storage', notice));
+    this.storage = new StorageGuard(store, (parts) => this.shared.recordAndRecover(parts, [...this.active.keys()]), (notice) => this.emit('storage', notice));
     this.aborts = new RemoteAborts(store, (dest) => this.net.client(dest), this.retry, (uploadId, signal) => this.partsSettled(uploadId, signal));
     this.ctx = {
       store,
@@ -130,8 +131,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     try {
       this.shared.recoverAtStop(ours);
     } catch (err) {
-      // Still full: the next start recovers them (parts acknowledged meanwhile are adopted by reconcile).
-      if (toHoistError(err).code !== 'db.full') throw err;
+      // Still full, or (a shared queue) the database cannot be reached: the next start recovers them,
+      // or their leases run out and another node takes them over (parts acknowledged meanwhile are adopted by reconcile).
+      if (toHoistError(err).code !== 'db.full' && !unreachable(err)) throw err;
     }
     this.net.clear();
   }
@@ -228,6 +230,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.fillSlots();
       // After the slots were filled: a lane not full now had no more parts to send.
       this.lanes.look();
+      this.unreachableSaid = false;
     } catch (err) {
       this.reportLoopError(err);
     } finally {
@@ -243,6 +246,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private reportLoopError(err: unknown): void {
     const e = toHoistError(err);
     if (e.code === 'db.full') return this.storage.enter(e);
+    // A shared queue's database down: said once per tick loop (node-lease.ts stops this node after half a lease).
+    if (unreachable(err)) {
+      if (!this.unreachableSaid) log.warn(`the job database cannot be reached: nothing new starts (${(err as Error).message})`);
+      this.unreachableSaid = true;
+      return;
+    }
     // The loop must not die.
     log.warn(`${e.info.code}: ${e.message}${e.info.detail ? ` (${e.info.detail})` : ''}`, { code: e.info.code });
   }
@@ -390,6 +399,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.active.size === 0) return;
     this.emit('progress', this.progress());
   }
+}
+
+/** A PostgreSQL job database that cannot be reached (store/pg-errors.ts). */
+function unreachable(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 'store.unreachable';
 }
 
 /** Waits for the job's parts on the wire to end; false if `signal` aborts first. */

@@ -4,7 +4,7 @@
 // start. On, this node claims each job with a lease, renews the leases it holds, stops the parts of
 // a job another node took over, takes over jobs whose lease expired, and at start and stop touches
 // only what is its own.
-import type { UploadStore } from '../store/upload-store.js';
+import type { DonePart, UploadStore } from '../store/upload-store.js';
 
 export interface SharedQueueOptions {
   /** This node's id (its row in `nodes`). */
@@ -54,6 +54,16 @@ export class SharedQueue {
   recoverAtStop(ours: readonly number[]): void {
     if (!this.shared) this.store.recoverInterrupted(ours);
     else this.store.releaseJobs(this.shared.owner, ours);
+  }
+
+  /**
+   * A full disk has room again (storage-guard.ts): the parts acknowledged meanwhile are recorded and
+   * the jobs this node had open go back to the queue; with the shared queue only those it holds,
+   * never another node's (all interrupted jobs are this process's only when one process works the queue).
+   */
+  recordAndRecover(parts: readonly DonePart[], ours: readonly number[]): void {
+    if (!this.shared) this.store.recordPartsAndRecover(parts);
+    else this.store.recordPartsAndRecover(parts, { owner: this.shared.owner, jobIds: ours });
   }
 
   /**

@@ -15,7 +15,9 @@ export class StorageGuard {
   private state: { unrecorded: DonePart[]; lastTry: number } | null = null;
 
   constructor(
-    private readonly store: Pick<UploadStore, 'markPartDone' | 'recordPartsAndRecover'>,
+    private readonly store: Pick<UploadStore, 'markPartDone'>,
+    /** Records what waited and puts the open jobs back in the queue (shared-queue.ts: only this node's). */
+    private readonly recordAndRecover: (parts: readonly DonePart[]) => void,
     private readonly notify: (notice: StorageNotice) => void,
   ) {}
 
@@ -51,7 +53,7 @@ export class StorageGuard {
     if (busy || Date.now() - full.lastTry < STORAGE_RETRY_MS) return false;
     full.lastTry = Date.now();
     try {
-      this.store.recordPartsAndRecover(full.unrecorded);
+      this.recordAndRecover(full.unrecorded);
     } catch (err) {
       if (toHoistError(err).code === 'db.full') return false;
       throw err;

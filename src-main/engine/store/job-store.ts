@@ -123,10 +123,11 @@ export class JobStore extends JobRows implements UploadStore {
 
   // ---- domain steps: several rows, one transaction each ----
 
-  recordPartsAndRecover(parts: readonly DonePart[]): void {
+  recordPartsAndRecover(parts: readonly DonePart[], release?: { owner: string; jobIds: readonly number[] }): void {
     this.db.transaction(() => {
       for (const p of parts) this.markPartDone(p.jobId, p.partNumber, p.etag, p.md5Hex, p.checksum);
-      this.recoverInterrupted();
+      if (release) this.leases.release(release.owner, release.jobIds);
+      else this.recoverInterrupted();
     })();
   }
 

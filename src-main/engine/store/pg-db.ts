@@ -118,6 +118,8 @@ export class PgDb implements Db {
     } catch (err) {
       if ((err as { code?: string }).code === 'store.unreachable') {
         if (this.depth > 0) this.lostInTransaction = err as Error;
+        // Which caller: the stack was made on the worker thread.
+        (err as Error).stack += `\n    -- called${new Error().stack!.replace(/^Error/, '')}`;
       } else if (sql) {
         // Which statement: the worker's stack does not lead back to the store method.
         Object.assign(err as object, { sql: sql.slice(0, 300) });

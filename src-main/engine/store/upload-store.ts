@@ -76,8 +76,11 @@ export interface UploadStore {
   // ---- domain steps, one transaction each ----
   /** After a crash (or a full disk): what was in flight goes back to waiting; with ids, only those jobs' (this process's, at stop). */
   recoverInterrupted(jobIds?: readonly number[]): number;
-  /** Parts acknowledged while the database could not record them, then recoverInterrupted. */
-  recordPartsAndRecover(parts: readonly DonePart[]): void;
+  /**
+   * Parts acknowledged while the database could not record them, then recoverInterrupted; with
+   * `release` (a shared queue), only the jobs that node holds among its ids go back (releaseJobs).
+   */
+  recordPartsAndRecover(parts: readonly DonePart[], release?: { owner: string; jobIds: readonly number[] }): void;
   /** CreateMultipartUpload answered: its id is the job's, the create marker is cleared. */
   recordUploadCreated(jobId: number, uploadId: string, message: string): void;
   /** The server's upload has this checksum algorithm: the job takes it, and done parts the checksums the server lists. */

@@ -9,13 +9,21 @@ import type { FolderStore, WatchedFileRecord } from './folder-store.js';
 import type { JobRecord, JobStore, NewJob, PlannedPart } from './job-store.js';
 
 /** A copy job as a running job (so nothing else takes it up), with its `copy-started` history. */
-export function beginCopyJob(jobs: JobStore, row: NewJob, parts: PlannedPart[], message: string): JobRecord {
+export function beginCopyJob(jobs: JobStore, row: NewJob, parts: PlannedPart[], message: string, lease?: JobLease): JobRecord {
   return jobs.db.transaction(() => {
     const job = jobs.insertJob(row, parts);
-    jobs.transition(job.id, ['queued'], 'running');
+    // A shared queue: held with a lease like an upload (renewed with the node's others; taken over if the node dies mid-copy).
+    if (lease) jobs.claimJob(job.id, lease.owner, lease.leaseMs);
+    else jobs.transition(job.id, ['queued'], 'running');
     jobs.addEvent(job.id, 'copy-started', message);
     return jobs.getJob(job.id)!;
   })();
+}
+
+/** A shared queue's node and how long its job leases last (job-leases.ts). */
+export interface JobLease {
+  owner: string;
+  leaseMs: number;
 }
 
 export interface CopyResult {
