@@ -6,11 +6,10 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
-import { MAX_CONCURRENCY } from '../../shared/limits.js';
 import type { JobState, Priority } from '../../shared/states.js';
-import type { BandwidthLimit, ConcurrencyBounds, ConcurrencyDecision, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
+import type { BandwidthLimit, ConcurrencyBounds, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
 import { BandwidthLimiter, type BandwidthInput } from './pacing/bandwidth.js';
-import { ClusterShare, laneScope } from './pacing/cluster-share.js';
+import { PaceControls } from './pacing/pace-controls.js';
 import { Destinations } from './destinations.js';
 import type { EnqueueOptions } from './enqueue.js';
 import { JobIntake, type LookedGroup } from './job-intake.js';
@@ -25,7 +24,7 @@ import { Scheduler, type SchedulerOptions, type StorageNotice } from './schedule
 import { Checkpointer } from './store/checkpointer.js';
 import { openDatabase } from './store/db.js';
 import { dialectOf } from './store/job-leases.js';
-import { NodeLease } from './node-lease.js';
+import { ClusterNode } from './cluster-node.js';
 import { JobSources } from './job-source.js';
 import { machineName } from './machine.js';
 import type { NodeRecord } from './store/node-store.js';
@@ -125,6 +124,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly owner = randomUUID();
   /** Whether this engine works a queue shared with other nodes (job leases instead of the runner lease). */
   readonly shared: boolean;
+  /** This process as a node of the shared queue (null on a queue of its own). */
+  private readonly node: ClusterNode | null;
   private readonly jobLeaseMs: number;
   /** This machine (its jobs, where it sees each watched folder: store/folder-paths.ts); recorded on every job it makes. */
   readonly machine: string;
@@ -137,6 +138,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Bandwidth limits and concurrency bounds, in the database (issue 6). */
   readonly pacing: PacingStore;
   private readonly bandwidth: BandwidthLimiter;
+  private readonly pace: PaceControls;
   private pacingSeen = -1;
   private readonly destinations: Destinations;
   private readonly remote: RemoteUploads;
@@ -162,16 +164,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.pool = new WorkerPool(opts.maxWorkers ?? defaultPoolSize(), undefined, opts.heldPartBytes);
     this.pacing = new PacingStore(db);
     // A shared queue shares each limit too: this node's buckets and lanes run at its share (pacing/cluster-share.ts).
-    const cluster = this.shared ? new ClusterShare(this.store.nodes, this.owner, this.jobLeaseMs) : null;
-    this.bandwidth = new BandwidthLimiter(this.pacing, undefined, cluster);
+    const node = this.node = this.shared ? new ClusterNode(this.store.nodes, this.owner, this.machine, this.jobLeaseMs) : null;
+    this.bandwidth = new BandwidthLimiter(this.pacing, undefined, node?.share ?? null);
     this.scheduler = new Scheduler(this.store, this.pool, this.credentials, {
       ...opts.scheduler,
-      ...(this.shared ? { shared: { owner: this.owner, machine: this.machine, leaseMs: this.jobLeaseMs, liveOthers: () => this.store.nodes.liveOthers(this.owner, this.jobLeaseMs) } } : {}),
+      ...(node ? { shared: node.scheduler } : {}),
       sourceOf: (job) => this.sources.of(job),
       bandwidth: this.bandwidth,
-      tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null, ...(cluster ? { shareOf: (id: number, ceiling: number) => cluster.slotsOf(laneScope(id), ceiling) } : {}) },
+      tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null, ...(node ? { shareOf: (id: number, ceiling: number) => node.slotsOf(id, ceiling) } : {}) },
     });
-    cluster?.addSource(() => new Map([...this.scheduler.laneDemands()].map(([id, d]) => [laneScope(id), d])));
+    node?.publishLaneDemands(() => this.scheduler.laneDemands());
+    this.pace = new PaceControls(this.store, this.bandwidth, this.pacing, this.scheduler);
     this.owed = new OwedRunner(this.store.owed, { ...opts.owed, ...(this.shared ? { shared: { owner: this.owner } } : {}) });
     this.owed.register(REMOTE_ABORT, this.scheduler.remoteAborts());
     this.webhooks = new WebhookDispatcher(this.store, new OutboxStore(db, this.store.owed), this.owed, new WebhookSecrets(this.folderRecords, new KeyFileSealer(keyFileFor(opts.dbPath))), opts.webhooks);
@@ -203,16 +206,15 @@ export class Engine extends EventEmitter<EngineEvents> {
   start(opts: EngineStartOptions = {}): LeaseAnswer {
     if (this.lease) return this.lease.working ? { ok: true } : this.lease.start(opts.wait ?? false);
     // A shared queue has no runner lease: the keeper heartbeats this node instead (node-lease.ts).
-    const leaseStore = this.shared ? new NodeLease(this.store.nodes, this.jobLeaseMs, this.machine) : this.store;
-    const timing = this.shared ? { heartbeatMs: Math.min(DEFAULT_LEASE_TIMING.heartbeatMs, this.jobLeaseMs / 4), ...opts.lease } : opts.lease;
-    this.lease = new LeaseKeeper(leaseStore, this.owner, [this.work, ...(opts.also ?? [])], timing, () => this.configChanged());
+    const leaseStore = this.node?.leaseStore() ?? this.store;
+    this.lease = new LeaseKeeper(leaseStore, this.owner, [this.work, ...(opts.also ?? [])], this.node?.leaseTiming(opts.lease) ?? opts.lease, () => this.configChanged());
     this.lease.on('state', (s) => this.emit('lease', s));
     return this.lease.start(opts.wait ?? false);
   }
 
   /** A shared queue's node and job lease (undefined off): the watcher holds the jobs it runs itself (a rename's copy) with it. */
   get jobLease(): JobLease | undefined {
-    return this.shared ? { owner: this.owner, leaseMs: this.jobLeaseMs } : undefined;
+    return this.node?.jobLease;
   }
 
   /** The processes of a shared queue (`hoist nodes`): each one's host, pid, state and the jobs it holds. */
@@ -435,39 +437,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  // ---- pace: bandwidth limits and automatic concurrency (issue 6) ----
+  // ---- pace: bandwidth limits and automatic concurrency (issue 6; pacing/pace-controls.ts) ----
 
-  /** Sets (or, with no rate and no schedule, removes) the global limit or a destination's; running uploads follow at once. */
-  setBandwidthLimit(input: BandwidthInput): BandwidthLimit {
-    if (input.destinationId !== null && !this.store.getDestination(input.destinationId)) {
-      throw new HoistError('config.invalid', { message: `There is no destination ${input.destinationId}.` });
-    }
-    return this.bandwidth.set(input);
-  }
-
-  bandwidthLimits(): BandwidthLimit[] {
-    return this.bandwidth.list();
-  }
-
-  /** Automatic concurrency between min and max for a destination; null goes back to its fixed concurrency. */
-  setConcurrencyBounds(destinationId: number, bounds: { min: number; max: number } | null): void {
-    if (!this.store.getDestination(destinationId)) throw new HoistError('config.invalid', { message: `There is no destination ${destinationId}.` });
-    if (bounds && !(Number.isInteger(bounds.min) && Number.isInteger(bounds.max) && bounds.min >= 1 && bounds.min <= bounds.max && bounds.max <= MAX_CONCURRENCY)) {
-      throw new HoistError('config.invalid', { message: `Concurrency bounds must be whole numbers with 1 <= min <= max <= ${MAX_CONCURRENCY} (got ${bounds.min}..${bounds.max}).` });
-    }
-    this.pacing.setConcurrencyBounds(destinationId, bounds);
-    this.scheduler.reconfigureLanes();
-  }
-
-  concurrencyBounds(): ConcurrencyBounds[] {
-    return this.pacing.concurrencyBounds();
-  }
-
-  /** Parts in flight allowed now for a destination (null before it carried traffic here) and the tuner's decisions so far. */
-  concurrencyOf(destinationId: number): { limit: number | null; bounds: ConcurrencyBounds | null; decisions: ConcurrencyDecision[] } {
-    const lane = this.scheduler.laneOf(destinationId);
-    return { limit: lane?.limit ?? null, bounds: this.pacing.concurrencyBoundsOf(destinationId) ?? null, decisions: [...(lane?.decisions ?? [])] };
-  }
+  setBandwidthLimit(input: BandwidthInput): BandwidthLimit { return this.pace.setBandwidthLimit(input); }
+  bandwidthLimits(): BandwidthLimit[] { return this.pace.bandwidthLimits(); }
+  setConcurrencyBounds(destinationId: number, bounds: { min: number; max: number } | null): void { this.pace.setConcurrencyBounds(destinationId, bounds); }
+  concurrencyBounds(): ConcurrencyBounds[] { return this.pace.concurrencyBounds(); }
+  concurrencyOf(destinationId: number): ReturnType<PaceControls['concurrencyOf']> { return this.pace.concurrencyOf(destinationId); }
 
   // ---- the bucket's side: in-progress uploads ----
 
