@@ -62,6 +62,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly tasks = new Set<Promise<unknown>>();
   /** With a shared queue (several nodes), the job leases (shared-queue.ts); off, what one process does. */
   private readonly shared: SharedQueue;
+  /** Per destination, the best rank of the queued jobs the last pass left for want of room in its lane. */
+  private waiting = new Map<number, number>();
 
   constructor(
     private readonly store: UploadStore,
@@ -123,6 +125,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     if (this.progressTimer) clearInterval(this.progressTimer);
+    this.waiting = new Map();
     // Only the jobs this process had open: when it stops because another process took the runner
     // lease, the jobs that one runs are not ours to put back in the queue.
     const ours = [...this.active.keys()];
@@ -168,6 +171,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** What each destination's lane asked of its share of parts in flight since the last call (a shared queue publishes it). */
   laneDemands(): Map<number, Demand> {
     return this.lanes.demands();
+  }
+
+  /**
+   * The best rank (PRIORITY_RANK) of this node's work per destination: its open jobs there, and
+   * queued jobs the last pass left for want of room (what it asks for). A shared queue publishes it
+   * with the lanes' demands, so the other nodes serve a higher priority's share first.
+   */
+  destinationRanks(): Map<number, number> {
+    const out = new Map(this.waiting);
+    for (const a of this.active.values()) {
+      if (!a.stopping) out.set(a.dest.id, Math.min(out.get(a.dest.id) ?? Infinity, rankOf(a)));
+    }
+    return out;
   }
 
   /** The lane of a destination, if it has carried traffic: its limit, bounds and recorded decisions. */
@@ -326,6 +342,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // A pass looks at many queued jobs of the same few destinations: each destination read once.
     const dests = new Map<number, Destination | undefined>();
     const destOf = (id: number): Destination | undefined => (dests.has(id) ? dests.get(id) : dests.set(id, this.store.getDestination(id)).get(id));
+    const waiting = new Map<number, number>();
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
     for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4, this.shared.machine)) {
       if (this.active.has(ref.id)) continue;
@@ -333,7 +350,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const rank = PRIORITY_RANK[ref.priority];
       if (preparingFull(open, rank)) continue;
       const dest = destOf(ref.destinationId);
-      if (!dest || !spare(this.lane(dest), dest.id, rank, open, hasPendingParts, ref.mode === 'single')) continue;
+      if (!dest) continue;
+      if (!spare(this.lane(dest), dest.id, rank, open, hasPendingParts, ref.mode === 'single')) {
+        waiting.set(dest.id, Math.min(waiting.get(dest.id) ?? Infinity, rank));
+        continue;
+      }
       const job = this.store.getJob(ref.id);
       if (!job) continue;
       const opened = this.activate(job, dest);
@@ -342,6 +363,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         writers.push(view(opened));
       }
     }
+    this.waiting = waiting;
   }
 
   private maybeFinish(): void {
