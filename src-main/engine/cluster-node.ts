@@ -13,7 +13,7 @@ import type { JobLease } from './store/watched-jobs.js';
 export interface NodeWork {
   /** What each destination's lane asked of its share of parts in flight since the last call. */
   laneDemands(): ReadonlyMap<number, Demand>;
-  /** The best rank (PRIORITY_RANK) of the work per destination: jobs open there, and queued ones waiting for room. */
+  /** The best rank (PRIORITY_RANK) of the work per destination: the jobs open there. */
   destinationRanks(): ReadonlyMap<number, number>;
 }
 

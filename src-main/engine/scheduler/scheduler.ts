@@ -62,8 +62,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly tasks = new Set<Promise<unknown>>();
   /** With a shared queue (several nodes), the job leases (shared-queue.ts); off, what one process does. */
   private readonly shared: SharedQueue;
-  /** Per destination, the best rank of the queued jobs the last pass left for want of room in its lane. */
-  private waiting = new Map<number, number>();
 
   constructor(
     private readonly store: UploadStore,
@@ -125,7 +123,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     if (this.progressTimer) clearInterval(this.progressTimer);
-    this.waiting = new Map();
     // Only the jobs this process had open: when it stops because another process took the runner
     // lease, the jobs that one runs are not ours to put back in the queue.
     const ours = [...this.active.keys()];
@@ -174,12 +171,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
-   * The best rank (PRIORITY_RANK) of this node's work per destination: its open jobs there, and
-   * queued jobs the last pass left for want of room (what it asks for). A shared queue publishes it
-   * with the lanes' demands, so the other nodes serve a higher priority's share first.
+   * The best rank (PRIORITY_RANK) of this node's work per destination: its open jobs there. (A queued
+   * job is left for want of room only behind open jobs of its rank or higher: they stand for it.) A
+   * shared queue publishes it with the lanes' demands, so the other nodes serve a higher priority first.
    */
   destinationRanks(): Map<number, number> {
-    const out = new Map(this.waiting);
+    const out = new Map<number, number>();
     for (const a of this.active.values()) {
       if (!a.stopping) out.set(a.dest.id, Math.min(out.get(a.dest.id) ?? Infinity, rankOf(a)));
     }
@@ -342,7 +339,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // A pass looks at many queued jobs of the same few destinations: each destination read once.
     const dests = new Map<number, Destination | undefined>();
     const destOf = (id: number): Destination | undefined => (dests.has(id) ? dests.get(id) : dests.set(id, this.store.getDestination(id)).get(id));
-    const waiting = new Map<number, number>();
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
     for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4, this.shared.machine)) {
       if (this.active.has(ref.id)) continue;
@@ -350,11 +346,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const rank = PRIORITY_RANK[ref.priority];
       if (preparingFull(open, rank)) continue;
       const dest = destOf(ref.destinationId);
-      if (!dest) continue;
-      if (!spare(this.lane(dest), dest.id, rank, open, hasPendingParts, ref.mode === 'single')) {
-        waiting.set(dest.id, Math.min(waiting.get(dest.id) ?? Infinity, rank));
-        continue;
-      }
+      if (!dest || !spare(this.lane(dest), dest.id, rank, open, hasPendingParts, ref.mode === 'single')) continue;
       const job = this.store.getJob(ref.id);
       if (!job) continue;
       const opened = this.activate(job, dest);
@@ -363,7 +355,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         writers.push(view(opened));
       }
     }
-    this.waiting = waiting;
   }
 
   private maybeFinish(): void {
