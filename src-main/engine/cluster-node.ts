@@ -4,10 +4,18 @@
 // or HOIST_SHARED_QUEUE on SQLite) and hands each part only what it needs of it.
 import { DEFAULT_LEASE_TIMING, type LeaseStore, type LeaseTiming } from './lease.js';
 import { NodeLease } from './node-lease.js';
-import { ClusterShare, laneScope, type Demand } from './pacing/cluster-share.js';
+import { ClusterShare, laneScope, scopeRanks, type Demand } from './pacing/cluster-share.js';
 import type { SharedQueueOptions } from './scheduler/shared-queue.js';
 import type { NodeStore } from './store/node-store.js';
 import type { JobLease } from './store/watched-jobs.js';
+
+/** What the node publishes of its scheduler's work (the Scheduler). */
+export interface NodeWork {
+  /** What each destination's lane asked of its share of parts in flight since the last call. */
+  laneDemands(): ReadonlyMap<number, Demand>;
+  /** The best rank (PRIORITY_RANK) of the work per destination: the jobs open there. */
+  destinationRanks(): ReadonlyMap<number, number>;
+}
 
 export class ClusterNode {
   /** This node's share of each bandwidth limit and of each destination's parts in flight. */
@@ -50,8 +58,12 @@ export class ClusterNode {
     return this.share.slotsOf(laneScope(destinationId), ceiling);
   }
 
-  /** Publishes with every exchange what this node's lanes ask of each destination's concurrency. */
-  publishLaneDemands(demands: () => ReadonlyMap<number, Demand>): void {
-    this.share.addSource(() => new Map([...demands()].map(([id, d]) => [laneScope(id), d])));
+  /**
+   * Publishes with every exchange what this node's lanes ask of each destination's concurrency, and
+   * the rank of its work per destination (for that destination's limits and the global one).
+   */
+  follow(work: NodeWork): void {
+    this.share.addSource(() => new Map([...work.laneDemands()].map(([id, d]) => [laneScope(id), d])));
+    this.share.rankBy(() => scopeRanks(work.destinationRanks()));
   }
 }

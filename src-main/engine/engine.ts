@@ -173,7 +173,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       bandwidth: this.bandwidth,
       tuning: { ...opts.scheduler?.tuning, boundsOf: (id) => this.pacing.concurrencyBoundsOf(id) ?? null, ...(node ? { shareOf: (id: number, ceiling: number) => node.slotsOf(id, ceiling) } : {}) },
     });
-    node?.publishLaneDemands(() => this.scheduler.laneDemands());
+    node?.follow(this.scheduler);
     this.pace = new PaceControls(this.store, this.bandwidth, this.pacing, this.scheduler);
     this.owed = new OwedRunner(this.store.owed, { ...opts.owed, ...(this.shared ? { shared: { owner: this.owner } } : {}) });
     this.owed.register(REMOTE_ABORT, this.scheduler.remoteAborts());

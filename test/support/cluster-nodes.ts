@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after } from 'node:test';
 import Database from 'better-sqlite3';
 import { MiB } from '../../shared/limits.js';
+import type { Priority } from '../../shared/states.js';
 import { openDatabase } from '../../src-main/engine/store/db.js';
 import type { Db } from '../../src-main/engine/store/db-types.js';
 import { testDbPath, testEngine, until } from './engine.js';
@@ -55,28 +56,41 @@ export interface ClusterQueue {
   destination: string;
 }
 
+/** How a watched folder is added: its jobs' priority, and the machine (HOIST_NODE_NAME) that adds it, to which it is pinned. */
+export interface FolderOptions {
+  priority?: Priority;
+  machine?: string;
+}
+
+/** Adds `dir` (made here) as a watched folder of the queue sending to its destination. */
+export async function addFolder(q: Pick<ClusterQueue, 'cli' | 'destination'>, dir: string, o: FolderOptions = {}): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const args = [...q.cli, 'folders', 'add', dir, '--to', q.destination, '--stable-for', '300ms', ...(o.priority ? ['--priority', o.priority] : [])];
+  const added = await hoist(args, o.machine ? { ...SHARED, HOIST_NODE_NAME: o.machine } : {});
+  assert.equal(added.code, 0, added.stderr);
+}
+
 /**
  * A queue whose destination (through the proxy) has 5 MiB parts and `concurrency` (2), and a watched
- * folder sending to it; on the test tier's database (testDbPath) unless `db` names one.
+ * folder sending to it (`folder`: its priority and machine); on the test tier's database (testDbPath)
+ * unless `db` names one.
  */
-export async function queueWithFolder(proxy: S3Proxy, bucket: string, label: string, prefix: string, singlePutThreshold: number, o: { concurrency?: number; db?: string } = {}): Promise<ClusterQueue> {
+export async function queueWithFolder(proxy: S3Proxy, bucket: string, label: string, prefix: string, singlePutThreshold: number, o: { concurrency?: number; db?: string; folder?: FolderOptions } = {}): Promise<ClusterQueue> {
   const dir = tempDir(label);
   const watched = path.join(dir, 'ingest');
-  fs.mkdirSync(watched);
   const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, partSize: 5 * MiB, concurrency: o.concurrency ?? 2, singlePutThreshold, prefix }, {}, o.db ? { dbPath: o.db } : {});
   await engine.close();
   const db = o.db ?? testDbPath(dir);
-  const cli = ['--db', db];
-  const added = await hoist([...cli, 'folders', 'add', watched, '--to', dest.name, '--stable-for', '300ms']);
-  assert.equal(added.code, 0, added.stderr);
-  return { dir, db, watched, cli, destination: dest.name };
+  const q = { dir, db, watched, cli: ['--db', db], destination: dest.name };
+  await addFolder(q, watched, o.folder);
+  return q;
 }
 
 export type Node = ReturnType<typeof startHoist>;
 
-/** Starts `n` `hoist watch` processes on the queue and waits until each has registered as a node. */
-export async function startNodes(db: string, cli: string[], n: number): Promise<Node[]> {
-  const nodes = Array.from({ length: n }, () => startHoist([...cli, 'watch'], SHARED));
+/** Starts `n` `hoist watch` processes on the queue (the `i`th with `env(i)` too) and waits until each has registered as a node. */
+export async function startNodes(db: string, cli: string[], n: number, env: (i: number) => NodeJS.ProcessEnv = () => ({})): Promise<Node[]> {
+  const nodes = Array.from({ length: n }, (_, i) => startHoist([...cli, 'watch'], { ...SHARED, ...env(i) }));
   await until(`${n} nodes working the queue`, () => {
     for (const node of nodes) if (node.child.exitCode !== null) throw new Error(`a node ended early (${node.child.exitCode})`);
     return peek<{ n: number }>(db, `SELECT count(*) AS n FROM nodes WHERE state = 'working'`)[0]?.n === n;

@@ -170,6 +170,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.lanes.demands();
   }
 
+  /**
+   * The best rank (PRIORITY_RANK) of this node's work per destination: its open jobs there. (A queued
+   * job is left for want of room only behind open jobs of its rank or higher: they stand for it.) A
+   * shared queue publishes it with the lanes' demands, so the other nodes serve a higher priority first.
+   */
+  destinationRanks(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const a of this.active.values()) {
+      if (!a.stopping) out.set(a.dest.id, Math.min(out.get(a.dest.id) ?? Infinity, rankOf(a)));
+    }
+    return out;
+  }
+
   /** The lane of a destination, if it has carried traffic: its limit, bounds and recorded decisions. */
   laneOf(destinationId: number): Lane | undefined {
     return this.lanes.find(destinationId);

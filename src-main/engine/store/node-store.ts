@@ -18,6 +18,8 @@ export interface NodeRecord {
   /** Jobs whose lease it holds (running or completing). */
   holds: number;
   state: NodeState;
+  /** What it last published of the limits it shares (pacing/cluster-share.ts reads it; null: it asks nothing). */
+  demands: string | null;
 }
 
 export class NodeStore {
@@ -60,6 +62,7 @@ export class NodeStore {
       heartbeatAt: Number(r.heartbeat_at),
       holds: Number(r.holds),
       state: r.state === 'stopped' ? 'stopped' : now - Number(r.heartbeat_at) >= staleAfterMs ? 'stale' : 'working',
+      demands: typeof r.demands === 'string' ? r.demands : null,
     }));
   }
 
