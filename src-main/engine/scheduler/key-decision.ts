@@ -94,7 +94,8 @@ async function compareAt(ctx: RunContext, a: ActiveJob, client: S3Client, key: s
   ctx.listings.written(a.dest.id, a.job.bucket, key);
   const remote = listed ? null : await lookAtKey(client, a.job.bucket, key);
   if (remote && a.job.growing === 1) return { verdict: 'cannot-tell', why: 'the file is still being written', remote };
-  return compareFile(a.source.path, a.job.size, remote, [a.job.partSize, ...ctx.store.partSizesAt(a.dest.id, key)]);
+  // The part sizes Hoist completed there are read only for an object to compare with (an empty key needs none).
+  return compareFile(a.source.path, a.job.size, remote, remote ? [a.job.partSize, ...ctx.store.partSizesAt(a.dest.id, key)] : []);
 }
 
 /** The bytes are there: once the whole-file hashes are recorded (ASC MHL lists them), the job is done without sending. */
