@@ -9,6 +9,7 @@ import { NOT_LOOKED, decideAtKey, describeCondition, keptBothKey, writeCondition
 import { compareFile, lookAtKey, type Comparison } from '../remote/same-object.js';
 import { toHoistError } from '../s3/errors.js';
 import type { WriteCondition } from '../s3/conditions.js';
+import type { IntegrityPlan } from '../store/upload-store.js';
 import * as ops from '../s3/operations.js';
 import { normalizeEtag } from '../upload/checksums.js';
 import type { ActiveJob } from './active-job.js';
@@ -60,7 +61,8 @@ export async function settleKey(ctx: RunContext, a: ActiveJob, client: S3Client)
       a.bytesAcked = 0;
       a.partsDone = 0;
     } else {
-      ctx.store.setKeyDecision(job.id, { keySeen: d.keySeen, outcome: d.outcome });
+      // Written with the integrity plan (prepare.ts), in one commit, before anything is sent.
+      a.unsavedDecision = { keySeen: d.keySeen, outcome: d.outcome };
       Object.assign(a.job, { keySeen: d.keySeen, plannedOutcome: d.outcome });
       if (d.outcome === 'replaced') ctx.store.addEvent(job.id, 'replacing', `${where} holds other bytes (${c.why}); policy ${policy}: it is replaced, on condition that it is still that object (${describeCondition(writeCondition(d.keySeen))}).`);
     }
@@ -148,6 +150,14 @@ export function conditionRefused(ctx: RunContext, a: ActiveJob, err: HoistError,
   ctx.conditionsRefused.add(a.dest.id);
   ctx.store.addEvent(a.job.id, 'conditions-refused', `The server refused a conditional ${err.info.operation ?? 'write'} (${describeCondition(sent)}) as not implemented; writes to this destination go without conditions from now on, held to what each job saw by a HeadObject right before they complete.`, err.info);
   return true;
+}
+
+/** Writes the job's key decision if it is still unwritten (with `plan`, when there is one to write: one commit). */
+export function saveDecision(ctx: RunContext, a: ActiveJob, plan: IntegrityPlan | null = null, message: string | null = null): void {
+  const decision = a.unsavedDecision;
+  if (!decision && !plan && !message) return;
+  ctx.store.planIntegrity(a.job.id, plan, message, decision);
+  a.unsavedDecision = undefined;
 }
 
 /** A conditional write was refused or the key changed: the job decides again (its next opening), after the usual back-off. */
