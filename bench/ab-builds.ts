@@ -4,13 +4,16 @@
 // medians at the end. On a shared machine CPU seconds are the figure to read (docs/performance.md).
 // A build is a directory holding `build/` and `package.json` (a copy of this checkout's, or a worktree
 // of another commit) below this checkout, so that `node_modules` resolves. Usage:
-//   node build/bench/ab-builds.js [--rounds 6] [--size 2GiB] [--integrity MODE] DIR_A DIR_B …
+//   node build/bench/ab-builds.js [--rounds 6] [--size 2GiB | --files 2000x1MiB] [--integrity MODE] DIR_A DIR_B …
+// With --files, a folder of that many random files is uploaded (issue 12's small files) and each run
+// prints CPU seconds of the process tree and files/s instead of CPU s/GiB and MB/s.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../src-main/engine/upload/part-plan.js';
+import { parseCount, prepareCase } from './cases.js';
 import { startSinkProcess, writeRandomFile } from './fixtures.js';
 import { GiB } from './process-stats.js';
 import type { VariantRequest, VariantResult } from './run-variant.js';
@@ -32,15 +35,18 @@ function median(values: number[]): number {
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { rounds: { type: 'string', default: '6' }, size: { type: 'string', default: '2GiB' }, integrity: { type: 'string' } },
+    options: { rounds: { type: 'string', default: '6' }, size: { type: 'string', default: '2GiB' }, files: { type: 'string' }, integrity: { type: 'string' } },
     allowPositionals: true,
   });
   if (positionals.length < 2) throw new Error('give two build directories or more');
-  const size = parseSize(values.size);
-  const gib = size / GiB;
+  const folder = values.files ? parseCount(values.files, parseSize) : null;
+  const size = folder ? folder.count * folder.fileBytes : parseSize(values.size);
+  // A folder's figures are per run (CPU s, files/s), a file's per GiB (CPU s/GiB, MB/s).
+  const gib = folder ? 1 : size / GiB;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-ab-'));
-  const file = path.join(work, 'A001_C003.mov');
-  await writeRandomFile(file, size);
+  const file = folder ? (await prepareCase({ id: 'files', ...folder }, work)).path : path.join(work, 'A001_C003.mov');
+  if (!folder) await writeRandomFile(file, size);
+  const unit = folder ? { cpu: 'CPU s', rate: 'files/s' } : { cpu: 'CPU s/GiB', rate: 'MB/s' };
   const sink = await startSinkProcess();
   const rows = new Map<string, Row[]>(positionals.map((b) => [b, []]));
   try {
@@ -51,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
         const runDir = fs.mkdtempSync(path.join(work, 'run-'));
         const resultFile = path.join(runDir, 'result.json');
         const request: VariantRequest = {
-          variant: 'hoist', file, size, endpoint: sink.url, bucket, key: 'clip/A001_C003.mov', partSize: 0, concurrency: 0, workDir: runDir, engineDefaults: true, sdkChecksums: true, resultFile,
+          variant: 'hoist', file, size, endpoint: sink.url, bucket, key: folder ? 'files' : 'clip/A001_C003.mov', partSize: 0, concurrency: 0, workDir: runDir, engineDefaults: true, sdkChecksums: true, resultFile,
           ...(values.integrity ? { integrity: values.integrity } : {}),
         };
         const load = os.loadavg()[0]!;
@@ -62,9 +68,9 @@ async function main(argv: string[]): Promise<number> {
         if (run.status !== 0) throw new Error(`${dir}: the run failed\n${run.stdout}${run.stderr}`);
         const [user, sys, maxRssKiB, wall] = run.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number, number];
         const result = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as VariantResult;
-        const row: Row = { treeCpu: (user + sys) / gib, inProcessCpu: result.cpuSeconds / gib, rssMiB: maxRssKiB / 1024, mbPerSecond: size / 1e6 / wall, load };
+        const row: Row = { treeCpu: (user + sys) / gib, inProcessCpu: result.cpuSeconds / gib, rssMiB: maxRssKiB / 1024, mbPerSecond: folder ? folder.count / wall : size / 1e6 / wall, load };
         rows.get(dir)!.push(row);
-        console.log(`${round} ${dir}: tree ${row.treeCpu.toFixed(2)}, in-process ${row.inProcessCpu.toFixed(2)} CPU s/GiB, peak RSS ${row.rssMiB.toFixed(0)} MiB, ${row.mbPerSecond.toFixed(0)} MB/s, load ${load.toFixed(1)}`);
+        console.log(`${round} ${dir}: tree ${row.treeCpu.toFixed(2)}, in-process ${row.inProcessCpu.toFixed(2)} ${unit.cpu}, peak RSS ${row.rssMiB.toFixed(0)} MiB, ${row.mbPerSecond.toFixed(0)} ${unit.rate}, load ${load.toFixed(1)}`);
         fs.rmSync(runDir, { recursive: true, force: true });
       }
     }
@@ -74,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
   }
   for (const [dir, r] of rows) {
     const m = (f: (x: Row) => number) => median(r.map(f));
-    console.log(`median ${dir}: tree ${m((x) => x.treeCpu).toFixed(2)}, in-process ${m((x) => x.inProcessCpu).toFixed(2)} CPU s/GiB, peak RSS ${m((x) => x.rssMiB).toFixed(0)} MiB, ${m((x) => x.mbPerSecond).toFixed(0)} MB/s`);
+    console.log(`median ${dir}: tree ${m((x) => x.treeCpu).toFixed(2)}, in-process ${m((x) => x.inProcessCpu).toFixed(2)} ${unit.cpu}, peak RSS ${m((x) => x.rssMiB).toFixed(0)} MiB, ${m((x) => x.mbPerSecond).toFixed(0)} ${unit.rate}`);
   }
   return 0;
 }

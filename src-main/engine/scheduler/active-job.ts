@@ -8,6 +8,7 @@ import type { HoistError } from '../../../shared/errors.js';
 import { toHoistError } from '../s3/errors.js';
 import type { SlotToken } from '../pacing/lanes.js';
 import type { JobRecord } from '../store/rows.js';
+import type { KeyDecision } from '../store/upload-store.js';
 import type { ObjectSettings, SourceSnapshot } from '../upload/tasks.js';
 import type { SourcePlace } from '../job-source.js';
 
@@ -43,6 +44,12 @@ export interface ActiveJob {
    * hashes (these, perhaps none) come from the same read as its body, not from a hash pass (issue 12).
    */
   inlineHashes?: FileHashAlgorithm[];
+  /**
+   * What the job decided at its key, not yet written: it is written with the integrity plan, in one
+   * commit, before anything is sent (prepare.ts; issue 12, writes per frame). Lost with the job's
+   * opening if that ends first, when the job decides again, as after a crash.
+   */
+  unsavedDecision?: KeyDecision;
   /** The version a single PutObject made (versioned bucket), from its answer; undefined when not sent by this run. */
   versionId?: string | null;
   /** Called once nothing is in flight any more (whenIdle). */

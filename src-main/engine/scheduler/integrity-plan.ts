@@ -16,6 +16,7 @@ import type { IntegrityPlan } from '../store/upload-store.js';
 import { isFullObjectAlgorithm } from '../upload/crc-combine.js';
 import type { ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
+import { saveDecision } from './key-decision.js';
 
 export const AUTO_CHECKSUM: ChecksumAlgorithm = 'crc32c';
 
@@ -70,7 +71,8 @@ export async function planIntegrity(ctx: RunContext, a: ActiveJob, client: S3Cli
   }
   const same = plan.checksumAlgorithm === job.checksumAlgorithm && plan.contentMd5 === job.contentMd5 && plan.checksumType === job.checksumType;
   if (same && !message) return;
-  ctx.store.planIntegrity(job.id, plan, message);
+  // With the key decision still to be written, if any: one commit (key-decision.ts).
+  saveDecision(ctx, a, plan, message);
   a.job = { ...a.job, ...plan };
 }
 

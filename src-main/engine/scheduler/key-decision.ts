@@ -9,6 +9,7 @@ import { NOT_LOOKED, decideAtKey, describeCondition, keptBothKey, writeCondition
 import { compareFile, lookAtKey, type Comparison } from '../remote/same-object.js';
 import { toHoistError } from '../s3/errors.js';
 import type { WriteCondition } from '../s3/conditions.js';
+import type { IntegrityPlan } from '../store/upload-store.js';
 import * as ops from '../s3/operations.js';
 import { normalizeEtag } from '../upload/checksums.js';
 import type { ActiveJob } from './active-job.js';
@@ -60,7 +61,8 @@ export async function settleKey(ctx: RunContext, a: ActiveJob, client: S3Client)
       a.bytesAcked = 0;
       a.partsDone = 0;
     } else {
-      ctx.store.setKeyDecision(job.id, { keySeen: d.keySeen, outcome: d.outcome });
+      // Written with the integrity plan (prepare.ts), in one commit, before anything is sent.
+      a.unsavedDecision = { keySeen: d.keySeen, outcome: d.outcome };
       Object.assign(a.job, { keySeen: d.keySeen, plannedOutcome: d.outcome });
       if (d.outcome === 'replaced') ctx.store.addEvent(job.id, 'replacing', `${where} holds other bytes (${c.why}); policy ${policy}: it is replaced, on condition that it is still that object (${describeCondition(writeCondition(d.keySeen))}).`);
     }
@@ -94,7 +96,8 @@ async function compareAt(ctx: RunContext, a: ActiveJob, client: S3Client, key: s
   ctx.listings.written(a.dest.id, a.job.bucket, key);
   const remote = listed ? null : await lookAtKey(client, a.job.bucket, key);
   if (remote && a.job.growing === 1) return { verdict: 'cannot-tell', why: 'the file is still being written', remote };
-  return compareFile(a.source.path, a.job.size, remote, [a.job.partSize, ...ctx.store.partSizesAt(a.dest.id, key)]);
+  // The part sizes Hoist completed there are read only for an object to compare with (an empty key needs none).
+  return compareFile(a.source.path, a.job.size, remote, remote ? [a.job.partSize, ...ctx.store.partSizesAt(a.dest.id, key)] : []);
 }
 
 /** The bytes are there: once the whole-file hashes are recorded (ASC MHL lists them), the job is done without sending. */
@@ -147,6 +150,14 @@ export function conditionRefused(ctx: RunContext, a: ActiveJob, err: HoistError,
   ctx.conditionsRefused.add(a.dest.id);
   ctx.store.addEvent(a.job.id, 'conditions-refused', `The server refused a conditional ${err.info.operation ?? 'write'} (${describeCondition(sent)}) as not implemented; writes to this destination go without conditions from now on, held to what each job saw by a HeadObject right before they complete.`, err.info);
   return true;
+}
+
+/** Writes the job's key decision if it is still unwritten (with `plan`, when there is one to write: one commit). */
+export function saveDecision(ctx: RunContext, a: ActiveJob, plan: IntegrityPlan | null = null, message: string | null = null): void {
+  const decision = a.unsavedDecision;
+  if (!decision && !plan && !message) return;
+  ctx.store.planIntegrity(a.job.id, plan, message, decision);
+  a.unsavedDecision = undefined;
 }
 
 /** A conditional write was refused or the key changed: the job decides again (its next opening), after the usual back-off. */

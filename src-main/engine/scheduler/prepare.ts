@@ -8,7 +8,7 @@ import type { RunContext } from './context.js';
 import { restartForChangedSource } from './failures.js';
 import { hashesInline, startHashing } from './hash-pass.js';
 import { integrityUndecided, planIntegrity } from './integrity-plan.js';
-import { settleKey } from './key-decision.js';
+import { saveDecision, settleKey } from './key-decision.js';
 import { alreadyCompleted, cleanUpInterruptedCreate, reconcile } from './reconcile.js';
 
 export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
@@ -30,6 +30,8 @@ export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
   if ((await settleKey(ctx, a, client)) === 'ended') return;
   // How its parts prove their bytes, before the first of them goes (integrity-plan.ts).
   if (integrityUndecided(a)) await planIntegrity(ctx, a, client);
+  // The key decision, if the plan did not take it along: written before anything is sent.
+  saveDecision(ctx, a);
   if (job.mode === 'multipart') {
     if (job.uploadId) {
       const alive = await reconcile(ctx, a, client, job.uploadId);

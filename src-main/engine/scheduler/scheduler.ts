@@ -239,8 +239,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.noticeStateChanges();
       }
       this.renewLeases(now);
-      this.lanes.tick((id) => this.store.getDestination(id));
-      this.fillSlots();
+      // Each destination read once per tick, by the lanes and by the queued jobs' admission alike.
+      const dests = new Map<number, Destination | undefined>();
+      const destOf = (id: number): Destination | undefined => (dests.has(id) ? dests.get(id) : dests.set(id, this.store.getDestination(id)).get(id));
+      this.lanes.tick(destOf);
+      this.fillSlots(destOf);
       // After the slots were filled: a lane not full now had no more parts to send.
       this.lanes.look();
       this.unreachableSaid = false;
@@ -307,25 +310,25 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.lanes.get(dest);
   }
 
-  private fillSlots(): void {
+  private fillSlots(destOf: (id: number) => Destination | undefined): void {
     // Parts of jobs already under way first, in priority order; then open the next queued job.
     const ordered = [...this.active.values()].filter((a) => a.phase === 'sending' && !a.stopping).sort((x, y) => byPriority(view(x), view(y)));
     for (const a of ordered) {
       if (a.job.growing && !refreshGrowing(this.ctx, a)) continue;
       const lane = this.lane(a.dest);
       const free = partsAllowed(lane, a.dest.concurrency, rankOf(a));
-      if (free <= 0) continue;
+      if (free <= 0 || allInFlight(a)) continue;
       for (const part of this.store.nextPendingParts(a.job.id, free)) {
         if (a.inflight.has(part.partNumber)) continue;
         dispatch(this.ctx, a, part, lane);
       }
     }
     this.maybeFinish();
-    this.openQueuedJobs();
+    this.openQueuedJobs(destOf);
   }
 
   /** Opens queued jobs while a destination has slots that the open jobs of the same or a higher priority cannot fill. */
-  private openQueuedJobs(): void {
+  private openQueuedJobs(destOf: (id: number) => Destination | undefined): void {
     const open = [...this.active.values()].filter((a) => !a.stopping).map(view);
     // Every job with traffic on its key, stopping ones too: one writer per key (invariant 12).
     const writers = [...this.active.values()].map(view);
@@ -333,12 +336,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const pending = new Map<number, boolean>();
     const hasPendingParts = (jobId: number): boolean => {
       let has = pending.get(jobId);
-      if (has === undefined) pending.set(jobId, (has = this.store.nextPendingParts(jobId, 1).length > 0));
+      if (has === undefined) pending.set(jobId, (has = !allInFlight(this.active.get(jobId)) && this.store.nextPendingParts(jobId, 1).length > 0));
       return has;
     };
-    // A pass looks at many queued jobs of the same few destinations: each destination read once.
-    const dests = new Map<number, Destination | undefined>();
-    const destOf = (id: number): Destination | undefined => (dests.has(id) ? dests.get(id) : dests.set(id, this.store.getDestination(id)).get(id));
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
     for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4, this.shared.machine)) {
       if (this.active.has(ref.id)) continue;
@@ -431,6 +431,15 @@ async function untilIdleOr(a: ActiveJob, signal?: AbortSignal): Promise<boolean>
   const idle = await Promise.race([whenIdle(a).then(() => true as const), stopped]);
   signal.removeEventListener('abort', onAbort);
   return idle;
+}
+
+/**
+ * Every part of the job is on the wire here, so none waits: the store is not asked (issue 12: a small
+ * file's one part in flight was looked for in the parts table by every tick, once per job in flight).
+ */
+function allInFlight(a: ActiveJob | undefined): boolean {
+  // A growing file's parts are still being planned: the store knows how many.
+  return a !== undefined && a.job.growing !== 1 && a.inflight.size >= a.job.partCount;
 }
 
 /** An open job as the admission policy sees it. */

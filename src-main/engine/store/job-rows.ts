@@ -164,9 +164,13 @@ export class JobRows {
 
   /** The job decided what to do at its key: what it saw there, the outcome it goes for, and (keep-both) the key it goes to instead. */
   setKeyDecision(jobId: number, d: { keySeen: string; outcome: JobOutcome; key?: string }): void {
-    this.db
-      .prepare('UPDATE jobs SET key_seen = ?, outcome = ?, key = coalesce(?, key), updated_at = ? WHERE id = ?')
-      .run(d.keySeen, d.outcome, d.key ?? null, this.now(), jobId);
+    // `key` named in an UPDATE fires the search index's trigger (job_search_update) even when its value
+    // stays: only a job that moves to another key (keep-both) writes it (issue 12: a frame's decision).
+    if (d.key === undefined) {
+      this.db.prepare('UPDATE jobs SET key_seen = ?, outcome = ?, updated_at = ? WHERE id = ?').run(d.keySeen, d.outcome, this.now(), jobId);
+      return;
+    }
+    this.db.prepare('UPDATE jobs SET key_seen = ?, outcome = ?, key = ?, updated_at = ? WHERE id = ?').run(d.keySeen, d.outcome, d.key, this.now(), jobId);
   }
 
   /** Another policy for an unfinished job (asked again for its file): it decides afresh before it sends. */

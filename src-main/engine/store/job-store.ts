@@ -17,7 +17,7 @@ import { RunnerLease, type LeaseAnswer } from './runner-lease.js';
 import { SendDefaultsStore } from './send-defaults.js';
 import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
 import type { IntegrityProof } from '../s3/server-encryption.js';
-import type { DonePart, EventError, FailureVerdict, IntegrityPlan, UploadStore } from './upload-store.js';
+import type { DonePart, EventError, FailureVerdict, IntegrityPlan, KeyDecision, UploadStore } from './upload-store.js';
 
 export type { GrowingState, JobRecord, MhlPlace, NewJob, PartRecord, PlannedPart, RemoteAbort } from './rows.js';
 export { newJob, type JobSource } from './new-job.js';
@@ -167,10 +167,15 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
-  /** How the job's parts prove their bytes, decided before its first byte goes, with what its history says of it. */
-  planIntegrity(jobId: number, plan: IntegrityPlan, message: string | null): void {
+  /**
+   * How the job's parts prove their bytes, decided before its first byte goes, with what its history
+   * says of it; and what it decided at its key, when that is still to be written (one commit for both:
+   * issue 12, writes per frame). Either may be absent.
+   */
+  planIntegrity(jobId: number, plan: IntegrityPlan | null, message: string | null, decision?: KeyDecision): void {
     this.db.transaction(() => {
-      this.setIntegrityPlan(jobId, plan);
+      if (decision) this.setKeyDecision(jobId, decision);
+      if (plan) this.setIntegrityPlan(jobId, plan);
       if (message) this.addEvent(jobId, 'integrity', message);
     })();
   }

@@ -12,6 +12,13 @@ import type { JobRecord, PartRecord, PlannedPart, RemoteAbort } from './rows.js'
 /** An error's code (and operation) as a history entry carries it. */
 export type EventError = Pick<ErrorInfo, 'code' | 'operation'>;
 
+/** What a job decided at its key: what it saw there and the outcome it goes for (and, keep-both, the key it goes to instead). */
+export interface KeyDecision {
+  keySeen: string;
+  outcome: JobOutcome;
+  key?: string;
+}
+
 /** A part the server acknowledged: what its row records. */
 export interface DonePart {
   jobId: number;
@@ -69,7 +76,7 @@ export interface UploadStore {
   clearHashCheckpoint(jobId: number): void;
   setJobError(jobId: number, error: ErrorInfo | null): void;
   /** What the job saw at its key and the outcome it goes for (remote/if-exists.ts). */
-  setKeyDecision(jobId: number, d: { keySeen: string; outcome: JobOutcome; key?: string }): void;
+  setKeyDecision(jobId: number, d: KeyDecision): void;
   /** A conditional write was refused: the job decides again what to do at its key. */
   forgetKeyDecision(jobId: number): void;
 
@@ -107,7 +114,7 @@ export interface UploadStore {
    */
   finishSinglePut(done: DonePart, hashes: FileHashes | null, hashed: string | null, end: { etag: string; versionId: string | null; message: string; proof: IntegrityProof & { serverEncryption?: string | null } }): boolean;
   /** How the job's parts prove their bytes, decided before its first byte goes; `message` goes to its history. */
-  planIntegrity(jobId: number, plan: IntegrityPlan, message: string | null): void;
+  planIntegrity(jobId: number, plan: IntegrityPlan | null, message: string | null, decision?: KeyDecision): void;
   /** Whether the destination's server verifies flexible checksums, as found at this endpoint. */
   recordChecksumProbe(destinationId: number, endpoint: string, verifies: boolean): void;
   /** The server's answers named an encryption (another than the job had recorded): recorded, with a history entry. */
