@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { HoistError } from '../../../shared/errors.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
@@ -27,12 +28,24 @@ interface Pending {
 interface PoolWorker {
   thread: Worker;
   busy: number;
+  /** The thread's event-loop counters when its utilization was last taken, and that utilization (0..1). */
+  mark: EventLoopUtilization;
+  utilization: number;
 }
 
 /**
  * Distributes tasks over a few worker threads, each running several at once (their I/O is async): a new
  * thread starts only while every thread is busy and fewer than `maxWorkers` run, so memory follows the
  * thread count, not the parts in flight. Each thread hashes with one core.
+ *
+ * A task whose hashing is light (CRC32/CRC32C parts, xxh whole-file hashes: under 0.2 CPU s/GiB) starts
+ * a new thread only when every running one is also saturated (its event loop busy 80% of the time since
+ * the pool last looked). A thread costs about 0.3 CPU s to start (the AWS SDK and node-http-handler
+ * loaded in its own isolate), and one thread carries a clip's four parts with CRC32C and the xxh64 pass:
+ * paired runs of the 2 GiB clip at defaults, 2.12 → 1.73 CPU s/GiB (6 of 6 lower), MB/s unchanged,
+ * peak RSS 145 → 126 MiB (docs/performance.md, "Fixed costs per process"). MD5, SHA and CRC64NVME tasks
+ * start threads as before: with MD5 one thread's event loop, waiting on reads between updates, read
+ * 0.52-0.68 and never looked saturated, yet the upload went slower on it (126 → 102 MB/s, paired).
  */
 export class WorkerPool {
   private readonly workers: PoolWorker[] = [];
@@ -59,7 +72,7 @@ export class WorkerPool {
   run(task: NewTask, onProgress?: (bytesSent: number) => void, onCheckpoint?: (checkpoint: HashCheckpoint) => void): { taskId: number; outcome: Promise<TaskOutcome> } {
     if (this.closed) throw new Error('worker pool is closed');
     const taskId = this.nextTaskId++;
-    const worker = this.pickWorker();
+    const worker = this.pickWorker(needsCore(task));
     worker.busy++;
     const outcome = new Promise<TaskOutcome>((resolve) => {
       this.pending.set(taskId, { worker, resolve, ...(onProgress ? { onProgress } : {}), ...(onCheckpoint ? { onCheckpoint } : {}) });
@@ -80,18 +93,39 @@ export class WorkerPool {
     this.workers.length = 0;
   }
 
-  private pickWorker(): PoolWorker {
+  /** Threads running (started and not dead). */
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  private pickWorker(heavy: boolean): PoolWorker {
     const idle = this.workers.find((w) => w.busy === 0);
     if (idle) return idle;
-    if (this.workers.length < this.maxWorkers) return this.spawn();
+    if (this.workers.length < this.maxWorkers && (heavy || this.workers.every((w) => this.saturated(w)))) return this.spawn();
     return this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
+  /**
+   * Whether the thread's event loop was busy at least SATURATED of the time since the last look (taken
+   * again once UTILIZATION_WINDOW_MS have passed; until then the last figure stands). A thread still
+   * loading its modules has no loop running yet and counts as not saturated: a task given to it waits
+   * for the load, which a new thread would have to do too.
+   */
+  private saturated(w: PoolWorker): boolean {
+    const now = w.thread.performance.eventLoopUtilization();
+    const since = w.thread.performance.eventLoopUtilization(now, w.mark);
+    if (since.idle + since.active >= UTILIZATION_WINDOW_MS) {
+      w.utilization = since.utilization;
+      w.mark = now;
+    }
+    return w.utilization >= SATURATED;
   }
 
   private spawn(): PoolWorker {
     // Each thread holds its share of the parts' memory (held-part.ts), so the process's stays bounded however many threads run.
     const workerData: PartWorkerData = { heldPartBytes: Math.floor(this.heldPartBudget / this.maxWorkers) };
     const thread = new Worker(this.script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
-    const w: PoolWorker = { thread, busy: 0 };
+    const w: PoolWorker = { thread, busy: 0, mark: thread.performance.eventLoopUtilization(), utilization: 0 };
     thread.on('message', (msg: WorkerReply) => this.onMessage(msg));
     thread.on('error', (err) => this.onWorkerDeath(w, err));
     thread.on('exit', (code) => {
@@ -133,6 +167,23 @@ export class WorkerPool {
     }
   }
 }
+
+/**
+ * Whether the task's hashing wants a core of its own: MD5 (Content-MD5, or a range hashed to compare with
+ * an ETag), SHA or CRC64NVME part checksums, whole-file hashes other than xxh64/xxh3/xxh128 (MD5 1.6 CPU
+ * s/GiB here, CRC64NVME 0.7; CRC32C 0.05, xxh64 0.15: docs/performance.md).
+ */
+export function needsCore(task: NewTask): boolean {
+  if (task.kind === 'hash-range') return true;
+  if (task.checksumAlgorithm !== null && task.checksumAlgorithm !== 'crc32' && task.checksumAlgorithm !== 'crc32c') return true;
+  if (task.kind === 'hash-file') return task.algorithms.some((a) => !a.startsWith('xxh'));
+  if (task.contentMd5 !== false) return true;
+  return task.kind === 'put-object' && (task.fileHashes ?? []).some((a) => !a.startsWith('xxh'));
+}
+
+/** Event-loop utilization from which a thread counts as saturated, and the shortest time it is taken over. */
+const SATURATED = 0.8;
+const UTILIZATION_WINDOW_MS = 100;
 
 /**
  * A part worker allocates little (its buffers are pooled), but V8 lets each isolate's young generation
