@@ -126,7 +126,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Only the jobs this process had open: when it stops because another process took the runner
     // lease, the jobs that one runs are not ours to put back in the queue.
     const ours = [...this.active.keys()];
-    for (const a of this.active.values()) halt(this.ctx, a);
+    // Every open job halted, each on its own: halting one whose parts have all landed tells the hosts
+    // (emitJob reads the job), which throws while a shared queue's database cannot be reached; had
+    // that ended the loop, the jobs after it would go on, a part still being read by its worker would
+    // be sent after this node said it stopped (cluster-outage.test.ts saw one), and the tasks below
+    // would not be awaited (test/s3/scheduler-stop.test.ts).
+    for (const a of [...this.active.values()]) {
+      try {
+        halt(this.ctx, a);
+      } catch (err) {
+        this.reportLoopError(err);
+      }
+    }
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     try {
       this.shared.recoverAtStop(ours);
