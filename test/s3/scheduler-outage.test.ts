@@ -1,5 +1,5 @@
-// The scheduler's stop when the job database cannot be read (issue 15, "A lost database connection"):
-// a node says it stopped only once Scheduler.stop() has settled, so stop must halt every open job and
+// The scheduler's stop and start when the job database fails (issue 15, "A lost database connection").
+// Stop: a node says it stopped only once Scheduler.stop() has settled, so stop must halt every open job and
 // wait for every part handed to the worker pool, even though halting a job reads the database (its
 // event). test/s3/cluster-outage.test.ts saw an UploadPart reach the bucket after a node said it had
 // stopped: the first open job's halt threw, the others were never halted, and a part still being
@@ -7,6 +7,8 @@
 // job's prepare (HeadObject, the integrity probe, CreateMultipartUpload), a store that starts failing
 // as an unreachable PostgreSQL server does, and a worker pool whose upload parts wait until the test
 // lets them go (a worker still reading its part), the rest run by real worker threads.
+// Start: nodes coming back together after an outage each put the interrupted jobs back at once, and
+// PostgreSQL may end one's statement as a deadlock (cluster-outage.test.ts saw it end a node).
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +23,21 @@ import { MiB, listUploads, s3Env, tempDir, writeRandomFile } from '../support/s3
 import { s3Fixture } from '../support/s3-fixture.js';
 
 const { client, bucket } = await s3Fixture('scheduler-stop');
+
+/** The store as the scheduler sees it; `fail(method)` decides, per call, whether that call throws `fail`'s error instead. */
+function failingStore(store: UploadStore, fail: (method: string) => Error | null): UploadStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        const err = fail(String(prop));
+        if (err) throw err;
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as UploadStore;
+}
 
 /** Upload parts: the first job's fail at once (retried after a long back-off), the others wait for `let go` or an abort. */
 class HeldPartsPool {
@@ -58,16 +75,7 @@ test('stop halts every open job and waits for its parts even when the job databa
   // The store as the scheduler sees it, failing as an unreachable PostgreSQL server does once the database is "down".
   let down = false;
   const unreachable = () => Object.assign(new Error('Cannot reach the job database: connection refused'), { code: 'store.unreachable' });
-  const store = new Proxy(engine.store, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => {
-        if (down) throw unreachable();
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  }) as unknown as UploadStore;
+  const store = failingStore(engine.store, () => (down ? unreachable() : null));
   const pool = new HeldPartsPool(keys[0]!);
   const scheduler = new Scheduler(store, pool as unknown as WorkerPool, new CredentialSource(), { tickMs: 50, retry: { baseDelayMs: 60_000, maxDelayMs: 120_000 } });
   try {
@@ -86,5 +94,27 @@ test('stop halts every open job and waits for its parts even when the job databa
     await pool.real.close();
     await engine.close();
     for (const u of await listUploads(client, bucket)) if (u.key.startsWith('stop/')) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.key, UploadId: u.uploadId }));
+  }
+});
+
+test('a start whose recovery of interrupted jobs fails (a deadlock with another node) does not throw; the recovery is made again at a later tick and the job is sent', async () => {
+  const dir = tempDir('scheduler-start');
+  const { engine, dest } = testEngine(dir, { endpoint: s3Env().endpoint, bucket, singlePutThreshold: 5 * MiB });
+  const [job] = await engine.enqueue([await writeRandomFile(path.join(dir, 'small.mov'), 1024)], { destination: dest, key: 'start/small.mov' });
+  // Interrupted: running when its process went.
+  assert.ok(engine.store.transition(job!.id, ['queued'], 'running'));
+  let recoveries = 0;
+  const deadlock = Object.assign(new Error('deadlock detected'), { code: 'SQLITE_BUSY', pgCode: '40P01' });
+  const store = failingStore(engine.store, (method) => (method === 'recoverInterrupted' && ++recoveries === 1 ? deadlock : null));
+  const pool = new WorkerPool(1);
+  const scheduler = new Scheduler(store, pool, new CredentialSource(), { tickMs: 50 });
+  try {
+    assert.doesNotThrow(() => scheduler.start(), 'start survives the failed recovery');
+    await until('the interrupted job recovered and sent', () => engine.getJob(job!.id)?.state === 'done', 60_000);
+    assert.ok(recoveries >= 2, 'recovery made again');
+  } finally {
+    await scheduler.stop().catch(() => undefined);
+    await pool.close();
+    await engine.close();
   }
 });
