@@ -44,12 +44,39 @@ export function installWriteCounting(): void {
 
 /**
  * Starts counting the writes to `db` (installWriteCounting must have run before it was opened). A
- * SQLite store's Db is better-sqlite3's own object (store/sqlite-db.ts), so its statements are counted;
- * a PostgreSQL store's is not and counts nothing.
+ * SQLite store's Db is better-sqlite3's own object (store/sqlite-db.ts), so its statements are counted
+ * by the wrapper above; a PostgreSQL store's (store/pg-db.ts) sends every statement through its
+ * `query` and ends a transaction with `exec('COMMIT')`, which are wrapped on that object alone.
  */
 export function countWrites(db: object): WriteCount {
   if (!installed) throw new Error('installWriteCounting() must run before the database is opened');
   const c: WriteCount = { transactions: 0, statements: 0, bySql: new Map() };
   counts.set(db, c);
+  if ((db as { dialect?: string }).dialect === 'pg') countPgWrites(db as PgLike, c);
   return c;
+}
+
+interface PgLike {
+  inTransaction: boolean;
+  query(text: string, params: unknown[]): unknown;
+  exec(source: string): unknown;
+}
+
+function countPgWrites(db: PgLike, c: WriteCount): void {
+  const query = db.query.bind(db);
+  const exec = db.exec.bind(db);
+  db.query = (text, params) => {
+    if (/^\s*(INSERT|UPDATE|DELETE)\b/i.test(text)) {
+      if (!db.inTransaction) c.transactions++;
+      c.statements++;
+      const what = text.trim().replace(/\s+/g, ' ').split(' ').slice(0, 5).join(' ');
+      c.bySql.set(what, (c.bySql.get(what) ?? 0) + 1);
+    }
+    return query(text, params);
+  };
+  db.exec = (source) => {
+    // A transaction that wrote nothing sends no COMMIT (pg-db.ts holds BEGIN back until a statement runs).
+    if (/^\s*COMMIT\b/i.test(source)) c.transactions++;
+    return exec(source);
+  };
 }

@@ -23,6 +23,11 @@ const OUTAGE_MS = 20_000;
 const STOPPED = 'hoist: stopped starting work: the job database cannot be reached';
 const RESUMED = 'hoist: the job database answers again: working the queue';
 
+/** Resolves after `n` turns of this process's event loop (each reads what its sockets hold). */
+async function loopTurns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
 /** What a node has said on stderr so far (its lines are only read here, never parsed for timing). */
 function said(node: Node, line: string): number {
   return node.stderrSoFar().split('\n').filter((l) => l.includes(line)).length;
@@ -52,10 +57,14 @@ test('the database stopped for 20 s mid-upload: every node stops starting work a
     }, 120_000);
     recordedBefore = peek(q.db, `SELECT j.key, p.part_number FROM parts p JOIN jobs j ON j.id = p.job_id WHERE p.state = 'done'`);
 
-    server.stop();
+    // Awaited, not synchronous: the proxy (in this process) goes on reading while the server stops.
+    await server.stop();
     const stoppedAt = Date.now();
     // Every node stops its work and says why; from then on nothing reaches the bucket.
     await until('every node said it stopped for want of the database', () => nodes.every((n) => said(n, STOPPED) === 1), 60_000);
+    // What a node sent before it said so is already in this process's sockets, but a connection accepted
+    // in the loop turn that read the last "stopped" line is read in the next: let the proxy read it first.
+    await loopTurns(3);
     quiet = proxy.requests().length;
     await sleep(OUTAGE_MS - (Date.now() - stoppedAt));
     for (const n of nodes) assert.equal(n.child.exitCode, null, `a node ended during the outage: ${n.stderrSoFar()}`);
@@ -63,7 +72,7 @@ test('the database stopped for 20 s mid-upload: every node stops starting work a
     assert.deepEqual(during.map((r) => `${r.operation} ${r.path}?${r.query} (${r.at - stoppedAt} ms after the stop, status ${r.status})`), [], 'nothing sent while the database was down');
     for (const n of nodes) assert.equal(said(n, RESUMED), 0);
 
-    server.start();
+    await server.start();
     await until('every node said it works again', () => nodes.every((n) => said(n, RESUMED) === 1), 60_000);
     await until('all three jobs done', () => peek<{ n: number }>(q.db, `SELECT count(*) AS n FROM jobs WHERE state = 'done'`)[0]?.n === 3, 180_000);
     finished = true;

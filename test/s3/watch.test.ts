@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { HoistError } from '../../shared/errors.js';
 import { FolderWatcher } from '../../src-main/engine/folders/folder-watcher.js';
-import { sleep, testEngine, until } from '../support/engine.js';
+import { forgetTestDb, sleep, testEngine, until } from '../support/engine.js';
 import { MiB, sha256OfFile, sha256OfObject, tempDir, writeRandomFile } from '../support/s3.js';
 import { listKeys, startWatching, untilQuiet, writeText } from '../support/watch.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -140,9 +140,7 @@ test('with a fresh database, a file whose object is already in the bucket (same 
   } finally {
     await rig.stop();
   }
-  fs.rmSync(path.join(dir, 'hoist.db'));
-  fs.rmSync(path.join(dir, 'hoist.db-wal'), { force: true });
-  fs.rmSync(path.join(dir, 'hoist.db-shm'), { force: true });
+  forgetTestDb(dir);
   proxy.reset();
   rig = await startWatching(dir, watched, s3);
   try {

@@ -1,4 +1,5 @@
 // An in-process engine against a real endpoint, for tests that pause, resume and inspect state.
+import fs from 'node:fs';
 import path from 'node:path';
 import { destinationWithDefaults } from '../../shared/destination-defaults.js';
 import { MiB } from '../../shared/limits.js';
@@ -6,7 +7,7 @@ import type { Destination, DestinationInput } from '../../shared/types.js';
 import { Engine, type EngineOptions } from '../../src-main/engine/engine.js';
 import type { SchedulerOptions } from '../../src-main/engine/scheduler/scheduler.js';
 import type { JobRecord } from '../../src-main/engine/store/job-store.js';
-import { pgDatabaseFor } from './pg.js';
+import { emptyPgDatabaseFor, pgDatabaseFor } from './pg.js';
 
 /**
  * The job database of a test engine in `dir`: the SQLite file hoist.db there, or with
@@ -15,6 +16,15 @@ import { pgDatabaseFor } from './pg.js';
  */
 export function testDbPath(dir: string): string {
   return process.env.HOIST_TEST_STORE === 'pg' ? pgDatabaseFor(path.resolve(dir), path.basename(dir)) : path.join(dir, 'hoist.db');
+}
+
+/** The job database of `dir` thrown away (the engines on it closed): the next testEngine there starts with an empty one. */
+export function forgetTestDb(dir: string): void {
+  if (process.env.HOIST_TEST_STORE === 'pg') {
+    emptyPgDatabaseFor(path.resolve(dir), path.basename(dir));
+    return;
+  }
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, `hoist.db${suffix}`), { force: true });
 }
 
 export function testEngine(dir: string, opts: { endpoint: string; bucket: string } & Partial<DestinationInput>, scheduler: SchedulerOptions = {}, engineOpts: Partial<EngineOptions> = {}): { engine: Engine; dest: Destination } {

@@ -3,13 +3,14 @@
 // A test that needs PostgreSQL and finds no URL fails, saying how to get one; it never skips.
 // Synchronous, through psql (installed with the server), because testEngine and the engine's store are:
 // an async client here would make every test's set-up async for two statements.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { promisify } from 'node:util';
 import { freePort } from './free-port.js';
 
 /** The server's URL (a superuser's, on its maintenance database); throws where the tier has none. */
@@ -85,16 +86,30 @@ export function pgDatabaseFor(key: string, label = 'test'): string {
   return pgUrlWith(base, name);
 }
 
+/** The database of `key` (pgDatabaseFor) emptied: dropped and created again, as a lost SQLite file is a new one. */
+export function emptyPgDatabaseFor(key: string, label = 'test'): string {
+  const url = pgDatabaseFor(key, label);
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  drop(name);
+  psql(`CREATE DATABASE ${name}`);
+  return url;
+}
+
+const execFileAsync = promisify(execFile);
 const PG_SERVER = fileURLToPath(new URL('../../../scripts/pg-server.sh', import.meta.url));
 
 /** A PostgreSQL server of one test's own, which it may stop and start (the tier's server is shared by other files). */
 export interface OwnPgServer {
   /** A superuser's URL of its maintenance database. */
   url: string;
-  /** Stops it as an administrator would (fast shutdown: every session is ended by the server). */
-  stop(): void;
+  /**
+   * Stops it as an administrator would (fast shutdown: every session is ended by the server). Not
+   * synchronous: the script waits for the server to exit (seconds under load), and a test's proxy,
+   * in this process, must go on reading what the nodes send meanwhile.
+   */
+  stop(): Promise<void>;
   /** Starts it again on the same port and folder. */
-  start(): void;
+  start(): Promise<void>;
 }
 
 /** Starts a throwaway cluster (scripts/pg-server.sh) in a folder of its own; stopped and removed after the file. */
@@ -106,5 +121,6 @@ export async function ownPgServer(label: string): Promise<OwnPgServer> {
     script('stop');
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  return { url, stop: () => void script('stop'), start: () => void script('start') };
+  const run = async (command: string) => void (await execFileAsync('bash', [PG_SERVER, command, '--dir', dir], { encoding: 'utf8', timeout: 120_000 }));
+  return { url, stop: () => run('stop'), start: () => run('start') };
 }

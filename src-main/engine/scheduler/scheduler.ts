@@ -59,6 +59,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private pokeScheduled = false;
   private dataVersion = -1;
   private unreachableSaid = false;
+  /** The interrupted jobs are still to be put back at this start (recoverInterrupted). */
+  private recoveryDue = false;
   private readonly tasks = new Set<Promise<unknown>>();
   /** With a shared queue (several nodes), the job leases (shared-queue.ts); off, what one process does. */
   private readonly shared: SharedQueue;
@@ -110,11 +112,30 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const recovered = this.shared.recoverAtStart();
-    if (recovered > 0) this.emitAll();
+    this.recoveryDue = true;
+    this.recoverInterrupted();
     this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 200);
     this.progressTimer = setInterval(() => this.emitProgress(), 200);
     this.tick();
+  }
+
+  /**
+   * Puts the interrupted jobs back in the queue, once per start. A shared queue's nodes coming back
+   * together after an outage each think they are alone (every heartbeat is old) and update the same
+   * rows: PostgreSQL may end one of them as a deadlock, which thrown out of start() ended the process
+   * (cluster-outage.test.ts saw it). A failed try is logged and made again at the next tick, and
+   * nothing opens before it succeeds (on one machine it puts back every running job, ours too).
+   */
+  private recoverInterrupted(): boolean {
+    if (!this.recoveryDue) return true;
+    try {
+      const recovered = this.shared.recoverAtStart();
+      this.recoveryDue = false;
+      if (recovered > 0) this.emitAll();
+    } catch (err) {
+      this.reportLoopError(err);
+    }
+    return !this.recoveryDue;
   }
 
   /** Stops all traffic; jobs that were running go back to the queue, to resume at the next start. */
@@ -126,7 +147,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Only the jobs this process had open: when it stops because another process took the runner
     // lease, the jobs that one runs are not ours to put back in the queue.
     const ours = [...this.active.keys()];
-    for (const a of this.active.values()) halt(this.ctx, a);
+    // Every open job halted, each on its own: halting one whose parts have all landed tells the hosts
+    // (emitJob reads the job), which throws while a shared queue's database cannot be reached; had
+    // that ended the loop, the jobs after it would go on, a part still being read by its worker would
+    // be sent after this node said it stopped (cluster-outage.test.ts saw one), and the tasks below
+    // would not be awaited (test/s3/scheduler-outage.test.ts).
+    for (const a of [...this.active.values()]) {
+      try {
+        halt(this.ctx, a);
+      } catch (err) {
+        this.reportLoopError(err);
+      }
+    }
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     try {
       this.shared.recoverAtStop(ours);
@@ -232,6 +264,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (!this.storage.recover(this.tasks.size > 0, () => this.forgetAllOpen())) return;
         this.emitAll();
       }
+      if (!this.recoverInterrupted()) return;
       const version = this.store.dataVersion();
       const now = Date.now();
       if (version !== this.dataVersion || this.shared.noticeDue(now)) {
