@@ -55,6 +55,27 @@ test('a queued job is claimed by one node only, with its lease; the node shows o
   assert.deepEqual(a.nodes.list(5000).map((n) => [n.id, n.holds, n.state]), [['node-a', 1, 'working']]);
 });
 
+test('one writer per key across nodes: a job is not claimed while another job for the same key runs under a live lease; it is once that one ends or its lease expires', () => {
+  const { a, b, clock } = twoNodes();
+  a.nodes.register('node-a');
+  b.nodes.register('node-b');
+  const first = addJob(a, 'A001.mov');
+  const second = addJob(b, 'A001.mov');
+  const other = addJob(b, 'A002.mov');
+  assert.equal(a.claimJob(first.id, 'node-a', 5000), true);
+  assert.equal(b.claimJob(second.id, 'node-b', 5000), false, 'node-a writes that key now');
+  assert.equal(b.getJob(second.id)!.state, 'queued', 'left in the queue for later');
+  assert.equal(b.claimJob(other.id, 'node-b', 5000), true, 'another key is free');
+  // Ended: a job of the key done no longer holds it.
+  const third = addJob(a, 'A002.mov');
+  assert.equal(a.claimJob(third.id, 'node-a', 5000), false, 'node-b writes A002.mov');
+  b.transition(other.id, ['running'], 'done');
+  assert.equal(a.claimJob(third.id, 'node-a', 5000), true);
+  // node-a stops renewing: its lease on A001.mov expires, and the key is free again (its job is taken over as any other).
+  clock.now += 5001;
+  assert.equal(b.claimJob(second.id, 'node-b', 5000), true);
+});
+
 test('an expired lease is taken over: the job queued again with its recorded parts kept and unsent ones waiting; the old holder learns it lost the job', () => {
   const { a, b, clock } = twoNodes();
   a.nodes.register('node-a');

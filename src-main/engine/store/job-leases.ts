@@ -16,6 +16,7 @@ export function dialectOf(db: Db): 'sqlite' | 'pg' {
 export class JobLeases {
   /** PostgreSQL: a row another node is claiming is skipped, not waited for; SQLite has one writer at a time. */
   private readonly skipLocked: string;
+  private readonly dialect: 'sqlite' | 'pg';
 
   constructor(
     private readonly db: Db,
@@ -23,7 +24,8 @@ export class JobLeases {
     private readonly parts: PartRows,
     private readonly now: () => number,
   ) {
-    this.skipLocked = dialectOf(db) === 'pg' ? ' FOR UPDATE SKIP LOCKED' : '';
+    this.dialect = dialectOf(db);
+    this.skipLocked = this.dialect === 'pg' ? ' FOR UPDATE SKIP LOCKED' : '';
   }
 
   /**
@@ -31,14 +33,30 @@ export class JobLeases {
    * queued, another node is claiming it, or (with `machine`) that machine cannot read its source
    * (folder-paths.ts READABLE_BY).
    */
-  claim(jobId: number, owner: string, leaseMs: number, machine?: string): boolean {
+  claim(jobId: number, owner: string, leaseMs: number, machine?: string, oneWriter = true): boolean {
     const now = this.now();
     const readable = machine === undefined ? '' : ` AND ${READABLE_BY}`;
-    return this.db
-      .prepare(`UPDATE jobs SET state = 'running', updated_at = ?, started_at = coalesce(started_at, ?), finished_at = NULL, cleared_at = NULL,
-                  lease_owner = ?, lease_until = ?
-                WHERE id IN (SELECT j.id FROM jobs j WHERE j.id = ? AND j.state = 'queued'${readable}${this.skipLocked}) AND state = 'queued'`)
-      .run(now, now, owner, now + leaseMs, jobId, ...(machine === undefined ? [] : [machine, machine])).changes === 1;
+    const keyFree = oneWriter
+      ? ` AND NOT EXISTS (SELECT 1 FROM jobs w WHERE w.destination_id = j.destination_id AND w.key = j.key AND w.id <> j.id
+                          AND w.state IN ('running', 'completing') AND w.lease_owner IS NOT NULL AND w.lease_until > ?)`
+      : '';
+    return this.db.transaction(() => {
+      // One writer per key across the nodes (invariant 12; one node's scheduler keeps it among its own
+      // jobs): a job is not claimed while another job for the same destination and key runs under a
+      // live lease. On PostgreSQL two nodes claiming two such jobs at once would each see the other
+      // not yet running (READ COMMITTED, different rows), so the claim first takes a transaction lock
+      // on the key: the second waits until the first committed, and its UPDATE (a new snapshot) sees it.
+      // SQLite has one writer at a time.
+      if (oneWriter && this.dialect === 'pg') {
+        this.db.prepare(`SELECT pg_advisory_xact_lock(hashtextextended((SELECT destination_id::text || '/' || key FROM jobs WHERE id = ?), 0)) AS locked`).get(jobId);
+      }
+      return this.db
+        .prepare(`UPDATE jobs SET state = 'running', updated_at = ?, started_at = coalesce(started_at, ?), finished_at = NULL, cleared_at = NULL,
+                    lease_owner = ?, lease_until = ?
+                  WHERE id IN (SELECT j.id FROM jobs j WHERE j.id = ? AND j.state = 'queued'${readable}${keyFree}${this.skipLocked})
+                    AND state = 'queued'`)
+        .run(now, now, owner, now + leaseMs, jobId, ...(machine === undefined ? [] : [machine, machine]), ...(oneWriter ? [now] : [])).changes === 1;
+    })();
   }
 
   /**

@@ -104,7 +104,7 @@ export class JobStore extends JobRows implements UploadStore {
 
   // ---- per-job leases of a shared queue (job-leases.ts) ----
 
-  claimJob(jobId: number, owner: string, leaseMs: number, machine?: string): boolean { return this.leases.claim(jobId, owner, leaseMs, machine); }
+  claimJob(jobId: number, owner: string, leaseMs: number, machine?: string, oneWriter = true): boolean { return this.leases.claim(jobId, owner, leaseMs, machine, oneWriter); }
   renewJobLeases(owner: string, jobIds: readonly number[], leaseMs: number): number[] { return this.leases.renew(owner, jobIds, leaseMs); }
   takeOverExpired(except: ReadonlySet<number>): number[] { return this.leases.takeOverExpired(except); }
   jobStates(ids: readonly number[]): Map<number, { state: JobState; priority: Priority }> { return this.bulk.statesOf(ids); }

@@ -134,7 +134,7 @@ export interface UploadStore {
 
   // ---- per-job leases of a shared queue (job-leases.ts, issue 15) ----
   /** Claims a queued job for `owner` (running, leased until now + leaseMs); false when another node has it, it is not queued, or `machine` cannot read its source. */
-  claimJob(jobId: number, owner: string, leaseMs: number, machine?: string): boolean;
+  claimJob(jobId: number, owner: string, leaseMs: number, machine?: string, oneWriter?: boolean): boolean;
   /** Renews `owner`'s leases; returns which of `jobIds` another node has taken over. */
   renewJobLeases(owner: string, jobIds: readonly number[], leaseMs: number): number[];
   /** Running jobs with an expired lease (none of `except`) go back to the queue; their ids. */

@@ -13,7 +13,9 @@ export function beginCopyJob(jobs: JobStore, row: NewJob, parts: PlannedPart[], 
   return jobs.db.transaction(() => {
     const job = jobs.insertJob(row, parts);
     // A shared queue: held with a lease like an upload (renewed with the node's others; taken over if the node dies mid-copy).
-    if (lease) jobs.claimJob(job.id, lease.owner, lease.leaseMs);
+    // Held whatever else runs on the key: the rename was decided from this folder's record, and the
+    // copy must begin now or not at all (a copy onto a key another node writes is not prevented).
+    if (lease) jobs.claimJob(job.id, lease.owner, lease.leaseMs, undefined, false);
     else jobs.transition(job.id, ['queued'], 'running');
     jobs.addEvent(job.id, 'copy-started', message);
     return jobs.getJob(job.id)!;
