@@ -179,6 +179,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Called after a command changed job states in this process, so the loop reacts at once. */
   poke(): void {
     this.dataVersion = -1;
+    this.shared.newWork();
     this.tick();
   }
 
@@ -276,7 +277,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const dests = new Map<number, Destination | undefined>();
       const destOf = (id: number): Destination | undefined => (dests.has(id) ? dests.get(id) : dests.set(id, this.store.getDestination(id)).get(id));
       this.lanes.tick(destOf);
-      this.fillSlots(destOf);
+      this.fillSlots(destOf, now);
       // After the slots were filled: a lane not full now had no more parts to send.
       this.lanes.look();
       this.unreachableSaid = false;
@@ -335,6 +336,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     if (beat.takenOver.length > 0) {
       log.info(`took over ${beat.takenOver.length} job(s) whose node stopped renewing its lease: ${beat.takenOver.join(', ')}`);
+      this.shared.newWork();
       for (const id of beat.takenOver) this.emitJob(id);
     }
   }
@@ -343,7 +345,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.lanes.get(dest);
   }
 
-  private fillSlots(destOf: (id: number) => Destination | undefined): void {
+  private fillSlots(destOf: (id: number) => Destination | undefined, now: number): void {
     // Parts of jobs already under way first, in priority order; then open the next queued job.
     const ordered = [...this.active.values()].filter((a) => a.phase === 'sending' && !a.stopping).sort((x, y) => byPriority(view(x), view(y)));
     for (const a of ordered) {
@@ -357,11 +359,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
     }
     this.maybeFinish();
-    this.openQueuedJobs(destOf);
+    if (this.shared.lookDue(now)) this.openQueuedJobs(destOf, now);
   }
 
   /** Opens queued jobs while a destination has slots that the open jobs of the same or a higher priority cannot fill. */
-  private openQueuedJobs(destOf: (id: number) => Destination | undefined): void {
+  private openQueuedJobs(destOf: (id: number) => Destination | undefined, now: number): void {
     const open = [...this.active.values()].filter((a) => !a.stopping).map(view);
     // Every job with traffic on its key, stopping ones too: one writer per key (invariant 12).
     const writers = [...this.active.values()].map(view);
@@ -373,7 +375,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       return has;
     };
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
-    for (const ref of this.store.nextQueuedJobRefs(MAX_PREPARING * 4, this.shared.machine)) {
+    const refs = this.store.nextQueuedJobRefs(MAX_PREPARING * 4, this.shared.machine);
+    this.shared.looked(refs.length, now);
+    for (const ref of refs) {
       if (this.active.has(ref.id)) continue;
       if (writerOf(writers, ref.destinationId, ref.key)) continue;
       const rank = PRIORITY_RANK[ref.priority];
