@@ -6,7 +6,6 @@ import { SETTLED_STATES } from '../engine/engine.js';
 import type { JobRecord } from '../engine/store/job-store.js';
 import type { CleanupRetry } from '../engine/folders/cleanup.js';
 import { DEFAULT_POLL_INTERVAL_MS } from '../engine/folders/folder-watcher.js';
-import { NO_DATABASE } from '../engine/node-lease.js';
 import type { HoistRuntime, RuntimeOptions } from '../runtime/runtime.js';
 import { parseDuration } from './args.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED } from './exit-codes.js';
@@ -103,17 +102,6 @@ async function watch(rt: HoistRuntime, scope: CommandScope, o: WatchFlags): Prom
     if (!SETTLED_STATES.includes(j.state) || reported.get(j.id) === j.state) return;
     reported.set(j.id, j.state);
     view.say(jobLine(j));
-  });
-  // A node of a shared queue that lost its database stops its work (node-lease.ts): said when it stops and when it starts again.
-  let noDatabase = false;
-  rt.on('state', (s) => {
-    if (s.state === 'waiting' && s.host === NO_DATABASE) {
-      noDatabase = true;
-      view.say('hoist: stopped starting work: the job database cannot be reached; uploads in flight were stopped, nothing recorded is lost; starting again when it answers');
-    } else if (s.state === 'working' && noDatabase) {
-      noDatabase = false;
-      view.say('hoist: the job database answers again: working the queue');
-    }
   });
   let batchesFailed = 0;
   engine.on('batch', (b) => {

@@ -8,8 +8,12 @@ import { EventEmitter } from 'node:events';
 import type { RunnerState } from '../../shared/contract.js';
 import { toHoistError } from './s3/errors.js';
 import { logger } from './log.js';
+import { logFailure } from './support/outage.js';
 
 const log = logger('lease');
+
+/** Said while a node of a shared queue stops its work for want of the database (node-lease.ts; the host shows it as 'waiting'). */
+export const NO_DATABASE = '(the database cannot be reached)';
 
 /** The store's side of the lease (JobStore implements it). */
 export interface LeaseStore {
@@ -103,7 +107,7 @@ export class LeaseKeeper extends EventEmitter<{ state: [state: LeaseState] }> {
       answer = this.store.acquireLease(this.owner, this.timing.staleAfterMs);
     } catch (err) {
       // A full disk is reported by the scheduler ('storage'); the lease is renewed once there is room.
-      if (toHoistError(err).code !== 'db.full') log.warn(`could not renew the runner lease: ${(err as Error).message}`);
+      if (toHoistError(err).code !== 'db.full') logFailure(log, 'warn', `could not renew the runner lease: ${(err as Error).message}`, err);
       return;
     }
     try {
@@ -115,7 +119,10 @@ export class LeaseKeeper extends EventEmitter<{ state: [state: LeaseState] }> {
       log.info('took the runner lease: working the queue again');
       this.gain();
     } else if (!answer.ok && this.working) {
-      log.warn(`lost the runner lease ${answer.pid ? `to pid ${answer.pid} on ${answer.host}` : answer.host}: stopping uploads, folder watching, clean-ups, webhooks and ASC MHL writes until it is back`);
+      // For want of the database the host says it once the work has stopped (support/outage.ts).
+      const line = `lost the runner lease ${answer.pid ? `to pid ${answer.pid} on ${answer.host}` : answer.host}: stopping uploads, folder watching, clean-ups, webhooks and ASC MHL writes until it is back`;
+      if (answer.host === NO_DATABASE) log.info(line);
+      else log.warn(line);
       this.lose(answer);
     } else if (!answer.ok && (this.current.state !== 'waiting' || this.current.pid !== answer.pid || this.current.host !== answer.host)) {
       this.set({ state: 'waiting', pid: answer.pid, host: answer.host });
@@ -151,7 +158,7 @@ export class LeaseKeeper extends EventEmitter<{ state: [state: LeaseState] }> {
       try {
         await w.stop();
       } catch (err) {
-        log.error(`stopping work under the lease: ${(err as Error).message}`);
+        logFailure(log, 'error', `stopping work under the lease: ${(err as Error).message}`, err);
       }
     }
   }

@@ -4,7 +4,7 @@
 // still decides is when to stop: a node that cannot reach the database for half a lease stops all
 // its work (its job leases are about to expire, and another node will take the jobs over), and
 // starts it again once the database answers.
-import type { LeaseAnswer, LeaseStore } from './lease.js';
+import { NO_DATABASE, type LeaseAnswer, type LeaseStore } from './lease.js';
 import { logger } from './log.js';
 import type { NodeStore } from './store/node-store.js';
 
@@ -13,8 +13,7 @@ const log = logger('node');
 /** Nodes stopped or silent this long, holding nothing, are forgotten (`hoist nodes` stops listing them). */
 const FORGET_AFTER_MS = 24 * 60 * 60_000;
 
-/** Said while this node stops its work for want of the database (the host shows it as 'waiting'). */
-export const NO_DATABASE = '(the database cannot be reached)';
+export { NO_DATABASE };
 
 export class NodeLease implements LeaseStore {
   private lastOk: number;
@@ -36,13 +35,13 @@ export class NodeLease implements LeaseStore {
       if (!this.nodes.heartbeat(owner)) this.nodes.register(owner, this.machine);
       this.nodes.forgetStale(this.leaseMs * 2, Math.max(FORGET_AFTER_MS, this.leaseMs * 2));
       this.lastOk = this.now();
-      if (this.silentSince !== null) log.warn(`the database answers again after ${this.now() - this.silentSince} ms without a heartbeat: starting this node's work again`);
+      if (this.silentSince !== null) log.info(`the database answers again after ${this.now() - this.silentSince} ms without a heartbeat: starting this node's work again`);
       this.silentSince = null;
       return { ok: true };
     } catch (err) {
       const silent = this.now() - this.lastOk;
       if (silent < this.leaseMs / 2) throw err;
-      if (this.silentSince === null) log.warn(`no heartbeat for ${silent} ms (${(err as Error).message}): stopping this node's work until the database answers`);
+      if (this.silentSince === null) log.info(`no heartbeat for ${silent} ms (${(err as Error).message}): stopping this node's work until the database answers`);
       this.silentSince ??= this.lastOk;
       return { ok: false, pid: 0, host: NO_DATABASE };
     }

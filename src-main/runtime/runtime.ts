@@ -62,9 +62,17 @@ export class HoistRuntime extends EventEmitter<RuntimeEvents> {
     this.engine = new Engine({ ...sharedQueueFromEnv(process.env), ...opts.engine, dbPath: this.dbPath });
     this.folders = new FolderWatcher(this.engine, opts.watcher);
     this.api = new EngineApi(this.engine, { logFile: logFile?.path ?? logFilePath(this.dbPath), ...opts.api, folders: this.folders });
+    // A shared queue's database outage is said here, one line each way for every host, on stderr and in
+    // the log file; what else failed on the way is logged at info (engine/support/outage.ts).
+    let noDatabase = false;
     this.engine.on('lease', (s) => {
-      if (s.state === 'working') log.info('working the queue', { db: describeTarget(this.dbPath) });
-      else if (s.state === 'waiting' && s.host === NO_DATABASE) log.info('stopped all work: the job database cannot be reached; starting again when it answers', { db: describeTarget(this.dbPath) });
+      if (s.state === 'waiting' && s.host === NO_DATABASE) {
+        if (!noDatabase) log.warn('stopped starting work: the job database cannot be reached; uploads in flight were stopped, nothing recorded is lost; starting again when it answers', { db: describeTarget(this.dbPath) });
+        noDatabase = true;
+      } else if (s.state === 'working' && noDatabase) {
+        noDatabase = false;
+        log.warn('the job database answers again: working the queue', { db: describeTarget(this.dbPath) });
+      } else if (s.state === 'working') log.info('working the queue', { db: describeTarget(this.dbPath) });
       else if (s.state === 'waiting') log.info(`waiting for the runner lease held by pid ${s.pid} on ${s.host}`, { db: describeTarget(this.dbPath) });
       this.emit('state', s);
     });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { JobState, Priority } from '../../../shared/states.js';
 import type { Destination, JobEvent, MhlBatch, WatchedFolder, WatchedFolderInput } from '../../../shared/types.js';
 import { logger } from '../log.js';
+import { unreachable } from '../support/outage.js';
 import { TimerWork } from '../support/timer-work.js';
 import { checkWebhookUrl } from '../notify/webhook-payloads.js';
 import type { WebhookDispatcher } from '../notify/webhooks.js';
@@ -260,11 +261,20 @@ export class FolderWatcher extends EventEmitter<FolderWatcherEvents> {
     this.parkGrowing();
   }
 
-  /** Without a watcher a growing upload can never finish: park it so `hoist run` does not wait on it forever. */
+  /**
+   * Without a watcher a growing upload can never finish: park it so `hoist run` does not wait on it
+   * forever. A node stopping because the job database cannot be reached (its host says so once) parks
+   * nothing: its watcher starts again when the database answers, and its jobs' leases meanwhile run out.
+   */
   private parkGrowing(): void {
-    for (const job of this.host.listJobs({ states: ['queued', 'running'] })) {
-      if (job.growing !== 1 || !this.host.pause(job.id)) continue;
-      this.host.store.addEvent(job.id, PARKED_EVENT, 'Paused: Hoist stopped watching while the file was still growing. It resumes when the folder is watched again.');
+    try {
+      for (const job of this.host.listJobs({ states: ['queued', 'running'] })) {
+        if (job.growing !== 1 || !this.host.pause(job.id)) continue;
+        this.host.store.addEvent(job.id, PARKED_EVENT, 'Paused: Hoist stopped watching while the file was still growing. It resumes when the folder is watched again.');
+      }
+    } catch (err) {
+      if (!unreachable(err)) throw err;
+      log.info(`growing uploads not paused at this stop: ${(err as Error).message}`);
     }
   }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { backoffDelay, type RetryPolicy } from '../backoff.js';
 import { logger } from '../log.js';
+import { logFailure, unreachable } from '../support/outage.js';
 import type { ClaimOptions, OwedItem, OwedWorkStore } from '../store/owed-store.js';
 
 const log = logger('owed');
@@ -70,6 +71,8 @@ const DAY_MS = 24 * 60 * 60_000;
 export class OwedRunner {
   private readonly kinds = new Map<string, OwedKind<unknown>>();
   private readonly passes = new Map<string, Promise<void>>();
+  /** Kinds whose last pass failed for want of the database, already logged (support/outage.ts). */
+  private readonly unreachableSaid = new Set<string>();
   private readonly owner: string;
   private timer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -117,7 +120,7 @@ export class OwedRunner {
       const removed = this.store.pruneSettled(Date.now() - (this.opts.keepDoneMs ?? 30 * DAY_MS));
       if (removed > 0) log.info(`pruned ${removed} done owed item(s)`, { removed });
     } catch (err) {
-      log.warn(`pruning done owed items: ${(err as Error).message}`);
+      logFailure(log, 'warn', `pruning done owed items: ${(err as Error).message}`, err);
     }
   }
 
@@ -159,7 +162,15 @@ export class OwedRunner {
 
   private track(kind: string, pass: Promise<void>): void {
     const tracked = pass
-      .catch((err) => log.error(`${kind}: ${(err as Error).message}`, { kind }))
+      .then(
+        () => void this.unreachableSaid.delete(kind),
+        (err: unknown) => {
+          // The database down: once per kind until a pass gets through, not at every pass (support/outage.ts).
+          if (unreachable(err) && this.unreachableSaid.has(kind)) return;
+          if (unreachable(err)) this.unreachableSaid.add(kind);
+          logFailure(log, 'error', `${kind}: ${(err as Error).message}`, err, { kind });
+        },
+      )
       .finally(() => {
         if (this.passes.get(kind) === tracked) this.passes.delete(kind);
       });

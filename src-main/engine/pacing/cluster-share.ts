@@ -11,6 +11,7 @@
 // and a node sending a high job beside one sending low jobs 90% (LOWER_RANKS_FLOOR).
 import { PRIORITIES, PRIORITY_RANK, type Priority } from '../../../shared/states.js';
 import { logger } from '../log.js';
+import { logFailure } from '../support/outage.js';
 
 const log = logger('pacing');
 
@@ -175,7 +176,7 @@ export class ClusterShare {
       this.failing = false;
     } catch (err) {
       // The database is away: keep the last shares (the node stops its work after half a lease anyway).
-      if (!this.failing) log.warn(`could not exchange bandwidth demands with the other nodes: ${(err as Error).message}`);
+      if (!this.failing) logFailure(log, 'warn', `could not exchange bandwidth demands with the other nodes: ${(err as Error).message}`, err);
       this.failing = true;
     }
   }
@@ -221,7 +222,7 @@ export class ClusterShare {
       this.board.publishDemands(this.owner, null);
     } catch (err) {
       // Its demands go stale with its heartbeat (a lease) instead.
-      log.warn(`could not withdraw this node's bandwidth demands: ${(err as Error).message}`);
+      logFailure(log, 'warn', `could not withdraw this node's bandwidth demands: ${(err as Error).message}`, err);
     }
   }
 }

@@ -34,6 +34,7 @@ import { RemoteAborts } from './remote-aborts.js';
 import { SharedQueue } from './shared-queue.js';
 import { recordedPlace } from '../job-source.js';
 import { dispatch } from './send.js';
+import { unreachable } from '../support/outage.js';
 import { StorageGuard } from './storage-guard.js';
 
 export type { SchedulerEvents, SchedulerOptions, StorageNotice } from './options.js';
@@ -296,9 +297,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private reportLoopError(err: unknown): void {
     const e = toHoistError(err);
     if (e.code === 'db.full') return this.storage.enter(e);
-    // A shared queue's database down: said once per tick loop (node-lease.ts stops this node after half a lease).
+    // A shared queue's database down: logged once per tick loop, at info (node-lease.ts stops this node
+    // after half a lease, and its host says so: support/outage.ts).
     if (unreachable(err)) {
-      if (!this.unreachableSaid) log.warn(`the job database cannot be reached: nothing new starts (${(err as Error).message})`);
+      if (!this.unreachableSaid) log.info(`the job database cannot be reached: nothing new starts (${(err as Error).message})`);
       this.unreachableSaid = true;
       return;
     }
@@ -449,11 +451,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.active.size === 0) return;
     this.emit('progress', this.progress());
   }
-}
-
-/** A PostgreSQL job database that cannot be reached (store/pg-errors.ts). */
-function unreachable(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === 'store.unreachable';
 }
 
 /** Waits for the job's parts on the wire to end; false if `signal` aborts first. */

@@ -3,6 +3,7 @@
 // throw from a timer or a rejected promise nobody awaits ends the process. Here it is logged instead,
 // once until the work succeeds again: a database down for 20 s is said once, not at every tick.
 import type { Logger } from '../log.js';
+import { logFailure } from './outage.js';
 
 export class TimerWork {
   private failing = false;
@@ -31,6 +32,6 @@ export class TimerWork {
   private failed(err: unknown): void {
     if (this.failing) return;
     this.failing = true;
-    this.log.warn(`${this.what} failed (tried again at its next turn): ${(err as Error | undefined)?.message ?? String(err)}`);
+    logFailure(this.log, 'warn', `${this.what} failed (tried again at its next turn): ${(err as Error | undefined)?.message ?? String(err)}`, err);
   }
 }
