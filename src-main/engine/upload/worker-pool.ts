@@ -101,24 +101,28 @@ export class WorkerPool {
   private pickWorker(heavy: boolean): PoolWorker {
     const idle = this.workers.find((w) => w.busy === 0);
     if (idle) return idle;
-    if (this.workers.length < this.maxWorkers && (heavy || this.workers.every((w) => this.saturated(w)))) return this.spawn();
+    if (this.workers.length < this.maxWorkers) {
+      if (heavy) return this.spawn();
+      this.sample();
+      if (this.workers.every((w) => w.utilization >= SATURATED)) return this.spawn();
+    }
     return this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
   }
 
   /**
-   * Whether the thread's event loop was busy at least SATURATED of the time since the last look (taken
-   * again once UTILIZATION_WINDOW_MS have passed; until then the last figure stands). A thread still
-   * loading its modules has no loop running yet and counts as not saturated: a task given to it waits
-   * for the load, which a new thread would have to do too.
+   * Takes each thread's event-loop utilization since its last sample, once UTILIZATION_WINDOW_MS have
+   * passed (until then the last figure stands); a thread counts as saturated from SATURATED of the
+   * time busy. A thread still loading its modules has no loop running yet and counts as not
+   * saturated: a task given to it waits for the load, which a new thread would have to do too.
    */
-  private saturated(w: PoolWorker): boolean {
-    const now = w.thread.performance.eventLoopUtilization();
-    const since = w.thread.performance.eventLoopUtilization(now, w.mark);
-    if (since.idle + since.active >= UTILIZATION_WINDOW_MS) {
+  private sample(): void {
+    for (const w of this.workers) {
+      const now = w.thread.performance.eventLoopUtilization();
+      const since = w.thread.performance.eventLoopUtilization(now, w.mark);
+      if (since.idle + since.active < UTILIZATION_WINDOW_MS) continue;
       w.utilization = since.utilization;
       w.mark = now;
     }
-    return w.utilization >= SATURATED;
   }
 
   private spawn(): PoolWorker {
