@@ -47,6 +47,10 @@ export class JobLeases {
       // not yet running (READ COMMITTED, different rows), so the claim first takes a transaction lock
       // on the key: the second waits until the first committed, and its UPDATE (a new snapshot) sees it.
       // SQLite has one writer at a time.
+      // The lock is its own statement, not folded into the UPDATE (which reads the key again): under
+      // READ COMMITTED a statement's snapshot is taken when it starts, so an UPDATE that waited on the
+      // lock inside itself would still check NOT EXISTS against rows as they were before the other
+      // node's claim committed, and both would pass (and SQL promises no order of a WHERE's terms).
       if (oneWriter && this.dialect === 'pg') {
         this.db.prepare(`SELECT pg_advisory_xact_lock(hashtextextended((SELECT destination_id::text || '/' || key FROM jobs WHERE id = ?), 0)) AS locked`).get(jobId);
       }
