@@ -134,7 +134,7 @@ async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<Upl
     if (r.integrity && (destination as unknown as Record<string, unknown>).integrity !== r.integrity) {
       throw new Error(`this engine has no integrity setting (or refused "${r.integrity}"): the destination came back without it`);
     }
-    if (r.tuning) engine.setConcurrencyBounds(destination.id, r.tuning);
+    if (r.tuning) engine.pace.setConcurrencyBounds(destination.id, r.tuning);
     if (r.pacing) return await pacedUpload(engine, destination, r, r.pacing, watch);
     const isFolder = fs.statSync(r.file).isDirectory();
     // Job events stop the clock at once; waitFor's 250 ms poll would add up to a quarter second, and
@@ -171,7 +171,7 @@ async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<Upl
       throw new Error(`${failed.length} Hoist job(s) did not end done; the first ${first.key}: ${first.state} ${JSON.stringify(first.error)}\n  ${events}`);
     }
     const parts = jobs.flatMap((j) => engine.parts(j.id));
-    const tuned = engine.concurrencyOf(destination.id);
+    const tuned = engine.pace.concurrencyOf(destination.id);
     return {
       uploadPartRequests: parts.reduce((n, p) => n + p.sends, 0),
       partSize: engine.getJob(jobs[0]!.id)!.partSize,
@@ -185,7 +185,7 @@ async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<Upl
 
 /** Uploads under a bandwidth limit for a while, sampling bytes on the wire each second, then cancels (and aborts) the upload. */
 async function pacedUpload(engine: Engine, destination: Destination, r: VariantRequest, p: PacingRequest, watch: Stopwatch): Promise<UploadOutcome> {
-  engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: p.bytesPerSecond });
+  engine.pace.setBandwidthLimit({ destinationId: null, bytesPerSecond: p.bytesPerSecond });
   const [job] = await engine.enqueue([r.file], { destination, key: r.key });
   const lease = engine.start();
   if (!lease.ok) throw new Error(`another process runs this queue (pid ${lease.pid})`);
@@ -197,7 +197,7 @@ async function pacedUpload(engine: Engine, destination: Destination, r: VariantR
   for (let second = 1; second <= p.seconds; second++) {
     await new Promise((res) => setTimeout(res, t0 + second * 1000 - performance.now()));
     samples.push({ atSeconds: (performance.now() - t0) / 1000, bytes: sent() });
-    if (p.thenBytesPerSecond !== null && second === Math.floor(p.seconds / 2)) engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: p.thenBytesPerSecond });
+    if (p.thenBytesPerSecond !== null && second === Math.floor(p.seconds / 2)) engine.pace.setBandwidthLimit({ destinationId: null, bytesPerSecond: p.thenBytesPerSecond });
   }
   watch.stop();
   await engine.cancel(job!.id);

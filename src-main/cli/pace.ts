@@ -28,8 +28,8 @@ export function registerPaceCommands(program: Command, globals: Globals): void {
       await withHoist(globals(), async ({ engine }) => {
         if (rate !== undefined || o.schedule !== undefined) {
           const destinationId = o.destination ? findDestination(engine, o.destination).id : null;
-          const current = engine.bandwidthLimits().find((l) => l.destinationId === destinationId);
-          engine.setBandwidthLimit({
+          const current = engine.pace.bandwidthLimits().find((l) => l.destinationId === destinationId);
+          engine.pace.setBandwidthLimit({
             destinationId,
             bytesPerSecond: rate !== undefined ? parseRate(rate) : (current?.bytesPerSecond ?? null),
             schedule: o.schedule !== undefined ? parseSchedule(o.schedule) : (current?.schedule ?? []),
@@ -38,7 +38,7 @@ export function registerPaceCommands(program: Command, globals: Globals): void {
           findDestination(engine, o.destination);
         }
         const names = new Map(engine.store.listDestinations().map((d) => [d.id, d.name]));
-        const limits = engine.bandwidthLimits();
+        const limits = engine.pace.bandwidthLimits();
         if (o.json) {
           printJson({ limits: limits.map((l) => ({ ...l, destination: l.destinationId === null ? null : names.get(l.destinationId) ?? null })) });
           return;
@@ -60,16 +60,16 @@ export function registerPaceCommands(program: Command, globals: Globals): void {
       await withHoist(globals(), async ({ engine }) => {
         if (which !== undefined) {
           const dest = findDestination(engine, which);
-          if (o.off) engine.setConcurrencyBounds(dest.id, null);
+          if (o.off) engine.pace.setConcurrencyBounds(dest.id, null);
           else if (o.min !== undefined || o.max !== undefined) {
             const min = o.min ?? 1;
             const max = o.max ?? Math.max(min, dest.concurrency);
-            engine.setConcurrencyBounds(dest.id, { min, max });
+            engine.pace.setConcurrencyBounds(dest.id, { min, max });
           }
         } else if (o.off || o.min !== undefined || o.max !== undefined) {
           throw new HoistError('config.invalid', { message: 'Name the destination to tune: hoist tune DESTINATION --min 2 --max 16.' });
         }
-        const bounds = new Map(engine.concurrencyBounds().map((b) => [b.destinationId, b]));
+        const bounds = new Map(engine.pace.concurrencyBounds().map((b) => [b.destinationId, b]));
         const rows = engine.store.listDestinations().map((d) => ({ destinationId: d.id, destination: d.name, concurrency: d.concurrency, automatic: bounds.get(d.id) ?? null }));
         if (o.json) {
           printJson({ destinations: rows });
@@ -86,8 +86,8 @@ export function registerPaceCommands(program: Command, globals: Globals): void {
 
 /** One line per tuned destination: what automatic concurrency settled on during this run. */
 export function tuningSummary(engine: Engine): string[] {
-  return engine.concurrencyBounds().flatMap((b) => {
-    const { limit, decisions } = engine.concurrencyOf(b.destinationId);
+  return engine.pace.concurrencyBounds().flatMap((b) => {
+    const { limit, decisions } = engine.pace.concurrencyOf(b.destinationId);
     if (limit === null) return [];
     const name = engine.store.getDestination(b.destinationId)?.name ?? String(b.destinationId);
     const trail = decisions.filter((d) => d.reason !== 'bounds').map((d) => `${d.to} (${d.reason})`);

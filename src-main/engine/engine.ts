@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../shared/errors.js';
 import type { JobState, Priority } from '../../shared/states.js';
-import type { BandwidthLimit, ConcurrencyBounds, Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
-import { BandwidthLimiter, type BandwidthInput } from './pacing/bandwidth.js';
+import type { Destination, DestinationInput, JobEvent, JobProgress, MhlBatch, RemotePart, RemoteUpload } from '../../shared/types.js';
+import { BandwidthLimiter } from './pacing/bandwidth.js';
 import { PaceControls } from './pacing/pace-controls.js';
 import { Destinations } from './destinations.js';
 import type { EnqueueOptions } from './enqueue.js';
@@ -138,7 +138,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Bandwidth limits and concurrency bounds, in the database (issue 6). */
   readonly pacing: PacingStore;
   private readonly bandwidth: BandwidthLimiter;
-  private readonly pace: PaceControls;
+  /** What people set of the pace: bandwidth limits, concurrency bounds, what automatic concurrency decided (issue 6; hosts call it directly). */
+  readonly pace: PaceControls;
   private pacingSeen = -1;
   private readonly destinations: Destinations;
   private readonly remote: RemoteUploads;
@@ -436,14 +437,6 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.store.releaseLease(this.owner);
     }
   }
-
-  // ---- pace: bandwidth limits and automatic concurrency (issue 6; pacing/pace-controls.ts) ----
-
-  setBandwidthLimit(input: BandwidthInput): BandwidthLimit { return this.pace.setBandwidthLimit(input); }
-  bandwidthLimits(): BandwidthLimit[] { return this.pace.bandwidthLimits(); }
-  setConcurrencyBounds(destinationId: number, bounds: { min: number; max: number } | null): void { this.pace.setConcurrencyBounds(destinationId, bounds); }
-  concurrencyBounds(): ConcurrencyBounds[] { return this.pace.concurrencyBounds(); }
-  concurrencyOf(destinationId: number): ReturnType<PaceControls['concurrencyOf']> { return this.pace.concurrencyOf(destinationId); }
 
   // ---- the bucket's side: in-progress uploads ----
 

@@ -145,7 +145,7 @@ test('a weekly timetable window set in the screen holds now and the status line 
 
   const expected = `Limited to 3 MB/s (timetable: until ${whenText(end, new Date())})`;
   await page.getByTestId('pace-status').filter({ hasText: expected }).waitFor();
-  const [limit] = engine.bandwidthLimits();
+  const [limit] = engine.pace.bandwidthLimits();
   assert.equal(limit!.bytesPerSecond, null, 'unlimited outside the window');
   assert.deepEqual(limit!.schedule, [{ from, to, bytesPerSecond: 3_000_000, days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].filter((d) => d === today || d === yesterday) }]);
   assert.equal(limit!.effectiveBytesPerSecond, 3_000_000);
@@ -165,24 +165,24 @@ test('automatic concurrency is switched on with bounds and off again from the sc
   await card.getByTestId('concurrency-max').fill('6');
   await card.getByTestId('concurrency-save').click();
   await card.getByTestId('concurrency-mode').filter({ hasText: 'automatic, 2 to 6' }).waitFor();
-  assert.deepEqual(engine.concurrencyBounds(), [{ destinationId: dest.id, min: 2, max: 6 }]);
+  assert.deepEqual(engine.pace.concurrencyBounds(), [{ destinationId: dest.id, min: 2, max: 6 }]);
   // The value in force, from the engine's lane for this destination (it carries the upload).
   const shown = Number(await card.getByTestId('concurrency-current').innerText());
-  const lane = engine.concurrencyOf(dest.id).limit;
+  const lane = engine.pace.concurrencyOf(dest.id).limit;
   assert.ok(shown >= 2 && shown <= 6, `the current value ${shown} is within the bounds`);
   assert.ok(lane !== null && lane >= 2 && lane <= 6, `the lane's ${lane} too`);
 
   await card.getByTestId('concurrency-automatic').uncheck();
   await card.getByTestId('concurrency-save').click();
   await card.getByTestId('concurrency-mode').filter({ hasText: 'fixed at 4' }).waitFor();
-  assert.deepEqual(engine.concurrencyBounds(), []);
+  assert.deepEqual(engine.pace.concurrencyBounds(), []);
   await card.getByTestId('concurrency-current').filter({ hasText: '4' }).waitFor();
 });
 
 test('with the limit removed the upload ends whole, and the status line goes quiet', { timeout: 5 * 60_000 }, async () => {
   await globalCard().getByTestId('limit-remove').click();
   await page.locator('[data-testid="notice-success"]').filter({ hasText: 'Removed the limit for all uploads' }).waitFor();
-  assert.deepEqual(engine.bandwidthLimits(), []);
+  assert.deepEqual(engine.pace.bandwidthLimits(), []);
   proxy.setBandwidth(null);
   await page.getByTestId('pace-status').waitFor({ state: 'detached' });
   const [done] = await engine.waitFor([jobId]);

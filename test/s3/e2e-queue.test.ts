@@ -72,7 +72,7 @@ async function shows(states: string, search: string): Promise<void> {
 
 test('three jobs picked with click, Shift+click and Ctrl+click are paused together: in the store, and no other', async () => {
   // Slow enough that none finishes while the test picks them (the engine's own limit; nothing faked).
-  engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: 128 * 1024 });
+  engine.pace.setBandwidthLimit({ destinationId: null, bytesPerSecond: 128 * 1024 });
   const files = await Promise.all([1, 2, 3, 4, 5].map((i) => write(`selection/A003_C00${i}.mov`, 6 * MiB)));
   const jobs = await engine.enqueue(files, { destination: dest, prefix: 'selection' });
   await until('the five rows', async () => (await rows().count()) === 5);
@@ -96,7 +96,7 @@ test('three jobs picked with click, Shift+click and Ctrl+click are paused togeth
   await page.getByTestId('notice-success').filter({ hasText: 'Paused 3 jobs.' }).waitFor();
 
   // Resumed together, at full speed: all five arrive whole.
-  engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: null });
+  engine.pace.setBandwidthLimit({ destinationId: null, bytesPerSecond: null });
   await page.getByTestId('bulk-resume').click();
   await until('all five to be done', () => jobs.every((j) => stateOf(j.id) === 'done'), WAIT_MS);
   for (const [i, f] of files.entries()) assert.equal(await sha256OfObject(client, bucket, `selection/A003_C00${i + 1}.mov`), await sha256OfFile(f));

@@ -49,7 +49,7 @@ test('a bandwidth limit holds over a window of bytes, and `hoist limit` from ano
   const dbPath = testDbPath(dir);
   try {
     const FIRST = 4_000_000;
-    engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: FIRST });
+    engine.pace.setBandwidthLimit({ destinationId: null, bytesPerSecond: FIRST });
     const [job] = await engine.enqueue([file], { destination: dest, key: 'paced/A001C001.mov' });
     engine.start();
     await until('the upload under way', () => proxy.bytesForwarded() >= 2 * MiB);
@@ -68,9 +68,9 @@ test('a bandwidth limit holds over a window of bytes, and `hoist limit` from ano
     assert.ok(engine.getJob(job!.id)!.state === 'running', `the upload went on, slower, rather than stopping: ${engine.getJob(job!.id)!.state}`);
 
     // Lifted again (engine API this time): the upload finishes whole.
-    engine.setBandwidthLimit({ destinationId: dest.id, bytesPerSecond: null });
-    engine.setBandwidthLimit({ destinationId: null, bytesPerSecond: null });
-    assert.deepEqual(engine.bandwidthLimits(), [], 'no limit is left once both are lifted');
+    engine.pace.setBandwidthLimit({ destinationId: dest.id, bytesPerSecond: null });
+    engine.pace.setBandwidthLimit({ destinationId: null, bytesPerSecond: null });
+    assert.deepEqual(engine.pace.bandwidthLimits(), [], 'no limit is left once both are lifted');
     const [done] = await engine.waitFor([job!.id]);
     assert.equal(done!.state, 'done', JSON.stringify(engine.events(job!.id)));
     assert.equal(await sha256OfObject(client, bucket, 'paced/A001C001.mov'), await sha256OfFile(file));
@@ -93,11 +93,11 @@ test('automatic concurrency rises while throughput rises, falls back on SlowDown
     { tuning: { options: { windowMs: 2000, holdWindows: 2, slowDownHoldWindows: 4 } } },
   );
   try {
-    engine.setConcurrencyBounds(dest.id, BOUNDS);
+    engine.pace.setConcurrencyBounds(dest.id, BOUNDS);
     const [job] = await engine.enqueue([file], { destination: dest, key: 'tuned/A002C001.mov' });
     engine.start();
-    const decisions = () => engine.concurrencyOf(dest.id).decisions;
-    await until('concurrency to climb to 4 or more', () => (engine.concurrencyOf(dest.id).limit ?? 0) >= 4, 120_000);
+    const decisions = () => engine.pace.concurrencyOf(dest.id).decisions;
+    await until('concurrency to climb to 4 or more', () => (engine.pace.concurrencyOf(dest.id).limit ?? 0) >= 4, 120_000);
     // Now the server asks Hoist to slow down.
     proxy.addFault({ operation: 'UploadPart', times: 2, action: { kind: 'status', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' } });
     await until('a SlowDown decision', () => decisions().some((d) => d.reason === 'SlowDown'), 120_000);
@@ -109,7 +109,7 @@ test('automatic concurrency rises while throughput rises, falls back on SlowDown
 
     const all = decisions();
     const trail = all.map((d) => `${d.from}->${d.to} ${d.reason}${d.measuredBytesPerSecond ? ` @${(d.measuredBytesPerSecond / MiB).toFixed(2)}MiB/s` : ''}`).join(', ');
-    console.log(`tuning: ${trail}; settled at ${engine.concurrencyOf(dest.id).limit}`);
+    console.log(`tuning: ${trail}; settled at ${engine.pace.concurrencyOf(dest.id).limit}`);
     for (const d of all) assert.ok(d.to >= BOUNDS.min && d.to <= BOUNDS.max, `every decision within ${BOUNDS.min}..${BOUNDS.max}: ${trail}`);
     const climbs = all.filter((d) => (d.reason === 'rising' || d.reason === 'probe') && d.to > d.from);
     assert.ok(climbs.length >= 3, `concurrency was raised step by step: ${trail}`);

@@ -14,7 +14,7 @@ import { SettingsStore } from '../store/settings-store.js';
 const log = logger('controls');
 
 /** What the controls need of the engine: its pace commands, whether it works the queue, the destinations. */
-export type ControlsEngine = Pick<Engine, 'setBandwidthLimit' | 'bandwidthLimits' | 'setConcurrencyBounds' | 'concurrencyOf' | 'running'> & {
+export type ControlsEngine = Pick<Engine, 'pace' | 'running'> & {
   readonly store: Pick<JobStore, 'listDestinations' | 'getDestination' | 'db'>;
 };
 
@@ -32,19 +32,19 @@ export class ControlsApiBase implements ControlsApi {
 
   async paceState(): Promise<PaceState> {
     const working = this.controlled.running;
-    const limits = this.controlled.bandwidthLimits().map((l) => (working ? l : { ...l, holding: false }));
+    const limits = this.controlled.pace.bandwidthLimits().map((l) => (working ? l : { ...l, holding: false }));
     return { limits, destinations: this.controlled.store.listDestinations().map((d) => this.paceOf(d)), working };
   }
 
   async setBandwidthLimit(input: BandwidthLimitInput): Promise<BandwidthLimit | null> {
-    const set = this.controlled.setBandwidthLimit(input);
+    const set = this.controlled.pace.setBandwidthLimit(input);
     log.info(`bandwidth limit ${input.destinationId === null ? 'for all uploads' : `for destination ${input.destinationId}`} set`, { bytesPerSecond: input.bytesPerSecond, windows: input.schedule.length });
     // No rate and no windows: the limit is gone.
     return input.bytesPerSecond === null && input.schedule.length === 0 ? null : set;
   }
 
   async setConcurrencyBounds(destinationId: number, bounds: { min: number; max: number } | null): Promise<DestinationPace> {
-    this.controlled.setConcurrencyBounds(destinationId, bounds);
+    this.controlled.pace.setConcurrencyBounds(destinationId, bounds);
     return this.paceOf(this.controlled.store.getDestination(destinationId)!);
   }
 
@@ -73,7 +73,7 @@ export class ControlsApiBase implements ControlsApi {
   }
 
   private paceOf(d: Destination): DestinationPace {
-    const { limit, bounds, decisions } = this.controlled.concurrencyOf(d.id);
+    const { limit, bounds, decisions } = this.controlled.pace.concurrencyOf(d.id);
     return {
       destinationId: d.id,
       name: d.name,
