@@ -1,0 +1,26 @@
+// One client per connection's settings in a thread, so its sockets are reused: the SDK's clients
+// (s3/client.ts) in the main thread, the part workers' direct ones (s3/direct-request.ts). Loads
+// nothing, so a worker can use it without the SDK.
+import type { ConnectionSettings } from './client.js';
+
+export class SettingsCache<T extends { destroy(): void }> {
+  private readonly clients = new Map<string, T>();
+
+  constructor(private readonly create: (c: ConnectionSettings) => T) {}
+
+  get(c: ConnectionSettings): T {
+    const key = JSON.stringify(c);
+    let client = this.clients.get(key);
+    if (!client) {
+      if (this.clients.size >= 8) this.clear();
+      client = this.create(c);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  clear(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+  }
+}
