@@ -18,7 +18,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { requireCjs } from '../cjs.js';
 import type { ConnectionSettings } from './client.js';
-import { objectPath, type ObjectTarget } from './object-target.js';
+import { extendedEncode, objectPath, type ObjectTarget } from './object-target.js';
 import { SettingsCache } from './settings-cache.js';
 
 const { SignatureV4 } = requireCjs('@smithy/signature-v4') as typeof import('@smithy/signature-v4');
@@ -147,7 +147,10 @@ export class DirectS3 {
       { method: 'PUT', protocol: url.protocol, hostname: url.hostname, path, query: r.query, headers } as never,
       { signingDate: new Date(Date.now() + this.clockOffsetMs) },
     )) as unknown as { headers: Record<string, string> };
-    const qs = new URLSearchParams(r.query).toString();
+    // An abort while signing: a listener added now would never hear it.
+    if (r.signal.aborted) throw abortError(r.signal);
+    // Escaped as the SDK's query builder does (not URLSearchParams' form encoding, '+' for a space).
+    const qs = Object.entries(r.query).map(([k, v]) => `${extendedEncode(k)}=${extendedEncode(v)}`).join('&');
     const isHttps = url.protocol === 'https:';
     const sentAt = Date.now();
     return new Promise((resolve, reject) => {
@@ -221,7 +224,7 @@ export class DirectS3 {
 }
 
 /** One DirectS3 per connection's settings in a thread, so its sockets are reused. */
-export class DirectCache extends SettingsCache<DirectS3> {
+export class DirectCache extends SettingsCache<ConnectionSettings, DirectS3> {
   constructor() {
     super((c) => new DirectS3(c));
   }

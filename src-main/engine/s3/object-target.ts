@@ -15,7 +15,7 @@ export interface ObjectTarget {
 }
 
 /** The SDK's escaping of a label: encodeURIComponent, and also !'()* (@smithy/core's extendedEncodeURIComponent). */
-function extendedEncode(s: string): string {
+export function extendedEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
