@@ -86,7 +86,7 @@ export function createS3Client(c: ConnectionSettings): S3Client {
 }
 
 /** A small cache so threads reuse one client (and its sockets) per connection. */
-export class ClientCache extends SettingsCache<S3Client> {
+export class ClientCache extends SettingsCache<ConnectionSettings, S3Client> {
   constructor() {
     super(createS3Client);
   }
