@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { S3Client as S3ClientType } from '@aws-sdk/client-s3';
 import { requireCjs } from '../cjs.js';
+import { SettingsCache } from './settings-cache.js';
 
 // Through require: this module runs in every part worker thread (cjs.ts).
 const { S3Client } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
@@ -85,22 +86,8 @@ export function createS3Client(c: ConnectionSettings): S3Client {
 }
 
 /** A small cache so threads reuse one client (and its sockets) per connection. */
-export class ClientCache {
-  private readonly clients = new Map<string, S3Client>();
-
-  get(c: ConnectionSettings): S3Client {
-    const key = JSON.stringify(c);
-    let client = this.clients.get(key);
-    if (!client) {
-      if (this.clients.size >= 8) this.clear();
-      client = createS3Client(c);
-      this.clients.set(key, client);
-    }
-    return client;
-  }
-
-  clear(): void {
-    for (const client of this.clients.values()) client.destroy();
-    this.clients.clear();
+export class ClientCache extends SettingsCache<ConnectionSettings, S3Client> {
+  constructor() {
+    super(createS3Client);
   }
 }

@@ -6,11 +6,14 @@ import type { Destination } from '../../../shared/types.js';
 import { ClientCache, type ConnectionSettings, type StaticCredentials } from '../s3/client.js';
 import { CLOCK_SKEW_NOTICE_MS, ServerClocks, describeSkew, observedClockOffset } from '../s3/clock.js';
 import { connectionFor, type CredentialSource } from '../s3/connection.js';
+import type { ObjectTarget } from '../s3/object-target.js';
+import { TargetCache } from '../s3/target-resolver.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { ActiveJob } from './active-job.js';
 
 export class Connections {
   private readonly clients = new ClientCache();
+  private readonly targets = new TargetCache();
   /** The credentials each destination's requests were last signed with. */
   readonly signedWith = new Map<number, StaticCredentials>();
   /** Each endpoint's clock as its answers showed it; every request is signed with it. */
@@ -35,6 +38,11 @@ export class Connections {
 
   async client(dest: Destination): Promise<S3Client> {
     return this.clients.get(await this.conn(dest));
+  }
+
+  /** Where the part workers send a bucket's objects, and signed for what, as the SDK decides it for these settings. */
+  target(conn: ConnectionSettings, bucket: string): Promise<ObjectTarget> {
+    return this.targets.get(conn, bucket, async () => this.clients.get(conn));
   }
 
   clear(): void {

@@ -36,7 +36,7 @@ export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: 
         } else {
           const base = {
             path: a.source.path, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm, contentMd5: a.job.contentMd5,
-            conn, bucket: a.job.bucket, key: a.job.key,
+            conn, bucket: a.job.bucket, key: a.job.key, target: await ctx.net.target(conn, a.job.bucket),
             ...(ctx.opts.bandwidth ? { bandwidth: ctx.opts.bandwidth.memoryFor(a.dest.id) } : {}),
           };
           const run =

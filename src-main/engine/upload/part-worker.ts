@@ -5,15 +5,13 @@
 // need a server shown to take them, and radosgw 16 refuses them).
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { IncomingHttpHeaders } from 'node:http';
 import { HoistError } from '../../../shared/errors.js';
-import { requireCjs } from '../cjs.js';
-import { ClientCache } from '../s3/client.js';
 import { conditionFields } from '../s3/conditions.js';
-import { observedClockOffset } from '../s3/clock.js';
+import { DirectCache, type DirectS3 } from '../s3/direct-request.js';
 import { explainDenied, isAbort, toErrorInfo } from '../s3/errors.js';
 import { encryptionOf, etagComparable, type ServerEncryption } from '../s3/server-encryption.js';
-import { PartHasher, SDK_CHECKSUM_ALGORITHM, normalizeEtag, type PartDigest } from './checksums.js';
+import { PartHasher, normalizeEtag, type PartDigest } from './checksums.js';
 import { CHUNK_SIZE, ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
 import { PartMemory, readAndHold, type HeldPart } from './held-part.js';
 import { FileHasher } from './file-hashes.js';
@@ -22,13 +20,12 @@ import { TokenBucket, takeTokens } from '../pacing/token-bucket.js';
 import type { PartWorkerData } from './worker-pool.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
-const { PutObjectCommand, UploadPartCommand } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
-
 /** The whole-file pass reads in larger steps: one sequential stream, no body to feed. */
 const HASH_FILE_CHUNK = 4 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 
-const clients = new ClientCache();
+/** The two hot requests go without the SDK (s3/direct-request.ts, measured there); one client per connection's settings. */
+const clients = new DirectCache();
 /** This thread's share of the parts held between their checksum and their send (held-part.ts). */
 const heldChunks = Math.floor(((workerData as PartWorkerData | null)?.heldPartBytes ?? 0) / CHUNK_SIZE);
 /** Read buffers shared by the parts this thread runs at once, the held ones included (kept, not collected and allocated again). */
@@ -84,13 +81,7 @@ async function checkPath(task: PutObjectTask): Promise<void> {
   }
 }
 
-function checksumFields(task: WorkerTask, digest: PartDigest): Record<string, string> {
-  if (!task.checksumAlgorithm || !digest.checksum) return {};
-  const name = SDK_CHECKSUM_ALGORITHM[task.checksumAlgorithm];
-  return { [`Checksum${name}`]: digest.checksum.base64 };
-}
-
-async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: fs.promises.FileHandle, digest: PartDigest, held: HeldPart | null, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
+async function send(task: UploadPartTask | PutObjectTask, client: DirectS3, fd: fs.promises.FileHandle, digest: PartDigest, held: HeldPart | null, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
   const buckets = (task.bandwidth ?? []).map((memory) => new TokenBucket(memory));
   const body =
     task.length === 0
@@ -109,39 +100,43 @@ async function send(task: UploadPartTask | PutObjectTask, client: S3Client, fd: 
   }
 }
 
-async function sendBody(task: UploadPartTask | PutObjectTask, client: S3Client, body: Buffer | FileRangeBody, digest: PartDigest, signal: AbortSignal): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
-  const common = {
-    Bucket: task.bucket,
-    Key: task.key,
-    Body: body,
-    ContentLength: task.length,
-    // None on a server shown to verify the checksum (scheduler/integrity-plan.ts): the checksum is the proof.
-    ...(digest.md5Base64 ? { ContentMD5: digest.md5Base64 } : {}),
-    ...checksumFields(task, digest),
-  };
-  const out =
-    task.kind === 'upload-part'
-      ? await client.send(new UploadPartCommand({ ...common, UploadId: task.uploadId, PartNumber: task.partNumber }), { abortSignal: signal })
-      : await client.send(
-          new PutObjectCommand({
-            ...common,
-            ContentType: task.object.contentType,
-            Metadata: task.object.metadata,
-            ...(task.object.storageClass ? { StorageClass: task.object.storageClass as never } : {}),
-            ...(task.object.sse ? { ServerSideEncryption: task.object.sse as never } : {}),
-            ...(task.object.sseKmsKeyId ? { SSEKMSKeyId: task.object.sseKmsKeyId } : {}),
-            ...conditionFields(task.condition),
-          }),
-          { abortSignal: signal },
-        );
-  if (!out.ETag) throw new HoistError('s3.invalid-request', { operation: opName(task), message: 'The server accepted the data but returned no ETag.' });
-  const echoedField = task.checksumAlgorithm ? (out as unknown as Record<string, unknown>)[`Checksum${SDK_CHECKSUM_ALGORITHM[task.checksumAlgorithm]}`] : undefined;
+/** The request headers of a part or a small file, as the SDK serialised these fields (lower-case names). */
+function requestHeaders(task: UploadPartTask | PutObjectTask, digest: PartDigest): Record<string, string> {
+  const h: Record<string, string> = {};
+  // None on a server shown to verify the checksum (scheduler/integrity-plan.ts): the checksum is the proof.
+  if (digest.md5Base64) h['content-md5'] = digest.md5Base64;
+  if (task.checksumAlgorithm && digest.checksum) h[`x-amz-checksum-${task.checksumAlgorithm}`] = digest.checksum.base64;
+  if (task.kind === 'upload-part') return h;
+  const o = task.object;
+  h['content-type'] = o.contentType;
+  for (const [name, value] of Object.entries(o.metadata)) h[`x-amz-meta-${name.toLowerCase()}`] = value;
+  if (o.storageClass) h['x-amz-storage-class'] = o.storageClass;
+  if (o.sse) h['x-amz-server-side-encryption'] = o.sse;
+  if (o.sseKmsKeyId) h['x-amz-server-side-encryption-aws-kms-key-id'] = o.sseKmsKeyId;
+  const { IfNoneMatch, IfMatch } = conditionFields(task.condition);
+  if (IfNoneMatch) h['if-none-match'] = IfNoneMatch;
+  if (IfMatch) h['if-match'] = IfMatch;
+  return h;
+}
+
+function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function sendBody(task: UploadPartTask | PutObjectTask, client: DirectS3, body: Buffer | FileRangeBody, digest: PartDigest, signal: AbortSignal): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
+  const query: Record<string, string> = task.kind === 'upload-part' ? { partNumber: String(task.partNumber), uploadId: task.uploadId } : {};
+  const h = await client.put({ target: task.target, key: task.key, query, headers: requestHeaders(task, digest), body, length: task.length, signal });
+  const etag = header(h, 'etag');
+  if (!etag) throw new HoistError('s3.invalid-request', { operation: opName(task), message: 'The server accepted the data but returned no ETag.' });
+  const echoedField = task.checksumAlgorithm ? header(h, `x-amz-checksum-${task.checksumAlgorithm}`) : undefined;
   if (echoedField !== undefined && echoedField !== digest.checksum?.base64) {
     throw new HoistError('s3.bad-digest', { operation: opName(task), detail: `server checksum ${String(echoedField)} differs from ${digest.checksum?.base64}` });
   }
   // PutObject into a versioned bucket names the version it made (an UploadPart has none).
-  const versionId = 'VersionId' in out ? (out.VersionId ?? null) : null;
-  return { etag: out.ETag, echoed: echoedField !== undefined, versionId, encryption: encryptionOf(out) };
+  const versionId = task.kind === 'put-object' ? (header(h, 'x-amz-version-id') ?? null) : null;
+  const encryption = encryptionOf({ ServerSideEncryption: header(h, 'x-amz-server-side-encryption') as never, SSECustomerAlgorithm: header(h, 'x-amz-server-side-encryption-customer-algorithm') });
+  return { etag, echoed: echoedField !== undefined, versionId, encryption };
 }
 
 /** Every whole-file hash over one in-order read; the file must be its snapshot before and after, so the hashes describe the bytes the parts sent. */
@@ -185,7 +180,7 @@ function opName(task: WorkerTask): string {
   return task.kind === 'upload-part' ? 'UploadPart' : task.kind === 'put-object' ? 'PutObject' : 'ReadSource';
 }
 
-async function run(task: WorkerTask, client: S3Client | null, signal: AbortSignal): Promise<TaskSuccess> {
+async function run(task: WorkerTask, client: DirectS3 | null, signal: AbortSignal): Promise<TaskSuccess> {
   let fd: fs.promises.FileHandle;
   try {
     fd = await fs.promises.open(task.path, 'r');
@@ -251,7 +246,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       const bytesSent = progressOf.get(task.taskId)?.() ?? 0;
       try {
         // With one attempt per request the SDK cannot retry a skewed signature itself; the scheduler can.
-        const clockOffsetMs = client ? observedClockOffset(client) : undefined;
+        const clockOffsetMs = client?.clockOffsetMs;
         const info = toErrorInfo(err, opName(task));
         const error = task.kind === 'hash-range' || task.kind === 'hash-file' ? info : explainDenied(info, task.conn.credentials);
         post({ type: 'failed', taskId: task.taskId, error, aborted, bytesSent, ...(clockOffsetMs !== undefined ? { clockOffsetMs } : {}) });

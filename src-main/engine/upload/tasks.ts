@@ -2,6 +2,7 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import type { ChecksumAlgorithm, FileHashAlgorithm, FileHashes } from '../../../shared/states.js';
 import type { ConnectionSettings } from '../s3/client.js';
 import type { WriteCondition } from '../s3/conditions.js';
+import type { ObjectTarget } from '../s3/object-target.js';
 import type { HashStates } from './file-hashes.js';
 import type { BucketMemory } from '../pacing/token-bucket.js';
 
@@ -37,6 +38,8 @@ interface SendingTask extends TaskBase {
   conn: ConnectionSettings;
   bucket: string;
   key: string;
+  /** The bucket's address and signing scope, as the SDK resolves them for `conn` (s3/target-resolver.ts). */
+  target: ObjectTarget;
   /** Token buckets in shared memory (global limit, destination limit) taken from before each chunk. */
   bandwidth?: BucketMemory[];
 }
