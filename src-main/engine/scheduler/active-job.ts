@@ -44,6 +44,10 @@ export interface ActiveJob {
    * hashes (these, perhaps none) come from the same read as its body, not from a hash pass (issue 12).
    */
   inlineHashes?: FileHashAlgorithm[];
+  /** A ticket of the source histories taken as the job opened: a look at its `ascmhl/` started after it answers (source-history.ts). */
+  historySince?: number;
+  /** The store said a part of it waits for a slot; cleared when one of its parts is sent (scheduler.ts `partWaits`). */
+  partsWaiting?: boolean;
   /**
    * What the job decided at its key, not yet written: it is written with the integrity plan, in one
    * commit, before anything is sent (prepare.ts; issue 12, writes per frame). Lost with the job's
