@@ -20,7 +20,7 @@ import type { OwedKind } from '../owed/runner.js';
 import type { RemoteAbortPayload } from '../store/remote-abort-rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
-import { openedJob, rankOf, whenIdle, type ActiveJob } from './active-job.js';
+import { allInFlight, openedJob, rankOf, untilIdleOr, type ActiveJob } from './active-job.js';
 import { byPriority, partsAllowed, preparingFull, spare, writerOf, MAX_PREPARING, type OpenJob } from './admission.js';
 import { complete } from './complete.js';
 import { Connections } from './connections.js';
@@ -481,29 +481,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 /** A PostgreSQL job database that cannot be reached (store/pg-errors.ts). */
 function unreachable(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === 'store.unreachable';
-}
-
-/** Waits for the job's parts on the wire to end; false if `signal` aborts first. */
-async function untilIdleOr(a: ActiveJob, signal?: AbortSignal): Promise<boolean> {
-  if (!signal) return whenIdle(a).then(() => true);
-  if (signal.aborted) return false;
-  let onAbort = () => {};
-  const stopped = new Promise<false>((resolve) => {
-    onAbort = () => resolve(false);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const idle = await Promise.race([whenIdle(a).then(() => true as const), stopped]);
-  signal.removeEventListener('abort', onAbort);
-  return idle;
-}
-
-/**
- * Every part of the job is on the wire here, so none waits: the store is not asked (issue 12: a small
- * file's one part in flight was looked for in the parts table by every tick, once per job in flight).
- */
-function allInFlight(a: ActiveJob | undefined): boolean {
-  // A growing file's parts are still being planned: the store knows how many.
-  return a !== undefined && a.job.growing !== 1 && a.inflight.size >= a.job.partCount;
 }
 
 /** An open job as the admission policy sees it. */
