@@ -12,6 +12,8 @@ export interface WriteCount {
   statements: number;
   /** Write statements by their SQL's first words, for listing where the writes go. */
   bySql: Map<string, number>;
+  /** Statements that read (SQLite only), by their SQL's first words: the main thread's other SQLite cost per file. */
+  readsBySql: Map<string, number>;
 }
 
 const counts = new WeakMap<object, WriteCount>();
@@ -40,6 +42,19 @@ export function installWriteCounting(): void {
     }
     return run.apply(this, args);
   };
+  // Reads: counted by statement, not in the commits (better-sqlite3 runs a reader with get/all/iterate).
+  const readerProto = statementProto as unknown as Record<'get' | 'all' | 'iterate', (...a: unknown[]) => unknown>;
+  for (const method of ['get', 'all', 'iterate'] as const) {
+    const read = readerProto[method];
+    readerProto[method] = function (this: Stmt, ...args: unknown[]) {
+      const c = counts.get(this.database);
+      if (c && this.reader) {
+        const what = this.source.trim().replace(/\s+/g, ' ').split(' ').slice(0, 9).join(' ');
+        c.readsBySql.set(what, (c.readsBySql.get(what) ?? 0) + 1);
+      }
+      return read.apply(this, args);
+    };
+  }
 }
 
 /**
@@ -50,7 +65,7 @@ export function installWriteCounting(): void {
  */
 export function countWrites(db: object): WriteCount {
   if (!installed) throw new Error('installWriteCounting() must run before the database is opened');
-  const c: WriteCount = { transactions: 0, statements: 0, bySql: new Map() };
+  const c: WriteCount = { transactions: 0, statements: 0, bySql: new Map(), readsBySql: new Map() };
   counts.set(db, c);
   if ((db as { dialect?: string }).dialect === 'pg') countPgWrites(db as PgLike, c);
   return c;

@@ -1,6 +1,6 @@
 // The store writes one small file costs end to end (issue 12): N files of SIZE queued with
 // `hoist upload DIR`'s call and uploaded to the bench sink at the defaults, every SQLite write
-// counted (bench/sql-writes.ts) and listed by statement, per file. The list in docs/small-files.md
+// counted (bench/sql-writes.ts) and listed by statement, per file, with the reads made while uploading. The list in docs/small-files.md
 // comes from here.  node build/bench/writes-per-file.js [--files 200] [--size 1048576] [--hashes xxh64] [--db postgres://…]
 // With --db a PostgreSQL URL (an empty database) the store is there: statements are not counted, the
 // bridge's round trips are. Both print files/s queued and uploaded (wall clock, this machine's load).
@@ -59,6 +59,7 @@ try {
   const jobs = await engine.enqueue([dir], { destination: dest, hashes });
   const queuedS = (performance.now() - t0) / 1000;
   const queued = { transactions: writes.transactions, statements: writes.statements, roundTrips: roundTrips() - trips0 };
+  writes.readsBySql.clear();
   const t1 = performance.now();
   engine.start();
   const done = await engine.waitFor(jobs.map((j) => j.id));
@@ -73,6 +74,8 @@ try {
   console.log(`${engine.store.db.dialect}: queued ${(files / queuedS).toFixed(0)} files/s (${queuedS.toFixed(2)} s), uploaded ${(files / uploadedS).toFixed(1)} files/s (${uploadedS.toFixed(1)} s); bridge round trips per file ${per(tripsNow)} (queuing ${per(queued.roundTrips)})`);
   console.log(`  history of a job: ${engine0Events.join(', ')}`);
   for (const [sql, n] of [...writes.bySql].sort((a, b) => b[1] - a[1])) console.log(`  ${per(n).padStart(6)}  ${sql}`);
+  if (writes.readsBySql.size > 0) console.log('  reads while uploading (SQLite), the most frequent:');
+  for (const [sql, n] of [...writes.readsBySql].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${per(n).padStart(6)}  ${sql}`);
   if (trips.size > 0) console.log('  round trips by statement:');
   for (const [sql, n] of [...trips].sort((a, b) => b[1] - a[1])) console.log(`  ${per(n).padStart(6)}  ${sql}`);
 } finally {

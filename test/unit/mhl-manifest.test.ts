@@ -6,7 +6,7 @@ import { buildChain, buildManifest, generationOf, manifestFileName, parseChain, 
 import fs from 'node:fs';
 import path from 'node:path';
 import { HoistError, isRetryable } from '../../shared/errors.js';
-import { SourceHistory, isHistoryPath, mhlPlacement, mhlRootOf, verifyAgainstHistory } from '../../src-main/engine/mhl/source-history.js';
+import { SourceHistories, SourceHistory, isHistoryPath, mhlPlacement, mhlRootOf, verifyAgainstHistory } from '../../src-main/engine/mhl/source-history.js';
 import { c4Of } from '../../src-main/engine/upload/file-hashes.js';
 import { schemaErrors } from '../support/mhl.js';
 import { tempDir } from '../support/s3.js';
@@ -161,4 +161,24 @@ test("a file's root is the nearest folder with an ascmhl/ folder up to the folde
   assert.equal(mhlRootOf(base, path.join(base, 'z.mov')), base);
   assert.deepEqual(mhlPlacement(base, path.join(base, 'A002R2EC', 'Clips', 'x.mov'), 'day1/A002R2EC/Clips/x.mov'), { root: path.join(base, 'A002R2EC'), path: 'Clips/x.mov', rootPrefix: 'day1/A002R2EC/' });
   assert.throws(() => mhlPlacement(base, path.join(base, 'z.mov'), 'renamed.mov'), /use a prefix, not a key of its own/);
+});
+
+test("a look at a root's ascmhl/ answers the jobs opened before it started, never one opened after (issue 12: one look for the frames opened together)", async () => {
+  const root = path.join(tempDir('histories'), 'A002R2EC');
+  fs.mkdirSync(path.join(root, 'Clips'), { recursive: true });
+  const histories = new SourceHistories();
+  // Two frames open in one pass of the scheduler; the first looks: no history.
+  const first = histories.ticket();
+  const second = histories.ticket();
+  assert.equal(await histories.forRoot(root, first), null);
+  // A history is written before the second frame looks: it opened before the first look started,
+  // so that look answers it (as if it had looked at the same moment), without a look of its own.
+  writeGeneration(root, '0001_A002R2EC_2024-05-01_101500Z.mhl', { 'Clips/a.mov': '1111111111111111' });
+  assert.equal(await histories.forRoot(root, second), null, 'the look started after it opened answers it');
+  // A frame opened after that look started looks again, and sees the history.
+  const third = histories.ticket();
+  assert.equal((await histories.forRoot(root, third))?.lookup('Clips/a.mov')?.generation, 1);
+  // Without a ticket (a hash pass), always a look of its own: a generation added since is seen.
+  writeGeneration(root, '0002_A002R2EC_2024-05-02_101500Z.mhl', { 'Clips/a.mov': 'aaaaaaaaaaaaaaaa' });
+  assert.equal((await histories.forRoot(root))?.lookup('Clips/a.mov')?.generation, 2);
 });

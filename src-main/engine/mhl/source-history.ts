@@ -87,11 +87,34 @@ export class SourceHistory {
   }
 }
 
-/** Histories by root, read again only when something in their `ascmhl/` folder changed. */
+/**
+ * Histories by root, read again only when something in their `ascmhl/` folder changed. A job is
+ * answered only by a look at the folder that started after it opened (`since`, a ticket taken then):
+ * jobs opened before a look share it, a job opened after it looks again, so a history written at any
+ * time before a job opens is seen by it, as when every job looked for itself. Issue 12: the scheduler
+ * opens several frames of a folder at once, and each one's look cost a `readdir` failing with ENOENT.
+ */
 export class SourceHistories {
   private readonly cache = new Map<string, { stamp: string; history: SourceHistory | null }>();
+  /** The last look started per root, numbered in the order they started. */
+  private readonly looks = new Map<string, { n: number; history: Promise<SourceHistory | null> }>();
+  private started = 0;
 
-  async forRoot(root: string): Promise<SourceHistory | null> {
+  /** Taken when a job opens: only looks started after it answer that job. */
+  ticket(): number {
+    return this.started;
+  }
+
+  /** The root's history as a look started after `since` (a ticket) found it; without one, a look of its own. */
+  forRoot(root: string, since?: number): Promise<SourceHistory | null> {
+    const last = this.looks.get(root);
+    if (last && since !== undefined && last.n > since) return last.history;
+    const look = { n: ++this.started, history: this.look(root) };
+    this.looks.set(root, look);
+    return look.history;
+  }
+
+  private async look(root: string): Promise<SourceHistory | null> {
     const stamp = await folderStamp(path.join(root, ASCMHL_FOLDER));
     const hit = this.cache.get(root);
     if (hit && hit.stamp === stamp) return hit.history;

@@ -339,7 +339,7 @@ export class Lanes {
     return this.lanes.get(destinationId);
   }
 
-  /** One look per lane; `destination` gives each lane's current settings (undefined: it was removed). */
+  /** One look per lane; `destination` gives each lane's current settings (undefined: it was removed; see `readOnce`). */
   tick(destination: (id: number) => Destination | undefined): void {
     const now = this.now();
     for (const [id, lane] of this.lanes) {
@@ -368,4 +368,16 @@ export class Lanes {
       if (dest) lane.configure(dest, this.boundsOf(id), now);
     }
   }
+}
+
+/**
+ * `read` memoized for one pass of the scheduler: each destination is read once per tick, by the
+ * lanes (`Lanes.tick`) and by the queued jobs' admission alike, not once per candidate (issue 12).
+ */
+export function readOnce(read: (id: number) => Destination | undefined): (id: number) => Destination | undefined {
+  const seen = new Map<number, Destination | undefined>();
+  return (id) => {
+    if (!seen.has(id)) seen.set(id, read(id));
+    return seen.get(id);
+  };
 }

@@ -44,6 +44,10 @@ export interface ActiveJob {
    * hashes (these, perhaps none) come from the same read as its body, not from a hash pass (issue 12).
    */
   inlineHashes?: FileHashAlgorithm[];
+  /** A ticket of the source histories taken as the job opened: a look at its `ascmhl/` started after it answers (source-history.ts). */
+  historySince?: number;
+  /** The store said a part of it waits for a slot; cleared when one of its parts is sent (scheduler.ts `partWaits`). */
+  partsWaiting?: boolean;
   /**
    * What the job decided at its key, not yet written: it is written with the integrity plan, in one
    * commit, before anything is sent (prepare.ts; issue 12, writes per frame). Lost with the job's
@@ -121,4 +125,27 @@ export function objectSettings(a: ActiveJob): ObjectSettings {
     sse: a.dest.sse,
     sseKmsKeyId: a.dest.sseKmsKeyId,
   };
+}
+
+/** Waits for the job's parts on the wire to end; false if `signal` aborts first. */
+export async function untilIdleOr(a: ActiveJob, signal?: AbortSignal): Promise<boolean> {
+  if (!signal) return whenIdle(a).then(() => true);
+  if (signal.aborted) return false;
+  let onAbort = () => {};
+  const stopped = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const idle = await Promise.race([whenIdle(a).then(() => true as const), stopped]);
+  signal.removeEventListener('abort', onAbort);
+  return idle;
+}
+
+/**
+ * Every part of the job is on the wire here, so none waits: the store is not asked (issue 12: a small
+ * file's one part in flight was looked for in the parts table by every tick, once per job in flight).
+ */
+export function allInFlight(a: ActiveJob | undefined): boolean {
+  // A growing file's parts are still being planned: the store knows how many.
+  return a !== undefined && a.job.growing !== 1 && a.inflight.size >= a.job.partCount;
 }

@@ -37,7 +37,8 @@ export function startHashing(ctx: RunContext, a: ActiveJob): void {
 export async function hashesInline(ctx: RunContext, a: ActiveJob): Promise<boolean> {
   const { job } = a;
   if (job.mode !== 'single' || job.growing === 1) return false;
-  if (a.source.mhlRoot && job.mhlPath && (await ctx.histories.forRoot(a.source.mhlRoot))?.lookup(job.mhlPath)) return false;
+  // A look at the root's `ascmhl/` started since the job opened answers it (source-history.ts).
+  if (a.source.mhlRoot && job.mhlPath && (await ctx.histories.forRoot(a.source.mhlRoot, a.historySince))?.lookup(job.mhlPath)) return false;
   a.inlineHashes = FILE_HASH_ALGORITHMS.filter((alg) => job.hashAlgorithms.includes(alg) && job.hashes[alg] === undefined);
   return true;
 }

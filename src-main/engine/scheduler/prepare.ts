@@ -13,6 +13,8 @@ import { alreadyCompleted, cleanUpInterruptedCreate, reconcile } from './reconci
 
 export async function prepare(ctx: RunContext, a: ActiveJob): Promise<void> {
   const { job } = a;
+  // Looks at the source's ASC MHL history started from now on answer this opening (source-history.ts).
+  a.historySince = ctx.histories.ticket();
   const snap = await statSource(a.source.path);
   if (!snap) throw new HoistError('source.missing', { detail: a.source.path });
   if (job.growing !== 1 && !sameSnapshot(snap, job)) {

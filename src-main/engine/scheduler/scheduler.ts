@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Destination, JobProgress } from '../../../shared/types.js';
 import { PRIORITY_RANK } from '../../../shared/states.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../backoff.js';
-import { Lanes, type Lane } from '../pacing/lanes.js';
+import { Lanes, readOnce, type Lane } from '../pacing/lanes.js';
 import type { Demand } from '../pacing/cluster-share.js';
 import { logger } from '../log.js';
 import { SourceHistories } from '../mhl/source-history.js';
@@ -20,7 +20,7 @@ import type { OwedKind } from '../owed/runner.js';
 import type { RemoteAbortPayload } from '../store/remote-abort-rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
-import { openedJob, rankOf, whenIdle, type ActiveJob } from './active-job.js';
+import { allInFlight, openedJob, rankOf, untilIdleOr, type ActiveJob } from './active-job.js';
 import { byPriority, partsAllowed, preparingFull, spare, writerOf, MAX_PREPARING, type OpenJob } from './admission.js';
 import { complete } from './complete.js';
 import { Connections } from './connections.js';
@@ -58,6 +58,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private running = false;
   private ticking = false;
   private pokeScheduled = false;
+  private tickScheduled = false;
   private dataVersion = -1;
   private unreachableSaid = false;
   /** The interrupted jobs are still to be put back at this start (recoverInterrupted). */
@@ -97,7 +98,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       listings: new KeyListings(),
       lane: (dest) => this.lane(dest),
       track: (p) => this.track(p),
-      tick: () => this.tick(),
+      tick: () => this.tickSoon(),
       emitJob: (jobId) => this.emitJob(jobId),
       hashCheckpointSaved: (jobId, offset) => this.emit('hash-checkpoint', { jobId, offset }),
       release: (a) => this.release(a),
@@ -182,6 +183,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.dataVersion = -1;
     this.shared.newWork();
     this.tick();
+  }
+
+  /**
+   * A job's step ended (a part answered, a job prepared): one tick soon serves every step that ends in
+   * this turn of the event loop, as several parts' answers arrive together (issue 12: each ran a pass
+   * of its own, a look at the queue and the destinations each).
+   */
+  private tickSoon(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    setImmediate(() => {
+      this.tickScheduled = false;
+      this.tick();
+    });
   }
 
   /** New jobs were queued: one tick soon serves all the enqueues of this turn (a scan queues thousands). */
@@ -274,9 +289,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.noticeStateChanges();
       }
       this.renewLeases(now);
-      // Each destination read once per tick, by the lanes and by the queued jobs' admission alike.
-      const dests = new Map<number, Destination | undefined>();
-      const destOf = (id: number): Destination | undefined => (dests.has(id) ? dests.get(id) : dests.set(id, this.store.getDestination(id)).get(id));
+      const destOf = readOnce((id) => this.store.getDestination(id));
       this.lanes.tick(destOf);
       this.fillSlots(destOf, now);
       // After the slots were filled: a lane not full now had no more parts to send.
@@ -373,7 +386,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const pending = new Map<number, boolean>();
     const hasPendingParts = (jobId: number): boolean => {
       let has = pending.get(jobId);
-      if (has === undefined) pending.set(jobId, (has = !allInFlight(this.active.get(jobId)) && this.store.nextPendingParts(jobId, 1).length > 0));
+      if (has === undefined) pending.set(jobId, (has = this.partWaits(this.active.get(jobId), jobId)));
       return has;
     };
     // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
@@ -396,11 +409,29 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
+  /**
+   * Whether a part of the job waits for a slot (pending and due). A yes stays true until one of its
+   * parts is sent (dispatch clears `partsWaiting`): only this node's run of the job changes its parts'
+   * rows while it is open, so the store is not asked again every tick while the job waits for a slot
+   * (issue 12: a frame prepared ahead of the lane cost a query per tick). A no is asked again (a
+   * retry's delay ends by itself).
+   */
+  private partWaits(a: ActiveJob | undefined, jobId: number): boolean {
+    if (allInFlight(a)) return false;
+    if (a?.partsWaiting) return true;
+    const waits = this.store.nextPendingParts(jobId, 1).length > 0;
+    if (a) a.partsWaiting = waits;
+    return waits;
+  }
+
   private maybeFinish(): void {
     for (const a of this.active.values()) {
       if (a.phase !== 'sending' || a.stopping || a.inflight.size > 0) continue;
       // A growing file gets more parts until the watcher sees it stable.
       if (a.job.growing === 1) continue;
+      // A small file's one part is not acknowledged yet: nothing to ask the store (issue 12: asked per
+      // tick while the job waited for a slot). Only this run acknowledges a PutObject's part.
+      if (a.job.mode === 'single' && a.partsDone < a.job.partCount) continue;
       if (this.store.unfinishedPartCount(a.job.id) === 0) {
         a.phase = 'completing';
         this.track(complete(this.ctx, a));
@@ -451,29 +482,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.active.size === 0) return;
     this.emit('progress', this.progress());
   }
-}
-
-/** Waits for the job's parts on the wire to end; false if `signal` aborts first. */
-async function untilIdleOr(a: ActiveJob, signal?: AbortSignal): Promise<boolean> {
-  if (!signal) return whenIdle(a).then(() => true);
-  if (signal.aborted) return false;
-  let onAbort = () => {};
-  const stopped = new Promise<false>((resolve) => {
-    onAbort = () => resolve(false);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const idle = await Promise.race([whenIdle(a).then(() => true as const), stopped]);
-  signal.removeEventListener('abort', onAbort);
-  return idle;
-}
-
-/**
- * Every part of the job is on the wire here, so none waits: the store is not asked (issue 12: a small
- * file's one part in flight was looked for in the parts table by every tick, once per job in flight).
- */
-function allInFlight(a: ActiveJob | undefined): boolean {
-  // A growing file's parts are still being planned: the store knows how many.
-  return a !== undefined && a.job.growing !== 1 && a.inflight.size >= a.job.partCount;
 }
 
 /** An open job as the admission policy sees it. */

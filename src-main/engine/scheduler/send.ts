@@ -17,6 +17,8 @@ import { noteServerEncryption } from './server-proof.js';
 import { finishSinglePut } from './single-put.js';
 
 export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: Lane): void {
+  // What waits is asked of the store again (scheduler.ts `partWaits`), whether or not this part goes.
+  a.partsWaiting = false;
   if (!ctx.store.markPartSending(a.job.id, part.partNumber)) return;
   const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0, slot: lane.acquire(rankOf(a)) };
   let signedWith = 0;
