@@ -2,7 +2,8 @@
 // part first so that Content-MD5 (and any additional checksum) can go in the headers before the body,
 // then reading it again to send, or, with holding on, sending it from the chunks that pass kept, as far
 // as this thread's share allows (held-part.ts: off by default, by measurement; trailer checksums would
-// need a server shown to take them, and radosgw 16 refuses them).
+// need a server shown to take them, and radosgw 16 refuses them). A small file's PutObject is held
+// whatever that setting (SMALL_PUT_HELD_BYTES below).
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { IncomingHttpHeaders } from 'node:http';
