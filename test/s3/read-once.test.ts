@@ -75,3 +75,33 @@ test('a cold-file run with the whole-file xxh64 (the default hash) reads the fil
   assert.ok(rcharPerByte < 2.1, `the parts read once and the hash pass once, not ${rcharPerByte.toFixed(2)} times`);
   assert.ok(devicePerByte > 0.9 && devicePerByte < 1.1, `each byte came from the device once (${devicePerByte.toFixed(2)})`);
 });
+
+test('small files at the engine defaults are read once: a single PutObject is sent from the chunks its checksums and whole-file hashes were computed from', async () => {
+  // No heldPartBytes: a file that goes in one PutObject of up to SMALL_PUT_HELD_BYTES is held whatever the budget for parts (issue 12).
+  const dir = tempDir('read-once-small');
+  const { engine, dest } = testEngine(dir, { endpoint: process.env.S3_ENDPOINT!, bucket, concurrency: 4, singlePutThreshold: 8 * MiB, integrity: 'md5' });
+  try {
+    const warm = await writeRandomFile(path.join(dir, 'warm.bin'), 64 * 1024);
+    const [w] = await engine.enqueue([warm], { destination: dest, key: 'read-once/small/warm.bin', hashes: ['xxh64'] });
+    engine.start();
+    assert.equal((await engine.waitFor([w!.id]))[0]!.state, 'done');
+
+    const files: string[] = [];
+    for (let i = 0; i < 24; i++) files.push(await writeRandomFile(path.join(dir, `A001_${String(i).padStart(4, '0')}.dpx`), (i % 3) * MiB + MiB + 777));
+    for (const f of files) evict(f);
+    const total = files.reduce((n, f) => n + fs.statSync(f).size, 0);
+    const before = io();
+    const jobs = await engine.enqueue(files, { destination: dest, prefix: 'read-once/small/', hashes: ['xxh64'] });
+    const finals = await engine.waitFor(jobs.map((j) => j.id));
+    const after = io();
+    for (const f of finals) assert.equal(f.state, 'done', JSON.stringify(engine.events(f.id)));
+    assert.ok(finals.every((f) => f.mode === 'single'), 'each file went in one PutObject');
+    assert.equal(await sha256OfObject(client, bucket, finals[5]!.key), await sha256OfFile(files[5]!), 'the object is the file');
+    const rcharPerByte = (after.rchar - before.rchar) / total;
+    console.log(`small files: read through read calls ${rcharPerByte.toFixed(3)} bytes per byte of the files`);
+    assert.ok(rcharPerByte < 1.2, `each byte of the files read once, not ${rcharPerByte.toFixed(2)} times`);
+  } finally {
+    await engine.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

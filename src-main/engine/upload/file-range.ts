@@ -163,6 +163,11 @@ export class FileRangeBody extends Readable {
     // here: an early answer (503 SlowDown, 403) then arrives as itself, not as a broken pipe mid-body.
     if (!(await continueExpected(dest))) return;
     if (this.opts.held && !(await this.writeHeld(dest, this.opts.held))) return;
+    // All of it was held (a small file, upload/part-worker.ts): no read buffers to take.
+    if (this.position >= this.end) {
+      dest.end();
+      return;
+    }
     const buffers = [this.pool.acquire(), this.pool.acquire()];
     // The write of each buffer still under way; the buffer goes back to the pool when it settles.
     const writing: Array<Promise<void> | null> = [null, null];

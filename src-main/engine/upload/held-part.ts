@@ -22,6 +22,7 @@ export const HELD_PART_BUDGET = 64 * 1024 * 1024;
  * ABBA order), and 60 MiB more memory. The second read comes from the page cache into a buffer still
  * in the CPU's cache; held chunks are 32+ MiB of memory cycled through, missed in cache by the
  * checksum and by the socket write. The device reads each byte once either way (read_bytes 1.00).
+ * A small file's single PutObject (up to 8 MiB) is held whatever this setting: part-worker.ts.
  */
 export const DEFAULT_HELD_PART_BYTES = 0;
 

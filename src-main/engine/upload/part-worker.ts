@@ -2,7 +2,8 @@
 // part first so that Content-MD5 (and any additional checksum) can go in the headers before the body,
 // then reading it again to send, or, with holding on, sending it from the chunks that pass kept, as far
 // as this thread's share allows (held-part.ts: off by default, by measurement; trailer checksums would
-// need a server shown to take them, and radosgw 16 refuses them).
+// need a server shown to take them, and radosgw 16 refuses them). A small file's PutObject is held
+// whatever that setting (SMALL_PUT_HELD_BYTES below).
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -31,6 +32,21 @@ const heldChunks = Math.floor(((workerData as PartWorkerData | null)?.heldPartBy
 /** Read buffers shared by the parts this thread runs at once, the held ones included (kept, not collected and allocated again). */
 const chunks = new ChunkPool(32 + heldChunks);
 const partMemory = heldChunks > 0 ? new PartMemory(chunks, heldChunks) : null;
+/**
+ * A small file's PutObject is held whole, holding on or off (issue 12): for 2,000 frames of 1 MiB the
+ * second read of each from the page cache was 0.25-0.3 CPU ms a file, and its buffer is still in the
+ * CPU's cache when the body goes (what made holding big parts lose does not apply: docs/small-files.md).
+ * Bounded: files up to SMALL_PUT_HELD_BYTES, and this thread holds SMALL_PUT_HELD_CHUNKS at most at
+ * once; a file beyond what is free is read again for the rest, as every part was before.
+ */
+const SMALL_PUT_HELD_BYTES = 8 * CHUNK_SIZE;
+const SMALL_PUT_HELD_CHUNKS = 16;
+const smallPutMemory = new PartMemory(chunks, SMALL_PUT_HELD_CHUNKS);
+
+function holdingFor(task: WorkerTask): PartMemory | null {
+  if (partMemory) return partMemory;
+  return task.kind === 'put-object' && task.length <= SMALL_PUT_HELD_BYTES ? smallPutMemory : null;
+}
 /** Whole-file hashers of small files, kept between files. */
 const inlineHashers = new InlineHashers();
 const running = new Map<number, AbortController>();
@@ -41,15 +57,17 @@ function post(msg: WorkerReply): void {
   parentPort!.postMessage(msg);
 }
 
-async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): Promise<void> {
+/** The open file is the snapshot's (growing: no shorter); its stat, whose `dev` says which file system it is on. */
+async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): Promise<fs.BigIntStats> {
   const st = await fd.stat({ bigint: true });
-  if (snap.growing && st.ino.toString() === snap.inode && Number(st.size) >= snap.size) return;
+  if (snap.growing && st.ino.toString() === snap.inode && Number(st.size) >= snap.size) return st;
   if (Number(st.size) !== snap.size || Number(st.mtimeMs) !== snap.mtimeMs || st.ino.toString() !== snap.inode) {
     throw new HoistError('source.changed', {
       message: 'The source file changed (size, modification time or inode) since its upload began.',
       detail: `expected size ${snap.size} mtime ${snap.mtimeMs} inode ${snap.inode}; found ${st.size} ${st.mtimeMs} ${st.ino}`,
     });
   }
+  return st;
 }
 
 /**
@@ -69,14 +87,20 @@ async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: A
     await forEachChunk(fd, task.offset, task.length, chunks, onChunk, signal);
     return { digest: hasher.digest(), held: null };
   }
-  const held = await readAndHold(fd, task.offset, task.length, chunks, partMemory, onChunk, signal);
+  const held = await readAndHold(fd, task.offset, task.length, chunks, holdingFor(task), onChunk, signal);
   return { digest: hasher.digest(), held };
 }
 
-/** The path still names the file that was read (not replaced by another since): the job completes without looking again. */
-async function checkPath(task: PutObjectTask): Promise<void> {
+/**
+ * The path still names the file that was read (not replaced by another since): the job completes
+ * without looking again. It is also the check after the send that the open file did not change: the
+ * path's inode and device are the open file's (its inode was the snapshot's at open, and cannot be
+ * reused while it is open), so its size and mtime are the open file's, and an `fstat` of it would
+ * say the same (one file-system call a small file less, issue 12).
+ */
+async function checkPath(task: PutObjectTask, opened: fs.BigIntStats): Promise<void> {
   const st = await fs.promises.stat(task.path, { bigint: true }).catch(() => null);
-  if (!st || st.ino.toString() !== task.snapshot.inode || Number(st.size) !== task.snapshot.size || Number(st.mtimeMs) !== task.snapshot.mtimeMs) {
+  if (!st || st.dev !== opened.dev || st.ino.toString() !== task.snapshot.inode || Number(st.size) !== task.snapshot.size || Number(st.mtimeMs) !== task.snapshot.mtimeMs) {
     throw new HoistError('source.changed', { message: 'The source file was replaced or changed while it was being uploaded.', detail: task.path });
   }
 }
@@ -189,7 +213,7 @@ async function run(task: WorkerTask, client: DirectS3 | null, signal: AbortSigna
   }
   let whole: FileHasher | undefined;
   try {
-    await checkSnapshot(fd, task.snapshot);
+    const opened = await checkSnapshot(fd, task.snapshot);
     if (task.kind === 'hash-file') return await hashFile(fd, task, signal);
     // A small file's whole-file hashes: from the chunks its MD5 is computed from, not a read of their own.
     const wanted = task.kind === 'put-object' && task.fileHashes?.length ? task.fileHashes : null;
@@ -215,9 +239,9 @@ async function run(task: WorkerTask, client: DirectS3 | null, signal: AbortSigna
     if (digest.md5Hex && etagComparable(encryption) && normalizeEtag(etag) !== digest.md5Hex) {
       throw new HoistError('s3.etag-mismatch', { operation: opName(task), detail: `server ETag ${etag}, local MD5 ${digest.md5Hex}${encryption ? ` (encryption ${encryption})` : ''}` });
     }
-    // Bytes hashed and sent came from the file as it was at the start; prove it still is.
-    await checkSnapshot(fd, task.snapshot);
-    if (task.kind === 'put-object') await checkPath(task);
+    // Bytes hashed and sent came from the file as it was at the start; prove it still is (a small file: by its path).
+    if (task.kind === 'put-object') await checkPath(task, opened);
+    else await checkSnapshot(fd, task.snapshot);
     return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null, etag, checksumVerified: echoed, versionId, encryption, ...(whole ? { fileHashes: whole.digest() } : {}) };
   } finally {
     if (whole) inlineHashers.release((task as PutObjectTask).fileHashes!, whole);
