@@ -26,27 +26,34 @@ function isDamaged(err: unknown): boolean {
 
 function configure(db: SqliteDb): void {
   // WAL: readers never block the writer, and a crash mid-write loses at most the open transaction.
+  // The wait for another process's lock first: two processes opening a new file at once both switch it to WAL.
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
 }
 
 export function migrate(db: SqliteDb): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`This database was written by a newer Hoist (schema ${current}; this one knows ${MIGRATIONS.length}). Update Hoist.`);
-  }
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
+  // Each step reads the version and applies the next migration under one write lock (BEGIN
+  // IMMEDIATE): two processes opening a new or older database at once (the app and a `hoist jobs`,
+  // two watchers) take turns, and the second finds the work done. Read outside the lock, both saw
+  // version 0 and the second failed on "table already exists" (test/unit/store-open-race.test.ts).
+  const step = db.transaction((): number => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`This database was written by a newer Hoist (schema ${version}; this one knows ${MIGRATIONS.length}). Update Hoist.`);
+    }
+    if (version === MIGRATIONS.length) return version;
+    db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${version + 1}`);
+    return -1;
+  });
+  let migrated = false;
+  while (step.immediate() < 0) migrated = true;
   // A migration writes every page it touches into the WAL, and the file keeps that size for the life
   // of the process (a reset reuses it from the start): a fresh database's schema or migration 9's
   // copy of every owed row. Truncated here, the WAL holds only what the queue writes.
-  if (current < MIGRATIONS.length) db.pragma('wal_checkpoint(TRUNCATE)');
+  if (migrated) db.pragma('wal_checkpoint(TRUNCATE)');
 }
 
 const STATEMENT_CACHE_SIZE = 256;
