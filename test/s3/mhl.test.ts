@@ -233,7 +233,7 @@ test('a crash after the last file arrived and before its generation was written:
       const { batches } = JSON.parse(r.stdout || '{"batches":[]}') as { batches: Array<MhlBatch & { error: unknown }> };
       return batches.length === 1 && batches[0]!.state === 'sealed' && batches[0]!.error !== null;
     }).catch((err: Error) => {
-      throw new Error(`${err.message}; last seen: ${seen}; proxy saw: ${JSON.stringify(proxy.requests().slice(-12))}`);
+      throw new Error(`${err.message}; last seen: ${seen}; proxy saw: ${JSON.stringify(proxy.requests().slice(-12))}; hoist upload (exit ${run.child.exitCode}) said: ${run.stderrSoFar()}`);
     });
     const jobs = JSON.parse((await hoist([...cli(dir), 'jobs', '--json'])).stdout) as { jobs: Job[] };
     assert.deepEqual(jobs.jobs.map((j) => j.state), ['done', 'done']);
