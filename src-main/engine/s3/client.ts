@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { S3Client as S3ClientType } from '@aws-sdk/client-s3';
 import { requireCjs } from '../cjs.js';
+import { readCaBundle } from './ca-bundle.js';
 import { SettingsCache } from './settings-cache.js';
 
 // Through require: this module runs in every part worker thread (cjs.ts).
@@ -47,17 +47,6 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
  */
 const QUIET_LOGGER = { trace() {}, debug() {}, warn() {}, error() {} } as unknown as { trace(): void; debug(): void; info(): void; warn(): void; error(): void };
 
-const caCache = new Map<string, Buffer>();
-
-function readCa(file: string): Buffer {
-  let ca = caCache.get(file);
-  if (!ca) {
-    ca = fs.readFileSync(file);
-    caCache.set(file, ca);
-  }
-  return ca;
-}
-
 export function createS3Client(c: ConnectionSettings): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: c.maxSockets };
   return new S3Client({
@@ -77,7 +66,7 @@ export function createS3Client(c: ConnectionSettings): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
       httpAgent: new http.Agent(agentOptions),
-      httpsAgent: new https.Agent({ ...agentOptions, ...(c.caBundle ? { ca: readCa(c.caBundle) } : {}) }),
+      httpsAgent: new https.Agent({ ...agentOptions, ...(c.caBundle ? { ca: readCaBundle(c.caBundle) } : {}) }),
       connectionTimeout: 10_000,
       // An idle timeout: requestTimeout is a whole-request timer that only logs a warning in @smithy/node-http-handler 4.
       socketTimeout: c.idleTimeoutMs,
