@@ -42,6 +42,22 @@ export function observedClockOffset(client: S3Client): number | undefined {
   return typeof offset === 'number' ? offset : undefined;
 }
 
+/** A request taking longer than this tells nothing reliable about the server's clock (the SDK's bound too). */
+const SLOW_ANSWER_MS = 15 * 60_000;
+
+/**
+ * The offset an answer teaches, by the SDK's rule (@aws-sdk/core getUpdatedSystemClockOffset),
+ * for requests sent without the SDK (s3/direct-request.ts): the Date header, unless the answer
+ * came from a cache (an Age header) or the request took over 15 minutes; undefined when it
+ * teaches nothing. `sentAt` and `now` are this computer's clock, in ms.
+ */
+export function clockOffsetFromAnswer(date: string | undefined, age: string | undefined, sentAt: number, now: number): number | undefined {
+  if (!date || age !== undefined) return undefined;
+  const server = Date.parse(date);
+  if (Number.isNaN(server) || now - sentAt > SLOW_ANSWER_MS) return undefined;
+  return server - now;
+}
+
 /** "30 min 5 s behind" / "2 h ahead": how far this computer's clock is from the server's. */
 export function describeSkew(offsetMs: number): string {
   // The Date header has a one-second grain: past ten minutes, whole minutes say it better.

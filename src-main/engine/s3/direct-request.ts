@@ -12,12 +12,13 @@
 // default threshold; FileRangeBody waits for it); S3's XML error body read into the same shape the
 // SDK throws (name, Code, message, $metadata.httpStatusCode), so s3/errors.ts maps both alike.
 import { createHash, createHmac } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { requireCjs } from '../cjs.js';
+import { readCaBundle } from './ca-bundle.js';
 import type { ConnectionSettings } from './client.js';
+import { clockOffsetFromAnswer } from './clock.js';
 import { extendedEncode, objectPath, type ObjectTarget } from './object-target.js';
 import { SettingsCache } from './settings-cache.js';
 
@@ -90,8 +91,6 @@ export function parseS3Error(status: number, body: string): S3ErrorResponse {
   return new S3ErrorResponse(status, code, message);
 }
 
-const caCache = new Map<string, Buffer>();
-
 /** One connection's agents, signer and view of the server's clock, kept by the worker per ConnectionSettings. */
 export class DirectS3 {
   private readonly httpAgent: http.Agent;
@@ -102,11 +101,7 @@ export class DirectS3 {
 
   constructor(private readonly conn: ConnectionSettings) {
     const agentOptions = { keepAlive: true, maxSockets: conn.maxSockets };
-    let ca: Buffer | undefined;
-    if (conn.caBundle) {
-      ca = caCache.get(conn.caBundle) ?? fs.readFileSync(conn.caBundle);
-      caCache.set(conn.caBundle, ca);
-    }
+    const ca = conn.caBundle ? readCaBundle(conn.caBundle) : undefined;
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent({ ...agentOptions, ...(ca ? { ca } : {}) });
     this.clockOffsetMs = conn.clockOffsetMs;
@@ -181,7 +176,8 @@ export class DirectS3 {
       });
       req.setTimeout(this.conn.idleTimeoutMs, () => fail(Object.assign(new Error(`Connection timed out after ${this.conn.idleTimeoutMs} ms`), { name: 'TimeoutError' })));
       req.on('response', (res) => {
-        this.learnClock(res.headers, sentAt);
+        const offset = clockOffsetFromAnswer(res.headers.date, res.headers.age, sentAt, Date.now());
+        if (offset !== undefined) this.clockOffsetMs = offset;
         const status = res.statusCode ?? 0;
         if (status === 200) {
           res.resume();
@@ -206,15 +202,6 @@ export class DirectS3 {
       if (Buffer.isBuffer(r.body)) req.end(r.body);
       else r.body.pipe(req);
     });
-  }
-
-  /** The SDK's rule (@aws-sdk/core getUpdatedSystemClockOffset): the Date header, unless cached (Age) or the request took over 15 minutes. */
-  private learnClock(h: http.IncomingHttpHeaders, sentAt: number): void {
-    if (!h.date || h.age !== undefined) return;
-    const server = Date.parse(h.date);
-    const now = Date.now();
-    if (Number.isNaN(server) || now - sentAt > 900_000) return;
-    this.clockOffsetMs = server - now;
   }
 
   destroy(): void {
