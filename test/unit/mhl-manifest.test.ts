@@ -6,7 +6,7 @@ import { buildChain, buildManifest, generationOf, manifestFileName, parseChain, 
 import fs from 'node:fs';
 import path from 'node:path';
 import { HoistError, isRetryable } from '../../shared/errors.js';
-import { SourceHistories, SourceHistory, isHistoryPath, mhlPlacement, mhlRootOf, verifyAgainstHistory } from '../../src-main/engine/mhl/source-history.js';
+import { MAX_HISTORY_ROOTS, SourceHistories, SourceHistory, isHistoryPath, mhlPlacement, mhlRootOf, verifyAgainstHistory } from '../../src-main/engine/mhl/source-history.js';
 import { c4Of } from '../../src-main/engine/upload/file-hashes.js';
 import { schemaErrors } from '../support/mhl.js';
 import { tempDir } from '../support/s3.js';
@@ -181,4 +181,20 @@ test("a look at a root's ascmhl/ answers the jobs opened before it started, neve
   // Without a ticket (a hash pass), always a look of its own: a generation added since is seen.
   writeGeneration(root, '0002_A002R2EC_2024-05-02_101500Z.mhl', { 'Clips/a.mov': 'aaaaaaaaaaaaaaaa' });
   assert.equal((await histories.forRoot(root))?.lookup('Clips/a.mov')?.generation, 2);
+});
+
+test('histories are held for the roots used most recently only, and a forgotten root is read again when seen again', async () => {
+  const base = tempDir('many-roots');
+  const histories = new SourceHistories();
+  const roots = Array.from({ length: MAX_HISTORY_ROOTS + 20 }, (_, i) => path.join(base, `A${String(i).padStart(3, '0')}R2EC`));
+  for (const root of roots) {
+    writeGeneration(root, '0001_CARD_2024-05-01_101500Z.mhl', { 'Clips/a.mov': '1111111111111111' });
+    assert.equal((await histories.forRoot(root, histories.ticket()))?.lookup('Clips/a.mov')?.generation, 1);
+    // The first card is used all along: it stays.
+    await histories.forRoot(roots[0]!, histories.ticket());
+  }
+  assert.equal(histories.heldRoots, MAX_HISTORY_ROOTS, 'a card ingested long ago is not kept for the life of the process');
+  writeGeneration(roots[1]!, '0002_CARD_2024-05-02_101500Z.mhl', { 'Clips/a.mov': 'aaaaaaaaaaaaaaaa' });
+  assert.equal((await histories.forRoot(roots[1]!, histories.ticket()))?.lookup('Clips/a.mov')?.generation, 2, 'read again, with what was added since');
+  assert.equal((await histories.forRoot(roots[0]!, histories.ticket()))?.lookup('Clips/a.mov')?.generation, 1);
 });

@@ -93,7 +93,12 @@ export class SourceHistory {
  * jobs opened before a look share it, a job opened after it looks again, so a history written at any
  * time before a job opens is seen by it, as when every job looked for itself. Issue 12: the scheduler
  * opens several frames of a folder at once, and each one's look cost a `readdir` failing with ENOENT.
+ * The roots used least recently are forgotten past `MAX_HISTORY_ROOTS`: a watcher that ingests card
+ * after card for weeks would otherwise keep every card's records (one per file) for the life of the
+ * process; a forgotten root costs one read of its history if it is seen again.
  */
+export const MAX_HISTORY_ROOTS = 64;
+
 export class SourceHistories {
   private readonly cache = new Map<string, { stamp: string; history: SourceHistory | null }>();
   /** The last look started per root, numbered in the order they started. */
@@ -108,10 +113,29 @@ export class SourceHistories {
   /** The root's history as a look started after `since` (a ticket) found it; without one, a look of its own. */
   forRoot(root: string, since?: number): Promise<SourceHistory | null> {
     const last = this.looks.get(root);
-    if (last && since !== undefined && last.n > since) return last.history;
+    this.looks.delete(root);
+    if (last && since !== undefined && last.n > since) {
+      this.looks.set(root, last);
+      return last.history;
+    }
     const look = { n: ++this.started, history: this.look(root) };
     this.looks.set(root, look);
+    this.forgetOldest();
     return look.history;
+  }
+
+  /** Roots whose last look (and history) is held. */
+  get heldRoots(): number {
+    return this.looks.size;
+  }
+
+  /** Maps iterate in insertion order and every use re-inserts its root: the first is the least recently used. */
+  private forgetOldest(): void {
+    while (this.looks.size > MAX_HISTORY_ROOTS) {
+      const oldest = this.looks.keys().next().value as string;
+      this.looks.delete(oldest);
+      this.cache.delete(oldest);
+    }
   }
 
   private async look(root: string): Promise<SourceHistory | null> {
@@ -119,7 +143,8 @@ export class SourceHistories {
     const hit = this.cache.get(root);
     if (hit && hit.stamp === stamp) return hit.history;
     const history = stamp === '' ? null : await SourceHistory.load(root);
-    this.cache.set(root, { stamp, history });
+    // Forgotten while this look ran: not kept, so the cache holds only the roots `looks` holds.
+    if (this.looks.has(root)) this.cache.set(root, { stamp, history });
     return history;
   }
 }
