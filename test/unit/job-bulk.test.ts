@@ -124,6 +124,30 @@ test('clear finished: done and cancelled rows leave the list and the counts, kee
   assert.ok(ids(store.queryJobs().jobs).includes(done!.id));
 });
 
+test('the queue sorted by state pages by state then id, read in order from an index, in both directions (no sort of the whole list)', () => {
+  const { store, add } = setup();
+  const jobs = [1, 2, 3, 4, 5, 6].map((i) => add(`/m/state${i}.mov`));
+  store.transition(jobs[1]!.id, ['queued'], 'failed', { error: { code: 'net.unreachable', message: 'x' } });
+  for (const j of [jobs[2]!, jobs[4]!]) store.transition(j.id, ['queued'], 'done', { etag: 'e' });
+  store.transition(jobs[5]!.id, ['queued'], 'running');
+  const [q1, f2, d3, q4, d5, r6] = jobs.map((j) => j.id) as [number, number, number, number, number, number];
+  assert.deepEqual(ids(store.queryJobs({ sort: 'state' }).jobs), [d3, d5, f2, q1, q4, r6]);
+  assert.deepEqual(ids(store.queryJobs({ sort: 'state', descending: true }).jobs), [r6, q4, q1, f2, d5, d3]);
+  assert.deepEqual(ids(store.queryJobs({ sort: 'state', offset: 2, limit: 2 }).jobs), [f2, q1]);
+  // The plan: every state change rewrites each index holding the state (issue 12), so this page has
+  // no index of its own; it must read the list's (state, cleared_at) index in order, not sort.
+  const seen: string[] = [];
+  const prepare = store.db.prepare.bind(store.db);
+  (store.db as { prepare: typeof store.db.prepare }).prepare = ((sql: string) => (seen.push(sql), prepare(sql))) as typeof store.db.prepare;
+  for (const descending of [false, true]) {
+    seen.length = 0;
+    store.queryJobs({ sort: 'state', descending, limit: 100 });
+    const sql = seen.find((s) => s.includes('ORDER BY'))!;
+    const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(100, 0) as { detail: string }[]).map((r) => r.detail);
+    assert.ok(!plan.some((d) => /TEMP B-TREE FOR (LAST TERM OF )?ORDER BY/.test(d)), plan.join('\n'));
+  }
+});
+
 test('the migration indexes the names of jobs made before it', () => {
   const file = path.join(tempDir('job-bulk'), 'hoist.db');
   const raw = new Database(file);

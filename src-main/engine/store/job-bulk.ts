@@ -12,10 +12,12 @@ import { idTable, searchCondition } from './dialect.js';
  * a case-insensitive substring of the key or the source path, and only the rows the list shows
  * (not cleared) unless `cleared` is set.
  */
-export function jobFilterSql(dialect: Dialect, f: JobFilter & { cleared?: boolean }): { where: string; args: unknown[] } {
+export function jobFilterSql(dialect: Dialect, f: JobFilter & { cleared?: boolean }, opts: { clearedByOrder?: boolean } = {}): { where: string; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (!f.cleared) where.push('j.cleared_at IS NULL');
+  // clearedByOrder (SQLite): the condition is not used to look rows up (unary +), so that an ORDER BY
+  // state, cleared_at, id can read (state, cleared_at) in order; as a lookup it made SQLite sort (3.53).
+  if (!f.cleared) where.push(opts.clearedByOrder && dialect === 'sqlite' ? '+j.cleared_at IS NULL' : 'j.cleared_at IS NULL');
   if (f.states?.length) {
     where.push(`j.state IN (${f.states.map(() => '?').join(',')})`);
     args.push(...f.states);

@@ -128,9 +128,12 @@ export class JobRows {
   queryJobs(q: JobFilter & { offset?: number; limit?: number; sort?: JobSortKey; descending?: boolean } = {}): { jobs: JobRecord[]; total: number } {
     const { where, args } = jobFilterSql(this.db.dialect, q);
     const direction = q.descending ? 'DESC' : 'ASC';
+    // By state: the list's (state, cleared_at) index in order (migration 22 dropped the one on state alone).
+    const page = q.sort === 'state' ? jobFilterSql(this.db.dialect, q, { clearedByOrder: true }).where : where;
     // The id breaks ties, so pages neither repeat nor skip a job.
-    const order = `${q.sort === 'progress' ? progressSql(this.db.dialect) : JOB_SORT_COLUMNS[q.sort ?? 'id']} ${direction}, j.id ${direction}`;
-    const rows = this.db.prepare(`${JOB_SELECT} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, q.limit ?? noLimit(this.db), q.offset ?? 0) as Row[];
+    const terms = q.sort === 'progress' ? [progressSql(this.db.dialect)] : JOB_SORT_COLUMNS[q.sort ?? 'id'];
+    const order = [...terms, 'j.id'].map((t) => `${t} ${direction}`).join(', ');
+    const rows = this.db.prepare(`${JOB_SELECT} ${page} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, q.limit ?? noLimit(this.db), q.offset ?? 0) as Row[];
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs j ${where}`).get(...args) as { n: number }).n;
     return { jobs: rows.map(toJob), total };
   }

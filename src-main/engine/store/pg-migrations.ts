@@ -38,6 +38,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN folder_rel_path TEXT;
   ALTER TABLE jobs ADD COLUMN machine TEXT;
   `,
+
+  /* 6: SQLite's 22, fewer indexes a state change writes: here an UPDATE of an indexed column (state) is
+        never HOT, so it adds an entry to every index of jobs; these two are prefixes of others */ `
+  DROP INDEX jobs_by_state_only;
+  DROP INDEX jobs_by_state_size;
+  `,
 ];
 
 /** Any key, the same in every Hoist: processes starting together on one database migrate one after the other. */

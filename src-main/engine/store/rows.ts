@@ -252,14 +252,16 @@ export function toPart(r: Row): PartRecord {
 
 
 
-/** SQL for each sort key of the jobs table (fixed strings: nothing from the caller reaches the SQL). */
-export const JOB_SORT_COLUMNS: Record<JobSortKey, string> = {
-  id: 'j.id',
-  state: 'j.state',
-  size: 'j.size',
+/** SQL terms for each sort key of the jobs table (fixed strings: nothing from the caller reaches the SQL); the id follows. */
+export const JOB_SORT_COLUMNS: Record<JobSortKey, readonly string[]> = {
+  id: [],
+  // The page's filter always holds cleared_at IS NULL, so cleared_at adds no order of its own: it lets the
+  // list's (state, cleared_at) index give the rows in order instead of a sort of the whole list (migration 22).
+  state: ['j.state', 'j.cleared_at'],
+  size: ['j.size'],
   // SQLite's; the store uses the database's own (dialect.ts progressSql).
-  progress: progressSql('sqlite'),
-  createdAt: 'j.created_at',
+  progress: [progressSql('sqlite')],
+  createdAt: ['j.created_at'],
 };
 
 /** SQLite takes at most 32,766 parameters: a long list of ids is asked for in slices. */
