@@ -6,12 +6,15 @@
 // aws-cli over http), chunked (aws-chunked, 64 KiB chunks, CRC32 trailer, as the JS SDK over TLS).
 // Bodies of 5 MiB or more are parts of a multipart upload (completed at the end), smaller ones PutObjects.
 //   node build/bench/sink-cost.js [--gib 2] [--shapes 64MiB:md5,8MiB:crc32,8MiB:chunked,1MiB:md5]
-//       [--inflight 4] [--rounds 1] [--profile DIR]
-// --profile runs the sink under `node --cpu-prof` and prints its self time by function.
+//       [--inflight 4] [--rounds 1] [--profile DIR] [--sinks A/build/bench/s3-sink.js,B/build/bench/s3-sink.js]
+// --profile runs the sink under `node --cpu-prof` and prints its self time by function (wall-clock
+// samples: on a loaded machine they overstate time in syscalls that wake another process; `perf` tells CPU).
+// --sinks compares sink builds (say main's and a branch's): each in its own process, taking turns.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { formatBytes, parseSize } from '../src-main/engine/upload/part-plan.js';
@@ -148,6 +151,7 @@ async function main(argv: string[]): Promise<number> {
       rounds: { type: 'string', default: '1' },
       profile: { type: 'string' },
       top: { type: 'string', default: '25' },
+      sinks: { type: 'string' },
     },
     strict: true,
   });
@@ -170,37 +174,47 @@ async function main(argv: string[]): Promise<number> {
     return hashCostPerGiB((c) => void (crc = zlibCrc32(c, crc)), sample, 512 * MiB);
   };
 
-  const sink = await startSinkProcess(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
-  const pid = sink.child.pid!;
+  // Each sink build in its own process; with several, they take turns on every shape and round.
+  const sinkFiles = values.sinks ? values.sinks.split(',').map((f) => path.resolve(f.trim())) : [fileURLToPath(new URL('./s3-sink.js', import.meta.url))];
+  const sinks = await Promise.all(sinkFiles.map((file, i) => startSinkProcess(profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, String(i))}`] : [], file)));
+  type Round = { sink: number; sys: number; client: number; mbps: number; md5: number; crc32: number };
   const rows: string[][] = [];
   try {
     for (const shape of shapes) {
       const p = prepare(shape);
-      const perRound: Array<{ sink: number; sys: number; client: number; mbps: number; md5: number; crc32: number }> = [];
+      const perSink: Round[][] = sinks.map(() => []);
       for (let r = 0; r < rounds; r++) {
-        const md5 = md5Cost();
-        const crc32 = crc32Cost();
-        const s0 = cpuSplit(pid);
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        await send(sink.url, p, total, inflight, `${shape.kind}-${shape.size}-${r}`);
-        const wall = (performance.now() - t0) / 1000;
-        const c = process.cpuUsage(c0);
-        const gib = (Math.max(1, Math.round(total / shape.size)) * shape.size) / GiB;
-        const s1 = cpuSplit(pid);
-        perRound.push({ md5, crc32, sink: (s1.user + s1.sys - s0.user - s0.sys) / gib, sys: (s1.sys - s0.sys) / gib, client: (c.user + c.system) / 1e6 / gib, mbps: (gib * GiB) / 1e6 / wall });
+        for (const [i, sink] of sinks.entries()) {
+          const pid = sink.child.pid!;
+          const md5 = md5Cost();
+          const crc32 = crc32Cost();
+          const s0 = cpuSplit(pid);
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          await send(sink.url, p, total, inflight, `${shape.kind}-${shape.size}-${r}`);
+          const wall = (performance.now() - t0) / 1000;
+          const c = process.cpuUsage(c0);
+          const gib = (Math.max(1, Math.round(total / shape.size)) * shape.size) / GiB;
+          const s1 = cpuSplit(pid);
+          perSink[i]!.push({ md5, crc32, sink: (s1.user + s1.sys - s0.user - s0.sys) / gib, sys: (s1.sys - s0.sys) / gib, client: (c.user + c.system) / 1e6 / gib, mbps: (gib * GiB) / 1e6 / wall });
+        }
       }
-      const m = (f: (x: (typeof perRound)[number]) => number) => median(perRound.map(f));
-      rows.push([`${formatBytes(shape.size)} ${shape.kind}`, fixed(m((x) => x.mbps), 0), fixed(m((x) => x.sink), 2), fixed(m((x) => x.sys), 2), fixed(m((x) => x.md5), 2), fixed(m((x) => x.sink - x.md5 - (shape.kind === 'md5' ? 0 : x.crc32)), 2), fixed(m((x) => x.client), 2)]);
+      for (const [i, runs] of perSink.entries()) {
+        const m = (f: (x: Round) => number) => median(runs.map(f));
+        const label = `${formatBytes(shape.size)} ${shape.kind}${sinks.length > 1 ? ` [${sinkFiles[i]!.replace(/\/build\/bench\/s3-sink\.js$/, '')}]` : ''}`;
+        rows.push([label, fixed(m((x) => x.mbps), 0), fixed(m((x) => x.sink), 2), fixed(m((x) => x.sys), 2), fixed(m((x) => x.md5), 2), fixed(m((x) => x.sink - x.md5 - (shape.kind === 'md5' ? 0 : x.crc32)), 2), fixed(m((x) => x.client), 2)]);
+      }
     }
   } finally {
-    const exited = new Promise((resolve) => sink.child.once('exit', resolve));
-    sink.child.disconnect();
-    await exited;
+    for (const sink of sinks) {
+      const exited = new Promise((resolve) => sink.child.once('exit', resolve));
+      sink.child.disconnect();
+      await exited;
+    }
   }
-  console.log(`${formatBytes(total)} per shape, ${inflight} requests in flight, medians of ${rounds}:`);
+  console.log(`${formatBytes(total)} per shape, ${inflight} requests in flight, medians of ${rounds}${sinks.length > 1 ? ', the sinks in turn' : ''}:`);
   console.log(table(['shape', 'MB/s', 'sink CPU s/GiB', 'of which system', 'MD5 alone', 'beyond MD5 (+CRC32)', 'client CPU s/GiB'], rows));
-  if (profDir) console.log(profileSummary(profDir, Number(values.top)));
+  if (profDir) for (const [i, file] of sinkFiles.entries()) console.log(`${file}:\n${profileSummary(path.join(profDir, String(i)), Number(values.top))}`);
   return 0;
 }
 

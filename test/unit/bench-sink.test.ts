@@ -224,3 +224,34 @@ test('a body shorter or longer than declared is refused and stores nothing', asy
   });
   assert.equal((await send('HEAD', '/b/cut')).status, 404, 'a cut body was stored');
 });
+
+test('a body in chunked transfer coding, after Expect: 100-continue, meets the same checks (the JS SDK streams so, botocore asks so)', async () => {
+  const data = randomBytes(700_000);
+  const stream = (key: string, headers: Record<string, string | number>, body: Buffer) =>
+    new Promise<Reply>((resolve, reject) => {
+      const req = http.request(`${sink.url}/b/${key}`, { method: 'PUT', headers: { expect: '100-continue', ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      // No content-length: Node sends Transfer-Encoding: chunked, one HTTP chunk per write.
+      req.on('continue', () => {
+        for (let at = 0; at < body.length; at += 100_000) req.write(body.subarray(at, at + 100_000));
+        req.end();
+      });
+    });
+  const md5 = createHash('md5').update(data).digest('base64');
+  const ok = await stream('te', { 'content-md5': md5 }, data);
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal((await send('HEAD', '/b/te')).headers['content-length'], String(data.length));
+  const damaged = Buffer.from(data);
+  damaged[650_000] = damaged[650_000]! ^ 0x80;
+  assert.equal(errorCode(await stream('te-bad', { 'content-md5': md5 }, damaged)), 'BadDigest');
+  const awsChunked = encodeAwsChunked(data, 65_536, { 'x-amz-checksum-crc32': reference('crc32', data) });
+  const chunkedHeaders = { 'content-encoding': 'aws-chunked', 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': data.length };
+  const both = await stream('te-aws-chunked', chunkedHeaders, awsChunked);
+  assert.equal(both.status, 200, both.body);
+  assert.equal(both.headers['x-amz-checksum-crc32'], reference('crc32', data));
+  assert.equal((await send('HEAD', '/b/te-aws-chunked')).headers.etag, `"${createHash('md5').update(data).digest('hex')}"`);
+});
