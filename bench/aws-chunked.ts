@@ -8,6 +8,7 @@ export class AwsChunkedError extends Error {}
 type State = 'size' | 'data' | 'data-end' | 'trailer' | 'done';
 
 const CRLF = Buffer.from('\r\n');
+const EMPTY = Buffer.alloc(0);
 /** A size or trailer line longer than this is not aws-chunked (a signature line is about 100 bytes). */
 const MAX_LINE = 4096;
 
@@ -15,14 +16,26 @@ export class AwsChunkedDecoder {
   readonly trailers = new Map<string, string>();
   private state: State = 'size';
   private remaining = 0;
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
 
   constructor(private readonly onData: (data: Buffer) => void) {}
 
   /** Feeds the next bytes of the encoded body. */
   push(chunk: Buffer): void {
+    if (this.feed(chunk)?.length) throw new AwsChunkedError('bytes after the end of the aws-chunked body');
+  }
+
+  /**
+   * For HTTP's chunked transfer coding (the same grammar): feeds bytes, and once the body has ended
+   * returns the bytes after it (the next request's), else null.
+   */
+  pushFraming(chunk: Buffer): Buffer | null {
+    return this.feed(chunk);
+  }
+
+  private feed(chunk: Buffer): Buffer | null {
     let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
     while (buf.length > 0) {
       if (this.state === 'data') {
         const n = Math.min(this.remaining, buf.length);
@@ -32,17 +45,18 @@ export class AwsChunkedDecoder {
         if (this.remaining === 0) this.state = 'data-end';
         continue;
       }
-      if (this.state === 'done') throw new AwsChunkedError('bytes after the end of the aws-chunked body');
+      if (this.state === 'done') return buf;
       const eol = buf.indexOf(CRLF);
       if (eol < 0) {
         if (buf.length > MAX_LINE) throw new AwsChunkedError('an aws-chunked line is too long');
         this.pending = Buffer.from(buf);
-        return;
+        return null;
       }
       const line = buf.subarray(0, eol).toString('latin1');
       buf = buf.subarray(eol + 2);
       this.line(line);
     }
+    return this.state === 'done' ? buf : null;
   }
 
   private line(line: string): void {

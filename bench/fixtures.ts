@@ -20,8 +20,9 @@ export async function writeRandomFile(file: string, size: number): Promise<void>
   }
 }
 
-export async function startSinkProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(new URL('./s3-sink.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** The sink in a child process; `execArgv` for node options such as --cpu-prof, `file` another build's sink (bench/sink-cost.ts). */
+export async function startSinkProcess(execArgv: string[] = [], file: string | URL = new URL('./s3-sink.js', import.meta.url)): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url));
     child.once('exit', (code) => reject(new Error(`the sink exited early (code ${code})`)));

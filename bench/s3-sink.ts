@@ -4,13 +4,15 @@
 // addressing, no signature checks, state in memory (sizes, ETags and checksums, never bytes). Run as a program it listens on an
 // ephemeral loopback port and reports the port over IPC (or on stdout without IPC).
 import { createHash } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { createRawServer, type SinkRequest, type SinkResponse } from './sink-http.js';
 import { escapeXml, listObjects } from './sink-list.js';
 import {
   S3Failure,
   checksumXml,
+  consume,
   completeChecksum,
   listedChecksums,
   receiveVerified,
@@ -51,14 +53,14 @@ function unescapeXml(text: string): string {
 const quoted = (hex: string) => `"${hex}"`;
 const unquoted = (etag: string) => etag.trim().replace(/^"|"$/g, '').toLowerCase();
 
-async function readSmallBody(req: IncomingMessage): Promise<string> {
+async function readSmallBody(req: SinkRequest): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  await consume(req, (chunk) => chunks.push(Buffer.from(chunk)));
   return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The checksum headers S3 answers with: on UploadPart and PutObject, and on HeadObject with checksum mode. */
-function echoHeaders(echo: { algorithm: string; base64: string } | null, type?: string): http.OutgoingHttpHeaders {
+function echoHeaders(echo: { algorithm: string; base64: string } | null, type?: string): OutgoingHttpHeaders {
   if (!echo) return {};
   return { [`x-amz-checksum-${echo.algorithm}`]: echo.base64, ...(type ? { 'x-amz-checksum-type': type } : {}) };
 }
@@ -80,23 +82,23 @@ function completedParts(xml: string): ListedPart[] {
   return out;
 }
 
-export function createSinkHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+export function createSinkHandler(): (req: SinkRequest, res: SinkResponse) => void {
   const objects = new Map<string, StoredObject>();
   const uploads = new Map<string, MultipartUpload>();
   let nextUploadId = 1;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: SinkRequest, res: SinkResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sink');
     const [bucket = '', ...keyParts] = url.pathname.slice(1).split('/');
     const key = decodeURIComponent(keyParts.join('/'));
     const objectPath = `${decodeURIComponent(bucket)}/${key}`;
     const q = url.searchParams;
     const method = req.method ?? 'GET';
-    const xml = (body: string, headers: http.OutgoingHttpHeaders = {}) => {
+    const xml = (body: string, headers: OutgoingHttpHeaders = {}) => {
       res.writeHead(200, { 'content-type': 'application/xml', ...headers });
       res.end(XML_HEADER + body);
     };
-    const empty = (status: number, headers: http.OutgoingHttpHeaders = {}) => {
+    const empty = (status: number, headers: OutgoingHttpHeaders = {}) => {
       res.writeHead(status, headers);
       res.end();
     };
@@ -199,22 +201,13 @@ export function createSinkHandler(): (req: IncomingMessage, res: ServerResponse)
 }
 
 export async function startSink(port = 0): Promise<SinkServer> {
-  const server = http.createServer(createSinkHandler());
-  // Large parts on a busy machine can take longer than Node's default request timeout.
-  server.requestTimeout = 0;
+  const { server, close } = createRawServer(createSinkHandler());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
   const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: `http://127.0.0.1:${bound}`, close };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -2,8 +2,9 @@
 // flexible checksum (in a header, or in an aws-chunked trailer), the declared lengths, and on
 // CompleteMultipartUpload the parts' checksums and the whole object's (COMPOSITE or FULL_OBJECT).
 // A mismatch is BadDigest, so no client is rewarded for skipping integrity.
-import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { AwsChunkedDecoder, AwsChunkedError } from './aws-chunked.js';
+import type { SinkRequest } from './sink-http.js';
 import {
   CRC_ALGORITHMS,
   XML_NAME,
@@ -92,11 +93,38 @@ export interface Received {
 }
 
 /**
+ * Feeds each chunk of the body to `onChunk` as it arrives (valid only during the call: sink-http.ts
+ * reads into one reused buffer), resolving at its end. A throwing `onChunk` rejects and leaves the rest of
+ * the body unread (the caller answers the error and drains it); a connection closed before the end
+ * rejects, so a cut body is never taken for a whole one.
+ */
+export function consume(req: SinkRequest, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = (err: unknown) => {
+      req.off('data', onData);
+      req.off('end', resolve);
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        onChunk(chunk);
+      } catch (err) {
+        stop(err);
+      }
+    };
+    req.on('data', onData);
+    req.once('end', resolve);
+    req.once('error', stop);
+    req.once('close', () => req.complete || stop(new S3Failure(400, 'IncompleteBody', 'The connection closed before the body ended.')));
+  });
+}
+
+/**
  * Streams a PutObject or UploadPart body through MD5 and the flexible checksum it names (header,
  * trailer, or the upload's declared algorithm), decoding aws-chunked, and refuses it as S3 would.
  * `declared` is the multipart upload's checksum, if any.
  */
-export async function receiveVerified(req: IncomingMessage, declared: UploadChecksum | null): Promise<Received> {
+export async function receiveVerified(req: SinkRequest, declared: UploadChecksum | null): Promise<Received> {
   const headers = req.headers;
   const sent = checksumHeader(headers);
   const trailed = trailerAlgorithm(headers);
@@ -117,10 +145,7 @@ export async function receiveVerified(req: IncomingMessage, declared: UploadChec
   };
   const decoder = chunked ? new AwsChunkedDecoder(onData) : null;
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      if (decoder) decoder.push(chunk);
-      else onData(chunk);
-    }
+    await consume(req, decoder ? (chunk) => decoder.push(chunk) : onData);
     decoder?.end();
   } catch (err) {
     if (err instanceof AwsChunkedError) throw new S3Failure(400, 'IncompleteBody', `aws-chunked: ${err.message}`);

@@ -5,6 +5,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import crt from 'aws-crt';
 import { startSink, type SinkServer } from '../../bench/s3-sink.js';
@@ -177,4 +178,80 @@ test('crcCombine gives the CRC of the concatenation for CRC32, CRC32C and CRC64N
       assert.equal(crcCombine(algorithm, raw(x), raw(y), y.length).toString('base64'), reference(algorithm, Buffer.concat([x, y])), `${algorithm} ${a}+${b}`);
     }
   }
+});
+
+test('a byte flipped late in a large body is refused: Content-MD5, a checksum header and an aws-chunked trailer each see it', async () => {
+  const data = randomBytes(3 * 1024 * 1024 + 17);
+  const chunkedHeaders = { 'content-encoding': 'aws-chunked', 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': data.length };
+  const put = (key: string, body: Buffer) => ({
+    md5: () => send('PUT', `/b/${key}-md5`, { 'content-md5': createHash('md5').update(data).digest('base64') }, body),
+    crc: () => send('PUT', `/b/${key}-crc`, { 'x-amz-checksum-crc32c': reference('crc32c', data) }, body),
+    chunked: () => send('PUT', `/b/${key}-chunked`, chunkedHeaders, encodeAwsChunked(body, 65_536, { 'x-amz-checksum-crc32': reference('crc32', data) })),
+  });
+  // The intact body is accepted each way (so a verdict that ignores some bytes cannot pass both halves).
+  for (const [how, sendIt] of Object.entries(put('intact', data))) assert.equal((await sendIt()).status, 200, how);
+  for (const at of [data.length - 1, 1_500_000]) {
+    const damaged = Buffer.from(data);
+    damaged[at] = damaged[at]! ^ 0x01;
+    for (const [how, sendIt] of Object.entries(put('flip', damaged))) assert.equal(errorCode(await sendIt()), 'BadDigest', `${how}, byte ${at}`);
+  }
+  for (const how of ['md5', 'crc', 'chunked']) assert.equal((await send('HEAD', `/b/flip-${how}`)).status, 404, `flip-${how} was stored`);
+});
+
+test('a body shorter or longer than declared is refused and stores nothing', async () => {
+  const data = randomBytes(200_000);
+  const chunkedHeaders = (decoded: number) => ({ 'content-encoding': 'aws-chunked', 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': decoded });
+  const body = encodeAwsChunked(data, 65_536, { 'x-amz-checksum-crc32': reference('crc32', data) });
+  const short = await send('PUT', '/b/short-chunked', chunkedHeaders(data.length + 1), body);
+  assert.equal(errorCode(short), 'IncompleteBody', short.body);
+  const long = await send('PUT', '/b/short-chunked', chunkedHeaders(data.length - 1), body);
+  assert.equal(errorCode(long), 'IncompleteBody', long.body);
+  // A chunk that runs past its declared size: the size line says 0x10000, 0x10001 bytes follow.
+  const overrun = Buffer.concat([Buffer.from('10000\r\n'), data.subarray(0, 65_537), Buffer.from('\r\n0\r\n\r\n')]);
+  const bad = await send('PUT', '/b/short-chunked', { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': 65_536 }, overrun);
+  assert.equal(errorCode(bad), 'IncompleteBody', bad.body);
+  assert.equal((await send('HEAD', '/b/short-chunked')).status, 404);
+
+  // A plain body cut short: the client closes its side after half the declared bytes.
+  await new Promise<void>((resolve) => {
+    const socket = net.connect(Number(new URL(sink.url).port), '127.0.0.1', () => {
+      socket.write(`PUT /b/cut HTTP/1.1\r\nHost: sink\r\nContent-Length: ${data.length}\r\n\r\n`);
+      socket.end(data.subarray(0, data.length / 2));
+    });
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+    socket.on('data', () => undefined);
+  });
+  assert.equal((await send('HEAD', '/b/cut')).status, 404, 'a cut body was stored');
+});
+
+test('a body in chunked transfer coding, after Expect: 100-continue, meets the same checks (the JS SDK streams so, botocore asks so)', async () => {
+  const data = randomBytes(700_000);
+  const stream = (key: string, headers: Record<string, string | number>, body: Buffer) =>
+    new Promise<Reply>((resolve, reject) => {
+      const req = http.request(`${sink.url}/b/${key}`, { method: 'PUT', headers: { expect: '100-continue', ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      // No content-length: Node sends Transfer-Encoding: chunked, one HTTP chunk per write.
+      req.on('continue', () => {
+        for (let at = 0; at < body.length; at += 100_000) req.write(body.subarray(at, at + 100_000));
+        req.end();
+      });
+    });
+  const md5 = createHash('md5').update(data).digest('base64');
+  const ok = await stream('te', { 'content-md5': md5 }, data);
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal((await send('HEAD', '/b/te')).headers['content-length'], String(data.length));
+  const damaged = Buffer.from(data);
+  damaged[650_000] = damaged[650_000]! ^ 0x80;
+  assert.equal(errorCode(await stream('te-bad', { 'content-md5': md5 }, damaged)), 'BadDigest');
+  const awsChunked = encodeAwsChunked(data, 65_536, { 'x-amz-checksum-crc32': reference('crc32', data) });
+  const chunkedHeaders = { 'content-encoding': 'aws-chunked', 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': data.length };
+  const both = await stream('te-aws-chunked', chunkedHeaders, awsChunked);
+  assert.equal(both.status, 200, both.body);
+  assert.equal(both.headers['x-amz-checksum-crc32'], reference('crc32', data));
+  assert.equal((await send('HEAD', '/b/te-aws-chunked')).headers.etag, `"${createHash('md5').update(data).digest('hex')}"`);
 });
