@@ -64,7 +64,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** The interrupted jobs are still to be put back at this start (recoverInterrupted). */
   private recoveryDue = false;
   private readonly tasks = new Set<Promise<unknown>>();
-  /** Writes waiting for the next tick's commit (tick-writes.ts): small files' ends. */
+  /** Writes waiting for the next tick's commit (tick-writes.ts): small files' ends, key decisions and plans. */
   private readonly pendingWrites: GroupedWrite[] = [];
   /** With a shared queue (several nodes), the job leases (shared-queue.ts); off, what one process does. */
   private readonly shared: SharedQueue;
@@ -103,7 +103,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       lane: (dest) => this.lane(dest),
       track: (p) => this.track(p),
       tick: () => this.tickSoon(),
-      writeSoon: (w) => this.pendingWrites.push(w),
+      // Once stopped no tick comes: written at once (stop() wrote those waiting).
+      writeSoon: (w) => (this.running ? this.pendingWrites.push(w) : w.alone()),
       emitJob: (jobId) => this.emitJob(jobId),
       hashCheckpointSaved: (jobId, offset) => this.emit('hash-checkpoint', { jobId, offset }),
       release: (a) => this.release(a),
