@@ -46,7 +46,7 @@ export interface ActiveJob {
   inlineHashes?: FileHashAlgorithm[];
   /** A ticket of the source histories taken as the job opened: a look at its `ascmhl/` started after it answers (source-history.ts). */
   historySince?: number;
-  /** The store said a part of it waits for a slot; cleared when one of its parts is sent (scheduler.ts `partWaits`). */
+  /** The store said a part of it waits for a slot; cleared when one of its parts is sent (open-queued.ts `partWaits`). */
   partsWaiting?: boolean;
   /**
    * What the job decided at its key, not yet written: it is written with the integrity plan, in one

@@ -13,6 +13,17 @@ import type { Connections } from './connections.js';
 import type { SchedulerOptions } from './options.js';
 import type { StorageGuard } from './storage-guard.js';
 
+/**
+ * A write that may wait for the next tick's commit (tick-writes.ts: one transaction for a tick's
+ * writes): `write` runs inside it, `then` once it is committed; `alone` when it could not go with a
+ * tick (that transaction failed, or no tick came: the scheduler stops, the disk is full).
+ */
+export interface GroupedWrite {
+  write(): void;
+  then(): void;
+  alone(): void;
+}
+
 export interface RunContext {
   readonly store: UploadStore;
   readonly pool: WorkerPool;
@@ -30,6 +41,8 @@ export interface RunContext {
   track(p: Promise<unknown>): void;
   /** Looks for work now. */
   tick(): void;
+  /** Written with the next tick's writes, in one commit (a small file's end); call `tick` after. */
+  writeSoon(w: GroupedWrite): void;
   /** Tells hosts the job's row as it is now. */
   emitJob(jobId: number): void;
   /** A hash pass saved how far it got. */

@@ -13,6 +13,7 @@ import type { IntegrityPlan } from '../store/upload-store.js';
 import * as ops from '../s3/operations.js';
 import { normalizeEtag } from '../upload/checksums.js';
 import type { ActiveJob } from './active-job.js';
+import { failJob } from './failures.js';
 import { startHashing } from './hash-pass.js';
 import type { RunContext } from './context.js';
 
@@ -152,12 +153,29 @@ export function conditionRefused(ctx: RunContext, a: ActiveJob, err: HoistError,
   return true;
 }
 
-/** Writes the job's key decision if it is still unwritten (with `plan`, when there is one to write: one commit). */
+/**
+ * Writes the job's key decision if it is still unwritten (with `plan`, when there is one to write: one
+ * commit). A small file's goes with the next tick's writes (tick-writes.ts), the commit that sends its
+ * part at the earliest, so it is still committed before anything is sent (issue 12: a commit per frame
+ * less); written alone, it fails the job as a failed write in its preparation would have.
+ */
 export function saveDecision(ctx: RunContext, a: ActiveJob, plan: IntegrityPlan | null = null, message: string | null = null): void {
   const decision = a.unsavedDecision;
   if (!decision && !plan && !message) return;
-  ctx.store.planIntegrity(a.job.id, plan, message, decision);
+  const write = () => ctx.store.planIntegrity(a.job.id, plan, message, decision);
   a.unsavedDecision = undefined;
+  if (a.job.mode !== 'single') return write();
+  ctx.writeSoon({
+    write,
+    then: () => {},
+    alone: () => {
+      try {
+        write();
+      } catch (err) {
+        failJob(ctx, a, toHoistError(err));
+      }
+    },
+  });
 }
 
 /** A conditional write was refused or the key changed: the job decides again (its next opening), after the usual back-off. */

@@ -5,7 +5,6 @@
 // (progress.ts). The database is the truth; this holds only what is in flight.
 import { EventEmitter } from 'node:events';
 import type { Destination, JobProgress } from '../../../shared/types.js';
-import { PRIORITY_RANK } from '../../../shared/states.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../backoff.js';
 import { Lanes, readOnce, type Lane } from '../pacing/lanes.js';
 import type { Demand } from '../pacing/cluster-share.js';
@@ -15,16 +14,16 @@ import { KeyListings } from '../remote/key-listing.js';
 import type { CredentialSource } from '../s3/connection.js';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../s3/client.js';
 import { toHoistError } from '../s3/errors.js';
-import type { JobRecord } from '../store/rows.js';
 import type { OwedKind } from '../owed/runner.js';
 import type { RemoteAbortPayload } from '../store/remote-abort-rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
-import { allInFlight, openedJob, rankOf, untilIdleOr, type ActiveJob } from './active-job.js';
-import { byPriority, partsAllowed, preparingFull, spare, writerOf, MAX_PREPARING, type OpenJob } from './admission.js';
+import { allInFlight, rankOf, untilIdleOr, type ActiveJob } from './active-job.js';
+import { byPriority, partsAllowed } from './admission.js';
+import { openQueuedJobs, view, type OpeningHost } from './open-queued.js';
 import { complete } from './complete.js';
 import { Connections } from './connections.js';
-import type { RunContext } from './context.js';
+import type { GroupedWrite, RunContext } from './context.js';
 import { failJob, halt, windDown } from './failures.js';
 import { refreshGrowing } from './growing-parts.js';
 import type { SchedulerEvents, SchedulerOptions } from './options.js';
@@ -33,7 +32,8 @@ import { progressOf } from './progress.js';
 import { RemoteAborts } from './remote-aborts.js';
 import { SharedQueue } from './shared-queue.js';
 import { recordedPlace } from '../job-source.js';
-import { dispatch } from './send.js';
+import { reserve } from './send.js';
+import { TickWrites } from './tick-writes.js';
 import { unreachable } from '../support/outage.js';
 import { StorageGuard } from './storage-guard.js';
 
@@ -64,8 +64,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** The interrupted jobs are still to be put back at this start (recoverInterrupted). */
   private recoveryDue = false;
   private readonly tasks = new Set<Promise<unknown>>();
+  /** Writes waiting for the next tick's commit (tick-writes.ts): small files' ends, key decisions and plans. */
+  private readonly pendingWrites: GroupedWrite[] = [];
   /** With a shared queue (several nodes), the job leases (shared-queue.ts); off, what one process does. */
   private readonly shared: SharedQueue;
+  /** What opening queued jobs needs of this scheduler (open-queued.ts). */
+  private readonly opening: OpeningHost;
 
   constructor(
     private readonly store: UploadStore,
@@ -99,10 +103,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       lane: (dest) => this.lane(dest),
       track: (p) => this.track(p),
       tick: () => this.tickSoon(),
+      // Once stopped no tick comes: written at once (stop() wrote those waiting).
+      writeSoon: (w) => (this.running ? this.pendingWrites.push(w) : w.alone()),
       emitJob: (jobId) => this.emitJob(jobId),
       hashCheckpointSaved: (jobId, offset) => this.emit('hash-checkpoint', { jobId, offset }),
       release: (a) => this.release(a),
       forget: (a) => this.active.delete(a.job.id),
+    };
+    this.opening = {
+      store,
+      active: this.active,
+      shared: this.shared,
+      lane: (dest) => this.lane(dest),
+      sourceOf: (job) => (opts.sourceOf ? opts.sourceOf(job) : recordedPlace(job)),
     };
   }
 
@@ -149,6 +162,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Only the jobs this process had open: when it stops because another process took the runner
     // lease, the jobs that one runs are not ours to put back in the queue.
     const ours = [...this.active.keys()];
+    // Ends answered but not yet written go now, before anything is halted.
+    this.writeAlone();
     // Every open job halted, each on its own: halting one whose parts have all landed tells the hosts
     // (emitJob reads the job), which throws while a shared queue's database cannot be reached; had
     // that ended the loop, the jobs after it would go on, a part still being read by its worker would
@@ -299,6 +314,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.reportLoopError(err);
     } finally {
       this.ticking = false;
+      // A tick that ended before its commit (or whose commit failed) leaves them: written alone.
+      this.writeAlone();
+    }
+  }
+
+  /** The writes still waiting for a tick, each alone (RunContext.writeSoon). */
+  private writeAlone(): void {
+    for (const w of this.pendingWrites.splice(0)) {
+      try {
+        w.alone();
+      } catch (err) {
+        this.reportLoopError(err);
+      }
     }
   }
 
@@ -361,6 +389,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private fillSlots(destOf: (id: number) => Destination | undefined, now: number): void {
+    // The parts sent and the jobs opened are written in one commit at the end (tick-writes.ts).
+    const writes = new TickWrites(this.pendingWrites);
+    try {
+      this.decideSlots(destOf, now, writes);
+    } catch (err) {
+      writes.drop();
+      throw err;
+    }
+    writes.commit(this.ctx, this.store, (id) => this.shared.claim(id), (a) => this.opened(a));
+  }
+
+  private decideSlots(destOf: (id: number) => Destination | undefined, now: number, writes: TickWrites): void {
     // Parts of jobs already under way first, in priority order; then open the next queued job.
     const ordered = [...this.active.values()].filter((a) => a.phase === 'sending' && !a.stopping).sort((x, y) => byPriority(view(x), view(y)));
     for (const a of ordered) {
@@ -370,58 +410,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (free <= 0 || allInFlight(a)) continue;
       for (const part of this.store.nextPendingParts(a.job.id, free)) {
         if (a.inflight.has(part.partNumber)) continue;
-        dispatch(this.ctx, a, part, lane);
+        writes.send(reserve(a, part, lane));
       }
     }
     this.maybeFinish();
-    if (this.shared.lookDue(now)) this.openQueuedJobs(destOf, now);
-  }
-
-  /** Opens queued jobs while a destination has slots that the open jobs of the same or a higher priority cannot fill. */
-  private openQueuedJobs(destOf: (id: number) => Destination | undefined, now: number): void {
-    const open = [...this.active.values()].filter((a) => !a.stopping).map(view);
-    // Every job with traffic on its key, stopping ones too: one writer per key (invariant 12).
-    const writers = [...this.active.values()].map(view);
-    // Asked once per sending job and pass, not once per candidate: opening a job gives no other job parts.
-    const pending = new Map<number, boolean>();
-    const hasPendingParts = (jobId: number): boolean => {
-      let has = pending.get(jobId);
-      if (has === undefined) pending.set(jobId, (has = this.partWaits(this.active.get(jobId), jobId)));
-      return has;
-    };
-    // Ids first (the scheduler asks every tick and opens few of them); the row only for one that opens.
-    const refs = this.store.nextQueuedJobRefs(MAX_PREPARING * 4, this.shared.machine);
-    this.shared.looked(refs.length, now);
-    for (const ref of refs) {
-      if (this.active.has(ref.id)) continue;
-      if (writerOf(writers, ref.destinationId, ref.key)) continue;
-      const rank = PRIORITY_RANK[ref.priority];
-      if (preparingFull(open, rank)) continue;
-      const dest = destOf(ref.destinationId);
-      if (!dest || !spare(this.lane(dest), dest.id, rank, open, hasPendingParts, ref.mode === 'single')) continue;
-      const job = this.store.getJob(ref.id);
-      if (!job) continue;
-      const opened = this.activate(job, dest);
-      if (opened) {
-        open.push(view(opened));
-        writers.push(view(opened));
-      }
-    }
-  }
-
-  /**
-   * Whether a part of the job waits for a slot (pending and due). A yes stays true until one of its
-   * parts is sent (dispatch clears `partsWaiting`): only this node's run of the job changes its parts'
-   * rows while it is open, so the store is not asked again every tick while the job waits for a slot
-   * (issue 12: a frame prepared ahead of the lane cost a query per tick). A no is asked again (a
-   * retry's delay ends by itself).
-   */
-  private partWaits(a: ActiveJob | undefined, jobId: number): boolean {
-    if (allInFlight(a)) return false;
-    if (a?.partsWaiting) return true;
-    const waits = this.store.nextPendingParts(jobId, 1).length > 0;
-    if (a) a.partsWaiting = waits;
-    return waits;
+    if (this.shared.lookDue(now)) openQueuedJobs(this.opening, destOf, now, writes);
   }
 
   private maybeFinish(): void {
@@ -439,11 +432,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  private activate(job: JobRecord, dest: Destination): ActiveJob | null {
-    // Where this machine reads the file; a job it cannot read is left for a machine that can (the claim refuses it too).
-    const source = this.opts.sourceOf ? this.opts.sourceOf(job) : recordedPlace(job);
-    if (!source || !this.shared.claim(job.id)) return null;
-    const a = openedJob(job, dest, source);
+  /** The job's claim is committed: it is open here, and its preparation starts. */
+  private opened(a: ActiveJob): void {
+    const { job } = a;
     this.active.set(job.id, a);
     this.emitJob(job.id);
     this.track(
@@ -451,7 +442,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         failJob(this.ctx, a, toHoistError(err));
       }),
     );
-    return a;
   }
 
   private release(a: ActiveJob): void {
@@ -482,9 +472,4 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.active.size === 0) return;
     this.emit('progress', this.progress());
   }
-}
-
-/** An open job as the admission policy sees it. */
-function view(a: ActiveJob): OpenJob & { a: ActiveJob } {
-  return { jobId: a.job.id, destinationId: a.dest.id, key: a.job.key, rank: rankOf(a), phase: a.phase, a };
 }

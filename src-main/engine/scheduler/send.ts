@@ -1,4 +1,5 @@
-// Sending parts: each takes a slot of its destination's lane, goes to the worker pool, and is
+// Sending parts: each takes a slot of its destination's lane, is marked `sending` with the tick's other
+// writes (tick-writes.ts), then goes to the worker pool, and is
 // recorded done only once S3 returned its ETag and that row is committed (invariant 1). A failed
 // part is retried with back-off, restarts the upload when the server lost it, or fails the job.
 import { HoistError, isRetryable } from '../../../shared/errors.js';
@@ -16,17 +17,39 @@ import { writeCondition } from '../remote/if-exists.js';
 import { noteServerEncryption } from './server-proof.js';
 import { finishSinglePut } from './single-put.js';
 
-export function dispatch(ctx: RunContext, a: ActiveJob, part: PartRecord, lane: Lane): void {
-  // What waits is asked of the store again (scheduler.ts `partWaits`), whether or not this part goes.
+/** A part the tick means to send: its slot taken and its flight noted, its `sending` mark not yet written (tick-writes.ts). */
+export interface Reserved {
+  a: ActiveJob;
+  part: PartRecord;
+  lane: Lane;
+  flight: InFlight;
+}
+
+/**
+ * Takes the part's lane slot and puts it in the job's flight, so that the rest of the tick sees it
+ * sent; nothing is written or sent yet: `launch` once its `sending` mark is committed, `unreserve` if not.
+ */
+export function reserve(a: ActiveJob, part: PartRecord, lane: Lane): Reserved {
+  // What waits is asked of the store again (open-queued.ts `partWaits`), whether or not this part goes.
   a.partsWaiting = false;
-  if (!ctx.store.markPartSending(a.job.id, part.partNumber)) return;
   const flight: InFlight = { taskId: 0, partNumber: part.partNumber, length: part.length, bytesSent: 0, slot: lane.acquire(rankOf(a)) };
+  a.inflight.set(part.partNumber, flight);
+  return { a, part, lane, flight };
+}
+
+/** The part's `sending` mark did not take (or was not committed): its slot and its place in the flight are given back. */
+export function unreserve(r: Reserved): void {
+  r.flight.slot.release();
+  if (r.a.inflight.get(r.part.partNumber) === r.flight) r.a.inflight.delete(r.part.partNumber);
+}
+
+/** Sends a reserved part whose `sending` mark is committed (invariant: a request goes only for a part so marked). */
+export function launch(ctx: RunContext, { a, part, lane, flight }: Reserved): void {
   let signedWith = 0;
   const onProgress = (n: number) => {
     lane.addBytes(n - flight.bytesSent);
     flight.bytesSent = n;
   };
-  a.inflight.set(part.partNumber, flight);
   ctx.track(
     (async () => {
       let outcome: TaskOutcome;
@@ -76,7 +99,7 @@ function onPartSettled(ctx: RunContext, a: ActiveJob, part: PartRecord, o: TaskO
     a.partsDone++;
     a.samples.push({ at: Date.now(), bytes: a.bytesAcked });
     // Invariant 1: the part is done only once S3 returned its ETag, and that row is committed; a
-    // small file's PutObject ends its job in the same transaction (single-put.ts).
+    // small file's PutObject ends its job in the same transaction (single-put.ts), the next tick's commit.
     const done = { jobId: a.job.id, partNumber: part.partNumber, etag: normalizeEtag(o.result.etag ?? ''), md5Hex: o.result.md5Hex, checksum: o.result.checksum };
     if (!finishSinglePut(ctx, a, done, o.result)) {
       ctx.storage.recordPartDone(done);

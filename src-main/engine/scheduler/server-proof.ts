@@ -16,10 +16,15 @@ export function noteServerEncryption(ctx: RunContext, a: ActiveJob, encryption: 
   }
 }
 
-/** The proof a finished job got, with the encryption the server named. */
-export function jobProof(ctx: RunContext, a: ActiveJob, etag: 'matched' | 'not-comparable' | 'unavailable', encryption: ServerEncryption, fullObject: { algorithm: string; value: string; by: string } | null = null): IntegrityProof & { serverEncryption: ServerEncryption } {
+/**
+ * The proof a finished job got, with the encryption the server named. `byThisRun`: every byte of the
+ * object went in this run's requests (a small file's one PutObject), so whether they echoed the
+ * checksum is known here and the history is not read (issue 12: a read per frame).
+ */
+export function jobProof(ctx: RunContext, a: ActiveJob, etag: 'matched' | 'not-comparable' | 'unavailable', encryption: ServerEncryption, fullObject: { algorithm: string; value: string; by: string } | null = null, byThisRun = false): IntegrityProof & { serverEncryption: ServerEncryption } {
   const algorithm = a.job.checksumAlgorithm;
   // A part the server did not echo the checksum of is in the history (send.ts): then it proved nothing.
-  const checksum = algorithm ? { algorithm, echoed: !ctx.store.hasEvent(a.job.id, 'checksum-unverified') } : null;
+  const unverified = byThisRun ? a.checksumUnverifiedNoted === true : ctx.store.hasEvent(a.job.id, 'checksum-unverified');
+  const checksum = algorithm ? { algorithm, echoed: !unverified } : null;
   return { ...integrityProof({ multipart: a.job.mode === 'multipart', encryption, etag, checksum, contentMd5: a.job.contentMd5, fullObject }), serverEncryption: encryption };
 }

@@ -81,6 +81,8 @@ export interface UploadStore {
   forgetKeyDecision(jobId: number): void;
 
   // ---- domain steps, one transaction each ----
+  /** A unit of work: the writes `fn` makes through this store commit together, or none does (a nested call joins the outer one). */
+  atomically<T>(fn: () => T): T;
   /** After a crash (or a full disk): what was in flight goes back to waiting; with ids, only those jobs' (this process's, at stop). */
   recoverInterrupted(jobIds?: readonly number[]): number;
   /**
