@@ -1,7 +1,7 @@
 // Reading a byte range of a file in fixed, reused chunks: for hashing a part and for streaming it as a
 // request body. Reused buffers matter: a fresh 1 MiB buffer per read costs page faults and garbage
 // collection, which measured as much CPU as the MD5 itself (docs/performance.md).
-import type fs from 'node:fs';
+import type { SourceFile } from './source-file.js';
 import { Readable, type Writable } from 'node:stream';
 import { HoistError } from '../../../shared/errors.js';
 
@@ -41,7 +41,7 @@ function shortRead(offset: number, length: number, got: number): HoistError {
 }
 
 /** Fills `buf[0..length)` from `position`; a file that ends first is a changed source. */
-export async function readFully(fd: fs.promises.FileHandle, buf: Buffer, length: number, position: number, rangeStart: number, rangeLength: number): Promise<void> {
+export async function readFully(fd: SourceFile, buf: Buffer, length: number, position: number, rangeStart: number, rangeLength: number): Promise<void> {
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await fd.read(buf, filled, length - filled, position + filled);
@@ -76,7 +76,7 @@ export function abortError(): Error {
 
 /** Calls `onChunk` with each chunk of the range in order (the view is only valid during the call). */
 export async function forEachChunk(
-  fd: fs.promises.FileHandle,
+  fd: SourceFile,
   offset: number,
   length: number,
   pool: ChunkPool,
@@ -126,7 +126,7 @@ export class FileRangeBody extends Readable {
   private piped = false;
 
   constructor(
-    private readonly fd: fs.promises.FileHandle,
+    private readonly fd: SourceFile,
     private readonly offset: number,
     private readonly length: number,
     private readonly pool: ChunkPool,

@@ -4,7 +4,7 @@
 // a thread holds at most its share of the budget (off by default: DEFAULT_HELD_PART_BYTES says why); the bytes of a part beyond what fits are read
 // again at send time, as every part was before. The figures that chose this: docs/performance.md
 // ("Each byte read once").
-import type fs from 'node:fs';
+import type { SourceFile } from './source-file.js';
 import { CHUNK_SIZE, abortError, forEachChunk, readFully, type ChunkPool } from './file-range.js';
 
 /**
@@ -117,7 +117,7 @@ export class HeldPart {
  * always a prefix of the range, so the body can send it and read on from where it stops.
  */
 export async function readAndHold(
-  fd: fs.promises.FileHandle,
+  fd: SourceFile,
   offset: number,
   length: number,
   pool: ChunkPool,

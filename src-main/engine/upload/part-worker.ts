@@ -17,6 +17,8 @@ import { CHUNK_SIZE, ChunkPool, FileRangeBody, forEachChunk } from './file-range
 import { PartMemory, readAndHold, type HeldPart } from './held-part.js';
 import { FileHasher } from './file-hashes.js';
 import { InlineHashers } from './inline-hashes.js';
+import { LocalFolders } from './local-folders.js';
+import { openSource, statPath, type SourceFile } from './source-file.js';
 import { TokenBucket, takeTokens } from '../pacing/token-bucket.js';
 import type { PartWorkerData } from './worker-pool.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
@@ -47,6 +49,24 @@ function holdingFor(task: WorkerTask): PartMemory | null {
   if (partMemory) return partMemory;
   return task.kind === 'put-object' && task.length <= SMALL_PUT_HELD_BYTES ? smallPutMemory : null;
 }
+/**
+ * A small file on a local disk is opened, checked, read and closed by calls on this thread, not
+ * through libuv's threadpool (issue 12). Each pool call is a round trip that wakes a pool thread and
+ * then this one: five per file (open, fstat, read, stat of the path, close), on 2 busy cores a
+ * context switch each. Measured for 2,000 x 1 MiB (bench/thread-cpu.ts, docs/small-files.md, fifth
+ * round): the threadpool's wakes per file 10.2-10.8 -> 4.1-4.6 (what is left is the main thread's),
+ * the part workers' 2.2-3.1 -> 0.9-1.0, the threadpool's CPU 0.66 -> 0.10 s.
+ * A direct call blocks this thread while it runs, and with it every request the thread is sending:
+ * for a page-cache or local-disk read of 1-8 MiB that is well under a millisecond to a few; on a
+ * network share it could be as long as the network, or forever on a hung mount, so files there keep
+ * the threadpool (local-folders.ts decides, from the file system's type; unknown is remote). Parts
+ * of big files keep it too: a 64 MiB read is long enough to hold up the other parts' sockets.
+ */
+function directCalls(task: WorkerTask): boolean {
+  return task.kind === 'put-object' && task.length <= SMALL_PUT_HELD_BYTES && localFolders.isLocal(task.path);
+}
+/** This thread's knowledge of which folders are on local disks (each thread looks a folder up once). */
+const localFolders = new LocalFolders();
 /** Whole-file hashers of small files, kept between files. */
 const inlineHashers = new InlineHashers();
 const running = new Map<number, AbortController>();
@@ -58,7 +78,7 @@ function post(msg: WorkerReply): void {
 }
 
 /** The open file is the snapshot's (growing: no shorter); its stat, whose `dev` says which file system it is on. */
-async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): Promise<fs.BigIntStats> {
+async function checkSnapshot(fd: SourceFile, snap: SourceSnapshot): Promise<fs.BigIntStats> {
   const st = await fd.stat({ bigint: true });
   if (snap.growing && st.ino.toString() === snap.inode && Number(st.size) >= snap.size) return st;
   if (Number(st.size) !== snap.size || Number(st.mtimeMs) !== snap.mtimeMs || st.ino.toString() !== snap.inode) {
@@ -75,7 +95,7 @@ async function checkSnapshot(fd: fs.promises.FileHandle, snap: SourceSnapshot): 
  * from the same chunks, when `whole` is given. A part to be sent keeps what of it fits in this
  * thread's memory share (`held`), and its body is sent from there: each byte read once.
  */
-async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: AbortSignal, whole?: FileHasher): Promise<{ digest: PartDigest; held: HeldPart | null }> {
+async function hashRange(fd: SourceFile, task: WorkerTask, signal: AbortSignal, whole?: FileHasher): Promise<{ digest: PartDigest; held: HeldPart | null }> {
   // Hash tasks (adopting a part found on the server, a grown file's parts) always need the MD5 its ETag is compared with.
   const md5 = task.kind === 'hash-range' || task.contentMd5 !== false;
   const hasher = new PartHasher(task.checksumAlgorithm, { md5 });
@@ -98,14 +118,14 @@ async function hashRange(fd: fs.promises.FileHandle, task: WorkerTask, signal: A
  * reused while it is open), so its size and mtime are the open file's, and an `fstat` of it would
  * say the same (one file-system call a small file less, issue 12).
  */
-async function checkPath(task: PutObjectTask, opened: fs.BigIntStats): Promise<void> {
-  const st = await fs.promises.stat(task.path, { bigint: true }).catch(() => null);
+async function checkPath(task: PutObjectTask, opened: fs.BigIntStats, direct: boolean): Promise<void> {
+  const st = await statPath(task.path, direct);
   if (!st || st.dev !== opened.dev || st.ino.toString() !== task.snapshot.inode || Number(st.size) !== task.snapshot.size || Number(st.mtimeMs) !== task.snapshot.mtimeMs) {
     throw new HoistError('source.changed', { message: 'The source file was replaced or changed while it was being uploaded.', detail: task.path });
   }
 }
 
-async function send(task: UploadPartTask | PutObjectTask, client: DirectS3, fd: fs.promises.FileHandle, digest: PartDigest, held: HeldPart | null, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
+async function send(task: UploadPartTask | PutObjectTask, client: DirectS3, fd: SourceFile, digest: PartDigest, held: HeldPart | null, signal: AbortSignal, progress: (n: number) => void): Promise<{ etag: string; echoed: boolean; versionId: string | null; encryption: ServerEncryption }> {
   const buckets = (task.bandwidth ?? []).map((memory) => new TokenBucket(memory));
   const body =
     task.length === 0
@@ -164,7 +184,7 @@ async function sendBody(task: UploadPartTask | PutObjectTask, client: DirectS3, 
 }
 
 /** Every whole-file hash over one in-order read; the file must be its snapshot before and after, so the hashes describe the bytes the parts sent. */
-async function hashFile(fd: fs.promises.FileHandle, task: HashFileTask, signal: AbortSignal): Promise<TaskSuccess> {
+async function hashFile(fd: SourceFile, task: HashFileTask, signal: AbortSignal): Promise<TaskSuccess> {
   let resume = task.resume;
   // A saved state that does not load (a damaged row) costs the shortcut, not the job: hash from byte 0.
   const hasher = await FileHasher.create(task.algorithms, resume?.states).catch(() => {
@@ -205,9 +225,10 @@ function opName(task: WorkerTask): string {
 }
 
 async function run(task: WorkerTask, client: DirectS3 | null, signal: AbortSignal): Promise<TaskSuccess> {
-  let fd: fs.promises.FileHandle;
+  const direct = directCalls(task);
+  let fd: SourceFile;
   try {
-    fd = await fs.promises.open(task.path, 'r');
+    fd = await openSource(task.path, direct);
   } catch (err) {
     throw toErrorInfoError(err, 'ReadSource');
   }
@@ -240,7 +261,7 @@ async function run(task: WorkerTask, client: DirectS3 | null, signal: AbortSigna
       throw new HoistError('s3.etag-mismatch', { operation: opName(task), detail: `server ETag ${etag}, local MD5 ${digest.md5Hex}${encryption ? ` (encryption ${encryption})` : ''}` });
     }
     // Bytes hashed and sent came from the file as it was at the start; prove it still is (a small file: by its path).
-    if (task.kind === 'put-object') await checkPath(task, opened);
+    if (task.kind === 'put-object') await checkPath(task, opened, direct);
     else await checkSnapshot(fd, task.snapshot);
     return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null, etag, checksumVerified: echoed, versionId, encryption, ...(whole ? { fileHashes: whole.digest() } : {}) };
   } finally {
