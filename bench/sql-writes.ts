@@ -29,27 +29,33 @@ export function installWriteCounting(): void {
   const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as { run: (...a: unknown[]) => unknown };
   probe.close();
   const run = statementProto.run;
+  const countWrite = (c: WriteCount, s: Stmt) => {
+    if (!s.database.inTransaction) c.transactions++;
+    c.statements++;
+    const what = s.source.trim().replace(/\s+/g, ' ').split(' ').slice(0, 5).join(' ');
+    c.bySql.set(what, (c.bySql.get(what) ?? 0) + 1);
+  };
   statementProto.run = function (this: Stmt, ...args: unknown[]) {
     const c = counts.get(this.database);
     // better-sqlite3's transactions run these through prepared statements too: BEGIN is one.
     const control = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i.exec(this.source)?.[1]?.toUpperCase();
     if (c && control === 'BEGIN') c.transactions++;
-    else if (c && !control && !this.reader) {
-      if (!this.database.inTransaction) c.transactions++;
-      c.statements++;
-      const what = this.source.trim().replace(/\s+/g, ' ').split(' ').slice(0, 5).join(' ');
-      c.bySql.set(what, (c.bySql.get(what) ?? 0) + 1);
-    }
+    else if (c && !control && !this.reader) countWrite(c, this);
     return run.apply(this, args);
   };
   // Reads: counted by statement, not in the commits (better-sqlite3 runs a reader with get/all/iterate).
+  // A write with RETURNING is a reader to better-sqlite3: it is counted as the write it is.
   const readerProto = statementProto as unknown as Record<'get' | 'all' | 'iterate', (...a: unknown[]) => unknown>;
   for (const method of ['get', 'all', 'iterate'] as const) {
     const read = readerProto[method];
     readerProto[method] = function (this: Stmt, ...args: unknown[]) {
       const c = counts.get(this.database);
-      if (c && this.reader) {
-        const what = this.source.trim().replace(/\s+/g, ' ').split(' ').slice(0, 9).join(' ');
+      if (c && this.reader && /^\s*(INSERT|UPDATE|DELETE)\b/i.test(this.source)) countWrite(c, this);
+      else if (c && this.reader) {
+        const flat = this.source.trim().replace(/\s+/g, ' ');
+        // A job row (rows.ts JOB_SELECT) is told apart by what follows it: one by id, or a list.
+        const row = /^SELECT j\.\*, .* FROM jobs j ?(.*)$/.exec(flat);
+        const what = row ? `SELECT j.* … FROM jobs j ${row[1]!.slice(0, 24)}` : flat.split(' ').slice(0, 9).join(' ');
         c.readsBySql.set(what, (c.readsBySql.get(what) ?? 0) + 1);
       }
       return read.apply(this, args);
