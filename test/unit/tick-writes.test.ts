@@ -68,7 +68,9 @@ test("a tick's end, sends and claims are one transaction, acted on once it commi
   writes.send(reserve(sending, part(2), lane));
   writes.open(job(3));
   const opened: number[] = [];
-  writes.commit(context(tracked), store as never, (id) => (store.write(`claim ${id}`), true), (a) => opened.push(a.job.id));
+  const claimed = { id: 3, state: 'running' } as JobRecord;
+  // The claim's row (as written) goes with the job to `opened`, which tells hosts of it without reading it again.
+  writes.commit(context(tracked), store as never, (id) => (store.write(`claim ${id}`), claimed), (a, row) => (assert.equal(row, claimed), opened.push(a.job.id)));
   assert.equal(store.transactions(), 1);
   assert.deepEqual(store.log, ['tx1 end 1', 'tx1 sending 2', 'tx1 claim 3']);
   assert.deepEqual(acted, ['end 1 told']);
@@ -91,7 +93,7 @@ test('a tick whose transaction fails acts on nothing: slots given back, no job o
   assert.equal(lane.inflight, 1, 'the reserved part holds its slot while the tick decides');
   writes.open(job(3));
   const opened: number[] = [];
-  assert.throws(() => writes.commit(context(tracked), store as never, () => true, (a) => opened.push(a.job.id)), /database is locked/);
+  assert.throws(() => writes.commit(context(tracked), store as never, () => ({ id: 3 }) as JobRecord, (a) => opened.push(a.job.id)), /database is locked/);
   assert.equal(lane.inflight, 0, 'the slot is given back');
   assert.equal(sending.inflight.size, 0, 'the part is not in flight');
   assert.equal(tracked.length, 0, 'nothing was sent');

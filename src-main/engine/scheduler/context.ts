@@ -6,6 +6,7 @@ import type { RetryPolicy } from '../backoff.js';
 import type { Lane } from '../pacing/lanes.js';
 import type { SourceHistories } from '../mhl/source-history.js';
 import type { KeyListings } from '../remote/key-listing.js';
+import type { JobRecord } from '../store/rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
 import type { ActiveJob } from './active-job.js';
@@ -47,8 +48,11 @@ export interface RunContext {
   emitJob(jobId: number): void;
   /** A hash pass saved how far it got. */
   hashCheckpointSaved(jobId: number, offset: number): void;
-  /** The run is over once nothing is in flight: the job leaves the open set and hosts hear of it. */
-  release(a: ActiveJob): void;
+  /**
+   * The run is over once nothing is in flight: the job leaves the open set and hosts hear of it
+   * (`written`: its row as the committed write that ended the run returned it, not read again).
+   */
+  release(a: ActiveJob, written?: JobRecord): void;
   /** The job leaves the open set now (its row was already settled). */
   forget(a: ActiveJob): void;
 }

@@ -16,6 +16,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS } from '../s3/client.js';
 import { toHoistError } from '../s3/errors.js';
 import type { OwedKind } from '../owed/runner.js';
 import type { RemoteAbortPayload } from '../store/remote-abort-rows.js';
+import type { JobRecord } from '../store/rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { WorkerPool } from '../upload/worker-pool.js';
 import { allInFlight, rankOf, untilIdleOr, type ActiveJob } from './active-job.js';
@@ -107,7 +108,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       writeSoon: (w) => (this.running ? this.pendingWrites.push(w) : w.alone()),
       emitJob: (jobId) => this.emitJob(jobId),
       hashCheckpointSaved: (jobId, offset) => this.emit('hash-checkpoint', { jobId, offset }),
-      release: (a) => this.release(a),
+      release: (a, written) => this.release(a, written),
       forget: (a) => this.active.delete(a.job.id),
     };
     this.opening = {
@@ -397,7 +398,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       writes.drop();
       throw err;
     }
-    writes.commit(this.ctx, this.store, (id) => this.shared.claim(id), (a) => this.opened(a));
+    writes.commit(this.ctx, this.store, (id) => this.shared.claim(id), (a, row) => this.opened(a, row));
   }
 
   private decideSlots(destOf: (id: number) => Destination | undefined, now: number, writes: TickWrites): void {
@@ -432,11 +433,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  /** The job's claim is committed: it is open here, and its preparation starts. */
-  private opened(a: ActiveJob): void {
+  /** The job's claim is committed: it is open here, hosts hear of it (the row as claimed), and its preparation starts. */
+  private opened(a: ActiveJob, claimed: JobRecord): void {
     const { job } = a;
     this.active.set(job.id, a);
-    this.emitJob(job.id);
+    this.emit('job', claimed);
     this.track(
       prepare(this.ctx, a).catch((err) => {
         failJob(this.ctx, a, toHoistError(err));
@@ -444,11 +445,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     );
   }
 
-  private release(a: ActiveJob): void {
+  /** `written`: the job's row as the write that ended its run left it (committed), told to hosts instead of read again. */
+  private release(a: ActiveJob, written?: JobRecord): void {
     if (this.active.get(a.job.id) !== a) return;
     if (a.inflight.size > 0) return;
     this.active.delete(a.job.id);
-    this.emitJob(a.job.id);
+    if (written) this.emit('job', written);
+    else this.emitJob(a.job.id);
   }
 
   /** The database took writes again and every open job went back to the queue: nothing is open or in flight here. */

@@ -4,6 +4,7 @@
 // start. On, this node claims each job with a lease, renews the leases it holds, stops the parts of
 // a job another node took over, takes over jobs whose lease expired, and at start and stop touches
 // only what is its own.
+import type { JobRecord } from '../store/rows.js';
 import type { DonePart, UploadStore } from '../store/upload-store.js';
 
 export interface SharedQueueOptions {
@@ -49,10 +50,14 @@ export class SharedQueue {
     return this.shared?.machine;
   }
 
-  /** Opens a queued job for this node: a compare-and-set alone, or with the shared queue a claim with a lease (only of a job this machine can read). */
-  claim(jobId: number): boolean {
-    if (!this.shared) return this.store.transition(jobId, ['queued'], 'running');
-    return this.store.claimJob(jobId, this.shared.owner, this.shared.leaseMs, this.shared.machine);
+  /**
+   * Opens a queued job for this node: a compare-and-set alone, or with the shared queue a claim with a
+   * lease (only of a job this machine can read); the row as claimed, for the hosts, or undefined. The
+   * compare-and-set returns the row it wrote (issue 12: no read after it); the claim's row is read.
+   */
+  claim(jobId: number): JobRecord | undefined {
+    if (!this.shared) return this.store.transitionRow(jobId, ['queued'], 'running');
+    return this.store.claimJob(jobId, this.shared.owner, this.shared.leaseMs, this.shared.machine) ? this.store.getJob(jobId) : undefined;
   }
 
   /** At start: every interrupted job back to waiting, unless other nodes live (then only those whose lease expired). */

@@ -6,6 +6,7 @@
 // other writes (tick-writes.ts: one commit for the ends, sends and claims of a tick).
 import type { FileHashes } from '../../../shared/states.js';
 import { toHoistError } from '../s3/errors.js';
+import type { JobRecord } from '../store/rows.js';
 import type { DonePart, UploadStore } from '../store/upload-store.js';
 import type { TaskSuccess } from '../upload/tasks.js';
 import type { ActiveJob } from './active-job.js';
@@ -20,6 +21,8 @@ interface SinglePutEnd {
   hashes: FileHashes | null;
   hashed: string | null;
   end: Parameters<UploadStore['finishSinglePut']>[3];
+  /** The job's row as its end wrote it (once written): what hosts hear of. */
+  written?: JobRecord;
 }
 
 /**
@@ -57,14 +60,14 @@ export function finishSinglePut(ctx: RunContext, a: ActiveJob, done: DonePart, r
 
 /** The end's one transaction (a nested one, inside a tick's). */
 function writeEnd(store: Pick<UploadStore, 'finishSinglePut'>, e: SinglePutEnd): void {
-  store.finishSinglePut(e.done, e.hashes, e.hashed, e.end);
+  e.written = store.finishSinglePut(e.done, e.hashes, e.hashed, e.end);
 }
 
 /** The end is committed: the job leaves the open set and hosts hear of it. */
 function ended(ctx: RunContext, e: SinglePutEnd): void {
   if (e.hashes) e.a.job.hashes = e.hashes;
   e.a.versionId = e.end.versionId;
-  ctx.release(e.a);
+  ctx.release(e.a, e.written);
 }
 
 /**

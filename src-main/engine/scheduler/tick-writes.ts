@@ -5,6 +5,7 @@
 // mark is committed, a job is prepared only once its claim is, hosts hear of an end once it is. A
 // transaction that fails acts on nothing: the parts' slots are given back, the jobs stay queued, the
 // ends go back to be written alone (scheduler.ts), and the error goes where a tick's errors go.
+import type { JobRecord } from '../store/rows.js';
 import type { UploadStore } from '../store/upload-store.js';
 import type { ActiveJob } from './active-job.js';
 import type { GroupedWrite, RunContext } from './context.js';
@@ -35,12 +36,12 @@ export class TickWrites {
 
   /**
    * Writes the marks and claims in one transaction (none when there is nothing to write), then sends
-   * the parts whose mark took and hands the jobs whose claim took to `opened`.
+   * the parts whose mark took and hands the jobs whose claim took to `opened`, with the row claimed.
    */
-  commit(ctx: RunContext, store: Pick<UploadStore, 'atomically' | 'markPartSending'>, claim: (jobId: number) => boolean, opened: (a: ActiveJob) => void): void {
+  commit(ctx: RunContext, store: Pick<UploadStore, 'atomically' | 'markPartSending'>, claim: (jobId: number) => JobRecord | undefined, opened: (a: ActiveJob, row: JobRecord) => void): void {
     if (this.sends.length === 0 && this.opens.length === 0 && this.pending.length === 0) return;
     const grouped = this.pending.splice(0);
-    let took: { sent: boolean[]; claimed: boolean[] };
+    let took: { sent: boolean[]; claimed: Array<JobRecord | undefined> };
     try {
       took = store.atomically(() => {
         for (const w of grouped) w.write();
@@ -57,7 +58,8 @@ export class TickWrites {
     for (const w of grouped) w.then();
     this.sends.forEach((r, i) => (took.sent[i] ? launch(ctx, r) : unreserve(r)));
     this.opens.forEach((a, i) => {
-      if (took.claimed[i]) opened(a);
+      const row = took.claimed[i];
+      if (row) opened(a, row);
     });
   }
 }

@@ -13,7 +13,7 @@ import { noLimit, progressSql } from './dialect.js';
 import { jobFilterSql } from './job-bulk.js';
 import { READABLE_BY } from './folder-paths.js';
 import type { PartRows } from './part-rows.js';
-import { ID_SLICE, JOB_SELECT, JOB_SORT_COLUMNS, iso, parseJson, toJob, type GrowingState, type JobRecord, type NewJob, type PlannedPart, type Row } from './rows.js';
+import { ID_SLICE, JOB_RETURNING, JOB_SELECT, JOB_SORT_COLUMNS, iso, parseJson, toJob, type GrowingState, type JobRecord, type NewJob, type PlannedPart, type Row } from './rows.js';
 
 export class JobRows {
   private readonly s;
@@ -208,6 +208,21 @@ export class JobRows {
    * instead of three, issue 12).
    */
   transition(jobId: number, from: readonly JobState[], to: JobState, extra: TransitionExtra = {}): boolean {
+    const { sql, args } = this.transitionSql(jobId, from, to, extra);
+    return this.db.prepare(sql).run(...args).changes === 1;
+  }
+
+  /**
+   * The same compare-and-set, returning the row it wrote (undefined when it did not apply): for a caller
+   * that tells hosts of the job, which read it again before (issue 12: job-row reads per frame).
+   */
+  transitionRow(jobId: number, from: readonly JobState[], to: JobState, extra: TransitionExtra = {}): JobRecord | undefined {
+    const { sql, args } = this.transitionSql(jobId, from, to, extra);
+    const r = this.db.prepare(`${sql} ${JOB_RETURNING}`).get(...args) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  private transitionSql(jobId: number, from: readonly JobState[], to: JobState, extra: TransitionExtra): { sql: string; args: unknown[] } {
     const now = this.now();
     const sets = ['state = ?', 'updated_at = ?'];
     const args: unknown[] = [to, now];
@@ -250,10 +265,7 @@ export class JobRows {
         args.push(p.serverEncryption);
       }
     }
-    const info = this.db
-      .prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`)
-      .run(...args, jobId, ...from);
-    return info.changes === 1;
+    return { sql: `UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`, args: [...args, jobId, ...from] };
   }
 
   /** Flags a done job (its object was found changed after delivery), or clears the flag (null). */

@@ -219,19 +219,21 @@ export class JobStore extends JobRows implements UploadStore {
     })();
   }
 
-  finishSinglePut(done: DonePart, hashes: FileHashes | null, hashed: string | null, end: { etag: string; versionId: string | null; message: string; proof: IntegrityProof & { serverEncryption?: string | null } }): boolean {
+  finishSinglePut(done: DonePart, hashes: FileHashes | null, hashed: string | null, end: { etag: string; versionId: string | null; message: string; proof: IntegrityProof & { serverEncryption?: string | null } }): JobRecord | undefined {
     return this.db.transaction(() => {
       const { jobId } = done;
       this.markPartDone(jobId, done.partNumber, done.etag, done.md5Hex, done.checksum);
-      // One statement ends the job with its hashes and proof, and one history entry says both (issue 12: writes per frame).
-      if (!this.transition(jobId, ['running'], 'done', { etag: end.etag, versionId: end.versionId, error: null, proof: end.proof, ...(hashes ? { hashes } : {}) })) {
+      // One statement ends the job with its hashes and proof, and one history entry says both (issue 12:
+      // writes per frame); it returns the row, which the scheduler tells hosts of (no read after it).
+      const ended = this.transitionRow(jobId, ['running'], 'done', { etag: end.etag, versionId: end.versionId, error: null, proof: end.proof, ...(hashes ? { hashes } : {}) });
+      if (!ended) {
         // Paused or cancelled meanwhile: the hashes of these bytes are kept, as the usual path keeps them.
         if (hashes) this.setHashes(jobId, hashes, null);
         if (hashed) this.addEvent(jobId, 'hashed', hashed);
-        return false;
+        return undefined;
       }
       this.addEvent(jobId, 'done', hashed ? `${end.message} ${hashed}` : end.message);
-      return true;
+      return ended;
     })();
   }
 

@@ -270,8 +270,17 @@ export const ID_SLICE = 10_000;
 // parts_done and bytes_done are kept by triggers on parts (migration 6), so a page of jobs reads no parts.
 // node_host, node_pid: a running job of a shared queue, the node whose lease holds it (issue 15).
 // waiting_for: a queued job's key is being written by another job (one writer per key); index jobs_by_key.
-export const JOB_SELECT = `SELECT j.*, (SELECT name FROM destinations d WHERE d.id = j.destination_id) AS destination_name,
-  CASE WHEN j.state = 'queued' THEN (SELECT min(o.id) FROM jobs o WHERE o.destination_id = j.destination_id AND o.key = j.key
-    AND o.id <> j.id AND o.state IN ('running', 'completing')) END AS waiting_for,
-  CASE WHEN j.state IN ('running', 'completing') AND j.lease_owner IS NOT NULL THEN (SELECT n.host FROM nodes n WHERE n.id = j.lease_owner) END AS node_host,
-  CASE WHEN j.state IN ('running', 'completing') AND j.lease_owner IS NOT NULL THEN (SELECT n.pid FROM nodes n WHERE n.id = j.lease_owner) END AS node_pid FROM jobs j`;
+/** The columns a job row carries beside its own (above), of the row named `j`. */
+const jobExtras = (j: string) => `(SELECT name FROM destinations d WHERE d.id = ${j}.destination_id) AS destination_name,
+  CASE WHEN ${j}.state = 'queued' THEN (SELECT min(o.id) FROM jobs o WHERE o.destination_id = ${j}.destination_id AND o.key = ${j}.key
+    AND o.id <> ${j}.id AND o.state IN ('running', 'completing')) END AS waiting_for,
+  CASE WHEN ${j}.state IN ('running', 'completing') AND ${j}.lease_owner IS NOT NULL THEN (SELECT n.host FROM nodes n WHERE n.id = ${j}.lease_owner) END AS node_host,
+  CASE WHEN ${j}.state IN ('running', 'completing') AND ${j}.lease_owner IS NOT NULL THEN (SELECT n.pid FROM nodes n WHERE n.id = ${j}.lease_owner) END AS node_pid`;
+
+export const JOB_SELECT = `SELECT j.*, ${jobExtras('j')} FROM jobs j`;
+
+/**
+ * The same row as JOB_SELECT, as an UPDATE of `jobs` left it: a write whose caller tells hosts of the
+ * job returns the row it wrote, rather than reading it again (issue 12: job-row reads per frame).
+ */
+export const JOB_RETURNING = `RETURNING *, ${jobExtras('jobs')}`;

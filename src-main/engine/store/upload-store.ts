@@ -65,6 +65,8 @@ export interface UploadStore {
 
   // ---- single writes ----
   transition(jobId: number, from: readonly JobState[], to: JobState, extra?: { error?: ErrorInfo | null; availableAt?: number; etag?: string | null }): boolean;
+  /** The same, returning the row it wrote (undefined when it did not apply): the caller tells hosts of it without reading it again. */
+  transitionRow(jobId: number, from: readonly JobState[], to: JobState): JobRecord | undefined;
   addEvent(jobId: number, kind: string, message: string, error?: EventError): void;
   markCreateStarted(jobId: number, at: number | null): void;
   markPartSending(jobId: number, partNumber: number): boolean;
@@ -111,10 +113,10 @@ export interface UploadStore {
   completeJob(jobId: number, from: readonly JobState[], etag: string | null, message: string, proof: IntegrityProof & { serverEncryption?: string | null }, versionId?: string | null): void;
   /**
    * A small file's PutObject answered (issue 12): its part done, the whole-file hashes read with its
-   * body (with `hashed`, their history entry) and the job done, in one transaction. False (the part
-   * and hashes still recorded) when the job is no longer running.
+   * body (with `hashed`, their history entry) and the job done, in one transaction; the row it ended,
+   * as written. Undefined (the part and hashes still recorded) when the job is no longer running.
    */
-  finishSinglePut(done: DonePart, hashes: FileHashes | null, hashed: string | null, end: { etag: string; versionId: string | null; message: string; proof: IntegrityProof & { serverEncryption?: string | null } }): boolean;
+  finishSinglePut(done: DonePart, hashes: FileHashes | null, hashed: string | null, end: { etag: string; versionId: string | null; message: string; proof: IntegrityProof & { serverEncryption?: string | null } }): JobRecord | undefined;
   /** How the job's parts prove their bytes, decided before its first byte goes; `message` goes to its history. */
   planIntegrity(jobId: number, plan: IntegrityPlan | null, message: string | null, decision?: KeyDecision): void;
   /** Whether the destination's server verifies flexible checksums, as found at this endpoint. */
