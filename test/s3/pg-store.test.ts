@@ -132,6 +132,13 @@ function scenario(db: Db, reopen: () => Db): Record<string, unknown> {
   other.close();
   out.otherWriterSeen = store.dataVersion() !== version;
   out.jobs = store.listJobs();
+  // Writes that return the row they wrote (issue 12: job-row reads per frame): the row a read gives after each.
+  const e = job('Shoot/E005.mov', '/ingest/Shoot/E005.mov', 1);
+  out.claimedRow = [store.transitionRow(e.id, ['queued'], 'running'), store.getJob(e.id)];
+  store.markPartSending(e.id, 1);
+  const proof = { etagVerified: true, integrity: 'ETag = MD5', proof: 'etag' } as const;
+  const ended = store.finishSinglePut({ jobId: e.id, partNumber: 1, etag: 'ee', md5Hex: 'ee', checksum: null }, { xxh64: '00ff' }, 'Hashed.', { etag: 'ee', versionId: null, message: 'Done.', proof });
+  out.endedRow = [ended, store.getJob(e.id)];
   return out;
 }
 
@@ -150,6 +157,11 @@ test('the same domain steps give the same records on SQLite and on PostgreSQL', 
     assert.deepEqual(onSqlite.searchLong, [2]);
     assert.equal((onSqlite.claimed as unknown[]).length, 1, 'in order: the oldest of its scope');
     for (const key of Object.keys(onSqlite)) assert.deepEqual(onPg[key], onSqlite[key], key);
+    for (const key of ['claimedRow', 'endedRow']) {
+      const [returned, read] = onPg[key] as unknown[];
+      assert.ok(returned, key);
+      assert.deepEqual(returned, read, `${key}: the row returned is the row read after it`);
+    }
   } finally {
     sqlite.close();
     pg.close();
