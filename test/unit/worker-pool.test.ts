@@ -96,3 +96,25 @@ test('which tasks want a core of their own', () => {
   ];
   for (const [what, task, heavy] of cases) assert.equal(needsCore(task as unknown as NewTask), heavy, what);
 });
+
+test('warm starts one thread ahead of the first task, which then runs on it; a warm pool starts no more', async () => {
+  const pool = new WorkerPool(2, HELD_WORKER);
+  const flag = newFlag();
+  try {
+    assert.equal(pool.threads, 0, 'no thread before anything asks');
+    pool.warm();
+    assert.equal(pool.threads, 1, 'the thread loads while the job is prepared');
+    pool.warm();
+    assert.equal(pool.threads, 1);
+    const task = runHeld(pool, 'wait', flag);
+    await task.started;
+    assert.equal(pool.threads, 1, 'the first task went to the warmed thread');
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    assert.equal(await task.done, true);
+  } finally {
+    await pool.close();
+  }
+  pool.warm();
+  assert.equal(pool.threads, 0, 'a closed pool starts nothing');
+});

@@ -438,6 +438,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { job } = a;
     this.active.set(job.id, a);
     this.emit('job', claimed);
+    // Its first part will need a thread: one starts now, while the job is prepared (worker-pool.ts warm).
+    this.ctx.pool.warm();
     this.track(
       prepare(this.ctx, a).catch((err) => {
         failJob(this.ctx, a, toHoistError(err));
