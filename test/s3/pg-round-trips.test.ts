@@ -64,3 +64,63 @@ test('held-back BEGIN and savepoints: a throw rolls back what ran, a savepoint a
   assert.deepEqual(ids(db), [1, 2, 3, 5, 6]);
   assert.equal(db.inTransaction, false);
 });
+
+test("a nested step's RELEASE rides with the next statement, and none goes before the COMMIT", (t) => {
+  const db = scratch();
+  t.after(() => db.close());
+  const insert = db.prepare('INSERT INTO t (id, v) VALUES (?, ?)');
+  const before = db.roundTrips;
+  db.transaction(() => {
+    insert.run(1, 'a');
+    db.transaction(() => insert.run(2, 'b'))();
+    insert.run(3, 'c');
+    db.transaction(() => db.transaction(() => insert.run(4, 'd'))())();
+  })();
+  assert.equal(db.roundTrips - before, 5, 'four statements and the COMMIT');
+  assert.deepEqual(ids(db), [1, 2, 3, 4]);
+});
+
+test('with RELEASEs held back, a failing nested step still rolls back itself alone and a failing transaction all of it', (t) => {
+  const db = scratch();
+  t.after(() => db.close());
+  const insert = db.prepare('INSERT INTO t (id, v) VALUES (?, ?)');
+  db.transaction(() => {
+    insert.run(10, 'kept');
+    // A step that throws after a step inside it ended (its RELEASE held): both are undone.
+    assert.throws(() => db.transaction(() => {
+      insert.run(11, 'undone');
+      db.transaction(() => insert.run(12, 'undone too'))();
+      throw new Error('the outer step fails');
+    })());
+    // A step whose statement fails right after a sibling's held RELEASE: the sibling's row stays.
+    db.transaction(() => insert.run(13, 'kept'))();
+    assert.throws(() => db.transaction(() => {
+      insert.run(14, 'undone');
+      insert.run(13, 'dup');
+    })(), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    // A step that swallows its failed statement still fails (the server aborted the transaction), alone.
+    assert.throws(() => db.transaction(() => {
+      try {
+        insert.run(10, 'dup');
+      } catch {
+        // swallowed
+      }
+    })());
+    insert.run(15, 'kept');
+  })();
+  assert.deepEqual(ids(db), [10, 13, 15]);
+  // The whole transaction fails after its steps ended (their RELEASEs held or sent): none of it stays.
+  assert.throws(() => db.transaction(() => {
+    db.transaction(() => insert.run(20, 'undone'))();
+    db.transaction(() => insert.run(21, 'undone'))();
+    throw new Error('the transaction fails');
+  })());
+  assert.throws(() => db.transaction(() => {
+    db.transaction(() => insert.run(22, 'undone'))();
+    insert.run(10, 'dup');
+  })(), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+  assert.deepEqual(ids(db), [10, 13, 15]);
+  assert.equal(db.inTransaction, false);
+  db.transaction(() => insert.run(23, 'after'))();
+  assert.deepEqual(ids(db), [10, 13, 15, 23]);
+});

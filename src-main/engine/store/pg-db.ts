@@ -85,11 +85,20 @@ export class PgDb implements Db {
   private lostInTransaction: Error | null = null;
   private readonly translated = new Map<string, PgSql>();
   /**
-   * BEGIN and SAVEPOINTs not sent yet: they go with the transaction's first statement (one bridge
-   * round trip less per transaction, measured in docs/performance.md), and a transaction that ran
-   * no statement sends nothing at all.
+   * BEGIN, SAVEPOINTs and a nested step's RELEASE not sent yet: they go with the next statement (one
+   * bridge round trip less each, measured in docs/performance.md and docs/small-files.md), a
+   * transaction that ran no statement sends nothing at all, and the RELEASEs still held at the
+   * outer COMMIT or ROLLBACK are dropped (both end every savepoint).
    */
   private readonly pending: string[] = [];
+  /** How many times `pending` was sent: a step whose opener is still unsent saw no send since it pushed it. */
+  private sends = 0;
+  /**
+   * A statement failed in the open transaction and no rollback has undone it since: the server has
+   * aborted the transaction, so a RELEASE or COMMIT must go now and fail there, as it did when each was
+   * sent at once (a COMMIT of an aborted transaction would roll back without an error).
+   */
+  private aborted = false;
   /** Calls made through the bridge (each one a round trip to the worker and the server): for the bench and diagnostics. */
   roundTrips = 0;
 
@@ -116,6 +125,7 @@ export class PgDb implements Db {
     try {
       return fn();
     } catch (err) {
+      if (this.depth > 0) this.aborted = true;
       if ((err as { code?: string }).code === 'store.unreachable') {
         if (this.depth > 0) this.lostInTransaction = err as Error;
         // Which caller: the stack was made on the worker thread.
@@ -132,6 +142,7 @@ export class PgDb implements Db {
   private takePending(): { prefix?: string; inTransaction: boolean } {
     this.roundTrips++;
     if (this.pending.length === 0) return { inTransaction: this.depth > 0 };
+    this.sends++;
     const prefix = this.pending.join('; ');
     const begins = this.pending[0] === 'BEGIN';
     this.pending.length = 0;
@@ -179,30 +190,44 @@ export class PgDb implements Db {
     // Held back until a statement runs (takePending); `unsent` while it still is, nothing to end on the server.
     this.connection();
     this.pending.push(depth === 0 ? 'BEGIN' : `SAVEPOINT ${savepoint}`);
-    const mark = this.pending.length;
-    const unsent = () => this.pending.length >= mark;
+    const sendsAtOpen = this.sends;
+    const unsent = () => this.sends === sendsAtOpen;
     this.depth = depth + 1;
     let result: T;
     try {
       result = fn();
     } catch (err) {
       this.depth = depth;
-      if (unsent()) this.pending.length = mark - 1;
-      else this.endTransaction(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`);
+      // Unsent: nothing ran inside, so the opener is still the last entry. Sent: what is held is the
+      // RELEASEs of steps inside this one, which its rollback ends anyway.
+      if (unsent()) this.pending.pop();
+      else {
+        this.pending.length = 0;
+        this.endTransaction(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`);
+      }
       if (depth === 0) this.lostInTransaction = null;
       throw err;
     }
     try {
-      // Sent as part of the transaction: a COMMIT after the session was lost must fail, not succeed on a new one.
-      if (unsent()) this.pending.length = mark - 1;
-      else this.exec(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${savepoint}`);
+      if (unsent()) this.pending.pop();
+      else if (depth > 0 && !this.aborted) this.pending.push(`RELEASE SAVEPOINT ${savepoint}`);
+      else {
+        // COMMIT ends the held RELEASEs' savepoints itself; an aborted transaction's COMMIT was never
+        // told apart by them (their steps ended before it failed). Sent as part of the transaction: a
+        // COMMIT after the session was lost must fail, not succeed on a new one.
+        if (depth === 0) this.pending.length = 0;
+        this.exec(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${savepoint}`);
+      }
     } catch (err) {
       this.depth = depth;
       if (depth > 0) this.endTransaction(`ROLLBACK TO SAVEPOINT ${savepoint}`);
       throw err;
     } finally {
       this.depth = depth;
-      if (depth === 0) this.lostInTransaction = null;
+      if (depth === 0) {
+        this.lostInTransaction = null;
+        this.aborted = false;
+      }
     }
     return result;
   }
@@ -215,6 +240,7 @@ export class PgDb implements Db {
     }
     try {
       this.exec(sql);
+      this.aborted = false;
     } catch {
       // The rollback failing (the connection went meanwhile) leaves the server to drop the transaction.
     }
