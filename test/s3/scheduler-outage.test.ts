@@ -58,6 +58,11 @@ class HeldPartsPool {
     return { taskId, outcome };
   }
 
+  /** The scheduler starts a thread when it opens a job (WorkerPool.warm): the real pool's. */
+  warm(): void {
+    this.real.warm();
+  }
+
   abort(taskId: number): void {
     const h = this.held.get(taskId);
     if (!h) return this.real.abort(taskId);
