@@ -17,7 +17,7 @@ import { HoistError } from '../../shared/errors.js';
 import { Scheduler } from '../../src-main/engine/scheduler/scheduler.js';
 import { CredentialSource } from '../../src-main/engine/s3/connection.js';
 import type { UploadStore } from '../../src-main/engine/store/upload-store.js';
-import { WorkerPool, type NewTask, type TaskOutcome } from '../../src-main/engine/upload/worker-pool.js';
+import { WorkerPool, type NewTask, type PartRunner, type TaskOutcome } from '../../src-main/engine/upload/worker-pool.js';
 import { testEngine, until } from '../support/engine.js';
 import { MiB, listUploads, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -40,7 +40,7 @@ function failingStore(store: UploadStore, fail: (method: string) => Error | null
 }
 
 /** Upload parts: the first job's fail at once (retried after a long back-off), the others wait for `let go` or an abort. */
-class HeldPartsPool {
+class HeldPartsPool implements PartRunner {
   readonly real = new WorkerPool(2);
   readonly held = new Map<number, { jobKey: string; resolve: (o: TaskOutcome) => void }>();
   readonly aborted = new Set<number>();
@@ -82,7 +82,7 @@ test('stop halts every open job and waits for its parts even when the job databa
   const unreachable = () => Object.assign(new Error('Cannot reach the job database: connection refused'), { code: 'store.unreachable' });
   const store = failingStore(engine.store, () => (down ? unreachable() : null));
   const pool = new HeldPartsPool(keys[0]!);
-  const scheduler = new Scheduler(store, pool as unknown as WorkerPool, new CredentialSource(), { tickMs: 50, retry: { baseDelayMs: 60_000, maxDelayMs: 120_000 } });
+  const scheduler = new Scheduler(store, pool, new CredentialSource(), { tickMs: 50, retry: { baseDelayMs: 60_000, maxDelayMs: 120_000 } });
   try {
     scheduler.start();
     // The first job (opened first) waits for its parts' retry with none in flight; the second has parts its workers have not sent yet.

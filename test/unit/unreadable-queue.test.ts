@@ -13,7 +13,7 @@ import { openDatabase } from '../../src-main/engine/store/db.js';
 import { FolderStore } from '../../src-main/engine/store/folder-store.js';
 import { JobStore } from '../../src-main/engine/store/job-store.js';
 import type { UploadStore } from '../../src-main/engine/store/upload-store.js';
-import type { WorkerPool } from '../../src-main/engine/upload/worker-pool.js';
+import type { PartRunner } from '../../src-main/engine/upload/worker-pool.js';
 import { folderInput } from '../support/pinned.js';
 import { tempDir } from '../support/s3.js';
 
@@ -48,8 +48,10 @@ test('a node that can read none of the queue looks it over once a second, not ev
     },
   }) as UploadStore;
   mock.timers.enable({ apis: ['setInterval', 'setImmediate', 'Date'], now: Date.now() });
+  // No job is opened here, so no part may be handed on.
+  const noParts: PartRunner = { run: () => assert.fail('no part is sent'), abort: () => undefined, warm: () => undefined };
   // sourceOf null: a job found readable is not opened (nothing to send it to), so the looks go on being counted.
-  const scheduler = new Scheduler(counted, {} as WorkerPool, new CredentialSource(), {
+  const scheduler = new Scheduler(counted, noParts, new CredentialSource(), {
     tickMs: 200,
     sourceOf: () => null,
     shared: { owner: 'node-here', machine: 'here', leaseMs: 30_000, liveOthers: () => 0 },

@@ -8,7 +8,7 @@ import type { SourceHistories } from '../mhl/source-history.js';
 import type { KeyListings } from '../remote/key-listing.js';
 import type { JobRecord } from '../store/rows.js';
 import type { UploadStore } from '../store/upload-store.js';
-import type { WorkerPool } from '../upload/worker-pool.js';
+import type { PartRunner } from '../upload/worker-pool.js';
 import type { ActiveJob } from './active-job.js';
 import type { Connections } from './connections.js';
 import type { SchedulerOptions } from './options.js';
@@ -27,7 +27,7 @@ export interface GroupedWrite {
 
 export interface RunContext {
   readonly store: UploadStore;
-  readonly pool: WorkerPool;
+  readonly pool: PartRunner;
   readonly retry: RetryPolicy;
   readonly opts: SchedulerOptions;
   readonly net: Connections;

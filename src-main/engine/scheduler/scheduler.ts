@@ -18,7 +18,7 @@ import type { OwedKind } from '../owed/runner.js';
 import type { RemoteAbortPayload } from '../store/remote-abort-rows.js';
 import type { JobRecord } from '../store/rows.js';
 import type { UploadStore } from '../store/upload-store.js';
-import type { WorkerPool } from '../upload/worker-pool.js';
+import type { PartRunner } from '../upload/worker-pool.js';
 import { allInFlight, rankOf, untilIdleOr, type ActiveJob } from './active-job.js';
 import { byPriority, partsAllowed } from './admission.js';
 import { openQueuedJobs, view, type OpeningHost } from './open-queued.js';
@@ -74,7 +74,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   constructor(
     private readonly store: UploadStore,
-    pool: WorkerPool,
+    pool: PartRunner,
     credentials: CredentialSource,
     private readonly opts: SchedulerOptions = {},
   ) {

@@ -21,30 +21,26 @@ class DirectSourceFile implements SourceFile {
   constructor(private readonly fd: number) {}
 
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
-    try {
-      return Promise.resolve({ bytesRead: fs.readSync(this.fd, buffer, offset, length, position) });
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return settle(() => ({ bytesRead: fs.readSync(this.fd, buffer, offset, length, position) }));
   }
 
   stat(opts: { bigint: true }): Promise<fs.BigIntStats> {
-    try {
-      return Promise.resolve(fs.fstatSync(this.fd, opts));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return settle(() => fs.fstatSync(this.fd, opts));
   }
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    try {
-      fs.closeSync(this.fd);
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return settle(() => fs.closeSync(this.fd));
+  }
+}
+
+/** A direct call's result as the promise the threadpool's call would give: its value, or its error as a rejection. */
+function settle<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (err) {
+    return Promise.reject(err as Error);
   }
 }
 
