@@ -37,19 +37,26 @@ mkdir -p "$RESULTS"
 if [[ -t 1 ]]; then shown=spec; else shown=tap; fi
 reporters() { echo --test-reporter="$shown" --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$RESULTS/$1.tap"; }
 
+# The tests' temporary folders (os.tmpdir()) go in one folder per run, removed when the run ends:
+# left in /tmp, a few thousand of them a day (up to 1 GiB each) filled this machine's disk.
+# HOIST_KEEP_TEMP=1 keeps it, to look at what a failed test left.
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hoist-tests-XXXXXX")
+if [[ ${HOIST_KEEP_TEMP:-} == 1 ]]; then echo "test temporary files kept in $TEST_TMP"; else trap 'rm -rf "$TEST_TMP"' EXIT; fi
+
 ran=()
 rc=0
 if ((${#unit[@]})); then
   rm -f "$RESULTS/unit.tap"
   # shellcheck disable=SC2046
-  env -u S3_ENDPOINT -u AWS_ENDPOINT_URL_S3 -u HOIST_TEST_PG_URL NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+  env -u S3_ENDPOINT -u AWS_ENDPOINT_URL_S3 -u HOIST_TEST_PG_URL NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost TMPDIR="$TEST_TMP" \
     node --test --test-concurrency=2 $(reporters unit) "${unit[@]}" || rc=1
   ran+=(unit)
 fi
 if ((${#s3[@]})); then
   rm -f "$RESULTS/s3.tap"
   # shellcheck disable=SC2046
-  bash "$HERE/with-s3.sh" bash "$HERE/with-pg.sh" node --test --test-concurrency=1 $(reporters s3) "${s3[@]}" || rc=1
+  # The servers keep the caller's TMPDIR: one kept running (HOIST_KEEP_S3) outlives this run's folder.
+  bash "$HERE/with-s3.sh" bash "$HERE/with-pg.sh" env TMPDIR="$TEST_TMP" node --test --test-concurrency=1 $(reporters s3) "${s3[@]}" || rc=1
   ran+=(s3)
 fi
 
