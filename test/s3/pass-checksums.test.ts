@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { testDbPath, testEngine } from '../support/engine.js';
+import { doneParts, testDbPath, testEngine, until } from '../support/engine.js';
 import { toolHash } from '../support/mhl.js';
 import { checksumOf, flipByte, playChecksumS3 } from '../support/proxy-checksums.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -129,6 +129,39 @@ test('SIGKILL during the hash pass (its checkpoint inside a part): the next star
     assert.deepEqual(engine.getJob(job.id)!.hashes, { xxh64: toolHash('xxhsum', ['-H1', file]), xxh3: toolHash('xxhsum', ['-H3', file]) });
     assert.equal(await sha256OfObject(client, bucket, key), await sha256OfFile(file));
   } finally {
+    await engine.close();
+  }
+});
+
+test('a file replaced mid-upload after the pass gave its parts their CRCs is still caught: the upload starts again and ends as the new file, its CRC32C and xxh64 the new file\'s', async () => {
+  proxy.clearFaults();
+  proxy.clearRewrites();
+  proxy.reset();
+  const s3 = playChecksumS3(proxy, { client });
+  const dir = tempDir('pass-checksums-changed');
+  const file = await writeRandomFile(path.join(dir, 'edit.mov'), 40 * MiB);
+  proxy.setBandwidth(12 * MiB);
+  const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, singlePutThreshold: 0 });
+  try {
+    const [job] = await engine.enqueue([file], { destination: dest, key: 'pass/edit.mov' });
+    engine.start();
+    await until('2 parts done', () => doneParts(engine, job!.id).length >= 2);
+    // An editor re-exports over the file while it uploads: the pass has long given every part its CRC (of the old bytes).
+    await writeRandomFile(file + '.new', 40 * MiB);
+    fs.renameSync(file + '.new', file);
+    proxy.setBandwidth(null);
+    const [final] = await engine.waitFor([job!.id]);
+    const events = engine.events(job!.id);
+    assert.equal(final!.state, 'done', JSON.stringify(events));
+    assert.ok(events.some((e) => e.kind === 'source-changed'), 'the change was caught');
+    // Caught by the file's snapshot before a part went: none went with the old bytes' CRC over the new bytes.
+    assert.deepEqual(s3.badDigests.filter((r) => r.path.includes('pass/edit.mov')).map((r) => r.query), [], 'no part refused for its CRC');
+    assertCrcAlone('changed');
+    assert.equal(await sha256OfObject(client, bucket, 'pass/edit.mov'), await sha256OfFile(file), 'the object is wholly the new file');
+    assert.equal(s3.objects.get('pass/edit.mov')?.value, checksumOf('crc32c', fs.readFileSync(file)), "the object's CRC32C is the new file's");
+    assert.deepEqual(engine.getJob(job!.id)!.hashes, { xxh64: toolHash('xxhsum', ['-H1', file]) }, 'the whole-file xxh64 is the new file\'s');
+  } finally {
+    proxy.setBandwidth(null);
     await engine.close();
   }
 });

@@ -1,6 +1,7 @@
 // Whole-file hashes and the source's ASC MHL history (issue 8): one in-order read of the file on a
 // worker thread, saved as it goes so a pass cut short goes on where it stopped, then checked
-// against the newest generation of the root's history that lists the file.
+// against the newest generation of the root's history that lists the file. Where the parts will carry
+// a CRC alone, the same read computes each part's CRC for them (pass-checksums.ts).
 import { FILE_HASH_ALGORITHMS, type FileHashes } from '../../../shared/states.js';
 import type { HashVerification } from '../../../shared/types.js';
 import { recordAlgorithms, verifyAgainstHistory } from '../mhl/source-history.js';

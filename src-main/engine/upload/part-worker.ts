@@ -1,5 +1,6 @@
 // A worker thread: streams byte ranges of files to S3, several parts at once (async I/O), hashing each
-// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body,
+// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body
+// (unless the whole-file pass already computed its CRC: `knownChecksum`, then the part is read once),
 // then reading it again to send, or, with holding on, sending it from the chunks that pass kept, as far
 // as this thread's share allows (held-part.ts: off by default, by measurement; trailer checksums would
 // need a server shown to take them, and radosgw 16 refuses them). A small file's PutObject is held
