@@ -26,6 +26,14 @@ function rchar(): number {
   return Number(/^rchar: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))![1]);
 }
 
+/** The proxy as Amazon S3, its faults and request log cleared. */
+function playS3(): ReturnType<typeof playChecksumS3> {
+  proxy.clearFaults();
+  proxy.clearRewrites();
+  proxy.reset();
+  return playChecksumS3(proxy, { client });
+}
+
 /** Every UploadPart carried CRC32C alone (the server verifies it), and the played S3 refused nothing for its rules. */
 function assertCrcAlone(what: string): void {
   const parts = proxy.requests().filter((r) => r.operation === 'UploadPart');
@@ -38,10 +46,7 @@ function assertCrcAlone(what: string): void {
 
 /** Uploads a 64 MiB file (8 MiB parts, 4 at once, xxh64) with one part damaged in flight; returns the reads per byte. */
 async function upload(label: string, passPartChecksums: boolean): Promise<{ passPerByte: number; partReadsPerByteSent: number }> {
-  proxy.clearFaults();
-  proxy.clearRewrites();
-  proxy.reset();
-  const s3 = playChecksumS3(proxy, { client });
+  const s3 = playS3();
   const dir = tempDir(`pass-checksums-${label}`);
   const { engine, dest } = testEngine(dir, { endpoint: proxy.url, bucket, partSize: 8 * MiB, concurrency: 4, singlePutThreshold: 8 * MiB }, { passPartChecksums });
   try {
@@ -95,10 +100,7 @@ test('where the server verifies CRC32C, the hash pass gives each part its CRC an
 });
 
 test('SIGKILL during the hash pass (its checkpoint inside a part): the next start goes on from it, finishes, every part verified by its CRC32C, the hashes the file\'s', async () => {
-  proxy.clearFaults();
-  proxy.clearRewrites();
-  proxy.reset();
-  const s3 = playChecksumS3(proxy, { client });
+  const s3 = playS3();
   const sub = tempDir('pass-checksums-killed');
   const file = await writeRandomFile(path.join(sub, 'killed.mov'), 192 * MiB);
   const key = 'pass/killed.mov';
@@ -134,10 +136,7 @@ test('SIGKILL during the hash pass (its checkpoint inside a part): the next star
 });
 
 test('a file replaced mid-upload after the pass gave its parts their CRCs is still caught: the upload starts again and ends as the new file, its CRC32C and xxh64 the new file\'s', async () => {
-  proxy.clearFaults();
-  proxy.clearRewrites();
-  proxy.reset();
-  const s3 = playChecksumS3(proxy, { client });
+  const s3 = playS3();
   const dir = tempDir('pass-checksums-changed');
   const file = await writeRandomFile(path.join(dir, 'edit.mov'), 40 * MiB);
   proxy.setBandwidth(12 * MiB);
