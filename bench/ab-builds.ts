@@ -20,6 +20,8 @@ import type { VariantRequest, VariantResult } from './run-variant.js';
 
 interface Row {
   treeCpu: number;
+  /** Bytes read through read calls per byte sent (NaN from a build whose run-variant does not say). */
+  rcharPerByte: number;
   inProcessCpu: number;
   rssMiB: number;
   mbPerSecond: number;
@@ -68,9 +70,9 @@ async function main(argv: string[]): Promise<number> {
         if (run.status !== 0) throw new Error(`${dir}: the run failed\n${run.stdout}${run.stderr}`);
         const [user, sys, maxRssKiB, wall] = run.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number, number];
         const result = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as VariantResult;
-        const row: Row = { treeCpu: (user + sys) / gib, inProcessCpu: result.cpuSeconds / gib, rssMiB: maxRssKiB / 1024, mbPerSecond: folder ? folder.count / wall : size / 1e6 / wall, load };
+        const row: Row = { treeCpu: (user + sys) / gib, rcharPerByte: (result.rcharBytes ?? NaN) / size, inProcessCpu: result.cpuSeconds / gib, rssMiB: maxRssKiB / 1024, mbPerSecond: folder ? folder.count / wall : size / 1e6 / wall, load };
         rows.get(dir)!.push(row);
-        console.log(`${round} ${dir}: tree ${row.treeCpu.toFixed(2)}, in-process ${row.inProcessCpu.toFixed(2)} ${unit.cpu}, peak RSS ${row.rssMiB.toFixed(0)} MiB, ${row.mbPerSecond.toFixed(0)} ${unit.rate}, load ${load.toFixed(1)}`);
+        console.log(`${round} ${dir}: tree ${row.treeCpu.toFixed(2)}, in-process ${row.inProcessCpu.toFixed(2)} ${unit.cpu}, peak RSS ${row.rssMiB.toFixed(0)} MiB, ${row.mbPerSecond.toFixed(0)} ${unit.rate}, rchar ${row.rcharPerByte.toFixed(2)}/byte, load ${load.toFixed(1)}`);
         fs.rmSync(runDir, { recursive: true, force: true });
       }
     }
@@ -80,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   }
   for (const [dir, r] of rows) {
     const m = (f: (x: Row) => number) => median(r.map(f));
-    console.log(`median ${dir}: tree ${m((x) => x.treeCpu).toFixed(2)}, in-process ${m((x) => x.inProcessCpu).toFixed(2)} ${unit.cpu}, peak RSS ${m((x) => x.rssMiB).toFixed(0)} MiB, ${m((x) => x.mbPerSecond).toFixed(0)} ${unit.rate}`);
+    console.log(`median ${dir}: tree ${m((x) => x.treeCpu).toFixed(2)}, in-process ${m((x) => x.inProcessCpu).toFixed(2)} ${unit.cpu}, peak RSS ${m((x) => x.rssMiB).toFixed(0)} MiB, ${m((x) => x.mbPerSecond).toFixed(0)} ${unit.rate}, rchar ${m((x) => x.rcharPerByte).toFixed(2)}/byte`);
   }
   return 0;
 }

@@ -59,6 +59,8 @@ export interface VariantResult {
   variant: VariantName;
   wallSeconds: number;
   cpuSeconds: number;
+  /** Bytes read through read calls while it ran (/proc/self/io rchar): per byte of the file, how often it was read. */
+  rcharBytes?: number;
   rssBeforeBytes: number;
   peakRssBytes: number;
   /** UploadPart requests sent, retries included (a single-PUT upload counts its PutObject). */
@@ -93,11 +95,15 @@ class Stopwatch {
   wallSeconds = 0;
   cpuSeconds = 0;
   clockUs = { start: 0, stop: 0 };
+  /** Bytes read through read calls (/proc/self/io rchar, worker threads included; sockets too, the sink's answers are small). */
+  rcharBytes = 0;
   private t0 = 0;
   private cpu0 = process.cpuUsage();
+  private rchar0 = 0;
 
   start(): void {
     this.rssBeforeBytes = process.memoryUsage.rss();
+    this.rchar0 = rchar();
     this.cpu0 = process.cpuUsage();
     this.t0 = performance.now();
     this.clockUs.start = Number(process.hrtime.bigint() / 1000n);
@@ -108,7 +114,12 @@ class Stopwatch {
     this.clockUs.stop = Number(process.hrtime.bigint() / 1000n);
     const cpu = process.cpuUsage(this.cpu0);
     this.cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    this.rcharBytes = rchar() - this.rchar0;
   }
+}
+
+function rchar(): number {
+  return Number(/^rchar: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
 }
 
 function withSettings(input: DestinationInput, s: HoistSettings | undefined): DestinationInput {
@@ -258,6 +269,7 @@ async function measure(r: VariantRequest): Promise<VariantResult> {
     variant: r.variant,
     wallSeconds: watch.wallSeconds,
     cpuSeconds: watch.cpuSeconds,
+    rcharBytes: watch.rcharBytes,
     rssBeforeBytes: watch.rssBeforeBytes,
     peakRssBytes: peakRssBytes(sampler),
     clockUs: watch.clockUs,

@@ -11,6 +11,7 @@ import type { JobRecord } from '../store/rows.js';
 import type { KeyDecision } from '../store/upload-store.js';
 import type { ObjectSettings, SourceSnapshot } from '../upload/tasks.js';
 import type { SourcePlace } from '../job-source.js';
+import type { PassChecksums } from './pass-checksums.js';
 
 export interface InFlight {
   taskId: number;
@@ -39,6 +40,8 @@ export interface ActiveJob {
   hashing?: Promise<HoistError | null>;
   hashTaskId?: number;
   hashedBytes?: number;
+  /** The parts' checksums that pass computes, for parts to be read once, to send (pass-checksums.ts). */
+  passChecksums?: PassChecksums;
   /**
    * A file that goes in one PutObject with no ASC MHL history to be checked against: its whole-file
    * hashes (these, perhaps none) come from the same read as its body, not from a hash pass (issue 12).

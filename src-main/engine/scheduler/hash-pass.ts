@@ -1,6 +1,7 @@
 // Whole-file hashes and the source's ASC MHL history (issue 8): one in-order read of the file on a
 // worker thread, saved as it goes so a pass cut short goes on where it stopped, then checked
-// against the newest generation of the root's history that lists the file.
+// against the newest generation of the root's history that lists the file. Where the parts will carry
+// a CRC alone, the same read computes each part's CRC for them (pass-checksums.ts).
 import { FILE_HASH_ALGORITHMS, type FileHashes } from '../../../shared/states.js';
 import type { HashVerification } from '../../../shared/types.js';
 import { recordAlgorithms, verifyAgainstHistory } from '../mhl/source-history.js';
@@ -9,6 +10,7 @@ import { formatBytes } from '../upload/part-plan.js';
 import { isSourceProblem, snapshotOf, type ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
 import { failJob, onSourceProblem } from './failures.js';
+import { PassChecksums, passChecksumAlgorithm } from './pass-checksums.js';
 
 /** A hash pass cut short loses at most this much reading (a second or so on a fast disk); saving costs one small row. */
 const DEFAULT_HASH_CHECKPOINT_BYTES = 1024 ** 3;
@@ -65,8 +67,15 @@ async function hashAndVerify(ctx: RunContext, a: ActiveJob): Promise<void> {
     const resume = ctx.store.hashCheckpoint(job.id, snap, wanted);
     if (resume) ctx.store.addEvent(job.id, 'hash-resumed', `Hashing goes on from ${formatBytes(resume.offset)} of ${formatBytes(job.size)}, where the previous pass stopped.`);
     a.hashedBytes = resume?.offset ?? 0;
+    // Each part's CRC from the same read, where the parts will carry it alone (pass-checksums.ts).
+    const partAlgorithm = ctx.opts.passPartChecksums === false ? null : passChecksumAlgorithm(job, a.dest);
+    const passChecksums = partAlgorithm ? new PassChecksums(partAlgorithm, snap, resume?.offset ?? 0) : undefined;
+    a.passChecksums = passChecksums;
     const run = ctx.pool.run(
-      { kind: 'hash-file', path: a.source.path, offset: 0, length: job.size, snapshot: snap, checksumAlgorithm: null, algorithms: wanted, checkpointEvery: ctx.opts.hashCheckpointBytes ?? DEFAULT_HASH_CHECKPOINT_BYTES, ...(resume ? { resume } : {}) },
+      {
+        kind: 'hash-file', path: a.source.path, offset: 0, length: job.size, snapshot: snap, checksumAlgorithm: partAlgorithm, algorithms: wanted,
+        checkpointEvery: ctx.opts.hashCheckpointBytes ?? DEFAULT_HASH_CHECKPOINT_BYTES, ...(resume ? { resume } : {}), ...(partAlgorithm ? { partSize: job.partSize } : {}),
+      },
       (n) => (a.hashedBytes = n),
       (cp) => {
         try {
@@ -77,9 +86,10 @@ async function hashAndVerify(ctx: RunContext, a: ActiveJob): Promise<void> {
         }
         ctx.hashCheckpointSaved(job.id, cp.offset);
       },
+      passChecksums ? (offset, length, checksum) => passChecksums.add(offset, length, checksum) : undefined,
     );
     a.hashTaskId = run.taskId;
-    const o = await run.outcome;
+    const o = await run.outcome.finally(() => passChecksums?.end());
     a.hashTaskId = undefined;
     a.hashedBytes = undefined;
     if (!o.ok) {

@@ -8,7 +8,7 @@
 //                  server cannot check.
 // CRC32C is auto's choice by measurement (upload/checksums.ts: about 10 GB/s a core against MD5's 0.64).
 import type { S3Client } from '@aws-sdk/client-s3';
-import { probeEndpoint } from '../../../shared/integrity.js';
+import { AUTO_CHECKSUM, probeEndpoint } from '../../../shared/integrity.js';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
 import { toHoistError } from '../s3/errors.js';
 import { probeOnce } from '../s3/integrity-probe.js';
@@ -17,8 +17,6 @@ import { isFullObjectAlgorithm } from '../upload/crc-combine.js';
 import type { ActiveJob } from './active-job.js';
 import type { RunContext } from './context.js';
 import { saveDecision } from './key-decision.js';
-
-export const AUTO_CHECKSUM: ChecksumAlgorithm = 'crc32c';
 
 /** Whether the job still has to decide: nothing of its object has been sent yet. */
 export function integrityUndecided(a: ActiveJob): boolean {

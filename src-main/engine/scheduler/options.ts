@@ -23,6 +23,11 @@ export interface SchedulerOptions {
   bandwidth?: { memoryFor(destinationId: number): BucketMemory[] };
   /** How often a whole-file hash pass saves its state (the worker skips it for hashes that cannot be saved); default 1 GiB. */
   hashCheckpointBytes?: number;
+  /**
+   * The whole-file hash pass computes each part's CRC as well, and a part whose CRC it knows is read
+   * once, to send (pass-checksums.ts). Default on; off: every part is read and hashed before it goes.
+   */
+  passPartChecksums?: boolean;
   /** Where this machine reads a job's source (job-source.ts); null when it cannot. Default: the path recorded with the job. */
   sourceOf?(job: JobRecord): SourcePlace | null;
   /**

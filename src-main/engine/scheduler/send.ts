@@ -59,6 +59,8 @@ export function launch(ctx: RunContext, { a, part, lane, flight }: Reserved): vo
         if (a.stopping) {
           outcome = { ok: false, error: new HoistError('internal.unexpected').info, aborted: true, bytesSent: 0 };
         } else {
+          // Its CRC from the whole-file pass, if that computes it (waiting for it to get there): then read once, to send.
+          const knownChecksum = a.job.mode === 'multipart' && !a.job.contentMd5 ? await a.passChecksums?.forPart(part.offset, part.length, a.job.checksumAlgorithm, snapshotOf(a.job)) : null;
           const base = {
             path: a.source.path, offset: part.offset, length: part.length, snapshot: snapshotOf(a.job), checksumAlgorithm: a.job.checksumAlgorithm, contentMd5: a.job.contentMd5,
             conn, bucket: a.job.bucket, key: a.job.key, target: await ctx.net.target(conn, a.job.bucket),
@@ -67,7 +69,7 @@ export function launch(ctx: RunContext, { a, part, lane, flight }: Reserved): vo
           const run =
             a.job.mode === 'single'
               ? ctx.pool.run({ ...base, kind: 'put-object', object: objectSettings(a), condition: conditionFor(ctx, a), ...(a.inlineHashes?.length ? { fileHashes: a.inlineHashes } : {}) }, onProgress)
-              : ctx.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber }, onProgress);
+              : ctx.pool.run({ ...base, kind: 'upload-part', uploadId: a.job.uploadId!, partNumber: part.partNumber, ...(knownChecksum ? { knownChecksum } : {}) }, onProgress);
           flight.taskId = run.taskId;
           outcome = await run.outcome;
         }

@@ -1,5 +1,6 @@
 // A worker thread: streams byte ranges of files to S3, several parts at once (async I/O), hashing each
-// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body,
+// part first so that Content-MD5 (and any additional checksum) can go in the headers before the body
+// (unless the whole-file pass already computed its CRC: `knownChecksum`, then the part is read once),
 // then reading it again to send, or, with holding on, sending it from the chunks that pass kept, as far
 // as this thread's share allows (held-part.ts: off by default, by measurement; trailer checksums would
 // need a server shown to take them, and radosgw 16 refuses them). A small file's PutObject is held
@@ -16,6 +17,7 @@ import { PartHasher, normalizeEtag, type PartDigest } from './checksums.js';
 import { CHUNK_SIZE, ChunkPool, FileRangeBody, forEachChunk } from './file-range.js';
 import { PartMemory, readAndHold, type HeldPart } from './held-part.js';
 import { FileHasher } from './file-hashes.js';
+import { PartChecksumFeed } from './part-checksum-feed.js';
 import { InlineHashers } from './inline-hashes.js';
 import { LocalFolders } from './local-folders.js';
 import { openSource, statPath, type SourceFile } from './source-file.js';
@@ -196,11 +198,17 @@ async function hashFile(fd: SourceFile, task: HashFileTask, signal: AbortSignal)
   let lastPost = 0;
   const every = task.checkpointEvery ?? 0;
   let nextCheckpoint = every > 0 ? read + every : Infinity;
+  // Each part's checksum from the same chunks, so that the part is only read to be sent (part-checksum-feed.ts).
+  const parts =
+    task.checksumAlgorithm && task.partSize
+      ? new PartChecksumFeed(task.checksumAlgorithm, task.partSize, task.snapshot.size, read, (offset, length, checksum) => post({ type: 'part-checksum', taskId: task.taskId, offset, length, checksum }))
+      : null;
   for (;;) {
     if (signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     const { bytesRead } = await fd.read(buf, 0, buf.length, read);
     if (bytesRead === 0) break;
     hasher.update(buf.subarray(0, bytesRead));
+    parts?.update(buf.subarray(0, bytesRead));
     read += bytesRead;
     if (read >= nextCheckpoint && read < task.snapshot.size) {
       nextCheckpoint = read + every;
@@ -239,7 +247,12 @@ async function run(task: WorkerTask, client: DirectS3 | null, signal: AbortSigna
     // A small file's whole-file hashes: from the chunks its MD5 is computed from, not a read of their own.
     const wanted = task.kind === 'put-object' && task.fileHashes?.length ? task.fileHashes : null;
     whole = wanted ? await inlineHashers.acquire(wanted) : undefined;
-    const { digest, held } = await hashRange(fd, task, signal, whole);
+    // A part whose checksum the whole-file pass computed is not read for it: read once, to send; the
+    // server verifies the bytes it gets against that checksum (no Content-MD5 goes with such a part).
+    const { digest, held } =
+      task.kind === 'upload-part' && task.knownChecksum && task.checksumAlgorithm && task.contentMd5 === false
+        ? { digest: { md5Hex: '', md5Base64: '', checksum: { algorithm: task.checksumAlgorithm, base64: task.knownChecksum } }, held: null }
+        : await hashRange(fd, task, signal, whole);
     if (task.kind === 'hash-range') return { md5Hex: digest.md5Hex, checksum: digest.checksum?.base64 ?? null };
     let sent = 0;
     // The first report after PROGRESS_INTERVAL_MS, not at the first write: a small file's answer comes

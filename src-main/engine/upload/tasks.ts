@@ -49,6 +49,12 @@ export interface UploadPartTask extends SendingTask {
   kind: 'upload-part';
   uploadId: string;
   partNumber: number;
+  /**
+   * The part's checksum (base64, of `checksumAlgorithm`) as the whole-file hash pass computed it from
+   * the same bytes (scheduler/pass-checksums.ts): the part is then read once, to send, not hashed
+   * first. Only where no Content-MD5 goes: the server verifies the checksum against the bytes it gets.
+   */
+  knownChecksum?: string;
 }
 
 /** Send a whole small file as one PutObject. */
@@ -74,6 +80,8 @@ export interface HashFileTask extends TaskBase {
   checkpointEvery?: number;
   /** Go on from a saved checkpoint of the same snapshot instead of from byte 0. */
   resume?: HashCheckpoint;
+  /** With `checksumAlgorithm`: each part's checksum too, parts of this size from byte 0 (reported as each ends). */
+  partSize?: number;
 }
 
 /** How far a whole-file hash pass got: the bytes before `offset` are in `states`. */
@@ -109,6 +117,8 @@ export type WorkerReply =
   | { type: 'progress'; taskId: number; bytesSent: number }
   /** A hash-file pass saved its states (HashFileTask.checkpointEvery). */
   | { type: 'checkpoint'; taskId: number; checkpoint: HashCheckpoint }
+  /** A hash-file pass with `partSize` finished one part's checksum (base64). */
+  | { type: 'part-checksum'; taskId: number; offset: number; length: number; checksum: string }
   | { type: 'done'; taskId: number; result: TaskSuccess }
   /** `clockOffsetMs`: the server's clock minus ours as the request's answer showed it (s3/clock.ts). */
   | { type: 'failed'; taskId: number; error: ErrorInfo; aborted: boolean; bytesSent: number; clockOffsetMs?: number };

@@ -23,7 +23,11 @@ interface Pending {
   resolve: (o: TaskOutcome) => void;
   onProgress?: (bytesSent: number) => void;
   onCheckpoint?: (checkpoint: HashCheckpoint) => void;
+  onPartChecksum?: PartChecksumListener;
 }
+
+/** A hash-file pass with `partSize` reports each part's checksum (base64) as the part ends. */
+export type PartChecksumListener = (offset: number, length: number, checksum: string) => void;
 
 interface PoolWorker {
   thread: Worker;
@@ -79,13 +83,13 @@ export class WorkerPool implements PartRunner {
   }
 
   /** Runs a task on an idle thread (starting one if allowed); resolves, never rejects. */
-  run(task: NewTask, onProgress?: (bytesSent: number) => void, onCheckpoint?: (checkpoint: HashCheckpoint) => void): { taskId: number; outcome: Promise<TaskOutcome> } {
+  run(task: NewTask, onProgress?: (bytesSent: number) => void, onCheckpoint?: (checkpoint: HashCheckpoint) => void, onPartChecksum?: PartChecksumListener): { taskId: number; outcome: Promise<TaskOutcome> } {
     if (this.closed) throw new Error('worker pool is closed');
     const taskId = this.nextTaskId++;
     const worker = this.pickWorker(needsCore(task));
     worker.busy++;
     const outcome = new Promise<TaskOutcome>((resolve) => {
-      this.pending.set(taskId, { worker, resolve, ...(onProgress ? { onProgress } : {}), ...(onCheckpoint ? { onCheckpoint } : {}) });
+      this.pending.set(taskId, { worker, resolve, ...(onProgress ? { onProgress } : {}), ...(onCheckpoint ? { onCheckpoint } : {}), ...(onPartChecksum ? { onPartChecksum } : {}) });
     });
     worker.thread.postMessage({ type: 'run', task: { ...task, taskId } as WorkerTask });
     return { taskId, outcome };
@@ -169,6 +173,10 @@ export class WorkerPool implements PartRunner {
     }
     if (msg.type === 'checkpoint') {
       p.onCheckpoint?.(msg.checkpoint);
+      return;
+    }
+    if (msg.type === 'part-checksum') {
+      p.onPartChecksum?.(msg.offset, msg.length, msg.checksum);
       return;
     }
     this.pending.delete(msg.taskId);
