@@ -42,7 +42,7 @@ interface PoolWorker {
  * compiler sees a method it lacks (a cast to the whole pool hid one in stop 23).
  */
 export interface PartRunner {
-  run(task: NewTask, onProgress?: (bytesSent: number) => void, onCheckpoint?: (checkpoint: HashCheckpoint) => void): { taskId: number; outcome: Promise<TaskOutcome> };
+  run(task: NewTask, onProgress?: (bytesSent: number) => void, onCheckpoint?: (checkpoint: HashCheckpoint) => void, onPartChecksum?: PartChecksumListener): { taskId: number; outcome: Promise<TaskOutcome> };
   abort(taskId: number): void;
   warm(): void;
 }
