@@ -17,7 +17,7 @@ import { HoistError } from '../../shared/errors.js';
 import { Scheduler } from '../../src-main/engine/scheduler/scheduler.js';
 import { CredentialSource } from '../../src-main/engine/s3/connection.js';
 import type { UploadStore } from '../../src-main/engine/store/upload-store.js';
-import { WorkerPool, type NewTask, type PartRunner, type TaskOutcome } from '../../src-main/engine/upload/worker-pool.js';
+import { WorkerPool, type PartRunner, type TaskOutcome } from '../../src-main/engine/upload/worker-pool.js';
 import { testEngine, until } from '../support/engine.js';
 import { MiB, listUploads, s3Env, tempDir, writeRandomFile } from '../support/s3.js';
 import { s3Fixture } from '../support/s3-fixture.js';
@@ -48,8 +48,9 @@ class HeldPartsPool implements PartRunner {
 
   constructor(private readonly failingKey: string) {}
 
-  run(task: NewTask, onProgress?: (n: number) => void): { taskId: number; outcome: Promise<TaskOutcome> } {
-    if (task.kind !== 'upload-part') return this.real.run(task, onProgress);
+  run(...args: Parameters<PartRunner['run']>): ReturnType<PartRunner['run']> {
+    const [task] = args;
+    if (task.kind !== 'upload-part') return this.real.run(...args);
     const taskId = this.next++;
     if (task.key === this.failingKey) {
       return { taskId, outcome: Promise.resolve({ ok: false, error: new HoistError('s3.server-error', { operation: 'UploadPart' }).info, aborted: false, bytesSent: 0 }) };
