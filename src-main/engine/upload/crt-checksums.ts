@@ -3,7 +3,7 @@
 // thread, to tell glibc from musl, then requires the prebuilt addon under dist/bin/PLATFORM-ARCH-LIBC.
 // Where the platform is known (Linux with glibc's ldd, macOS, Windows) this requires that same file
 // directly; anywhere else, or where the file is missing, it falls back to aws-crt's loader.
-// Measured 2026-12-05 in a fresh worker thread (docs/performance.md, "The part worker's start"): the
+// Measured 2026-12-05 in a fresh worker thread (docs/performance.md, "Before the first byte"): the
 // spawn is a bash process running glibc's ldd script, 30-120 ms of wall per thread under load.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -3,7 +3,7 @@
 // A thread takes 0.2-0.4 s of its own to load (the SDK's signer, our modules, aws-crt's CRC32C); the
 // main thread takes 0.3-0.9 s to load the engine and open the store before it opens the job. Started
 // when the job opened (WorkerPool.warm), the thread's load was on the clip's path to its first byte;
-// started first, it runs beside the main thread's (docs/performance.md, "The part worker's start").
+// started first, it runs beside the main thread's (docs/performance.md, "Before the first byte").
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_HELD_PART_BYTES } from './held-part.js';
