@@ -17,13 +17,14 @@ const mark = (what: string, at = now()) => {
 mark('process start', performance.timeOrigin);
 mark('preload ran');
 
-const WATCHED = ['@aws-sdk/client-s3', 'better-sqlite3', 'aws-crt/dist/native/checksums.js', '@smithy/signature-v4', '@smithy/node-http-handler', 'hash-wasm'];
+// aws-crt through its loader (checksums.js) or its addon required directly (upload/crt-checksums.ts).
+const WATCHED = ['@aws-sdk/client-s3', 'better-sqlite3', 'aws-crt/dist/native/checksums.js', 'aws-crt-nodejs.node', '@smithy/signature-v4', '@smithy/node-http-handler', 'hash-wasm'];
 const seen = new Set<string>();
 type Load = (request: string, parent: unknown, isMain: boolean) => unknown;
 const internal = Module as unknown as { _load: Load };
 const load = internal._load;
 internal._load = function (request, parent, isMain) {
-  const name = WATCHED.find((w) => request === w || request.endsWith(`/node_modules/${w}`));
+  const name = WATCHED.find((w) => request === w || request.endsWith(`/node_modules/${w}`) || (w.endsWith('.node') && request.endsWith(`/${w}`)));
   if (!name || seen.has(name)) return load.call(this, request, parent, isMain);
   seen.add(name);
   const t = now();
