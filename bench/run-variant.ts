@@ -6,7 +6,7 @@ import path from 'node:path';
 // imported them here paid 90-124 ms CPU (measured 2026-12-05, after the engine's import) for a
 // package Hoist never loads (lib-storage) and an ESM import of one it requires (engine/cjs.ts).
 import type { S3Client as S3ClientType } from '@aws-sdk/client-s3';
-import { Engine, SETTLED_STATES } from '../src-main/engine/engine.js';
+import type { Engine } from '../src-main/engine/engine.js';
 import type { Destination, DestinationInput } from '../shared/types.js';
 import { benchDestination } from './destination.js';
 import type { HoistSettings } from './peers.js';
@@ -138,6 +138,11 @@ function folderFiles(dir: string, prefix: string): Array<{ file: string; key: st
 }
 
 async function uploadWithHoist(r: VariantRequest, watch: Stopwatch): Promise<UploadOutcome> {
+  // As `hoist upload` does (bin/hoist.js, cli/early-start.ts): the first part-worker thread starts
+  // before the engine's modules load, where the build has that (a build before it: loaded in turn).
+  const early = await import('../src-main/cli/early-start.js').catch(() => null);
+  early?.startEarly(['node', 'hoist', 'upload']);
+  const { Engine, SETTLED_STATES } = await import('../src-main/engine/engine.js');
   const engine = new Engine({ dbPath: path.join(r.workDir, `${r.key.replace(/\W/g, '_')}.db`), scheduler: {}, ...(r.settings?.workers ? { maxWorkers: r.settings.workers } : {}) });
   try {
     const input = withSettings(r.engineDefaults ? benchDestination('bench', r.endpoint, r.bucket) : benchDestination('bench', r.endpoint, r.bucket, r), r.settings);

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { logFilePath } from '../engine/log-file.js';
-import { diagnosticsArchive } from '../engine/support/diagnostics.js';
 import { printJson } from './output.js';
 import { withHoist, type Globals } from './with-hoist.js';
 
@@ -16,6 +15,8 @@ export function registerDiagnosticsCommand(program: Command, globals: Globals): 
     .option('--json', 'print { file, bytes } as JSON')
     .action(async (o: { out?: string; json?: boolean }) => {
       await withHoist(globals(), async (rt) => {
+        // Loaded when asked for (with its tar writer), not with every command.
+        const { diagnosticsArchive } = await import('../engine/support/diagnostics.js');
         const archive = await diagnosticsArchive(rt.engine, { logFile: rt.logPath ?? logFilePath(rt.dbPath), host: 'cli' });
         const file = path.resolve(o.out ?? archive.fileName);
         // Only its owner may read it: it holds file names, bucket names and logs.

@@ -7,9 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { HoistError } from '../../shared/errors.js';
-import { serveRuntime, type ServedRuntime } from '../hosts/headless/serve.js';
+import type { ServedRuntime } from '../hosts/headless/serve.js';
 import { CredentialSource } from '../engine/s3/connection.js';
-import { firstRunWiring } from '../engine/setup/setup-service.js';
 import { checkRoots, defaultRoots } from '../engine/sources/roots.js';
 import { collect, portArg } from './args.js';
 import { EXIT_OK } from './exit-codes.js';
@@ -45,6 +44,10 @@ function openInBrowser(url: string): () => void {
  * another process works the queue, this one serves commands and takes over when that one stops.
  */
 async function startServing(g: GlobalOpts, port: number | undefined, roots: string[]): Promise<ServedRuntime> {
+  // Loaded here, not with the command line: every other command paid for the host's modules (the
+  // HTTP and WebSocket server, zod's schemas, mime-types, the first-run setup), measured with
+  // importing cli/main.js (docs/performance.md, "Before the first byte").
+  const [{ serveRuntime }, { firstRunWiring }] = await Promise.all([import('../hosts/headless/serve.js'), import('../engine/setup/setup-service.js')]);
   // Opened without the lease, so the listeners below hear the first walk and the first answer.
   const options = await runtimeOptionsOf(g);
   // The folders the UI may list and send files from.

@@ -3,14 +3,7 @@
 // in parallel, completed from our own record of part ETags (invariant 2). On a failure the upload is
 // left, once no range request is on the wire, to the caller, who owes its abort (invariant 4: the
 // owed-work queue sends it and makes sure of it, scheduler/remote-aborts.ts).
-import {
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  HeadObjectCommand,
-  UploadPartCopyCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { AMAZON_S3_MAX_OBJECT_SIZE, MAX_SINGLE_PUT_SIZE, MiB } from '../../../shared/limits.js';
 import type { PlannedPart } from '../store/job-store.js';
@@ -18,6 +11,10 @@ import { multipartEtag, normalizeEtag } from '../upload/checksums.js';
 import { planParts } from '../upload/part-plan.js';
 import { requireWholePlan } from '../upload/plan-coverage.js';
 import { toHoistError } from '../s3/errors.js';
+import { requireCjs } from '../cjs.js';
+
+// Required, not imported (cjs.ts, remote/encryption-check.ts).
+const { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand, UploadPartCopyCommand } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 import { encryptionLabel, encryptionOf, etagComparable, strongestEncryption, type IntegrityProof, type ServerEncryption } from '../s3/server-encryption.js';
 
 export interface ObjectRef {

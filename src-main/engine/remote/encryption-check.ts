@@ -2,13 +2,18 @@
 // a refusal or "no configuration" are ordinary answers) and what integrity uploads get under it; and
 // under SSE-KMS, kms:Decrypt proved the only way it can be, by completing a tiny multipart upload
 // (S3 reads the parts back at Complete) and deleting the object it made.
-import { DeleteObjectCommand, GetBucketEncryptionCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { HoistError } from '../../../shared/errors.js';
 import type { ConnectionCheck, Destination } from '../../../shared/types.js';
 import { toHoistError } from '../s3/errors.js';
 import * as ops from '../s3/operations.js';
 import { encryptionLabel, etagComparable, usesKms, type ServerEncryption } from '../s3/server-encryption.js';
+import { requireCjs } from '../cjs.js';
+
+// Required, not imported (cjs.ts): an `import` of the SDK here made every process that loads the
+// engine's API pay the ESM loader's scan of the SDK, 50-100 ms CPU, before its first request.
+const { DeleteObjectCommand, GetBucketEncryptionCommand, UploadPartCommand } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 export type BucketDefaultEncryption =
   | { kind: 'set'; algorithm: string; kmsKeyId: string | null }

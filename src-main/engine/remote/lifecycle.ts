@@ -1,14 +1,13 @@
 // Hoist's AbortIncompleteMultipartUpload rule, merged into the bucket's lifecycle configuration:
 // every other rule is kept as it is; only the rule with Hoist's own id is added or replaced.
 import crypto from 'node:crypto';
-import {
-  GetBucketLifecycleConfigurationCommand,
-  PutBucketLifecycleConfigurationCommand,
-  type LifecycleRule,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { LifecycleRule, S3Client } from '@aws-sdk/client-s3';
 import type { AbortIncompleteRule, AbortIncompleteSummary } from '../../../shared/records.js';
+import { requireCjs } from '../cjs.js';
 import { toHoistError } from '../s3/errors.js';
+
+// Required, not imported (cjs.ts, remote/encryption-check.ts).
+const { GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 export const HOIST_LIFECYCLE_RULE_ID = 'hoist-abort-incomplete-multipart';
 

@@ -5,7 +5,6 @@
 // server is the host's: stopped when the host stops, started again with the host while its
 // destination exists.
 import path from 'node:path';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { HoistError } from '../../../shared/errors.js';
 import { LOCAL_TEST_BUCKET, LOCAL_TEST_DESTINATION, type SetupInfo } from '../../../shared/setup.js';
 import { destinationWithDefaults } from '../../../shared/destination-defaults.js';
@@ -13,11 +12,15 @@ import type { ConnectionCheck, Credentials, Destination, DestinationInput } from
 import type { Engine } from '../engine.js';
 import { logger } from '../log.js';
 import { createS3Client } from '../s3/client.js';
+import { requireCjs } from '../cjs.js';
 import { listProfiles } from '../s3/profiles.js';
 import { toHoistError } from '../s3/errors.js';
 import { testDraft } from './draft-test.js';
 import { LocalServerRecord, LocalServerSecrets } from './local-credentials.js';
 import { LocalTestServer, localServerScript, type LocalServerAccess } from './local-server.js';
+
+// Required, not imported (cjs.ts, and remote/encryption-check.ts).
+const { CreateBucketCommand } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 const log = logger('setup');
 

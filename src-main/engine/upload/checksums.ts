@@ -9,18 +9,17 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { requireCjs } from '../cjs.js';
 import type { ChecksumAlgorithm } from '../../../shared/states.js';
+import { loadCrtChecksums, type CrtChecksums } from './crt-checksums.js';
 
-type CrtChecksums = typeof import('aws-crt/dist/native/checksums.js');
 let crt: CrtChecksums | null = null;
 /**
- * aws-crt's checksums alone, through require (cjs.ts; its index loads MQTT, HTTP, auth and IoT as
- * well), and on first use: the main thread only needs them for a composite checksum, and loading the
- * native module costs 70-90 ms of CPU and a process (it runs `ldd --version` to pick its build).
+ * aws-crt's checksums alone (its index loads MQTT, HTTP, auth and IoT as well), and on first use: the
+ * main thread only needs them for a composite checksum, and loading the native module costs 70-90 ms
+ * of CPU (crt-checksums.ts loads it without the `ldd --version` process aws-crt's loader runs).
  */
 function crtChecksums(): CrtChecksums {
-  return (crt ??= requireCjs('aws-crt/dist/native/checksums.js') as CrtChecksums);
+  return (crt ??= loadCrtChecksums().checksums);
 }
 
 export interface PartDigest {

@@ -22,7 +22,7 @@ import { InlineHashers } from './inline-hashes.js';
 import { LocalFolders } from './local-folders.js';
 import { openSource, statPath, type SourceFile } from './source-file.js';
 import { TokenBucket, takeTokens } from '../pacing/token-bucket.js';
-import type { PartWorkerData } from './worker-pool.js';
+import type { PartWorkerData } from './part-thread.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
 /** The whole-file pass reads in larger steps: one sequential stream, no body to feed. */

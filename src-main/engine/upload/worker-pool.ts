@@ -1,15 +1,12 @@
-import os from 'node:os';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { HoistError } from '../../../shared/errors.js';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { DEFAULT_HELD_PART_BYTES } from './held-part.js';
+import { PART_WORKER_SCRIPT, heldShare, startPartThread, takePrestarted, type PartWorkerData } from './part-thread.js';
 import type { HashCheckpoint, TaskSuccess, WorkerReply, WorkerTask } from './tasks.js';
 
-/** What each thread is started with. */
-export interface PartWorkerData {
-  heldPartBytes: number;
-}
+export { defaultPoolSize, type PartWorkerData } from './part-thread.js';
 
 /** A task before the pool numbers it (Omit distributed over the union). */
 export type NewTask = WorkerTask extends infer T ? (T extends WorkerTask ? Omit<T, 'taskId'> : never) : never;
@@ -69,7 +66,7 @@ export class WorkerPool implements PartRunner {
 
   constructor(
     private maxWorkers: number,
-    private readonly script = new URL('./part-worker.js', import.meta.url),
+    private readonly script = PART_WORKER_SCRIPT,
     /** Bytes of parts held in memory between their checksum and their send, over all threads (0: every part read twice). */
     private readonly heldPartBudget = DEFAULT_HELD_PART_BYTES,
   ) {}
@@ -112,7 +109,8 @@ export class WorkerPool implements PartRunner {
    * (its modules, aws-crt's native CRC32C), during which a part given to it waits; the scheduler calls
    * this when it opens a job, so the load overlaps the job's preparation (its key decision, its
    * CreateMultipartUpload) instead of following it. Idle, no thread is kept started: a pool that
-   * never ran a job starts none.
+   * never ran a job starts none. `hoist upload` starts it earlier still, before the engine loads
+   * (part-thread.ts): then this thread is that one.
    */
   warm(): void {
     if (!this.closed && this.workers.length === 0 && this.maxWorkers > 0) this.spawn();
@@ -152,8 +150,9 @@ export class WorkerPool implements PartRunner {
 
   private spawn(): PoolWorker {
     // Each thread holds its share of the parts' memory (held-part.ts), so the process's stays bounded however many threads run.
-    const workerData: PartWorkerData = { heldPartBytes: Math.floor(this.heldPartBudget / this.maxWorkers) };
-    const thread = new Worker(this.script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    const workerData: PartWorkerData = { heldPartBytes: heldShare(this.heldPartBudget, this.maxWorkers) };
+    // The first thread may have been started before the engine loaded (part-thread.ts, `hoist upload`).
+    const thread = takePrestarted(this.script, workerData) ?? startPartThread(this.script, workerData);
     const w: PoolWorker = { thread, busy: 0, mark: thread.performance.eventLoopUtilization(), utilization: 0 };
     thread.on('message', (msg: WorkerReply) => this.onMessage(msg));
     thread.on('error', (err) => this.onWorkerDeath(w, err));
@@ -217,13 +216,3 @@ export function needsCore(task: NewTask): boolean {
 /** Event-loop utilization from which a thread counts as saturated, and the shortest time it is taken over. */
 const SATURATED = 0.8;
 const UTILIZATION_WINDOW_MS = 100;
-
-/**
- * A part worker allocates little (its buffers are pooled), but V8 lets each isolate's young generation
- * grow to 32 MiB over a long upload: capped, peak RSS stays flat from a 1 GiB to a 16 GiB file
- * (+14% uncapped) at no measurable CPU cost (docs/performance.md).
- */
-const WORKER_YOUNG_GENERATION_MB = 2;
-
-/** One thread per core (at least 2, at most 8): hashing is what needs them; more threads only cost memory. */
-export const defaultPoolSize = (): number => Math.min(8, Math.max(2, os.availableParallelism?.() ?? os.cpus().length));
