@@ -4,7 +4,7 @@
 // medians at the end. On a shared machine CPU seconds are the figure to read (docs/performance.md).
 // A build is a directory holding `build/` and `package.json` (a copy of this checkout's, or a worktree
 // of another commit) below this checkout, so that `node_modules` resolves. Usage:
-//   node build/bench/ab-builds.js [--rounds 6] [--size 2GiB | --files 2000x1MiB] [--integrity MODE] DIR_A DIR_B …
+//   node build/bench/ab-builds.js [--rounds 6] [--size 2GiB | --files 2000x1MiB] [--integrity MODE] [--cold] DIR_A DIR_B …
 // With --files, a folder of that many random files is uploaded (issue 12's small files) and each run
 // prints CPU seconds of the process tree and files/s instead of CPU s/GiB and MB/s.
 import { spawnSync } from 'node:child_process';
@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../src-main/engine/upload/part-plan.js';
-import { parseCount, prepareCase } from './cases.js';
+import { evictFromPageCache, parseCount, prepareCase } from './cases.js';
 import { startSinkProcess, writeRandomFile } from './fixtures.js';
 import { GiB } from './process-stats.js';
 import type { VariantRequest, VariantResult } from './run-variant.js';
@@ -37,7 +37,7 @@ function median(values: number[]): number {
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { rounds: { type: 'string', default: '6' }, size: { type: 'string', default: '2GiB' }, files: { type: 'string' }, integrity: { type: 'string' } },
+    options: { rounds: { type: 'string', default: '6' }, size: { type: 'string', default: '2GiB' }, files: { type: 'string' }, integrity: { type: 'string' }, cold: { type: 'boolean', default: false } },
     allowPositionals: true,
   });
   if (positionals.length < 2) throw new Error('give two build directories or more');
@@ -46,7 +46,8 @@ async function main(argv: string[]): Promise<number> {
   // A folder's figures are per run (CPU s, files/s), a file's per GiB (CPU s/GiB, MB/s).
   const gib = folder ? 1 : size / GiB;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-ab-'));
-  const file = folder ? (await prepareCase({ id: 'files', ...folder }, work)).path : path.join(work, 'A001_C003.mov');
+  const prepared = folder ? await prepareCase({ id: 'files', ...folder }, work) : null;
+  const file = prepared ? prepared.path : path.join(work, 'A001_C003.mov');
   if (!folder) await writeRandomFile(file, size);
   const unit = folder ? { cpu: 'CPU s', rate: 'files/s' } : { cpu: 'CPU s/GiB', rate: 'MB/s' };
   const sink = await startSinkProcess();
@@ -62,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
           variant: 'hoist', file, size, endpoint: sink.url, bucket, key: folder ? 'files' : 'clip/A001_C003.mov', partSize: 0, concurrency: 0, workDir: runDir, engineDefaults: true, sdkChecksums: true, resultFile,
           ...(values.integrity ? { integrity: values.integrity } : {}),
         };
+        // --cold: every file read from the device, not the page cache (the part worker's direct reads then block its thread).
+        if (values.cold) evictFromPageCache(prepared ? prepared.files : [file]);
         const load = os.loadavg()[0]!;
         const run = spawnSync('/usr/bin/time', ['-f', '%U %S %M %e', process.execPath, path.join(dir, 'build/bench/run-variant.js'), JSON.stringify(request)], {
           encoding: 'utf8',

@@ -19,7 +19,7 @@ test('the thread started before the engine loaded is the pool\'s first thread, n
     const { outcome } = pool.run({ kind: 'upload-part', checksumAlgorithm: 'crc32c', contentMd5: false, path: 'wait', flag } as unknown as NewTask);
     assert.equal((await outcome).ok, true);
     assert.equal(pool.threads, 1);
-    assert.deepEqual(seen, ['progress', 'done'], 'the task ran on the early thread');
+    assert.deepEqual(seen, ['thread', 'progress', 'done'], 'the task ran on the early thread (its first message, its kernel id)');
   } finally {
     await pool.close();
   }
@@ -33,7 +33,7 @@ test('a pool of another script or share starts its own thread and leaves the ear
     assert.equal(pool.threads, 1);
     assert.equal(takePrestarted(HELD_WORKER, { heldPartBytes: 32 * 2 ** 20 }), null, 'not for another share');
     assert.equal(takePrestarted(PART_WORKER_SCRIPT, { heldPartBytes: 0 }), null, 'not for another script');
-    assert.equal(takePrestarted(HELD_WORKER, { heldPartBytes: 0 }), early, 'still there for a pool it fits');
+    assert.equal(takePrestarted(HELD_WORKER, { heldPartBytes: 0 })?.thread, early, 'still there for a pool it fits');
   } finally {
     await early.terminate();
     await pool.close();
@@ -48,9 +48,23 @@ test('`hoist upload` starts a part-worker thread before the engine loads; other 
   assert.equal(takePrestarted(PART_WORKER_SCRIPT, { heldPartBytes: heldShare(DEFAULT_HELD_PART_BYTES, defaultPoolSize()) }), null);
   assert.equal(startEarly(['node', 'hoist', '--region', 'eu-west-1', 'upload', '--bucket', 'b', 'clip.mov']), true);
   // An engine at its defaults would take it.
-  const thread = takePrestarted(PART_WORKER_SCRIPT, { heldPartBytes: heldShare(DEFAULT_HELD_PART_BYTES, defaultPoolSize()) });
-  assert.ok(thread);
-  await thread.terminate();
+  const taken = takePrestarted(PART_WORKER_SCRIPT, { heldPartBytes: heldShare(DEFAULT_HELD_PART_BYTES, defaultPoolSize()) });
+  assert.ok(taken);
+  await taken.thread.terminate();
+});
+
+test('a part worker started early tells its kernel id before any pool listens, and the pool that takes it still gets it', { skip: process.platform !== 'linux' && 'thread ids come from /proc' }, async () => {
+  const early = prestartPartThread(PART_WORKER_SCRIPT, { heldPartBytes: 0 });
+  // The notice is the worker's first message, once its modules have loaded: let it come before any pool listens.
+  const told = new Promise<void>((resolve) => early.on('message', (m: { type: string }) => m.type === 'thread' && resolve()));
+  await told;
+  const taken = takePrestarted(PART_WORKER_SCRIPT, { heldPartBytes: 0 });
+  try {
+    assert.ok(taken);
+    assert.ok(Number.isInteger(taken.tid) && taken.tid! > process.pid, `the early thread's id was kept: ${taken.tid}`);
+  } finally {
+    await early.terminate();
+  }
 });
 
 test('the global options that take a value are the ones early-start skips', () => {

@@ -40,11 +40,57 @@ test('light tasks that leave their thread idle all go to one thread: a second st
   }
 });
 
+/** Runs one task to its end on the pool's first thread: the thread has answered, its start is behind it. */
+async function warmUp(pool: WorkerPool): Promise<void> {
+  const flag = newFlag();
+  Atomics.store(flag, 0, 1);
+  assert.equal(await runHeld(pool, 'wait', flag).done, true);
+}
+
+/**
+ * Holds the pool's first thread with a task of `path` past the pool's measuring window, then gives it a
+ * light task: it must go to that thread, no second one started.
+ */
+async function noSecondThread(path: HeldTask['path'], why: string, warm: boolean): Promise<void> {
+  const pool = new WorkerPool(2, HELD_WORKER);
+  const holding = newFlag();
+  const waiting = newFlag();
+  try {
+    if (warm) await warmUp(pool);
+    const first = runHeld(pool, path, holding);
+    await first.started;
+    // Longer than the pool's measuring window, so that its next look takes the thread's utilization.
+    await sleep(300);
+    const second = runHeld(pool, 'wait', waiting);
+    assert.equal(pool.threads, 1, why);
+    Atomics.store(holding, 0, 1);
+    Atomics.store(waiting, 0, 1);
+    assert.deepEqual(await Promise.all([first.done, second.done]), [true, true]);
+  } finally {
+    Atomics.store(holding, 0, 1);
+    Atomics.store(waiting, 0, 1);
+    await pool.close();
+  }
+}
+
+test('a thread busy before its first answer (its own start) is not taken as saturated: no second thread for light tasks', async () => {
+  // A part worker's first task runs cold (its code compiled, the CRC library loaded, the first
+  // connection made): its loop is busy, as this spinning task's is, before it has answered anything.
+  await noSecondThread('spin', 'the first thread has not answered yet: its busy loop is its start', false);
+});
+
+test('a thread whose loop is held in a call that uses no CPU is not taken as saturated (Linux: its CPU time is read)', { skip: process.platform !== 'linux' }, async () => {
+  // Its event loop counts the call as busy, as it counts the time the thread waits for a core
+  // another thread or process holds: neither is a load another thread of ours would take off it.
+  await noSecondThread('block', 'the thread used no CPU: no second thread', true);
+});
+
 test('a task given while every thread is busy and saturated starts another thread, up to the limit', async () => {
   const pool = new WorkerPool(2, HELD_WORKER);
   const spinning = newFlag();
   const waiting = newFlag();
   try {
+    await warmUp(pool);
     const spin = runHeld(pool, 'spin', spinning);
     await spin.started;
     await sleep(300);

@@ -13,6 +13,12 @@ export interface PartWorkerData {
   heldPartBytes: number;
 }
 
+/** A thread's first message: its kernel id (null where unknown), for its CPU time (thread-cpu.ts). */
+export interface ThreadNotice {
+  type: 'thread';
+  tid: number | null;
+}
+
 export const PART_WORKER_SCRIPT = new URL('./part-worker.js', import.meta.url);
 
 /**
@@ -37,6 +43,9 @@ interface Early {
   script: string;
   data: PartWorkerData;
   drop: () => void;
+  /** Its ThreadNotice, kept here: it may come before a pool takes the thread and listens. */
+  tid: number | null;
+  notice: (msg: ThreadNotice) => void;
 }
 let early: Early | null = null;
 
@@ -49,20 +58,32 @@ export function prestartPartThread(script = PART_WORKER_SCRIPT, data: PartWorker
   if (early) return early.thread;
   const thread = startPartThread(script, data);
   thread.unref();
-  const e: Early = { thread, script: script.href, data, drop: () => void (early === e && (early = null)) };
+  const e: Early = {
+    thread,
+    script: script.href,
+    data,
+    drop: () => void (early === e && (early = null)),
+    tid: null,
+    notice: (msg) => void (msg.type === 'thread' && (e.tid = msg.tid)),
+  };
+  thread.on('message', e.notice);
   thread.once('error', e.drop);
   thread.once('exit', e.drop);
   early = e;
   return thread;
 }
 
-/** The thread prestartPartThread started, if it was for this script and share: handed over once, kept alive from now. */
-export function takePrestarted(script: URL, data: PartWorkerData): Worker | null {
+/**
+ * The thread prestartPartThread started, if it was for this script and share: handed over once, kept
+ * alive from now, with its kernel id if it told it already (later messages go to the taker's listener).
+ */
+export function takePrestarted(script: URL, data: PartWorkerData): { thread: Worker; tid: number | null } | null {
   const e = early;
   if (!e || e.script !== script.href || e.data.heldPartBytes !== data.heldPartBytes) return null;
   early = null;
   e.thread.off('error', e.drop);
   e.thread.off('exit', e.drop);
+  e.thread.off('message', e.notice);
   e.thread.ref();
-  return e.thread;
+  return { thread: e.thread, tid: e.tid };
 }

@@ -22,7 +22,8 @@ import { InlineHashers } from './inline-hashes.js';
 import { LocalFolders } from './local-folders.js';
 import { openSource, statPath, type SourceFile } from './source-file.js';
 import { TokenBucket, takeTokens } from '../pacing/token-bucket.js';
-import type { PartWorkerData } from './part-thread.js';
+import type { PartWorkerData, ThreadNotice } from './part-thread.js';
+import { ownThreadId } from './thread-cpu.js';
 import type { HashFileTask, HashRangeTask, PutObjectTask, SourceSnapshot, TaskSuccess, UploadPartTask, WorkerReply, WorkerRequest, WorkerTask } from './tasks.js';
 
 /** The whole-file pass reads in larger steps: one sequential stream, no body to feed. */
@@ -287,6 +288,9 @@ function toErrorInfoError(err: unknown, operation: string): HoistError {
   const info = toErrorInfo(err, operation);
   return new HoistError(info.code, info);
 }
+
+// The pool reads this thread's CPU time by its id (worker-pool.ts sample()).
+parentPort!.postMessage({ type: 'thread', tid: ownThreadId() } satisfies ThreadNotice);
 
 parentPort!.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'abort') {
