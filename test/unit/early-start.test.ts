@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { GLOBAL_OPTIONS_WITH_VALUES, startEarly, subcommandOf } from '../../src-main/cli/early-start.js';
 import { buildProgram } from '../../src-main/cli/main.js';
@@ -56,6 +60,7 @@ test('`hoist upload` starts a part-worker thread before the engine loads; other 
 test('a part worker started early tells its kernel id before any pool listens, and the pool that takes it still gets it', { skip: process.platform !== 'linux' && 'thread ids come from /proc' }, async () => {
   const early = prestartPartThread(PART_WORKER_SCRIPT, { heldPartBytes: 0 });
   // The notice is the worker's first message, once its modules have loaded: let it come before any pool listens.
+  early.ref(); // unref'd until a pool takes it: this test waits on it first
   const told = new Promise<void>((resolve) => early.on('message', (m: { type: string }) => m.type === 'thread' && resolve()));
   await told;
   const taken = takePrestarted(PART_WORKER_SCRIPT, { heldPartBytes: 0 });
@@ -70,4 +75,16 @@ test('a part worker started early tells its kernel id before any pool listens, a
 test('the global options that take a value are the ones early-start skips', () => {
   const withValue = buildProgram().options.filter((o) => o.required || o.optional).map((o) => o.long);
   assert.deepEqual([...withValue].sort(), [...GLOBAL_OPTIONS_WITH_VALUES].sort());
+});
+
+test('a part worker started early and never taken does not keep the process alive (a `hoist upload` that queued nothing exits)', () => {
+  const partThread = new URL('../../src-main/engine/upload/part-thread.js', import.meta.url).href;
+  // A file, not `-e`: the thread inherits the process's exec arguments, and `--input-type` would fail it.
+  const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hoist-early-')), 'prestart.mjs');
+  fs.writeFileSync(script, `import { prestartPartThread } from ${JSON.stringify(partThread)};\nconst t = prestartPartThread();\n// Alive until the thread runs; from then only the thread could keep the process.\nconst keep = setInterval(() => undefined, 1000);\nt.on('online', () => { console.log('online'); clearInterval(keep); });\n`);
+  // Generous: only a process kept alive by the thread runs into it.
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  assert.match(r.stdout, /online/, 'the thread did start');
+  assert.equal(r.signal, null, 'the process ended by itself, not killed at the timeout');
+  assert.equal(r.status, 0, r.stderr);
 });

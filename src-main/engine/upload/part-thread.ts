@@ -57,7 +57,6 @@ let early: Early | null = null;
 export function prestartPartThread(script = PART_WORKER_SCRIPT, data: PartWorkerData = { heldPartBytes: heldShare(DEFAULT_HELD_PART_BYTES, defaultPoolSize()) }): Worker {
   if (early) return early.thread;
   const thread = startPartThread(script, data);
-  thread.unref();
   const e: Early = {
     thread,
     script: script.href,
@@ -67,6 +66,8 @@ export function prestartPartThread(script = PART_WORKER_SCRIPT, data: PartWorker
     notice: (msg) => void (msg.type === 'thread' && (e.tid = msg.tid)),
   };
   thread.on('message', e.notice);
+  // After the listener: adding a 'message' listener refs the thread again (a `hoist upload` that queued nothing then never exited).
+  thread.unref();
   thread.once('error', e.drop);
   thread.once('exit', e.drop);
   early = e;
