@@ -41,6 +41,7 @@ reporters() { echo --test-reporter="$shown" --test-reporter-destination=stdout -
 # left in /tmp, a few thousand of them a day (up to 1 GiB each) filled this machine's disk.
 # HOIST_KEEP_TEMP=1 keeps it, to look at what a failed test left.
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hoist-tests-XXXXXX")
+chmod 1777 "$TEST_TMP" # as /tmp is: a test's own PostgreSQL cluster runs as the postgres user, in a folder below it
 if [[ ${HOIST_KEEP_TEMP:-} == 1 ]]; then echo "test temporary files kept in $TEST_TMP"; else trap 'rm -rf "$TEST_TMP"' EXIT; fi
 
 ran=()
