@@ -72,13 +72,8 @@ async function workUntilSettled(rt: HoistRuntime, scope: CommandScope, jobIds: n
   // the main thread's CPU), when another process works the queue, and before the command ends: it
   // ends only once a read of every job finds them all settled (a retryable failure may be queued again).
   const latest = new Map<number, JobRecord>();
-  // A job that settles here ends the wait at once: the last one's end was up to a 250 ms tick late
-  // (timed with bench/start-timeline.ts: 220 ms from CompleteMultipartUpload's answer to the exit path).
-  let wake: () => void = () => undefined;
   const onJob = (j: JobRecord) => {
-    if (!latest.has(j.id)) return;
-    latest.set(j.id, j);
-    if (SETTLED_STATES.includes(j.state)) wake();
+    if (latest.has(j.id)) latest.set(j.id, j);
   };
   if (started.ok) engine.on('job', onJob);
   let fullReadAt = 0;
@@ -99,14 +94,7 @@ async function workUntilSettled(rt: HoistRuntime, scope: CommandScope, jobIds: n
         finalJobs = jobs;
         break;
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 250);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = () => undefined;
+      await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
     engine.off('job', onJob);
